@@ -1,0 +1,3 @@
+import { serviceSettingsSchema } from '@marketmesh/shared'
+
+export const settingsSchema = serviceSettingsSchema({})

@@ -1,0 +1,3 @@
+import type { ServiceApplication } from '@marketmesh/shared'
+
+export const services = (_app: ServiceApplication) => {}

@@ -1,0 +1,11 @@
+import { Command } from 'commander'
+import { registerHealthCommand } from './commands/health'
+
+/** The `marketmesh` command; each command group lives in its own file under commands/. */
+export const createProgram = () => {
+  const program = new Command('marketmesh')
+    .description('Operate a marketmesh deployment: service health, dead letters, outbox')
+    .showHelpAfterError()
+  registerHealthCommand(program)
+  return program
+}

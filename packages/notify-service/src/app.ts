@@ -1,0 +1,8 @@
+import { createServiceApp, packageRoot } from '@marketmesh/shared'
+import { migrations } from '../migrations'
+import { settingsSchema } from './configuration'
+import { events } from './events'
+import { services } from './services'
+
+export const createApp = (overrides?: Record<string, unknown>) =>
+  createServiceApp({ name: 'notify-service', root: packageRoot(__dirname), settingsSchema, overrides, migrations, services, events })

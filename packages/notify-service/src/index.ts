@@ -1,0 +1,4 @@
+import { runService } from '@marketmesh/shared'
+import { createApp } from './app'
+
+void runService(createApp)

@@ -1,0 +1,4 @@
+import type { MigrationList } from '@marketmesh/shared'
+
+/** This service's migrations, run in name order after the event backbone's. */
+export const migrations: MigrationList = {}

@@ -1,0 +1,4 @@
+import { runMigrations } from '@marketmesh/shared'
+import { createApp } from './app'
+
+void runMigrations(createApp)

@@ -1,0 +1,93 @@
+import { feathers, type HookContext, type NextFunction } from '@feathersjs/feathers'
+import { bodyParser, cors, koa, rest } from '@feathersjs/koa'
+import type { TObject } from '@feathersjs/typebox'
+import { statelessAuthentication } from './authentication'
+import { createKnex, ensureDatabase, migrateLatest, type MigrationList } from './database'
+import type { ServiceApplication } from './declarations'
+import { EventBus } from './events/bus'
+import { eventBackboneMigrations } from './events/migrations'
+import { healthRoutes } from './health'
+import { REQUEST_ID_HEADER } from './events/topology'
+import { errorHandler, requestId } from './http'
+import { createLogger } from './logger'
+import { createMetricsRegistry, httpMetrics } from './metrics'
+import { baseEnvironment, loadSettings } from './settings'
+
+export interface ServiceAppOptions {
+  /** e.g. `catalog-service`: logs, metrics, the events' source and the queue name. */
+  name: string
+  /** The service's package folder (its `config/` is read from there). */
+  root: string
+  settingsSchema: TObject
+  environment?: typeof baseEnvironment
+  /** Settings applied last, over files and environment; tests use them. */
+  overrides?: Record<string, unknown>
+  migrations: MigrationList
+  /** How callers are authenticated; by default the stateless JWT verification. */
+  authentication?: (app: ServiceApplication) => void
+  services: (app: ServiceApplication) => void
+  /** Registers the service's event handlers. */
+  events?: (app: ServiceApplication) => void
+}
+
+/** Creates the service's database if it is missing and applies its pending migrations. */
+export const prepareDatabase = async (app: ServiceApplication) => {
+  await ensureDatabase(app.get('postgresql').connection)
+  return migrateLatest(app.get('postgresqlClient'), app.get('migrations'))
+}
+
+/**
+ * A marketmesh service: koa(feathers()) with request ids, logging, metrics, errors as Feathers
+ * errors, /health /ready /metrics, REST, authentication, its database (created and migrated
+ * on setup) and the event bus (started on setup, stopped on teardown).
+ */
+export const createServiceApp = (options: ServiceAppOptions): ServiceApplication => {
+  const settings = loadSettings({
+    schema: options.settingsSchema,
+    root: options.root,
+    environment: options.environment,
+    overrides: { name: options.name, ...options.overrides }
+  })
+  const app: ServiceApplication = koa(feathers())
+  Object.assign(app.settings, settings)
+
+  const logger = createLogger({ name: options.name, level: settings.logLevel })
+  const metrics = createMetricsRegistry(options.name)
+  const db = createKnex(settings.postgresql)
+  app.set('logger', logger)
+  app.set('metrics', metrics)
+  app.set('postgresqlClient', db)
+  app.set('migrations', { ...eventBackboneMigrations, ...options.migrations })
+  app.set('events', new EventBus({ service: options.name, settings, db, logger, registry: metrics }))
+
+  app.use(requestId())
+  app.use(httpMetrics(app, metrics, logger))
+  app.use(errorHandler(logger))
+  app.use(healthRoutes(app))
+  app.use(cors({ exposeHeaders: [REQUEST_ID_HEADER] }))
+  app.use(bodyParser({ jsonLimit: '1mb', multipart: false }))
+  app.configure(rest())
+
+  app.hooks({
+    setup: [
+      async (_context: HookContext, next: NextFunction) => {
+        const applied = await prepareDatabase(app)
+        if (applied.length > 0) logger.info({ migrations: applied }, 'database migrated')
+        await app.get('events').start()
+        await next()
+      }
+    ],
+    teardown: [
+      async (_context: HookContext, next: NextFunction) => {
+        await next()
+        await app.get('events').stop()
+        await db.destroy()
+      }
+    ]
+  })
+
+  ;(options.authentication ?? statelessAuthentication)(app)
+  app.configure(options.services)
+  options.events?.(app)
+  return app
+}

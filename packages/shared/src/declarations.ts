@@ -1,0 +1,54 @@
+import type { AuthenticationConfiguration, AuthenticationService } from '@feathersjs/authentication'
+import type { HookContext as FeathersHookContext } from '@feathersjs/feathers'
+import type { Application as KoaApplication } from '@feathersjs/koa'
+import type { Registry } from 'prom-client'
+import type { Knex, MigrationList } from './database'
+import type { EventBus } from './events/bus'
+import type { Logger } from './logger'
+import type { BaseSettings } from './settings'
+
+/** Who is calling: taken from the access token (or a device credential). */
+export interface Principal {
+  id: string
+  role: 'buyer' | 'seller' | 'admin' | 'device'
+  /** The shop a seller owns or a device belongs to. */
+  sellerId?: string
+}
+
+/** The settings and what the kit puts on every app; a service adds its own settings by declaration merging. */
+export interface ServiceConfiguration extends BaseSettings {
+  logger: Logger
+  postgresqlClient: Knex
+  /** The event backbone's migrations and the service's own. */
+  migrations: MigrationList
+  events: EventBus
+  metrics: Registry
+  /** Feathers' authentication settings, derived from `jwt`. */
+  authentication?: AuthenticationConfiguration
+}
+
+/**
+ * The services an app registers. Each service package adds its own by declaration merging:
+ *   declare module '@marketmesh/shared' { interface ServiceTypes { products: ProductService } }
+ */
+export interface ServiceTypes {
+  authentication: AuthenticationService
+}
+
+export type ServiceApplication = KoaApplication<ServiceTypes, ServiceConfiguration>
+
+export type ServiceHookContext<S = any> = FeathersHookContext<ServiceApplication, S>
+
+declare module '@feathersjs/feathers' {
+  interface Params {
+    /** The request id of the HTTP call (X-Request-Id), also on every log line. */
+    requestId?: string
+    principal?: Principal
+  }
+}
+
+declare module 'koa' {
+  interface DefaultState {
+    requestId: string
+  }
+}

@@ -1,0 +1,109 @@
+import { Type, type Static, type TSchema } from '@feathersjs/typebox'
+
+/**
+ * The event catalog: every event type on the `<prefix>.events` exchange and the schema of its
+ * `data`. Publishers and consumers both validate against it, so a change here is a contract change.
+ */
+
+const Id = Type.String({ format: 'uuid' })
+const Money = { amount: Type.Integer({ minimum: 0 }), currency: Type.String({ pattern: '^[A-Z]{3}$' }) }
+const Role = Type.Union([Type.Literal('buyer'), Type.Literal('seller'), Type.Literal('admin')])
+
+const userFields = {
+  userId: Id,
+  email: Type.String({ format: 'email' }),
+  name: Type.String(),
+  role: Role,
+  status: Type.Union([Type.Literal('active'), Type.Literal('disabled')]),
+  shopName: Type.Optional(Type.String()),
+  shopSlug: Type.Optional(Type.String())
+}
+
+const productFields = {
+  productId: Id,
+  sellerId: Id,
+  parentId: Type.Optional(Type.Union([Id, Type.Null()])),
+  title: Type.String(),
+  price: Money.amount,
+  currency: Money.currency,
+  status: Type.Union([Type.Literal('active'), Type.Literal('archived')])
+}
+
+const orderRef = { orderId: Id, buyerId: Id, sellerId: Id }
+const orderLine = Type.Object({
+  productId: Id,
+  quantity: Type.Integer({ minimum: 1 }),
+  unitPrice: Money.amount
+})
+const stockLine = Type.Object({ productId: Id, quantity: Type.Integer({ minimum: 1 }) })
+
+export const eventSchemas = {
+  'user.registered': Type.Object(userFields),
+  'user.updated': Type.Object(userFields),
+  'device.registered': Type.Object({ deviceId: Id, sellerId: Id, name: Type.String() }),
+  'device.revoked': Type.Object({ deviceId: Id, sellerId: Id }),
+  'product.created': Type.Object(productFields),
+  'product.updated': Type.Object(productFields),
+  'product.deleted': Type.Object({ productId: Id, sellerId: Id }),
+  'stock.reserved': Type.Object({ orderId: Id, lines: Type.Array(orderLine, { minItems: 1 }), currency: Money.currency }),
+  'stock.rejected': Type.Object({
+    orderId: Id,
+    reasons: Type.Array(Type.Object({ productId: Id, reason: Type.String() }), { minItems: 1 })
+  }),
+  'stock.released': Type.Object({ orderId: Id, lines: Type.Array(stockLine) }),
+  'review.created': Type.Object({
+    reviewId: Id,
+    productId: Id,
+    orderId: Id,
+    buyerId: Id,
+    ratings: Type.Object({
+      quality: Type.Integer({ minimum: 1, maximum: 5 }),
+      value: Type.Integer({ minimum: 1, maximum: 5 }),
+      delivery: Type.Integer({ minimum: 1, maximum: 5 })
+    })
+  }),
+  'order.created': Type.Object({
+    ...orderRef,
+    checkoutId: Id,
+    lines: Type.Array(orderLine, { minItems: 1 }),
+    total: Money.amount,
+    currency: Money.currency
+  }),
+  'order.paid': Type.Object({ ...orderRef, total: Money.amount, currency: Money.currency, paymentId: Type.String() }),
+  'order.rejected': Type.Object({ ...orderRef, reason: Type.String() }),
+  'order.cancelled': Type.Object({ ...orderRef, reason: Type.String() }),
+  'order.shipped': Type.Object(orderRef),
+  'order.delivered': Type.Object({ ...orderRef, productIds: Type.Array(Id) }),
+  'order.completed': Type.Object({ ...orderRef, payout: Money.amount, commission: Money.amount, currency: Money.currency }),
+  'order.refunded': Type.Object({ ...orderRef, amount: Money.amount, currency: Money.currency })
+} satisfies Record<string, TSchema>
+
+export type EventType = keyof typeof eventSchemas
+export type EventData<T extends EventType> = Static<(typeof eventSchemas)[T]>
+export const eventTypes = Object.keys(eventSchemas) as EventType[]
+
+/** Bumped when an event's data changes incompatibly; consumers see it in the envelope. */
+export const EVENT_VERSION = 1
+
+export const envelopeSchema = Type.Object({
+  id: Id,
+  type: Type.Union(eventTypes.map((type) => Type.Literal(type))),
+  version: Type.Integer({ minimum: 1 }),
+  occurredAt: Type.String({ format: 'date-time' }),
+  source: Type.String({ minLength: 1 }),
+  correlationId: Type.String({ minLength: 1 }),
+  causationId: Type.Union([Type.String(), Type.Null()]),
+  data: Type.Object({})
+})
+
+/** What travels on the wire: the envelope of ARCHITECTURE.md, typed by its event type. */
+export interface EventEnvelope<T extends EventType = EventType> {
+  id: string
+  type: T
+  version: number
+  occurredAt: string
+  source: string
+  correlationId: string
+  causationId: string | null
+  data: EventData<T>
+}

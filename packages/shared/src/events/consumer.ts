@@ -1,0 +1,278 @@
+import type { ConsumeMessage, ConfirmChannel } from 'amqplib'
+import type { ChannelWrapper } from 'amqp-connection-manager'
+import type { Knex } from '../database'
+import { withLogContext, type Logger } from '../logger'
+import type { Broker } from './broker'
+import type { EventData, EventEnvelope, EventType } from './catalog'
+import type { EventMetrics } from './metrics'
+import { ATTEMPT_HEADER, consumerQueueNames, DEAD_LETTER_HEADERS } from './topology'
+import { InvalidEventError, parseEvent } from './validation'
+
+export interface HandlerContext {
+  /** The transaction the dedupe row commits in: write through it, and the effect happens once. */
+  trx: Knex.Transaction
+  /** Emits a follow-up event through the outbox, in the same transaction. */
+  emit: <U extends EventType>(type: U, data: EventData<U>) => Promise<EventEnvelope<U>>
+  logger: Logger
+  /** 1 on first delivery, counting up through the retries. */
+  attempt: number
+}
+
+export type EventHandler<T extends EventType> = (event: EventEnvelope<T>, context: HandlerContext) => Promise<void>
+
+export interface EventConsumerOptions {
+  consumer: string
+  prefix: string
+  db: Knex
+  broker: Broker
+  prefetch: number
+  concurrency: number
+  batchSize: number
+  retryDelaysMs: number[]
+  logger: Logger
+  metrics: EventMetrics
+  emit: (trx: Knex.Transaction, type: EventType, data: unknown) => Promise<EventEnvelope>
+}
+
+interface Delivery {
+  channel: ConfirmChannel
+  message: ConsumeMessage
+}
+
+type Outcome = { status: 'done' | 'duplicate' } | { status: 'failed'; error: Error }
+
+// Quorum queues redeliver a message that kept crashing its consumer at most this often, then dead-letter it.
+const DELIVERY_LIMIT = 20
+
+/**
+ * Consumes the service's queue. Deliveries are handled in small batches: one transaction per
+ * batch, one savepoint per event, so the dedupe row and the handler's writes commit together
+ * and one failing event does not undo the others.
+ */
+export class EventConsumer {
+  private readonly handlers = new Map<EventType, EventHandler<EventType>>()
+  private readonly names: ReturnType<typeof consumerQueueNames>
+  private channel?: ChannelWrapper
+  private pending: Delivery[] = []
+  private active = 0
+  private idle?: () => void
+
+  constructor(private readonly options: EventConsumerOptions) {
+    this.names = consumerQueueNames(options.prefix, options.consumer)
+  }
+
+  on<T extends EventType>(type: T, handler: EventHandler<T>) {
+    if (this.channel) throw new Error(`Register the ${type} handler before the event bus starts`)
+    this.handlers.set(type, handler as unknown as EventHandler<EventType>)
+  }
+
+  get hasHandlers() {
+    return this.handlers.size > 0
+  }
+
+  async start() {
+    this.channel = this.options.broker.connection.createChannel({
+      name: `consumer ${this.options.consumer}`,
+      confirm: true,
+      setup: (channel: ConfirmChannel) => this.setup(channel)
+    })
+  }
+
+  /** Stops taking deliveries and waits for the batches in progress; the broker redelivers the rest. */
+  async stop() {
+    const channel = this.channel
+    if (!channel) return
+    this.pending = []
+    if (this.active > 0) await new Promise<void>((resolve) => (this.idle = resolve))
+    await channel.close()
+    this.channel = undefined
+  }
+
+  /** Runs on every (re)connect: declares the topology, then consumes. */
+  private async setup(channel: ConfirmChannel) {
+    const { broker, retryDelaysMs, prefetch } = this.options
+    const { queue, deadLetterQueue, retryQueue } = this.names
+    const { events, deadLetters } = broker.exchanges
+    await broker.declareExchanges(channel)
+    const atLeastOnceDeadLettering = { 'x-dead-letter-strategy': 'at-least-once', 'x-overflow': 'reject-publish' }
+    await channel.assertQueue(deadLetterQueue, { durable: true, arguments: { 'x-queue-type': 'quorum' } })
+    await channel.bindQueue(deadLetterQueue, deadLetters, this.options.consumer)
+    await channel.assertQueue(queue, {
+      durable: true,
+      arguments: {
+        'x-queue-type': 'quorum',
+        'x-delivery-limit': DELIVERY_LIMIT,
+        'x-dead-letter-exchange': deadLetters,
+        'x-dead-letter-routing-key': this.options.consumer,
+        ...atLeastOnceDeadLettering
+      }
+    })
+    for (const type of this.handlers.keys()) await channel.bindQueue(queue, events, type)
+    for (const delay of new Set(retryDelaysMs)) {
+      await channel.assertQueue(retryQueue(delay), {
+        durable: true,
+        arguments: {
+          'x-queue-type': 'quorum',
+          'x-message-ttl': delay,
+          'x-dead-letter-exchange': '',
+          'x-dead-letter-routing-key': queue,
+          ...atLeastOnceDeadLettering
+        }
+      })
+    }
+    await channel.prefetch(prefetch)
+    // A batch in progress from a closed channel can no longer be acked; the broker redelivers it.
+    this.pending = this.pending.filter((delivery) => delivery.channel === channel)
+    await channel.consume(queue, (message) => {
+      if (!message) return
+      this.pending.push({ channel, message })
+      this.pump()
+    })
+  }
+
+  private pump() {
+    const { concurrency, batchSize } = this.options
+    while (this.active < concurrency && this.pending.length > 0) {
+      const batch = this.pending.splice(0, batchSize)
+      this.active += 1
+      void this.processBatch(batch)
+        .catch((error) => this.options.logger.error({ err: error }, 'event batch failed unexpectedly'))
+        .finally(() => {
+          this.active -= 1
+          if (this.active === 0 && this.idle) this.idle()
+          this.pump()
+        })
+    }
+  }
+
+  private async processBatch(batch: Delivery[]) {
+    const { db, consumer, metrics, logger } = this.options
+    const outcomes = new Map<Delivery, Outcome>()
+    const accepted: Array<{ delivery: Delivery; event: EventEnvelope }> = []
+    for (const delivery of batch) {
+      try {
+        const event = parseEvent(delivery.message.content)
+        if (!this.handlers.has(event.type)) throw new InvalidEventError(`${consumer} has no handler for ${event.type}`)
+        accepted.push({ delivery, event })
+      } catch (error) {
+        await this.deadLetter(delivery, error as Error)
+      }
+    }
+    if (accepted.length === 0) return
+    try {
+      await db.transaction(async (trx) => {
+        for (const { delivery, event } of accepted) {
+          outcomes.set(delivery, await this.handleOne(trx, delivery, event))
+        }
+      })
+    } catch (error) {
+      // The commit itself failed: nothing of this batch happened.
+      for (const { delivery } of accepted) outcomes.set(delivery, { status: 'failed', error: error as Error })
+    }
+    for (const { delivery, event } of accepted) {
+      const outcome = outcomes.get(delivery)!
+      const labels = { type: event.type, consumer }
+      if (outcome.status === 'failed') {
+        metrics.failed.inc(labels)
+        logger.warn({ eventId: event.id, eventType: event.type, err: outcome.error.message }, 'event handler failed')
+        await this.retryOrDeadLetter(delivery, outcome.error)
+      } else {
+        metrics[outcome.status === 'done' ? 'consumed' : 'duplicates'].inc(labels)
+        this.ack(delivery)
+      }
+    }
+  }
+
+  private async handleOne(trx: Knex.Transaction, delivery: Delivery, event: EventEnvelope): Promise<Outcome> {
+    const { consumer, logger, emit } = this.options
+    const handler = this.handlers.get(event.type)!
+    try {
+      return await trx.transaction(async (savepoint) => {
+        const inserted = await savepoint('processed_events')
+          .insert({ consumer, event_id: event.id })
+          .onConflict(['consumer', 'event_id'])
+          .ignore()
+          .returning('event_id')
+        if (inserted.length === 0) return { status: 'duplicate' } as const
+        await withLogContext({ requestId: event.correlationId, eventId: event.id, eventType: event.type }, () =>
+          handler(event, {
+            trx: savepoint,
+            emit: (type, data) => emit(savepoint, type, data) as never,
+            logger,
+            attempt: attemptOf(delivery)
+          })
+        )
+        return { status: 'done' } as const
+      })
+    } catch (error) {
+      return { status: 'failed', error: error as Error }
+    }
+  }
+
+  private async retryOrDeadLetter(delivery: Delivery, error: Error) {
+    const attempt = attemptOf(delivery)
+    const delay = this.options.retryDelaysMs[attempt - 1]
+    if (delay === undefined) return this.deadLetter(delivery, error)
+    const { message } = delivery
+    try {
+      await this.options.broker.publish('', this.names.retryQueue(delay), message.content, {
+        ...message.properties,
+        headers: { ...message.properties.headers, [ATTEMPT_HEADER]: attempt + 1, [DEAD_LETTER_HEADERS.error]: error.message }
+      })
+      this.options.metrics.retried.inc({ type: eventTypeOf(message), consumer: this.options.consumer })
+      this.ack(delivery)
+    } catch (publishError) {
+      this.requeue(delivery, publishError as Error)
+    }
+  }
+
+  /** Sends the untouched body to the dead-letter queue with why, when and after how many attempts. */
+  private async deadLetter(delivery: Delivery, error: Error) {
+    const { broker, consumer, metrics, logger } = this.options
+    const { message } = delivery
+    const type = eventTypeOf(message)
+    try {
+      await broker.publish(broker.exchanges.deadLetters, consumer, message.content, {
+        ...message.properties,
+        headers: {
+          ...message.properties.headers,
+          [DEAD_LETTER_HEADERS.error]: error.message,
+          [DEAD_LETTER_HEADERS.attempts]: attemptOf(delivery),
+          [DEAD_LETTER_HEADERS.consumer]: consumer,
+          [DEAD_LETTER_HEADERS.failedAt]: new Date().toISOString(),
+          [DEAD_LETTER_HEADERS.routingKey]: originalRoutingKey(message)
+        }
+      })
+      metrics.deadLettered.inc({ type, consumer })
+      logger.error({ eventType: type, messageId: message.properties.messageId, err: error.message }, 'event dead-lettered')
+      this.ack(delivery)
+    } catch (publishError) {
+      this.requeue(delivery, publishError as Error)
+    }
+  }
+
+  private ack({ channel, message }: Delivery) {
+    try {
+      channel.ack(message)
+    } catch {
+      // The channel closed under us: the broker redelivers and the dedupe absorbs it.
+    }
+  }
+
+  private requeue({ channel, message }: Delivery, error: Error) {
+    this.options.logger.warn({ err: error.message }, 'could not forward a failed event; leaving it to the broker')
+    try {
+      channel.nack(message, false, true)
+    } catch {
+      // Channel gone: the broker redelivers.
+    }
+  }
+}
+
+const attemptOf = ({ message }: Delivery) => Number(message.properties.headers?.[ATTEMPT_HEADER] ?? 1)
+
+/** A message back from a retry queue arrives with the queue's name as routing key. */
+const originalRoutingKey = (message: ConsumeMessage) =>
+  String(message.properties.headers?.[DEAD_LETTER_HEADERS.routingKey] ?? message.properties.type ?? message.fields.routingKey)
+
+const eventTypeOf = (message: ConsumeMessage) => String(message.properties.type ?? message.fields.routingKey)

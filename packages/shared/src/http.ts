@@ -1,0 +1,45 @@
+import { randomUUID } from 'node:crypto'
+import { errors, FeathersError } from '@feathersjs/errors'
+import type { Middleware } from '@feathersjs/koa'
+import { REQUEST_ID_HEADER } from './events/topology'
+import { withLogContext, type Logger } from './logger'
+
+const acceptableRequestId = /^[\w.:-]{1,128}$/
+
+/** Takes the caller's X-Request-Id (or makes one), echoes it, and puts it on params and every log line. */
+export const requestId = (): Middleware => async (ctx, next) => {
+  const given = ctx.get(REQUEST_ID_HEADER)
+  const id = acceptableRequestId.test(given) ? given : randomUUID()
+  ctx.state.requestId = id
+  ctx.set(REQUEST_ID_HEADER, id)
+  ctx.feathers = { ...ctx.feathers, requestId: id }
+  await withLogContext({ requestId: id }, next)
+}
+
+/**
+ * Every error leaves as a Feathers error. Errors from Koa middleware that carry a 4xx status
+ * (a malformed JSON body, a body too large) keep that status; anything else is a 500 whose
+ * details stay in the log.
+ */
+export const errorHandler = (logger: Logger): Middleware => async (ctx, next) => {
+  try {
+    await next()
+    if (ctx.body === undefined && ctx.status === 404) throw new errors.NotFound(`Path ${ctx.path} not found`)
+  } catch (error) {
+    const feathersError = toFeathersError(error as Error & { status?: number; expose?: boolean })
+    if (feathersError.code >= 500) logger.error({ err: error }, 'request failed')
+    ctx.status = feathersError.code
+    ctx.body = feathersError.toJSON()
+  }
+}
+
+const toFeathersError = (error: Error & { status?: number; expose?: boolean }): FeathersError => {
+  if (error instanceof FeathersError) return error
+  const status = error.status ?? 500
+  const ErrorClass = (errors as unknown as Record<number, new (message: string) => FeathersError>)[status]
+  if (status >= 400 && status < 500) {
+    const message = /JSON/i.test(error.message) ? `Malformed JSON body: ${error.message}` : error.message
+    return ErrorClass ? new ErrorClass(message) : new errors.BadRequest(message)
+  }
+  return new errors.GeneralError('Internal server error')
+}

@@ -1,0 +1,48 @@
+import type { Middleware } from '@feathersjs/koa'
+import { collectDefaultMetrics, Histogram, Registry } from 'prom-client'
+import type { Logger } from './logger'
+import type { ServiceApplication } from './declarations'
+
+/** One registry per app, so several apps in one test process keep their metrics apart. */
+export const createMetricsRegistry = (service: string) => {
+  const registry = new Registry()
+  registry.setDefaultLabels({ service })
+  collectDefaultMetrics({ register: registry })
+  return registry
+}
+
+/** Records every request's duration by method, route and status, and logs one line for it. */
+export const httpMetrics = (app: ServiceApplication, registry: Registry, logger: Logger): Middleware => {
+  const duration = new Histogram({
+    name: 'http_request_duration_seconds',
+    help: 'HTTP request duration',
+    labelNames: ['method', 'route', 'status'],
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    registers: [registry]
+  })
+  const servicePaths = new WeakMap<object, string>()
+  app.mixins.push((service, path) => servicePaths.set(service, `/${path}`))
+
+  // A bounded set of route labels: the service's path pattern, never the raw URL.
+  const routeOf = (ctx: Parameters<Middleware>[0]) => {
+    if (ctx.lookup) {
+      const path = servicePaths.get(ctx.lookup.service) ?? 'unknown'
+      return ctx.lookup.params.__id !== undefined ? `${path}/:id` : path
+    }
+    return ['/health', '/ready', '/metrics'].includes(ctx.path) ? ctx.path : 'unmatched'
+  }
+
+  return async (ctx, next) => {
+    const started = process.hrtime.bigint()
+    try {
+      await next()
+    } finally {
+      const seconds = Number(process.hrtime.bigint() - started) / 1e9
+      duration.observe({ method: ctx.method, route: routeOf(ctx), status: String(ctx.status) }, seconds)
+      logger.info(
+        { method: ctx.method, url: ctx.url, status: ctx.status, durationMs: Math.round(seconds * 1e4) / 10 },
+        'request'
+      )
+    }
+  }
+}

@@ -1,0 +1,216 @@
+import { existsSync } from 'node:fs'
+import { dirname, join } from 'node:path'
+import { Type, type Static, type TObject, type TProperties } from '@feathersjs/typebox'
+import { dataValidator, fieldName } from './validators'
+
+/** Settings every marketmesh service has; a service adds its own with `serviceSettingsSchema`. */
+export const baseSettingsProperties = {
+  name: Type.String({ minLength: 1 }),
+  host: Type.String({ minLength: 1 }),
+  port: Type.Integer({ minimum: 0, maximum: 65535 }),
+  logLevel: Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((level) => Type.Literal(level))),
+  shutdownTimeoutMs: Type.Integer({ minimum: 100 }),
+  postgresql: Type.Object({
+    client: Type.Literal('pg'),
+    connection: Type.String({ pattern: '^postgres(ql)?://' }),
+    pool: Type.Object({ min: Type.Integer({ minimum: 0 }), max: Type.Integer({ minimum: 1 }) })
+  }),
+  amqp: Type.Object({
+    url: Type.String({ pattern: '^amqps?://' }),
+    /** Exchanges and queues are named `<prefix>.events`, `<prefix>.dlx`, `<prefix>.<consumer>...` */
+    prefix: Type.String({ pattern: '^[a-z0-9_.-]+$' }),
+    prefetch: Type.Integer({ minimum: 1, maximum: 65535 }),
+    concurrency: Type.Integer({ minimum: 1 }),
+    batchSize: Type.Integer({ minimum: 1 }),
+    retryDelaysMs: Type.Array(Type.Integer({ minimum: 1 }), { minItems: 0 }),
+    publishTimeoutMs: Type.Integer({ minimum: 100 })
+  }),
+  outbox: Type.Object({
+    batchSize: Type.Integer({ minimum: 1 }),
+    /** Safety net only: the relay is woken by NOTIFY on commit. */
+    pollIntervalMs: Type.Integer({ minimum: 10 }),
+    retentionHours: Type.Number({ minimum: 0 })
+  }),
+  jwt: Type.Object({
+    secret: Type.String({ minLength: 32 }),
+    issuer: Type.String({ minLength: 1 }),
+    audience: Type.String({ minLength: 1 }),
+    accessTokenExpiresIn: Type.String({ pattern: '^[0-9]+[smhd]?$' })
+  })
+}
+
+export const baseSettingsSchema = Type.Object(baseSettingsProperties, { additionalProperties: true })
+export type BaseSettings = Static<typeof baseSettingsSchema>
+
+/** The base settings plus a service's own. */
+export const serviceSettingsSchema = <T extends TProperties>(own: T) =>
+  Type.Object({ ...baseSettingsProperties, ...own }, { additionalProperties: true })
+
+/** Only for development; a production start refuses it. */
+export const DEVELOPMENT_JWT_SECRET = 'marketmesh-development-secret-change-me-0123456789'
+
+export const baseDefaults: Omit<BaseSettings, 'name' | 'port' | 'postgresql'> & {
+  postgresql: Omit<BaseSettings['postgresql'], 'connection'>
+} = {
+  host: '0.0.0.0',
+  logLevel: 'info',
+  shutdownTimeoutMs: 10_000,
+  postgresql: { client: 'pg', pool: { min: 0, max: 10 } },
+  amqp: {
+    url: 'amqp://guest:guest@127.0.0.1:5672',
+    prefix: 'marketmesh',
+    prefetch: 200,
+    concurrency: 4,
+    batchSize: 50,
+    retryDelaysMs: [1_000, 10_000, 60_000],
+    publishTimeoutMs: 10_000
+  },
+  outbox: { batchSize: 500, pollIntervalMs: 5_000, retentionHours: 72 },
+  jwt: {
+    secret: DEVELOPMENT_JWT_SECRET,
+    issuer: 'marketmesh',
+    audience: 'https://marketmesh.dev',
+    accessTokenExpiresIn: '15m'
+  }
+}
+
+type EnvFormat = 'string' | 'integer' | 'number' | 'integer-list'
+
+/** Environment variable -> setting path. A service extends it with its own variables. */
+export const baseEnvironment: Record<string, [path: string, format: EnvFormat]> = {
+  HOST: ['host', 'string'],
+  PORT: ['port', 'integer'],
+  LOG_LEVEL: ['logLevel', 'string'],
+  SHUTDOWN_TIMEOUT_MS: ['shutdownTimeoutMs', 'integer'],
+  DATABASE_URL: ['postgresql.connection', 'string'],
+  DATABASE_POOL_MAX: ['postgresql.pool.max', 'integer'],
+  AMQP_URL: ['amqp.url', 'string'],
+  AMQP_PREFIX: ['amqp.prefix', 'string'],
+  AMQP_PREFETCH: ['amqp.prefetch', 'integer'],
+  AMQP_CONCURRENCY: ['amqp.concurrency', 'integer'],
+  EVENT_RETRY_DELAYS_MS: ['amqp.retryDelaysMs', 'integer-list'],
+  OUTBOX_RETENTION_HOURS: ['outbox.retentionHours', 'number'],
+  JWT_SECRET: ['jwt.secret', 'string'],
+  JWT_ISSUER: ['jwt.issuer', 'string'],
+  JWT_AUDIENCE: ['jwt.audience', 'string'],
+  JWT_EXPIRES_IN: ['jwt.accessTokenExpiresIn', 'string']
+}
+
+/** A setting is missing or invalid: the message names the setting and its environment variable. */
+export class SettingsError extends Error {
+  override name = 'SettingsError'
+}
+
+const isPlainObject = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value)
+
+export const deepMerge = <T>(target: T, ...sources: unknown[]): T => {
+  const result: Record<string, unknown> = { ...(target as Record<string, unknown>) }
+  for (const source of sources) {
+    if (!isPlainObject(source)) continue
+    for (const [key, value] of Object.entries(source)) {
+      result[key] = isPlainObject(value) && isPlainObject(result[key]) ? deepMerge(result[key], value) : value
+    }
+  }
+  return result as T
+}
+
+const setPath = (target: Record<string, unknown>, path: string, value: unknown) => {
+  const keys = path.split('.')
+  let node = target
+  for (const key of keys.slice(0, -1)) {
+    node[key] = isPlainObject(node[key]) ? { ...(node[key] as object) } : {}
+    node = node[key] as Record<string, unknown>
+  }
+  node[keys[keys.length - 1]] = value
+}
+
+const parseEnvValue = (raw: string, format: EnvFormat): unknown => {
+  const number = (text: string) => (text.trim() === '' ? Number.NaN : Number(text))
+  switch (format) {
+    case 'integer':
+    case 'number':
+      return number(raw)
+    case 'integer-list':
+      return raw.trim() === '' ? [] : raw.split(',').map(number)
+    default:
+      return raw
+  }
+}
+
+export const settingsFromEnvironment = (
+  environment: Record<string, [string, EnvFormat]>,
+  env: NodeJS.ProcessEnv = process.env
+) => {
+  const settings: Record<string, unknown> = {}
+  for (const [name, [path, format]] of Object.entries(environment)) {
+    const raw = env[name]
+    if (raw !== undefined) setPath(settings, path, parseEnvValue(raw, format))
+  }
+  return settings
+}
+
+/** Validates settings, throwing one SettingsError that names every bad setting. */
+export const validateSettings = <T extends TObject>(
+  schema: T,
+  settings: unknown,
+  environment: Record<string, [string, EnvFormat]> = baseEnvironment
+): BaseSettings => {
+  const envNameOf = (path: string) => Object.entries(environment).find(([, [p]]) => p === path)?.[0]
+  const validate = dataValidator.compile(schema)
+  validate(settings)
+  const problems = (validate.errors ?? []).map((error) => {
+    const path = fieldName(error.instancePath, error.params.missingProperty)
+    const envName = envNameOf(path)
+    return `setting "${path}"${envName ? ` (env ${envName})` : ''}: ${error.message}`
+  })
+  const secret = (settings as BaseSettings)?.jwt?.secret
+  if (process.env.NODE_ENV === 'production' && secret === DEVELOPMENT_JWT_SECRET) {
+    problems.push('setting "jwt.secret" (env JWT_SECRET): the development secret is refused in production')
+  }
+  if (problems.length > 0) {
+    throw new SettingsError(`Invalid configuration:\n  ${[...new Set(problems)].join('\n  ')}`)
+  }
+  return settings as BaseSettings
+}
+
+/** The folder holding a service's package.json, from anywhere inside it (src/ or lib/src/). */
+export const packageRoot = (from: string) => {
+  let dir = from
+  while (!existsSync(join(dir, 'package.json'))) {
+    const parent = dirname(dir)
+    if (parent === dir) throw new Error(`No package.json above ${from}`)
+    dir = parent
+  }
+  return dir
+}
+
+export interface LoadSettingsOptions<T extends TObject> {
+  schema: T
+  /** The service's folder: its `config/` holds default.json and per-NODE_ENV files. */
+  root: string
+  environment?: Record<string, [string, EnvFormat]>
+  /** Applied last; tests use it for unique database names and queue prefixes. */
+  overrides?: Record<string, unknown>
+}
+
+/**
+ * Settings come, lowest first, from: the shared defaults, the service's config files
+ * (read by @feathersjs/configuration), environment variables, explicit overrides.
+ */
+export const loadSettings = <T extends TObject>(options: LoadSettingsOptions<T>): BaseSettings => {
+  const environment = options.environment ?? baseEnvironment
+  // node-config reads its folder once per process, on first require: one service per process.
+  process.env.NODE_CONFIG_DIR ??= join(options.root, 'config')
+  process.env.SUPPRESS_NO_CONFIG_WARNING ??= 'true'
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const configuration = require('@feathersjs/configuration') as typeof import('@feathersjs/configuration')
+  const fromFiles = configuration()()
+  const merged = deepMerge(
+    baseDefaults,
+    JSON.parse(JSON.stringify(fromFiles)),
+    settingsFromEnvironment(environment),
+    options.overrides ?? {}
+  )
+  return validateSettings(options.schema, merged, environment)
+}

@@ -1,0 +1,92 @@
+import { createServer, type Server } from 'node:http'
+import { prepareDatabase } from './app'
+import type { ServiceApplication } from './declarations'
+import { redactUrl } from './redact'
+import { SettingsError } from './settings'
+
+/** Sets the app up (database, migrations, event bus), then opens its HTTP port. */
+export const listen = async (app: ServiceApplication, port: number = app.get('port'), host: string = app.get('host')) => {
+  const server = createServer(app.callback())
+  await app.setup(server)
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject)
+    server.listen(port, host, () => resolve())
+  })
+  return server
+}
+
+/** Stops accepting, lets requests in flight finish, and closes kept-alive connections as they idle. */
+export const closeServer = (server: Server) =>
+  new Promise<void>((resolve) => {
+    server.on('request', (_request, response) => response.setHeader('Connection', 'close'))
+    const sweep = setInterval(() => server.closeIdleConnections(), 100)
+    server.close(() => {
+      clearInterval(sweep)
+      resolve()
+    })
+    server.closeIdleConnections()
+  })
+
+const HOW_TO_START_POSTGRES = 'start it with `pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start` or `docker compose up -d postgres`'
+
+/** One line a person can act on, instead of a stack trace, for what stops a start. */
+export const describeStartupError = (error: unknown, app?: ServiceApplication) => {
+  if (error instanceof SettingsError) return error.message
+  const { code, message } = error as NodeJS.ErrnoException
+  const connectionCodes = ['ECONNREFUSED', 'ENOTFOUND', 'EHOSTUNREACH', 'ETIMEDOUT', 'EAI_AGAIN', '57P03', '28P01', '28000']
+  if (app && code && connectionCodes.includes(code)) {
+    return `PostgreSQL is not reachable at ${redactUrl(app.get('postgresql').connection)} (${message}): ${HOW_TO_START_POSTGRES}.`
+  }
+  if (code === 'EADDRINUSE' && app) return `Port ${app.get('port')} is already in use (set PORT to use another).`
+  return (error as Error)?.stack ?? String(error)
+}
+
+/** The whole life of a service process: start, serve, and shut down gracefully on SIGTERM/SIGINT. */
+export const runService = async (createApp: () => ServiceApplication) => {
+  let app: ServiceApplication | undefined
+  let server: Server
+  try {
+    app = createApp()
+    server = await listen(app)
+  } catch (error) {
+    process.stderr.write(`${app?.get('name') ?? 'marketmesh'}: ${describeStartupError(error, app)}\n`)
+    process.exit(1)
+  }
+  const logger = app.get('logger')
+  logger.info({ port: app.get('port') }, `${app.get('name')} listening`)
+
+  let stopping = false
+  const shutdown = async (signal: NodeJS.Signals) => {
+    if (stopping) return
+    stopping = true
+    logger.info({ signal }, 'shutting down')
+    setTimeout(() => {
+      logger.error('shutdown took too long; exiting')
+      process.exit(1)
+    }, app.get('shutdownTimeoutMs')).unref()
+    try {
+      await closeServer(server)
+      await app.teardown()
+      process.exit(0)
+    } catch (error) {
+      logger.error({ err: error }, 'shutdown failed')
+      process.exit(1)
+    }
+  }
+  process.on('SIGTERM', shutdown)
+  process.on('SIGINT', shutdown)
+}
+
+/** `npm run migrate`: creates the database if missing and applies pending migrations, then exits. */
+export const runMigrations = async (createApp: () => ServiceApplication) => {
+  let app: ServiceApplication | undefined
+  try {
+    app = createApp()
+    const applied = await prepareDatabase(app)
+    process.stdout.write(`${app.get('name')}: ${applied.length ? `applied ${applied.join(', ')}` : 'already up to date'}\n`)
+    await app.get('postgresqlClient').destroy()
+  } catch (error) {
+    process.stderr.write(`${app?.get('name') ?? 'marketmesh'}: ${describeStartupError(error, app)}\n`)
+    process.exit(1)
+  }
+}
