@@ -1,4 +1,5 @@
 import { Command } from 'commander'
+import { registerDlqCommands } from './commands/dlq'
 import { registerHealthCommand } from './commands/health'
 
 /** The `marketmesh` command; each command group lives in its own file under commands/. */
@@ -7,5 +8,6 @@ export const createProgram = () => {
     .description('Operate a marketmesh deployment: service health, dead letters, outbox')
     .showHelpAfterError()
   registerHealthCommand(program)
+  registerDlqCommands(program)
   return program
 }

@@ -1,4 +1,5 @@
 import { createServer, type Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
 import { prepareDatabase } from './app'
 import type { ServiceApplication } from './declarations'
 import { redactUrl } from './redact'
@@ -53,7 +54,7 @@ export const runService = async (createApp: () => ServiceApplication) => {
     process.exit(1)
   }
   const logger = app.get('logger')
-  logger.info({ port: app.get('port') }, `${app.get('name')} listening`)
+  logger.info({ port: (server.address() as AddressInfo).port }, `${app.get('name')} listening`)
 
   let stopping = false
   const shutdown = async (signal: NodeJS.Signals) => {

@@ -44,6 +44,7 @@ export class Broker {
       publishTimeout: options.publishTimeoutMs,
       setup: (channel: ConfirmChannel) => this.declareExchanges(channel)
     })
+    this.publisher.on('error', (error: Error) => options.logger.error({ err: error.message }, 'publisher channel error'))
   }
 
   /** Idempotent: every process that needs an exchange declares it, with the same arguments. */

@@ -76,6 +76,11 @@ export class EventBus {
     return this.broker.isConnected()
   }
 
+  /** Resolves once this service's queue is declared, bound and consumed; events published before may pass it by. */
+  whenConsuming() {
+    return this.consumer.whenConsuming()
+  }
+
   async start() {
     await this.relay.start()
     if (this.consumer.hasHandlers) await this.consumer.start()

@@ -76,6 +76,14 @@ export class EventConsumer {
       confirm: true,
       setup: (channel: ConfirmChannel) => this.setup(channel)
     })
+    this.channel.on('error', (error: Error) =>
+      this.options.logger.error({ err: error.message, consumer: this.options.consumer }, 'consumer channel setup failed')
+    )
+  }
+
+  /** Resolves once the queue is declared, bound and consumed (after the broker is reachable). */
+  async whenConsuming() {
+    await this.channel?.waitForConnect()
   }
 
   /** Stops taking deliveries and waits for the batches in progress; the broker redelivers the rest. */

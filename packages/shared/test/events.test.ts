@@ -1,0 +1,235 @@
+import { spawn } from 'node:child_process'
+import { randomUUID } from 'node:crypto'
+import { join } from 'node:path'
+import amqplib from 'amqplib'
+import { afterEach, describe, expect, it } from 'vitest'
+import { consumerQueueNames, DEAD_LETTER_HEADERS, exchangeNames, type EventBus, type Knex } from '../src'
+import { AMQP, cleanUp, createBrokerProxy, createTestBus, metricValue, POSTGRES, uniqueName, waitFor } from '../../../test/support'
+import { applyEffect, effectsMigrations, orderCreated } from './fixtures/effects.cjs'
+
+const CONSUMER = 'test-consumer'
+const cleanups: Array<() => Promise<void>> = []
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup()
+})
+
+/** A publishing service and a consuming service, each with its own database, on a private prefix. */
+const twoServices = async (options: { publisherAmqpUrl?: string; afterPublish?: () => Promise<void> | void } = {}) => {
+  const prefix = uniqueName('events').replace(/_/g, '.')
+  const databases = [`${POSTGRES}/${uniqueName('publisher')}`, `${POSTGRES}/${uniqueName('consumer')}`]
+  const publisher = await createTestBus({
+    service: 'order-service',
+    connection: databases[0],
+    prefix,
+    amqpUrl: options.publisherAmqpUrl,
+    afterPublish: options.afterPublish
+  })
+  const consumer = await createTestBus({ service: CONSUMER, connection: databases[1], prefix, migrations: effectsMigrations })
+  cleanups.push(async () => {
+    await publisher.bus.stop()
+    await consumer.bus.stop()
+    await publisher.db.destroy()
+    await consumer.db.destroy()
+    await cleanUp({ prefix, databases })
+  })
+  return { prefix, publisher, consumer, databases }
+}
+
+const emitInTransaction = (bus: EventBus, db: Knex, count = 1) =>
+  db.transaction(async (trx) => {
+    const events = []
+    for (let i = 0; i < count; i++) events.push(await bus.emit(trx, 'order.created', orderCreated()))
+    return events
+  })
+
+const effectsOf = (db: Knex) => db('effects').select('order_id', 'applications')
+const unsent = async (db: Knex) => Number((await db('outbox').whereNull('sent_at').count({ n: '*' }))[0].n)
+
+describe('transactional outbox', () => {
+  it('publishes a committed event exactly once and a rolled-back one never', async () => {
+    const { publisher, consumer } = await twoServices()
+    consumer.bus.on('order.created', applyEffect)
+    await consumer.bus.start()
+    await consumer.bus.whenConsuming()
+    await publisher.bus.start()
+
+    const rolledBack = await publisher.db
+      .transaction(async (trx) => {
+        await publisher.bus.emit(trx, 'order.created', orderCreated())
+        throw new Error('the order could not be saved')
+      })
+      .catch(() => 'rolled back')
+    expect(rolledBack).toBe('rolled back')
+    const [committed] = await emitInTransaction(publisher.bus, publisher.db)
+
+    const effects = await waitFor(async () => {
+      const rows = await effectsOf(consumer.db)
+      return rows.length > 0 && rows
+    })
+    await new Promise((resolve) => setTimeout(resolve, 500))
+    expect(await effectsOf(consumer.db)).toEqual([{ order_id: committed.data.orderId, applications: 1 }])
+    expect(effects).toHaveLength(1)
+    expect(await publisher.db('outbox').count({ n: '*' })).toEqual([{ n: 1 }])
+    expect(await metricValue(publisher.registry, 'events_published_total', { type: 'order.created' })).toBe(1)
+  })
+
+  it('republishes a batch whose relay died before marking it sent, and the consumer applies it once', async () => {
+    let crashes = 0
+    const { publisher, consumer } = await twoServices({
+      afterPublish: () => {
+        // The broker has confirmed the batch; dying here is the worst moment for the relay.
+        if (crashes++ === 0) throw new Error('relay killed before marking the batch sent')
+      }
+    })
+    consumer.bus.on('order.created', applyEffect)
+    await consumer.bus.start()
+    await consumer.bus.whenConsuming()
+    const events = await emitInTransaction(publisher.bus, publisher.db, 5)
+    await publisher.bus.start()
+
+    await waitFor(async () => (await unsent(publisher.db)) === 0, { what: 'the outbox to drain' })
+    await waitFor(async () => (await metricValue(consumer.registry, 'events_duplicates_total')) === 5, { what: 'duplicates' })
+    const effects = await effectsOf(consumer.db)
+    expect(effects.map((row) => row.order_id).sort()).toEqual(events.map((event) => event.data.orderId).sort())
+    expect(effects.every((row) => row.applications === 1)).toBe(true)
+    expect(crashes).toBe(2)
+  })
+
+  it('delivers everything emitted while RabbitMQ was unreachable once it is back', async () => {
+    const proxy = await createBrokerProxy()
+    cleanups.push(proxy.close)
+    const { publisher, consumer } = await twoServices({ publisherAmqpUrl: proxy.url })
+    consumer.bus.on('order.created', applyEffect)
+    await consumer.bus.start()
+    await consumer.bus.whenConsuming()
+    await publisher.bus.start()
+    await waitFor(() => publisher.bus.isConnected(), { what: 'the publisher to connect' })
+
+    await proxy.cut()
+    await waitFor(() => !publisher.bus.isConnected(), { what: 'the publisher to notice the outage' })
+    const events = []
+    for (let i = 0; i < 10; i++) events.push(...(await emitInTransaction(publisher.bus, publisher.db, 2)))
+    await new Promise((resolve) => setTimeout(resolve, 1_000))
+    expect(await unsent(publisher.db)).toBe(20)
+    expect(await effectsOf(consumer.db)).toEqual([])
+
+    await proxy.restore()
+    await waitFor(async () => (await effectsOf(consumer.db)).length === 20, { what: 'all 20 events', timeoutMs: 30_000 })
+    const effects = await effectsOf(consumer.db)
+    expect(effects.every((row) => row.applications === 1)).toBe(true)
+    expect(new Set(effects.map((row) => row.order_id))).toEqual(new Set(events.map((event) => event.data.orderId)))
+    expect(await unsent(publisher.db)).toBe(0)
+  })
+})
+
+describe('consumer failures', () => {
+  it('retries a handler that fails twice, then succeeds once', async () => {
+    const { publisher, consumer } = await twoServices()
+    const attempts: number[] = []
+    consumer.bus.on('order.created', async (event, context) => {
+      attempts.push(context.attempt)
+      await applyEffect(event, context)
+      if (context.attempt < 3) throw new Error(`payment provider timed out (attempt ${context.attempt})`)
+    })
+    await consumer.bus.start()
+    await consumer.bus.whenConsuming()
+    await publisher.bus.start()
+    const [event] = await emitInTransaction(publisher.bus, publisher.db)
+
+    await waitFor(async () => (await effectsOf(consumer.db)).length === 1, { what: 'the third attempt' })
+    expect(attempts).toEqual([1, 2, 3])
+    // The failed attempts rolled back their writes: the effect exists once.
+    expect(await effectsOf(consumer.db)).toEqual([{ order_id: event.data.orderId, applications: 1 }])
+    expect(await metricValue(consumer.registry, 'events_retried_total', { type: 'order.created' })).toBe(2)
+  })
+
+  it('dead-letters an event whose handler always fails, with its error, and one with an invalid payload at once', async () => {
+    const { prefix, publisher, consumer } = await twoServices()
+    consumer.bus.on('order.created', async () => {
+      throw new Error('seller account is frozen')
+    })
+    await consumer.bus.start()
+    await consumer.bus.whenConsuming()
+    await publisher.bus.start()
+    await waitFor(() => consumer.bus.isConnected())
+    const [failing] = await emitInTransaction(publisher.bus, publisher.db)
+
+    const connection = await amqplib.connect(AMQP)
+    cleanups.push(() => connection.close())
+    const channel = await connection.createConfirmChannel()
+    const invalid = { ...(await emitInTransaction(publisher.bus, publisher.db).then(([e]) => e)), id: randomUUID() }
+    const invalidBody = JSON.stringify({ ...invalid, data: { ...invalid.data, total: -5 } })
+    channel.publish(exchangeNames(prefix).events, 'order.created', Buffer.from(invalidBody), { messageId: invalid.id, persistent: true })
+    await channel.waitForConfirms()
+
+    const { deadLetterQueue } = consumerQueueNames(prefix, CONSUMER)
+    const deadLetters = await waitFor(
+      async () => {
+        const { messageCount } = await channel.checkQueue(deadLetterQueue)
+        return messageCount === 2 && messageCount
+      },
+      { what: 'two dead letters' }
+    )
+    expect(deadLetters).toBe(2)
+    const received = []
+    for (let i = 0; i < 2; i++) received.push((await channel.get(deadLetterQueue, { noAck: true })) || undefined)
+    const byId = Object.fromEntries(received.map((message) => [message!.properties.messageId, message!]))
+
+    const exhausted = byId[failing.id]
+    expect(JSON.parse(exhausted.content.toString())).toEqual(failing)
+    expect(exhausted.properties.headers).toMatchObject({
+      [DEAD_LETTER_HEADERS.error]: 'seller account is frozen',
+      [DEAD_LETTER_HEADERS.attempts]: 3,
+      [DEAD_LETTER_HEADERS.consumer]: CONSUMER,
+      [DEAD_LETTER_HEADERS.routingKey]: 'order.created'
+    })
+    expect(Date.parse(exhausted.properties.headers![DEAD_LETTER_HEADERS.failedAt])).toBeGreaterThan(Date.now() - 60_000)
+
+    const rejected = byId[invalid.id]
+    expect(rejected.content.toString()).toBe(invalidBody)
+    expect(rejected.properties.headers).toMatchObject({
+      [DEAD_LETTER_HEADERS.error]: expect.stringMatching(/data\.total: must be >= 0/),
+      [DEAD_LETTER_HEADERS.attempts]: 1
+    })
+    expect(await effectsOf(consumer.db)).toEqual([])
+    expect(await metricValue(consumer.registry, 'events_dead_lettered_total', { consumer: CONSUMER })).toBe(2)
+  })
+})
+
+describe('a consumer killed mid-batch', () => {
+  const startConsumerProcess = async (env: Record<string, string>) => {
+    const child = spawn(process.execPath, [join(__dirname, 'fixtures', 'consumer-process.cjs')], {
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'inherit']
+    })
+    let output = ''
+    child.stdout!.on('data', (chunk) => {
+      output += chunk
+      if (process.env.FIXTURE_LOG_LEVEL) process.stderr.write(chunk)
+    })
+    await waitFor(() => output.includes('consuming'), { what: 'the consumer process to consume' })
+    return child
+  }
+
+  it('loses nothing and applies each event once after SIGKILL and restart', async () => {
+    const { prefix, publisher, consumer, databases } = await twoServices()
+    const env = { DATABASE_URL: databases[1], AMQP_PREFIX: prefix, HANDLER_DELAY_MS: '5' }
+    const first = await startConsumerProcess(env)
+    await publisher.bus.start()
+    const events = []
+    for (let i = 0; i < 30; i++) events.push(...(await emitInTransaction(publisher.bus, publisher.db, 10)))
+
+    await waitFor(async () => (await effectsOf(consumer.db)).length >= 40, { what: 'some progress' })
+    first.kill('SIGKILL')
+    const appliedBeforeKill = (await effectsOf(consumer.db)).length
+    expect(appliedBeforeKill).toBeLessThan(300)
+
+    const second = await startConsumerProcess(env)
+    cleanups.push(async () => void second.kill('SIGKILL'))
+    await waitFor(async () => (await effectsOf(consumer.db)).length === 300, { what: 'all 300 events', timeoutMs: 30_000 })
+    const effects = await effectsOf(consumer.db)
+    expect(effects.filter((row) => row.applications !== 1)).toEqual([])
+    expect(new Set(effects.map((row) => row.order_id))).toEqual(new Set(events.map((event) => event.data.orderId)))
+    expect(await consumer.db('processed_events').where({ consumer: CONSUMER }).count({ n: '*' })).toEqual([{ n: 300 }])
+  })
+})
