@@ -1,0 +1,23 @@
+import { authenticate } from '@feathersjs/authentication'
+import { Forbidden, NotAuthenticated } from '@feathersjs/errors'
+import type { HookContext } from '@feathersjs/feathers'
+import type { Principal } from '../declarations'
+
+/** Verifies the bearer token; the caller becomes `params.principal`. Internal calls (no provider) pass. */
+export const authenticated = () => authenticate('jwt')
+
+/** The verified caller of an external call. */
+export const principalOf = (context: HookContext): Principal => {
+  const { principal } = context.params
+  if (!principal) throw new NotAuthenticated('Not authenticated')
+  return principal
+}
+
+/** Only callers with one of these roles; internal calls pass. Use after `authenticated()`. */
+export const requireRole =
+  (...roles: Principal['role'][]) =>
+  (context: HookContext) => {
+    if (!context.params.provider) return
+    const { role } = principalOf(context)
+    if (!roles.includes(role)) throw new Forbidden(`This requires the role ${roles.join(' or ')}`)
+  }

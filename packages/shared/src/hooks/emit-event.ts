@@ -1,0 +1,16 @@
+import type { HookContext } from '@feathersjs/feathers'
+import type { ServiceApplication } from '../declarations'
+import type { EventData, EventType } from '../events/catalog'
+import { transactionOf } from './transaction'
+
+/**
+ * After hook: emits `type` through the outbox, in the transaction of `inTransaction()`, so the
+ * event is published if and only if the write commits. `toData` maps each result to the event's data.
+ */
+export const emitEvent =
+  <T extends EventType, R = any>(type: T, toData: (result: R, context: HookContext<ServiceApplication>) => EventData<T>) =>
+  async (context: HookContext<ServiceApplication>) => {
+    const trx = transactionOf(context)
+    const results: R[] = Array.isArray(context.result) ? context.result : [context.result]
+    for (const result of results) await context.app.get('events').emit(trx, type, toData(result, context))
+  }

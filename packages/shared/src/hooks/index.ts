@@ -1,0 +1,3 @@
+export * from './authorization'
+export * from './emit-event'
+export * from './transaction'
