@@ -27,7 +27,7 @@ export const baseSettingsProperties = {
   }),
   outbox: Type.Object({
     batchSize: Type.Integer({ minimum: 1 }),
-    /** Safety net only: the relay is woken by NOTIFY on commit. */
+    /** Safety net only: the relay is woken when an emitting transaction commits. */
     pollIntervalMs: Type.Integer({ minimum: 10 }),
     retentionHours: Type.Number({ minimum: 0 })
   }),
@@ -65,7 +65,7 @@ export const baseDefaults: Omit<BaseSettings, 'name' | 'port' | 'postgresql'> & 
     retryDelaysMs: [1_000, 10_000, 60_000],
     publishTimeoutMs: 10_000
   },
-  outbox: { batchSize: 500, pollIntervalMs: 5_000, retentionHours: 72 },
+  outbox: { batchSize: 500, pollIntervalMs: 1_000, retentionHours: 72 },
   jwt: {
     secret: DEVELOPMENT_JWT_SECRET,
     issuer: 'marketmesh',

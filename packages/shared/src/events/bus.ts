@@ -40,7 +40,6 @@ export class EventBus {
     })
     this.relay = new OutboxRelay({
       db,
-      connection: settings.postgresql.connection,
       broker: this.broker,
       ...settings.outbox,
       logger,
@@ -68,8 +67,11 @@ export class EventBus {
     return this
   }
 
-  emit<T extends EventType>(trx: Knex.Transaction, type: T, data: EventData<T>): Promise<EventEnvelope<T>> {
-    return writeToOutbox(trx, this.options.service, type, data)
+  /** Writes the event to the outbox in `trx`; the relay publishes it as soon as `trx` commits. */
+  async emit<T extends EventType>(trx: Knex.Transaction, type: T, data: EventData<T>): Promise<EventEnvelope<T>> {
+    const envelope = await writeToOutbox(trx, this.options.service, type, data)
+    trx.executionPromise.then(() => this.relay.wake(), () => undefined)
+    return envelope
   }
 
   isConnected() {

@@ -41,13 +41,27 @@ interface Delivery {
 
 type Outcome = { status: 'done' | 'duplicate' } | { status: 'failed'; error: Error }
 
+class HandlerFailure extends Error {
+  constructor(
+    readonly delivery: Delivery,
+    override readonly cause: Error
+  ) {
+    super(cause.message)
+  }
+}
+
+interface Accepted {
+  delivery: Delivery
+  event: EventEnvelope
+}
+
 // Quorum queues redeliver a message that kept crashing its consumer at most this often, then dead-letter it.
 const DELIVERY_LIMIT = 20
 
 /**
- * Consumes the service's queue. Deliveries are handled in small batches: one transaction per
- * batch, one savepoint per event, so the dedupe row and the handler's writes commit together
- * and one failing event does not undo the others.
+ * Consumes the service's queue. Deliveries are handled in small batches, in one transaction per
+ * batch, so the dedupe rows and the handlers' writes commit together; a failing event is retried
+ * or dead-lettered without undoing the others.
  */
 export class EventConsumer {
   private readonly handlers = new Map<EventType, EventHandler<EventType>>()
@@ -154,9 +168,8 @@ export class EventConsumer {
   }
 
   private async processBatch(batch: Delivery[]) {
-    const { db, consumer, metrics, logger } = this.options
-    const outcomes = new Map<Delivery, Outcome>()
-    const accepted: Array<{ delivery: Delivery; event: EventEnvelope }> = []
+    const { consumer, metrics, logger } = this.options
+    const accepted: Accepted[] = []
     for (const delivery of batch) {
       try {
         const event = parseEvent(delivery.message.content)
@@ -167,16 +180,7 @@ export class EventConsumer {
       }
     }
     if (accepted.length === 0) return
-    try {
-      await db.transaction(async (trx) => {
-        for (const { delivery, event } of accepted) {
-          outcomes.set(delivery, await this.handleOne(trx, delivery, event))
-        }
-      })
-    } catch (error) {
-      // The commit itself failed: nothing of this batch happened.
-      for (const { delivery } of accepted) outcomes.set(delivery, { status: 'failed', error: error as Error })
-    }
+    const outcomes = await this.handleAll(accepted)
     for (const { delivery, event } of accepted) {
       const outcome = outcomes.get(delivery)!
       const labels = { type: event.type, consumer }
@@ -191,30 +195,64 @@ export class EventConsumer {
     }
   }
 
-  private async handleOne(trx: Knex.Transaction, delivery: Delivery, event: EventEnvelope): Promise<Outcome> {
-    const { consumer, logger, emit } = this.options
-    const handler = this.handlers.get(event.type)!
-    try {
-      return await trx.transaction(async (savepoint) => {
-        const inserted = await savepoint('processed_events')
-          .insert({ consumer, event_id: event.id })
-          .onConflict(['consumer', 'event_id'])
-          .ignore()
-          .returning('event_id')
-        if (inserted.length === 0) return { status: 'duplicate' } as const
-        await withLogContext({ requestId: event.correlationId, eventId: event.id, eventType: event.type }, () =>
-          handler(event, {
-            trx: savepoint,
-            emit: (type, data) => emit(savepoint, type, data) as never,
-            logger,
-            attempt: attemptOf(delivery)
-          })
-        )
-        return { status: 'done' } as const
-      })
-    } catch (error) {
-      return { status: 'failed', error: error as Error }
+  /**
+   * Handles the batch in one transaction. When a handler throws, the transaction rolls back, that
+   * event alone is marked failed and the others are handled again without it: each failure costs
+   * one rollback, and a failing handler runs once per attempt.
+   */
+  private async handleAll(accepted: Accepted[]) {
+    const outcomes = new Map<Delivery, Outcome>()
+    let remaining = accepted
+    while (remaining.length > 0) {
+      try {
+        for (const [delivery, outcome] of await this.handleInOneTransaction(remaining)) outcomes.set(delivery, outcome)
+        break
+      } catch (error) {
+        if (!(error instanceof HandlerFailure)) {
+          // The database failed, not a handler: nothing of what remains happened.
+          for (const { delivery } of remaining) outcomes.set(delivery, { status: 'failed', error: error as Error })
+          break
+        }
+        outcomes.set(error.delivery, { status: 'failed', error: error.cause })
+        remaining = remaining.filter(({ delivery }) => delivery !== error.delivery)
+      }
     }
+    return outcomes
+  }
+
+  /** One transaction: a multi-row dedupe insert, then every new event's handler in turn. */
+  private async handleInOneTransaction(accepted: Accepted[]) {
+    const { db, consumer } = this.options
+    const outcomes = new Map<Delivery, Outcome>()
+    await db.transaction(async (trx) => {
+      const ids = [...new Set(accepted.map(({ event }) => event.id))]
+      const inserted = await trx('processed_events')
+        .insert(ids.map((id) => ({ consumer, event_id: id })))
+        .onConflict(['consumer', 'event_id'])
+        .ignore()
+        .returning('event_id')
+      const fresh = new Set(inserted.map((row: { event_id: string }) => row.event_id))
+      for (const { delivery, event } of accepted) {
+        // The same event twice in one batch: the first one handles it.
+        if (!fresh.delete(event.id)) {
+          outcomes.set(delivery, { status: 'duplicate' })
+          continue
+        }
+        await this.runHandler(trx, delivery, event).catch((error: Error) => {
+          throw new HandlerFailure(delivery, error)
+        })
+        outcomes.set(delivery, { status: 'done' })
+      }
+    })
+    return outcomes
+  }
+
+  private runHandler(trx: Knex.Transaction, delivery: Delivery, event: EventEnvelope) {
+    const { logger, emit } = this.options
+    const handler = this.handlers.get(event.type)!
+    return withLogContext({ requestId: event.correlationId, eventId: event.id, eventType: event.type }, () =>
+      handler(event, { trx, emit: (type, data) => emit(trx, type, data) as never, logger, attempt: attemptOf(delivery) })
+    )
   }
 
   private async retryOrDeadLetter(delivery: Delivery, error: Error) {

@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto'
-import pg from 'pg'
 import { Gauge, type Registry } from 'prom-client'
 import type { Knex } from '../database'
 import { currentLogContext, type Logger } from '../logger'
@@ -8,9 +7,6 @@ import { EVENT_VERSION, type EventData, type EventEnvelope, type EventType } fro
 import type { EventMetrics } from './metrics'
 import { REQUEST_ID_HEADER } from './topology'
 import { assertEventData } from './validation'
-
-/** NOTIFY channel: delivered on commit only, so the relay wakes exactly when there is work. */
-export const OUTBOX_CHANNEL = 'marketmesh_outbox'
 
 /**
  * Writes an event to the outbox inside the caller's transaction: it is published if and only if
@@ -35,17 +31,12 @@ export const writeToOutbox = async <T extends EventType>(
     causationId: context.eventId ?? null,
     data
   }
-  await trx.raw(
-    `WITH inserted AS (INSERT INTO outbox (event_id, type, envelope) VALUES (?, ?, ?) RETURNING id)
-     SELECT pg_notify(?, '') FROM inserted`,
-    [id, type, JSON.stringify(envelope), OUTBOX_CHANNEL]
-  )
+  await trx('outbox').insert({ event_id: id, type, envelope: JSON.stringify(envelope) })
   return envelope
 }
 
 export interface OutboxRelayOptions {
   db: Knex
-  connection: string
   broker: Broker
   batchSize: number
   pollIntervalMs: number
@@ -65,15 +56,17 @@ interface OutboxRow {
 // pg_try_advisory_xact_lock key: one relay at a time per database keeps the publish order.
 const RELAY_LOCK = 0x6d6d6f62
 
+const LOCKED_ELSEWHERE = -1
+const LOCK_RETRY_MS = 50
 const PURGE_INTERVAL_MS = 15 * 60_000
 
 /**
- * Publishes unsent outbox rows in order, with publisher confirms, then marks them sent. Woken by
- * NOTIFY on commit; the poll interval is only a safety net. A crash between publish and mark
- * republishes the batch, which consumers absorb by their dedupe.
+ * Publishes unsent outbox rows in order, with publisher confirms, then marks them sent. Woken when
+ * a transaction that emitted commits; the poll interval is a safety net (rows left by a crashed
+ * instance, a broker outage). A crash between publish and mark republishes the batch, which
+ * consumers absorb by their dedupe.
  */
 export class OutboxRelay {
-  private listener?: pg.Client
   private timers: NodeJS.Timeout[] = []
   private retryTimer?: NodeJS.Timeout
   private running?: Promise<void>
@@ -110,7 +103,6 @@ export class OutboxRelay {
 
   async start() {
     this.stopped = false
-    await this.listen()
     this.timers.push(setInterval(() => this.wake(), this.options.pollIntervalMs))
     this.timers.push(setInterval(() => void this.purge(), PURGE_INTERVAL_MS))
     this.wake()
@@ -122,8 +114,6 @@ export class OutboxRelay {
     this.timers = []
     clearTimeout(this.retryTimer)
     await this.running
-    await this.listener?.end().catch(() => undefined)
-    this.listener = undefined
   }
 
   /** Runs the relay now, or once more right after the run in progress. */
@@ -142,27 +132,18 @@ export class OutboxRelay {
     })
   }
 
-  private async listen() {
-    const listener = new pg.Client({ connectionString: this.options.connection })
-    listener.on('notification', () => this.wake())
-    listener.on('error', (error) => {
-      this.options.logger.warn({ err: error.message }, 'outbox listener lost its connection')
-      listener.end().catch(() => undefined)
-      if (!this.stopped) setTimeout(() => void this.listen().catch(() => undefined), 1_000)
-    })
-    try {
-      await listener.connect()
-      await listener.query(`LISTEN ${OUTBOX_CHANNEL}`)
-      this.listener = listener
-      this.wake()
-    } catch (error) {
-      listener.emit('error', error)
-    }
-  }
-
   private async drain() {
     try {
-      while (!this.stopped && (await this.publishBatch()) === this.options.batchSize);
+      for (;;) {
+        const published = await this.publishBatch()
+        if (published === LOCKED_ELSEWHERE) {
+          // Another instance is publishing; our rows may have committed after its last read.
+          clearTimeout(this.retryTimer)
+          this.retryTimer = setTimeout(() => this.wake(), LOCK_RETRY_MS)
+          break
+        }
+        if (this.stopped || published < this.options.batchSize) break
+      }
       this.failures = 0
     } catch (error) {
       this.failures += 1
@@ -173,12 +154,12 @@ export class OutboxRelay {
     }
   }
 
-  /** Publishes one batch; returns how many rows it sent (0 when another relay holds the lock). */
+  /** Publishes one batch; returns how many rows it sent, or LOCKED_ELSEWHERE. */
   async publishBatch(): Promise<number> {
     const { db, broker, batchSize, metrics } = this.options
     return db.transaction(async (trx) => {
       const { rows: lock } = await trx.raw('SELECT pg_try_advisory_xact_lock(?) AS locked', [RELAY_LOCK])
-      if (!lock[0].locked) return 0
+      if (!lock[0].locked) return LOCKED_ELSEWHERE
       const rows: OutboxRow[] = await trx('outbox').select('id', 'envelope').whereNull('sent_at').orderBy('id').limit(batchSize)
       if (rows.length === 0) return 0
       await Promise.all(
