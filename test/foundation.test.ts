@@ -1,6 +1,8 @@
+import { spawnSync } from 'node:child_process'
 import { connect } from 'node:net'
+import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { cleanUp, isolatedEnvironment, startServiceProcess, type ServiceProcess } from './support'
+import { cleanUp, isolatedEnvironment, ROOT, startServiceProcess, type ServiceProcess } from './support'
 
 const SERVICES = ['user-service', 'catalog-service', 'order-service', 'notify-service']
 
@@ -85,6 +87,26 @@ describe('the four services as processes', () => {
   })
 })
 
+describe('readiness', () => {
+  it('turns /ready to 503 naming the broker when the broker URL is wrong, while /health stays 200', async () => {
+    const env = { ...isolatedEnvironment('nobroker'), AMQP_URL: 'amqp://guest:guest@127.0.0.1:1' }
+    const service = await startServiceProcess('order-service', env)
+    try {
+      const response = await fetch(`${service.url}/ready`)
+      expect(response.status).toBe(503)
+      expect(await response.json()).toEqual({
+        status: 'unavailable',
+        service: 'order-service',
+        checks: { database: 'ok', broker: 'RabbitMQ unreachable at amqp://guest:***@127.0.0.1:1' }
+      })
+      expect((await fetch(`${service.url}/health`)).status).toBe(200)
+    } finally {
+      service.child.kill('SIGKILL')
+      await cleanUp({ databases: [env.DATABASE_URL] })
+    }
+  })
+})
+
 describe('start-up failures', () => {
   it('stops with a message naming a bad setting', async () => {
     await expect(startServiceProcess('order-service', { ...isolatedEnvironment('bad'), PORT: 'eighty', AMQP_URL: 'http://nope' }))
@@ -100,5 +122,15 @@ describe('start-up failures', () => {
     expect(String(error)).toMatch(/catalog-service: PostgreSQL is not reachable at postgres:\/\/postgres:\*\*\*@127\.0\.0\.1:1\/marketmesh_catalog .*pg_ctlcluster/)
     expect(String(error)).not.toContain('secret')
     expect(String(error)).not.toMatch(/\n\s+at /)
+  })
+
+  it('npm start refuses in one line when RabbitMQ is down, naming the URL and how to start it', () => {
+    const run = spawnSync(process.execPath, [join(ROOT, 'scripts', 'start.mjs')], {
+      env: { ...process.env, AMQP_URL: 'amqp://guest:guest@127.0.0.1:1' },
+      encoding: 'utf8'
+    })
+    expect(run.status).toBe(1)
+    expect(run.stderr.trim()).toMatch(/^RabbitMQ is not reachable at amqp:\/\/guest:\*\*\*@127\.0\.0\.1:1 \(ECONNREFUSED\): start it with `rabbitmq-server -detached`/)
+    expect(run.stderr.trim().split('\n')).toHaveLength(1)
   })
 })
