@@ -23,7 +23,9 @@ export const baseSettingsProperties = {
     concurrency: Type.Integer({ minimum: 1 }),
     batchSize: Type.Integer({ minimum: 1 }),
     retryDelaysMs: Type.Array(Type.Integer({ minimum: 1 }), { minItems: 0 }),
-    publishTimeoutMs: Type.Integer({ minimum: 100 })
+    publishTimeoutMs: Type.Integer({ minimum: 100 }),
+    /** How long a consumer remembers an event id to skip its redeliveries. */
+    dedupeRetentionHours: Type.Number({ minimum: 1 })
   }),
   outbox: Type.Object({
     batchSize: Type.Integer({ minimum: 1 }),
@@ -63,7 +65,8 @@ export const baseDefaults: Omit<BaseSettings, 'name' | 'port' | 'postgresql'> & 
     concurrency: 4,
     batchSize: 50,
     retryDelaysMs: [1_000, 10_000, 60_000],
-    publishTimeoutMs: 10_000
+    publishTimeoutMs: 10_000,
+    dedupeRetentionHours: 30 * 24
   },
   outbox: { batchSize: 500, pollIntervalMs: 1_000, retentionHours: 72 },
   jwt: {
@@ -89,6 +92,7 @@ export const baseEnvironment: Record<string, [path: string, format: EnvFormat]> 
   AMQP_PREFETCH: ['amqp.prefetch', 'integer'],
   AMQP_CONCURRENCY: ['amqp.concurrency', 'integer'],
   EVENT_RETRY_DELAYS_MS: ['amqp.retryDelaysMs', 'integer-list'],
+  EVENT_DEDUPE_RETENTION_HOURS: ['amqp.dedupeRetentionHours', 'number'],
   OUTBOX_RETENTION_HOURS: ['outbox.retentionHours', 'number'],
   JWT_SECRET: ['jwt.secret', 'string'],
   JWT_ISSUER: ['jwt.issuer', 'string'],

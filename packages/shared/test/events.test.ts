@@ -122,6 +122,25 @@ describe('transactional outbox', () => {
   })
 })
 
+describe('retention', () => {
+  it('purges sent outbox rows and dedupe rows past their retention, and nothing unsent', async () => {
+    const { publisher } = await twoServices()
+    const [old, fresh, unsentRow] = await emitInTransaction(publisher.bus, publisher.db, 3)
+    const daysAgo = (days: number) => publisher.db.raw(`now() - interval '${days} days'`)
+    await publisher.db('outbox').where({ event_id: old.id }).update({ sent_at: daysAgo(4) })
+    await publisher.db('outbox').where({ event_id: fresh.id }).update({ sent_at: daysAgo(1) })
+    await publisher.db('processed_events').insert([
+      { consumer: 'order-service', event_id: old.id, processed_at: daysAgo(31) },
+      { consumer: 'order-service', event_id: fresh.id, processed_at: daysAgo(29) }
+    ])
+
+    await publisher.bus.purgeExpired()
+
+    expect((await publisher.db('outbox').pluck('event_id')).sort()).toEqual([fresh.id, unsentRow.id].sort())
+    expect(await publisher.db('processed_events').pluck('event_id')).toEqual([fresh.id])
+  })
+})
+
 describe('consumer failures', () => {
   it('retries a handler that fails twice, then succeeds once', async () => {
     const { publisher, consumer } = await twoServices()

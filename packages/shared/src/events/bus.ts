@@ -56,6 +56,7 @@ export class EventBus {
       concurrency: settings.amqp.concurrency,
       batchSize: settings.amqp.batchSize,
       retryDelaysMs: settings.amqp.retryDelaysMs,
+      dedupeRetentionHours: settings.amqp.dedupeRetentionHours,
       logger,
       metrics,
       emit: (trx, type, data) => this.emit(trx, type, data as never)
@@ -81,6 +82,12 @@ export class EventBus {
   /** Resolves once this service's queue is declared, bound and consumed; events published before may pass it by. */
   whenConsuming() {
     return this.consumer.whenConsuming()
+  }
+
+  /** Deletes sent outbox rows and dedupe rows past their retention (both also run hourly on their own). */
+  async purgeExpired() {
+    await this.relay.purge()
+    await this.consumer.forgetOldEvents()
   }
 
   async start() {

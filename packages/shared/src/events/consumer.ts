@@ -29,6 +29,7 @@ export interface EventConsumerOptions {
   concurrency: number
   batchSize: number
   retryDelaysMs: number[]
+  dedupeRetentionHours: number
   logger: Logger
   metrics: EventMetrics
   emit: (trx: Knex.Transaction, type: EventType, data: unknown) => Promise<EventEnvelope>
@@ -55,6 +56,8 @@ interface Accepted {
   event: EventEnvelope
 }
 
+const PURGE_INTERVAL_MS = 60 * 60_000
+
 // Quorum queues redeliver a message that kept crashing its consumer at most this often, then dead-letter it.
 const DELIVERY_LIMIT = 20
 
@@ -70,6 +73,7 @@ export class EventConsumer {
   private pending: Delivery[] = []
   private active = 0
   private idle?: () => void
+  private purgeTimer?: NodeJS.Timeout
 
   constructor(private readonly options: EventConsumerOptions) {
     this.names = consumerQueueNames(options.prefix, options.consumer)
@@ -93,6 +97,21 @@ export class EventConsumer {
     this.channel.on('error', (error: Error) =>
       this.options.logger.error({ err: error.message, consumer: this.options.consumer }, 'consumer channel setup failed')
     )
+    this.purgeTimer = setInterval(() => void this.forgetOldEvents(), PURGE_INTERVAL_MS)
+  }
+
+  /** Dedupe rows older than the retention are deleted: redeliveries come within minutes, not weeks. */
+  async forgetOldEvents() {
+    const { db, consumer, dedupeRetentionHours, logger } = this.options
+    try {
+      const forgotten = await db('processed_events')
+        .where({ consumer })
+        .where('processed_at', '<', db.raw('now() - make_interval(secs => ?)', [dedupeRetentionHours * 3600]))
+        .delete()
+      if (forgotten > 0) logger.info({ forgotten }, 'purged old dedupe rows')
+    } catch (error) {
+      logger.warn({ err: (error as Error).message }, 'dedupe purge failed')
+    }
   }
 
   /** Resolves once the queue is declared, bound and consumed (after the broker is reachable). */
@@ -104,6 +123,7 @@ export class EventConsumer {
   async stop() {
     const channel = this.channel
     if (!channel) return
+    clearInterval(this.purgeTimer)
     this.pending = []
     if (this.active > 0) await new Promise<void>((resolve) => (this.idle = resolve))
     await channel.close()
