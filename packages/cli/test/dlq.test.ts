@@ -66,6 +66,7 @@ const peekAll = async (name: string) => {
 const runRealConsumer = async (deadLetters: number, publish: (broker: Broker) => Promise<void> = async () => {}) => {
   const logger = createLogger({ name: 'dlq-test', level: 'silent' })
   const broker = new Broker({ url: AMQP, prefix: PREFIX, publishTimeoutMs: 5_000, logger, connectionName: 'dlq test' })
+  broker.start()
   const consumer = new EventConsumer({
     consumer: CONSUMER,
     prefix: PREFIX,
@@ -76,6 +77,7 @@ const runRealConsumer = async (deadLetters: number, publish: (broker: Broker) =>
     concurrency: 1,
     batchSize: 10,
     retryDelaysMs: [],
+    dedupeRetentionHours: 1,
     logger,
     metrics: createEventMetrics(createMetricsRegistry('dlq-test')),
     emit: async () => {

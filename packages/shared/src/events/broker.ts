@@ -18,33 +18,41 @@ export interface BrokerOptions {
  * re-runs every channel's setup (topology, consumers) after a reconnect.
  */
 export class Broker {
-  readonly connection: AmqpConnectionManager
-  /** Confirmed publishing: a publish resolves only once the broker has taken the message. */
-  readonly publisher: ChannelWrapper
   readonly exchanges: ReturnType<typeof exchangeNames>
+  private managed?: { connection: AmqpConnectionManager; publisher: ChannelWrapper }
 
   constructor(private readonly options: BrokerOptions) {
     this.exchanges = exchangeNames(options.prefix)
-    this.connection = amqp.connect([options.url], {
+  }
+
+  /** Connects (in the background: amqp-connection-manager keeps retrying while the broker is down). */
+  start() {
+    const { url, connectionName, logger, publishTimeoutMs } = this.options
+    const connection = amqp.connect([url], {
       heartbeatIntervalInSeconds: 5,
       reconnectTimeInSeconds: 1,
-      connectionOptions: { clientProperties: { connection_name: options.connectionName } }
+      connectionOptions: { clientProperties: { connection_name: connectionName } }
     })
-    this.connection.on('connect', () => options.logger.info({ broker: redactUrl(options.url) }, 'broker connected'))
-    this.connection.on('disconnect', ({ err }) =>
-      options.logger.warn({ broker: redactUrl(options.url), err: err?.message }, 'broker disconnected')
+    connection.on('connect', () => logger.info({ broker: redactUrl(url) }, 'broker connected'))
+    connection.on('disconnect', ({ err }) => logger.warn({ broker: redactUrl(url), err: err?.message }, 'broker disconnected'))
+    connection.on('connectFailed', ({ err }) =>
+      logger.debug({ broker: redactUrl(url), err: err?.message }, 'broker connection failed')
     )
-    this.connection.on('connectFailed', ({ err }) =>
-      options.logger.debug({ broker: redactUrl(options.url), err: err?.message }, 'broker connection failed')
-    )
-    this.publisher = this.connection.createChannel({
+    // Confirmed publishing: a publish resolves only once the broker has taken the message.
+    const publisher = connection.createChannel({
       name: 'publisher',
       confirm: true,
       json: false,
-      publishTimeout: options.publishTimeoutMs,
+      publishTimeout: publishTimeoutMs,
       setup: (channel: ConfirmChannel) => this.declareExchanges(channel)
     })
-    this.publisher.on('error', (error: Error) => options.logger.error({ err: error.message }, 'publisher channel error'))
+    publisher.on('error', (error: Error) => logger.error({ err: error.message }, 'publisher channel error'))
+    this.managed = { connection, publisher }
+  }
+
+  get connection() {
+    if (!this.managed) throw new Error('The broker connection is not started')
+    return this.managed.connection
   }
 
   /** Idempotent: every process that needs an exchange declares it, with the same arguments. */
@@ -54,15 +62,19 @@ export class Broker {
   }
 
   isConnected() {
-    return this.connection.isConnected()
+    return this.managed?.connection.isConnected() ?? false
   }
 
   publish(exchange: string, routingKey: string, body: Buffer, options: Options.Publish) {
-    return this.publisher.publish(exchange, routingKey, body, { ...options, persistent: true })
+    if (!this.managed) return Promise.reject(new Error('The broker connection is not started'))
+    return this.managed.publisher.publish(exchange, routingKey, body, { ...options, persistent: true })
   }
 
   async close() {
-    await this.publisher.close()
-    await this.connection.close()
+    if (!this.managed) return
+    const { connection, publisher } = this.managed
+    this.managed = undefined
+    await publisher.close()
+    await connection.close()
   }
 }

@@ -91,6 +91,7 @@ export class EventBus {
   }
 
   async start() {
+    this.broker.start()
     await this.relay.start()
     if (this.consumer.hasHandlers) await this.consumer.start()
   }
