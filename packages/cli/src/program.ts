@@ -1,6 +1,7 @@
 import { Command } from 'commander'
 import { registerDlqCommands } from './commands/dlq'
 import { registerHealthCommand } from './commands/health'
+import { registerUsersCommands } from './commands/users'
 
 /** The `marketmesh` command; each command group lives in its own file under commands/. */
 export const createProgram = () => {
@@ -9,5 +10,6 @@ export const createProgram = () => {
     .showHelpAfterError()
   registerHealthCommand(program)
   registerDlqCommands(program)
+  registerUsersCommands(program)
   return program
 }

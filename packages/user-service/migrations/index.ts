@@ -1,4 +1,11 @@
 import type { MigrationList } from '@marketmesh/shared'
+import * as users from './0001_users'
+import * as refreshTokens from './0002_refresh_tokens'
+import * as devices from './0003_devices'
 
 /** This service's migrations, run in name order after the event backbone's. */
-export const migrations: MigrationList = {}
+export const migrations: MigrationList = {
+  '0001_users': users,
+  '0002_refresh_tokens': refreshTokens,
+  '0003_devices': devices
+}

@@ -1,8 +1,23 @@
 import { createServiceApp, packageRoot } from '@marketmesh/shared'
 import { migrations } from '../migrations'
-import { settingsSchema } from './configuration'
+import { authentication } from './authentication'
+import { environment, settingsSchema } from './configuration'
 import { events } from './events'
 import { services } from './services'
 
 export const createApp = (overrides?: Record<string, unknown>) =>
-  createServiceApp({ name: 'user-service', root: packageRoot(__dirname), settingsSchema, overrides, migrations, services, events })
+  createServiceApp({
+    name: 'user-service',
+    root: packageRoot(__dirname),
+    settingsSchema,
+    environment,
+    overrides,
+    migrations,
+    authentication,
+    services,
+    events
+  })
+
+// The package's public types; importing them also brings the services' ServiceTypes declarations to its users (the CLI).
+export type { Device, DeviceService } from './services/devices/devices'
+export type { User, UserData, UserPatch, UserService } from './services/users/users'

@@ -1,3 +1,35 @@
-import { serviceSettingsSchema } from '@marketmesh/shared'
+import { Type } from '@feathersjs/typebox'
+import { baseEnvironment, serviceSettingsSchema } from '@marketmesh/shared'
 
-export const settingsSchema = serviceSettingsSchema({})
+const duration = Type.String({ pattern: '^[0-9]+[smhd]$' })
+
+export const settingsSchema = serviceSettingsSchema({
+  /** How long a refresh token may be used, e.g. `7d`; every use replaces it with a new one. */
+  refreshTokenExpiresIn: duration,
+  /** Failed logins tolerated per email and per client IP within the window, then 429. */
+  loginRateLimit: Type.Object({
+    window: duration,
+    maxFailuresPerEmail: Type.Integer({ minimum: 1 }),
+    maxFailuresPerIp: Type.Integer({ minimum: 1 })
+  })
+})
+
+export const environment: typeof baseEnvironment = {
+  ...baseEnvironment,
+  REFRESH_TOKEN_EXPIRES_IN: ['refreshTokenExpiresIn', 'string'],
+  LOGIN_RATE_LIMIT_WINDOW: ['loginRateLimit.window', 'string'],
+  LOGIN_RATE_LIMIT_PER_EMAIL: ['loginRateLimit.maxFailuresPerEmail', 'integer'],
+  LOGIN_RATE_LIMIT_PER_IP: ['loginRateLimit.maxFailuresPerIp', 'integer']
+}
+
+declare module '@marketmesh/shared' {
+  interface ServiceConfiguration {
+    refreshTokenExpiresIn: string
+    loginRateLimit: { window: string; maxFailuresPerEmail: number; maxFailuresPerIp: number }
+  }
+}
+
+const units = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 }
+
+/** `15m`, `7d`, ... in milliseconds (the settings schema guarantees the form). */
+export const durationMs = (value: string) => Number.parseInt(value, 10) * units[value.slice(-1) as keyof typeof units]

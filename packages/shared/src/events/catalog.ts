@@ -40,7 +40,8 @@ const stockLine = Type.Object({ productId: Id, quantity: Type.Integer({ minimum:
 export const eventSchemas = {
   'user.registered': Type.Object(userFields),
   'user.updated': Type.Object(userFields),
-  'device.registered': Type.Object({ deviceId: Id, sellerId: Id, name: Type.String() }),
+  // A SHA-256 hash of a 256-bit random token is no secret: services that let devices in verify against it.
+  'device.registered': Type.Object({ deviceId: Id, sellerId: Id, name: Type.String(), tokenHash: Type.String({ pattern: '^[0-9a-f]{64}$' }) }),
   'device.revoked': Type.Object({ deviceId: Id, sellerId: Id }),
   'product.created': Type.Object(productFields),
   'product.updated': Type.Object(productFields),

@@ -1,0 +1,36 @@
+import { authenticationSettings, PrincipalJWTStrategy, type ServiceApplication } from '@marketmesh/shared'
+import { durationMs } from '../configuration'
+import { userPath } from '../services/users/users.shared'
+import { authenticationHttp } from './http'
+import { recordLastLogin } from './last-login'
+import { PasswordStrategy } from './local'
+import { limitFailedLogins } from './rate-limit'
+import { RefreshTokenStrategy } from './refresh'
+import { UserAuthenticationService } from './service'
+import { SessionStore } from './sessions'
+
+/**
+ * user-service owns the users, so it is the one service with a login: `local` (email + password),
+ * `refresh` (rotating refresh tokens) and `jwt`, whose access tokens every service verifies.
+ */
+export const authentication = (app: ServiceApplication) => {
+  app.set('authentication', {
+    ...authenticationSettings(app.get('jwt'), 'user'),
+    service: userPath,
+    authStrategies: ['local', 'refresh', 'jwt'],
+    // Only access tokens come in the Authorization header.
+    parseStrategies: ['jwt'],
+    local: { usernameField: 'email', passwordField: 'password', errorMessage: 'Invalid login' }
+  })
+  const sessions = new SessionStore(app.get('postgresqlClient'), durationMs(app.get('refreshTokenExpiresIn')))
+  const service = new UserAuthenticationService(app, sessions)
+  service.register('jwt', new PrincipalJWTStrategy())
+  service.register('local', new PasswordStrategy(sessions))
+  service.register('refresh', new RefreshTokenStrategy(sessions))
+
+  app.use('authentication', service, { methods: ['create', 'remove'], koa: { before: [authenticationHttp()] } })
+  app.service('authentication').hooks({
+    around: { create: [limitFailedLogins(app.get('loginRateLimit'))] },
+    after: { create: [recordLastLogin] }
+  })
+}

@@ -1,0 +1,97 @@
+import { hooks as schemaHooks } from '@feathersjs/schema'
+import { authenticated, emitEvent, inTransaction, type EventData, type ServiceApplication } from '@marketmesh/shared'
+import { conflictOnDuplicate } from '../../hooks/conflict-on-duplicate'
+import { optionallyAuthenticated } from '../../hooks/optionally-authenticated'
+import { getOptions, UserService, type User } from './users.class'
+import {
+  assignShopSlug,
+  listOnlySelfUnlessAdmin,
+  normaliseEmail,
+  onlySelfOrAdmin,
+  refuseAdminRegistration,
+  revokeSessionsOnCredentialChange,
+  roleAndStatusOnlyByAdmin
+} from './users.hooks'
+import {
+  userDataResolver,
+  userDataValidator,
+  userExternalResolver,
+  userPatchResolver,
+  userPatchValidator,
+  userQueryValidator,
+  userResolver
+} from './users.schema'
+import { userMethods, userPath } from './users.shared'
+
+export * from './users.class'
+export * from './users.schema'
+
+/** What other services learn of a user: never the password hash. */
+const userEventData = (user: User): EventData<'user.registered'> => ({
+  userId: user.id,
+  email: user.email,
+  name: user.name,
+  role: user.role,
+  status: user.status,
+  ...(user.shopName ? { shopName: user.shopName } : {}),
+  ...(user.shopSlug ? { shopSlug: user.shopSlug } : {})
+})
+
+const duplicates = conflictOnDuplicate({
+  users_email_unique: 'A user with this email already exists',
+  users_shopslug_unique: 'A shop with this name already exists'
+})
+
+export const users = (app: ServiceApplication) => {
+  app.use(userPath, new UserService(getOptions(app)), { methods: [...userMethods], events: [] })
+  app.service(userPath).hooks({
+    around: {
+      all: [schemaHooks.resolveExternal(userExternalResolver), schemaHooks.resolveResult(userResolver)],
+      find: [authenticated()],
+      get: [authenticated()],
+      create: [optionallyAuthenticated(), inTransaction()],
+      patch: [authenticated(), inTransaction()]
+    },
+    before: {
+      all: [schemaHooks.validateQuery(userQueryValidator)],
+      find: [listOnlySelfUnlessAdmin],
+      get: [onlySelfOrAdmin],
+      create: [
+        refuseAdminRegistration,
+        normaliseEmail,
+        schemaHooks.validateData(userDataValidator),
+        schemaHooks.resolveData(userDataResolver),
+        assignShopSlug
+      ],
+      patch: [
+        onlySelfOrAdmin,
+        roleAndStatusOnlyByAdmin,
+        normaliseEmail,
+        schemaHooks.validateData(userPatchValidator),
+        schemaHooks.resolveData(userPatchResolver),
+        assignShopSlug
+      ]
+    },
+    after: {
+      create: [emitEvent('user.registered', userEventData)],
+      patch: [emitEvent('user.updated', userEventData), revokeSessionsOnCredentialChange]
+    },
+    error: {
+      create: [duplicates],
+      patch: [duplicates]
+    }
+  })
+}
+
+declare module '@marketmesh/shared' {
+  interface ServiceTypes {
+    [userPath]: UserService
+  }
+}
+
+declare module '@feathersjs/feathers' {
+  interface Params {
+    /** The user being authenticated, which Feathers' strategies load through this service. */
+    user?: User
+  }
+}

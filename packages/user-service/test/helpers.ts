@@ -1,0 +1,77 @@
+import type { AddressInfo } from 'node:net'
+import rest from '@feathersjs/rest-client'
+import { listen } from '@marketmesh/shared'
+import { createApp } from '../src/app'
+import { createClient } from '../src/client'
+import { cleanUp, isolatedSettings } from '../../../test/support'
+
+export interface Reply {
+  status: number
+  headers: Headers
+  body: any
+}
+
+/** Plain HTTP, for what the typed client hides: status codes and headers. */
+export const httpClient =
+  (url: string) =>
+  async (method: string, path: string, { body, token }: { body?: unknown; token?: string } = {}): Promise<Reply> => {
+    const response = await fetch(`${url}${path}`, {
+      method,
+      headers: { 'Content-Type': 'application/json', ...(token ? { Authorization: `Bearer ${token}` } : {}) },
+      body: body === undefined ? undefined : JSON.stringify(body)
+    })
+    const text = await response.text()
+    return { status: response.status, headers: response.headers, body: text ? JSON.parse(text) : undefined }
+  }
+
+/** user-service in this process, on its own database and broker prefix, called over HTTP. */
+export const startUserService = async (label: string, extra: Record<string, unknown> = {}) => {
+  const settings = isolatedSettings(label, extra)
+  const app = createApp(settings)
+  const server = await listen(app, 0)
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+  const http = httpClient(url)
+  let registered = 0
+
+  /** Registers a user (a seller gets a shop) and logs them in. */
+  const signUp = async (role: 'buyer' | 'seller', overrides: Record<string, unknown> = {}) => {
+    const email = `${role}${++registered}@example.com`
+    const password = 'correct horse battery'
+    const user = await http('POST', '/users', {
+      body: { email, password, name: `A ${role}`, role, ...(role === 'seller' ? { shopName: `Shop ${registered}` } : {}), ...overrides }
+    })
+    if (user.status !== 201) throw new Error(`registration failed: ${JSON.stringify(user.body)}`)
+    const login = await http('POST', '/authentication', { body: { strategy: 'local', email, password } })
+    return { user: user.body, email, password, accessToken: login.body.accessToken as string, refreshToken: login.body.refreshToken as string }
+  }
+
+  /** An admin, created the way the CLI does: an internal call. */
+  const signUpAdmin = async () => {
+    const email = `admin${++registered}@example.com`
+    const password = 'correct horse battery'
+    await app.service('users').create({ email, password, name: 'An admin', role: 'admin' })
+    const login = await http('POST', '/authentication', { body: { strategy: 'local', email, password } })
+    return { user: login.body.user, accessToken: login.body.accessToken as string }
+  }
+
+  return {
+    app,
+    url,
+    settings,
+    http,
+    signUp,
+    signUpAdmin,
+    /** A fresh typed client, as a web or mobile app uses it. */
+    client: () => createClient(rest(url).fetch(fetch)),
+    stop: async (databases: string[] = []) => {
+      await app.teardown()
+      server.close()
+      await cleanUp({ prefix: settings.amqp.prefix, databases: [settings.postgresql.connection, ...databases] })
+    }
+  }
+}
+
+export type UserServiceUnderTest = Awaited<ReturnType<typeof startUserService>>
+
+/** The claims of a JWT, unverified (the tests check what user-service put in). */
+export const claimsOf = (token: string) => JSON.parse(Buffer.from(token.split('.')[1], 'base64url').toString('utf8'))

@@ -1,0 +1,159 @@
+import amqplib from 'amqplib'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { exchangeNames, type EventEnvelope } from '@marketmesh/shared'
+import { AMQP, createTestBus, POSTGRES, uniqueName, waitFor } from '../../../test/support'
+import { startUserService, type UserServiceUnderTest } from './helpers'
+
+let service: UserServiceUnderTest
+const consumerDatabases: string[] = []
+beforeAll(async () => {
+  service = await startUserService('users')
+})
+afterAll(() => service.stop(consumerDatabases))
+
+const register = (body: Record<string, unknown>, token?: string) => service.http('POST', '/users', { body, token })
+const valid = { password: 'long enough password', name: 'Someone', role: 'buyer' }
+const usersWithEmail = (email: string) => service.app.get('postgresqlClient')('users').where({ email })
+
+/** The fields a validation error names (ajv's instancePath or missing property). */
+const fieldsOf = (body: { data?: Array<{ instancePath: string; params: { missingProperty?: string } }> }) =>
+  (body.data ?? []).map(({ instancePath, params }) => instancePath.slice(1) || params.missingProperty)
+
+describe('registration', () => {
+  it('refuses a second account for the same email in any case with 409', async () => {
+    expect((await register({ ...valid, email: 'dup@example.com' })).status).toBe(201)
+    const duplicate = await register({ ...valid, email: '  DUP@Example.COM ' })
+    expect(duplicate.status).toBe(409)
+    expect(duplicate.body).toMatchObject({ name: 'Conflict', message: 'A user with this email already exists' })
+    expect(await usersWithEmail('dup@example.com')).toHaveLength(1)
+  })
+
+  it('refuses an invalid email, a short password and a seller without shop with 400 naming the field', async () => {
+    const badEmail = await register({ ...valid, email: 'not-an-email' })
+    expect(badEmail.status).toBe(400)
+    expect(fieldsOf(badEmail.body)).toEqual(['email'])
+
+    const shortPassword = await register({ ...valid, email: 'short@example.com', password: 'seven77' })
+    expect(shortPassword.status).toBe(400)
+    expect(fieldsOf(shortPassword.body)).toEqual(['password'])
+    expect(await usersWithEmail('short@example.com')).toEqual([])
+
+    const shopless = await register({ ...valid, email: 'shopless@example.com', role: 'seller' })
+    expect(shopless.status).toBe(400)
+    expect(fieldsOf(shopless.body)).toContain('shopName')
+  })
+
+  it('refuses to let anyone register as admin, but an admin may create one', async () => {
+    const self = await register({ ...valid, email: 'wannabe@example.com', role: 'admin' })
+    expect(self.status).toBe(403)
+    const buyer = await service.signUp('buyer')
+    expect((await register({ ...valid, email: 'wannabe@example.com', role: 'admin' }, buyer.accessToken)).status).toBe(403)
+    expect(await usersWithEmail('wannabe@example.com')).toEqual([])
+
+    const admin = await service.signUpAdmin()
+    const created = await register({ ...valid, email: 'second-admin@example.com', role: 'admin' }, admin.accessToken)
+    expect(created.status).toBe(201)
+    expect(created.body.role).toBe('admin')
+  })
+
+  it('stores only a bcrypt hash and never returns it', async () => {
+    const created = await register({ ...valid, email: 'hash@example.com' })
+    expect(created.body).not.toHaveProperty('password')
+    const [row] = await usersWithEmail('hash@example.com')
+    expect(row.password).toMatch(/^\$2[aby]\$10\$/)
+  })
+
+  it('gives a second shop of the same name its own slug', async () => {
+    const first = await register({ ...valid, email: 'shop1@example.com', role: 'seller', shopName: 'Twin Shop' })
+    const second = await register({ ...valid, email: 'shop2@example.com', role: 'seller', shopName: 'Twin Shop' })
+    expect(first.body.shopSlug).toBe('twin-shop')
+    expect(second.body.shopSlug).toMatch(/^twin-shop-[a-z0-9]+$/)
+  })
+})
+
+describe('who sees and changes whom', () => {
+  it('shows a buyer and a seller only themselves and an admin everyone', async () => {
+    const buyer = await service.signUp('buyer')
+    const seller = await service.signUp('seller')
+    const admin = await service.signUpAdmin()
+
+    for (const { user, accessToken } of [buyer, seller]) {
+      const list = await service.http('GET', '/users', { token: accessToken })
+      expect(list.body).toMatchObject({ total: 1, data: [{ id: user.id }] })
+      expect((await service.http('GET', `/users/${user.id}`, { token: accessToken })).status).toBe(200)
+    }
+    expect((await service.http('GET', `/users/${seller.user.id}`, { token: buyer.accessToken })).status).toBe(403)
+    expect((await service.http('GET', `/users/${buyer.user.id}`, { token: seller.accessToken })).status).toBe(403)
+
+    const all = await service.http('GET', '/users?$limit=100', { token: admin.accessToken })
+    const ids = all.body.data.map((user: { id: string }) => user.id)
+    expect(ids).toEqual(expect.arrayContaining([buyer.user.id, seller.user.id, admin.user.id]))
+    expect(all.body.data.every((user: object) => !('password' in user))).toBe(true)
+    expect((await service.http('GET', `/users/${buyer.user.id}`, { token: admin.accessToken })).status).toBe(200)
+
+    expect((await service.http('GET', '/users')).status).toBe(401)
+    expect((await service.http('GET', `/users/${buyer.user.id}`)).status).toBe(401)
+  })
+
+  it('lets a user change their own profile, only an admin their role, and nobody else', async () => {
+    const buyer = await service.signUp('buyer')
+    const other = await service.signUp('buyer')
+    const admin = await service.signUpAdmin()
+
+    const renamed = await service.http('PATCH', `/users/${buyer.user.id}`, { token: buyer.accessToken, body: { name: 'New Name', email: 'Renamed@Example.com' } })
+    expect(renamed.body).toMatchObject({ name: 'New Name', email: 'renamed@example.com' })
+    expect((await service.http('PATCH', `/users/${other.user.id}`, { token: buyer.accessToken, body: { name: 'Hijacked' } })).status).toBe(403)
+    expect((await service.http('PATCH', `/users/${buyer.user.id}`, { token: buyer.accessToken, body: { role: 'admin' } })).status).toBe(403)
+    expect((await service.http('PATCH', `/users/${buyer.user.id}`, { token: buyer.accessToken, body: { password: 'short' } })).status).toBe(400)
+
+    const promoted = await service.http('PATCH', `/users/${buyer.user.id}`, { token: admin.accessToken, body: { role: 'seller', shopName: 'Promoted Shop' } })
+    expect(promoted.body).toMatchObject({ role: 'seller', shopSlug: 'promoted-shop' })
+    const shopless = await service.http('PATCH', `/users/${other.user.id}`, { token: admin.accessToken, body: { role: 'seller' } })
+    expect(shopless.status).toBe(400)
+    expect(fieldsOf(shopless.body)).toEqual(['shopName'])
+  })
+})
+
+describe('user events', () => {
+  it('publishes user.registered and user.updated to a consumer, without the password hash', async () => {
+    const database = `${POSTGRES}/${uniqueName('users_consumer')}`
+    consumerDatabases.push(database)
+    const { bus, db } = await createTestBus({ service: 'test-consumer', connection: database, prefix: service.settings.amqp.prefix })
+    const received: EventEnvelope[] = []
+    bus.on('user.registered', async (event) => void received.push(event))
+    bus.on('user.updated', async (event) => void received.push(event))
+    await bus.start()
+    await bus.whenConsuming()
+    // A plain queue bound to the pattern `user.#`, the way notify and catalog subscribe.
+    const connection = await amqplib.connect(AMQP)
+    const channel = await connection.createChannel()
+    const { queue } = await channel.assertQueue('', { exclusive: true })
+    await channel.bindQueue(queue, exchangeNames(service.settings.amqp.prefix).events, 'user.#')
+    const bodies: string[] = []
+    await channel.consume(queue, (message) => message && bodies.push(message.content.toString()), { noAck: true })
+    try {
+      const { user, accessToken } = await service.signUp('seller', { shopName: 'Evented Shop' })
+      await service.http('PATCH', `/users/${user.id}`, { token: accessToken, body: { name: 'Renamed Seller' } })
+
+      await waitFor(() => received.filter((event) => event.data.userId === user.id).length === 2, { what: 'the user events' })
+      const [registered, updated] = received.filter((event) => event.data.userId === user.id)
+      expect(registered).toMatchObject({
+        type: 'user.registered',
+        source: 'user-service',
+        data: { userId: user.id, email: user.email, name: 'A seller', role: 'seller', status: 'active', shopName: 'Evented Shop', shopSlug: 'evented-shop' }
+      })
+      expect(updated).toMatchObject({ type: 'user.updated', data: { userId: user.id, name: 'Renamed Seller' } })
+      for (const event of [registered, updated]) {
+        expect(event.data).not.toHaveProperty('password')
+        expect(JSON.stringify(event)).not.toMatch(/\$2[aby]\$|password/i)
+      }
+      await waitFor(() => bodies.length >= 2, { what: 'the events on the user.# queue' })
+      expect(bodies.map((body) => JSON.parse(body).id)).toEqual([registered.id, updated.id])
+      expect(bodies.join('')).not.toMatch(/\$2[aby]\$|password/i)
+    } finally {
+      await connection.close()
+      await bus.stop()
+      await db.destroy()
+    }
+  })
+})
