@@ -50,6 +50,7 @@ export const createServiceApp = (options: ServiceAppOptions): ServiceApplication
   })
   const app: ServiceApplication = koa(feathers())
   Object.assign(app.settings, settings)
+  app.proxy = settings.trustProxy
 
   const logger = createLogger({ name: options.name, level: settings.logLevel })
   const metrics = createMetricsRegistry(options.name)

@@ -3,6 +3,7 @@ import { errors, FeathersError } from '@feathersjs/errors'
 import type { Middleware } from '@feathersjs/koa'
 import { REQUEST_ID_HEADER } from './events/topology'
 import { withLogContext, type Logger } from './logger'
+import { fieldName } from './validators'
 
 const acceptableRequestId = /^[\w.:-]{1,128}$/
 
@@ -33,8 +34,28 @@ export const errorHandler = (logger: Logger): Middleware => async (ctx, next) =>
   }
 }
 
+interface SchemaError {
+  instancePath: string
+  message?: string
+  params?: { missingProperty?: string; additionalProperty?: string }
+}
+
+const isSchemaErrorList = (data: unknown): data is SchemaError[] =>
+  Array.isArray(data) && data.length > 0 && data.every((entry) => typeof entry?.instancePath === 'string')
+
+/** Schema validation says only "validation failed"; the caller is told which fields and why. */
+const nameTheFields = (error: FeathersError) => {
+  if (error.code !== 400 || !isSchemaErrorList(error.data)) return error
+  const problems = error.data.map((entry) => {
+    const field = fieldName(entry.instancePath, entry.params?.missingProperty ?? entry.params?.additionalProperty)
+    return `${field || 'body'}: ${entry.message ?? 'is invalid'}`
+  })
+  error.message = `Invalid ${[...new Set(problems)].join('; ')}`
+  return error
+}
+
 const toFeathersError = (error: Error & { status?: number; expose?: boolean }): FeathersError => {
-  if (error instanceof FeathersError) return error
+  if (error instanceof FeathersError) return nameTheFields(error)
   const status = error.status ?? 500
   const ErrorClass = (errors as unknown as Record<number, new (message: string) => FeathersError>)[status]
   if (status >= 400 && status < 500) {

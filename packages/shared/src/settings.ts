@@ -10,6 +10,8 @@ export const baseSettingsProperties = {
   port: Type.Integer({ minimum: 0, maximum: 65535 }),
   logLevel: Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((level) => Type.Literal(level))),
   shutdownTimeoutMs: Type.Integer({ minimum: 100 }),
+  /** Behind a load balancer: take the client address from X-Forwarded-For (rate limits need it). */
+  trustProxy: Type.Boolean(),
   postgresql: Type.Object({
     client: Type.Literal('pg'),
     connection: Type.String({ pattern: '^postgres(ql)?://' }),
@@ -57,6 +59,7 @@ export const baseDefaults: Omit<BaseSettings, 'name' | 'port' | 'postgresql'> & 
   host: '0.0.0.0',
   logLevel: 'info',
   shutdownTimeoutMs: 10_000,
+  trustProxy: false,
   postgresql: { client: 'pg', pool: { min: 0, max: 10 } },
   amqp: {
     url: 'amqp://guest:guest@127.0.0.1:5672',
@@ -77,7 +80,7 @@ export const baseDefaults: Omit<BaseSettings, 'name' | 'port' | 'postgresql'> & 
   }
 }
 
-type EnvFormat = 'string' | 'integer' | 'number' | 'integer-list'
+type EnvFormat = 'string' | 'integer' | 'number' | 'boolean' | 'integer-list'
 
 /** Environment variable -> setting path. A service extends it with its own variables. */
 export const baseEnvironment: Record<string, [path: string, format: EnvFormat]> = {
@@ -85,6 +88,7 @@ export const baseEnvironment: Record<string, [path: string, format: EnvFormat]> 
   PORT: ['port', 'integer'],
   LOG_LEVEL: ['logLevel', 'string'],
   SHUTDOWN_TIMEOUT_MS: ['shutdownTimeoutMs', 'integer'],
+  TRUST_PROXY: ['trustProxy', 'boolean'],
   DATABASE_URL: ['postgresql.connection', 'string'],
   DATABASE_POOL_MAX: ['postgresql.pool.max', 'integer'],
   AMQP_URL: ['amqp.url', 'string'],
@@ -135,6 +139,8 @@ const parseEnvValue = (raw: string, format: EnvFormat): unknown => {
     case 'integer':
     case 'number':
       return number(raw)
+    case 'boolean':
+      return { true: true, '1': true, false: false, '0': false }[raw.trim().toLowerCase()] ?? raw
     case 'integer-list':
       return raw.trim() === '' ? [] : raw.split(',').map(number)
     default:
@@ -160,7 +166,8 @@ export const validateSettings = <T extends TObject>(
   settings: unknown,
   environment: Record<string, [string, EnvFormat]> = baseEnvironment
 ): BaseSettings => {
-  const envNameOf = (path: string) => Object.entries(environment).find(([, [p]]) => p === path)?.[0]
+  const envNameOf = (path: string) =>
+    Object.entries(environment).find(([, [setting]]) => path === setting || path.startsWith(`${setting}.`))?.[0]
   const validate = dataValidator.compile(schema)
   validate(settings)
   const problems = (validate.errors ?? []).map((error) => {

@@ -32,10 +32,12 @@ describe('registration', () => {
     const badEmail = await register({ ...valid, email: 'not-an-email' })
     expect(badEmail.status).toBe(400)
     expect(fieldsOf(badEmail.body)).toEqual(['email'])
+    expect(badEmail.body.message).toBe('Invalid email: must match format "email"')
 
     const shortPassword = await register({ ...valid, email: 'short@example.com', password: 'seven77' })
     expect(shortPassword.status).toBe(400)
     expect(fieldsOf(shortPassword.body)).toEqual(['password'])
+    expect(shortPassword.body.message).toBe('Invalid password: must NOT have fewer than 8 characters')
     expect(await usersWithEmail('short@example.com')).toEqual([])
 
     const shopless = await register({ ...valid, email: 'shopless@example.com', role: 'seller' })
