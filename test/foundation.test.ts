@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process'
 import { connect } from 'node:net'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { cleanUp, isolatedEnvironment, ROOT, startServiceProcess, type ServiceProcess } from './support'
+import { cleanUp, isolatedEnvironment, ROOT, startServiceProcess, waitFor, type ServiceProcess } from './support'
 
 const SERVICES = ['user-service', 'catalog-service', 'order-service', 'notify-service']
 
@@ -27,8 +27,11 @@ describe('the four services as processes', () => {
 
   it('each boots with its own database and becomes ready', async () => {
     for (const service of SERVICES) {
-      const response = await fetch(`${started[service].url}/ready`)
-      expect(response.status, service).toBe(200)
+      // The broker connection comes up in the background, right after the port opens.
+      const response = await waitFor(async () => {
+        const ready = await fetch(`${started[service].url}/ready`)
+        return ready.status === 200 && ready
+      }, { timeoutMs: 10_000, what: `${service} to be ready` })
       expect(await response.json()).toMatchObject({ status: 'ready', service, checks: { database: 'ok', broker: 'ok' } })
       expect((await fetch(`${started[service].url}/health`)).status).toBe(200)
     }
