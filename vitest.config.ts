@@ -7,6 +7,7 @@ export default defineConfig({
     pool: 'forks',
     testTimeout: 60_000,
     hookTimeout: 60_000,
-    env: { NODE_ENV: 'test', LOG_PRETTY: '0' }
+    env: { NODE_ENV: 'test', LOG_PRETTY: '0' },
+    reporters: ['default', './test/support/summary-reporter.ts']
   }
 })
