@@ -1,4 +1,15 @@
 import type { MigrationList } from '@marketmesh/shared'
+import * as sellers from './0001_sellers'
+import * as categories from './0002_categories'
+import * as products from './0003_products'
+import * as reservations from './0004_reservations'
+import * as reviews from './0005_reviews'
 
 /** This service's migrations, run in name order after the event backbone's. */
-export const migrations: MigrationList = {}
+export const migrations: MigrationList = {
+  '0001_sellers': sellers,
+  '0002_categories': categories,
+  '0003_products': products,
+  '0004_reservations': reservations,
+  '0005_reviews': reviews
+}

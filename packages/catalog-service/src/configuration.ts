@@ -1,3 +1,16 @@
+import { Type } from '@feathersjs/typebox'
 import { serviceSettingsSchema } from '@marketmesh/shared'
 
-export const settingsSchema = serviceSettingsSchema({})
+export const settingsSchema = serviceSettingsSchema({
+  /** Page sizes of the lists (`$limit`): the default and the most a caller may ask for. */
+  paginate: Type.Object({
+    default: Type.Integer({ minimum: 1 }),
+    max: Type.Integer({ minimum: 1 })
+  })
+})
+
+declare module '@marketmesh/shared' {
+  interface ServiceConfiguration {
+    paginate: { default: number; max: number }
+  }
+}

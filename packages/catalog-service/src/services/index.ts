@@ -1,3 +1,12 @@
 import type { ServiceApplication } from '@marketmesh/shared'
+import { category } from './categories/categories'
+import { product } from './products/products'
+import { review } from './reviews/reviews'
+import { search } from './search/search'
 
-export const services = (_app: ServiceApplication) => {}
+export const services = (app: ServiceApplication) => {
+  app.configure(category)
+  app.configure(product)
+  app.configure(search)
+  app.configure(review)
+}

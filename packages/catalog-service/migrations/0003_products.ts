@@ -1,0 +1,57 @@
+import type { Knex } from '@marketmesh/shared'
+
+const average = (sum: string) =>
+  `CASE WHEN "ratingCount" = 0 THEN NULL ELSE round(${sum}::numeric / "ratingCount", 2)::float8 END`
+
+export async function up(knex: Knex) {
+  await knex.schema.createTable('products', (table) => {
+    table.uuid('id').primary().defaultTo(knex.raw('gen_random_uuid()'))
+    table.uuid('sellerId').notNullable()
+    table.uuid('parentId').references('id').inTable('products').onDelete('RESTRICT')
+    table.text('title').notNullable()
+    table.text('description').notNullable().defaultTo('')
+    table.integer('price').notNullable()
+    table.specificType('currency', 'char(3)').notNullable()
+    table.integer('stock').notNullable()
+    table.uuid('categoryId').references('id').inTable('categories').onDelete('RESTRICT')
+    table.jsonb('attributes').notNullable().defaultTo('{}')
+    table.text('status').notNullable().defaultTo('active')
+    table.integer('ratingCount').notNullable().defaultTo(0)
+    table.integer('ratingQualitySum').notNullable().defaultTo(0)
+    table.integer('ratingValueSum').notNullable().defaultTo(0)
+    table.integer('ratingDeliverySum').notNullable().defaultTo(0)
+    table.timestamp('deletedAt', { useTz: true })
+    table.timestamp('createdAt', { useTz: true }).notNullable().defaultTo(knex.fn.now())
+    table.timestamp('updatedAt', { useTz: true }).notNullable().defaultTo(knex.fn.now())
+  })
+  // The last line of defence behind the schemas: concurrent reservations can never take stock below zero.
+  await knex.raw(`
+    ALTER TABLE products
+      ADD CONSTRAINT products_price_check CHECK (price >= 0),
+      ADD CONSTRAINT products_stock_check CHECK (stock >= 0),
+      ADD CONSTRAINT products_status_check CHECK (status IN ('active', 'archived')),
+      ADD COLUMN "ratingQuality" float8 GENERATED ALWAYS AS (${average('"ratingQualitySum"')}) STORED,
+      ADD COLUMN "ratingValue" float8 GENERATED ALWAYS AS (${average('"ratingValueSum"')}) STORED,
+      ADD COLUMN "ratingDelivery" float8 GENERATED ALWAYS AS (${average('"ratingDeliverySum"')}) STORED,
+      ADD COLUMN rating float8 GENERATED ALWAYS AS (
+        ${average('("ratingQualitySum" + "ratingValueSum" + "ratingDeliverySum") / 3.0')}
+      ) STORED,
+      ADD COLUMN "searchVector" tsvector GENERATED ALWAYS AS (
+        setweight(to_tsvector('english', title), 'A') || setweight(to_tsvector('english', description), 'B')
+      ) STORED
+  `)
+  await knex.raw('CREATE INDEX products_search ON products USING GIN ("searchVector")')
+  await knex.raw('CREATE INDEX products_attributes ON products USING GIN (attributes jsonb_path_ops)')
+  await knex.raw('CREATE INDEX products_seller ON products ("sellerId")')
+  await knex.raw('CREATE INDEX products_parent ON products ("parentId") WHERE "parentId" IS NOT NULL')
+  // Browsing a category and counting its facets reads only this index (an index-only scan), not the wide rows.
+  await knex.raw(`
+    CREATE INDEX products_listed ON products ("categoryId")
+      INCLUDE (id, "sellerId", price, stock, "createdAt", rating, "ratingCount", attributes)
+      WHERE "deletedAt" IS NULL AND status = 'active'
+  `)
+}
+
+export async function down(knex: Knex) {
+  await knex.schema.dropTable('products')
+}

@@ -1,0 +1,72 @@
+import type { EventData, EventHandler } from '@marketmesh/shared'
+
+type Line = EventData<'order.created'>['lines'][number]
+type Rejection = EventData<'stock.rejected'>['reasons'][number]
+
+interface StockRow {
+  id: string
+  sellerId: string
+  price: number
+  currency: string
+  stock: number
+  status: string
+  deletedAt: Date | null
+}
+
+/** The same product on two lines is one reservation of the sum. */
+const byProduct = (lines: Line[]) => {
+  const quantities = new Map<string, number>()
+  for (const { productId, quantity } of lines) quantities.set(productId, (quantities.get(productId) ?? 0) + quantity)
+  return [...quantities].sort(([a], [b]) => (a < b ? -1 : 1))
+}
+
+/**
+ * The catalog's step of the order saga: every line of the order is reserved, or none is. The
+ * product rows are locked in id order, so concurrent orders wait for each other instead of
+ * overselling, and do not deadlock.
+ */
+export const reserveStock: EventHandler<'order.created'> = async (event, { trx, emit, logger }) => {
+  const { orderId, sellerId, currency } = event.data
+  if (await trx('reservations').where({ orderId }).first('orderId')) {
+    logger.warn({ orderId }, 'order already has reservations; order.created ignored')
+    return
+  }
+  const wanted = byProduct(event.data.lines)
+  const rows: StockRow[] = await trx('products')
+    .whereIn('id', wanted.map(([productId]) => productId))
+    .orderBy('id')
+    .forUpdate()
+    .select('id', 'sellerId', 'price', 'currency', 'stock', 'status', 'deletedAt')
+  const products = new Map(rows.map((row) => [row.id, row]))
+
+  const reasons: Rejection[] = []
+  for (const [productId, quantity] of wanted) {
+    const product = products.get(productId)
+    const reason = !product || product.deletedAt
+      ? 'not_found'
+      : product.status !== 'active'
+        ? 'not_available'
+        : product.sellerId !== sellerId
+          ? 'wrong_seller'
+          : product.currency !== currency
+            ? 'currency_mismatch'
+            : product.stock < quantity
+              ? `insufficient_stock: ${product.stock} left`
+              : undefined
+    if (reason) reasons.push({ productId, reason })
+  }
+  if (reasons.length > 0) {
+    await emit('stock.rejected', { orderId, reasons })
+    return
+  }
+
+  for (const [productId, quantity] of wanted) {
+    await trx('products').where('id', productId).decrement('stock', quantity)
+  }
+  await trx('reservations').insert(wanted.map(([productId, quantity]) => ({ orderId, productId, quantity })))
+  await emit('stock.reserved', {
+    orderId,
+    currency,
+    lines: wanted.map(([productId, quantity]) => ({ productId, quantity, unitPrice: products.get(productId)!.price }))
+  })
+}

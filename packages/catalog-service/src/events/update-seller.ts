@@ -1,0 +1,15 @@
+import type { EventHandler } from '@marketmesh/shared'
+
+/**
+ * Keeps the sellers read model: the shop name shown on products, and whether the account is
+ * disabled (its products leave the listings). An event older than what is held changes nothing.
+ */
+export const updateSeller: EventHandler<'user.registered' | 'user.updated'> = async (event, { trx }) => {
+  const { userId, role, name, shopName, status } = event.data
+  if (role !== 'seller') return
+  await trx('sellers')
+    .insert({ id: userId, shopName: shopName ?? name, status, asOf: event.occurredAt })
+    .onConflict('id')
+    .merge()
+    .where('sellers.asOf', '<=', event.occurredAt)
+}

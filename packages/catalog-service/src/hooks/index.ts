@@ -1,0 +1,2 @@
+export * from './authenticate-if-token'
+export * from './shop'

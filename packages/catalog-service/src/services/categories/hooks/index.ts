@@ -1,0 +1,2 @@
+export * from './refuse-removing-used'
+export * from './require-known-parent'

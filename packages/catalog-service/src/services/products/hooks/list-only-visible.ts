@@ -1,0 +1,10 @@
+import type { ServiceHookContext } from '@marketmesh/shared'
+import { shopOf } from '../../../hooks'
+import type { ProductService } from '../products.class'
+
+/** Outside callers see listed products; a seller also sees all of their own, an admin everything. */
+export const listOnlyVisible = () => (context: ServiceHookContext<ProductService>) => {
+  const { provider, principal } = context.params
+  if (!provider || principal?.role === 'admin') return
+  context.params.listing = principal?.role === 'seller' ? { ownShop: shopOf(principal) } : {}
+}

@@ -1,0 +1,82 @@
+import type { Id, NullableId } from '@feathersjs/feathers'
+import { MethodNotAllowed, NotFound } from '@feathersjs/errors'
+import { errorHandler, KnexService, type KnexAdapterOptions, type KnexAdapterParams } from '@feathersjs/knex'
+import type { Knex, ServiceApplication } from '@marketmesh/shared'
+import { productColumns, type Product, type ProductData, type ProductPatch, type ProductQuery } from './products.schema'
+import { isListed, shopNameOf } from './products.sql'
+
+export type { Product, ProductData, ProductPatch, ProductQuery }
+
+export interface ProductParams extends KnexAdapterParams<ProductQuery> {
+  /**
+   * Set for outside callers: they see active products of sellers who are not disabled, and
+   * everything of the shop `ownShop` (a seller's own archived products).
+   */
+  listing?: { ownShop?: string }
+  /** The product as it was before this patch or remove (set by `requireOwnProduct`). */
+  previous?: Product
+}
+
+// Stands for the id while the SQL of `get` is built once; each call binds its own id in its place.
+const ID = ':id'
+
+export class ProductService extends KnexService<Product, ProductData, ProductParams, ProductPatch> {
+  private readonly getStatements = new Map<'public' | 'all', Knex.Sql>()
+
+  /**
+   * GET /products/:id is the catalog's hottest path: for the public and the unrestricted view,
+   * its SQL is built once instead of on every request.
+   */
+  override async _get(id: Id, params: ProductParams = {}): Promise<Product> {
+    const { listing, transaction, knex } = params
+    const { filters, query } = this.filterQuery(params)
+    const shape = !listing ? 'all' : listing.ownShop ? undefined : 'public'
+    if (!shape || transaction || knex || filters.$select || Object.keys(query).length > 0) return super._get(id, params)
+    let statement = this.getStatements.get(shape)
+    if (!statement) {
+      statement = this.createQuery(params).where('products.id', ID).toSQL()
+      this.getStatements.set(shape, statement)
+    }
+    const bindings = statement.bindings.map((binding) => (binding === ID ? id : binding))
+    const { rows } = await this.getModel(params).raw(statement.sql, bindings).catch(errorHandler)
+    if (rows.length !== 1) throw new NotFound(`No record found for id '${id}'`)
+    return rows[0]
+  }
+
+  // Every read goes through here: soft-deleted rows are gone, and outside callers see only what is listed.
+  override createQuery(params: ProductParams = {}) {
+    const builder = super.createQuery(params)
+    if (!params.query?.$select) {
+      builder
+        .clearSelect()
+        .select(productColumns.map((column) => `products.${column}`))
+        .select(this.getModel(params).raw(`${shopNameOf('products')} AS "shopName"`))
+    }
+    builder.whereNull('products.deletedAt')
+    const { listing } = params
+    if (listing) {
+      builder.where((visible) => {
+        visible.whereRaw(isListed('products'))
+        if (listing.ownShop) visible.orWhere('products.sellerId', listing.ownShop)
+      })
+    }
+    return builder
+  }
+
+  /** Soft delete: the row stays for reservations and reviews that point at it. */
+  override async _remove(id: null, params?: ProductParams): Promise<Product[]>
+  override async _remove(id: Id, params?: ProductParams): Promise<Product>
+  override async _remove(id: NullableId, params?: ProductParams): Promise<Product | Product[]>
+  override async _remove(id: NullableId, params: ProductParams = {}): Promise<Product | Product[]> {
+    if (id === null) throw new MethodNotAllowed('Products are removed one at a time')
+    const product = await this._get(id, params)
+    await this.db(params).where('id', id).update({ deletedAt: new Date(), updatedAt: new Date() })
+    return product
+  }
+}
+
+export const getOptions = (app: ServiceApplication): KnexAdapterOptions => ({
+  paginate: app.get('paginate'),
+  Model: app.get('postgresqlClient'),
+  name: 'products'
+})

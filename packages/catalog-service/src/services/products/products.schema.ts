@@ -1,0 +1,80 @@
+import { resolve } from '@feathersjs/schema'
+import { getValidator, querySyntax, StringEnum, Type, type Static } from '@feathersjs/typebox'
+import { dataValidator, queryValidator, type ServiceHookContext } from '@marketmesh/shared'
+import type { ProductService } from './products.class'
+
+const Uuid = Type.String({ format: 'uuid' })
+const Nullable = <T extends ReturnType<typeof Type.String>>(schema: T) => Type.Union([schema, Type.Null()])
+
+/** Free JSON per product, e.g. `{ "color": "red", "size": 42 }`; scalar values can be filtered and faceted in search. */
+export const attributesSchema = Type.Record(Type.String(), Type.Unknown(), {
+  propertyNames: { minLength: 1, maxLength: 64 },
+  maxProperties: 50
+})
+
+export const productSchema = Type.Object(
+  {
+    id: Uuid,
+    sellerId: Uuid,
+    /** From the sellers read model; null until the seller's `user.*` event has arrived. */
+    shopName: Nullable(Type.String()),
+    parentId: Nullable(Uuid),
+    title: Type.String({ minLength: 1, maxLength: 200 }),
+    description: Type.String({ maxLength: 20_000 }),
+    /** Minor units of `currency`. */
+    price: Type.Integer({ minimum: 0, maximum: 2_147_483_647 }),
+    currency: Type.String({ pattern: '^[A-Z]{3}$' }),
+    stock: Type.Integer({ minimum: 0, maximum: 2_147_483_647 }),
+    categoryId: Nullable(Uuid),
+    attributes: attributesSchema,
+    status: StringEnum(['active', 'archived']),
+    ratingCount: Type.Integer({ minimum: 0 }),
+    /** Averages over the verified reviews (1–5, two decimals); null without reviews. */
+    rating: Type.Union([Type.Number(), Type.Null()]),
+    ratingQuality: Type.Union([Type.Number(), Type.Null()]),
+    ratingValue: Type.Union([Type.Number(), Type.Null()]),
+    ratingDelivery: Type.Union([Type.Number(), Type.Null()]),
+    createdAt: Type.String({ format: 'date-time' }),
+    updatedAt: Type.String({ format: 'date-time' })
+  },
+  { $id: 'Product', additionalProperties: false }
+)
+export type Product = Static<typeof productSchema>
+
+/** What the service reads from the table for a product; everything else there is internal. */
+export const productColumns = Object.keys(productSchema.properties).filter((key) => key !== 'shopName')
+
+// A variant takes its title (and the other shared fields) from its parent, so only a product without parentId needs one.
+export const productDataSchema = Type.Intersect(
+  [
+    Type.Pick(productSchema, ['price', 'currency', 'stock']),
+    Type.Partial(
+      Type.Pick(productSchema, ['title', 'description', 'categoryId', 'attributes', 'status', 'parentId', 'sellerId'])
+    )
+  ],
+  {
+    $id: 'ProductData',
+    additionalProperties: false,
+    if: { required: ['parentId'], properties: { parentId: { type: 'string' } } },
+    else: { required: ['title'] }
+  }
+)
+export type ProductData = Static<typeof productDataSchema>
+export const productDataValidator = getValidator(productDataSchema, dataValidator)
+
+export const productPatchSchema = Type.Partial(
+  Type.Pick(productSchema, ['title', 'description', 'price', 'currency', 'stock', 'categoryId', 'attributes', 'status']),
+  { $id: 'ProductPatch', additionalProperties: false, minProperties: 1 }
+)
+export type ProductPatch = Static<typeof productPatchSchema> & { updatedAt?: Date }
+export const productPatchValidator = getValidator(productPatchSchema, dataValidator)
+export const productPatchResolver = resolve<ProductPatch, ServiceHookContext<ProductService>>({
+  updatedAt: async () => new Date()
+})
+
+export const productQueryProperties = Type.Pick(productSchema, [
+  'id', 'sellerId', 'parentId', 'categoryId', 'status', 'price', 'currency', 'stock', 'title', 'createdAt', 'updatedAt'
+])
+export const productQuerySchema = Type.Intersect([querySyntax(productQueryProperties)], { additionalProperties: false })
+export type ProductQuery = Static<typeof productQuerySchema>
+export const productQueryValidator = getValidator(productQuerySchema, queryValidator)

@@ -1,0 +1,74 @@
+import { hooks as schemaHooks } from '@feathersjs/schema'
+import { authenticated, emitEvent, inTransaction, requireRole, type ServiceApplication } from '@marketmesh/shared'
+import { authenticateIfToken } from '../../hooks'
+import { getOptions, ProductService, type Product } from './products.class'
+import {
+  productDataValidator,
+  productPatchResolver,
+  productPatchValidator,
+  productQueryValidator
+} from './products.schema'
+import { productMethods, productPath } from './products.shared'
+import {
+  assignShop,
+  inheritFromParent,
+  limitAttributesSize,
+  listOnlyVisible,
+  productEvent,
+  propagateToVariants,
+  removeVariants,
+  requireKnownCategory,
+  requireOwnProduct
+} from './hooks'
+
+export * from './products.class'
+export * from './products.schema'
+
+const writers = [authenticated(), requireRole('seller', 'admin')]
+
+export const product = (app: ServiceApplication) => {
+  app.use(productPath, new ProductService(getOptions(app)), { methods: [...productMethods], events: [] })
+  app.service(productPath).hooks({
+    around: {
+      create: [inTransaction()],
+      patch: [inTransaction()],
+      remove: [inTransaction()]
+    },
+    before: {
+      find: [authenticateIfToken(), schemaHooks.validateQuery(productQueryValidator), listOnlyVisible()],
+      // No query schema on get, the hottest path: a get takes no query, and the adapter's own filter applies.
+      get: [authenticateIfToken(), listOnlyVisible()],
+      create: [
+        ...writers,
+        schemaHooks.validateData(productDataValidator),
+        assignShop(),
+        inheritFromParent(),
+        limitAttributesSize(),
+        requireKnownCategory()
+      ],
+      patch: [
+        ...writers,
+        schemaHooks.validateData(productPatchValidator),
+        limitAttributesSize(),
+        requireOwnProduct(),
+        requireKnownCategory(),
+        schemaHooks.resolveData(productPatchResolver)
+      ],
+      remove: [...writers, requireOwnProduct()]
+    },
+    after: {
+      create: [emitEvent('product.created', productEvent)],
+      patch: [emitEvent('product.updated', productEvent), propagateToVariants()],
+      remove: [
+        emitEvent('product.deleted', (result: Product) => ({ productId: result.id, sellerId: result.sellerId })),
+        removeVariants()
+      ]
+    }
+  })
+}
+
+declare module '@marketmesh/shared' {
+  interface ServiceTypes {
+    [productPath]: ProductService
+  }
+}

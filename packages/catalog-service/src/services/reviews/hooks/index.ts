@@ -1,0 +1,2 @@
+export * from './require-delivered-purchase'
+export * from './update-product-rating'

@@ -1,0 +1,15 @@
+import { KnexService, type KnexAdapterOptions, type KnexAdapterParams } from '@feathersjs/knex'
+import type { ServiceApplication } from '@marketmesh/shared'
+import type { Review, ReviewData, ReviewQuery } from './reviews.schema'
+
+export type { Review, ReviewData, ReviewQuery }
+
+export type ReviewParams = KnexAdapterParams<ReviewQuery>
+
+export class ReviewService extends KnexService<Review, ReviewData, ReviewParams> {}
+
+export const getOptions = (app: ServiceApplication): KnexAdapterOptions => ({
+  paginate: app.get('paginate'),
+  Model: app.get('postgresqlClient'),
+  name: 'reviews'
+})

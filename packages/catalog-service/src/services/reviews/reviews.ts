@@ -1,0 +1,47 @@
+import { hooks as schemaHooks } from '@feathersjs/schema'
+import { authenticated, emitEvent, inTransaction, requireRole, type ServiceApplication } from '@marketmesh/shared'
+import { getOptions, ReviewService, type Review } from './reviews.class'
+import { reviewDataResolver, reviewDataValidator, reviewQueryValidator } from './reviews.schema'
+import { reviewMethods, reviewPath } from './reviews.shared'
+import { requireDeliveredPurchase, updateProductRating } from './hooks'
+
+export * from './reviews.class'
+export * from './reviews.schema'
+
+export const review = (app: ServiceApplication) => {
+  app.use(reviewPath, new ReviewService(getOptions(app)), { methods: [...reviewMethods], events: [] })
+  app.service(reviewPath).hooks({
+    around: {
+      create: [inTransaction()]
+    },
+    before: {
+      find: [schemaHooks.validateQuery(reviewQueryValidator)],
+      get: [schemaHooks.validateQuery(reviewQueryValidator)],
+      create: [
+        authenticated(),
+        requireRole('buyer'),
+        schemaHooks.validateData(reviewDataValidator),
+        schemaHooks.resolveData(reviewDataResolver),
+        requireDeliveredPurchase()
+      ]
+    },
+    after: {
+      create: [
+        updateProductRating(),
+        emitEvent('review.created', (result: Review) => ({
+          reviewId: result.id,
+          productId: result.productId,
+          orderId: result.orderId,
+          buyerId: result.buyerId,
+          ratings: result.ratings
+        }))
+      ]
+    }
+  })
+}
+
+declare module '@marketmesh/shared' {
+  interface ServiceTypes {
+    [reviewPath]: ReviewService
+  }
+}

@@ -1,0 +1,49 @@
+import { getValidator, StringEnum, Type, type Static } from '@feathersjs/typebox'
+import { queryValidator } from '@marketmesh/shared'
+import type { Product } from '../products/products.schema'
+
+export const searchSorts = ['relevance', 'price', '-price', 'rating', 'newest'] as const
+
+export const searchQuerySchema = Type.Object(
+  {
+    /** Web-search syntax: words, "a phrase", -excluded, or. Empty: list by the other filters. */
+    q: Type.Optional(Type.String({ maxLength: 200 })),
+    /** The category and every category below it. */
+    categoryId: Type.Optional(Type.String({ format: 'uuid' })),
+    minPrice: Type.Optional(Type.Integer({ minimum: 0 })),
+    maxPrice: Type.Optional(Type.Integer({ minimum: 0 })),
+    /** `attributes[color]=red`: the attribute equals the value (a number or boolean matches its text too). */
+    attributes: Type.Optional(
+      Type.Record(Type.String(), Type.String({ maxLength: 200 }), {
+        propertyNames: { minLength: 1, maxLength: 64 },
+        maxProperties: 10
+      })
+    ),
+    /** true: only products with stock left. */
+    inStock: Type.Optional(Type.Boolean()),
+    /** Default: relevance with `q`, newest without. */
+    sort: Type.Optional(StringEnum([...searchSorts])),
+    $limit: Type.Optional(Type.Integer({ minimum: 0 })),
+    $skip: Type.Optional(Type.Integer({ minimum: 0 }))
+  },
+  { $id: 'SearchQuery', additionalProperties: false }
+)
+export type SearchQuery = Static<typeof searchQuerySchema>
+export const searchQueryValidator = getValidator(searchQuerySchema, queryValidator)
+
+export interface SearchFacets {
+  /** How many matching products each category holds directly. */
+  categories: Array<{ id: string; name: string; count: number }>
+  /** Matching products per price band [min, max) in minor units; max is null for the top band. */
+  priceRanges: Array<{ min: number; max: number | null; count: number }>
+  /** Per attribute, the most frequent scalar values among the matching products. */
+  attributes: Record<string, Array<{ value: string | number | boolean; count: number }>>
+}
+
+export interface SearchResult {
+  total: number
+  limit: number
+  skip: number
+  data: Product[]
+  facets: SearchFacets
+}

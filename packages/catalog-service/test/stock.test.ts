@@ -1,0 +1,136 @@
+import { randomUUID } from 'node:crypto'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { EventData, EventType } from '@marketmesh/shared'
+import { metricValue, waitFor } from '../../../test/support'
+import { envelope, productData, seller, startCatalog, type Catalog } from './helpers'
+
+let catalog: Catalog
+beforeAll(async () => {
+  // Small batches handled four at a time: concurrent orders really race for the rows.
+  catalog = await startCatalog('stock', { amqp: { concurrency: 4, batchSize: 2 } })
+})
+afterAll(() => catalog?.close())
+
+const createProduct = async (owner: ReturnType<typeof seller>, overrides: Record<string, unknown> = {}) =>
+  (await catalog.call('POST', '/products', { as: owner, body: productData(overrides) })).body
+
+const order = (sellerId: string, lines: Array<{ productId: string; quantity: number; unitPrice?: number }>, currency = 'EUR') => {
+  const withPrices = lines.map((line) => ({ unitPrice: 1, ...line }))
+  return {
+    orderId: randomUUID(),
+    buyerId: randomUUID(),
+    sellerId,
+    checkoutId: randomUUID(),
+    lines: withPrices,
+    total: withPrices.reduce((sum, line) => sum + line.quantity * line.unitPrice, 0),
+    currency
+  } satisfies EventData<'order.created'>
+}
+
+const stockOf = async (id: string) => (await catalog.db('products').where({ id }).first('stock')).stock
+const orderRef = (created: EventData<'order.created'>) => ({ orderId: created.orderId, buyerId: created.buyerId, sellerId: created.sellerId })
+
+/** The catalog's answer to an order: stock.reserved or stock.rejected. */
+const outcomeOf = async (orderId: string) => {
+  const outcome = () =>
+    catalog.received.find(
+      (event) => ['stock.reserved', 'stock.rejected'].includes(event.type) && (event.data as { orderId: string }).orderId === orderId
+    )
+  await waitFor(outcome, { what: `the outcome of order ${orderId}` })
+  return outcome()!
+}
+
+/** A product with `stock` and an order for `quantity` of it, once the catalog has answered the order. */
+const orderOfNew = async (stock: number, quantity: number) => {
+  const owner = seller()
+  const product = await createProduct(owner, { stock })
+  const created = order(owner.sellerId!, [{ productId: product.id, quantity }])
+  await catalog.emit('order.created', created)
+  return { product, created, outcome: await outcomeOf(created.orderId) }
+}
+
+const counted = (metric: string, type: EventType) => metricValue(catalog.app.get('metrics'), metric, { type })
+const untilCounted = (metric: string, type: EventType, count: number) =>
+  waitFor(async () => (await counted(metric, type)) === count, { what: `${metric} of ${type} to reach ${count}` })
+
+describe('stock reservation on order.created', () => {
+  it('reserves every line or none, at the catalog’s own prices', async () => {
+    const owner = seller()
+    const lamp = await createProduct(owner, { stock: 5, price: 2_500 })
+    const shade = await createProduct(owner, { stock: 1, price: 700 })
+
+    const tooMuch = order(owner.sellerId!, [{ productId: lamp.id, quantity: 2 }, { productId: shade.id, quantity: 3 }])
+    await catalog.emit('order.created', tooMuch)
+    const rejected = await outcomeOf(tooMuch.orderId)
+    expect(rejected).toMatchObject({ type: 'stock.rejected', data: { reasons: [{ productId: shade.id, reason: 'insufficient_stock: 1 left' }] } })
+    expect([await stockOf(lamp.id), await stockOf(shade.id)]).toEqual([5, 1])
+
+    const fits = order(owner.sellerId!, [{ productId: lamp.id, quantity: 2, unitPrice: 1 }, { productId: shade.id, quantity: 1 }])
+    await catalog.emit('order.created', fits)
+    const reserved = await outcomeOf(fits.orderId)
+    expect(reserved.type).toBe('stock.reserved')
+    expect((reserved.data as EventData<'stock.reserved'>).lines.sort((a, b) => a.unitPrice - b.unitPrice)).toEqual([
+      { productId: shade.id, quantity: 1, unitPrice: 700 },
+      { productId: lamp.id, quantity: 2, unitPrice: 2_500 }
+    ])
+    expect([await stockOf(lamp.id), await stockOf(shade.id)]).toEqual([3, 0])
+  })
+
+  it('names the reason of every line it refuses', async () => {
+    const owner = seller()
+    const archived = await createProduct(owner, { status: 'archived' })
+    const dollars = await createProduct(owner, { currency: 'USD' })
+    const foreign = await createProduct(seller())
+    const missing = randomUUID()
+    const created = order(owner.sellerId!, [archived, dollars, foreign, { id: missing }].map((p) => ({ productId: p.id, quantity: 1 })))
+    await catalog.emit('order.created', created)
+    const outcome = await outcomeOf(created.orderId)
+    expect(outcome.type).toBe('stock.rejected')
+    const reasons = Object.fromEntries((outcome.data as EventData<'stock.rejected'>).reasons.map((r) => [r.productId, r.reason]))
+    expect(reasons).toEqual({ [archived.id]: 'not_available', [dollars.id]: 'currency_mismatch', [foreign.id]: 'wrong_seller', [missing]: 'not_found' })
+  })
+
+  it('never oversells: 50 concurrent single-unit orders for 10 in stock reserve exactly 10', async () => {
+    const owner = seller()
+    const product = await createProduct(owner, { stock: 10 })
+    const orders = Array.from({ length: 50 }, () => order(owner.sellerId!, [{ productId: product.id, quantity: 1 }]))
+    await Promise.all(orders.map((created) => catalog.emit('order.created', created)))
+    const outcomes = await Promise.all(orders.map((created) => outcomeOf(created.orderId)))
+    expect(outcomes.filter((event) => event.type === 'stock.reserved')).toHaveLength(10)
+    expect(outcomes.filter((event) => event.type === 'stock.rejected')).toHaveLength(40)
+    expect(await stockOf(product.id)).toBe(0)
+    expect(await catalog.db('reservations').where('productId', product.id).sum({ n: 'quantity' })).toEqual([{ n: 10 }])
+    // The orders waited for each other on the row lock: none hit the stock >= 0 constraint and had to be retried.
+    expect(await counted('events_failed_total', 'order.created')).toBe(0)
+  })
+})
+
+describe('stock release', () => {
+  it('gives the stock back once, even when the cancel is delivered twice and a refund follows', async () => {
+    const { product, created, outcome } = await orderOfNew(10, 4)
+    expect(outcome.type).toBe('stock.reserved')
+    expect(await stockOf(product.id)).toBe(6)
+
+    const cancelled = envelope('order.cancelled', { ...orderRef(created), reason: 'payment_failed' })
+    await catalog.publishRaw(cancelled)
+    await catalog.publishRaw(cancelled)
+    await untilCounted('events_duplicates_total', 'order.cancelled', 1)
+    await catalog.emit('order.refunded', { ...orderRef(created), amount: 10_000, currency: 'EUR' })
+    await untilCounted('events_consumed_total', 'order.refunded', 1)
+
+    const released = await catalog.eventsOf('stock.released', 1, (event) => event.data.orderId === created.orderId)
+    expect(released).toHaveLength(1)
+    expect(released[0].data.lines).toEqual([{ productId: product.id, quantity: 4 }])
+    expect(await stockOf(product.id)).toBe(10)
+  })
+
+  it('releases nothing for an order whose stock was rejected', async () => {
+    const { product, created, outcome } = await orderOfNew(1, 2)
+    expect(outcome.type).toBe('stock.rejected')
+    const before = await counted('events_consumed_total', 'order.rejected')
+    await catalog.emit('order.rejected', { ...orderRef(created), reason: 'out_of_stock' })
+    await untilCounted('events_consumed_total', 'order.rejected', before + 1)
+    expect(catalog.received.filter((event) => event.type === 'stock.released' && (event.data as { orderId: string }).orderId === created.orderId)).toEqual([])
+    expect(await stockOf(product.id)).toBe(1)
+  })
+})
