@@ -1,0 +1,90 @@
+// bench/search: GET /search latency over 100,000 products, with facets on every query.
+//   Seeds a unique database with realistic products, starts catalog-service in-process, then
+//   runs a weighted mix of queries one at a time and prints p50/p95/p99 (target: p95 < 50 ms).
+// Usage: node bench/search.mjs [products=100000] [queries=1000]   (after `npm run build`)
+import { createRequire } from 'node:module'
+import { seedCatalog, random, vocabulary } from './support/catalog-data.mjs'
+import { catalogRun } from './support/catalog-run.mjs'
+
+const require = createRequire(import.meta.url)
+const { createApp } = require('@marketmesh/catalog-service')
+const { listen } = require('@marketmesh/shared')
+
+const PRODUCTS = Number(process.argv[2] ?? 100_000)
+const QUERIES = Number(process.argv[3] ?? 1_000)
+const run = catalogRun('search')
+const { connection, prefix } = run
+
+const percentile = (sorted, p) => sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]
+
+/** What shoppers do: mostly type words, often narrowed by a filter; some browse a category. */
+const queryMix = (categories, r) => {
+  const words = ['chair', 'lamp', 'jacket', 'oak table', 'headphones', 'cast iron', 'yoga mat', 'wool sweater',
+    'garden bench', 'desk lamp', 'running shoes', 'cookbook', 'waterproof jacket', 'vintage', 'linen shirt', 'power bank']
+  const sub = () => r.pick(categories.leaves).id
+  const top = () => r.pick(categories.tops).id
+  const q = () => `q=${encodeURIComponent(r.pick(words))}`
+  return [
+    [30, 'text', () => q()],
+    [10, 'text + sort', () => `${q()}&sort=${r.pick(['price', '-price', 'rating', 'newest'])}`],
+    [10, 'text + category', () => `${q()}&categoryId=${top()}`],
+    [10, 'text + price range', () => `${q()}&minPrice=2000&maxPrice=20000`],
+    [10, 'text + attribute + in stock', () => `${q()}&attributes[color]=${r.skewed(vocabulary.colors)}&inStock=true`],
+    [10, 'browse subcategory', () => `categoryId=${sub()}&sort=${r.pick(['price', 'rating', 'newest'])}`],
+    [8, 'browse department', () => `categoryId=${top()}`],
+    [5, 'browse subcategory + attribute', () => `categoryId=${sub()}&attributes[color]=${r.skewed(vocabulary.colors)}&inStock=true`],
+    [5, 'text, page 3', () => `${q()}&$skip=40`],
+    [2, 'everything (no filter)', () => '']
+  ]
+}
+
+const app = createApp({ postgresql: { connection, pool: { min: 2, max: 10 } }, amqp: { prefix }, logLevel: 'warn' })
+let server
+try {
+  server = await listen(app, 0, '127.0.0.1')
+  const url = `http://127.0.0.1:${server.address().port}/search`
+  const seedStarted = Date.now()
+  const categories = await seedCatalog(app.get('postgresqlClient'), PRODUCTS)
+  console.log(`bench/search: seeded ${PRODUCTS} products in ${((Date.now() - seedStarted) / 1000).toFixed(1)} s; ${QUERIES} queries, one at a time, facets on each`)
+
+  const r = random(7)
+  const mix = queryMix(categories.categories, r)
+  const totalWeight = mix.reduce((sum, [weight]) => sum + weight, 0)
+  const draw = () => {
+    let ticket = r.next() * totalWeight
+    for (const entry of mix) if ((ticket -= entry[0]) < 0) return entry
+    return mix[0]
+  }
+  const timed = async (query) => {
+    const started = process.hrtime.bigint()
+    const response = await fetch(`${url}?${query}`)
+    const body = await response.json()
+    if (response.status !== 200) throw new Error(`${query}: ${response.status} ${JSON.stringify(body)}`)
+    return { ms: Number(process.hrtime.bigint() - started) / 1e6, total: body.total }
+  }
+
+  for (let i = 0; i < 100; i++) await timed(draw()[2]()) // warm-up: caches, JIT, pool
+  const samples = []
+  const byKind = new Map()
+  for (let i = 0; i < QUERIES; i++) {
+    const [, kind, make] = draw()
+    const { ms, total } = await timed(make())
+    samples.push(ms)
+    const entry = byKind.get(kind) ?? { times: [], matched: [] }
+    entry.times.push(ms)
+    entry.matched.push(total)
+    byKind.set(kind, entry)
+  }
+  const sorted = [...samples].sort((a, b) => a - b)
+  for (const [kind, { times, matched }] of byKind) {
+    const kindSorted = [...times].sort((a, b) => a - b)
+    const avgMatched = Math.round(matched.reduce((a, b) => a + b, 0) / matched.length)
+    console.log(`  ${kind.padEnd(32)} n=${String(times.length).padStart(4)}  p50 ${percentile(kindSorted, 50).toFixed(1).padStart(6)} ms  p95 ${percentile(kindSorted, 95).toFixed(1).padStart(6)} ms  (avg ${avgMatched} matches)`)
+  }
+  const p95 = percentile(sorted, 95)
+  console.log(`all: p50 ${percentile(sorted, 50).toFixed(1)} ms  p95 ${p95.toFixed(1)} ms  p99 ${percentile(sorted, 99).toFixed(1)} ms  target: p95 < 50 ms -> ${p95 < 50 ? 'met' : 'NOT met'}`)
+} finally {
+  server?.close()
+  await app.teardown().catch(() => undefined)
+  await run.remove()
+}
