@@ -1,5 +1,5 @@
 import { Type } from '@feathersjs/typebox'
-import { serviceSettingsSchema } from '@marketmesh/shared'
+import { baseEnvironment, serviceSettingsSchema } from '@marketmesh/shared'
 
 export const settingsSchema = serviceSettingsSchema({
   /** Page sizes of the lists (`$limit`): the default and the most a caller may ask for. */
@@ -8,6 +8,12 @@ export const settingsSchema = serviceSettingsSchema({
     max: Type.Integer({ minimum: 1 })
   })
 })
+
+export const environment: typeof baseEnvironment = {
+  ...baseEnvironment,
+  PAGINATE_DEFAULT: ['paginate.default', 'integer'],
+  PAGINATE_MAX: ['paginate.max', 'integer']
+}
 
 declare module '@marketmesh/shared' {
   interface ServiceConfiguration {

@@ -31,6 +31,7 @@ const search = async (query: string) => {
   expect(response.status, JSON.stringify(response.body)).toBe(200)
   return response.body
 }
+const keysOfIds = (result: { data: Array<{ id: string }> }) => result.data.map((product) => product.id).sort()
 const keysOf = (result: { data: Array<{ id: string }> }) => result.data.map((product) => Object.keys(ids).find((key) => ids[key] === product.id))
 
 /** The facets, counted here from the fixtures, of the listed products that `keep` selects. */
@@ -183,6 +184,22 @@ describe('GET /search', () => {
       error.params.additionalProperty ?? error.instancePath.slice(1)
     )
     expect(named).toContain(field)
+  })
+
+  it('follows a change of attributes, also one that reaches variants from their parent', async () => {
+    const owner = seller()
+    const body = { title: 'Teak planter', description: 'For the terrace', price: 4_000, currency: 'EUR', stock: 3, attributes: { finish: 'oiled' } }
+    const parent = (await catalog.call('POST', '/products', { as: owner, body })).body
+    const variant = (await catalog.call('POST', '/products', { as: owner, body: { parentId: parent.id, price: 5_000, currency: 'EUR', stock: 1, attributes: { size: 'L' } } })).body
+    const finished = async (finish: string) => keysOfIds(await search(`attributes[finish]=${finish}&$limit=100`))
+    expect(await finished('oiled')).toEqual([parent.id, variant.id].sort())
+
+    expect((await catalog.call('PATCH', `/products/${parent.id}`, { as: owner, body: { attributes: { finish: 'waxed' } } })).status).toBe(200)
+    expect(await finished('oiled')).toEqual([])
+    expect(await finished('waxed')).toEqual([parent.id, variant.id].sort())
+    const facets = (await search('q=planter')).facets.attributes
+    expect(facets).toEqual({ finish: [{ value: 'waxed', count: 2 }], size: [{ value: 'L', count: 1 }] })
+    for (const product of [variant, parent]) await catalog.call('DELETE', `/products/${product.id}`, { as: owner })
   })
 
   it('works through the typed client', async () => {

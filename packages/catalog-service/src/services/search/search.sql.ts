@@ -6,7 +6,7 @@ import type { SearchQuery } from './search.schema'
 /** Lower bounds of the price bands of the facet, in minor units. */
 export const PRICE_BANDS = [0, 1_000, 2_500, 5_000, 10_000, 25_000, 50_000, 100_000]
 
-// GROUPING("categoryId", band, attributes): a bit is set for each column a grouping set leaves out.
+// GROUPING("categoryId", band, "attributeValueIds"): a bit is set for each column a grouping set leaves out.
 const FACET = { category: 0b011, band: 0b101, attributes: 0b110, total: 0b111 }
 
 /** The most frequent values shown per attribute: an attribute unique per product must not flood the answer. */
@@ -20,27 +20,30 @@ const orders: Record<NonNullable<SearchQuery['sort']>, Array<[column: string, di
   newest: [['"createdAt"', 'DESC'], ['id', 'ASC']]
 }
 
-const orderBy = (sort: keyof typeof orders, table: string) =>
-  orders[sort].map(([column, direction]) => `${table}.${column} ${direction}`).join(', ')
+/** By the columns of the page's inner select (`table` omitted), or of its alias outside. */
+const orderBy = (sort: keyof typeof orders, table?: string) =>
+  orders[sort].map(([column, direction]) => `${table ? `${table}.` : ''}${column} ${direction}`).join(', ')
 
 /** A query-string value matches the attribute as text, and as the number or boolean it spells. */
-const attributeCandidates = (key: string, value: string) => {
+const attributeCandidates = (value: string) => {
   const candidates: unknown[] = [value]
   if (value.trim() !== '' && Number.isFinite(Number(value))) candidates.push(Number(value))
   if (value === 'true' || value === 'false') candidates.push(value === 'true')
-  return candidates.map((candidate) => JSON.stringify({ [key]: candidate }))
+  return candidates.map((candidate) => JSON.stringify(candidate))
 }
 
-/**
- * One statement, one round trip: the filtered set (`matched`), the page of it, and the facets
- * counted over all of it. Every row carries the facets; the facets are text so that only one
- * row's copy is parsed.
- */
-export const searchStatement = (query: SearchQuery, limit: number, skip: number) => {
-  const bindings: Knex.RawBinding[] = []
+const TSQUERY = `websearch_to_tsquery('english', ?)`
+
+/** The listed products the query selects, as a WHERE clause over `products p`. */
+const matching = (query: SearchQuery) => {
   const where = ['p."deletedAt" IS NULL', isListed('p')]
+  const bindings: Knex.RawBinding[] = []
   const text = query.q?.trim()
-  if (text) where.push('p."searchVector" @@ query')
+  if (text) {
+    // Inline rather than joined in FROM, so that the planner estimates the matches from the index.
+    where.push(`p."searchVector" @@ ${TSQUERY}`)
+    bindings.push(text)
+  }
   if (query.categoryId) {
     // As an array computed first, so that the planner uses the category index for it.
     where.push(`p."categoryId" = ANY(ARRAY(
@@ -59,61 +62,72 @@ export const searchStatement = (query: SearchQuery, limit: number, skip: number)
     bindings.push(query.maxPrice)
   }
   for (const [key, value] of Object.entries(query.attributes ?? {})) {
-    const candidates = attributeCandidates(key, value)
-    where.push(`(${candidates.map(() => 'p.attributes @> ?::jsonb').join(' OR ')})`)
-    bindings.push(...candidates)
+    const candidates = attributeCandidates(value)
+    where.push(`p."attributeValueIds" && ARRAY(
+      SELECT id FROM attribute_values WHERE key = ? AND value IN (${candidates.map(() => '?::jsonb').join(', ')}))`)
+    bindings.push(key, ...candidates)
   }
   if (query.inStock) where.push('p.stock > 0')
+  return { text, sql: where.join('\n      AND '), bindings }
+}
 
-  const sort = query.sort ?? (text ? 'relevance' : 'newest')
+/**
+ * A search is two statements that the service runs at once, on two connections: the page, and
+ * the facets counted over everything that matches. Both read only the slim listing index where
+ * the query has no text; only the page's 20 rows are read whole.
+ */
+export const searchStatements = (query: SearchQuery, limit: number, skip: number) => {
+  const where = matching(query)
+  const sort = query.sort ?? (where.text ? 'relevance' : 'newest')
   // ts_rank weighs title (A) 1.0 against description (B) 0.4.
-  const rank = text ? 'ts_rank(p."searchVector", query)' : '0::real'
+  const rank = where.text ? `ts_rank(p."searchVector", ${TSQUERY})` : '0::real'
 
-  const band = `width_bucket(price, ARRAY[${PRICE_BANDS.slice(1).join(', ')}])`
-  const sql = `
-    WITH matched AS MATERIALIZED (
-      SELECT p.id, p.price, p."categoryId", p.attributes, p."createdAt", p.rating, p."ratingCount", ${rank} AS rank
-      FROM products p${text ? `, websearch_to_tsquery('english', ?) query` : ''}
-      WHERE ${where.join('\n        AND ')}
-    ),
-    page AS (
-      SELECT id, price, "createdAt", rating, "ratingCount", rank FROM matched
-      ORDER BY ${orderBy(sort, 'matched')} LIMIT ? OFFSET ?
-    ),
-    -- One pass over the matches counts every facet: per category, per price band, per distinct
-    -- set of attributes (products share them, so expanding the sets below is cheap), and in all.
-    counts AS (
-      SELECT "categoryId", ${band} AS band, attributes, count(*) AS count,
-             GROUPING("categoryId", ${band}, attributes) AS facet
-      FROM matched
-      GROUP BY GROUPING SETS (("categoryId"), (${band}), (attributes), ())
-    ),
-    value_counts AS (
-      SELECT a.key, a.value, sum(counts.count) AS count,
-             row_number() OVER (PARTITION BY a.key ORDER BY sum(counts.count) DESC, a.value) AS position
-      FROM counts, jsonb_each(counts.attributes) a
-      WHERE counts.facet = ${FACET.attributes} AND jsonb_typeof(a.value) IN ('string', 'number', 'boolean')
-      GROUP BY a.key, a.value
-    ),
-    facets AS (
+  const page = {
+    sql: `
+      SELECT ${productColumns.map((column) => `p."${column}"`).join(', ')}, ${shopNameOf('p')} AS "shopName"
+      FROM (
+        SELECT p.id, p.price, p."createdAt", p.rating, p."ratingCount", ${rank} AS rank
+        FROM products p
+        WHERE ${where.sql}
+        ORDER BY ${orderBy(sort)} LIMIT ? OFFSET ?
+      ) page
+      JOIN products p ON p.id = page.id
+      ORDER BY ${orderBy(sort, 'page')}`,
+    bindings: [...(where.text ? [where.text] : []), ...where.bindings, limit, skip]
+  }
+
+  const band = `width_bucket(p.price, ARRAY[${PRICE_BANDS.slice(1).join(', ')}])`
+  const facets = {
+    sql: `
+      -- One pass over the matches counts every facet: per category, per price band, per distinct
+      -- set of attribute values (products share them, so expanding the sets below is cheap), and in all.
+      WITH counts AS (
+        SELECT p."categoryId", ${band} AS band, p."attributeValueIds" AS ids, count(*) AS count,
+               GROUPING(p."categoryId", ${band}, p."attributeValueIds") AS facet
+        FROM products p
+        WHERE ${where.sql}
+        GROUP BY GROUPING SETS ((p."categoryId"), (${band}), (p."attributeValueIds"), ())
+      ),
+      value_counts AS (
+        SELECT v.key, v.value, per_value.count,
+               row_number() OVER (PARTITION BY v.key ORDER BY per_value.count DESC, v.value) AS position
+        FROM (
+          SELECT id, sum(count) AS count FROM counts, unnest(ids) id WHERE facet = ${FACET.attributes} GROUP BY id
+        ) per_value
+        JOIN attribute_values v ON v.id = per_value.id
+      )
       SELECT
-        (SELECT count FROM counts WHERE facet = ${FACET.total}) AS "facetTotal",
+        coalesce((SELECT count FROM counts WHERE facet = ${FACET.total}), 0)::integer AS total,
         (SELECT coalesce(json_agg(json_build_object('id', c.id, 'name', c.name, 'count', counts.count) ORDER BY counts.count DESC, c.name), '[]')
            FROM counts JOIN categories c ON c.id = counts."categoryId"
-           WHERE counts.facet = ${FACET.category})::text AS "facetCategories",
+           WHERE counts.facet = ${FACET.category}) AS categories,
         (SELECT coalesce(json_agg(json_build_array(band, count) ORDER BY band), '[]')
-           FROM counts WHERE facet = ${FACET.band})::text AS "facetBands",
+           FROM counts WHERE facet = ${FACET.band}) AS bands,
         (SELECT coalesce(json_object_agg(key, "values"), '{}') FROM (
            SELECT key, json_agg(json_build_object('value', value, 'count', count) ORDER BY count DESC, value) AS "values"
            FROM value_counts WHERE position <= ${VALUES_PER_ATTRIBUTE} GROUP BY key
-         ) per_attribute)::text AS "facetAttributes"
-    )
-    SELECT facets.*,
-           ${productColumns.map((column) => `p."${column}"`).join(', ')},
-           ${shopNameOf('p')} AS "shopName"
-    FROM facets
-    LEFT JOIN page ON true
-    LEFT JOIN products p ON p.id = page.id
-    ORDER BY ${orderBy(sort, 'page')}`
-  return { sql, bindings: [...(text ? [text] : []), ...bindings, limit, skip] }
+         ) per_attribute) AS attributes`,
+    bindings: where.bindings
+  }
+  return { page, facets }
 }

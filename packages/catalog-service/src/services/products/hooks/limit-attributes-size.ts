@@ -2,10 +2,7 @@ import type { ServiceHookContext } from '@marketmesh/shared'
 import { invalidField } from '../../../errors'
 import type { ProductService } from '../products.class'
 
-/**
- * Attributes are for filtering and facets, not for documents: they travel in the listing index
- * (products_listed), whose entries PostgreSQL caps at about 2.7 kB.
- */
+/** Attributes are for filtering and facets, not for documents (every value of them goes to `attribute_values`). */
 export const MAX_ATTRIBUTES_BYTES = 2_000
 
 export const limitAttributesSize = () => (context: ServiceHookContext<ProductService>) => {
