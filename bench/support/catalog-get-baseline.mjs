@@ -17,8 +17,7 @@ const sql = `
          (SELECT "shopName" FROM sellers WHERE sellers.id = products."sellerId") AS "shopName"
   FROM "products"
   WHERE "products"."id" = $1 AND "products"."deletedAt" IS NULL
-    AND ("products"."status" = 'active'
-         AND NOT EXISTS (SELECT 1 FROM sellers WHERE sellers.id = products."sellerId" AND sellers.status = 'disabled'))`
+    AND ("products"."status" = 'active' AND NOT "products"."sellerDisabled")`
 
 const app = new Koa()
 app.use(async (ctx) => {

@@ -26,6 +26,9 @@ export async function up(knex: Knex) {
     // Kept by the trigger below: the ids of the product's scalar attribute values.
     table.specificType('attributeValueIds', 'integer[]').notNullable().defaultTo('{}')
     table.text('status').notNullable().defaultTo('active')
+    // The seller's account is disabled (from the sellers read model): kept here so that listing
+    // a product needs no join, and the listing index leaves such products out.
+    table.boolean('sellerDisabled').notNullable().defaultTo(false)
     table.integer('ratingCount').notNullable().defaultTo(0)
     table.integer('ratingQualitySum').notNullable().defaultTo(0)
     table.integer('ratingValueSum').notNullable().defaultTo(0)
@@ -69,6 +72,19 @@ export async function up(knex: Knex) {
     CREATE TRIGGER products_attribute_value_ids BEFORE INSERT OR UPDATE OF attributes ON products
       FOR EACH ROW EXECUTE FUNCTION products_attribute_value_ids()
   `)
+  // Locking the seller's row orders a new product against a concurrent change of the seller's status.
+  await knex.raw(`
+    CREATE FUNCTION products_seller_disabled() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+      NEW."sellerDisabled" := coalesce(
+        (SELECT status = 'disabled' FROM sellers WHERE id = NEW."sellerId" FOR SHARE), false);
+      RETURN NEW;
+    END $$
+  `)
+  await knex.raw(`
+    CREATE TRIGGER products_seller_disabled BEFORE INSERT ON products
+      FOR EACH ROW EXECUTE FUNCTION products_seller_disabled()
+  `)
   await knex.raw('CREATE INDEX products_search ON products USING GIN ("searchVector")')
   await knex.raw('CREATE INDEX products_attribute_values ON products USING GIN ("attributeValueIds")')
   await knex.raw('CREATE INDEX products_seller ON products ("sellerId")')
@@ -77,12 +93,13 @@ export async function up(knex: Knex) {
   await knex.raw(`
     CREATE INDEX products_listed ON products ("categoryId")
       INCLUDE (id, "sellerId", price, stock, "createdAt", rating, "ratingCount", "attributeValueIds")
-      WHERE "deletedAt" IS NULL AND status = 'active'
+      WHERE "deletedAt" IS NULL AND status = 'active' AND NOT "sellerDisabled"
   `)
 }
 
 export async function down(knex: Knex) {
   await knex.schema.dropTable('products')
   await knex.raw('DROP FUNCTION products_attribute_value_ids()')
+  await knex.raw('DROP FUNCTION products_seller_disabled()')
   await knex.schema.dropTable('attribute_values')
 }

@@ -7,9 +7,15 @@ import type { EventHandler } from '@marketmesh/shared'
 export const updateSeller: EventHandler<'user.registered' | 'user.updated'> = async (event, { trx }) => {
   const { userId, role, name, shopName, status } = event.data
   if (role !== 'seller') return
-  await trx('sellers')
+  const applied = await trx('sellers')
     .insert({ id: userId, shopName: shopName ?? name, status, asOf: event.occurredAt })
     .onConflict('id')
     .merge()
     .where('sellers.asOf', '<=', event.occurredAt)
+    .returning('id')
+  if (applied.length === 0) return
+  await trx('products')
+    .where({ sellerId: userId })
+    .whereNot({ sellerDisabled: status === 'disabled' })
+    .update({ sellerDisabled: status === 'disabled' })
 }
