@@ -1,2 +1,1 @@
-export * from './authenticate-if-token'
 export * from './shop'

@@ -1,10 +1,22 @@
 import { authenticate } from '@feathersjs/authentication'
 import { Forbidden, NotAuthenticated } from '@feathersjs/errors'
-import type { HookContext } from '@feathersjs/feathers'
+import type { HookContext, NextFunction } from '@feathersjs/feathers'
 import type { Principal } from '../declarations'
 
 /** Verifies the bearer token; the caller becomes `params.principal`. Internal calls (no provider) pass. */
 export const authenticated = () => authenticate('jwt')
+
+/**
+ * For what anyone may call: a caller who sends a token is verified (a bad token is refused), one
+ * who sends none passes as anonymous. Works as a before or an around hook.
+ */
+export const optionallyAuthenticated = () => {
+  const verify = authenticated()
+  return async (context: HookContext, next?: NextFunction) => {
+    if (context.params.authentication) return verify(context, next)
+    await next?.()
+  }
+}
 
 /** The verified caller of an external call. */
 export const principalOf = (context: HookContext): Principal => {

@@ -1,6 +1,5 @@
 import { hooks as schemaHooks } from '@feathersjs/schema'
-import { authenticated, emitEvent, inTransaction, requireRole, type ServiceApplication } from '@marketmesh/shared'
-import { authenticateIfToken } from '../../hooks'
+import { authenticated, emitEvent, inTransaction, optionallyAuthenticated, requireRole, type ServiceApplication } from '@marketmesh/shared'
 import { getOptions, ProductService, type Product } from './products.class'
 import {
   productDataValidator,
@@ -35,9 +34,9 @@ export const product = (app: ServiceApplication) => {
       remove: [inTransaction()]
     },
     before: {
-      find: [authenticateIfToken(), schemaHooks.validateQuery(productQueryValidator), listOnlyVisible()],
+      find: [optionallyAuthenticated(), schemaHooks.validateQuery(productQueryValidator), listOnlyVisible()],
       // No query schema on get, the hottest path: a get takes no query, and the adapter's own filter applies.
-      get: [authenticateIfToken(), listOnlyVisible()],
+      get: [optionallyAuthenticated(), listOnlyVisible()],
       create: [
         ...writers,
         schemaHooks.validateData(productDataValidator),

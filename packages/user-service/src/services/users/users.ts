@@ -1,7 +1,6 @@
 import { hooks as schemaHooks } from '@feathersjs/schema'
-import { authenticated, emitEvent, inTransaction, type EventData, type ServiceApplication } from '@marketmesh/shared'
+import { authenticated, emitEvent, inTransaction, optionallyAuthenticated, type EventData, type ServiceApplication } from '@marketmesh/shared'
 import { conflictOnDuplicate } from '../../hooks/conflict-on-duplicate'
-import { optionallyAuthenticated } from '../../hooks/optionally-authenticated'
 import { getOptions, UserService, type User } from './users.class'
 import {
   assignShopSlug,
