@@ -88,7 +88,8 @@ const runRealConsumer = async (deadLetters: number, publish: (broker: Broker) =>
     throw new Error('every test event fails its schema before reaching a handler')
   })
   await consumer.start()
-  await waitFor(async () => (await messageCount(queue).catch(() => -1)) >= 0, 'the consumer to declare its queue')
+  // Bound, not only declared: a message published in between would be routed to no queue.
+  await consumer.whenConsuming()
   await publish(broker)
   await waitFor(async () => (await messageCount(deadLetterQueue)) === deadLetters, `${deadLetters} dead letters`)
   await consumer.stop()
