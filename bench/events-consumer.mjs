@@ -38,4 +38,5 @@ if (mode === 'outbox') {
   })
   await channel.waitForConnect()
 }
+process.once('SIGTERM', () => process.exit(0))
 process.stdout.write('ready\n')

@@ -1,8 +1,10 @@
 // bench/events: events per second through the whole outbox path
-//   emit (32 concurrent writers, PER_TRANSACTION events in each transaction) -> relay (confirmed publish)
+//   emit (32 concurrent writers, each transaction writing 1 or 10 events) -> relay (confirmed publish)
 //   -> RabbitMQ -> consumer process (validation, transaction with the dedupe insert)
-// against, in the same run, N raw confirmed publishes + consumes with amqp-connection-manager.
-// Usage: node bench/events.mjs [N] [PER_TRANSACTION]   (after `npm run build`)
+// and, in the same run, the two baselines it is made of:
+//   broker:   N raw confirmed publishes + consumes with amqp-connection-manager
+//   database: 32 writers committing one-row transactions with node-postgres, nothing else running
+// Usage: node bench/events.mjs [N] [EVENTS_PER_TRANSACTION...]   (after `npm run build`; default 20000 1 10)
 import { spawn } from 'node:child_process'
 import { randomBytes, randomUUID } from 'node:crypto'
 import { createRequire } from 'node:module'
@@ -11,6 +13,7 @@ import { fileURLToPath } from 'node:url'
 
 const require = createRequire(import.meta.url)
 const { pino } = require('pino')
+const pg = require('pg')
 const { Registry } = require('prom-client')
 const amqp = require('amqp-connection-manager')
 const {
@@ -19,19 +22,23 @@ const {
 } = require('@marketmesh/shared')
 
 const N = Number(process.argv[2] ?? 20_000)
-/** Events written per transaction: 1 is one request emitting one event; a checkout emits one per seller. */
-const PER_TRANSACTION = Number(process.argv[3] ?? 1)
+/** 1 is a request emitting one event; a checkout emits one order.created per seller, a product edit one per variant. */
+const PER_TRANSACTION = process.argv.length > 3 ? process.argv.slice(3).map(Number) : [1, 10]
 const WRITERS = 32
+const TARGET = 5_000
 const here = dirname(fileURLToPath(import.meta.url))
-const run = `mmbench_${Date.now().toString(36)}${randomBytes(2).toString('hex')}`
-const prefix = run.replace(/_/g, '.')
 const postgres = process.env.BENCH_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432'
-const publisherDb = `${postgres}/${run}_publisher`
-const consumerDb = `${postgres}/${run}_consumer`
+const uniqueRun = () => `mmbench_${Date.now().toString(36)}${randomBytes(2).toString('hex')}`
 
-const startConsumer = (mode) =>
+/** Each writer commits the same number of transactions: N rounded up to fill them. */
+const plan = (perTransaction) => {
+  const transactionsPerWriter = Math.ceil(N / WRITERS / perTransaction)
+  return { transactionsPerWriter, events: transactionsPerWriter * WRITERS * perTransaction }
+}
+
+const startConsumer = (mode, expected, prefix, consumerDb) =>
   new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [join(here, 'events-consumer.mjs'), mode, String(N), prefix, consumerDb], {
+    const child = spawn(process.execPath, [...process.execArgv, join(here, 'events-consumer.mjs'), mode, String(expected), prefix, consumerDb ?? ''], {
       stdio: ['ignore', 'pipe', 'inherit']
     })
     let output = ''
@@ -54,74 +61,118 @@ const orderCreated = () => ({
 const inParallel = async (workers, perWorker, work) =>
   Promise.all(Array.from({ length: workers }, async () => { for (let i = 0; i < perWorker; i++) await work() }))
 
-const benchOutbox = async () => {
-  for (const url of [publisherDb, consumerDb]) {
-    await ensureDatabase(url)
-    const db = createKnex({ client: 'pg', connection: url, pool: { min: 0, max: 2 } })
-    await migrateLatest(db, eventBackboneMigrations)
-    await db.destroy()
-  }
-  const { child, done } = await startConsumer('outbox')
-  const settings = deepMerge(baseDefaults, { postgresql: { connection: publisherDb, pool: { min: 0, max: WRITERS + 4 } }, amqp: { prefix } })
-  const db = createKnex(settings.postgresql)
-  const bus = new EventBus({ service: 'order-service', settings, db, logger: pino({ level: 'warn' }), registry: new Registry() })
-  await bus.start()
-  const started = Date.now()
-  await inParallel(WRITERS, N / WRITERS / PER_TRANSACTION, () =>
-    db.transaction(async (trx) => {
-      for (let i = 0; i < PER_TRANSACTION; i++) await bus.emit(trx, 'order.created', orderCreated())
-    })
-  )
-  const emitted = Date.now()
-  const finished = await done
-  child.kill()
-  await bus.stop()
-  await db.destroy()
-  return { seconds: (finished - started) / 1000, emitSeconds: (emitted - started) / 1000 }
-}
-
-const benchRaw = async () => {
-  const { child, done } = await startConsumer('raw')
-  const connection = amqp.connect([baseDefaults.amqp.url])
-  const channel = connection.createChannel({ confirm: true })
-  await channel.waitForConnect()
-  const body = Buffer.from(JSON.stringify({ id: randomUUID(), type: 'order.created', data: orderCreated() }))
-  const started = Date.now()
-  await inParallel(WRITERS, N / WRITERS, () =>
-    channel.publish('', `${prefix}.raw`, body, { persistent: true, messageId: randomUUID(), contentType: 'application/json' })
-  )
-  const finished = await done
-  child.kill()
-  await channel.close()
-  await connection.close()
-  return { seconds: (finished - started) / 1000 }
-}
-
-const cleanUp = async () => {
+const removeTopology = async (prefix, queues) => {
   const connection = amqp.connect([baseDefaults.amqp.url])
   const channel = connection.createChannel({
     setup: async (ch) => {
-      const names = consumerQueueNames(prefix, 'bench-consumer')
-      for (const queue of [names.queue, names.deadLetterQueue, ...baseDefaults.amqp.retryDelaysMs.map(names.retryQueue), `${prefix}.raw`]) {
-        await ch.deleteQueue(queue)
-      }
+      for (const queue of queues) await ch.deleteQueue(queue)
       await ch.deleteExchange(exchangeNames(prefix).events)
       await ch.deleteExchange(exchangeNames(prefix).deadLetters)
     }
   })
   await channel.waitForConnect()
   await connection.close()
-  for (const url of [publisherDb, consumerDb]) await dropDatabase(url)
 }
 
-try {
-  console.log(`bench/events: ${N} events, ${WRITERS} concurrent writers, ${PER_TRANSACTION} event(s) per transaction, consumer in its own process`)
-  const raw = await benchRaw()
-  const outbox = await benchOutbox()
-  const rate = (result) => Math.round(N / result.seconds)
-  console.log(`baseline  raw confirmed publish + consume (amqp-connection-manager): ${rate(raw)} events/s (${raw.seconds.toFixed(2)} s)`)
-  console.log(`marketmesh outbox -> relay -> broker -> consumer + dedupe:          ${rate(outbox)} events/s (${outbox.seconds.toFixed(2)} s; emitting took ${outbox.emitSeconds.toFixed(2)} s)`)
-  console.log(`ratio outbox/baseline: ${(rate(outbox) / rate(raw)).toFixed(2)}   target: >= 5000 events/s through the outbox -> ${rate(outbox) >= 5000 ? 'met' : 'NOT met'}`)
-} finally {
-  await cleanUp()
+const benchBroker = async () => {
+  const prefix = uniqueRun().replace(/_/g, '.')
+  const queue = `${prefix}.raw`
+  const { transactionsPerWriter, events } = plan(1)
+  try {
+    const { child, done } = await startConsumer('raw', events, prefix)
+    const connection = amqp.connect([baseDefaults.amqp.url])
+    const channel = connection.createChannel({ confirm: true })
+    await channel.waitForConnect()
+    const body = Buffer.from(JSON.stringify({ id: randomUUID(), type: 'order.created', data: orderCreated() }))
+    const started = Date.now()
+    await inParallel(WRITERS, transactionsPerWriter, () =>
+      channel.publish('', queue, body, { persistent: true, messageId: randomUUID(), contentType: 'application/json' })
+    )
+    const finished = await done
+    child.kill()
+    await channel.close()
+    await connection.close()
+    return { events, seconds: (finished - started) / 1000 }
+  } finally {
+    await removeTopology(prefix, [queue])
+  }
+}
+
+const benchDatabase = async () => {
+  const url = `${postgres}/${uniqueRun()}`
+  await ensureDatabase(url)
+  const pool = new pg.Pool({ connectionString: url, max: WRITERS })
+  // Dropping the database ends the pool's last idle connections from the server side.
+  pool.on('error', () => undefined)
+  try {
+    await pool.query('CREATE TABLE rows (id bigserial PRIMARY KEY, body jsonb NOT NULL)')
+    const body = JSON.stringify({ id: randomUUID(), type: 'order.created', data: orderCreated() })
+    const { transactionsPerWriter, events } = plan(1)
+    const started = Date.now()
+    await inParallel(WRITERS, transactionsPerWriter, async () => {
+      const client = await pool.connect()
+      try {
+        await client.query('BEGIN')
+        await client.query('INSERT INTO rows (body) VALUES ($1)', [body])
+        await client.query('COMMIT')
+      } finally {
+        client.release()
+      }
+    })
+    return { events, seconds: (Date.now() - started) / 1000 }
+  } finally {
+    await pool.end()
+    await dropDatabase(url)
+  }
+}
+
+const benchOutbox = async (perTransaction) => {
+  const run = uniqueRun()
+  const prefix = run.replace(/_/g, '.')
+  const publisherDb = `${postgres}/${run}_publisher`
+  const consumerDb = `${postgres}/${run}_consumer`
+  const { transactionsPerWriter, events } = plan(perTransaction)
+  try {
+    for (const url of [publisherDb, consumerDb]) {
+      await ensureDatabase(url)
+      const db = createKnex({ client: 'pg', connection: url, pool: { min: 0, max: 2 } })
+      await migrateLatest(db, eventBackboneMigrations)
+      await db.destroy()
+    }
+    const { child, done } = await startConsumer('outbox', events, prefix, consumerDb)
+    const settings = deepMerge(baseDefaults, { postgresql: { connection: publisherDb, pool: { min: 0, max: WRITERS + 4 } }, amqp: { prefix } })
+    const db = createKnex(settings.postgresql)
+    const bus = new EventBus({ service: 'order-service', settings, db, logger: pino({ level: 'warn' }), registry: new Registry() })
+    await bus.start()
+    const started = Date.now()
+    await inParallel(WRITERS, transactionsPerWriter, () =>
+      db.transaction((trx) => bus.emitAll(trx, 'order.created', Array.from({ length: perTransaction }, orderCreated)))
+    )
+    const emitted = Date.now()
+    const finished = await done
+    child.kill()
+    await bus.stop()
+    await db.destroy()
+    return { events, seconds: (finished - started) / 1000, emitSeconds: (emitted - started) / 1000 }
+  } finally {
+    const names = consumerQueueNames(prefix, 'bench-consumer')
+    await removeTopology(prefix, [names.queue, names.deadLetterQueue, ...baseDefaults.amqp.retryDelaysMs.map(names.retryQueue)])
+    for (const url of [publisherDb, consumerDb]) await dropDatabase(url)
+  }
+}
+
+const rate = (result) => Math.round(result.events / result.seconds)
+
+console.log(`bench/events: ${N} events per run, ${WRITERS} concurrent writers, consumer in its own process`)
+const broker = await benchBroker()
+console.log(`baseline broker    raw confirmed publish + consume (amqp-connection-manager): ${rate(broker)} events/s (${broker.seconds.toFixed(2)} s)`)
+const database = await benchDatabase()
+console.log(`baseline database  one-row transactions (node-postgres), nothing else running: ${rate(database)} transactions/s (${database.seconds.toFixed(2)} s)`)
+for (const perTransaction of PER_TRANSACTION) {
+  const outbox = await benchOutbox(perTransaction)
+  console.log(
+    `marketmesh outbox  ${perTransaction} event(s) per transaction -> relay -> broker -> consumer + dedupe: ${rate(outbox)} events/s ` +
+      `(${outbox.seconds.toFixed(2)} s; emitting took ${outbox.emitSeconds.toFixed(2)} s)  ` +
+      `ratio to broker baseline ${(rate(outbox) / rate(broker)).toFixed(2)}  target >= ${TARGET} events/s: ${rate(outbox) >= TARGET ? 'met' : 'NOT met'}`
+  )
 }

@@ -95,6 +95,42 @@ describe('transactional outbox', () => {
     expect(crashes).toBe(2)
   })
 
+  it('publishes each event once and in outbox order with two instances relaying from one database', async () => {
+    const { prefix, publisher, databases } = await twoServices()
+    const second = await createTestBus({ service: 'order-service', connection: databases[0], prefix })
+    cleanups.push(async () => {
+      await second.bus.stop()
+      await second.db.destroy()
+    })
+    // A plain queue that sees every event in the order the broker received it.
+    const connection = await amqplib.connect(AMQP)
+    cleanups.push(() => connection.close())
+    const channel = await connection.createChannel()
+    await channel.assertExchange(exchangeNames(prefix).events, 'topic', { durable: true })
+    const { queue } = await channel.assertQueue('', { exclusive: true })
+    await channel.bindQueue(queue, exchangeNames(prefix).events, '#')
+    await publisher.bus.start()
+    await second.bus.start()
+
+    // 1,200 events, more than two relay batches, committed one transaction after the other, each
+    // transaction waking the relay of the instance that wrote it.
+    const emitted: string[] = []
+    for (let i = 0; i < 120; i++) {
+      const { bus, db } = i % 2 === 0 ? publisher : second
+      const events = await db.transaction((trx) => bus.emitAll(trx, 'order.created', Array.from({ length: 10 }, orderCreated)))
+      emitted.push(...events.map((event) => event.id))
+    }
+
+    await waitFor(async () => (await unsent(publisher.db)) === 0, { what: 'the outbox to drain' })
+    const received: string[] = []
+    await channel.consume(queue, (message) => message && received.push(message.properties.messageId), { noAck: true })
+    await waitFor(() => received.length >= emitted.length, { what: 'every event on the plain queue' })
+    await new Promise((resolve) => setTimeout(resolve, 200))
+    expect(received).toEqual(emitted)
+    const published = (await metricValue(publisher.registry, 'events_published_total')) + (await metricValue(second.registry, 'events_published_total'))
+    expect(published).toBe(1_200)
+  })
+
   it('delivers everything emitted while RabbitMQ was unreachable once it is back', async () => {
     const proxy = await createBrokerProxy()
     cleanups.push(proxy.close)

@@ -22,6 +22,7 @@ export interface EventBusOptions {
  * A service's whole view of the event backbone:
  *   bus.on('order.created', async (event, { trx, emit }) => { ... })
  *   await bus.emit(trx, 'order.paid', data)
+ *   await bus.emitAll(trx, 'product.updated', variants.map(productEvent))
  */
 export class EventBus {
   readonly broker: Broker
@@ -59,7 +60,7 @@ export class EventBus {
       dedupeRetentionHours: settings.amqp.dedupeRetentionHours,
       logger,
       metrics,
-      emit: (trx, type, data) => this.emit(trx, type, data as never)
+      emitAll: (trx, type, dataList) => this.emitAll(trx, type, dataList as never)
     })
   }
 
@@ -70,9 +71,15 @@ export class EventBus {
 
   /** Writes the event to the outbox in `trx`; the relay publishes it as soon as `trx` commits. */
   async emit<T extends EventType>(trx: Knex.Transaction, type: T, data: EventData<T>): Promise<EventEnvelope<T>> {
-    const envelope = await writeToOutbox(trx, this.options.service, type, data)
-    trx.executionPromise.then(() => this.relay.wake(), () => undefined)
+    const [envelope] = await this.emitAll(trx, type, [data])
     return envelope
+  }
+
+  /** Like `emit` for several events of one type, written with one statement. */
+  async emitAll<T extends EventType>(trx: Knex.Transaction, type: T, dataList: EventData<T>[]): Promise<EventEnvelope<T>[]> {
+    const envelopes = await writeToOutbox(trx, this.options.service, type, dataList)
+    trx.executionPromise.then(() => this.relay.wake(), () => undefined)
+    return envelopes
   }
 
   isConnected() {

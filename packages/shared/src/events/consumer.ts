@@ -32,7 +32,7 @@ export interface EventConsumerOptions {
   dedupeRetentionHours: number
   logger: Logger
   metrics: EventMetrics
-  emit: (trx: Knex.Transaction, type: EventType, data: unknown) => Promise<EventEnvelope>
+  emitAll: (trx: Knex.Transaction, type: EventType, dataList: unknown[]) => Promise<EventEnvelope[]>
 }
 
 interface Delivery {
@@ -268,11 +268,15 @@ export class EventConsumer {
   }
 
   private runHandler(trx: Knex.Transaction, delivery: Delivery, event: EventEnvelope) {
-    const { logger, emit } = this.options
+    const { logger, emitAll } = this.options
     const handler = this.handlers.get(event.type)!
-    return withLogContext({ requestId: event.correlationId, eventId: event.id, eventType: event.type }, () =>
-      handler(event, { trx, emit: (type, data) => emit(trx, type, data) as never, logger, attempt: attemptOf(delivery) })
-    )
+    const context: HandlerContext = {
+      trx,
+      emit: async (type, data) => (await emitAll(trx, type, [data]))[0] as never,
+      logger,
+      attempt: attemptOf(delivery)
+    }
+    return withLogContext({ requestId: event.correlationId, eventId: event.id, eventType: event.type }, () => handler(event, context))
   }
 
   private async retryOrDeadLetter(delivery: Delivery, error: Error) {

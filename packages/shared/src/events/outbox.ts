@@ -9,30 +9,35 @@ import { REQUEST_ID_HEADER } from './topology'
 import { assertEventData } from './validation'
 
 /**
- * Writes an event to the outbox inside the caller's transaction: it is published if and only if
- * that transaction commits. Correlation and causation come from the request or event being handled.
+ * Writes events to the outbox inside the caller's transaction, in one statement: they are
+ * published if and only if that transaction commits, in the order given. Correlation and
+ * causation come from the request or event being handled.
  */
 export const writeToOutbox = async <T extends EventType>(
   trx: Knex.Transaction,
   source: string,
   type: T,
-  data: EventData<T>
-): Promise<EventEnvelope<T>> => {
-  assertEventData(type, data)
+  dataList: EventData<T>[]
+): Promise<EventEnvelope<T>[]> => {
+  if (dataList.length === 0) return []
+  for (const data of dataList) assertEventData(type, data)
   const context = currentLogContext()
-  const id = randomUUID()
-  const envelope: EventEnvelope<T> = {
-    id,
-    type,
-    version: EVENT_VERSION,
-    occurredAt: new Date().toISOString(),
-    source,
-    correlationId: context.requestId ?? id,
-    causationId: context.eventId ?? null,
-    data
-  }
-  await trx('outbox').insert({ event_id: id, type, envelope: JSON.stringify(envelope) })
-  return envelope
+  const occurredAt = new Date().toISOString()
+  const envelopes = dataList.map((data): EventEnvelope<T> => {
+    const id = randomUUID()
+    return {
+      id,
+      type,
+      version: EVENT_VERSION,
+      occurredAt,
+      source,
+      correlationId: context.requestId ?? id,
+      causationId: context.eventId ?? null,
+      data
+    }
+  })
+  await trx('outbox').insert(envelopes.map((envelope) => ({ event_id: envelope.id, type, envelope: JSON.stringify(envelope) })))
+  return envelopes
 }
 
 export interface OutboxRelayOptions {
@@ -45,31 +50,55 @@ export interface OutboxRelayOptions {
   metrics: EventMetrics
   registry: Registry
   /** Called after a batch is confirmed by the broker, before it is marked sent. */
-  afterPublish?: (envelopes: EventEnvelope[]) => Promise<void> | void
+  afterPublish?: () => Promise<void> | void
 }
 
-interface OutboxRow {
+interface UnsentRow {
   id: number
-  envelope: EventEnvelope
+  body: string
+  type: EventType
+  event_id: string
+  source: string
+  occurred_at: string
+  correlation_id: string
 }
 
-// pg_try_advisory_xact_lock key: one relay at a time per database keeps the publish order.
+/** The part of node-postgres' client the relay uses on its own connection. */
+interface RelayConnection {
+  query<R>(sql: string, values?: unknown[]): Promise<{ rows: R[] }>
+  on(event: 'error', listener: (error: Error) => void): void
+}
+
+// Session advisory lock key: one relay at a time per database keeps the publish order.
 const RELAY_LOCK = 0x6d6d6f62
 
-const LOCKED_ELSEWHERE = -1
 const LOCK_RETRY_MS = 50
 const PURGE_INTERVAL_MS = 15 * 60_000
+
+const READ_UNSENT = `
+  SELECT id, envelope::text AS body, envelope->>'type' AS type, envelope->>'id' AS event_id,
+         envelope->>'source' AS source, envelope->>'occurredAt' AS occurred_at,
+         envelope->>'correlationId' AS correlation_id
+    FROM outbox
+   WHERE sent_at IS NULL AND id <> ALL($1::bigint[])
+   ORDER BY id
+   LIMIT $2`
 
 /**
  * Publishes unsent outbox rows in order, with publisher confirms, then marks them sent. Woken when
  * a transaction that emitted commits; the poll interval is a safety net (rows left by a crashed
  * instance, a broker outage). A crash between publish and mark republishes the batch, which
  * consumers absorb by their dedupe.
+ *
+ * It works on a connection of its own, outside the pool: the advisory lock that makes it the only
+ * relay of its database is held there while it drains, and is released by PostgreSQL if the
+ * process dies. While the broker confirms one batch, the next is read and sent.
  */
 export class OutboxRelay {
   private timers: NodeJS.Timeout[] = []
   private retryTimer?: NodeJS.Timeout
   private running?: Promise<void>
+  private connection?: Promise<RelayConnection>
   private wakeAgain = false
   private stopped = true
   private failures = 0
@@ -114,6 +143,7 @@ export class OutboxRelay {
     this.timers = []
     clearTimeout(this.retryTimer)
     await this.running
+    await this.disconnect()
   }
 
   /** Runs the relay now, or once more right after the run in progress. */
@@ -134,54 +164,101 @@ export class OutboxRelay {
 
   private async drain() {
     try {
-      for (;;) {
-        const published = await this.publishBatch()
-        if (published === LOCKED_ELSEWHERE) {
-          // Another instance is publishing; our rows may have committed after its last read.
-          clearTimeout(this.retryTimer)
-          this.retryTimer = setTimeout(() => this.wake(), LOCK_RETRY_MS)
-          break
-        }
-        if (this.stopped || published < this.options.batchSize) break
+      const connection = await this.connect()
+      const [{ locked }] = (await connection.query<{ locked: boolean }>('SELECT pg_try_advisory_lock($1) AS locked', [RELAY_LOCK])).rows
+      if (!locked) {
+        // Another instance is publishing; our rows may have committed after its last read.
+        this.retryLater(LOCK_RETRY_MS)
+        return
+      }
+      try {
+        await this.publishUnsent(connection)
+      } finally {
+        await connection.query('SELECT pg_advisory_unlock($1)', [RELAY_LOCK])
       }
       this.failures = 0
     } catch (error) {
       this.failures += 1
       const delay = Math.min(500 * 2 ** this.failures, this.options.pollIntervalMs)
       this.options.logger.warn({ err: (error as Error).message, retryInMs: delay }, 'outbox relay failed; will retry')
-      clearTimeout(this.retryTimer)
-      this.retryTimer = setTimeout(() => this.wake(), delay)
+      // The lock may still be held on that connection: closing it is the sure way to let it go.
+      await this.disconnect()
+      this.retryLater(delay)
     }
   }
 
-  /** Publishes one batch; returns how many rows it sent, or LOCKED_ELSEWHERE. */
-  async publishBatch(): Promise<number> {
-    const { db, broker, batchSize, metrics } = this.options
-    return db.transaction(async (trx) => {
-      const { rows: lock } = await trx.raw('SELECT pg_try_advisory_xact_lock(?) AS locked', [RELAY_LOCK])
-      if (!lock[0].locked) return LOCKED_ELSEWHERE
-      const rows: OutboxRow[] = await trx('outbox').select('id', 'envelope').whereNull('sent_at').orderBy('id').limit(batchSize)
-      if (rows.length === 0) return 0
-      await Promise.all(
-        rows.map(({ envelope }) =>
-          broker.publish(broker.exchanges.events, envelope.type, Buffer.from(JSON.stringify(envelope)), {
-            messageId: envelope.id,
-            type: envelope.type,
-            appId: envelope.source,
-            contentType: 'application/json',
-            timestamp: Math.floor(Date.parse(envelope.occurredAt) / 1000),
-            correlationId: envelope.correlationId,
-            headers: { [REQUEST_ID_HEADER]: envelope.correlationId }
-          })
-        )
+  /**
+   * Publishes batch after batch until none is left. Batch n+1 is read (leaving out the rows of
+   * batch n, published but not yet marked) and published while the broker confirms batch n.
+   */
+  private async publishUnsent(connection: RelayConnection) {
+    const { batchSize } = this.options
+    let inFlight: { ids: number[]; marked: Promise<void> } | undefined
+    for (;;) {
+      const { rows } = await connection.query<UnsentRow>(READ_UNSENT, [inFlight?.ids ?? [], batchSize])
+      if (rows.length === 0) break
+      const ids = rows.map((row) => row.id)
+      const confirmed = this.publish(rows)
+      const marked = (inFlight?.marked ?? Promise.resolve())
+        .then(() => confirmed)
+        .then(() => this.options.afterPublish?.())
+        .then(() => this.markSent(connection, rows))
+      // Awaited below or by the next turn; this only keeps a failure from being reported twice.
+      marked.catch(() => undefined)
+      if (inFlight) await inFlight.marked
+      inFlight = { ids, marked }
+      if (this.stopped || rows.length < batchSize) break
+    }
+    await inFlight?.marked
+  }
+
+  private publish(rows: UnsentRow[]) {
+    const { broker } = this.options
+    return Promise.all(
+      rows.map((row) =>
+        broker.publish(broker.exchanges.events, row.type, Buffer.from(row.body), {
+          messageId: row.event_id,
+          type: row.type,
+          appId: row.source,
+          contentType: 'application/json',
+          timestamp: Math.floor(Date.parse(row.occurred_at) / 1000),
+          correlationId: row.correlation_id,
+          headers: { [REQUEST_ID_HEADER]: row.correlation_id }
+        })
       )
-      await this.options.afterPublish?.(rows.map((row) => row.envelope))
-      await trx('outbox')
-        .whereIn('id', rows.map((row) => row.id))
-        .update({ sent_at: trx.fn.now() })
-      for (const { envelope } of rows) metrics.published.inc({ type: envelope.type })
-      return rows.length
-    })
+    )
+  }
+
+  private async markSent(connection: RelayConnection, rows: UnsentRow[]) {
+    await connection.query('UPDATE outbox SET sent_at = now() WHERE id = ANY($1::bigint[])', [rows.map((row) => row.id)])
+    for (const row of rows) this.options.metrics.published.inc({ type: row.type })
+  }
+
+  private retryLater(delay: number) {
+    clearTimeout(this.retryTimer)
+    this.retryTimer = setTimeout(() => this.wake(), delay)
+  }
+
+  private connect() {
+    if (!this.connection) {
+      const { db, logger } = this.options
+      const connection: Promise<RelayConnection> = db.client.acquireRawConnection().then((raw: RelayConnection) => {
+        raw.on('error', (error) => {
+          logger.warn({ err: error.message }, 'outbox relay connection lost')
+          if (this.connection === connection) this.connection = undefined
+        })
+        return raw
+      })
+      this.connection = connection
+    }
+    return this.connection
+  }
+
+  private async disconnect() {
+    const connecting = this.connection
+    this.connection = undefined
+    const connection = await connecting?.catch(() => undefined)
+    if (connection) await this.options.db.client.destroyRawConnection(connection).catch(() => undefined)
   }
 
   async purge() {

@@ -34,5 +34,5 @@ export const propagateToVariants = () => async (context: ServiceHookContext<Prod
     .where({ parentId: previous.id, deletedAt: null })
     .update({ ...changes, updatedAt: trx.fn.now() })
     .returning(['id', 'sellerId', 'parentId', 'title', 'price', 'currency', 'status'])
-  for (const variant of variants) await context.app.get('events').emit(trx, 'product.updated', productEvent(variant))
+  await context.app.get('events').emitAll(trx, 'product.updated', variants.map(productEvent))
 }

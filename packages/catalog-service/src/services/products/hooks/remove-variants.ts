@@ -8,7 +8,9 @@ export const removeVariants = () => async (context: ServiceHookContext<ProductSe
     .where({ parentId: context.id, deletedAt: null })
     .update({ deletedAt: trx.fn.now(), updatedAt: trx.fn.now() })
     .returning(['id', 'sellerId'])
-  for (const variant of variants) {
-    await context.app.get('events').emit(trx, 'product.deleted', { productId: variant.id, sellerId: variant.sellerId })
-  }
+  await context.app.get('events').emitAll(
+    trx,
+    'product.deleted',
+    variants.map((variant) => ({ productId: variant.id, sellerId: variant.sellerId }))
+  )
 }
