@@ -41,7 +41,7 @@ export type ServiceHookContext<S = any> = FeathersHookContext<ServiceApplication
 
 declare module '@feathersjs/feathers' {
   interface Params {
-    /** The request id of the HTTP call (X-Request-Id), also on every log line. */
+    /** The request id of the HTTP call (X-Request-Id): on its log lines and the events it causes. */
     requestId?: string
     principal?: Principal
   }

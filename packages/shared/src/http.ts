@@ -2,19 +2,19 @@ import { randomUUID } from 'node:crypto'
 import { errors, FeathersError } from '@feathersjs/errors'
 import type { Middleware } from '@feathersjs/koa'
 import { REQUEST_ID_HEADER } from './events/topology'
-import { withLogContext, type Logger } from './logger'
+import type { Logger } from './logger'
 import { fieldName } from './validators'
 
 const acceptableRequestId = /^[\w.:-]{1,128}$/
 
-/** Takes the caller's X-Request-Id (or makes one), echoes it, and puts it on params and every log line. */
+/** Takes the caller's X-Request-Id (or makes one), echoes it, and puts it on `ctx.state` and params. */
 export const requestId = (): Middleware => async (ctx, next) => {
   const given = ctx.get(REQUEST_ID_HEADER)
   const id = acceptableRequestId.test(given) ? given : randomUUID()
   ctx.state.requestId = id
   ctx.set(REQUEST_ID_HEADER, id)
   ctx.feathers = { ...ctx.feathers, requestId: id }
-  await withLogContext({ requestId: id }, next)
+  await next()
 }
 
 /**
@@ -28,7 +28,7 @@ export const errorHandler = (logger: Logger): Middleware => async (ctx, next) =>
     if (ctx.body === undefined && ctx.status === 404) throw new errors.NotFound(`Path ${ctx.path} not found`)
   } catch (error) {
     const feathersError = toFeathersError(error as Error & { status?: number; expose?: boolean })
-    if (feathersError.code >= 500) logger.error({ err: error }, 'request failed')
+    if (feathersError.code >= 500) logger.error({ err: error, requestId: ctx.state.requestId }, 'request failed')
     ctx.status = feathersError.code
     ctx.body = feathersError.toJSON()
   }

@@ -40,7 +40,7 @@ export const httpMetrics = (app: ServiceApplication, registry: Registry, logger:
       const seconds = Number(process.hrtime.bigint() - started) / 1e9
       duration.observe({ method: ctx.method, route: routeOf(ctx), status: String(ctx.status) }, seconds)
       logger.info(
-        { method: ctx.method, url: ctx.url, status: ctx.status, durationMs: Math.round(seconds * 1e4) / 10 },
+        { requestId: ctx.state.requestId, method: ctx.method, url: ctx.url, status: ctx.status, durationMs: Math.round(seconds * 1e4) / 10 },
         'request'
       )
     }

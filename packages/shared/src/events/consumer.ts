@@ -1,10 +1,11 @@
 import type { ConsumeMessage, ConfirmChannel } from 'amqplib'
 import type { ChannelWrapper } from 'amqp-connection-manager'
 import type { Knex } from '../database'
-import { withLogContext, type Logger } from '../logger'
+import type { Logger } from '../logger'
 import type { Broker } from './broker'
 import type { EventData, EventEnvelope, EventType } from './catalog'
 import type { EventMetrics } from './metrics'
+import { setEventCause } from './outbox'
 import { ATTEMPT_HEADER, consumerQueueNames, DEAD_LETTER_HEADERS } from './topology'
 import { InvalidEventError, parseEvent } from './validation'
 
@@ -13,6 +14,7 @@ export interface HandlerContext {
   trx: Knex.Transaction
   /** Emits a follow-up event through the outbox, in the same transaction. */
   emit: <U extends EventType>(type: U, data: EventData<U>) => Promise<EventEnvelope<U>>
+  /** Its lines carry the event's requestId (correlation id), eventId and eventType. */
   logger: Logger
   /** 1 on first delivery, counting up through the retries. */
   attempt: number
@@ -270,13 +272,14 @@ export class EventConsumer {
   private runHandler(trx: Knex.Transaction, delivery: Delivery, event: EventEnvelope) {
     const { logger, emitAll } = this.options
     const handler = this.handlers.get(event.type)!
-    const context: HandlerContext = {
+    // Handlers of one batch run one after the other in its transaction: each one's follow-up events stem from its event.
+    setEventCause(trx, { correlationId: event.correlationId, causationId: event.id })
+    return handler(event, {
       trx,
       emit: async (type, data) => (await emitAll(trx, type, [data]))[0] as never,
-      logger,
+      logger: logger.child({ requestId: event.correlationId, eventId: event.id, eventType: event.type }),
       attempt: attemptOf(delivery)
-    }
-    return withLogContext({ requestId: event.correlationId, eventId: event.id, eventType: event.type }, () => handler(event, context))
+    })
   }
 
   private async retryOrDeadLetter(delivery: Delivery, error: Error) {

@@ -1,17 +1,33 @@
 import { randomUUID } from 'node:crypto'
 import { Gauge, type Registry } from 'prom-client'
 import type { Knex } from '../database'
-import { currentLogContext, type Logger } from '../logger'
+import type { Logger } from '../logger'
 import type { Broker } from './broker'
 import { EVENT_VERSION, type EventData, type EventEnvelope, type EventType } from './catalog'
 import type { EventMetrics } from './metrics'
 import { REQUEST_ID_HEADER } from './topology'
 import { assertEventData } from './validation'
 
+/** What the events written in a transaction stem from: the HTTP request or the event being handled. */
+export interface EventCause {
+  /** The request id of the HTTP call at the start of the chain. */
+  correlationId: string
+  /** The id of the event being handled, if any. */
+  causationId: string | null
+}
+
+const causes = new WeakMap<Knex.Transaction, EventCause>()
+
+/**
+ * Events written to the outbox in `trx` from now on carry `cause`. `inTransaction()` sets the
+ * request's; the consumer sets each event's before its handler runs.
+ */
+export const setEventCause = (trx: Knex.Transaction, cause: EventCause) => causes.set(trx, cause)
+
 /**
  * Writes events to the outbox inside the caller's transaction, in one statement: they are
- * published if and only if that transaction commits, in the order given. Correlation and
- * causation come from the request or event being handled.
+ * published if and only if that transaction commits, in the order given. Without a cause set on
+ * the transaction, an event starts its own correlation.
  */
 export const writeToOutbox = async <T extends EventType>(
   trx: Knex.Transaction,
@@ -21,7 +37,7 @@ export const writeToOutbox = async <T extends EventType>(
 ): Promise<EventEnvelope<T>[]> => {
   if (dataList.length === 0) return []
   for (const data of dataList) assertEventData(type, data)
-  const context = currentLogContext()
+  const cause = causes.get(trx)
   const occurredAt = new Date().toISOString()
   const envelopes = dataList.map((data): EventEnvelope<T> => {
     const id = randomUUID()
@@ -31,8 +47,8 @@ export const writeToOutbox = async <T extends EventType>(
       version: EVENT_VERSION,
       occurredAt,
       source,
-      correlationId: context.requestId ?? id,
-      causationId: context.eventId ?? null,
+      correlationId: cause?.correlationId ?? id,
+      causationId: cause?.causationId ?? null,
       data
     }
   })

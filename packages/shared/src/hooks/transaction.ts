@@ -1,17 +1,20 @@
 import type { HookContext, NextFunction } from '@feathersjs/feathers'
 import type { KnexAdapterParams } from '@feathersjs/knex'
 import type { ServiceApplication } from '../declarations'
+import { setEventCause } from '../events/outbox'
 
 /**
  * Around hook: the service method and every hook after this one run in one database transaction
  * (`params.transaction`, which @feathersjs/knex services use), committed when they all succeed.
- * Events emitted with `emitEvent` inside it go to the outbox in that same transaction.
+ * Events emitted with `emitEvent` inside it go to the outbox in that same transaction and carry
+ * the request id as their correlation id.
  */
 export const inTransaction =
   () => async (context: HookContext<ServiceApplication>, next: NextFunction) => {
     const params = context.params as KnexAdapterParams
     if (params.transaction?.trx) return next()
     await context.app.get('postgresqlClient').transaction(async (trx) => {
+      if (context.params.requestId) setEventCause(trx, { correlationId: context.params.requestId, causationId: null })
       context.params = { ...context.params, transaction: { starting: false, trx } }
       await next()
     })
