@@ -170,9 +170,13 @@ const database = await benchDatabase()
 console.log(`baseline database  one-row transactions (node-postgres), nothing else running: ${rate(database)} transactions/s (${database.seconds.toFixed(2)} s)`)
 for (const perTransaction of PER_TRANSACTION) {
   const outbox = await benchOutbox(perTransaction)
+  // The database commits a transaction per `perTransaction` events and the broker carries each event, on the same
+  // two cores: were our code free, the rate could not pass what the two baselines leave each other.
+  const bound = 1 / (1 / (perTransaction * rate(database)) + 1 / rate(broker))
   console.log(
     `marketmesh outbox  ${perTransaction} event(s) per transaction -> relay -> broker -> consumer + dedupe: ${rate(outbox)} events/s ` +
-      `(${outbox.seconds.toFixed(2)} s; emitting took ${outbox.emitSeconds.toFixed(2)} s)  ` +
-      `ratio to broker baseline ${(rate(outbox) / rate(broker)).toFixed(2)}  target >= ${TARGET} events/s: ${rate(outbox) >= TARGET ? 'met' : 'NOT met'}`
+      `(${outbox.seconds.toFixed(2)} s; emitting took ${outbox.emitSeconds.toFixed(2)} s)\n` +
+      `  ratio to broker baseline ${(rate(outbox) / rate(broker)).toFixed(2)}; bound set by the two baselines sharing the machine ` +
+      `${Math.round(bound)} events/s (reached ${(rate(outbox) / bound).toFixed(2)}); target >= ${TARGET} events/s: ${rate(outbox) >= TARGET ? 'met' : 'NOT met'}`
   )
 }
