@@ -2,6 +2,7 @@ import type { ConsumeMessage, ConfirmChannel } from 'amqplib'
 import type { ChannelWrapper } from 'amqp-connection-manager'
 import type { Knex } from '../database'
 import type { Logger } from '../logger'
+import { AckWindow } from './acks'
 import type { Broker } from './broker'
 import type { EventData, EventEnvelope, EventType } from './catalog'
 import type { EventMetrics } from './metrics'
@@ -38,7 +39,7 @@ export interface EventConsumerOptions {
 }
 
 interface Delivery {
-  channel: ConfirmChannel
+  acks: AckWindow
   message: ConsumeMessage
 }
 
@@ -166,10 +167,12 @@ export class EventConsumer {
     }
     await channel.prefetch(prefetch)
     // A batch in progress from a closed channel can no longer be acked; the broker redelivers it.
-    this.pending = this.pending.filter((delivery) => delivery.channel === channel)
+    const acks = new AckWindow(channel)
+    this.pending = this.pending.filter((delivery) => delivery.acks.channel === channel)
     await channel.consume(queue, (message) => {
       if (!message) return
-      this.pending.push({ channel, message })
+      acks.received(message)
+      this.pending.push({ acks, message })
       this.pump()
     })
   }
@@ -180,7 +183,11 @@ export class EventConsumer {
       const batch = this.pending.splice(0, batchSize)
       this.active += 1
       void this.processBatch(batch)
-        .catch((error) => this.options.logger.error({ err: error }, 'event batch failed unexpectedly'))
+        .catch((error) => {
+          this.options.logger.error({ err: error }, 'event batch failed unexpectedly')
+          // Acks go out in order: a delivery left unsettled would hold back every later one.
+          for (const { acks, message } of batch) acks.requeueIfUnsettled(message)
+        })
         .finally(() => {
           this.active -= 1
           if (this.active === 0 && this.idle) this.idle()
@@ -324,21 +331,13 @@ export class EventConsumer {
     }
   }
 
-  private ack({ channel, message }: Delivery) {
-    try {
-      channel.ack(message)
-    } catch {
-      // The channel closed under us: the broker redelivers and the dedupe absorbs it.
-    }
+  private ack({ acks, message }: Delivery) {
+    acks.ack(message)
   }
 
-  private requeue({ channel, message }: Delivery, error: Error) {
+  private requeue({ acks, message }: Delivery, error: Error) {
     this.options.logger.warn({ err: error.message }, 'could not forward a failed event; leaving it to the broker')
-    try {
-      channel.nack(message, false, true)
-    } catch {
-      // Channel gone: the broker redelivers.
-    }
+    acks.requeue(message)
   }
 }
 
