@@ -1,3 +1,4 @@
+import { BadRequest } from '@feathersjs/errors'
 import { Ajv, addFormats, type FormatsPluginOptions } from '@feathersjs/schema'
 
 const formats: FormatsPluginOptions = [
@@ -14,3 +15,7 @@ export const queryValidator: Ajv = addFormats(new Ajv({ coerceTypes: true, allEr
 /** `/a/b` (ajv's instancePath) as `a.b`, the way settings and fields are named to people. */
 export const fieldName = (instancePath: string, missingProperty?: string) =>
   [...instancePath.split('/').filter(Boolean), ...(missingProperty ? [missingProperty] : [])].join('.')
+
+/** A 400 for one field that a hook checks, shaped like a schema error: "Invalid <field>: <why>". */
+export const invalidField = (field: string, message: string) =>
+  new BadRequest(`Invalid ${field}: ${message}`, [{ instancePath: `/${field}`, message }])

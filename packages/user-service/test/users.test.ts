@@ -113,6 +113,7 @@ describe('who sees and changes whom', () => {
     const shopless = await service.http('PATCH', `/users/${other.user.id}`, { token: admin.accessToken, body: { role: 'seller' } })
     expect(shopless.status).toBe(400)
     expect(fieldsOf(shopless.body)).toEqual(['shopName'])
+    expect(shopless.body.message).toBe('Invalid shopName: is required for a seller')
   })
 })
 

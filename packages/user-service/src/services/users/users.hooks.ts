@@ -1,5 +1,5 @@
-import { BadRequest, Forbidden } from '@feathersjs/errors'
-import { principalOf, transactionOf, type Principal, type ServiceHookContext } from '@marketmesh/shared'
+import { Forbidden } from '@feathersjs/errors'
+import { invalidField, principalOf, transactionOf, type Principal, type ServiceHookContext } from '@marketmesh/shared'
 import { revokeUserSessions } from '../../authentication/sessions'
 import type { User, UserService } from './users.class'
 
@@ -72,7 +72,7 @@ export const assignShopSlug = async (context: UserHookContext) => {
   const role = data.role ?? current?.role
   const shopName = data.shopName ?? current?.shopName
   if (role !== 'seller' || current?.shopSlug) return
-  if (!shopName) throw new BadRequest('A seller needs a shopName', [{ instancePath: '/shopName', message: 'is required for a seller' }])
+  if (!shopName) throw invalidField('shopName', 'is required for a seller')
   const base = slugify(shopName)
   const taken = await service.db(params).first('id').where({ shopSlug: base })
   context.data = { ...data, shopSlug: taken ? `${base}-${Math.random().toString(36).slice(2, 8)}` : base }

@@ -1,5 +1,4 @@
-import type { ServiceHookContext } from '@marketmesh/shared'
-import { invalidField } from '../../../errors'
+import { invalidField, type ServiceHookContext } from '@marketmesh/shared'
 import type { CategoryService } from '../categories.class'
 
 /** The parent must exist and, when a category moves, must not lie inside it: the tree stays a tree. */

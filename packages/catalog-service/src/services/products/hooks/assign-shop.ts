@@ -1,6 +1,5 @@
 import { Forbidden } from '@feathersjs/errors'
-import type { ServiceHookContext } from '@marketmesh/shared'
-import { invalidField } from '../../../errors'
+import { invalidField, type ServiceHookContext } from '@marketmesh/shared'
 import { shopOf } from '../../../hooks'
 import type { ProductService } from '../products.class'
 

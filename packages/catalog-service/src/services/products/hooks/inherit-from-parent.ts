@@ -1,5 +1,4 @@
-import type { ServiceHookContext } from '@marketmesh/shared'
-import { invalidField } from '../../../errors'
+import { invalidField, type ServiceHookContext } from '@marketmesh/shared'
 import type { ProductData, ProductService } from '../products.class'
 
 /**

@@ -1,5 +1,4 @@
-import type { ServiceHookContext } from '@marketmesh/shared'
-import { invalidField } from '../../../errors'
+import { invalidField, type ServiceHookContext } from '@marketmesh/shared'
 import type { ProductService } from '../products.class'
 
 /** Attributes are for filtering and facets, not for documents (every value of them goes to `attribute_values`). */

@@ -1,5 +1,4 @@
-import type { ServiceHookContext } from '@marketmesh/shared'
-import { invalidField } from '../../../errors'
+import { invalidField, type ServiceHookContext } from '@marketmesh/shared'
 import type { ProductService } from '../products.class'
 
 export const requireKnownCategory = () => async (context: ServiceHookContext<ProductService>) => {
