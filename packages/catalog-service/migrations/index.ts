@@ -4,6 +4,7 @@ import * as categories from './0002_categories'
 import * as products from './0003_products'
 import * as reservations from './0004_reservations'
 import * as reviews from './0005_reviews'
+import * as sellerLock from './0006_seller_lock'
 
 /** This service's migrations, run in name order after the event backbone's. */
 export const migrations: MigrationList = {
@@ -11,5 +12,6 @@ export const migrations: MigrationList = {
   '0002_categories': categories,
   '0003_products': products,
   '0004_reservations': reservations,
-  '0005_reviews': reviews
+  '0005_reviews': reviews,
+  '0006_seller_lock': sellerLock
 }

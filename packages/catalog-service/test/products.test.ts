@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { waitFor } from '../../../test/support'
+import { SELLER_LOCK } from '../src/events/seller-lock'
 import { admin, buyer, productData, seller, startCatalog, type Catalog } from './helpers'
 
 let catalog: Catalog
@@ -199,6 +200,26 @@ describe('listing, soft delete and events', () => {
     expect((await catalog.call('GET', `/products/${active.id}`)).status).toBe(404)
     expect((await listed(owner)).total).toBe(2)
     expect((await catalog.call('GET', `/products/${active.id}`, { as: admin() })).status).toBe(200)
+  })
+
+  it('hides a product created while its seller’s first event, saying disabled, is being applied', async () => {
+    const owner = seller()
+    const creating = await catalog.db.transaction()
+    const [{ id }] = await creating('products')
+      .insert({ sellerId: owner.sellerId, title: 'Raced lamp', price: 100, currency: 'EUR', stock: 1 })
+      .returning('id')
+    await catalog.emit('user.registered', { userId: owner.id, email: 'raced@example.com', name: 'Raced', role: 'seller', status: 'disabled', shopName: 'Raced' })
+    // The handler waits for the product's insert to commit instead of updating around it.
+    await waitFor(
+      async () =>
+        (await catalog.db.raw(`SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND NOT granted AND classid = ?`, [SELLER_LOCK])).rows.length > 0,
+      { what: 'the sellers handler to wait for the seller lock' }
+    )
+    await creating.commit()
+    await waitFor(async () => (await catalog.db('products').where({ id }).first('sellerDisabled')).sellerDisabled, {
+      what: 'the product to take the seller’s disabled flag'
+    })
+    expect((await catalog.call('GET', `/products/${id}`)).status).toBe(404)
   })
 
   it('works through the typed client', async () => {

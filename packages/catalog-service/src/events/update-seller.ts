@@ -1,4 +1,5 @@
 import type { EventHandler } from '@marketmesh/shared'
+import { lockSellerExclusively } from './seller-lock'
 
 /**
  * Keeps the sellers read model: the shop name shown on products, and whether the account is
@@ -7,6 +8,7 @@ import type { EventHandler } from '@marketmesh/shared'
 export const updateSeller: EventHandler<'user.registered' | 'user.updated'> = async (event, { trx }) => {
   const { userId, role, name, shopName, status } = event.data
   if (role !== 'seller') return
+  await lockSellerExclusively(trx, userId)
   const applied = await trx('sellers')
     .insert({ id: userId, shopName: shopName ?? name, status, asOf: event.occurredAt })
     .onConflict('id')
