@@ -131,6 +131,27 @@ describe('transactional outbox', () => {
     expect(published).toBe(1_200)
   })
 
+  it('keeps relaying after PostgreSQL drops its connections', async () => {
+    const { publisher, consumer, databases } = await twoServices()
+    consumer.bus.on('order.created', applyEffect)
+    await consumer.bus.start()
+    await consumer.bus.whenConsuming()
+    await publisher.bus.start()
+    const before = await emitInTransaction(publisher.bus, publisher.db, 5)
+    await waitFor(async () => (await effectsOf(consumer.db)).length === 5, { what: 'the first 5 events' })
+
+    // What a database restart or failover does to every open connection, the relay's own among them.
+    const publisherDatabase = new URL(databases[0]).pathname.slice(1)
+    const { rows } = await consumer.db.raw('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = ?', [publisherDatabase])
+    expect(rows.length).toBeGreaterThan(0)
+
+    const after = await waitFor(() => emitInTransaction(publisher.bus, publisher.db, 5).catch(() => undefined), { what: 'an emit on a fresh connection' })
+    await waitFor(async () => (await effectsOf(consumer.db)).length === 10, { what: 'the 5 events emitted after the drop' })
+    const effects = await effectsOf(consumer.db)
+    expect(effects.every((row) => row.applications === 1)).toBe(true)
+    expect(new Set(effects.map((row) => row.order_id))).toEqual(new Set([...before, ...after].map((event) => event.data.orderId)))
+  })
+
   it('delivers everything emitted while RabbitMQ was unreachable once it is back', async () => {
     const proxy = await createBrokerProxy()
     cleanups.push(proxy.close)
