@@ -41,14 +41,14 @@ describe('acknowledging in order with multiple', () => {
   it('acks nothing while an earlier delivery is unsettled, then all of them with the earliest', async () => {
     const queue = await queueWith(3)
     const first = await queue.take()
-    const acks = new AckWindow(first.channel)
+    const acks = new AckWindow(first.channel, 10)
     first.messages.forEach((message) => acks.received(message))
     acks.ack(first.messages[1])
     acks.ack(first.messages[2])
     expect(await queue.closeAndCount(first.channel)).toBe(3)
 
     const second = await queue.take()
-    const again = new AckWindow(second.channel)
+    const again = new AckWindow(second.channel, 10)
     second.messages.forEach((message) => again.received(message))
     again.ack(second.messages[2])
     again.ack(second.messages[1])
@@ -59,7 +59,7 @@ describe('acknowledging in order with multiple', () => {
   it('passes over a requeued delivery and still acks the ones around it', async () => {
     const queue = await queueWith(3)
     const { channel, messages } = await queue.take()
-    const acks = new AckWindow(channel)
+    const acks = new AckWindow(channel, 10)
     messages.forEach((message) => acks.received(message))
     acks.ack(messages[0])
     acks.requeue(messages[1])
@@ -67,5 +67,17 @@ describe('acknowledging in order with multiple', () => {
     // A round trip on the channel: it fails if the broker refused the ack over the requeued tag.
     await channel.checkQueue(queue.name)
     expect(await queue.closeAndCount(channel)).toBe(1)
+  })
+
+  it('acks held deliveries one by one past the hold limit, so a slow one does not stall the rest', async () => {
+    const queue = await queueWith(4)
+    const { channel, messages } = await queue.take()
+    const acks = new AckWindow(channel, 1)
+    messages.forEach((message) => acks.received(message))
+    acks.ack(messages[1])
+    acks.ack(messages[2])
+    // The first is still being handled; the second and third are acked without waiting for it.
+    await channel.checkQueue(queue.name)
+    expect(await queue.closeAndCount(channel)).toBe(2)
   })
 })

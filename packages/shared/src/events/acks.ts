@@ -5,13 +5,18 @@ type Settlement = 'acked' | 'requeued'
 /**
  * The deliveries of one channel, acknowledged in order with `multiple`: when a run of deliveries
  * at the front is settled, one ack frame covers them all instead of one frame each. A delivery
- * settled out of order waits for those before it, so nothing is acked before it is handled.
+ * settled out of order waits for those before it, so nothing is acked before it is handled; but
+ * never more than `holdLimit` of them, so that one slow handler does not use up the prefetch
+ * window and stall the others: past it, the waiting ones are acked one by one.
  */
 export class AckWindow {
   private readonly unsettled: ConsumeMessage[] = []
   private readonly settled = new Map<number, Settlement>()
 
-  constructor(readonly channel: ConfirmChannel) {}
+  constructor(
+    readonly channel: ConfirmChannel,
+    private readonly holdLimit: number
+  ) {}
 
   received(message: ConsumeMessage) {
     this.unsettled.push(message)
@@ -42,6 +47,16 @@ export class AckWindow {
       this.settled.delete(front.fields.deliveryTag)
     }
     if (lastAcked) this.tolerateClosed(() => this.channel.ack(lastAcked, true))
+    if (this.settled.size > this.holdLimit) this.releaseHeld()
+  }
+
+  private releaseHeld() {
+    const held = this.unsettled.filter((message) => this.settled.has(message.fields.deliveryTag))
+    for (const message of held) {
+      if (this.settled.get(message.fields.deliveryTag) === 'acked') this.tolerateClosed(() => this.channel.ack(message))
+      this.settled.delete(message.fields.deliveryTag)
+    }
+    this.unsettled.splice(0, this.unsettled.length, ...this.unsettled.filter((message) => !held.includes(message)))
   }
 
   private tolerateClosed(send: () => void) {

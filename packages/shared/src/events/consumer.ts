@@ -167,7 +167,8 @@ export class EventConsumer {
     }
     await channel.prefetch(prefetch)
     // A batch in progress from a closed channel can no longer be acked; the broker redelivers it.
-    const acks = new AckWindow(channel)
+    // Room for one more batch of deliveries even while the earliest is slow.
+    const acks = new AckWindow(channel, Math.max(1, prefetch - this.options.batchSize))
     this.pending = this.pending.filter((delivery) => delivery.acks.channel === channel)
     await channel.consume(queue, (message) => {
       if (!message) return
