@@ -21,13 +21,16 @@ const queueWith = async (count: number) => {
   for (let i = 0; i < count; i++) admin.sendToQueue(queue, Buffer.from(String(i)))
   await admin.waitForConfirms()
 
-  const take = async () => {
+  /** Every message delivered on a fresh channel, registered with an AckWindow over it. */
+  const take = async (holdLimit = 10) => {
     const channel: ConfirmChannel = await connection.createConfirmChannel()
     const messages: ConsumeMessage[] = []
     await channel.prefetch(50)
     await channel.consume(queue, (message) => message && messages.push(message))
     await waitFor(() => messages.length === (count as number), { what: `${count} deliveries` })
-    return { channel, messages }
+    const acks = new AckWindow(channel, holdLimit)
+    messages.forEach((message) => acks.received(message))
+    return { channel, messages, acks }
   }
   /** Closes the channel (unacked messages go back) and counts what is in the queue again. */
   const closeAndCount = async (channel: ConfirmChannel) => {
@@ -41,26 +44,18 @@ describe('acknowledging in order with multiple', () => {
   it('acks nothing while an earlier delivery is unsettled, then all of them with the earliest', async () => {
     const queue = await queueWith(3)
     const first = await queue.take()
-    const acks = new AckWindow(first.channel, 10)
-    first.messages.forEach((message) => acks.received(message))
-    acks.ack(first.messages[1])
-    acks.ack(first.messages[2])
+    first.acks.ack(first.messages[1])
+    first.acks.ack(first.messages[2])
     expect(await queue.closeAndCount(first.channel)).toBe(3)
 
     const second = await queue.take()
-    const again = new AckWindow(second.channel, 10)
-    second.messages.forEach((message) => again.received(message))
-    again.ack(second.messages[2])
-    again.ack(second.messages[1])
-    again.ack(second.messages[0])
+    for (const index of [2, 1, 0]) second.acks.ack(second.messages[index])
     expect(await queue.closeAndCount(second.channel)).toBe(0)
   })
 
   it('passes over a requeued delivery and still acks the ones around it', async () => {
     const queue = await queueWith(3)
-    const { channel, messages } = await queue.take()
-    const acks = new AckWindow(channel, 10)
-    messages.forEach((message) => acks.received(message))
+    const { channel, messages, acks } = await queue.take()
     acks.ack(messages[0])
     acks.requeue(messages[1])
     acks.ack(messages[2])
@@ -71,9 +66,7 @@ describe('acknowledging in order with multiple', () => {
 
   it('acks held deliveries one by one past the hold limit, so a slow one does not stall the rest', async () => {
     const queue = await queueWith(4)
-    const { channel, messages } = await queue.take()
-    const acks = new AckWindow(channel, 1)
-    messages.forEach((message) => acks.received(message))
+    const { channel, messages, acks } = await queue.take(1)
     acks.ack(messages[1])
     acks.ack(messages[2])
     // The first is still being handled; the second and third are acked without waiting for it.
