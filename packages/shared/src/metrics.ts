@@ -32,13 +32,22 @@ export const httpMetrics = (app: ServiceApplication, registry: Registry, logger:
     return ['/health', '/ready', '/metrics'].includes(ctx.path) ? ctx.path : 'unmatched'
   }
 
+  // One labelled child per method, route and status: prom-client would hash the labels on every observe.
+  const children = new Map<string, ReturnType<typeof duration.labels>>()
+  const durationOf = (method: string, route: string, status: number) => {
+    const key = `${method} ${route} ${status}`
+    let child = children.get(key)
+    if (!child) children.set(key, (child = duration.labels(method, route, String(status))))
+    return child
+  }
+
   return async (ctx, next) => {
     const started = process.hrtime.bigint()
     try {
       await next()
     } finally {
       const seconds = Number(process.hrtime.bigint() - started) / 1e9
-      duration.observe({ method: ctx.method, route: routeOf(ctx), status: String(ctx.status) }, seconds)
+      durationOf(ctx.method, routeOf(ctx), ctx.status).observe(seconds)
       logger.info(
         { requestId: ctx.state.requestId, method: ctx.method, url: ctx.url, status: ctx.status, durationMs: Math.round(seconds * 1e4) / 10 },
         'request'
