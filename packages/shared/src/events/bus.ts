@@ -60,7 +60,7 @@ export class EventBus {
       dedupeRetentionHours: settings.amqp.dedupeRetentionHours,
       logger,
       metrics,
-      emitAll: (trx, type, dataList) => this.emitAll(trx, type, dataList as never)
+      emit: (trx, type, data) => this.emit(trx, type, data as never)
     })
   }
 

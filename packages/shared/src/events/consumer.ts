@@ -35,7 +35,7 @@ export interface EventConsumerOptions {
   dedupeRetentionHours: number
   logger: Logger
   metrics: EventMetrics
-  emitAll: (trx: Knex.Transaction, type: EventType, dataList: unknown[]) => Promise<EventEnvelope[]>
+  emit: (trx: Knex.Transaction, type: EventType, data: unknown) => Promise<EventEnvelope>
 }
 
 interface Delivery {
@@ -278,13 +278,13 @@ export class EventConsumer {
   }
 
   private runHandler(trx: Knex.Transaction, delivery: Delivery, event: EventEnvelope) {
-    const { logger, emitAll } = this.options
+    const { logger, emit } = this.options
     const handler = this.handlers.get(event.type)!
     // Handlers of one batch run one after the other in its transaction: each one's follow-up events stem from its event.
     setEventCause(trx, { correlationId: event.correlationId, causationId: event.id })
     return handler(event, {
       trx,
-      emit: async (type, data) => (await emitAll(trx, type, [data]))[0] as never,
+      emit: (type, data) => emit(trx, type, data) as never,
       logger: logger.child({ requestId: event.correlationId, eventId: event.id, eventType: event.type }),
       attempt: attemptOf(delivery)
     })

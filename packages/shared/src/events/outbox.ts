@@ -92,9 +92,8 @@ const LOCK_RETRY_MS = 50
 const PURGE_INTERVAL_MS = 15 * 60_000
 
 const READ_UNSENT = `
-  SELECT id, envelope::text AS body, envelope->>'type' AS type, envelope->>'id' AS event_id,
-         envelope->>'source' AS source, envelope->>'occurredAt' AS occurred_at,
-         envelope->>'correlationId' AS correlation_id
+  SELECT id, event_id, type, envelope::text AS body, envelope->>'source' AS source,
+         envelope->>'occurredAt' AS occurred_at, envelope->>'correlationId' AS correlation_id
     FROM outbox
    WHERE sent_at IS NULL AND id <> ALL($1::bigint[])
    ORDER BY id
