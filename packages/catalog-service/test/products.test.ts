@@ -184,7 +184,7 @@ describe('listing, soft delete and events', () => {
   it('hides archived products and those of disabled sellers from others, not from their seller; shows the shop name', async () => {
     const owner = seller()
     const user = { userId: owner.id, email: 'shop@example.com', name: 'Ada', role: 'seller' as const, shopName: 'Ada’s Attic' }
-    await catalog.emit('user.registered', { ...user, status: 'active' })
+    await catalog.emit('user.registered', { ...user, version: 1, status: 'active' })
     const { body: active } = await catalog.call('POST', '/products', { as: owner, body: productData() })
     const { body: archived } = await catalog.call('POST', '/products', { as: owner, body: productData({ status: 'archived' }) })
     const listed = (as?: typeof owner) => catalog.call('GET', `/products?sellerId=${owner.sellerId}`, { as }).then((r) => r.body)
@@ -195,7 +195,7 @@ describe('listing, soft delete and events', () => {
     expect((await listed(owner)).total).toBe(2)
     expect((await catalog.call('GET', `/products/${archived.id}`, { as: owner })).status).toBe(200)
 
-    await catalog.emit('user.updated', { ...user, status: 'disabled' })
+    await catalog.emit('user.updated', { ...user, version: 2, status: 'disabled' })
     await waitFor(async () => (await listed()).total === 0, { what: 'the disabled seller to be hidden' })
     expect((await catalog.call('GET', `/products/${active.id}`)).status).toBe(404)
     expect((await listed(owner)).total).toBe(2)
@@ -208,7 +208,7 @@ describe('listing, soft delete and events', () => {
     const [{ id }] = await creating('products')
       .insert({ sellerId: owner.sellerId, title: 'Raced lamp', price: 100, currency: 'EUR', stock: 1 })
       .returning('id')
-    await catalog.emit('user.registered', { userId: owner.id, email: 'raced@example.com', name: 'Raced', role: 'seller', status: 'disabled', shopName: 'Raced' })
+    await catalog.emit('user.registered', { userId: owner.id, version: 1, email: 'raced@example.com', name: 'Raced', role: 'seller', status: 'disabled', shopName: 'Raced' })
     // The handler waits for the product's insert to commit instead of updating around it.
     await waitFor(
       async () =>

@@ -76,7 +76,7 @@ beforeAll(async () => {
   categories.chairs = await create('/categories', { name: 'chairs', parentId: categories.furniture })
   categories.tables = await create('/categories', { name: 'tables', parentId: categories.furniture })
   categories.lighting = await create('/categories', { name: 'lighting' })
-  await catalog.emit('user.registered', { userId: shop.id, email: 'wood@example.com', name: 'Wood', role: 'seller', status: 'active', shopName: 'Woodworks' })
+  await catalog.emit('user.registered', { userId: shop.id, version: 1, email: 'wood@example.com', name: 'Wood', role: 'seller', status: 'active', shopName: 'Woodworks' })
   for (const fixture of listed) {
     const { key, category, ...product } = fixture
     ids[key] = await create('/products', { ...product, currency: 'EUR', categoryId: categories[category] }, shop)
@@ -87,7 +87,7 @@ beforeAll(async () => {
   expect((await catalog.call('DELETE', `/products/${removed}`, { as: shop })).status).toBe(200)
   const banned = seller()
   const hiddenProduct = await create('/products', { ...base, title: 'Oak shelf', description: 'Of a disabled seller' }, banned)
-  await catalog.emit('user.registered', { userId: banned.id, email: 'gone@example.com', name: 'Gone', role: 'seller', status: 'disabled' })
+  await catalog.emit('user.registered', { userId: banned.id, version: 1, email: 'gone@example.com', name: 'Gone', role: 'seller', status: 'disabled' })
   await waitFor(async () => (await catalog.call('GET', `/products/${hiddenProduct}`)).status === 404, { what: 'the disabled seller' })
   await waitFor(async () => (await catalog.call('GET', `/products/${ids.lamp}`)).body.shopName === 'Woodworks', { what: 'the shop' })
 })

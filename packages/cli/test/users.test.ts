@@ -61,7 +61,7 @@ describe('marketmesh users create-admin', () => {
 
     // Written to the outbox by the CLI, published by the running service's relay.
     const [event] = await app.get('postgresqlClient')('outbox').where({ type: 'user.registered' })
-    expect(event.envelope.data).toEqual({ userId: id, email: 'root@example.com', name: 'Root', role: 'admin', status: 'active' })
+    expect(event.envelope.data).toEqual({ userId: id, version: 1, email: 'root@example.com', name: 'Root', role: 'admin', status: 'active' })
     await waitFor(async () => (await app.get('postgresqlClient')('outbox').whereNull('sent_at')).length === 0, { what: 'the event to be published' })
   })
 

@@ -2,10 +2,12 @@ import type { MigrationList } from '@marketmesh/shared'
 import * as users from './0001_users'
 import * as refreshTokens from './0002_refresh_tokens'
 import * as devices from './0003_devices'
+import * as userVersion from './0004_user_version'
 
 /** This service's migrations, run in name order after the event backbone's. */
 export const migrations: MigrationList = {
   '0001_users': users,
   '0002_refresh_tokens': refreshTokens,
-  '0003_devices': devices
+  '0003_devices': devices,
+  '0004_user_version': userVersion
 }

@@ -143,9 +143,9 @@ describe('user events', () => {
       expect(registered).toMatchObject({
         type: 'user.registered',
         source: 'user-service',
-        data: { userId: user.id, email: user.email, name: 'A seller', role: 'seller', status: 'active', shopName: 'Evented Shop', shopSlug: 'evented-shop' }
+        data: { userId: user.id, version: 1, email: user.email, name: 'A seller', role: 'seller', status: 'active', shopName: 'Evented Shop', shopSlug: 'evented-shop' }
       })
-      expect(updated).toMatchObject({ type: 'user.updated', data: { userId: user.id, name: 'Renamed Seller' } })
+      expect(updated).toMatchObject({ type: 'user.updated', data: { userId: user.id, version: 2, name: 'Renamed Seller' } })
       for (const event of [registered, updated]) {
         expect(event.data).not.toHaveProperty('password')
         expect(JSON.stringify(event)).not.toMatch(/\$2[aby]\$|password/i)
@@ -158,5 +158,48 @@ describe('user events', () => {
       await bus.stop()
       await db.destroy()
     }
+  })
+})
+
+describe('user versions', () => {
+  /** The versions in the user's events, in outbox order. */
+  const eventVersionsOf = async (userId: string) =>
+    (await service.app.get('postgresqlClient')('outbox').whereRaw(`envelope->'data'->>'userId' = ?`, [userId]).orderBy('id'))
+      .map(({ type, envelope }) => [type, envelope.data.version])
+
+  it('numbers a user’s events: 1 at registration, one more with each PATCH', async () => {
+    const { user, accessToken } = await service.signUp('seller')
+    expect(user.version).toBe(1)
+    await service.http('PATCH', `/users/${user.id}`, { token: accessToken, body: { name: 'Second' } })
+    const patched = await service.http('PATCH', `/users/${user.id}`, { token: accessToken, body: { shopName: 'Third' } })
+    expect(patched.body.version).toBe(3)
+    expect(await eventVersionsOf(user.id)).toEqual([
+      ['user.registered', 1],
+      ['user.updated', 2],
+      ['user.updated', 3]
+    ])
+    expect((await service.http('GET', `/users/${user.id}`, { token: accessToken })).body.version).toBe(3)
+  })
+
+  it('gives concurrent PATCHes of one user distinct versions', async () => {
+    const { user, accessToken } = await service.signUp('buyer')
+    const patches = await Promise.all(
+      ['One', 'Two', 'Three'].map((name) => service.http('PATCH', `/users/${user.id}`, { token: accessToken, body: { name } }))
+    )
+    expect(patches.map(({ body }) => body.version).sort()).toEqual([2, 3, 4])
+    expect((await eventVersionsOf(user.id)).map(([, version]) => version).sort()).toEqual([1, 2, 3, 4])
+  })
+
+  it('does not let a client set the version', async () => {
+    const { user, accessToken } = await service.signUp('buyer')
+    const patched = await service.http('PATCH', `/users/${user.id}`, { token: accessToken, body: { version: 99 } })
+    expect(patched.status).toBe(400)
+    expect((await service.http('GET', `/users/${user.id}`, { token: accessToken })).body.version).toBe(1)
+  })
+
+  it('leaves the version alone on login (it emits no event)', async () => {
+    const { user, email, password } = await service.signUp('buyer')
+    await service.http('POST', '/authentication', { body: { strategy: 'local', email, password } })
+    expect(await service.app.get('postgresqlClient')('users').where({ id: user.id }).first('version')).toEqual({ version: 1 })
   })
 })

@@ -11,6 +11,10 @@ const Role = Type.Union([Type.Literal('buyer'), Type.Literal('seller'), Type.Lit
 
 const userFields = {
   userId: Id,
+  // The user's own revision (1 at registration, one more per change), not the envelope's schema
+  // version: a read model keeps the highest it has seen, since instances' clocks differ, two changes
+  // can share a millisecond, and events of one user arrive in any order.
+  version: Type.Integer({ minimum: 1 }),
   email: Type.String({ format: 'email' }),
   name: Type.String(),
   role: Role,

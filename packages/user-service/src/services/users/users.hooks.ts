@@ -78,6 +78,16 @@ export const assignShopSlug = async (context: UserHookContext) => {
   context.data = { ...data, shopSlug: taken ? `${base}-${Math.random().toString(36).slice(2, 8)}` : base }
 }
 
+/**
+ * After a patch, before its user.updated: the next version, incremented in SQL within the patch's
+ * transaction. The row stays locked until commit, so concurrent patches get distinct versions.
+ */
+export const bumpVersion = async (context: UserHookContext) => {
+  const user = context.result as User
+  const [{ version }] = await transactionOf(context)('users').where({ id: context.id }).increment('version', 1).returning('version')
+  user.version = version
+}
+
 /** A new password or a disabled account ends every session: refresh tokens stop working. */
 export const revokeSessionsOnCredentialChange = async (context: UserHookContext) => {
   const data = dataOf(context)

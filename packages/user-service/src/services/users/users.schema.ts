@@ -31,7 +31,9 @@ export const userSchema = Type.Object(
     shopDescription: Type.Union([shopDescription, Type.Null()]),
     lastLoginAt: Type.Union([Timestamp, Type.Null()]),
     createdAt: Timestamp,
-    updatedAt: Timestamp
+    updatedAt: Timestamp,
+    // Read-only: 1 at registration, one more with every patch (see `bumpVersion`).
+    version: Type.Integer({ minimum: 1 })
   },
   { $id: 'User', additionalProperties: false }
 )

@@ -4,6 +4,7 @@ import { conflictOnDuplicate } from '../../hooks/conflict-on-duplicate'
 import { getOptions, UserService, type User } from './users.class'
 import {
   assignShopSlug,
+  bumpVersion,
   listOnlySelfUnlessAdmin,
   normaliseEmail,
   onlySelfOrAdmin,
@@ -28,6 +29,7 @@ export * from './users.schema'
 /** What other services learn of a user: never the password hash. */
 const userEventData = (user: User): EventData<'user.registered'> => ({
   userId: user.id,
+  version: user.version,
   email: user.email,
   name: user.name,
   role: user.role,
@@ -73,7 +75,7 @@ export const users = (app: ServiceApplication) => {
     },
     after: {
       create: [emitEvent('user.registered', userEventData)],
-      patch: [emitEvent('user.updated', userEventData), revokeSessionsOnCredentialChange]
+      patch: [bumpVersion, emitEvent('user.updated', userEventData), revokeSessionsOnCredentialChange]
     },
     error: {
       create: [duplicates],
