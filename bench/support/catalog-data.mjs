@@ -70,7 +70,7 @@ export const sellerRows = (count, r) =>
     id: randomUUID(),
     shopName: `${r.pick(brands)} ${r.pick(['Store', 'Goods', 'Supply', 'House', 'Market', 'Studio'])} ${i}`,
     status: i % 40 === 39 ? 'disabled' : 'active',
-    asOf: new Date()
+    version: 1
   }))
 
 const capitalize = (text) => text.replace(/\b\w/g, (letter) => letter.toUpperCase())

@@ -5,6 +5,7 @@ import * as products from './0003_products'
 import * as reservations from './0004_reservations'
 import * as reviews from './0005_reviews'
 import * as sellerLock from './0006_seller_lock'
+import * as sellerVersion from './0007_seller_version'
 
 /** This service's migrations, run in name order after the event backbone's. */
 export const migrations: MigrationList = {
@@ -13,5 +14,6 @@ export const migrations: MigrationList = {
   '0003_products': products,
   '0004_reservations': reservations,
   '0005_reviews': reviews,
-  '0006_seller_lock': sellerLock
+  '0006_seller_lock': sellerLock,
+  '0007_seller_version': sellerVersion
 }
