@@ -12,16 +12,34 @@ const amqplib = require('amqplib')
 const { redactUrl } = require('@marketmesh/shared')
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..')
+
+// All four share this process's environment, where one DATABASE_URL would give them one database:
+// MARKETMESH_<SERVICE>_<VARIABLE> sets <VARIABLE> for that service alone.
+const ownEnvironment = (name) => {
+  const prefix = `MARKETMESH_${name.toUpperCase()}_`
+  return Object.fromEntries(
+    Object.entries(process.env)
+      .filter(([key]) => key.startsWith(prefix))
+      .map(([key, value]) => [key.slice(prefix.length), value])
+  )
+}
+
 const services = [
   { name: 'user', color: 'cyan' },
   { name: 'catalog', color: 'green' },
   { name: 'order', color: 'yellow' },
   { name: 'notify', color: 'magenta' }
-].map((service) => ({ ...service, folder: join(root, 'packages', `${service.name}-service`) }))
+].map((service) => ({
+  ...service,
+  folder: join(root, 'packages', `${service.name}-service`),
+  env: ownEnvironment(service.name)
+}))
 
-const databaseUrl = (folder) =>
-  process.env.DATABASE_URL ?? JSON.parse(readFileSync(join(folder, 'config', 'default.json'), 'utf8')).postgresql.connection
-const amqpUrl = process.env.AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672'
+const settingOf = (service, variable) => service.env[variable] ?? process.env[variable]
+const databaseUrl = (service) =>
+  settingOf(service, 'DATABASE_URL') ??
+  JSON.parse(readFileSync(join(service.folder, 'config', 'default.json'), 'utf8')).postgresql.connection
+const amqpUrl = (service) => settingOf(service, 'AMQP_URL') ?? 'amqp://guest:guest@127.0.0.1:5672'
 
 const fail = (line) => {
   process.stderr.write(`${line}\n`)
@@ -56,16 +74,16 @@ const checkRabbitMq = async (url) => {
   }
 }
 
-await checkPostgres(databaseUrl(services[0].folder))
-await checkRabbitMq(amqpUrl)
+await checkPostgres(databaseUrl(services[0]))
+await checkRabbitMq(amqpUrl(services[0]))
 
 const { result } = concurrently(
-  services.map(({ name, color, folder }) => ({
+  services.map(({ name, color, folder, env }) => ({
     name,
     prefixColor: color,
     cwd: folder,
     command: `exec "${process.execPath}" lib/src/index.js`,
-    env: { LOG_PRETTY: process.stdout.isTTY ? '1' : '0' }
+    env: { ...env, LOG_PRETTY: process.stdout.isTTY ? '1' : '0' }
   })),
   { prefix: 'name', killOthersOn: ['failure'], handleInput: false }
 )
