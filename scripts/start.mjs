@@ -1,10 +1,11 @@
 // `npm start`: checks PostgreSQL and RabbitMQ, then runs the four services as separate
-// processes with prefixed, colour-coded logs; Ctrl-C stops them all.
+// processes with prefixed, colour-coded logs. A service that crashes is restarted with backoff
+// while the others keep running; Ctrl-C stops them all.
 import { readFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import concurrently from 'concurrently'
+import concurrently, { Logger } from 'concurrently'
 
 const require = createRequire(import.meta.url)
 const { default: pg } = await import('pg')
@@ -12,16 +13,34 @@ const amqplib = require('amqplib')
 const { redactUrl } = require('@marketmesh/shared')
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..')
+
+// All four share this process's environment, where one DATABASE_URL would give them one database:
+// MARKETMESH_<SERVICE>_<VARIABLE> sets <VARIABLE> for that service alone.
+const ownEnvironment = (name) => {
+  const prefix = `MARKETMESH_${name.toUpperCase()}_`
+  return Object.fromEntries(
+    Object.entries(process.env)
+      .filter(([key]) => key.startsWith(prefix))
+      .map(([key, value]) => [key.slice(prefix.length), value])
+  )
+}
+
 const services = [
   { name: 'user', color: 'cyan' },
   { name: 'catalog', color: 'green' },
   { name: 'order', color: 'yellow' },
   { name: 'notify', color: 'magenta' }
-].map((service) => ({ ...service, folder: join(root, 'packages', `${service.name}-service`) }))
+].map((service) => ({
+  ...service,
+  folder: join(root, 'packages', `${service.name}-service`),
+  env: ownEnvironment(service.name)
+}))
 
-const databaseUrl = (folder) =>
-  process.env.DATABASE_URL ?? JSON.parse(readFileSync(join(folder, 'config', 'default.json'), 'utf8')).postgresql.connection
-const amqpUrl = process.env.AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672'
+const settingOf = (service, variable) => service.env[variable] ?? process.env[variable]
+const databaseUrl = (service) =>
+  settingOf(service, 'DATABASE_URL') ??
+  JSON.parse(readFileSync(join(service.folder, 'config', 'default.json'), 'utf8')).postgresql.connection
+const amqpUrl = (service) => settingOf(service, 'AMQP_URL') ?? 'amqp://guest:guest@127.0.0.1:5672'
 
 const fail = (line) => {
   process.stderr.write(`${line}\n`)
@@ -56,20 +75,68 @@ const checkRabbitMq = async (url) => {
   }
 }
 
-await checkPostgres(databaseUrl(services[0].folder))
-await checkRabbitMq(amqpUrl)
+await checkPostgres(databaseUrl(services[0]))
+await checkRabbitMq(amqpUrl(services[0]))
 
-const { result } = concurrently(
-  services.map(({ name, color, folder }) => ({
+// concurrently's own restartDelay: 'exponential' waits 2^n s with no ceiling, never forgets
+// old crashes, and restarts a service that fails while shutting down: the policy is here instead.
+const FIRST_DELAY_MS = 1_000
+const MAX_DELAY_MS = 30_000
+// A service that stayed up this long had recovered: its next crash starts the backoff over.
+const STABLE_AFTER_S = 60
+
+const logger = new Logger({ prefixFormat: 'name' })
+const { commands, result } = concurrently(
+  services.map(({ name, color, folder, env }) => ({
     name,
     prefixColor: color,
     cwd: folder,
     command: `exec "${process.execPath}" lib/src/index.js`,
-    env: { LOG_PRETTY: process.stdout.isTTY ? '1' : '0' }
+    env: { ...env, LOG_PRETTY: process.stdout.isTTY ? '1' : '0' }
   })),
-  { prefix: 'name', killOthersOn: ['failure'], handleInput: false }
+  { logger, handleInput: false }
 )
-result.then(
-  () => process.exit(0),
-  () => process.exit(1)
-)
+// It settles whenever no service runs, even with restarts pending; when to exit is decided below.
+result.catch(() => undefined)
+
+let stopping // the signal that stops them all
+let exitCode = 0
+const restarts = new Map()
+const pending = new Map()
+
+const exitWhenAllStopped = () => {
+  if (pending.size === 0 && commands.every((command) => command.state !== 'started')) process.exit(exitCode)
+}
+
+// concurrently forwards these to every service; here they only call off the restarts.
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
+  process.on(signal, () => {
+    stopping = signal
+    for (const timer of pending.values()) clearTimeout(timer)
+    pending.clear()
+    exitWhenAllStopped()
+  })
+}
+
+for (const command of commands) {
+  command.close.subscribe(({ exitCode: code, timings }) => {
+    if (stopping) {
+      // Killed by the very signal forwarded to it: it was still starting, so that is a clean stop too.
+      if (code !== 0 && code !== stopping) exitCode = 1
+    } else if (code === 0) {
+      // Only a deliberate stop (someone sent it SIGTERM) ends a service with 0: leave it stopped.
+      logger.logCommandEvent('exited with code 0; not restarting it', command)
+    } else {
+      const restart = timings.durationSeconds >= STABLE_AFTER_S ? 1 : (restarts.get(command) ?? 0) + 1
+      restarts.set(command, restart)
+      const delayMs = Math.min(FIRST_DELAY_MS * 2 ** (restart - 1), MAX_DELAY_MS)
+      const how = typeof code === 'number' ? `code ${code}` : `signal ${code}`
+      logger.logCommandEvent(`exited with ${how}; restarting in ${delayMs / 1000} s (restart ${restart})`, command)
+      pending.set(command, setTimeout(() => {
+        pending.delete(command)
+        command.start()
+      }, delayMs))
+    }
+    exitWhenAllStopped()
+  })
+}

@@ -1,0 +1,97 @@
+import { spawn } from 'node:child_process'
+import { join } from 'node:path'
+import { expect, it } from 'vitest'
+import { cleanUp, isolatedEnvironment, POSTGRES, ROOT, uniqueName, waitFor } from './support'
+
+const SERVICES = ['user', 'catalog', 'order', 'notify']
+
+const isAlive = (pid: number) => {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch {
+    return false
+  }
+}
+
+const isReady = (port: number) =>
+  fetch(`http://127.0.0.1:${port}/ready`, { signal: AbortSignal.timeout(2_000) }).then(
+    (response) => response.status === 200,
+    () => false
+  )
+
+it('npm start restarts a killed service while the other three keep serving, and stops all four on SIGTERM', async () => {
+  const { DATABASE_URL: _shared, ...isolated } = isolatedEnvironment('start')
+  const databases = Object.fromEntries(SERVICES.map((name) => [name, `${POSTGRES}/${uniqueName(`start_${name}`)}`]))
+  const env: Record<string, string | undefined> = { ...process.env, LOG_LEVEL: 'info', ...isolated }
+  delete env.DATABASE_URL
+  for (const name of SERVICES) env[`MARKETMESH_${name.toUpperCase()}_DATABASE_URL`] = databases[name]
+
+  const runner = spawn(process.execPath, [join(ROOT, 'scripts', 'start.mjs')], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] })
+  let output = ''
+  runner.stdout.on('data', (chunk) => (output += chunk))
+  runner.stderr.on('data', (chunk) => (output += chunk))
+  const exited = new Promise<number | null>((resolve) => runner.once('exit', (code) => resolve(code)))
+  // ANSI colours stripped; each service's JSON log lines carry its pid, the "listening" one its port.
+  const lines = () => output.replace(/\x1b\[[0-9;]*m/g, '').split('\n')
+  const listening = (name: string) =>
+    lines()
+      .filter((line) => line.startsWith(`[${name}] {`) && line.includes(`"msg":"${name}-service listening"`))
+      .map((line) => JSON.parse(line.slice(name.length + 3)) as { pid: number; port: number })
+  const current = (name: string) => listening(name).at(-1)
+  const seenPids = new Set<number>()
+  // On failure, what the runner itself said (its lines other than the services' JSON logs).
+  const runnerSaid = () => lines().filter((line) => !/^\[[a-z]+\] \{/.test(line)).join('\n')
+  const waitForRunner = <T>(check: () => Promise<T | undefined | false>, what: string, timeoutMs: number) =>
+    Promise.race([
+      waitFor(check, { timeoutMs, intervalMs: 200, what }),
+      exited.then((code) => Promise.reject(new Error(`the runner exited with ${code}`)))
+    ]).catch((error: Error) => Promise.reject(new Error(`${error.message}; the runner said:\n${runnerSaid()}`)))
+
+  try {
+    await waitForRunner(
+      async () => (await Promise.all(SERVICES.map(async (name) => current(name) && (await isReady(current(name)!.port))))).every(Boolean),
+      'the four services to be ready',
+      25_000
+    )
+    const before = Object.fromEntries(SERVICES.map((name) => [name, current(name)!]))
+    for (const { pid } of Object.values(before)) seenPids.add(pid)
+
+    // Polls the three others all along, from just before the kill until the killed one is back.
+    const others = SERVICES.filter((name) => name !== 'catalog')
+    const misses: string[] = []
+    let polling = true
+    const poller = (async () => {
+      while (polling) {
+        for (const name of others) if (!(await isReady(before[name].port))) misses.push(`${name} not ready at ${new Date().toISOString()}`)
+        await new Promise((resolve) => setTimeout(resolve, 100))
+      }
+    })()
+
+    process.kill(before.catalog.pid, 'SIGKILL')
+    const restarted = await waitForRunner(
+      async () => {
+        const now = current('catalog')
+        return now && now.pid !== before.catalog.pid && (await isReady(now.port)) && now
+      },
+      'catalog to be restarted',
+      15_000
+    ).finally(() => (polling = false))
+    await poller
+    seenPids.add(restarted.pid)
+
+    expect(misses).toEqual([])
+    for (const name of others) expect(listening(name)).toEqual([before[name]])
+    expect(lines()).toContain('[catalog] exited with signal SIGKILL; restarting in 1 s (restart 1)')
+
+    runner.kill('SIGTERM')
+    expect(await exited).toBe(0)
+    for (const pid of [restarted.pid, ...others.map((name) => before[name].pid)]) expect(isAlive(pid)).toBe(false)
+    expect(lines().filter((line) => line.includes('restarting in'))).toHaveLength(1)
+  } finally {
+    runner.kill('SIGKILL')
+    for (const name of SERVICES) for (const { pid } of listening(name)) seenPids.add(pid)
+    for (const pid of seenPids) if (isAlive(pid)) process.kill(pid, 'SIGKILL')
+    await cleanUp({ prefix: isolated.AMQP_PREFIX, databases: Object.values(databases) })
+  }
+})
