@@ -1,5 +1,7 @@
 import type { Knex } from '@marketmesh/shared'
-import { SELLER_LOCK } from '../src/events/seller-lock'
+
+// The value of SELLER_LOCK in src/events/seller-lock.ts when this was written; a migration stays frozen.
+const SELLER_LOCK = 0x73656c6c
 
 /**
  * A product insert takes the seller's advisory lock (shared) before it reads the disabled flag.

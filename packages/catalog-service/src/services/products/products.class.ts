@@ -1,15 +1,11 @@
 import type { Id, NullableId } from '@feathersjs/feathers'
 import { MethodNotAllowed, NotFound } from '@feathersjs/errors'
 import { errorHandler, KnexService, type KnexAdapterOptions, type KnexAdapterParams } from '@feathersjs/knex'
-import type { Knex, ServiceApplication } from '@marketmesh/shared'
+import { queryPooled, type Knex, type ServiceApplication } from '@marketmesh/shared'
 import { productColumns, type Product, type ProductData, type ProductPatch, type ProductQuery } from './products.schema'
 import { isListed, shopNameOf } from './products.sql'
 
 export type { Product, ProductData, ProductPatch, ProductQuery }
-
-interface PgConnection {
-  query(sql: string, bindings: readonly unknown[]): Promise<{ rows: Product[] }>
-}
 
 export interface ProductParams extends KnexAdapterParams<ProductQuery> {
   /**
@@ -43,15 +39,9 @@ export class ProductService extends KnexService<Product, ProductData, ProductPar
       this.getStatements.set(shape, statement)
     }
     const bindings = statement.bindings.map((binding) => (binding === ID ? id : binding))
-    const { client } = this.getModel(params)
     let rows: Product[]
     try {
-      const connection: PgConnection = await client.acquireConnection()
-      try {
-        rows = (await connection.query(statement.sql, bindings)).rows
-      } finally {
-        client.releaseConnection(connection)
-      }
+      rows = await queryPooled<Product>(this.getModel(params), statement.sql, bindings)
     } catch (error) {
       errorHandler(error) // throws the matching Feathers error; declared as returning void
       throw error

@@ -1,0 +1,46 @@
+/**
+ * Runs `work` when woken: at once, or once more right after the run in progress, however many
+ * wakes came meanwhile (commits, a poll and a reconnect all wake the relay; one run serves them).
+ */
+export class CoalescingRunner {
+  private running?: Promise<void>
+  private wakeAgain = false
+  private stopped = true
+
+  constructor(private readonly work: () => Promise<void>) {}
+
+  get isStopped() {
+    return this.stopped
+  }
+
+  start() {
+    this.stopped = false
+    this.wake()
+  }
+
+  /** No run starts from now on; resolves when the one in progress has ended. */
+  async stop() {
+    this.stopped = true
+    await this.running
+  }
+
+  /** The run in progress, if any. */
+  get current() {
+    return this.running
+  }
+
+  wake() {
+    if (this.stopped) return
+    if (this.running) {
+      this.wakeAgain = true
+      return
+    }
+    this.running = this.work().finally(() => {
+      this.running = undefined
+      if (this.wakeAgain) {
+        this.wakeAgain = false
+        this.wake()
+      }
+    })
+  }
+}
