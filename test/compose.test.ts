@@ -117,7 +117,7 @@ describe('docker-compose.yml', () => {
 
   it('runs RabbitMQ 3 with management, a diagnostics healthcheck and a named volume', () => {
     const rabbitmq = service('rabbitmq')
-    expect(rabbitmq.image).toBe('rabbitmq:3-management')
+    expect(rabbitmq.image).toBe('rabbitmq:4-management')
     expect(healthcheckCommand(rabbitmq)).toMatch(/\brabbitmq-diagnostics\b.*\bping\b/)
     expect(publishedPorts(rabbitmq.ports).map((port) => port.target).sort()).toEqual(expect.arrayContaining([5672, 15672]))
     const volumes = (rabbitmq.volumes ?? []).map(String)

@@ -25,9 +25,15 @@ export const describeDeadLetter = ({ content, properties }: Message): DeadLetter
     attempts: headers[DEAD_LETTER_HEADERS.attempts] === undefined ? null : Number(headers[DEAD_LETTER_HEADERS.attempts]),
     consumer: text(DEAD_LETTER_HEADERS.consumer),
     failedAt: text(DEAD_LETTER_HEADERS.failedAt),
-    error: text(DEAD_LETTER_HEADERS.error),
+    // A letter the broker dead-lettered itself (its delivery limit) says why in its own header.
+    error: text(DEAD_LETTER_HEADERS.error) ?? brokerReason(headers),
     body: parseJson(body)
   }
+}
+
+const brokerReason = (headers: Record<string, unknown>) => {
+  const reason = headers['x-first-death-reason']
+  return reason === undefined ? null : `dead-lettered by RabbitMQ: ${String(reason)} (from ${String(headers['x-first-death-queue'] ?? 'its queue')})`
 }
 
 const parseJson = (text: string): unknown => {

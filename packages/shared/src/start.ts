@@ -78,7 +78,9 @@ export const runService = async (createApp: () => ServiceApplication) => {
   process.on('SIGINT', shutdown)
 }
 
-/** `npm run migrate`: creates the database if missing and applies pending migrations, then exits. */
+const BROKER_DECLARE_TIMEOUT_MS = 15_000
+
+/** `npm run migrate`: creates the database if missing, applies pending migrations and declares the broker topology, then exits. */
 export const runMigrations = async (createApp: () => ServiceApplication) => {
   let app: ServiceApplication | undefined
   try {
@@ -86,6 +88,9 @@ export const runMigrations = async (createApp: () => ServiceApplication) => {
     const applied = await prepareDatabase(app)
     process.stdout.write(`${app.get('name')}: ${applied.length ? `applied ${applied.join(', ')}` : 'already up to date'}\n`)
     await app.get('postgresqlClient').destroy()
+    // Every consumer's queue and bindings exist from now on, so no event published before a consumer first runs is lost.
+    await app.get('events').declareTopology(BROKER_DECLARE_TIMEOUT_MS)
+    process.stdout.write(`${app.get('name')}: declared every consumer's queue on RabbitMQ\n`)
   } catch (error) {
     process.stderr.write(`${app?.get('name') ?? 'marketmesh'}: ${describeStartupError(error, app)}\n`)
     process.exit(1)

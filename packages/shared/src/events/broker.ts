@@ -2,7 +2,7 @@ import amqp, { type AmqpConnectionManager, type ChannelWrapper } from 'amqp-conn
 import type { ConfirmChannel, Options } from 'amqplib'
 import type { Logger } from '../logger'
 import { redactUrl } from '../redact'
-import { exchangeNames } from './topology'
+import { declareTopology, exchangeNames, type ConsumerTable } from './topology'
 
 export interface BrokerOptions {
   url: string
@@ -11,6 +11,9 @@ export interface BrokerOptions {
   logger: Logger
   /** Shown in the RabbitMQ management UI as the connection name. */
   connectionName: string
+  /** Every consumer's queue is declared by every service (see EVENT_CONSUMERS). */
+  consumers: ConsumerTable
+  retryDelaysMs: number[]
 }
 
 /**
@@ -44,7 +47,7 @@ export class Broker {
       confirm: true,
       json: false,
       publishTimeout: publishTimeoutMs,
-      setup: (channel: ConfirmChannel) => this.declareExchanges(channel)
+      setup: (channel: ConfirmChannel) => this.declareTopology(channel)
     })
     publisher.on('error', (error: Error) => logger.error({ err: error.message }, 'publisher channel error'))
     this.managed = { connection, publisher }
@@ -55,14 +58,33 @@ export class Broker {
     return this.managed.connection
   }
 
-  /** Idempotent: every process that needs an exchange declares it, with the same arguments. */
-  async declareExchanges(channel: ConfirmChannel) {
-    await channel.assertExchange(this.exchanges.events, 'topic', { durable: true })
-    await channel.assertExchange(this.exchanges.deadLetters, 'direct', { durable: true })
+  declareTopology(channel: ConfirmChannel) {
+    const { prefix, retryDelaysMs, consumers } = this.options
+    return declareTopology(channel, { prefix, retryDelaysMs }, consumers)
   }
 
   isConnected() {
     return this.managed?.connection.isConnected() ?? false
+  }
+
+  /** Resolves once connected with the topology declared; rejects after `timeoutMs`. */
+  async whenReady(timeoutMs: number) {
+    const { publisher } = this.managed ?? {}
+    if (!publisher) throw new Error('The broker connection is not started')
+    let timer: NodeJS.Timeout | undefined
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`RabbitMQ unreachable at ${redactUrl(this.options.url)} after ${timeoutMs} ms`)), timeoutMs)
+    })
+    try {
+      await Promise.race([publisher.waitForConnect(), timeout])
+    } finally {
+      clearTimeout(timer)
+    }
+  }
+
+  /** Calls `listener` on every (re)connect of the publisher channel. */
+  onConnect(listener: () => void) {
+    this.managed?.publisher.on('connect', listener)
   }
 
   publish(exchange: string, routingKey: string, body: Buffer, options: Options.Publish) {
