@@ -1,10 +1,13 @@
 import { randomUUID } from 'node:crypto'
+import pg from 'pg'
 import { Gauge, type Registry } from 'prom-client'
 import type { Knex } from '../database'
 import type { Logger } from '../logger'
 import type { Broker } from './broker'
+import { CoalescingRunner } from './coalescing-runner'
 import { EVENT_VERSION, type EventData, type EventEnvelope, type EventType } from './catalog'
 import type { EventMetrics } from './metrics'
+import { purgeInBatches } from './purge'
 import { REQUEST_ID_HEADER } from './topology'
 import { assertEventData } from './validation'
 
@@ -58,6 +61,8 @@ export const writeToOutbox = async <T extends EventType>(
 
 export interface OutboxRelayOptions {
   db: Knex
+  /** The database's URL: the relay drains on a connection of its own, outside the pool. */
+  connection: string
   broker: Broker
   batchSize: number
   pollIntervalMs: number
@@ -79,16 +84,9 @@ interface UnsentRow {
   correlation_id: string
 }
 
-/** The part of node-postgres' client the relay uses on its own connection. */
-interface RelayConnection {
-  query<R>(sql: string, values?: unknown[]): Promise<{ rows: R[] }>
-  on(event: 'error', listener: (error: Error) => void): void
-}
-
 // Session advisory lock key: one relay at a time per database keeps the publish order.
 const RELAY_LOCK = 0x6d6d6f62
 
-const LOCK_RETRY_MS = 50
 const PURGE_INTERVAL_MS = 15 * 60_000
 
 const READ_UNSENT = `
@@ -101,21 +99,22 @@ const READ_UNSENT = `
 
 /**
  * Publishes unsent outbox rows in order, with publisher confirms, then marks them sent. Woken when
- * a transaction that emitted commits; the poll interval is a safety net (rows left by a crashed
- * instance, a broker outage). A crash between publish and mark republishes the batch, which
- * consumers absorb by their dedupe.
+ * a transaction that emitted commits, and when the broker connection comes back; the poll
+ * interval is a safety net (rows left by a crashed instance). A crash between publish and mark
+ * republishes the batch, which consumers absorb by their dedupe. While the broker is away it
+ * does not publish at all: what is unsent stays in the table, however long the outage.
  *
  * It works on a connection of its own, outside the pool: the advisory lock that makes it the only
  * relay of its database is held there while it drains, and is released by PostgreSQL if the
- * process dies. While the broker confirms one batch, the next is read and sent.
+ * process dies. Another instance waits for that lock (no polling), then publishes what was
+ * committed meanwhile. While the broker confirms one batch, the next is read and sent.
  */
 export class OutboxRelay {
+  private readonly runner = new CoalescingRunner(() => this.drain())
   private timers: NodeJS.Timeout[] = []
   private retryTimer?: NodeJS.Timeout
-  private running?: Promise<void>
-  private connection?: Promise<RelayConnection>
-  private wakeAgain = false
-  private stopped = true
+  private connection?: Promise<pg.Client>
+  private waitingForLock = false
   private failures = 0
 
   constructor(private readonly options: OutboxRelayOptions) {
@@ -145,47 +144,45 @@ export class OutboxRelay {
     })
   }
 
+  private get stopped() {
+    return this.runner.isStopped
+  }
+
   async start() {
-    this.stopped = false
+    this.options.broker.onConnect(() => this.wake())
     this.timers.push(setInterval(() => this.wake(), this.options.pollIntervalMs))
     this.timers.push(setInterval(() => void this.purge(), PURGE_INTERVAL_MS))
-    this.wake()
+    this.runner.start()
   }
 
   async stop() {
-    this.stopped = true
+    const running = this.runner.stop()
     this.timers.forEach(clearInterval)
     this.timers = []
     clearTimeout(this.retryTimer)
-    await this.running
+    // A wait for the other instance's lock would outlast the shutdown: end it with the connection.
+    if (this.waitingForLock) await this.disconnect()
+    await running
     await this.disconnect()
   }
 
   /** Runs the relay now, or once more right after the run in progress. */
   wake() {
-    if (this.stopped) return
-    if (this.running) {
-      this.wakeAgain = true
-      return
-    }
-    this.running = this.drain().finally(() => {
-      this.running = undefined
-      if (this.wakeAgain) {
-        this.wakeAgain = false
-        this.wake()
-      }
-    })
+    this.runner.wake()
   }
 
   private async drain() {
+    // Woken again by the broker's reconnect.
+    if (!this.options.broker.isConnected()) return
     try {
       const connection = await this.connect()
-      const [{ locked }] = (await connection.query<{ locked: boolean }>('SELECT pg_try_advisory_lock($1) AS locked', [RELAY_LOCK])).rows
-      if (!locked) {
-        // Another instance is publishing; our rows may have committed after its last read.
-        this.retryLater(LOCK_RETRY_MS)
-        return
+      this.waitingForLock = true
+      try {
+        await connection.query('SELECT pg_advisory_lock($1)', [RELAY_LOCK])
+      } finally {
+        this.waitingForLock = false
       }
+      if (this.stopped) return
       try {
         await this.publishUnsent(connection)
       } finally {
@@ -193,6 +190,7 @@ export class OutboxRelay {
       }
       this.failures = 0
     } catch (error) {
+      if (this.stopped) return
       this.failures += 1
       const delay = Math.min(500 * 2 ** this.failures, this.options.pollIntervalMs)
       this.options.logger.warn({ err: (error as Error).message, retryInMs: delay }, 'outbox relay failed; will retry')
@@ -206,16 +204,15 @@ export class OutboxRelay {
    * Publishes batch after batch until none is left. Batch n+1 is read (leaving out the rows of
    * batch n, published but not yet marked) and published while the broker confirms batch n.
    */
-  private async publishUnsent(connection: RelayConnection) {
+  private async publishUnsent(connection: pg.Client) {
     const { batchSize } = this.options
     let inFlight: { ids: number[]; marked: Promise<void> } | undefined
     for (;;) {
       const { rows } = await connection.query<UnsentRow>(READ_UNSENT, [inFlight?.ids ?? [], batchSize])
       if (rows.length === 0) break
       const ids = rows.map((row) => row.id)
-      const confirmed = this.publish(rows)
-      const marked = (inFlight?.marked ?? Promise.resolve())
-        .then(() => confirmed)
+      // Waits for both: a batch whose predecessor failed must still have its own rejection handled.
+      const marked = Promise.all([inFlight?.marked, this.publish(rows)])
         .then(() => this.options.afterPublish?.())
         .then(() => this.markSent(connection, rows))
       // Awaited below or by the next turn; this only keeps a failure from being reported twice.
@@ -244,7 +241,7 @@ export class OutboxRelay {
     )
   }
 
-  private async markSent(connection: RelayConnection, rows: UnsentRow[]) {
+  private async markSent(connection: pg.Client, rows: UnsentRow[]) {
     await connection.query('UPDATE outbox SET sent_at = now() WHERE id = ANY($1::bigint[])', [rows.map((row) => row.id)])
     for (const row of rows) this.options.metrics.published.inc({ type: row.type })
   }
@@ -256,13 +253,12 @@ export class OutboxRelay {
 
   private connect() {
     if (!this.connection) {
-      const { db, logger } = this.options
-      const connection: Promise<RelayConnection> = db.client.acquireRawConnection().then((raw: RelayConnection) => {
-        raw.on('error', (error) => {
-          logger.warn({ err: error.message }, 'outbox relay connection lost')
-          if (this.connection === connection) this.connection = undefined
-        })
-        return raw
+      const { logger } = this.options
+      const client = new pg.Client({ connectionString: this.options.connection, application_name: 'outbox relay' })
+      const connection = client.connect().then(() => client)
+      client.on('error', (error) => {
+        logger.warn({ err: error.message }, 'outbox relay connection lost')
+        if (this.connection === connection) this.connection = undefined
       })
       this.connection = connection
     }
@@ -273,16 +269,13 @@ export class OutboxRelay {
     const connecting = this.connection
     this.connection = undefined
     const connection = await connecting?.catch(() => undefined)
-    if (connection) await this.options.db.client.destroyRawConnection(connection).catch(() => undefined)
+    await connection?.end().catch(() => undefined)
   }
 
   async purge() {
     const { db, retentionHours, logger } = this.options
     try {
-      const purged = await db('outbox')
-        .whereNotNull('sent_at')
-        .where('sent_at', '<', db.raw(`now() - make_interval(secs => ?)`, [retentionHours * 3600]))
-        .delete()
+      const purged = await purgeInBatches(db, 'outbox', 'sent_at < now() - make_interval(secs => ?)', [retentionHours * 3600])
       if (purged > 0) logger.info({ purged }, 'purged sent outbox rows')
     } catch (error) {
       logger.warn({ err: (error as Error).message }, 'outbox purge failed')
