@@ -114,18 +114,26 @@ export const createTestBus = async (options: {
   amqpUrl?: string
   afterPublish?: EventBusOptions['afterPublish']
   migrations?: MigrationList
+  /** Settings over the test defaults, e.g. `{ amqp: { batchSize: 5 } }`. */
+  settings?: Record<string, unknown>
+  consumers?: EventBusOptions['consumers']
 }) => {
   await ensureDatabase(options.connection)
   const db = createKnex({ client: 'pg', connection: options.connection, pool: { min: 0, max: 10 } })
   await migrateLatest(db, { ...eventBackboneMigrations, ...options.migrations })
   const registry = new Registry()
-  const settings = deepMerge(baseDefaults, {
-    postgresql: { connection: options.connection },
-    amqp: { url: options.amqpUrl ?? AMQP, prefix: options.prefix, retryDelaysMs: [200, 400], publishTimeoutMs: 2_000 },
-    outbox: { pollIntervalMs: 500 }
-  }) as BaseSettings
+  const settings = deepMerge(
+    baseDefaults,
+    {
+      postgresql: { connection: options.connection },
+      amqp: { url: options.amqpUrl ?? AMQP, prefix: options.prefix, retryDelaysMs: [200, 400], publishTimeoutMs: 2_000 },
+      outbox: { pollIntervalMs: 500 },
+      sideEffects: { retryDelaysMs: [100, 200], leaseMs: 1_000, pollIntervalMs: 100 }
+    },
+    options.settings
+  ) as BaseSettings
   const logger = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' })
-  const bus = new EventBus({ service: options.service, settings, db, logger, registry, afterPublish: options.afterPublish })
+  const bus = new EventBus({ service: options.service, settings, db, logger, registry, afterPublish: options.afterPublish, consumers: options.consumers })
   return { bus, db, registry }
 }
 
@@ -138,10 +146,10 @@ export const metricValue = async (registry: Registry, name: string, labels: Reco
 }
 
 /**
- * A TCP proxy in front of RabbitMQ that a test can cut and restore: a broker outage as the
- * service sees it, without stopping the broker other tests use.
+ * A TCP proxy in front of RabbitMQ (or, given its port, PostgreSQL) that a test can cut and
+ * restore: an outage as the service sees it, without stopping the server other tests use.
  */
-export const createBrokerProxy = async (target = { host: '127.0.0.1', port: 5672 }) => {
+export const createTcpProxy = async (target = { host: '127.0.0.1', port: 5672 }) => {
   const sockets = new Set<Socket>()
   const server = createNetServer((client) => {
     const upstream = connectTcp(target.port, target.host)
@@ -157,6 +165,7 @@ export const createBrokerProxy = async (target = { host: '127.0.0.1', port: 5672
   const port = (server.address() as AddressInfo).port
   return {
     url: `amqp://guest:guest@127.0.0.1:${port}`,
+    port,
     /** Drops every connection and refuses new ones. */
     cut: () =>
       new Promise<void>((resolve) => {

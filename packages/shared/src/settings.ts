@@ -27,7 +27,17 @@ export const baseSettingsProperties = {
     retryDelaysMs: Type.Array(Type.Integer({ minimum: 1 }), { minItems: 0 }),
     publishTimeoutMs: Type.Integer({ minimum: 100 }),
     /** How long a consumer remembers an event id to skip its redeliveries. */
-    dedupeRetentionHours: Type.Number({ minimum: 1 })
+    dedupeRetentionHours: Type.Number({ minimum: 1 }),
+    /** A redelivered event whose handling was interrupted this many times (crashes) is dead-lettered. */
+    crashLimit: Type.Integer({ minimum: 1 })
+  }),
+  sideEffects: Type.Object({
+    /** Delay before each retry of a failed side effect; after the last it is marked failed. */
+    retryDelaysMs: Type.Array(Type.Integer({ minimum: 1 }), { minItems: 0 }),
+    /** A side effect claimed this long ago and not finished is run again (its instance may have died). */
+    leaseMs: Type.Integer({ minimum: 100 }),
+    pollIntervalMs: Type.Integer({ minimum: 10 }),
+    concurrency: Type.Integer({ minimum: 1 })
   }),
   outbox: Type.Object({
     batchSize: Type.Integer({ minimum: 1 }),
@@ -69,8 +79,10 @@ export const baseDefaults: Omit<BaseSettings, 'name' | 'port' | 'postgresql'> & 
     batchSize: 50,
     retryDelaysMs: [1_000, 10_000, 60_000],
     publishTimeoutMs: 10_000,
-    dedupeRetentionHours: 30 * 24
+    dedupeRetentionHours: 30 * 24,
+    crashLimit: 5
   },
+  sideEffects: { retryDelaysMs: [1_000, 10_000, 60_000, 300_000, 1_800_000], leaseMs: 300_000, pollIntervalMs: 1_000, concurrency: 8 },
   outbox: { batchSize: 500, pollIntervalMs: 1_000, retentionHours: 72 },
   jwt: {
     secret: DEVELOPMENT_JWT_SECRET,
@@ -95,8 +107,12 @@ export const baseEnvironment: Record<string, [path: string, format: EnvFormat]> 
   AMQP_PREFIX: ['amqp.prefix', 'string'],
   AMQP_PREFETCH: ['amqp.prefetch', 'integer'],
   AMQP_CONCURRENCY: ['amqp.concurrency', 'integer'],
+  AMQP_PUBLISH_TIMEOUT_MS: ['amqp.publishTimeoutMs', 'integer'],
   EVENT_RETRY_DELAYS_MS: ['amqp.retryDelaysMs', 'integer-list'],
   EVENT_DEDUPE_RETENTION_HOURS: ['amqp.dedupeRetentionHours', 'number'],
+  EVENT_CRASH_LIMIT: ['amqp.crashLimit', 'integer'],
+  SIDE_EFFECT_RETRY_DELAYS_MS: ['sideEffects.retryDelaysMs', 'integer-list'],
+  SIDE_EFFECT_LEASE_MS: ['sideEffects.leaseMs', 'integer'],
   OUTBOX_RETENTION_HOURS: ['outbox.retentionHours', 'number'],
   JWT_SECRET: ['jwt.secret', 'string'],
   JWT_ISSUER: ['jwt.issuer', 'string'],

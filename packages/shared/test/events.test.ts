@@ -2,48 +2,11 @@ import { spawn } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
 import { join } from 'node:path'
 import amqplib from 'amqplib'
-import { afterEach, describe, expect, it } from 'vitest'
-import { consumerQueueNames, DEAD_LETTER_HEADERS, exchangeNames, type EventBus, type Knex } from '../src'
-import { AMQP, cleanUp, createBrokerProxy, createTestBus, metricValue, POSTGRES, uniqueName, waitFor } from '../../../test/support'
-import { applyEffect, effectsMigrations, orderCreated } from './fixtures/effects.cjs'
-
-const CONSUMER = 'test-consumer'
-const cleanups: Array<() => Promise<void>> = []
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup()
-})
-
-/** A publishing service and a consuming service, each with its own database, on a private prefix. */
-const twoServices = async (options: { publisherAmqpUrl?: string; afterPublish?: () => Promise<void> | void } = {}) => {
-  const prefix = uniqueName('events').replace(/_/g, '.')
-  const databases = [`${POSTGRES}/${uniqueName('publisher')}`, `${POSTGRES}/${uniqueName('consumer')}`]
-  const publisher = await createTestBus({
-    service: 'order-service',
-    connection: databases[0],
-    prefix,
-    amqpUrl: options.publisherAmqpUrl,
-    afterPublish: options.afterPublish
-  })
-  const consumer = await createTestBus({ service: CONSUMER, connection: databases[1], prefix, migrations: effectsMigrations })
-  cleanups.push(async () => {
-    await publisher.bus.stop()
-    await consumer.bus.stop()
-    await publisher.db.destroy()
-    await consumer.db.destroy()
-    await cleanUp({ prefix, databases })
-  })
-  return { prefix, publisher, consumer, databases }
-}
-
-const emitInTransaction = (bus: EventBus, db: Knex, count = 1) =>
-  db.transaction(async (trx) => {
-    const events = []
-    for (let i = 0; i < count; i++) events.push(await bus.emit(trx, 'order.created', orderCreated()))
-    return events
-  })
-
-const effectsOf = (db: Knex) => db('effects').select('order_id', 'applications')
-const unsent = async (db: Knex) => Number((await db('outbox').whereNull('sent_at').count({ n: '*' }))[0].n)
+import { describe, expect, it } from 'vitest'
+import { consumerQueueNames, DEAD_LETTER_HEADERS, exchangeNames } from '../src'
+import { AMQP, createTcpProxy, createTestBus, metricValue, waitFor } from '../../../test/support'
+import { applyEffect, orderCreated } from './fixtures/effects.cjs'
+import { afterThisTest, CONSUMER, effectsOf, emitInTransaction, twoServices, unsent, watchEverything } from './helpers'
 
 describe('transactional outbox', () => {
   it('publishes a committed event exactly once and a rolled-back one never', async () => {
@@ -98,17 +61,12 @@ describe('transactional outbox', () => {
   it('publishes each event once and in outbox order with two instances relaying from one database', async () => {
     const { prefix, publisher, databases } = await twoServices()
     const second = await createTestBus({ service: 'order-service', connection: databases[0], prefix })
-    cleanups.push(async () => {
+    afterThisTest(async () => {
       await second.bus.stop()
       await second.db.destroy()
     })
     // A plain queue that sees every event in the order the broker received it.
-    const connection = await amqplib.connect(AMQP)
-    cleanups.push(() => connection.close())
-    const channel = await connection.createChannel()
-    await channel.assertExchange(exchangeNames(prefix).events, 'topic', { durable: true })
-    const { queue } = await channel.assertQueue('', { exclusive: true })
-    await channel.bindQueue(queue, exchangeNames(prefix).events, '#')
+    const { received } = await watchEverything(prefix)
     await publisher.bus.start()
     await second.bus.start()
 
@@ -122,8 +80,6 @@ describe('transactional outbox', () => {
     }
 
     await waitFor(async () => (await unsent(publisher.db)) === 0, { what: 'the outbox to drain' })
-    const received: string[] = []
-    await channel.consume(queue, (message) => message && received.push(message.properties.messageId), { noAck: true })
     await waitFor(() => received.length >= emitted.length, { what: 'every event on the plain queue' })
     await new Promise((resolve) => setTimeout(resolve, 200))
     expect(received).toEqual(emitted)
@@ -153,8 +109,8 @@ describe('transactional outbox', () => {
   })
 
   it('delivers everything emitted while RabbitMQ was unreachable once it is back', async () => {
-    const proxy = await createBrokerProxy()
-    cleanups.push(proxy.close)
+    const proxy = await createTcpProxy()
+    afterThisTest(proxy.close)
     const { publisher, consumer } = await twoServices({ publisherAmqpUrl: proxy.url })
     consumer.bus.on('order.created', applyEffect)
     await consumer.bus.start()
@@ -231,7 +187,7 @@ describe('consumer failures', () => {
     const [failing] = await emitInTransaction(publisher.bus, publisher.db)
 
     const connection = await amqplib.connect(AMQP)
-    cleanups.push(() => connection.close())
+    afterThisTest(() => connection.close())
     const channel = await connection.createConfirmChannel()
     const invalid = { ...failing, id: randomUUID(), data: { ...orderCreated(), total: -5 } }
     const invalidBody = JSON.stringify(invalid)
@@ -301,7 +257,7 @@ describe('a consumer killed mid-batch', () => {
     expect(appliedBeforeKill).toBeLessThan(300)
 
     const second = await startConsumerProcess(env)
-    cleanups.push(async () => void second.kill('SIGKILL'))
+    afterThisTest(async () => void second.kill('SIGKILL'))
     await waitFor(async () => (await effectsOf(consumer.db)).length === 300, { what: 'all 300 events', timeoutMs: 30_000 })
     const effects = await effectsOf(consumer.db)
     expect(effects.filter((row) => row.applications !== 1)).toEqual([])

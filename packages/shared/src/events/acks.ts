@@ -12,11 +12,19 @@ type Settlement = 'acked' | 'requeued'
 export class AckWindow {
   private readonly unsettled: ConsumeMessage[] = []
   private readonly settled = new Map<number, Settlement>()
+  private open = true
 
   constructor(
     readonly channel: ConfirmChannel,
     private readonly holdLimit: number
-  ) {}
+  ) {
+    channel.once('close', () => (this.open = false))
+  }
+
+  /** Once the channel has closed, its deliveries can no longer be settled: the broker redelivers them. */
+  get isOpen() {
+    return this.open
+  }
 
   received(message: ConsumeMessage) {
     this.unsettled.push(message)

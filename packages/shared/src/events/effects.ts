@@ -1,0 +1,167 @@
+import { randomUUID } from 'node:crypto'
+import type { Knex } from '../database'
+import { afterCommit } from '../knex-internals'
+import type { Logger } from '../logger'
+import { CoalescingRunner } from './coalescing-runner'
+import type { EventMetrics } from './metrics'
+import { purgeInBatches } from './purge'
+
+/** One piece of work outside the database, as its performer gets it. */
+export interface SideEffect<P = unknown> {
+  /** Stable across attempts and instances: pass it on as the idempotency key (or Message-ID). */
+  id: string
+  kind: string
+  /** What makes it unique within its kind, e.g. `order-paid:<orderId>`. */
+  key: string
+  payload: P
+  /** 1 on the first try. */
+  attempt: number
+}
+
+export type SideEffectPerformer<P = unknown> = (effect: SideEffect<P>) => Promise<void>
+
+export interface SideEffectsOptions {
+  db: Knex
+  logger: Logger
+  metrics: EventMetrics
+  /** Delay before each retry; after the last one the effect is marked failed. */
+  retryDelaysMs: number[]
+  /** A claimed effect not finished within this is run again (its runner may have died). */
+  leaseMs: number
+  pollIntervalMs: number
+  concurrency: number
+  retentionHours: number
+}
+
+interface ClaimedRow {
+  id: string
+  kind: string
+  key: string
+  payload: unknown
+  attempts: number
+}
+
+const PURGE_INTERVAL_MS = 60 * 60_000
+const STOP_GRACE_MS = 5_000
+
+/**
+ * Side effects that must happen once although their cause may be handled more than once (a
+ * redelivered event, a batch retried because a batch-mate failed). The handler only writes a row
+ * in its own transaction; after commit a runner claims the row (one instance of the service,
+ * `SKIP LOCKED`), calls the kind's performer with the row's stable id, and marks it done, or
+ * retries it later. Scheduling the same kind and key twice keeps the first. A runner that dies
+ * mid-call leaves the row to be claimed again after the lease, with the same id: performers
+ * must pass that id on as an idempotency key.
+ */
+export class SideEffects {
+  private readonly performers = new Map<string, SideEffectPerformer>()
+  private readonly runner = new CoalescingRunner(() =>
+    this.runDue().catch((error) => this.options.logger.warn({ err: (error as Error).message }, 'side effects run failed; will retry'))
+  )
+  private timers: NodeJS.Timeout[] = []
+
+  constructor(private readonly options: SideEffectsOptions) {}
+
+  /** Registers how effects of `kind` are carried out (before the bus starts). */
+  perform<P>(kind: string, performer: SideEffectPerformer<P>) {
+    this.performers.set(kind, performer as SideEffectPerformer)
+    return this
+  }
+
+  get hasPerformers() {
+    return this.performers.size > 0
+  }
+
+  /** Writes the effect in `trx`; it is carried out once `trx` commits. Returns its id. */
+  async schedule(trx: Knex.Transaction, kind: string, key: string, payload: unknown): Promise<string> {
+    const [inserted] = await trx('side_effects')
+      .insert({ id: randomUUID(), kind, key, payload: JSON.stringify(payload) })
+      .onConflict(['kind', 'key'])
+      .ignore()
+      .returning('id')
+    afterCommit(trx, () => this.wake())
+    if (inserted) return inserted.id
+    const existing = await trx('side_effects').where({ kind, key }).first('id')
+    return existing.id
+  }
+
+  start() {
+    if (!this.hasPerformers) return
+    this.timers.push(setInterval(() => this.wake(), this.options.pollIntervalMs))
+    this.timers.push(setInterval(() => void this.purge(), PURGE_INTERVAL_MS))
+    this.runner.start()
+  }
+
+  /** Waits for the effects in progress, but no longer than their lease: past it they run again elsewhere anyway. */
+  async stop() {
+    const running = this.runner.stop()
+    this.timers.forEach(clearInterval)
+    this.timers = []
+    let timer: NodeJS.Timeout | undefined
+    await Promise.race([running, new Promise((resolve) => (timer = setTimeout(resolve, Math.min(this.options.leaseMs, STOP_GRACE_MS))))])
+    clearTimeout(timer)
+  }
+
+  wake() {
+    this.runner.wake()
+  }
+
+  private async runDue() {
+    const { db, leaseMs, concurrency } = this.options
+    for (;;) {
+      // Claiming pushes run_after past the lease: a claim whose runner died is due again then.
+      const due = db('side_effects')
+        .select('id')
+        .where('status', 'pending')
+        .where('run_after', '<=', db.fn.now())
+        .whereIn('kind', [...this.performers.keys()])
+        .orderBy('run_after')
+        .limit(concurrency)
+        .forUpdate()
+        .skipLocked()
+      const rows: ClaimedRow[] = await db('side_effects')
+        .whereIn('id', due)
+        .update({ attempts: db.raw('attempts + 1'), run_after: db.raw('now() + make_interval(secs => ?::float / 1000)', [leaseMs]) })
+        .returning(['id', 'kind', 'key', 'payload', 'attempts'])
+      if (rows.length === 0 || this.runner.isStopped) return
+      await Promise.all(rows.map((row) => this.carryOut(row)))
+    }
+  }
+
+  private async carryOut(row: ClaimedRow) {
+    const { db, logger, metrics, retryDelaysMs } = this.options
+    const effect: SideEffect = { id: row.id, kind: row.kind, key: row.key, payload: row.payload, attempt: row.attempts }
+    try {
+      await this.performers.get(row.kind)!(effect)
+      await db('side_effects').where({ id: row.id }).update({ status: 'done', finished_at: db.fn.now(), last_error: null })
+      metrics.sideEffectsDone.inc({ kind: row.kind })
+    } catch (error) {
+      const message = (error as Error).message ?? String(error)
+      const delay = retryDelaysMs[row.attempts - 1]
+      if (delay === undefined) {
+        await db('side_effects').where({ id: row.id }).update({ status: 'failed', finished_at: db.fn.now(), last_error: message })
+        metrics.sideEffectsFailed.inc({ kind: row.kind })
+        logger.error({ effectId: row.id, kind: row.kind, key: row.key, attempts: row.attempts, err: message }, 'side effect failed for good')
+      } else {
+        await db('side_effects')
+          .where({ id: row.id })
+          .update({ run_after: db.raw('now() + make_interval(secs => ?::float / 1000)', [delay]), last_error: message })
+        metrics.sideEffectsRetried.inc({ kind: row.kind })
+        logger.warn({ effectId: row.id, kind: row.kind, attempt: row.attempts, retryInMs: delay, err: message }, 'side effect failed; will retry')
+      }
+    }
+  }
+
+  /** Done effects past the retention; failed ones stay until an operator acts. */
+  async purge() {
+    const { db, retentionHours, logger } = this.options
+    try {
+      const purged = await purgeInBatches(db, 'side_effects', "status = 'done' AND finished_at < now() - make_interval(secs => ?)", [
+        retentionHours * 3600
+      ])
+      if (purged > 0) logger.info({ purged }, 'purged done side effects')
+    } catch (error) {
+      logger.warn({ err: (error as Error).message }, 'side effects purge failed')
+    }
+  }
+}

@@ -1,0 +1,262 @@
+import { spawn } from 'node:child_process'
+import { join } from 'node:path'
+import amqplib from 'amqplib'
+import { describe, expect, it } from 'vitest'
+import { consumerQueueNames, DEAD_LETTER_HEADERS, EVENT_CONSUMERS, type EventType } from '../src'
+import { AMQP, cleanUp, createTcpProxy, createTestBus, isolatedEnvironment, metricValue, startServiceProcess, waitFor } from '../../../test/support'
+import { applyEffect, effectsMigrations, orderCreated } from './fixtures/effects.cjs'
+import { afterThisTest, CONSUMER, effectsOf, emitInTransaction, twoServices, watchEverything } from './helpers'
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
+
+const deadLetterCount = async (prefix: string, consumer = CONSUMER) => {
+  const connection = await amqplib.connect(AMQP)
+  try {
+    const channel = await connection.createChannel()
+    return (await channel.checkQueue(consumerQueueNames(prefix, consumer).deadLetterQueue)).messageCount
+  } finally {
+    await connection.close()
+  }
+}
+
+describe('a long broker outage', () => {
+  it('keeps the service and its HTTP API up with 700 unsent rows, and publishes them all once the broker is back', async () => {
+    const proxy = await createTcpProxy()
+    afterThisTest(proxy.close)
+    const env = { ...isolatedEnvironment('outage'), AMQP_URL: proxy.url, AMQP_PUBLISH_TIMEOUT_MS: '500' }
+    // catalog-service consumes no product.* event: what the relay publishes is for the watching queue only.
+    const service = await startServiceProcess('catalog-service', env)
+    afterThisTest(async () => {
+      service.child.kill('SIGKILL')
+      await cleanUp({ prefix: env.AMQP_PREFIX, databases: [env.DATABASE_URL] })
+    })
+    await waitFor(async () => (await fetch(`${service.url}/ready`)).status === 200, { what: 'catalog-service ready' })
+    const { received } = await watchEverything(env.AMQP_PREFIX)
+
+    await proxy.cut()
+    await waitFor(async () => (await fetch(`${service.url}/ready`)).status === 503, { what: 'the service to notice the outage' })
+    const { default: knex } = await import('knex')
+    const db = knex({ client: 'pg', connection: env.DATABASE_URL, pool: { min: 0, max: 1 } })
+    afterThisTest(() => db.destroy())
+    const ids: string[] = await db.raw(`
+      INSERT INTO outbox (event_id, type, envelope)
+      SELECT id, 'product.deleted', jsonb_build_object('id', id, 'type', 'product.deleted', 'version', 1,
+             'occurredAt', now(), 'source', 'catalog-service', 'correlationId', id, 'causationId', null,
+             'data', jsonb_build_object('productId', gen_random_uuid(), 'sellerId', gen_random_uuid()))
+        FROM (SELECT gen_random_uuid() AS id FROM generate_series(1, 700)) AS fresh
+      RETURNING event_id`).then((result: { rows: Array<{ event_id: string }> }) => result.rows.map((row) => row.event_id))
+
+    // Many publish timeouts long: a relay that let one reject unhandled would have taken the process down.
+    await sleep(4_000)
+    expect(service.child.exitCode).toBeNull()
+    expect((await fetch(`${service.url}/health`)).status).toBe(200)
+    expect((await fetch(`${service.url}/products`)).status).toBe(200)
+
+    await proxy.restore()
+    await waitFor(() => ids.every((id) => received.includes(id)), { what: 'all 700 events', timeoutMs: 30_000 })
+    await waitFor(async () => Number((await db('outbox').whereNull('sent_at').count({ n: '*' }))[0].n) === 0, { what: 'all marked sent' })
+    expect(service.child.exitCode).toBeNull()
+  })
+})
+
+describe('infrastructure failures', () => {
+  it('pauses through a PostgreSQL outage longer than all retry delays: every event handled once, none retried or dead-lettered', async () => {
+    const proxy = await createTcpProxy({ host: '127.0.0.1', port: 5432 })
+    afterThisTest(proxy.close)
+    const { prefix, publisher, consumer } = await twoServices({
+      consumerConnection: (database) => `postgres://postgres@127.0.0.1:${proxy.port}/${database}`
+    })
+    consumer.bus.on('order.created', applyEffect)
+    await consumer.bus.start()
+    await consumer.bus.whenConsuming()
+    await publisher.bus.start()
+    const before = await emitInTransaction(publisher.bus, publisher.db, 10)
+    await waitFor(async () => (await effectsOf(consumer.db)).length === 10, { what: 'the first 10 events' })
+
+    await proxy.cut()
+    // Events keep arriving while the consumer's database is gone for 5 times the sum of the retry delays (200 + 400 ms).
+    const during = []
+    for (let i = 0; i < 6; i++) {
+      during.push(...(await emitInTransaction(publisher.bus, publisher.db, 5)))
+      await sleep(500)
+    }
+    await proxy.restore()
+
+    await waitFor(async () => (await effectsOf(consumer.db)).length === 40, { what: 'all 40 events', timeoutMs: 30_000 })
+    const effects = await effectsOf(consumer.db)
+    expect(effects.every((row) => row.applications === 1)).toBe(true)
+    expect(new Set(effects.map((row) => row.order_id))).toEqual(new Set([...before, ...during].map((event) => event.data.orderId)))
+    expect(await metricValue(consumer.registry, 'events_retried_total')).toBe(0)
+    expect(await metricValue(consumer.registry, 'events_dead_lettered_total')).toBe(0)
+    expect(await metricValue(consumer.registry, 'events_consumption_paused_total')).toBeGreaterThan(0)
+    expect(await deadLetterCount(prefix)).toBe(0)
+  })
+
+  it('still counts a handler’s own connection failure to another dependency as an attempt', async () => {
+    const { prefix, publisher, consumer } = await twoServices()
+    consumer.bus.on('order.created', async () => {
+      const error = new Error('connect ECONNREFUSED 127.0.0.1:9') as NodeJS.ErrnoException
+      error.code = 'ECONNREFUSED'
+      throw error
+    })
+    await consumer.bus.start()
+    await consumer.bus.whenConsuming()
+    await publisher.bus.start()
+    await emitInTransaction(publisher.bus, publisher.db)
+    await waitFor(async () => (await deadLetterCount(prefix)) === 1, { what: 'the dead letter' })
+    expect(await metricValue(consumer.registry, 'events_retried_total')).toBe(2)
+  })
+})
+
+describe('a consumer in a crash loop', () => {
+  it('dead-letters the event that crashes it, with the reason, and handles every healthy event once', async () => {
+    const { prefix, publisher, consumer, databases } = await twoServices()
+    await publisher.bus.start()
+    const [poison, ...healthy] = await emitInTransaction(publisher.bus, publisher.db, 16)
+    const env = { DATABASE_URL: databases[1], AMQP_PREFIX: prefix, POISON_ORDER_ID: poison.data.orderId, EVENT_CRASH_LIMIT: '2' }
+    const fixture = join(__dirname, 'fixtures', 'consumer-process.cjs')
+
+    // The poison is first in the queue, in one batch with 15 healthy events; each start crashes on it until it is dead-lettered.
+    let crashes = 0
+    for (; crashes < 8; crashes++) {
+      const child = spawn(process.execPath, [fixture], { env: { ...process.env, ...env }, stdio: process.env.FIXTURE_LOG_LEVEL ? 'inherit' : 'ignore' })
+      afterThisTest(() => void child.kill('SIGKILL'))
+      const outcome = await Promise.race([
+        new Promise<string>((resolve) => child.once('exit', () => resolve('crashed'))),
+        waitFor(async () => (await effectsOf(consumer.db)).length === 15 && (await deadLetterCount(prefix)) === 1, {
+          timeoutMs: 15_000,
+          what: 'the healthy events and the dead letter'
+        }).then(() => 'settled')
+      ])
+      if (outcome === 'settled') break
+    }
+
+    expect(crashes).toBeGreaterThan(0)
+    expect(crashes).toBeLessThan(8)
+    const effects = await effectsOf(consumer.db)
+    expect(effects.every((row) => row.applications === 1)).toBe(true)
+    expect(new Set(effects.map((row) => row.order_id))).toEqual(new Set(healthy.map((event) => event.data.orderId)))
+    const connection = await amqplib.connect(AMQP)
+    afterThisTest(() => connection.close())
+    const channel = await connection.createChannel()
+    const letter = await channel.get(consumerQueueNames(prefix, CONSUMER).deadLetterQueue, { noAck: true })
+    expect(letter && letter.properties.messageId).toBe(poison.id)
+    expect(letter && letter.properties.headers![DEAD_LETTER_HEADERS.error]).toMatch(/interrupted 2 times/)
+  })
+})
+
+describe('shutdown', () => {
+  it('cancels the consumer first: only the batches in flight finish, and what was not handled stays queued', async () => {
+    const { prefix, publisher, consumer } = await twoServices({ consumerSettings: { amqp: { batchSize: 2, concurrency: 2, prefetch: 50 } } })
+    consumer.bus.on('order.created', async (event, context) => {
+      await sleep(100)
+      await applyEffect(event, context)
+    })
+    await consumer.bus.start()
+    await consumer.bus.whenConsuming()
+    await publisher.bus.start()
+    await emitInTransaction(publisher.bus, publisher.db, 100)
+    await waitFor(async () => (await effectsOf(consumer.db)).length >= 4, { what: 'some events handled' })
+
+    const handledAtStop = (await effectsOf(consumer.db)).length
+    await consumer.bus.stop()
+    const handled = (await effectsOf(consumer.db)).length
+    // At most the two batches of two that were running; no new batch started from the 50 prefetched.
+    expect(handled).toBeLessThanOrEqual(handledAtStop + 4)
+    const connection = await amqplib.connect(AMQP)
+    afterThisTest(() => connection.close())
+    const channel = await connection.createChannel()
+    await waitFor(async () => (await channel.checkQueue(consumerQueueNames(prefix, CONSUMER).queue)).messageCount === 100 - handled, {
+      what: 'the unhandled events back in the queue'
+    })
+  })
+})
+
+describe('consumer queues declared by every service', () => {
+  it('keeps an event published before its consumer service ever started, for that consumer', async () => {
+    // The publisher is the only service that has run: it declared catalog-service's queue from the table.
+    const { publisher, consumer } = await twoServices({ consumerService: 'catalog-service' })
+    await publisher.bus.start()
+    const [early] = await emitInTransaction(publisher.bus, publisher.db)
+    await waitFor(async () => (await publisher.db('outbox').whereNull('sent_at').count({ n: '*' }))[0].n === 0, { what: 'published' })
+
+    const handled: string[] = []
+    for (const type of EVENT_CONSUMERS['catalog-service'] as readonly EventType[]) {
+      consumer.bus.on(type, async (event) => void handled.push(event.id))
+    }
+    await consumer.bus.start()
+    await waitFor(() => handled.includes(early.id), { what: 'the early event at its consumer' })
+  })
+
+  it('refuses to start a service whose handlers do not match its line in the table', async () => {
+    const { consumer } = await twoServices({ consumerService: 'catalog-service' })
+    consumer.bus.on('order.created', async () => undefined)
+    await expect(consumer.bus.start()).rejects.toThrow(/listed but not handled: order.cancelled/)
+  })
+})
+
+describe('side effects', () => {
+  it('happen once when a batch-mate fails and the batch is handled again, with a stable id across retries', async () => {
+    const { publisher, consumer } = await twoServices({ consumerSettings: { amqp: { batchSize: 10 } } })
+    const calls: Array<{ id: string; key: string; attempt: number }> = []
+    let failFirstCall = true
+    consumer.bus.effects.perform<{ orderId: string }>('mail', async ({ id, key, attempt }) => {
+      calls.push({ id, key, attempt })
+      if (failFirstCall) {
+        failFirstCall = false
+        throw new Error('SMTP server said 421, try again later')
+      }
+    })
+    const events = await publisher.db.transaction((trx) => publisher.bus.emitAll(trx, 'order.created', Array.from({ length: 5 }, orderCreated)))
+    const failing = events[4].data.orderId
+    consumer.bus.on('order.created', async (event, context) => {
+      await context.schedule('mail', `order-created:${event.data.orderId}`, { orderId: event.data.orderId })
+      if (event.data.orderId === failing) throw new Error('this one fails, after its batch-mates scheduled their mails')
+    })
+    await consumer.bus.start()
+    await consumer.bus.whenConsuming()
+    await publisher.bus.start()
+
+    // 4 mails once each (one of them twice: failed, then retried with its id) and 1 after each of 3 attempts of the failing event: none.
+    await waitFor(() => new Set(calls.map((call) => call.key)).size === 4 && calls.length === 5, { what: 'the mails' })
+    await sleep(1_500)
+    expect(calls).toHaveLength(5)
+    const [first, retried] = calls.filter((call) => call.id === calls[0].id)
+    expect(retried).toMatchObject({ id: first.id, key: first.key, attempt: 2 })
+    expect(calls.map((call) => call.key)).not.toContain(`order-created:${failing}`)
+    expect(await consumer.db('side_effects').where({ status: 'done' }).count({ n: '*' })).toEqual([{ n: 4 }])
+  })
+
+  it('are carried out by one instance when several run, and again with the same id after the lease when one dies mid-call', async () => {
+    const { consumer, databases, prefix } = await twoServices()
+    const second = await createTestBus({ service: CONSUMER, connection: databases[1], prefix, migrations: effectsMigrations })
+    afterThisTest(async () => {
+      await second.bus.stop()
+      await second.db.destroy()
+    })
+    const calls: string[] = []
+    let hangOnce = true
+    for (const instance of [consumer, second]) {
+      instance.bus.effects.perform('print', async ({ id }) => {
+        calls.push(id)
+        // An instance that froze mid-call: its claim expires after the lease (1 s here) and the effect runs again.
+        if (hangOnce) {
+          hangOnce = false
+          await new Promise(() => undefined)
+        }
+      })
+    }
+    const ids = await consumer.db.transaction(async (trx) =>
+      Promise.all(Array.from({ length: 20 }, (_, i) => consumer.bus.effects.schedule(trx, 'print', `job-${i}`, { i })))
+    )
+    await consumer.bus.start()
+    await second.bus.start()
+    await waitFor(async () => (await consumer.db('side_effects').where({ status: 'done' }).count({ n: '*' }))[0].n === 19, {
+      what: 'the 19 that did not hang'
+    })
+    await waitFor(() => calls.length === 21, { what: 'the hung one, again after its lease', timeoutMs: 10_000 })
+    expect(new Set(calls)).toEqual(new Set(ids))
+    const repeated = calls.filter((id, index) => calls.indexOf(id) !== index)
+    expect(repeated).toHaveLength(1)
+  })
+})
