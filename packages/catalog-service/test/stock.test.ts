@@ -134,3 +134,50 @@ describe('stock release', () => {
     expect(await stockOf(product.id)).toBe(1)
   })
 })
+
+describe('events of one order in any order', () => {
+  const reservedFor = (orderId: string) =>
+    catalog.received.filter((event) => event.type === 'stock.reserved' && (event.data as { orderId: string }).orderId === orderId)
+
+  it.each(['order.cancelled', 'order.rejected'] as const)('%s handled before its order.created leaves the stock exactly as before', async (ending) => {
+    const owner = seller()
+    const product = await createProduct(owner, { stock: 5 })
+    const created = order(owner.sellerId!, [{ productId: product.id, quantity: 3 }])
+    const before = await counted('events_consumed_total', 'order.created')
+    const endedBefore = await counted('events_consumed_total', ending)
+
+    // As when order.created failed once and went to the back of the queue behind its cancellation.
+    await catalog.emit(ending, { ...orderRef(created), reason: ending === 'order.cancelled' ? 'timeout' : 'out_of_stock' })
+    await untilCounted('events_consumed_total', ending, endedBefore + 1)
+    await catalog.emit('order.created', created)
+    await untilCounted('events_consumed_total', 'order.created', before + 1)
+
+    expect(await stockOf(product.id)).toBe(5)
+    expect(await catalog.db('reservations').where({ orderId: created.orderId })).toEqual([])
+    await new Promise((resolve) => setTimeout(resolve, 300))
+    expect(reservedFor(created.orderId)).toEqual([])
+  })
+
+  it('never deadlocks: concurrent orders locking the same products in every order all reserve, none retried', async () => {
+    const owner = seller()
+    const products = await Promise.all(Array.from({ length: 4 }, () => createProduct(owner, { stock: 1_000 })))
+    const deadlocksOf = async () =>
+      Number((await catalog.db.raw('SELECT deadlocks FROM pg_stat_database WHERE datname = current_database()')).rows[0].deadlocks)
+    const deadlocksBefore = await deadlocksOf()
+    const failedBefore = await counted('events_failed_total', 'order.created')
+    // Each order takes two or three of the four products, listed in a shuffled order.
+    const orders = Array.from({ length: 60 }, (_, i) => {
+      const lines = [...products].sort(() => Math.random() - 0.5).slice(0, 2 + (i % 2))
+      return order(owner.sellerId!, lines.map((product) => ({ productId: product.id, quantity: 1 })))
+    })
+    await Promise.all(orders.map((created) => catalog.emit('order.created', created)))
+    const outcomes = await Promise.all(orders.map((created) => outcomeOf(created.orderId)))
+
+    expect(outcomes.every((event) => event.type === 'stock.reserved')).toBe(true)
+    expect(await counted('events_failed_total', 'order.created')).toBe(failedBefore)
+    expect(await deadlocksOf()).toBe(deadlocksBefore)
+    const taken = orders.reduce((sum, created) => sum + created.lines.length, 0)
+    const left = (await Promise.all(products.map((product) => stockOf(product.id)))).reduce((sum, stock) => sum + stock, 0)
+    expect(left).toBe(4_000 - taken)
+  })
+})

@@ -4,15 +4,18 @@ import { releaseStock } from './release-stock'
 import { reserveStock } from './reserve-stock'
 import { updateSeller } from './update-seller'
 
-/** The handlers of the events this service consumes. */
+// They lock product rows and per-order or per-seller advisory locks: each event in a transaction of its own.
+const locking = { ownTransaction: true }
+
+/** The handlers of the events this service consumes (its line of EVENT_CONSUMERS). */
 export const events = (app: ServiceApplication) => {
   app
     .get('events')
-    .on('order.created', reserveStock)
-    .on('order.cancelled', releaseStock)
-    .on('order.rejected', releaseStock)
-    .on('order.refunded', releaseStock)
+    .on('order.created', reserveStock, locking)
+    .on('order.cancelled', releaseStock, locking)
+    .on('order.rejected', releaseStock, locking)
+    .on('order.refunded', releaseStock, locking)
     .on('order.delivered', recordDelivery)
-    .on('user.registered', updateSeller)
-    .on('user.updated', updateSeller)
+    .on('user.registered', updateSeller, locking)
+    .on('user.updated', updateSeller, locking)
 }

@@ -1,15 +1,18 @@
-import type { EventHandler } from '@marketmesh/shared'
+import { lockAggregate, placeTombstone, type EventHandler } from '@marketmesh/shared'
 
 /**
  * An order that ends without being fulfilled gives its stock back. Marking the reservations
  * released and giving back only what this statement marked makes the release happen once,
  * whichever of order.cancelled / order.rejected / order.refunded arrives, and however often.
+ * The order's tombstone makes an order.created handled after it reserve nothing.
  */
 export const releaseStock: EventHandler<'order.cancelled' | 'order.rejected' | 'order.refunded'> = async (
   event,
   { trx, emit }
 ) => {
   const { orderId } = event.data
+  await lockAggregate(trx, 'order', orderId)
+  await placeTombstone(trx, 'order', orderId, event)
   const released: Array<{ productId: string; quantity: number }> = await trx('reservations')
     .where({ orderId, releasedAt: null })
     .update({ releasedAt: trx.fn.now() })

@@ -1,4 +1,4 @@
-import type { EventData, EventHandler } from '@marketmesh/shared'
+import { lockAggregate, tombstoneOf, type EventData, type EventHandler } from '@marketmesh/shared'
 
 type Line = EventData<'order.created'>['lines'][number]
 type Rejection = EventData<'stock.rejected'>['reasons'][number]
@@ -23,10 +23,17 @@ const byProduct = (lines: Line[]) => {
 /**
  * The catalog's step of the order saga: every line of the order is reserved, or none is. The
  * product rows are locked in id order, so concurrent orders wait for each other instead of
- * overselling, and do not deadlock.
+ * overselling, and do not deadlock. An order that already ended (its cancellation, rejection or
+ * refund was handled first) reserves nothing.
  */
 export const reserveStock: EventHandler<'order.created'> = async (event, { trx, emit, logger }) => {
   const { orderId, sellerId, currency } = event.data
+  await lockAggregate(trx, 'order', orderId)
+  const endedBy = await tombstoneOf(trx, 'order', orderId)
+  if (endedBy) {
+    logger.info({ orderId, endedBy }, 'order ended before its order.created was handled; nothing reserved')
+    return
+  }
   if (await trx('reservations').where({ orderId }).first('orderId')) {
     logger.warn({ orderId }, 'order already has reservations; order.created ignored')
     return
