@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import { errors, FeathersError } from '@feathersjs/errors'
 import type { Middleware } from '@feathersjs/koa'
+import { databaseErrorOf, fromDatabaseError } from './database-errors'
 import { REQUEST_ID_HEADER } from './events/topology'
 import type { Logger } from './logger'
 import { fieldName } from './validators'
@@ -19,8 +20,9 @@ export const requestId = (): Middleware => async (ctx, next) => {
 
 /**
  * Every error leaves as a Feathers error. Errors from Koa middleware that carry a 4xx status
- * (a malformed JSON body, a body too large) keep that status; anything else is a 500 whose
- * details stay in the log.
+ * (a malformed JSON body, a body too large) keep that status; a database error gets the status
+ * its SQLSTATE calls for and a message of ours; anything else is a 500. What the caller is not
+ * told (SQL, stack, internal names) stays in the log.
  */
 export const errorHandler = (logger: Logger): Middleware => async (ctx, next) => {
   try {
@@ -29,6 +31,8 @@ export const errorHandler = (logger: Logger): Middleware => async (ctx, next) =>
   } catch (error) {
     const feathersError = toFeathersError(error as Error & { status?: number; expose?: boolean })
     if (feathersError.code >= 500) logger.error({ err: error, requestId: ctx.state.requestId }, 'request failed')
+    // A 4xx the database had to find: the input should have been refused by a schema before.
+    else if (databaseErrorOf(error)) logger.warn({ err: error, requestId: ctx.state.requestId }, 'input refused by the database, not by a schema')
     ctx.status = feathersError.code
     ctx.body = feathersError.toJSON()
   }
@@ -47,15 +51,19 @@ const isSchemaErrorList = (data: unknown): data is SchemaError[] =>
 const nameTheFields = (error: FeathersError) => {
   if (error.code !== 400 || !isSchemaErrorList(error.data)) return error
   const problems = error.data.map((entry) => {
-    const field = fieldName(entry.instancePath, entry.params?.missingProperty ?? entry.params?.additionalProperty)
-    return `${field || 'body'}: ${entry.message ?? 'is invalid'}`
+    const unknown = entry.params?.additionalProperty
+    const field = fieldName(entry.instancePath, entry.params?.missingProperty ?? unknown)
+    return `${field || 'body'}: ${unknown === undefined ? (entry.message ?? 'is invalid') : 'is not a known field'}`
   })
   error.message = `Invalid ${[...new Set(problems)].join('; ')}`
   return error
 }
 
 const toFeathersError = (error: Error & { status?: number; expose?: boolean }): FeathersError => {
-  if (error instanceof FeathersError) return nameTheFields(error)
+  const databaseError = databaseErrorOf(error)
+  if (databaseError) return fromDatabaseError(databaseError)
+  // A 500's message is an internal one (libraries wrap whatever went wrong in a GeneralError).
+  if (error instanceof FeathersError) return error.code === 500 ? new errors.GeneralError('Internal server error') : nameTheFields(error)
   const status = error.status ?? 500
   const ErrorClass = (errors as unknown as Record<number, new (message: string) => FeathersError>)[status]
   if (status >= 400 && status < 500) {

@@ -1,6 +1,7 @@
 export * from './app'
 export * from './authentication'
 export * from './database'
+export * from './database-errors'
 export * from './declarations'
 export * from './devices'
 export * from './events'
