@@ -5,6 +5,7 @@ import { statelessAuthentication } from './authentication'
 import { createKnex, ensureDatabase, migrateLatest, type MigrationList } from './database'
 import type { ServiceApplication } from './declarations'
 import { EventBus } from './events/bus'
+import { inputGuards } from './guards'
 import { eventBackboneMigrations } from './events/migrations'
 import { healthRoutes } from './health'
 import { REQUEST_ID_HEADER } from './events/topology'
@@ -51,6 +52,7 @@ export const createServiceApp = (options: ServiceAppOptions): ServiceApplication
   const app: ServiceApplication = koa(feathers())
   Object.assign(app.settings, settings)
   app.proxy = settings.trustProxy
+  app.configure(inputGuards)
 
   const logger = createLogger({ name: options.name, level: settings.logLevel })
   const metrics = createMetricsRegistry(options.name)

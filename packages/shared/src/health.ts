@@ -19,6 +19,9 @@ export const readiness = async (app: ServiceApplication) => {
   return { ready: checks.database === 'ok' && checks.broker === 'ok', checks }
 }
 
+/** The paths every service answers besides its Feathers services. */
+export const HEALTH_PATHS = ['/health', '/ready', '/metrics'] as const
+
 /** GET /health (the process lives), /ready (its database and broker answer), /metrics (Prometheus). */
 export const healthRoutes = (app: ServiceApplication): Middleware => async (ctx, next) => {
   if (ctx.method !== 'GET') return next()

@@ -1,4 +1,6 @@
 import { randomUUID } from 'node:crypto'
+import type { Server } from 'node:http'
+import type { Duplex } from 'node:stream'
 import { errors, FeathersError } from '@feathersjs/errors'
 import type { Middleware } from '@feathersjs/koa'
 import { databaseErrorOf, fromDatabaseError } from './database-errors'
@@ -72,3 +74,20 @@ const toFeathersError = (error: Error & { status?: number; expose?: boolean }): 
   }
   return new errors.GeneralError('Internal server error')
 }
+
+const unparsable: Record<string, [status: number, reason: string, message: string]> = {
+  HPE_HEADER_OVERFLOW: [431, 'Request Header Fields Too Large', 'The request line and headers are too large (16 KB at most)'],
+  ERR_HTTP_REQUEST_TIMEOUT: [408, 'Request Timeout', 'The request did not arrive in time']
+}
+
+/**
+ * Node answers a request it cannot parse (headers too large, a malformed request line) with an
+ * empty 400 or 431 of its own: here it says why, as JSON like every other error.
+ */
+export const answerUnparsableRequests = (server: Server) =>
+  server.on('clientError', (error: NodeJS.ErrnoException, socket: Duplex) => {
+    if (error.code === 'ECONNRESET' || !socket.writable) return socket.destroy()
+    const [code, reason, message] = unparsable[error.code ?? ''] ?? [400, 'Bad Request', 'Malformed HTTP request']
+    const body = JSON.stringify({ name: reason.replaceAll(' ', ''), message, code, className: reason.toLowerCase().replaceAll(' ', '-') })
+    socket.end(`HTTP/1.1 ${code} ${reason}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`)
+  })

@@ -2,12 +2,14 @@ import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { prepareDatabase } from './app'
 import type { ServiceApplication } from './declarations'
+import { answerUnparsableRequests } from './http'
 import { redactUrl } from './redact'
 import { SettingsError } from './settings'
 
 /** Sets the app up (database, migrations, event bus), then opens its HTTP port. */
 export const listen = async (app: ServiceApplication, port: number = app.get('port'), host: string = app.get('host')) => {
   const server = createServer(app.callback())
+  answerUnparsableRequests(server)
   await app.setup(server)
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject)

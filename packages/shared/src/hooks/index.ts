@@ -1,3 +1,6 @@
 export * from './authorization'
 export * from './emit-event'
+export * from './refuse-unsafe-input'
+export * from './select-only-on-reads'
 export * from './transaction'
+export * from './uuid-ids'

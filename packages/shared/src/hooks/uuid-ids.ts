@@ -1,0 +1,9 @@
+import type { HookContext } from '@feathersjs/feathers'
+import { invalidField } from '../validators'
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
+
+/** For a service whose ids are UUIDs: any other id is a 400 naming it, before a look-up could fail on its type. */
+export const uuidIds = () => (context: HookContext) => {
+  if (context.id !== undefined && context.id !== null && !UUID.test(String(context.id))) throw invalidField('id', 'must be a UUID')
+}
