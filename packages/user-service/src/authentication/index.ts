@@ -1,4 +1,5 @@
-import { authenticationSettings, PrincipalJWTStrategy, type ServiceApplication } from '@marketmesh/shared'
+import { hooks as schemaHooks } from '@feathersjs/schema'
+import { authenticationSettings, noQueryValidator, PrincipalJWTStrategy, type ServiceApplication } from '@marketmesh/shared'
 import { durationMs } from '../configuration'
 import { userPath } from '../services/users/users.shared'
 import { authenticationHttp } from './http'
@@ -6,6 +7,7 @@ import { recordLastLogin } from './last-login'
 import { PasswordStrategy } from './local'
 import { limitFailedLogins } from './rate-limit'
 import { RefreshTokenStrategy } from './refresh'
+import { authenticationDataValidator } from './schema'
 import { UserAuthenticationService } from './service'
 import { SessionStore } from './sessions'
 
@@ -31,6 +33,10 @@ export const authentication = (app: ServiceApplication) => {
   app.use('authentication', service, { methods: ['create', 'remove'], koa: { before: [authenticationHttp()] } })
   app.service('authentication').hooks({
     around: { create: [limitFailedLogins(app.get('loginRateLimit'))] },
+    before: {
+      all: [schemaHooks.validateQuery(noQueryValidator)],
+      create: [schemaHooks.validateData(authenticationDataValidator)]
+    },
     after: { create: [recordLastLogin] }
   })
 }

@@ -1,4 +1,5 @@
 import { AuthenticationService, type AuthenticationParams, type AuthenticationResult } from '@feathersjs/authentication'
+import { NotAuthenticated } from '@feathersjs/errors'
 import type { NullableId } from '@feathersjs/feathers'
 import type { ServiceApplication } from '@marketmesh/shared'
 import type { User } from '../services/users/users.schema'
@@ -28,6 +29,8 @@ export class UserAuthenticationService extends AuthenticationService {
   }
 
   override async remove(id: NullableId, params: AuthenticationParams) {
+    // Feathers' own remove reads the token of params.authentication and fails without one.
+    if (!params.authentication) throw new NotAuthenticated('Logging out takes the access token in the Authorization header')
     const result = await super.remove(id as string | null, params)
     const sessionId = result.authentication?.payload?.sid
     if (typeof sessionId === 'string') await this.sessions.revoke(sessionId)

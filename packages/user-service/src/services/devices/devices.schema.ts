@@ -1,6 +1,6 @@
 import { resolve } from '@feathersjs/schema'
-import { getValidator, querySyntax, Type, type Static } from '@feathersjs/typebox'
-import { dataValidator, hashDeviceToken, principalOf, queryValidator, type ServiceHookContext } from '@marketmesh/shared'
+import { getValidator, Type, type Static } from '@feathersjs/typebox'
+import { dataValidator, hashDeviceToken, principalOf, publicQuerySyntax, queryValidator, type ServiceHookContext } from '@marketmesh/shared'
 import { isoTimestamp } from '../../resolvers'
 import type { DeviceService } from './devices.class'
 
@@ -45,8 +45,7 @@ export const deviceDataResolver = resolve<DeviceData, DeviceHookContext>({
 export type DevicePatch = Partial<Pick<Device, 'revokedAt'>>
 
 export const deviceQueryProperties = Type.Pick(deviceSchema, ['id', 'sellerId', 'name', 'createdAt'])
-export const deviceQuerySchema = Type.Intersect([querySyntax(deviceQueryProperties), Type.Object({}, { additionalProperties: false })], {
-  additionalProperties: false
-})
+// Neither the token nor its hash.
+export const deviceQuerySchema = publicQuerySyntax(deviceQueryProperties, ['id', 'sellerId', 'name', 'createdAt', 'revokedAt'])
 export type DeviceQuery = Static<typeof deviceQuerySchema>
 export const deviceQueryValidator = getValidator(deviceQuerySchema, queryValidator)

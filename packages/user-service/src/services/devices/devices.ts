@@ -7,6 +7,7 @@ import {
   inTransaction,
   principalOf,
   requireRole,
+  uuidIds,
   type ServiceApplication
 } from '@marketmesh/shared'
 import { DeviceService, getOptions, type Device } from './devices.class'
@@ -46,7 +47,7 @@ export const devices = (app: ServiceApplication) => {
       remove: [inTransaction()]
     },
     before: {
-      all: [schemaHooks.validateQuery(deviceQueryValidator)],
+      all: [schemaHooks.validateQuery(deviceQueryValidator), uuidIds()],
       find: [requireRole('seller', 'admin'), onlyOwnActiveDevices],
       get: [requireRole('seller', 'admin'), onlyOwnActiveDevices],
       create: [requireRole('seller'), schemaHooks.validateData(deviceDataValidator), schemaHooks.resolveData(deviceDataResolver)],

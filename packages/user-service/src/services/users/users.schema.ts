@@ -1,7 +1,7 @@
 import { passwordHash } from '@feathersjs/authentication-local'
 import { resolve } from '@feathersjs/schema'
-import { getValidator, querySyntax, Type, type Static } from '@feathersjs/typebox'
-import { dataValidator, queryValidator, type ServiceHookContext } from '@marketmesh/shared'
+import { getValidator, Type, type Static } from '@feathersjs/typebox'
+import { dataValidator, publicQuerySyntax, queryValidator, type ServiceHookContext } from '@marketmesh/shared'
 import { isoTimestamp } from '../../resolvers'
 import type { UserService } from './users.class'
 
@@ -100,8 +100,10 @@ export const userPatchResolver = resolve<UserPatch, UserHookContext>({
 })
 
 export const userQueryProperties = Type.Pick(userSchema, ['id', 'email', 'role', 'status', 'shopSlug', 'createdAt'])
-export const userQuerySchema = Type.Intersect([querySyntax(userQueryProperties), Type.Object({}, { additionalProperties: false })], {
-  additionalProperties: false
-})
+// Every field but the password hash.
+const userSelectable = [
+  'id', 'email', 'name', 'role', 'status', 'shopName', 'shopSlug', 'shopDescription', 'lastLoginAt', 'createdAt', 'updatedAt', 'version'
+] as const
+export const userQuerySchema = publicQuerySyntax(userQueryProperties, userSelectable)
 export type UserQuery = Static<typeof userQuerySchema>
 export const userQueryValidator = getValidator(userQuerySchema, queryValidator)

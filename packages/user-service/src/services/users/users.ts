@@ -1,5 +1,5 @@
 import { hooks as schemaHooks } from '@feathersjs/schema'
-import { authenticated, emitEvent, inTransaction, optionallyAuthenticated, type EventData, type ServiceApplication } from '@marketmesh/shared'
+import { authenticated, emitEvent, inTransaction, optionallyAuthenticated, uuidIds, type EventData, type ServiceApplication } from '@marketmesh/shared'
 import { conflictOnDuplicate } from '../../hooks/conflict-on-duplicate'
 import { getOptions, UserService, type User } from './users.class'
 import {
@@ -54,7 +54,7 @@ export const users = (app: ServiceApplication) => {
       patch: [authenticated(), inTransaction()]
     },
     before: {
-      all: [schemaHooks.validateQuery(userQueryValidator)],
+      all: [schemaHooks.validateQuery(userQueryValidator), uuidIds()],
       find: [listOnlySelfUnlessAdmin],
       get: [onlySelfOrAdmin],
       create: [
