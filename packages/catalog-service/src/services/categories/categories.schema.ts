@@ -1,6 +1,6 @@
 import { resolve } from '@feathersjs/schema'
-import { getValidator, querySyntax, Type, type Static } from '@feathersjs/typebox'
-import { dataValidator, queryValidator, type ServiceHookContext } from '@marketmesh/shared'
+import { getValidator, Type, type Static } from '@feathersjs/typebox'
+import { dataValidator, publicQuerySyntax, queryValidator, type ServiceHookContext } from '@marketmesh/shared'
 import type { CategoryService } from './categories.class'
 
 export const categorySchema = Type.Object(
@@ -35,6 +35,6 @@ export const categoryPatchResolver = resolve<CategoryPatch, ServiceHookContext<C
 })
 
 export const categoryQueryProperties = Type.Pick(categorySchema, ['id', 'name', 'parentId', 'createdAt'])
-export const categoryQuerySchema = Type.Intersect([querySyntax(categoryQueryProperties)], { additionalProperties: false })
+export const categoryQuerySchema = publicQuerySyntax(categoryQueryProperties, ['id', 'name', 'parentId', 'createdAt', 'updatedAt'])
 export type CategoryQuery = Static<typeof categoryQuerySchema>
 export const categoryQueryValidator = getValidator(categoryQuerySchema, queryValidator)

@@ -1,5 +1,5 @@
 import { hooks as schemaHooks } from '@feathersjs/schema'
-import { authenticated, requireRole, type ServiceApplication } from '@marketmesh/shared'
+import { authenticated, requireRole, uuidIds, type ServiceApplication } from '@marketmesh/shared'
 import { CategoryService, getOptions } from './categories.class'
 import {
   categoryDataValidator,
@@ -19,8 +19,7 @@ export const category = (app: ServiceApplication) => {
   app.use(categoryPath, new CategoryService(getOptions(app)), { methods: [...categoryMethods], events: [] })
   app.service(categoryPath).hooks({
     before: {
-      find: [schemaHooks.validateQuery(categoryQueryValidator)],
-      get: [schemaHooks.validateQuery(categoryQueryValidator)],
+      all: [uuidIds(), schemaHooks.validateQuery(categoryQueryValidator)],
       create: [...admins, schemaHooks.validateData(categoryDataValidator), requireKnownParent()],
       patch: [
         ...admins,

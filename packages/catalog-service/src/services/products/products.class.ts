@@ -52,13 +52,11 @@ export class ProductService extends KnexService<Product, ProductData, ProductPar
 
   // Every read goes through here: soft-deleted rows are gone, and outside callers see only what is listed.
   override createQuery(params: ProductParams = {}) {
-    const builder = super.createQuery(params)
-    if (!params.query?.$select) {
-      builder
-        .clearSelect()
-        .select(productColumns.map((column) => `products.${column}`))
-        .select(this.getModel(params).raw(`${shopNameOf('products')} AS "shopName"`))
-    }
+    const $select = params.query?.$select
+    // `shopName` is no column: the adapter selects the columns asked for, the sellers read model adds the shop name.
+    const builder = super.createQuery($select ? { ...params, query: { ...params.query, $select: $select.filter((field) => field !== 'shopName') } } : params)
+    if (!$select) builder.clearSelect().select(productColumns.map((column) => `products.${column}`))
+    if (!$select || $select.includes('shopName')) builder.select(this.getModel(params).raw(`${shopNameOf('products')} AS "shopName"`))
     builder.whereNull('products.deletedAt')
     const { listing } = params
     if (listing) {

@@ -1,6 +1,6 @@
 import { resolve } from '@feathersjs/schema'
-import { getValidator, querySyntax, StringEnum, Type, type Static } from '@feathersjs/typebox'
-import { dataValidator, queryValidator, type ServiceHookContext } from '@marketmesh/shared'
+import { getValidator, StringEnum, Type, type Static } from '@feathersjs/typebox'
+import { dataValidator, publicQuerySyntax, queryValidator, type ServiceHookContext } from '@marketmesh/shared'
 import type { ProductService } from './products.class'
 
 const Uuid = Type.String({ format: 'uuid' })
@@ -75,6 +75,8 @@ export const productPatchResolver = resolve<ProductPatch, ServiceHookContext<Pro
 export const productQueryProperties = Type.Pick(productSchema, [
   'id', 'sellerId', 'parentId', 'categoryId', 'status', 'price', 'currency', 'stock', 'title', 'createdAt', 'updatedAt'
 ])
-export const productQuerySchema = Type.Intersect([querySyntax(productQueryProperties)], { additionalProperties: false })
+// Every field of the answer: the search vector, the rating sums and the listing flags stay inside.
+const productSelectable = Object.keys(productSchema.properties) as [keyof Product, ...Array<keyof Product>]
+export const productQuerySchema = publicQuerySyntax(productQueryProperties, productSelectable)
 export type ProductQuery = Static<typeof productQuerySchema>
 export const productQueryValidator = getValidator(productQuerySchema, queryValidator)

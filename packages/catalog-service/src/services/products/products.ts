@@ -1,5 +1,5 @@
 import { hooks as schemaHooks } from '@feathersjs/schema'
-import { authenticated, emitEvent, inTransaction, optionallyAuthenticated, requireRole, type ServiceApplication } from '@marketmesh/shared'
+import { authenticated, emitEvent, inTransaction, optionallyAuthenticated, requireRole, uuidIds, type ServiceApplication } from '@marketmesh/shared'
 import { getOptions, ProductService, type Product } from './products.class'
 import {
   productDataValidator,
@@ -34,8 +34,9 @@ export const product = (app: ServiceApplication) => {
       remove: [inTransaction()]
     },
     before: {
-      find: [optionallyAuthenticated(), schemaHooks.validateQuery(productQueryValidator), listOnlyVisible()],
-      // No query schema on get, the hottest path: a get takes no query, and the adapter's own filter applies.
+      // The query first, before a token is verified or a row read: bad input costs nothing but the answer.
+      all: [uuidIds(), schemaHooks.validateQuery(productQueryValidator)],
+      find: [optionallyAuthenticated(), listOnlyVisible()],
       get: [optionallyAuthenticated(), listOnlyVisible()],
       create: [
         ...writers,

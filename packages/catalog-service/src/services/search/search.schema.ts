@@ -4,14 +4,18 @@ import type { Product } from '../products/products.schema'
 
 export const searchSorts = ['relevance', 'price', '-price', 'rating', 'newest'] as const
 
+// The ranges of the columns and of LIMIT/OFFSET they are compared with: a larger number is a 400, not a database error.
+const Price = Type.Integer({ minimum: 0, maximum: 2_147_483_647 })
+const Count = Type.Integer({ minimum: 0, maximum: 2_147_483_647 })
+
 export const searchQuerySchema = Type.Object(
   {
     /** Web-search syntax: words, "a phrase", -excluded, or. Empty: list by the other filters. */
     q: Type.Optional(Type.String({ maxLength: 200 })),
     /** The category and every category below it. */
     categoryId: Type.Optional(Type.String({ format: 'uuid' })),
-    minPrice: Type.Optional(Type.Integer({ minimum: 0 })),
-    maxPrice: Type.Optional(Type.Integer({ minimum: 0 })),
+    minPrice: Type.Optional(Price),
+    maxPrice: Type.Optional(Price),
     /** `attributes[color]=red`: the attribute equals the value (a number or boolean matches its text too). */
     attributes: Type.Optional(
       Type.Record(Type.String(), Type.String({ maxLength: 200 }), {
@@ -23,8 +27,8 @@ export const searchQuerySchema = Type.Object(
     inStock: Type.Optional(Type.Boolean()),
     /** Default: relevance with `q`, newest without. */
     sort: Type.Optional(StringEnum([...searchSorts])),
-    $limit: Type.Optional(Type.Integer({ minimum: 0 })),
-    $skip: Type.Optional(Type.Integer({ minimum: 0 }))
+    $limit: Type.Optional(Count),
+    $skip: Type.Optional(Count)
   },
   { $id: 'SearchQuery', additionalProperties: false }
 )
