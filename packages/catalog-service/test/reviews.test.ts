@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { waitFor } from '../../../test/support'
-import { buyer, productData, seller, startCatalog, type Catalog } from './helpers'
+import { admin, buyer, productData, seller, startCatalog, type Catalog } from './helpers'
 
 let catalog: Catalog
 beforeAll(async () => {
@@ -49,7 +49,7 @@ describe('verified reviews', () => {
 
     const { body: rated } = await catalog.call('GET', `/products/${product.id}`)
     expect(rated).toMatchObject({ ratingCount: 2, ratingQuality: 3.5, ratingValue: 3.5, ratingDelivery: 3.5, rating: 3.5 })
-    const { body: listed } = await catalog.call('GET', `/reviews?productId=${product.id}&$sort[createdAt]=1`)
+    const { body: listed } = await catalog.call('GET', `/reviews?productId=${product.id}&$sort[createdAt]=1`, { as: customer })
     expect(listed.data.map((review: { orderId: string }) => review.orderId)).toEqual([orderId, again])
 
     const [event] = await catalog.eventsOf('review.created', 1, (e) => e.data.orderId === orderId)
@@ -67,5 +67,62 @@ describe('verified reviews', () => {
     const response = await catalog.call('POST', '/reviews', { as: customer, body: { productId: product.id, orderId, ratings } })
     expect(response.status).toBe(400)
     expect(response.body.data.map((error: { instancePath: string }) => error.instancePath)).toContain(field)
+  })
+})
+
+describe('privacy of purchases', () => {
+  const registerBuyer = async (name: string) => {
+    const customer = buyer()
+    await catalog.emit('user.registered', { userId: customer.id, version: 1, email: `${customer.id}@example.com`, name, role: 'buyer', status: 'active' })
+    await waitFor(async () => (await catalog.db('buyers').where({ id: customer.id })).length === 1, { what: 'the buyers read model' })
+    return customer
+  }
+  const review = async (customer: ReturnType<typeof buyer>, comment = 'Bright and steady') => {
+    const product = await newProduct()
+    const orderId = await deliver(customer.id, [product.id])
+    const created = await catalog.call('POST', '/reviews', { as: customer, body: { productId: product.id, orderId, ratings: { quality: 4, value: 4, delivery: 5 }, comment } })
+    expect(created.status).toBe(201)
+    return { product, orderId, review: created.body }
+  }
+
+  it("shows another buyer's review signed with a display name and without buyer or order id, and refuses to filter by them", async () => {
+    const author = await registerBuyer('Ada Lovelace')
+    const { product, orderId, review: created } = await review(author)
+    expect(created).toMatchObject({ displayName: 'Ada L.', buyerId: author.id, orderId })
+
+    for (const viewer of [undefined, buyer(), seller()]) {
+      const one = await catalog.call('GET', `/reviews/${created.id}`, { as: viewer })
+      expect(one).toMatchObject({ status: 200, body: { id: created.id, displayName: 'Ada L.', comment: 'Bright and steady' } })
+      const list = await catalog.call('GET', `/reviews?productId=${product.id}`, { as: viewer })
+      expect(list.body.data).toHaveLength(1)
+      const selected = await catalog.call('GET', `/reviews/${created.id}?$select[]=buyerId&$select[]=orderId&$select[]=displayName`, { as: viewer })
+      expect(selected.body).toEqual({ id: created.id, displayName: 'Ada L.' })
+      for (const shown of [one.body, list.body.data[0], selected.body]) {
+        expect(shown).not.toHaveProperty('buyerId')
+        expect(shown).not.toHaveProperty('orderId')
+      }
+      for (const query of [`buyerId=${author.id}`, `orderId=${orderId}`, '$sort[buyerId]=1', `$or[0][buyerId]=${author.id}`, `productId=${product.id}&buyerId[$ne]=${author.id}`]) {
+        const filtered = await catalog.call('GET', `/reviews?${query}`, { as: viewer })
+        expect(filtered, query).toMatchObject({ status: 400, body: { message: expect.stringMatching(/^Invalid (buyerId|orderId): only an admin/) } })
+      }
+    }
+
+    // The author sees both and lists their own reviews; an admin sees and filters everything.
+    const own = await catalog.call('GET', `/reviews?buyerId=${author.id}&orderId=${orderId}`, { as: author })
+    expect(own).toMatchObject({ status: 200, body: { total: 1, data: [{ id: created.id, buyerId: author.id, orderId }] } })
+    const audited = await catalog.call('GET', `/reviews?buyerId=${author.id}`, { as: admin() })
+    expect(audited).toMatchObject({ status: 200, body: { total: 1, data: [{ buyerId: author.id, orderId }] } })
+  })
+
+  it('keeps the name a review was signed with, and signs without one while the buyer is unknown', async () => {
+    const author = await registerBuyer('Ada Lovelace')
+    const { review: before } = await review(author)
+    await catalog.emit('user.updated', { userId: author.id, version: 2, email: `${author.id}@example.com`, name: 'Ada King', role: 'buyer', status: 'active' })
+    await waitFor(async () => (await catalog.db('buyers').where({ id: author.id }).first())?.displayName === 'Ada K.', { what: 'the new name' })
+    expect((await catalog.call('GET', `/reviews/${before.id}`)).body.displayName).toBe('Ada L.')
+    expect((await review(author)).review.displayName).toBe('Ada K.')
+
+    expect((await review(await registerBuyer('Cher'))).review.displayName).toBe('Cher')
+    expect((await review(buyer())).review.displayName).toBe('A verified buyer')
   })
 })

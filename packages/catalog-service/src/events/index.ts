@@ -2,7 +2,7 @@ import type { ServiceApplication } from '@marketmesh/shared'
 import { recordDelivery } from './record-delivery'
 import { releaseStock } from './release-stock'
 import { reserveStock } from './reserve-stock'
-import { updateSeller } from './update-seller'
+import { updateUser } from './update-user'
 
 // They lock product rows and per-order or per-seller advisory locks: each event in a transaction of its own.
 const locking = { ownTransaction: true }
@@ -16,6 +16,6 @@ export const events = (app: ServiceApplication) => {
     .on('order.rejected', releaseStock, locking)
     .on('order.refunded', releaseStock, locking)
     .on('order.delivered', recordDelivery)
-    .on('user.registered', updateSeller, locking)
-    .on('user.updated', updateSeller, locking)
+    .on('user.registered', updateUser, locking)
+    .on('user.updated', updateUser, locking)
 }

@@ -1,9 +1,9 @@
 import { hooks as schemaHooks } from '@feathersjs/schema'
-import { authenticated, emitEvent, inTransaction, requireRole, type ServiceApplication } from '@marketmesh/shared'
+import { authenticated, emitEvent, inTransaction, optionallyAuthenticated, requireRole, uuidIds, type ServiceApplication } from '@marketmesh/shared'
 import { getOptions, ReviewService, type Review } from './reviews.class'
-import { reviewDataResolver, reviewDataValidator, reviewQueryValidator } from './reviews.schema'
+import { reviewDataResolver, reviewDataValidator, reviewExternalResolver, reviewQueryValidator } from './reviews.schema'
 import { reviewMethods, reviewPath } from './reviews.shared'
-import { requireDeliveredPurchase, updateProductRating } from './hooks'
+import { purchaseFiltersOnlyForTheirBuyer, requireDeliveredPurchase, updateProductRating } from './hooks'
 
 export * from './reviews.class'
 export * from './reviews.schema'
@@ -12,11 +12,16 @@ export const review = (app: ServiceApplication) => {
   app.use(reviewPath, new ReviewService(getOptions(app)), { methods: [...reviewMethods], events: [] })
   app.service(reviewPath).hooks({
     around: {
+      all: [schemaHooks.resolveExternal(reviewExternalResolver)],
+      // Anyone reads reviews; a token tells whose buyer and order may be shown.
+      find: [optionallyAuthenticated()],
+      get: [optionallyAuthenticated()],
       create: [inTransaction()]
     },
     before: {
-      find: [schemaHooks.validateQuery(reviewQueryValidator)],
-      get: [schemaHooks.validateQuery(reviewQueryValidator)],
+      all: [uuidIds(), schemaHooks.validateQuery(reviewQueryValidator)],
+      find: [purchaseFiltersOnlyForTheirBuyer()],
+      get: [purchaseFiltersOnlyForTheirBuyer()],
       create: [
         authenticated(),
         requireRole('buyer'),

@@ -1,0 +1,9 @@
+import type { EventHandler } from '@marketmesh/shared'
+import { updateBuyer } from './update-buyer'
+import { updateSeller } from './update-seller'
+
+/** A user's events feed two read models: a seller's shop, a buyer's display name (each ignores the other roles). */
+export const updateUser: EventHandler<'user.registered' | 'user.updated'> = async (event, context) => {
+  await updateSeller(event, context)
+  await updateBuyer(event, context)
+}
