@@ -1,0 +1,127 @@
+import { execFile } from 'node:child_process'
+import { randomUUID } from 'node:crypto'
+import { join } from 'node:path'
+import { promisify } from 'node:util'
+import { createTestBus, POSTGRES, ROOT, uniqueName, waitFor } from '../support'
+import { bearer } from '../support/tokens'
+import type { Stack } from './stack'
+
+const run = promisify(execFile)
+const PASSWORD = 'correct horse battery staple'
+
+/** JSON over HTTP for seeding, failing loudly: the fuzz needs every one of these to succeed. */
+const call = async (url: string, method: string, path: string, { body, authorization }: { body?: unknown; authorization?: string } = {}) => {
+  const response = await fetch(`${url}${path}`, {
+    method,
+    headers: { 'Content-Type': 'application/json', ...(authorization ? { Authorization: authorization } : {}) },
+    body: body === undefined ? undefined : JSON.stringify(body)
+  })
+  const answer = await response.json()
+  if (!response.ok) throw new Error(`seeding: ${method} ${path} answered ${response.status}: ${JSON.stringify(answer)}`)
+  return answer
+}
+
+/**
+ * What the fuzz needs to reach past the doors: accounts of every role (the admin made the way an
+ * operator does, with the CLI), a device, categories, products, a delivered purchase and its review.
+ * Returns the credentials by kind, the ids per service path and the fields seen per path.
+ */
+export const seed = async (stack: Stack) => {
+  const users = stack.byName['user-service']
+  const catalog = stack.byName['catalog-service']
+  const login = async (email: string) =>
+    (await call(users.url, 'POST', '/authentication', { body: { strategy: 'local', email, password: PASSWORD } })) as {
+      accessToken: string
+      refreshToken: string
+      user: { id: string }
+    }
+  // The bodies that made the records: valid input that the fuzz mutates.
+  const bodies: Record<string, Array<Record<string, unknown>>> = {}
+  const made = async (url: string, path: string, body: Record<string, unknown>, authorization?: string) => {
+    ;(bodies[path] ??= []).push(body)
+    return call(url, 'POST', `/${path}`, { body, authorization })
+  }
+  const register = async (role: 'buyer' | 'seller', name: string) => {
+    const email = `${randomUUID()}@example.com`
+    await made(users.url, 'users', { email, password: PASSWORD, name, role, ...(role === 'seller' ? { shopName: `${name}'s shop` } : {}) })
+    ;(bodies.authentication ??= []).push({ strategy: 'local', email, password: PASSWORD })
+    return login(email)
+  }
+
+  const [buyer, otherBuyer, seller] = await Promise.all([register('buyer', 'Ada Lovelace'), register('buyer', 'Grace Hopper'), register('seller', 'Mary')])
+  const adminEmail = `${randomUUID()}@example.com`
+  await run(process.execPath, [join(ROOT, 'packages', 'cli', 'lib', 'index.js'), 'users', 'create-admin', '--email', adminEmail, '--name', 'Root', '--password', PASSWORD], {
+    env: { ...process.env, NODE_ENV: 'test', ...users.env }
+  })
+  const admin = await login(adminEmail)
+  const as = (session: { accessToken: string }) => `Bearer ${session.accessToken}`
+
+  ;(bodies.authentication ??= []).push({ strategy: 'refresh', refreshToken: otherBuyer.refreshToken })
+
+  const device = await made(users.url, 'devices', { name: 'Warehouse printer' }, as(seller))
+  const category = await made(catalog.url, 'categories', { name: 'Lamps' }, as(admin))
+  const subcategory = await made(catalog.url, 'categories', { name: 'Desk lamps', parentId: category.id }, as(admin))
+  const lamp = { title: 'Walnut desk lamp', description: 'Warm light', price: 4_999, currency: 'EUR', stock: 50, categoryId: subcategory.id, attributes: { color: 'brass', watts: 40 } }
+  const product = await made(catalog.url, 'products', lamp, as(seller))
+  const variant = await made(catalog.url, 'products', { parentId: product.id, price: 5_499, currency: 'EUR', stock: 5, attributes: { size: 'large' } }, as(seller))
+  const archived = await made(catalog.url, 'products', { title: 'Old lamp', price: 100, currency: 'EUR', stock: 0, status: 'archived' }, as(seller))
+  // Spares: the fuzz deletes what it finds, and reads of existing products should last the run.
+  const spares = await Promise.all(
+    ['Floor lamp', 'Pendant', 'Sconce', 'Lantern'].map((title, index) => call(catalog.url, 'POST', '/products', { authorization: as(seller), body: { title, price: 1_000 * (index + 1), currency: 'EUR', stock: 3 } }))
+  )
+  ;(bodies.search ??= []).push({ q: 'lamp', categoryId: category.id, minPrice: 100, maxPrice: 10_000, attributes: { color: 'brass' }, inStock: true, sort: 'price' })
+
+  // order-service delivers the order: the catalog learns the purchase from order.delivered.
+  const busDatabase = `${POSTGRES}/${uniqueName('fuzz_bus')}`
+  const { bus, db } = await createTestBus({ service: 'test-consumer', connection: busDatabase, prefix: stack.prefix })
+  await bus.start()
+  const orderId = randomUUID()
+  await db.transaction((trx) => bus.emit(trx, 'order.delivered', { orderId, buyerId: buyer.user.id, sellerId: seller.user.id, productIds: [product.id, variant.id] }))
+  const reviewBody = { productId: product.id, orderId, ratings: { quality: 5, value: 4, delivery: 3 }, comment: 'Lovely' }
+  ;(bodies.reviews ??= []).push({ ...reviewBody, productId: variant.id })
+  const review = await waitFor(
+    async () => {
+      const response = await fetch(`${catalog.url}/reviews`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json', Authorization: as(buyer) },
+        body: JSON.stringify(reviewBody)
+      })
+      return response.status === 201 && ((await response.json()) as { id: string })
+    },
+    { what: 'the delivered purchase to reach the catalog', timeoutMs: 20_000, intervalMs: 200 }
+  )
+  await bus.stop()
+  await db.destroy()
+
+  const credentials: Record<string, string | undefined> = {
+    anonymous: undefined,
+    buyer: as(buyer),
+    otherBuyer: as(otherBuyer),
+    seller: as(seller),
+    admin: as(admin),
+    device: `Bearer ${device.token}`,
+    // Well signed, for an account no service has heard of.
+    stranger: bearer({ id: randomUUID(), role: 'buyer' }).Authorization,
+    garbage: 'Bearer not-a-token',
+    basic: 'Basic dXNlcjpwYXNz'
+  }
+  const records: Record<string, Array<Record<string, unknown>>> = {
+    users: [buyer.user, otherBuyer.user, seller.user, admin.user],
+    devices: [device],
+    categories: [category, subcategory],
+    products: [product, variant, archived, ...spares],
+    reviews: [review]
+  }
+  return {
+    credentials,
+    /** The author of the seeded review. */
+    reviewAuthor: 'buyer',
+    ids: Object.fromEntries(Object.entries(records).map(([path, list]) => [path, list.map((record) => String(record.id))])),
+    fields: Object.fromEntries(Object.entries({ ...bodies, ...records }).map(([path, list]) => [path, [...new Set(list.flatMap(Object.keys))]])),
+    examples: Object.fromEntries(Object.keys({ ...bodies, ...records }).map((path) => [path, [...(bodies[path] ?? []), ...(records[path] ?? [])]])),
+    orderId,
+    databases: [busDatabase]
+  }
+}
+
+export type Seeded = Awaited<ReturnType<typeof seed>>
