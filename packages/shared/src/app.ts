@@ -54,7 +54,7 @@ export const createServiceApp = (options: ServiceAppOptions): ServiceApplication
 
   const logger = createLogger({ name: options.name, level: settings.logLevel })
   const metrics = createMetricsRegistry(options.name)
-  const db = createKnex(settings.postgresql)
+  const db = createKnex(settings.postgresql, logger)
   app.set('logger', logger)
   app.set('metrics', metrics)
   app.set('postgresqlClient', db)
