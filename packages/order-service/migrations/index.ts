@@ -1,4 +1,11 @@
 import type { MigrationList } from '@marketmesh/shared'
+import * as readModels from './0001_read_models'
+import * as orders from './0002_orders'
+import * as idempotencyKeys from './0003_idempotency_keys'
 
 /** This service's migrations, run in name order after the event backbone's. */
-export const migrations: MigrationList = {}
+export const migrations: MigrationList = {
+  '0001_read_models': readModels,
+  '0002_orders': orders,
+  '0003_idempotency_keys': idempotencyKeys
+}

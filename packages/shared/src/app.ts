@@ -65,7 +65,8 @@ export const createServiceApp = (options: ServiceAppOptions): ServiceApplication
   app.use(httpMetrics(app, metrics, logger))
   app.use(errorHandler(logger))
   app.use(healthRoutes(app))
-  app.use(cors({ exposeHeaders: [REQUEST_ID_HEADER] }))
+  // Browsers may read these: the request id, and whether a response is an idempotent replay.
+  app.use(cors({ exposeHeaders: [REQUEST_ID_HEADER, 'Idempotent-Replayed'] }))
   app.use(bodyParser({ jsonLimit: '1mb', multipart: false }))
   app.configure(rest())
 

@@ -27,7 +27,7 @@ export const EVENT_CONSUMERS = {
     'user.registered',
     'user.updated'
   ],
-  'order-service': [],
+  'order-service': ['product.created', 'product.updated', 'product.deleted', 'user.registered', 'user.updated'],
   'notify-service': []
 } as const satisfies Record<string, readonly EventType[]>
 

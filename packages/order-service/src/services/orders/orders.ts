@@ -1,0 +1,31 @@
+import { hooks as schemaHooks } from '@feathersjs/schema'
+import { authenticated, type ServiceApplication } from '@marketmesh/shared'
+import { getOptions, OrderService } from './orders.class'
+import { orderQueryValidator } from './orders.schema'
+import { orderMethods, orderPath } from './orders.shared'
+import { attachLinesAndTimeline, limitToOwnOrders } from './hooks'
+
+export * from './orders.class'
+export * from './orders.schema'
+
+const readers = [authenticated(), schemaHooks.validateQuery(orderQueryValidator), limitToOwnOrders()]
+
+export const order = (app: ServiceApplication) => {
+  app.use(orderPath, new OrderService(getOptions(app)), { methods: [...orderMethods], events: [] })
+  app.service(orderPath).hooks({
+    before: {
+      find: [...readers],
+      get: [...readers]
+    },
+    after: {
+      find: [attachLinesAndTimeline()],
+      get: [attachLinesAndTimeline()]
+    }
+  })
+}
+
+declare module '@marketmesh/shared' {
+  interface ServiceTypes {
+    [orderPath]: OrderService
+  }
+}
