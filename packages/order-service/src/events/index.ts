@@ -1,14 +1,23 @@
 import type { ServiceApplication } from '@marketmesh/shared'
+import { chargeOrders } from '../payments/charge'
+import { rejectOrder } from './reject-order'
+import { startPayment } from './start-payment'
 import { deleteProduct, updateProduct } from './update-product'
 import { updateUser } from './update-user'
 
-/** The handlers of the events this service consumes (its line of EVENT_CONSUMERS). */
+// They lock their order (advisory lock per order): each event in a transaction of its own.
+const locking = { ownTransaction: true }
+
+/** The handlers of the events this service consumes (its line of EVENT_CONSUMERS), and the side effects they schedule. */
 export const events = (app: ServiceApplication) => {
   app
     .get('events')
-    .on('product.created', updateProduct)
-    .on('product.updated', updateProduct)
-    .on('product.deleted', deleteProduct)
+    .on('stock.reserved', startPayment, locking)
+    .on('stock.rejected', rejectOrder, locking)
+    .on('product.created', updateProduct, locking)
+    .on('product.updated', updateProduct, locking)
+    .on('product.deleted', deleteProduct, locking)
     .on('user.registered', updateUser)
     .on('user.updated', updateUser)
+  app.configure(chargeOrders)
 }

@@ -77,7 +77,28 @@ export const eventSchemas = {
     total: Money.amount,
     currency: Money.currency
   }),
-  'order.paid': Type.Object({ ...orderRef, total: Money.amount, currency: Money.currency, paymentId: Type.String() }),
+  // Everything a receipt needs, so notify-service prints without asking another service.
+  'order.paid': Type.Object({
+    ...orderRef,
+    checkoutId: Id,
+    total: Money.amount,
+    currency: Money.currency,
+    paymentId: Type.String(),
+    placedAt: Type.String({ format: 'date-time' }),
+    buyerName: Type.String(),
+    shopName: Type.Union([Type.String(), Type.Null()]),
+    shippingAddress: Type.Object({
+      name: Type.String(),
+      line1: Type.String(),
+      line2: Type.Optional(Type.String()),
+      city: Type.String(),
+      postalCode: Type.String(),
+      country: Type.String()
+    }),
+    lines: Type.Array(Type.Object({ productId: Id, title: Type.String(), quantity: Type.Integer({ minimum: 1 }), unitPrice: Money.amount }), {
+      minItems: 1
+    })
+  }),
   'order.rejected': Type.Object({ ...orderRef, reason: Type.String() }),
   'order.cancelled': Type.Object({ ...orderRef, reason: Type.String() }),
   'order.shipped': Type.Object(orderRef),
