@@ -64,6 +64,8 @@ export const startServiceUnderTest = async (options: {
   return {
     app,
     url,
+    /** What the app was created with: another instance of the service on the same database and prefix. */
+    settings,
     db: app.get('postgresqlClient'),
     received,
     call,

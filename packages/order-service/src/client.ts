@@ -1,9 +1,13 @@
 import { feathers, type Application, type TransportConnection } from '@feathersjs/feathers'
 import { checkoutClient } from './services/checkouts/checkouts.shared'
+import { ledgerClient } from './services/ledger/ledger.shared'
 import { orderClient } from './services/orders/orders.shared'
+import { refundClient } from './services/refunds/refunds.shared'
 
 export type { Checkout, CheckoutData, CheckoutClientService } from './services/checkouts/checkouts.shared'
-export type { Order, OrderQuery, OrderClientService } from './services/orders/orders.shared'
+export type { LedgerView, LedgerClientService } from './services/ledger/ledger.shared'
+export type { Order, OrderPatch, OrderQuery, OrderClientService } from './services/orders/orders.shared'
+export type { Refund, RefundData, RefundQuery, RefundClientService } from './services/refunds/refunds.shared'
 
 export interface Configuration {
   connection: TransportConnection<ServiceTypes>
@@ -23,5 +27,7 @@ export const createClient = (connection: TransportConnection<ServiceTypes>) => {
   client.set('connection', connection)
   client.configure(checkoutClient)
   client.configure(orderClient)
+  client.configure(refundClient)
+  client.configure(ledgerClient)
   return client
 }

@@ -1,5 +1,7 @@
 import type { ServiceApplication } from '@marketmesh/shared'
+import { orderTimers } from '../orders/timers'
 import { chargeOrders } from '../payments/charge'
+import { refundOrders } from '../payments/refund'
 import { rejectOrder } from './reject-order'
 import { startPayment } from './start-payment'
 import { deleteProduct, updateProduct } from './update-product'
@@ -8,7 +10,7 @@ import { updateUser } from './update-user'
 // They lock their order (advisory lock per order): each event in a transaction of its own.
 const locking = { ownTransaction: true }
 
-/** The handlers of the events this service consumes (its line of EVENT_CONSUMERS), and the side effects they schedule. */
+/** The handlers of the events this service consumes (its line of EVENT_CONSUMERS), and its side effects and timers. */
 export const events = (app: ServiceApplication) => {
   app
     .get('events')
@@ -20,4 +22,6 @@ export const events = (app: ServiceApplication) => {
     .on('user.registered', updateUser)
     .on('user.updated', updateUser)
   app.configure(chargeOrders)
+  app.configure(refundOrders)
+  app.configure(orderTimers)
 }

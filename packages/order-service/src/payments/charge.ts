@@ -1,4 +1,5 @@
 import { setEventCause, type Knex, type ServiceApplication, type SideEffect } from '@marketmesh/shared'
+import { holdPayment } from '../ledger/ledger'
 import { changeStatus, lockOrder, SYSTEM, type OrderRow } from '../orders/status'
 import { paymentProviders } from '.'
 
@@ -14,7 +15,7 @@ interface ChargePayload {
 
 /**
  * Authorizes and captures an order's total through its checkout's provider, then makes the
- * order `paid` (with the receipt in `order.paid`) or `cancelled` for `payment_failed`. A provider
+ * order `paid` (its total held in escrow, the receipt in `order.paid`) or `cancelled` for `payment_failed`. A provider
  * that is unavailable throws: the side effect is retried later with the same idempotency keys,
  * so a capture that happened before a crash is answered again, not charged again. When every
  * retry has failed, the order is cancelled as unpaid.
@@ -55,6 +56,7 @@ export const chargeOrders = (app: ServiceApplication) => {
     })
     await conclude(payload, async (trx, pending) => {
       await changeStatus(trx, pending, 'paid', { by: SYSTEM, changes: { paymentId: captureId } })
+      await holdPayment(trx, { orderId: pending.id, sellerId: pending.sellerId, currency: pending.currency, total: pending.total })
       await events.emit(trx, 'order.paid', await receiptOf(trx, pending, captureId))
     })
   }

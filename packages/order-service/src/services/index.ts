@@ -1,10 +1,14 @@
 import type { ServiceApplication } from '@marketmesh/shared'
 import { idempotencyKeyPurge } from '../idempotency-keys'
 import { checkout } from './checkouts/checkouts'
+import { ledger } from './ledger/ledger'
 import { order } from './orders/orders'
+import { refund } from './refunds/refunds'
 
 export const services = (app: ServiceApplication) => {
   app.configure(checkout)
   app.configure(idempotencyKeyPurge)
   app.configure(order)
+  app.configure(refund)
+  app.configure(ledger)
 }

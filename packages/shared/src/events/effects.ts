@@ -77,10 +77,19 @@ export class SideEffects {
     return this.performers.size > 0
   }
 
-  /** Writes the effect in `trx`; it is carried out once `trx` commits. Returns its id. */
-  async schedule(trx: Knex.Transaction, kind: string, key: string, payload: unknown): Promise<string> {
+  /**
+   * Writes the effect in `trx`; it is carried out once `trx` commits, or `delayMs` after (a
+   * durable timer: it survives restarts and fires on one instance). Returns its id.
+   */
+  async schedule(trx: Knex.Transaction, kind: string, key: string, payload: unknown, { delayMs = 0 } = {}): Promise<string> {
     const [inserted] = await trx('side_effects')
-      .insert({ id: randomUUID(), kind, key, payload: JSON.stringify(payload) })
+      .insert({
+        id: randomUUID(),
+        kind,
+        key,
+        payload: JSON.stringify(payload),
+        ...(delayMs > 0 && { run_after: trx.raw('now() + make_interval(secs => ?::float / 1000)', [delayMs]) })
+      })
       .onConflict(['kind', 'key'])
       .ignore()
       .returning('id')

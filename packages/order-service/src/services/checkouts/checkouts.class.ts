@@ -1,8 +1,9 @@
 import { BadRequest, NotFound } from '@feathersjs/errors'
 import type { Id, Params } from '@feathersjs/feathers'
 import type { KnexAdapterParams } from '@feathersjs/knex'
-import { invalidField, type Knex, type ServiceApplication } from '@marketmesh/shared'
+import { durationMs, invalidField, type Knex, type ServiceApplication } from '@marketmesh/shared'
 import { randomUUID } from 'node:crypto'
+import { PENDING_TIMEOUT } from '../../orders/timers'
 import type { Checkout, CheckoutData } from './checkouts.schema'
 
 export type { Checkout, CheckoutData }
@@ -102,6 +103,8 @@ export class CheckoutService {
         currency
       }))
     )
+    const timeout = durationMs(this.app.get('orderPendingTimeout'))
+    for (const order of planned) await this.app.get('events').effects.schedule(trx, PENDING_TIMEOUT, order.id, { orderId: order.id }, { delayMs: timeout })
     return {
       id: checkoutId,
       status: 'pending',

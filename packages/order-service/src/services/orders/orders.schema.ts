@@ -1,5 +1,5 @@
 import { getValidator, querySyntax, StringEnum, Type, type Static } from '@feathersjs/typebox'
-import { queryValidator } from '@marketmesh/shared'
+import { dataValidator, queryValidator } from '@marketmesh/shared'
 
 const Uuid = Type.String({ format: 'uuid' })
 const Nullable = <T extends ReturnType<typeof Type.String>>(schema: T) => Type.Union([schema, Type.Null()])
@@ -53,3 +53,13 @@ export const orderQueryProperties = Type.Pick(orderSchema, ['id', 'checkoutId', 
 export const orderQuerySchema = Type.Intersect([querySyntax(orderQueryProperties)], { additionalProperties: false })
 export type OrderQuery = Static<typeof orderQuerySchema>
 export const orderQueryValidator = getValidator(orderQuerySchema, queryValidator)
+
+export const orderPatchSchema = Type.Object(
+  {
+    status: StringEnum(['shipped', 'delivered', 'cancelled']),
+    trackingNumber: Type.Optional(Type.String({ minLength: 1, maxLength: 100 }))
+  },
+  { $id: 'OrderPatch', additionalProperties: false }
+)
+export type OrderPatch = Static<typeof orderPatchSchema>
+export const orderPatchValidator = getValidator(orderPatchSchema, dataValidator)

@@ -1,7 +1,7 @@
 import { hooks as schemaHooks } from '@feathersjs/schema'
-import { authenticated, type ServiceApplication } from '@marketmesh/shared'
+import { authenticated, inTransaction, type ServiceApplication } from '@marketmesh/shared'
 import { getOptions, OrderService } from './orders.class'
-import { orderQueryValidator } from './orders.schema'
+import { orderPatchValidator, orderQueryValidator } from './orders.schema'
 import { orderMethods, orderPath } from './orders.shared'
 import { attachLinesAndTimeline, limitToOwnOrders } from './hooks'
 
@@ -11,15 +11,20 @@ export * from './orders.schema'
 const readers = [authenticated(), schemaHooks.validateQuery(orderQueryValidator), limitToOwnOrders()]
 
 export const order = (app: ServiceApplication) => {
-  app.use(orderPath, new OrderService(getOptions(app)), { methods: [...orderMethods], events: [] })
+  app.use(orderPath, new OrderService(getOptions(app), app), { methods: [...orderMethods], events: [] })
   app.service(orderPath).hooks({
+    around: {
+      patch: [authenticated(), inTransaction()]
+    },
     before: {
       find: [...readers],
-      get: [...readers]
+      get: [...readers],
+      patch: [schemaHooks.validateData(orderPatchValidator)]
     },
     after: {
       find: [attachLinesAndTimeline()],
-      get: [attachLinesAndTimeline()]
+      get: [attachLinesAndTimeline()],
+      patch: [attachLinesAndTimeline()]
     }
   })
 }
