@@ -90,6 +90,11 @@ describe('the order saga', () => {
       paymentId: expect.stringMatching(/^test_capture_/)
     })
     expect(await stockOf(first, lamp.id)).toBe(3)
+
+    const metrics = await (await fetch(`${orders.url}/metrics`)).text()
+    expect(metrics).toMatch(/payment_provider_calls_total\{provider="test",operation="capture",result="succeeded"[^}]*\} [1-9]/)
+    expect(metrics).toMatch(/orders\{status="paid"[^}]*\} [1-9]/)
+    expect(metrics).toMatch(/order_saga_step_seconds_count\{[^}]*step="paid"[^}]*\} [1-9]/)
   })
 
   it('rejects an order whose stock the catalog cannot reserve, naming why', async () => {

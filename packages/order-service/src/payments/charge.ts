@@ -29,7 +29,9 @@ export const chargeOrders = (app: ServiceApplication) => {
     db.transaction(async (trx) => {
       setEventCause(trx, { correlationId: payload.correlationId, causationId: payload.causationId })
       const order = await lockOrder(trx, payload.orderId)
-      if (order?.status === 'pending') await work(trx, order)
+      if (order?.status !== 'pending') return
+      await work(trx, order)
+      app.get('orderMetrics').sagaStep.observe({ step: order.status }, (Date.now() - new Date(order.createdAt).getTime()) / 1000)
     })
 
   const cancelUnpaid = (payload: ChargePayload) =>
