@@ -1,18 +1,28 @@
-import jwt from 'jsonwebtoken'
-import { baseDefaults, type BaseSettings, type Principal } from '@marketmesh/shared'
+import {
+  baseDefaults,
+  DEVELOPMENT_SIGNING_KEY,
+  importSigningKey,
+  signAccessToken,
+  type BaseSettings,
+  type Principal,
+  type PrivateJwk
+} from '@marketmesh/shared'
 
-/** An access token as user-service signs it (HS256, typ access, the shared audience and issuer). */
-export const accessToken = (principal: Principal, settings: BaseSettings['jwt'] = baseDefaults.jwt) =>
-  jwt.sign({ role: principal.role, ...(principal.sellerId ? { sellerId: principal.sellerId } : {}) }, settings.secret, {
-    subject: principal.id,
-    audience: settings.audience,
-    issuer: settings.issuer,
-    algorithm: 'HS256',
-    header: { typ: 'access', alg: 'HS256' },
-    expiresIn: '15m'
-  })
+export interface TokenOptions {
+  /** The private key that signs; by default the development key every service trusts without configuration. */
+  key?: PrivateJwk
+  jwt?: BaseSettings['jwt']
+}
+
+/** An access token as user-service signs it (EdDSA, `kid`, typ access, the shared audience and issuer). */
+export const accessToken = async (principal: Principal, { key = DEVELOPMENT_SIGNING_KEY, jwt = baseDefaults.jwt }: TokenOptions = {}) =>
+  signAccessToken(
+    await importSigningKey(key),
+    { sub: principal.id, role: principal.role, ...(principal.sellerId ? { sellerId: principal.sellerId } : {}) },
+    jwt
+  )
 
 /** `Authorization` header for the principal. */
-export const bearer = (principal: Principal, settings?: BaseSettings['jwt']) => ({
-  Authorization: `Bearer ${accessToken(principal, settings)}`
+export const bearer = async (principal: Principal, options?: TokenOptions) => ({
+  Authorization: `Bearer ${await accessToken(principal, options)}`
 })
