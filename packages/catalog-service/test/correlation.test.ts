@@ -12,7 +12,7 @@ afterAll(() => catalog?.close())
 const requestWithId = async (method: string, path: string, requestId: string, as: ReturnType<typeof seller>, body: unknown) => {
   const response = await fetch(`${catalog.url}${path}`, {
     method,
-    headers: { 'Content-Type': 'application/json', 'X-Request-Id': requestId, ...(await bearer(as)) },
+    headers: { 'Content-Type': 'application/json', 'X-Request-Id': requestId, ...bearer(as) },
     body: JSON.stringify(body)
   })
   expect(response.headers.get('x-request-id')).toBe(requestId)

@@ -43,7 +43,7 @@ export const startCatalog = async (label: string, extra: Record<string, unknown>
   const call = async (method: string, path: string, options: { as?: Principal; body?: unknown } = {}) => {
     const response = await fetch(`${url}${path}`, {
       method,
-      headers: { 'Content-Type': 'application/json', ...(options.as ? await bearer(options.as) : {}) },
+      headers: { 'Content-Type': 'application/json', ...(options.as ? bearer(options.as) : {}) },
       body: options.body === undefined ? undefined : JSON.stringify(options.body)
     })
     // Any JSON: each test asserts the shape it expects.
@@ -58,8 +58,8 @@ export const startCatalog = async (label: string, extra: Record<string, unknown>
     emit,
     call,
     /** The typed client, as `principal` when given. */
-    client: async (principal?: Principal) =>
-      createClient(rest(url).fetch(fetch, { headers: principal ? await bearer(principal) : {} })),
+    client: (principal?: Principal) =>
+      createClient(rest(url).fetch(fetch, { headers: principal ? bearer(principal) : {} })),
     /** Waits for `count` events of `type` (that `match`) from the catalog. */
     eventsOf: async <T extends EventType>(type: T, count = 1, match: (event: EventEnvelope<T>) => boolean = () => true) => {
       const matching = () => received.filter((event): event is EventEnvelope<T> => event.type === type && match(event as EventEnvelope<T>))

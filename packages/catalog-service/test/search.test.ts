@@ -203,8 +203,7 @@ describe('GET /search', () => {
   })
 
   it('works through the typed client', async () => {
-    const client = await catalog.client()
-    const result = await client.service('search').find({ query: { q: 'lamp', attributes: { color: 'brass' } } })
+    const result = await catalog.client().service('search').find({ query: { q: 'lamp', attributes: { color: 'brass' } } })
     expect(result.data.map((product) => product.id)).toEqual([ids.lamp])
     expect(result.facets.categories).toEqual([{ id: categories.lighting, name: 'lighting', count: 1 }])
   })

@@ -38,7 +38,7 @@ describe('marketmesh keys', () => {
     expect(published.stdout).not.toMatch(/"d"/)
     const verifier = await startVerifier({ publicKeys: JSON.parse(published.stdout) })
     try {
-      for (const key of keys) expect((await verifier.whoami(await accessToken({ id: 'u', role: 'buyer' }, { key }))).status).toBe(200)
+      for (const key of keys) expect((await verifier.whoami(accessToken({ id: 'u', role: 'buyer' }, { key }))).status).toBe(200)
     } finally {
       await verifier.stop()
     }

@@ -92,7 +92,7 @@ describe('access token verification (public keys only)', () => {
   })
 
   it("accepts user-service's token format and makes the caller params.principal", async () => {
-    const response = await service.whoami(await accessToken({ id: 'seller-1', role: 'seller', sellerId: 'seller-1' }))
+    const response = await service.whoami(accessToken({ id: 'seller-1', role: 'seller', sellerId: 'seller-1' }))
     expect(response.status).toBe(200)
     expect(await response.json()).toEqual({ id: 'seller-1', role: 'seller', sellerId: 'seller-1' })
     // The cases below change one thing each of this token.
@@ -125,7 +125,7 @@ describe('access token verification (public keys only)', () => {
     const response = await fetch(`${service.url}/authentication`, {
       method: 'POST',
       headers: { 'Content-Type': 'application/json' },
-      body: JSON.stringify({ strategy: 'jwt', accessToken: await accessToken({ id: 'u', role: 'admin' }) })
+      body: JSON.stringify({ strategy: 'jwt', accessToken: accessToken({ id: 'u', role: 'admin' }) })
     })
     expect(response.status).toBe(405)
   })
@@ -136,9 +136,9 @@ describe('a service given only public keys (JWT_PUBLIC_KEYS)', () => {
     const [current, previous] = await Promise.all([generateSigningKey(), generateSigningKey()])
     const service = await startWhoami({ publicKeys: { keys: [publicPartOf(current), publicPartOf(previous)] } })
     for (const key of [current, previous]) {
-      expect((await service.whoami(await accessToken({ id: 'u', role: 'buyer' }, { key }))).status).toBe(200)
+      expect((await service.whoami(accessToken({ id: 'u', role: 'buyer' }, { key }))).status).toBe(200)
     }
-    expect((await service.whoami(await accessToken({ id: 'u', role: 'buyer' }))).status).toBe(401)
+    expect((await service.whoami(accessToken({ id: 'u', role: 'buyer' }))).status).toBe(401)
   })
 })
 
@@ -153,11 +153,11 @@ describe('a service that reads the keys from a JWKS URL (JWT_JWKS_URL)', () => {
     const jwksUrl = `http://127.0.0.1:${(jwks.address() as AddressInfo).port}/.well-known/jwks.json`
     try {
       const service = await startWhoami({ jwksUrl })
-      expect((await service.whoami(await accessToken({ id: 'u', role: 'buyer' }, { key }))).status).toBe(200)
-      expect((await service.whoami(await accessToken({ id: 'u', role: 'buyer' }))).status).toBe(401)
+      expect((await service.whoami(accessToken({ id: 'u', role: 'buyer' }, { key }))).status).toBe(200)
+      expect((await service.whoami(accessToken({ id: 'u', role: 'buyer' }))).status).toBe(401)
 
       const unreachable = await startWhoami({ jwksUrl: 'http://127.0.0.1:9/.well-known/jwks.json' })
-      const response = await unreachable.whoami(await accessToken({ id: 'u', role: 'buyer' }, { key }))
+      const response = await unreachable.whoami(accessToken({ id: 'u', role: 'buyer' }, { key }))
       expect(response.status).toBe(503)
       expect((await response.json()).message).toMatch(/cannot be fetched from http:\/\/127\.0\.0\.1:9/)
     } finally {

@@ -37,7 +37,7 @@ describe('access tokens across processes, in production', () => {
       expect(created.status).toBe(201)
       expect(created.body.sellerId).toBe(id)
       // A token of the development key, which anyone can sign, opens nothing there.
-      const forged = await accessToken({ id, role: 'seller', sellerId: id })
+      const forged = accessToken({ id, role: 'seller', sellerId: id })
       expect((await httpClient(catalog.url)('POST', '/products', { token: forged, body: product })).status).toBe(401)
     }
   })
