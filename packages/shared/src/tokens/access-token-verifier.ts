@@ -9,7 +9,7 @@ export class AccessTokenVerifier {
   private resolveKey?: JWTVerifyGetKey
 
   constructor(
-    readonly keys: VerificationKeys,
+    private readonly keys: VerificationKeys,
     private readonly jwt: BaseSettings['jwt']
   ) {}
 

@@ -27,7 +27,6 @@ export type PrivateJwk = Static<typeof privateJwkSchema>
 
 /** A JWK Set (RFC 7517), as user-service serves it at /.well-known/jwks.json. */
 export const jwksSchema = Type.Object({ keys: Type.Array(publicJwkSchema, { minItems: 1 }) }, { additionalProperties: true })
-export type Jwks = Static<typeof jwksSchema>
 
 /** Only the public members, picked one by one, so nothing private is ever published by mistake. */
 export const publicPartOf = ({ kty, crv, x, kid }: PublicJwk): PublicJwk => ({ kty, crv, x, kid, alg: ACCESS_TOKEN_ALGORITHM, use: 'sig' })

@@ -1,5 +1,4 @@
-import type { BaseSettings } from '../settings'
-import { SettingsError } from '../settings'
+import { SettingsError, type BaseSettings } from '../settings'
 import { DEVELOPMENT_PUBLIC_KEY, refuseDevelopmentKeyInProduction } from './development-key'
 import { publicPartOf, type PublicJwk } from './jwk'
 

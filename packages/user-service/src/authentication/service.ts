@@ -12,6 +12,7 @@ import type { SessionStore } from './sessions'
  * it revokes the session's refresh tokens.
  */
 export class UserAuthenticationService extends AccessTokenAuthenticationService {
+  // Its key is loaded in setup, which Feathers runs on a wrapper of this service: kept in an object of its own.
   private readonly signer: AccessTokenSigner
 
   constructor(
