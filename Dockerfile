@@ -4,7 +4,8 @@
 # one the image runs:
 #
 #   docker build --build-arg SERVICE=order-service -t marketmesh/order-service .
-#   docker run -e DATABASE_URL=... -e AMQP_URL=... -e JWT_SECRET=... marketmesh/order-service
+#   docker run -e DATABASE_URL=... -e AMQP_URL=... -e JWT_JWKS_URL=http://user-service:3031/.well-known/jwks.json marketmesh/order-service
+#   (user-service takes JWT_PRIVATE_KEY instead: its signing key)
 #
 # docker-compose.yml builds all four from this file.
 

@@ -164,10 +164,18 @@ describe('docker-compose.yml', () => {
       expect(amqpUrl.hostname).toBe('rabbitmq')
     })
 
-    it('runs in production with JWT_SECRET required from the environment, not committed', () => {
+    it(name === 'user-service'
+      ? 'runs in production with its signing key required from the environment, not committed'
+      : "runs in production with no private key, verifying with user-service's published keys", () => {
       const env = asMap(service(name).environment)
       expect(env.NODE_ENV).toBe('production')
-      expect(env.JWT_SECRET).toMatch(/^\$\{JWT_SECRET:\?[^}]*\}$/)
+      expect(env).not.toHaveProperty('JWT_SECRET')
+      if (name === 'user-service') {
+        expect(env.JWT_PRIVATE_KEY).toMatch(/^\$\{JWT_PRIVATE_KEY:\?[^}]*\}$/)
+      } else {
+        expect(env).not.toHaveProperty('JWT_PRIVATE_KEY')
+        expect(env.JWT_JWKS_URL).toBe(`http://user-service:${serviceConfig('user-service').port}/.well-known/jwks.json`)
+      }
     })
   })
 

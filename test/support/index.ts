@@ -119,7 +119,8 @@ export const createTestBus = async (options: {
   consumers?: EventBusOptions['consumers']
 }) => {
   await ensureDatabase(options.connection)
-  const db = createKnex({ client: 'pg', connection: options.connection, pool: { min: 0, max: 10 } })
+  const logger = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' })
+  const db = createKnex({ client: 'pg', connection: options.connection, pool: { min: 0, max: 10 } }, logger)
   await migrateLatest(db, { ...eventBackboneMigrations, ...options.migrations })
   const registry = new Registry()
   const settings = deepMerge(
@@ -132,7 +133,6 @@ export const createTestBus = async (options: {
     },
     options.settings
   ) as BaseSettings
-  const logger = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' })
   const bus = new EventBus({ service: options.service, settings, db, logger, registry, afterPublish: options.afterPublish, consumers: options.consumers })
   return { bus, db, registry }
 }

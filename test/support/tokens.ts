@@ -1,18 +1,39 @@
-import jwt from 'jsonwebtoken'
-import { baseDefaults, type BaseSettings, type Principal } from '@marketmesh/shared'
+import { createPrivateKey, randomUUID, sign } from 'node:crypto'
+import { baseDefaults, DEVELOPMENT_SIGNING_KEY, type BaseSettings, type Principal, type PrivateJwk } from '@marketmesh/shared'
 
-/** An access token as user-service signs it (HS256, typ access, the shared audience and issuer). */
-export const accessToken = (principal: Principal, settings: BaseSettings['jwt'] = baseDefaults.jwt) =>
-  jwt.sign({ role: principal.role, ...(principal.sellerId ? { sellerId: principal.sellerId } : {}) }, settings.secret, {
-    subject: principal.id,
-    audience: settings.audience,
-    issuer: settings.issuer,
-    algorithm: 'HS256',
-    header: { typ: 'access', alg: 'HS256' },
-    expiresIn: '15m'
-  })
+export interface TokenOptions {
+  /** The private key that signs; by default the development key every service trusts without configuration. */
+  key?: PrivateJwk
+  jwt?: BaseSettings['jwt']
+}
+
+const ACCESS_TOKEN_LIFETIME_S = 15 * 60
+
+const base64urlJson = (value: object) => Buffer.from(JSON.stringify(value)).toString('base64url')
+
+/**
+ * An access token as user-service signs it (EdDSA, `kid`, typ access, the shared audience and issuer).
+ * Made here from the RFCs (7515, 8037) with node:crypto rather than with user-service's signer: the
+ * services must take any standard EdDSA JWT, and a synchronous helper fits in a header literal.
+ */
+export const accessToken = (principal: Principal, { key = DEVELOPMENT_SIGNING_KEY, jwt = baseDefaults.jwt }: TokenOptions = {}) => {
+  const now = Math.floor(Date.now() / 1000)
+  const header = { alg: 'EdDSA', kid: key.kid, typ: 'access' }
+  const claims = {
+    sub: principal.id,
+    role: principal.role,
+    ...(principal.sellerId ? { sellerId: principal.sellerId } : {}),
+    iss: jwt.issuer,
+    aud: jwt.audience,
+    iat: now,
+    exp: now + ACCESS_TOKEN_LIFETIME_S,
+    jti: randomUUID()
+  }
+  const signingInput = `${base64urlJson(header)}.${base64urlJson(claims)}`
+  return `${signingInput}.${sign(null, Buffer.from(signingInput), createPrivateKey({ key, format: 'jwk' })).toString('base64url')}`
+}
 
 /** `Authorization` header for the principal. */
-export const bearer = (principal: Principal, settings?: BaseSettings['jwt']) => ({
-  Authorization: `Bearer ${accessToken(principal, settings)}`
+export const bearer = (principal: Principal, options?: TokenOptions) => ({
+  Authorization: `Bearer ${accessToken(principal, options)}`
 })

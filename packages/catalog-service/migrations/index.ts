@@ -6,7 +6,8 @@ import * as reservations from './0004_reservations'
 import * as reviews from './0005_reviews'
 import * as sellerLock from './0006_seller_lock'
 import * as sellerVersion from './0007_seller_version'
-import * as reviewDisplayNames from './0008_review_display_names'
+import * as productVersion from './0008_product_version'
+import * as reviewDisplayNames from './0009_review_display_names'
 
 /** This service's migrations, run in name order after the event backbone's. */
 export const migrations: MigrationList = {
@@ -17,5 +18,6 @@ export const migrations: MigrationList = {
   '0005_reviews': reviews,
   '0006_seller_lock': sellerLock,
   '0007_seller_version': sellerVersion,
-  '0008_review_display_names': reviewDisplayNames
+  '0008_product_version': productVersion,
+  '0009_review_display_names': reviewDisplayNames
 }

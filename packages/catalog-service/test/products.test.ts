@@ -163,7 +163,7 @@ describe('listing, soft delete and events', () => {
     const { body: product } = await catalog.call('POST', '/products', { as: owner, body: productData({ title: 'Teak stool' }) })
     const [event] = await catalog.eventsOf('product.created', 1, (e) => e.data.productId === product.id)
     expect(event.data).toEqual({
-      productId: product.id, sellerId: owner.sellerId, parentId: null, title: 'Teak stool', price: 4_999, currency: 'EUR', status: 'active'
+      productId: product.id, sellerId: owner.sellerId, version: 1, parentId: null, title: 'Teak stool', price: 4_999, currency: 'EUR', status: 'active'
     })
   })
 

@@ -65,7 +65,9 @@ const peekAll = async (name: string) => {
  */
 const runRealConsumer = async (deadLetters: number, publish: (broker: Broker) => Promise<void> = async () => {}) => {
   const logger = createLogger({ name: 'dlq-test', level: 'silent' })
-  const broker = new Broker({ url: AMQP, prefix: PREFIX, publishTimeoutMs: 5_000, logger, connectionName: 'dlq test' })
+  // Only the handler this test needs, so the consumer matches its line.
+  const consumers = { [CONSUMER]: ['order.created'] as const }
+  const broker = new Broker({ url: AMQP, prefix: PREFIX, publishTimeoutMs: 5_000, logger, connectionName: 'dlq test', consumers, retryDelaysMs: [] })
   broker.start()
   const consumer = new EventConsumer({
     consumer: CONSUMER,
@@ -73,13 +75,16 @@ const runRealConsumer = async (deadLetters: number, publish: (broker: Broker) =>
     // Events that fail their schema are dead-lettered before any database work.
     db: undefined as never,
     broker,
+    consumers,
     prefetch: 10,
     concurrency: 1,
     batchSize: 10,
     retryDelaysMs: [],
+    crashLimit: 5,
     dedupeRetentionHours: 1,
     logger,
     metrics: createEventMetrics(createMetricsRegistry('dlq-test')),
+    effects: undefined as never,
     emit: async () => {
       throw new Error('the test consumer emits nothing')
     }

@@ -1,4 +1,15 @@
 import type { MigrationList } from '@marketmesh/shared'
+import * as readModels from './0001_read_models'
+import * as orders from './0002_orders'
+import * as idempotencyKeys from './0003_idempotency_keys'
+import * as payments from './0004_payments'
+import * as ledgerAndRefunds from './0005_ledger_and_refunds'
 
 /** This service's migrations, run in name order after the event backbone's. */
-export const migrations: MigrationList = {}
+export const migrations: MigrationList = {
+  '0001_read_models': readModels,
+  '0002_orders': orders,
+  '0003_idempotency_keys': idempotencyKeys,
+  '0004_payments': payments,
+  '0005_ledger_and_refunds': ledgerAndRefunds
+}

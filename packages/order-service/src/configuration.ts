@@ -1,3 +1,42 @@
-import { serviceSettingsSchema } from '@marketmesh/shared'
+import { Type } from '@feathersjs/typebox'
+import { baseEnvironment, durationSetting, serviceSettingsSchema } from '@marketmesh/shared'
 
-export const settingsSchema = serviceSettingsSchema({})
+export const settingsSchema = serviceSettingsSchema({
+  /** Page sizes of the lists (`$limit`): the default and the most a caller may ask for. */
+  paginate: Type.Object({
+    default: Type.Integer({ minimum: 1 }),
+    max: Type.Integer({ minimum: 1 })
+  }),
+  /** How long the response to a request with an Idempotency-Key is kept for its replays, e.g. `24h`. */
+  idempotencyKeyTtl: durationSetting,
+  /** A pending order whose payment has not started by then is cancelled (reason `timeout`). */
+  orderPendingTimeout: durationSetting,
+  /** A shipped order its buyer has not confirmed by then counts as delivered. */
+  autoDeliverAfter: durationSetting,
+  /** How long after delivery the escrow goes to the seller (`0`: at once). */
+  escrowReleaseAfter: durationSetting,
+  /** The platform's share of an order's total, in percent, kept when the escrow is released. */
+  commissionPercent: Type.Number({ minimum: 0, maximum: 100 })
+})
+
+export const environment: typeof baseEnvironment = {
+  ...baseEnvironment,
+  PAGINATE_DEFAULT: ['paginate.default', 'integer'],
+  PAGINATE_MAX: ['paginate.max', 'integer'],
+  IDEMPOTENCY_KEY_TTL: ['idempotencyKeyTtl', 'string'],
+  ORDER_PENDING_TIMEOUT: ['orderPendingTimeout', 'string'],
+  AUTO_DELIVER_AFTER: ['autoDeliverAfter', 'string'],
+  ESCROW_RELEASE_AFTER: ['escrowReleaseAfter', 'string'],
+  COMMISSION_PERCENT: ['commissionPercent', 'number']
+}
+
+declare module '@marketmesh/shared' {
+  interface ServiceConfiguration {
+    paginate: { default: number; max: number }
+    idempotencyKeyTtl: string
+    orderPendingTimeout: string
+    autoDeliverAfter: string
+    escrowReleaseAfter: string
+    commissionPercent: number
+  }
+}

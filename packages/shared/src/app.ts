@@ -56,7 +56,7 @@ export const createServiceApp = (options: ServiceAppOptions): ServiceApplication
 
   const logger = createLogger({ name: options.name, level: settings.logLevel })
   const metrics = createMetricsRegistry(options.name)
-  const db = createKnex(settings.postgresql)
+  const db = createKnex(settings.postgresql, logger)
   app.set('logger', logger)
   app.set('metrics', metrics)
   app.set('postgresqlClient', db)
@@ -67,7 +67,8 @@ export const createServiceApp = (options: ServiceAppOptions): ServiceApplication
   app.use(httpMetrics(app, metrics, logger))
   app.use(errorHandler(logger))
   app.use(healthRoutes(app))
-  app.use(cors({ exposeHeaders: [REQUEST_ID_HEADER] }))
+  // Browsers may read these: the request id, and whether a response is an idempotent replay.
+  app.use(cors({ exposeHeaders: [REQUEST_ID_HEADER, 'Idempotent-Replayed'] }))
   app.use(bodyParser({ jsonLimit: '1mb', multipart: false }))
   app.configure(rest())
 

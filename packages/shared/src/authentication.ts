@@ -1,12 +1,8 @@
-import {
-  AuthenticationService,
-  JWTStrategy,
-  type AuthenticationParams,
-  type AuthenticationRequest
-} from '@feathersjs/authentication'
+import { JWTStrategy, type AuthenticationParams, type AuthenticationRequest } from '@feathersjs/authentication'
 import { NotAuthenticated } from '@feathersjs/errors'
 import type { Principal, ServiceApplication } from './declarations'
-import type { BaseSettings } from './settings'
+import { AccessTokenAuthenticationService } from './tokens/authentication-service'
+import { verificationKeysFrom } from './tokens/verification-keys'
 
 const roles: ReadonlyArray<Principal['role']> = ['buyer', 'seller', 'admin', 'device']
 
@@ -27,27 +23,19 @@ export class PrincipalJWTStrategy extends JWTStrategy {
   }
 }
 
-/** The Feathers authentication settings, from the shared `jwt` settings: one token format everywhere. */
-export const authenticationSettings = (jwt: BaseSettings['jwt'], entity: string | null = null) => ({
-  secret: jwt.secret,
-  entity,
-  authStrategies: ['jwt'],
-  jwtOptions: {
-    header: { typ: 'access' },
-    audience: jwt.audience,
-    issuer: jwt.issuer,
-    algorithm: 'HS256',
-    expiresIn: jwt.accessTokenExpiresIn
-  }
-})
+/**
+ * The Feathers authentication settings. No `secret` and no `jwtOptions`: the token format is the
+ * shared `jwt` settings', signed and verified by AccessTokenAuthenticationService.
+ */
+export const authenticationSettings = (entity: string | null = null) => ({ entity, authStrategies: ['jwt'] })
 
 /**
  * Stateless JWT verification (Feathers' "stateless JWT" recipe, `entity: null`) for the services
- * that do not own users: no database look-up per request, and no login endpoint.
+ * that do not own users: no database look-up per request, no login endpoint, and public keys only.
  */
 export const statelessAuthentication = (app: ServiceApplication) => {
-  app.set('authentication', authenticationSettings(app.get('jwt')))
-  const authentication = new AuthenticationService(app)
+  app.set('authentication', authenticationSettings())
+  const authentication = new AccessTokenAuthenticationService(app, verificationKeysFrom(app.get('jwt')))
   authentication.register('jwt', new PrincipalJWTStrategy())
   app.use('authentication', authentication, { methods: [] })
 }

@@ -1,5 +1,6 @@
 import knex, { type Knex } from 'knex'
 import pg from 'pg'
+import type { Logger } from './logger'
 import type { BaseSettings } from './settings'
 
 // BIGINT (int8) and NUMERIC come back as strings by default; our ids and counts fit in a JS number.
@@ -64,8 +65,21 @@ export const dropDatabase = async (connection: string) => {
   }
 }
 
-export const createKnex = (settings: BaseSettings['postgresql']): Knex =>
-  knex({ client: 'pg', connection: settings.connection, pool: settings.pool })
+/** With a logger, knex's own warnings (a lost connection, a failed acquire) become structured log lines. */
+export const createKnex = (settings: BaseSettings['postgresql'], logger?: Logger): Knex =>
+  knex({
+    client: 'pg',
+    connection: settings.connection,
+    pool: settings.pool,
+    ...(logger && {
+      log: {
+        warn: (message: string) => logger.warn({ knex: message }, 'database warning'),
+        error: (message: string) => logger.error({ knex: message }, 'database error'),
+        deprecate: (method: string, alternative: string) => logger.warn({ knex: `${method} is deprecated, use ${alternative}` }, 'database warning'),
+        debug: () => undefined
+      }
+    })
+  })
 
 export const migrateLatest = async (db: Knex, migrations: MigrationList) => {
   const [, applied] = await db.migrate.latest({ migrationSource: new ListedMigrations(migrations) })

@@ -23,8 +23,8 @@ export interface ServiceConfiguration extends BaseSettings {
   migrations: MigrationList
   events: EventBus
   metrics: Registry
-  /** Feathers' authentication settings, derived from `jwt`. */
-  authentication?: AuthenticationConfiguration
+  /** Feathers' authentication settings, without its HMAC `secret`: access tokens are signed and verified with keys. */
+  authentication?: Omit<AuthenticationConfiguration, 'secret'>
 }
 
 /**

@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { Type, type Static, type TObject, type TProperties } from '@feathersjs/typebox'
+import { jwksSchema } from './tokens/jwk'
 import { dataValidator, fieldName } from './validators'
 
 /** Settings every marketmesh service has; a service adds its own with `serviceSettingsSchema`. */
@@ -46,12 +47,24 @@ export const baseSettingsProperties = {
     retentionHours: Type.Number({ minimum: 0 })
   }),
   jwt: Type.Object({
-    secret: Type.String({ minLength: 32 }),
     issuer: Type.String({ minLength: 1 }),
     audience: Type.String({ minLength: 1 }),
-    accessTokenExpiresIn: Type.String({ pattern: '^[0-9]+[smhd]?$' })
+    accessTokenExpiresIn: Type.String({ pattern: '^[0-9]+[smhd]$' }),
+    /** The public keys that verify access tokens, every one still valid during a rotation. */
+    publicKeys: Type.Optional(jwksSchema),
+    /** Instead of `publicKeys`: user-service's /.well-known/jwks.json, fetched and cached. */
+    jwksUrl: Type.Optional(Type.String({ pattern: '^https?://' }))
   })
 }
+
+/** A duration setting: `30s`, `15m`, `24h`, `14d`, or `0`. */
+export const durationSetting = Type.String({ pattern: '^(0|[0-9]+[smhd])$' })
+
+const durationUnits = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 }
+
+/** A `durationSetting` in milliseconds (the settings schema guarantees the form). */
+export const durationMs = (value: string) =>
+  value === '0' ? 0 : Number.parseInt(value, 10) * durationUnits[value.slice(-1) as keyof typeof durationUnits]
 
 export const baseSettingsSchema = Type.Object(baseSettingsProperties, { additionalProperties: true })
 export type BaseSettings = Static<typeof baseSettingsSchema>
@@ -59,9 +72,6 @@ export type BaseSettings = Static<typeof baseSettingsSchema>
 /** The base settings plus a service's own. */
 export const serviceSettingsSchema = <T extends TProperties>(own: T) =>
   Type.Object({ ...baseSettingsProperties, ...own }, { additionalProperties: true })
-
-/** Only for development; a production start refuses it. */
-export const DEVELOPMENT_JWT_SECRET = 'marketmesh-development-secret-change-me-0123456789'
 
 export const baseDefaults: Omit<BaseSettings, 'name' | 'port' | 'postgresql'> & {
   postgresql: Omit<BaseSettings['postgresql'], 'connection'>
@@ -85,14 +95,13 @@ export const baseDefaults: Omit<BaseSettings, 'name' | 'port' | 'postgresql'> & 
   sideEffects: { retryDelaysMs: [1_000, 10_000, 60_000, 300_000, 1_800_000], leaseMs: 300_000, pollIntervalMs: 1_000, concurrency: 8 },
   outbox: { batchSize: 500, pollIntervalMs: 1_000, retentionHours: 72 },
   jwt: {
-    secret: DEVELOPMENT_JWT_SECRET,
     issuer: 'marketmesh',
     audience: 'https://marketmesh.dev',
     accessTokenExpiresIn: '15m'
   }
 }
 
-type EnvFormat = 'string' | 'integer' | 'number' | 'boolean' | 'integer-list'
+type EnvFormat = 'string' | 'integer' | 'number' | 'boolean' | 'integer-list' | 'json'
 
 /** Environment variable -> setting path. A service extends it with its own variables. */
 export const baseEnvironment: Record<string, [path: string, format: EnvFormat]> = {
@@ -114,7 +123,8 @@ export const baseEnvironment: Record<string, [path: string, format: EnvFormat]> 
   SIDE_EFFECT_RETRY_DELAYS_MS: ['sideEffects.retryDelaysMs', 'integer-list'],
   SIDE_EFFECT_LEASE_MS: ['sideEffects.leaseMs', 'integer'],
   OUTBOX_RETENTION_HOURS: ['outbox.retentionHours', 'number'],
-  JWT_SECRET: ['jwt.secret', 'string'],
+  JWT_PUBLIC_KEYS: ['jwt.publicKeys', 'json'],
+  JWT_JWKS_URL: ['jwt.jwksUrl', 'string'],
   JWT_ISSUER: ['jwt.issuer', 'string'],
   JWT_AUDIENCE: ['jwt.audience', 'string'],
   JWT_EXPIRES_IN: ['jwt.accessTokenExpiresIn', 'string']
@@ -159,6 +169,13 @@ const parseEnvValue = (raw: string, format: EnvFormat): unknown => {
       return { true: true, '1': true, false: false, '0': false }[raw.trim().toLowerCase()] ?? raw
     case 'integer-list':
       return raw.trim() === '' ? [] : raw.split(',').map(number)
+    case 'json':
+      try {
+        return JSON.parse(raw)
+      } catch {
+        // Left as text, the schema names the setting: "must be object".
+        return raw
+      }
     default:
       return raw
   }
@@ -191,10 +208,6 @@ export const validateSettings = <T extends TObject>(
     const envName = envNameOf(path)
     return `setting "${path}"${envName ? ` (env ${envName})` : ''}: ${error.message}`
   })
-  const secret = (settings as BaseSettings)?.jwt?.secret
-  if (process.env.NODE_ENV === 'production' && secret === DEVELOPMENT_JWT_SECRET) {
-    problems.push('setting "jwt.secret" (env JWT_SECRET): the development secret is refused in production')
-  }
   if (problems.length > 0) {
     throw new SettingsError(`Invalid configuration:\n  ${[...new Set(problems)].join('\n  ')}`)
   }

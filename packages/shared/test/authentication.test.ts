@@ -1,74 +1,167 @@
-import type { Server } from 'node:http'
-import jwt from 'jsonwebtoken'
+import { createServer, type Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { SignJWT, UnsecuredJWT, base64url } from 'jose'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { authenticated, createServiceApp, listen, serviceSettingsSchema, type ServiceApplication } from '../src'
+import {
+  authenticated,
+  baseDefaults,
+  createServiceApp,
+  DEVELOPMENT_SIGNING_KEY,
+  generateSigningKey,
+  importSigningKey,
+  listen,
+  publicPartOf,
+  serviceSettingsSchema,
+  type PrivateJwk,
+  type ServiceApplication
+} from '../src'
 import { cleanUp, isolatedSettings } from '../../../test/support'
+import { accessToken } from '../../../test/support/tokens'
 
-describe('stateless JWT verification', () => {
+/** The shared secret every service verified HS256 tokens with before the keys; it must open nothing now. */
+const OLD_DEVELOPMENT_SECRET = 'marketmesh-development-secret-change-me-0123456789'
+
+const started: Array<{ app: ServiceApplication; server: Server; settings: ReturnType<typeof isolatedSettings> }> = []
+
+/** A service of the kit with one endpoint that answers the caller's principal. */
+const startWhoami = async (jwt: Record<string, unknown> = {}) => {
   const settings = isolatedSettings('auth')
-  let app: ServiceApplication
-  let server: Server
-  let url: string
-
-  beforeAll(async () => {
-    app = createServiceApp({
-      name: 'auth-test',
-      root: __dirname,
-      settingsSchema: serviceSettingsSchema({}),
-      overrides: { ...settings, port: 0 },
-      migrations: {},
-      services: (app) => {
-        app.use('whoami', { async find(params) { return params.principal } }, { methods: ['find'] })
-        app.service('whoami').hooks({ before: { all: [authenticated()] } })
-      }
-    })
-    server = await listen(app, 0)
-    url = `http://127.0.0.1:${(server.address() as { port: number }).port}`
+  const app = createServiceApp({
+    name: 'auth-test',
+    root: __dirname,
+    settingsSchema: serviceSettingsSchema({}),
+    overrides: { ...settings, port: 0, logLevel: 'silent', jwt },
+    migrations: {},
+    services: (app) => {
+      app.use('whoami', { async find(params) { return params.principal } }, { methods: ['find'] })
+      app.service('whoami').hooks({ before: { all: [authenticated()] } })
+    }
   })
+  const server = await listen(app, 0)
+  started.push({ app, server, settings })
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+  return {
+    url,
+    whoami: (token?: string) => fetch(`${url}/whoami`, { headers: token ? { Authorization: `Bearer ${token}` } : {} })
+  }
+}
 
-  afterAll(async () => {
+afterAll(async () => {
+  for (const { app, server, settings } of started) {
     server.close()
     await app.teardown()
-    await cleanUp({ databases: [settings.postgresql.connection] })
+    await cleanUp({ prefix: settings.amqp.prefix, databases: [settings.postgresql.connection] })
+  }
+})
+
+const claims = { sub: 'u', role: 'buyer' }
+const { issuer, audience } = baseDefaults.jwt
+
+/** A token like user-service's in every way but what a case changes. */
+const craft = async ({
+  key = DEVELOPMENT_SIGNING_KEY,
+  header = {},
+  payload = claims,
+  expiresAt = '15m',
+  aud = audience
+}: { key?: PrivateJwk; header?: Record<string, unknown>; payload?: Record<string, unknown>; expiresAt?: string | number; aud?: string } = {}) => {
+  const { key: privateKey } = await importSigningKey(key)
+  return new SignJWT(payload)
+    .setProtectedHeader({ alg: 'EdDSA', kid: key.kid, typ: 'access', ...header })
+    .setIssuer(issuer)
+    .setAudience(aud)
+    .setIssuedAt()
+    .setExpirationTime(expiresAt)
+    .sign(privateKey)
+}
+
+const hmac = (secret: Uint8Array) =>
+  new SignJWT(claims)
+    .setProtectedHeader({ alg: 'HS256', kid: DEVELOPMENT_SIGNING_KEY.kid, typ: 'access' })
+    .setIssuer(issuer)
+    .setAudience(audience)
+    .setExpirationTime('15m')
+    .sign(secret)
+
+describe('access token verification (public keys only)', () => {
+  let service: Awaited<ReturnType<typeof startWhoami>>
+  let strangerKey: PrivateJwk
+  beforeAll(async () => {
+    service = await startWhoami()
+    strangerKey = await generateSigningKey()
   })
 
-  const sign = (payload: Record<string, unknown>, options: { secret?: string; expiresIn?: number; aud?: string } = {}) => {
-    const settings = app.get('jwt')
-    return jwt.sign(payload, options.secret ?? settings.secret, {
-      algorithm: 'HS256',
-      audience: options.aud ?? settings.audience,
-      issuer: settings.issuer,
-      expiresIn: options.expiresIn ?? 60,
-      header: { typ: 'access', alg: 'HS256' }
-    })
-  }
-  const whoami = (token?: string) =>
-    fetch(`${url}/whoami`, { headers: token ? { Authorization: `Bearer ${token}` } : {} })
-
   it("accepts user-service's token format and makes the caller params.principal", async () => {
-    const response = await whoami(sign({ sub: 'seller-1', role: 'seller', sellerId: 'seller-1' }))
+    const response = await service.whoami(accessToken({ id: 'seller-1', role: 'seller', sellerId: 'seller-1' }))
     expect(response.status).toBe(200)
     expect(await response.json()).toEqual({ id: 'seller-1', role: 'seller', sellerId: 'seller-1' })
+    // The cases below change one thing each of this token.
+    expect((await service.whoami(await craft())).status).toBe(200)
   })
 
   it.each([
-    ['no token', undefined],
-    ['another secret', () => sign({ sub: 'u', role: 'buyer' }, { secret: 'x'.repeat(40) })],
-    ['an expired token', () => sign({ sub: 'u', role: 'buyer', iat: Math.floor(Date.now() / 1000) - 120 })],
-    ['another audience', () => sign({ sub: 'u', role: 'buyer' }, { aud: 'https://elsewhere' })],
-    ['no role', () => sign({ sub: 'u' })],
-    ['an unknown role', () => sign({ sub: 'u', role: 'root' })]
+    ['no token', async () => undefined],
+    ['HS256 signed with the old development secret', () => hmac(new TextEncoder().encode(OLD_DEVELOPMENT_SECRET))],
+    ["HS256 signed with the public key's bytes (algorithm confusion)", () => hmac(base64url.decode(DEVELOPMENT_SIGNING_KEY.x))],
+    ['alg none', async () => new UnsecuredJWT(claims).setIssuer(issuer).setAudience(audience).setExpirationTime('15m').encode()],
+    ['an unknown Ed25519 key', () => craft({ key: strangerKey })],
+    ["an unknown key that claims the development key's kid", () => craft({ key: strangerKey, header: { kid: DEVELOPMENT_SIGNING_KEY.kid } })],
+    ['no kid', () => craft({ header: { kid: undefined } })],
+    ['an expired token', () => craft({ expiresAt: Math.floor(Date.now() / 1000) - 1 })],
+    ['another audience', () => craft({ aud: 'https://elsewhere' })],
+    ['another typ', () => craft({ header: { typ: 'refresh' } })],
+    ['no role', () => craft({ payload: { sub: 'u' } })],
+    ['an unknown role', () => craft({ payload: { sub: 'u', role: 'root' } })],
+    ['a tampered payload', async () => {
+      const [header, , signature] = (await craft()).split('.')
+      return [header, base64url.encode(JSON.stringify({ ...claims, role: 'admin', iss: issuer, aud: audience, exp: 2e9 })), signature].join('.')
+    }]
   ])('refuses %s with 401', async (_case, token) => {
-    const response = await whoami(typeof token === 'function' ? token() : token)
+    const response = await service.whoami(await token())
     expect(response.status).toBe(401)
   })
 
   it('has no login endpoint: only user-service issues tokens', async () => {
-    const response = await fetch(`${url}/authentication`, {
+    const response = await fetch(`${service.url}/authentication`, {
       method: 'POST',
       headers: { 'Content-Type': 'application/json' },
-      body: JSON.stringify({ strategy: 'jwt', accessToken: sign({ sub: 'u', role: 'admin' }) })
+      body: JSON.stringify({ strategy: 'jwt', accessToken: accessToken({ id: 'u', role: 'admin' }) })
     })
     expect(response.status).toBe(405)
+  })
+})
+
+describe('a service given only public keys (JWT_PUBLIC_KEYS)', () => {
+  it('verifies tokens of every listed key, and no longer the development key', async () => {
+    const [current, previous] = await Promise.all([generateSigningKey(), generateSigningKey()])
+    const service = await startWhoami({ publicKeys: { keys: [publicPartOf(current), publicPartOf(previous)] } })
+    for (const key of [current, previous]) {
+      expect((await service.whoami(accessToken({ id: 'u', role: 'buyer' }, { key }))).status).toBe(200)
+    }
+    expect((await service.whoami(accessToken({ id: 'u', role: 'buyer' }))).status).toBe(401)
+  })
+})
+
+describe('a service that reads the keys from a JWKS URL (JWT_JWKS_URL)', () => {
+  it("verifies with the set it fetches, and answers 503, not 401, while the set can't be fetched", async () => {
+    const key = await generateSigningKey()
+    const jwks = createServer((_request, response) => {
+      response.setHeader('Content-Type', 'application/json')
+      response.end(JSON.stringify({ keys: [publicPartOf(key)] }))
+    })
+    await new Promise<void>((resolve) => jwks.listen(0, '127.0.0.1', resolve))
+    const jwksUrl = `http://127.0.0.1:${(jwks.address() as AddressInfo).port}/.well-known/jwks.json`
+    try {
+      const service = await startWhoami({ jwksUrl })
+      expect((await service.whoami(accessToken({ id: 'u', role: 'buyer' }, { key }))).status).toBe(200)
+      expect((await service.whoami(accessToken({ id: 'u', role: 'buyer' }))).status).toBe(401)
+
+      const unreachable = await startWhoami({ jwksUrl: 'http://127.0.0.1:9/.well-known/jwks.json' })
+      const response = await unreachable.whoami(accessToken({ id: 'u', role: 'buyer' }, { key }))
+      expect(response.status).toBe(503)
+      expect((await response.json()).message).toMatch(/cannot be fetched from http:\/\/127\.0\.0\.1:9/)
+    } finally {
+      jwks.close()
+    }
   })
 })

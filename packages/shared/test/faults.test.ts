@@ -42,7 +42,7 @@ describe('a long broker outage', () => {
       INSERT INTO outbox (event_id, type, envelope)
       SELECT id, 'product.deleted', jsonb_build_object('id', id, 'type', 'product.deleted', 'version', 1,
              'occurredAt', now(), 'source', 'catalog-service', 'correlationId', id, 'causationId', null,
-             'data', jsonb_build_object('productId', gen_random_uuid(), 'sellerId', gen_random_uuid()))
+             'data', jsonb_build_object('productId', gen_random_uuid(), 'sellerId', gen_random_uuid(), 'version', 1))
         FROM (SELECT gen_random_uuid() AS id FROM generate_series(1, 700)) AS fresh
       RETURNING event_id`).then((result: { rows: Array<{ event_id: string }> }) => result.rows.map((row) => row.event_id))
 

@@ -17,9 +17,9 @@ describe('settings', () => {
   })
 
   it('names every invalid setting with its environment variable', () => {
-    const env = settingsFromEnvironment(baseEnvironment, { TRUST_PROXY: 'perhaps', EVENT_RETRY_DELAYS_MS: '1,x', JWT_SECRET: 'short' })
+    const env = settingsFromEnvironment(baseEnvironment, { TRUST_PROXY: 'perhaps', EVENT_RETRY_DELAYS_MS: '1,x', JWT_PUBLIC_KEYS: '{"keys": [' })
     expect(() => validateSettings(baseSettingsSchema, complete(env))).toThrow(
-      /setting "trustProxy" \(env TRUST_PROXY\): must be boolean[\s\S]*setting "amqp.retryDelaysMs.1" \(env EVENT_RETRY_DELAYS_MS\): must be integer[\s\S]*setting "jwt.secret" \(env JWT_SECRET\): must NOT have fewer than 32 characters/
+      /setting "trustProxy" \(env TRUST_PROXY\): must be boolean[\s\S]*setting "amqp.retryDelaysMs.1" \(env EVENT_RETRY_DELAYS_MS\): must be integer[\s\S]*setting "jwt.publicKeys" \(env JWT_PUBLIC_KEYS\): must be object/
     )
   })
 
@@ -29,14 +29,11 @@ describe('settings', () => {
     expect(() => validateSettings(baseSettingsSchema, withoutDatabase)).toThrow(/setting "postgresql": must have required property 'postgresql'/)
   })
 
-  it('refuses the development JWT secret in production', () => {
-    const previous = process.env.NODE_ENV
-    process.env.NODE_ENV = 'production'
-    try {
-      expect(() => validateSettings(baseSettingsSchema, complete())).toThrow(/development secret is refused in production/)
-      expect(validateSettings(baseSettingsSchema, complete({ jwt: { secret: 'p'.repeat(40) } })).jwt.secret).toBe('p'.repeat(40))
-    } finally {
-      process.env.NODE_ENV = previous
-    }
+  it('reads a JWK Set from JSON, and names what is wrong in one', () => {
+    const key = { kty: 'OKP', crv: 'Ed25519', kid: 'k1', x: 'FLYOiutErGHgKr5c50yqQBEDoo5uDXDWCXmPSGrlmYE' }
+    const env = settingsFromEnvironment(baseEnvironment, { JWT_PUBLIC_KEYS: JSON.stringify({ keys: [key] }) })
+    expect(validateSettings(baseSettingsSchema, complete(env)).jwt.publicKeys).toEqual({ keys: [key] })
+    const rsa = settingsFromEnvironment(baseEnvironment, { JWT_PUBLIC_KEYS: JSON.stringify({ keys: [{ ...key, kty: 'RSA' }] }) })
+    expect(() => validateSettings(baseSettingsSchema, complete(rsa))).toThrow(/setting "jwt.publicKeys.keys.0.kty" \(env JWT_PUBLIC_KEYS\): must be equal to constant/)
   })
 })

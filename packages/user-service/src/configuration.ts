@@ -1,9 +1,11 @@
 import { Type } from '@feathersjs/typebox'
-import { baseEnvironment, serviceSettingsSchema } from '@marketmesh/shared'
+import { baseEnvironment, privateJwkSchema, serviceSettingsSchema, type PrivateJwk } from '@marketmesh/shared'
 
 const duration = Type.String({ pattern: '^[0-9]+[smhd]$' })
 
 export const settingsSchema = serviceSettingsSchema({
+  /** The private key access tokens are signed with; the development key when not given. */
+  signingKey: Type.Optional(privateJwkSchema),
   /** How long a refresh token may be used, e.g. `7d`; every use replaces it with a new one. */
   refreshTokenExpiresIn: duration,
   /** Failed logins tolerated per email and per client IP within the window, then 429. */
@@ -16,6 +18,7 @@ export const settingsSchema = serviceSettingsSchema({
 
 export const environment: typeof baseEnvironment = {
   ...baseEnvironment,
+  JWT_PRIVATE_KEY: ['signingKey', 'json'],
   REFRESH_TOKEN_EXPIRES_IN: ['refreshTokenExpiresIn', 'string'],
   LOGIN_RATE_LIMIT_WINDOW: ['loginRateLimit.window', 'string'],
   LOGIN_RATE_LIMIT_PER_EMAIL: ['loginRateLimit.maxFailuresPerEmail', 'integer'],
@@ -24,6 +27,7 @@ export const environment: typeof baseEnvironment = {
 
 declare module '@marketmesh/shared' {
   interface ServiceConfiguration {
+    signingKey?: PrivateJwk
     refreshTokenExpiresIn: string
     loginRateLimit: { window: string; maxFailuresPerEmail: number; maxFailuresPerIp: number }
   }

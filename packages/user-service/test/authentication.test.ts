@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { DEVELOPMENT_SIGNING_KEY } from '@marketmesh/shared'
 import { claimsOf, startUserService, type UserServiceUnderTest } from './helpers'
 
 let service: UserServiceUnderTest
@@ -30,7 +31,7 @@ describe('register → login → refresh → logout', () => {
     const claims = claimsOf(login.accessToken)
     expect(claims).toMatchObject({ sub: user.id, role: 'seller', sellerId: user.id, iss: 'marketmesh', aud: 'https://marketmesh.dev' })
     expect(claims.exp - claims.iat).toBe(15 * 60)
-    expect(JSON.parse(Buffer.from(login.accessToken.split('.')[0], 'base64url').toString())).toMatchObject({ typ: 'access', alg: 'HS256' })
+    expect(JSON.parse(Buffer.from(login.accessToken.split('.')[0], 'base64url').toString())).toMatchObject({ typ: 'access', alg: 'EdDSA', kid: DEVELOPMENT_SIGNING_KEY.kid })
 
     // Stored hashed, good for 7 days.
     const [stored] = await refreshTokens().where({ user_id: user.id })

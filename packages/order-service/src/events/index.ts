@@ -1,4 +1,27 @@
 import type { ServiceApplication } from '@marketmesh/shared'
+import { orderTimers } from '../orders/timers'
+import { chargeOrders } from '../payments/charge'
+import { refundOrders } from '../payments/refund'
+import { rejectOrder } from './reject-order'
+import { startPayment } from './start-payment'
+import { deleteProduct, updateProduct } from './update-product'
+import { updateUser } from './update-user'
 
-/** The handlers of the events this service consumes. */
-export const events = (_app: ServiceApplication) => {}
+// They lock their order (advisory lock per order): each event in a transaction of its own.
+const locking = { ownTransaction: true }
+
+/** The handlers of the events this service consumes (its line of EVENT_CONSUMERS), and its side effects and timers. */
+export const events = (app: ServiceApplication) => {
+  app
+    .get('events')
+    .on('stock.reserved', startPayment, locking)
+    .on('stock.rejected', rejectOrder, locking)
+    .on('product.created', updateProduct, locking)
+    .on('product.updated', updateProduct, locking)
+    .on('product.deleted', deleteProduct, locking)
+    .on('user.registered', updateUser)
+    .on('user.updated', updateUser)
+  app.configure(chargeOrders)
+  app.configure(refundOrders)
+  app.configure(orderTimers)
+}

@@ -1,3 +1,16 @@
 import type { ServiceApplication } from '@marketmesh/shared'
+import { idempotencyKeyPurge } from '../idempotency-keys'
+import { orderMetrics } from '../metrics'
+import { checkout } from './checkouts/checkouts'
+import { ledger } from './ledger/ledger'
+import { order } from './orders/orders'
+import { refund } from './refunds/refunds'
 
-export const services = (_app: ServiceApplication) => {}
+export const services = (app: ServiceApplication) => {
+  app.configure(orderMetrics)
+  app.configure(checkout)
+  app.configure(idempotencyKeyPurge)
+  app.configure(order)
+  app.configure(refund)
+  app.configure(ledger)
+}

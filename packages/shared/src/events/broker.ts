@@ -49,7 +49,10 @@ export class Broker {
       publishTimeout: publishTimeoutMs,
       setup: (channel: ConfirmChannel) => this.declareTopology(channel)
     })
-    publisher.on('error', (error: Error) => logger.error({ err: error.message }, 'publisher channel error'))
+    publisher.on('error', (error: Error) => {
+      // A setup cut short by close() is no error.
+      if (this.managed) logger.error({ err: error.message }, 'publisher channel error')
+    })
     this.managed = { connection, publisher }
   }
 

@@ -9,12 +9,14 @@ const Id = Type.String({ format: 'uuid' })
 const Money = { amount: Type.Integer({ minimum: 0 }), currency: Type.String({ pattern: '^[A-Z]{3}$' }) }
 const Role = Type.Union([Type.Literal('buyer'), Type.Literal('seller'), Type.Literal('admin')])
 
+// The aggregate's own revision (1 when it is created, one more per change), not the envelope's
+// schema version: a read model keeps the highest it has seen, since instances' clocks differ, two
+// changes can share a millisecond, and events of one aggregate arrive in any order.
+const Revision = Type.Integer({ minimum: 1 })
+
 const userFields = {
   userId: Id,
-  // The user's own revision (1 at registration, one more per change), not the envelope's schema
-  // version: a read model keeps the highest it has seen, since instances' clocks differ, two changes
-  // can share a millisecond, and events of one user arrive in any order.
-  version: Type.Integer({ minimum: 1 }),
+  version: Revision,
   email: Type.String({ format: 'email' }),
   name: Type.String(),
   role: Role,
@@ -26,6 +28,7 @@ const userFields = {
 const productFields = {
   productId: Id,
   sellerId: Id,
+  version: Revision,
   parentId: Type.Optional(Type.Union([Id, Type.Null()])),
   title: Type.String(),
   price: Money.amount,
@@ -49,7 +52,7 @@ export const eventSchemas = {
   'device.revoked': Type.Object({ deviceId: Id, sellerId: Id }),
   'product.created': Type.Object(productFields),
   'product.updated': Type.Object(productFields),
-  'product.deleted': Type.Object({ productId: Id, sellerId: Id }),
+  'product.deleted': Type.Object({ productId: Id, sellerId: Id, version: Revision }),
   'stock.reserved': Type.Object({ orderId: Id, lines: Type.Array(orderLine, { minItems: 1 }), currency: Money.currency }),
   'stock.rejected': Type.Object({
     orderId: Id,
@@ -74,7 +77,28 @@ export const eventSchemas = {
     total: Money.amount,
     currency: Money.currency
   }),
-  'order.paid': Type.Object({ ...orderRef, total: Money.amount, currency: Money.currency, paymentId: Type.String() }),
+  // Everything a receipt needs, so notify-service prints without asking another service.
+  'order.paid': Type.Object({
+    ...orderRef,
+    checkoutId: Id,
+    total: Money.amount,
+    currency: Money.currency,
+    paymentId: Type.String(),
+    placedAt: Type.String({ format: 'date-time' }),
+    buyerName: Type.String(),
+    shopName: Type.Union([Type.String(), Type.Null()]),
+    shippingAddress: Type.Object({
+      name: Type.String(),
+      line1: Type.String(),
+      line2: Type.Optional(Type.String()),
+      city: Type.String(),
+      postalCode: Type.String(),
+      country: Type.String()
+    }),
+    lines: Type.Array(Type.Object({ productId: Id, title: Type.String(), quantity: Type.Integer({ minimum: 1 }), unitPrice: Money.amount }), {
+      minItems: 1
+    })
+  }),
   'order.rejected': Type.Object({ ...orderRef, reason: Type.String() }),
   'order.cancelled': Type.Object({ ...orderRef, reason: Type.String() }),
   'order.shipped': Type.Object(orderRef),

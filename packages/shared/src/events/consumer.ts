@@ -22,7 +22,7 @@ export interface HandlerContext {
    * Schedules work outside the database (mail, print, a payment call) in the same transaction:
    * it is carried out once after commit, however often this handler runs. Returns its stable id.
    */
-  schedule: (kind: string, key: string, payload: unknown) => Promise<string>
+  schedule: (kind: string, key: string, payload: unknown, options?: { delayMs?: number }) => Promise<string>
   /** Its lines carry the event's requestId (correlation id), eventId and eventType. */
   logger: Logger
   /** 1 on first delivery, counting up through the retries. */
@@ -428,7 +428,7 @@ export class EventConsumer {
     return handler(event, {
       trx,
       emit: (type, data) => emit(trx, type, data) as never,
-      schedule: (kind, key, payload) => effects.schedule(trx, kind, key, payload),
+      schedule: (kind, key, payload, options) => effects.schedule(trx, kind, key, payload, options),
       logger: logger.child({ requestId: event.correlationId, eventId: event.id, eventType: event.type }),
       attempt: attemptOf(delivery)
     })

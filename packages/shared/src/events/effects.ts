@@ -20,6 +20,11 @@ export interface SideEffect<P = unknown> {
 
 export type SideEffectPerformer<P = unknown> = (effect: SideEffect<P>) => Promise<void>
 
+export interface PerformerOptions<P = unknown> {
+  /** Called once when the last attempt has failed (e.g. to cancel the order a payment was for). */
+  onGiveUp?: (effect: SideEffect<P>, error: Error) => Promise<void>
+}
+
 export interface SideEffectsOptions {
   db: Knex
   logger: Logger
@@ -54,7 +59,7 @@ const STOP_GRACE_MS = 5_000
  * must pass that id on as an idempotency key.
  */
 export class SideEffects {
-  private readonly performers = new Map<string, SideEffectPerformer>()
+  private readonly performers = new Map<string, { perform: SideEffectPerformer; options: PerformerOptions }>()
   private readonly runner = new CoalescingRunner(() =>
     this.runDue().catch((error) => this.options.logger.warn({ err: (error as Error).message }, 'side effects run failed; will retry'))
   )
@@ -63,8 +68,8 @@ export class SideEffects {
   constructor(private readonly options: SideEffectsOptions) {}
 
   /** Registers how effects of `kind` are carried out (before the bus starts). */
-  perform<P>(kind: string, performer: SideEffectPerformer<P>) {
-    this.performers.set(kind, performer as SideEffectPerformer)
+  perform<P>(kind: string, performer: SideEffectPerformer<P>, options: PerformerOptions<P> = {}) {
+    this.performers.set(kind, { perform: performer as SideEffectPerformer, options: options as PerformerOptions })
     return this
   }
 
@@ -72,10 +77,19 @@ export class SideEffects {
     return this.performers.size > 0
   }
 
-  /** Writes the effect in `trx`; it is carried out once `trx` commits. Returns its id. */
-  async schedule(trx: Knex.Transaction, kind: string, key: string, payload: unknown): Promise<string> {
+  /**
+   * Writes the effect in `trx`; it is carried out once `trx` commits, or `delayMs` after (a
+   * durable timer: it survives restarts and fires on one instance). Returns its id.
+   */
+  async schedule(trx: Knex.Transaction, kind: string, key: string, payload: unknown, { delayMs = 0 } = {}): Promise<string> {
     const [inserted] = await trx('side_effects')
-      .insert({ id: randomUUID(), kind, key, payload: JSON.stringify(payload) })
+      .insert({
+        id: randomUUID(),
+        kind,
+        key,
+        payload: JSON.stringify(payload),
+        ...(delayMs > 0 && { run_after: trx.raw('now() + make_interval(secs => ?::float / 1000)', [delayMs]) })
+      })
       .onConflict(['kind', 'key'])
       .ignore()
       .returning('id')
@@ -131,14 +145,18 @@ export class SideEffects {
   private async carryOut(row: ClaimedRow) {
     const { db, logger, metrics, retryDelaysMs } = this.options
     const effect: SideEffect = { id: row.id, kind: row.kind, key: row.key, payload: row.payload, attempt: row.attempts }
+    const { perform, options } = this.performers.get(row.kind)!
     try {
-      await this.performers.get(row.kind)!(effect)
+      await perform(effect)
       await db('side_effects').where({ id: row.id }).update({ status: 'done', finished_at: db.fn.now(), last_error: null })
       metrics.sideEffectsDone.inc({ kind: row.kind })
     } catch (error) {
       const message = (error as Error).message ?? String(error)
       const delay = retryDelaysMs[row.attempts - 1]
       if (delay === undefined) {
+        await options.onGiveUp?.(effect, error as Error).catch((giveUpError: Error) =>
+          logger.error({ effectId: row.id, kind: row.kind, err: giveUpError.message }, 'giving up on a side effect failed')
+        )
         await db('side_effects').where({ id: row.id }).update({ status: 'failed', finished_at: db.fn.now(), last_error: message })
         metrics.sideEffectsFailed.inc({ kind: row.kind })
         logger.error({ effectId: row.id, kind: row.kind, key: row.key, attempts: row.attempts, err: message }, 'side effect failed for good')

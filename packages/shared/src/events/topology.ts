@@ -27,7 +27,15 @@ export const EVENT_CONSUMERS = {
     'user.registered',
     'user.updated'
   ],
-  'order-service': [],
+  'order-service': [
+    'stock.reserved',
+    'stock.rejected',
+    'product.created',
+    'product.updated',
+    'product.deleted',
+    'user.registered',
+    'user.updated'
+  ],
   'notify-service': []
 } as const satisfies Record<string, readonly EventType[]>
 

@@ -25,11 +25,13 @@ export const principalOf = (context: HookContext): Principal => {
   return principal
 }
 
-/** Only callers with one of these roles; internal calls pass. Use after `authenticated()`. */
+/** Only callers with one of these roles; internal calls pass. Use after `authenticated()`, as a before or an around hook. */
 export const requireRole =
   (...roles: Principal['role'][]) =>
-  (context: HookContext) => {
-    if (!context.params.provider) return
-    const { role } = principalOf(context)
-    if (!roles.includes(role)) throw new Forbidden(`This requires the role ${roles.join(' or ')}`)
+  async (context: HookContext, next?: NextFunction) => {
+    if (context.params.provider) {
+      const { role } = principalOf(context)
+      if (!roles.includes(role)) throw new Forbidden(`This requires the role ${roles.join(' or ')}`)
+    }
+    await next?.()
   }

@@ -3,6 +3,7 @@ import { authenticationSettings, noQueryValidator, PrincipalJWTStrategy, type Se
 import { durationMs } from '../configuration'
 import { userPath } from '../services/users/users.shared'
 import { authenticationHttp } from './http'
+import { jwksRoute } from './jwks'
 import { recordLastLogin } from './last-login'
 import { PasswordStrategy } from './local'
 import { limitFailedLogins } from './rate-limit'
@@ -10,14 +11,17 @@ import { RefreshTokenStrategy } from './refresh'
 import { authenticationDataValidator } from './schema'
 import { UserAuthenticationService } from './service'
 import { SessionStore } from './sessions'
+import { tokenKeysFrom } from './token-keys'
 
 /**
  * user-service owns the users, so it is the one service with a login: `local` (email + password),
- * `refresh` (rotating refresh tokens) and `jwt`, whose access tokens every service verifies.
+ * `refresh` (rotating refresh tokens) and `jwt`, whose access tokens every service verifies with the
+ * public keys served at /.well-known/jwks.json.
  */
 export const authentication = (app: ServiceApplication) => {
+  const { signingKey, publicKeys } = tokenKeysFrom(app.settings)
   app.set('authentication', {
-    ...authenticationSettings(app.get('jwt'), 'user'),
+    ...authenticationSettings('user'),
     service: userPath,
     authStrategies: ['local', 'refresh', 'jwt'],
     // Only access tokens come in the Authorization header.
@@ -25,7 +29,7 @@ export const authentication = (app: ServiceApplication) => {
     local: { usernameField: 'email', passwordField: 'password', errorMessage: 'Invalid login' }
   })
   const sessions = new SessionStore(app.get('postgresqlClient'), durationMs(app.get('refreshTokenExpiresIn')))
-  const service = new UserAuthenticationService(app, sessions)
+  const service = new UserAuthenticationService(app, sessions, signingKey, publicKeys)
   service.register('jwt', new PrincipalJWTStrategy())
   service.register('local', new PasswordStrategy(sessions))
   service.register('refresh', new RefreshTokenStrategy(sessions))
@@ -39,4 +43,5 @@ export const authentication = (app: ServiceApplication) => {
     },
     after: { create: [recordLastLogin] }
   })
+  app.use(jwksRoute(publicKeys))
 }

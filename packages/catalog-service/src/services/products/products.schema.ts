@@ -35,7 +35,9 @@ export const productSchema = Type.Object(
     ratingValue: Type.Union([Type.Number(), Type.Null()]),
     ratingDelivery: Type.Union([Type.Number(), Type.Null()]),
     createdAt: Type.String({ format: 'date-time' }),
-    updatedAt: Type.String({ format: 'date-time' })
+    updatedAt: Type.String({ format: 'date-time' }),
+    // Read-only: 1 at creation, one more with every change that emits an event (see `bumpVersion`).
+    version: Type.Integer({ minimum: 1 })
   },
   { $id: 'Product', additionalProperties: false }
 )

@@ -1,6 +1,6 @@
 import { hooks as schemaHooks } from '@feathersjs/schema'
 import { authenticated, emitEvent, inTransaction, optionallyAuthenticated, requireRole, uuidIds, type ServiceApplication } from '@marketmesh/shared'
-import { getOptions, ProductService, type Product } from './products.class'
+import { getOptions, ProductService } from './products.class'
 import {
   productDataValidator,
   productPatchResolver,
@@ -10,9 +10,11 @@ import {
 import { productMethods, productPath } from './products.shared'
 import {
   assignShop,
+  bumpVersion,
   inheritFromParent,
   limitAttributesSize,
   listOnlyVisible,
+  productDeletedEvent,
   productEvent,
   propagateToVariants,
   removeVariants,
@@ -58,11 +60,8 @@ export const product = (app: ServiceApplication) => {
     },
     after: {
       create: [emitEvent('product.created', productEvent)],
-      patch: [emitEvent('product.updated', productEvent), propagateToVariants()],
-      remove: [
-        emitEvent('product.deleted', (result: Product) => ({ productId: result.id, sellerId: result.sellerId })),
-        removeVariants()
-      ]
+      patch: [bumpVersion(), emitEvent('product.updated', productEvent), propagateToVariants()],
+      remove: [bumpVersion(), emitEvent('product.deleted', productDeletedEvent), removeVariants()]
     }
   })
 }

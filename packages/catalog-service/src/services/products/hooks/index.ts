@@ -1,4 +1,5 @@
 export * from './assign-shop'
+export * from './bump-version'
 export * from './inherit-from-parent'
 export * from './limit-attributes-size'
 export * from './list-only-visible'

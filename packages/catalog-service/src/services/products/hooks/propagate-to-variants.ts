@@ -6,7 +6,8 @@ import { productEvent } from './product-event'
 /**
  * After a parent product changes, its variants get the same shared fields, in the same
  * transaction. Attributes: only the keys whose value changed on the parent are set (or removed)
- * on the variants, so what distinguishes a variant (its own keys, e.g. size) stays.
+ * on the variants, so what distinguishes a variant (its own keys, e.g. size) stays. Each variant's
+ * version goes up in the same statement, and its product.updated carries that variant's own.
  */
 export const propagateToVariants = () => async (context: ServiceHookContext<ProductService>) => {
   const { previous } = context.params
@@ -33,6 +34,7 @@ export const propagateToVariants = () => async (context: ServiceHookContext<Prod
   const variants = await trx('products')
     .where({ parentId: previous.id, deletedAt: null })
     .update({ ...changes, updatedAt: trx.fn.now() })
-    .returning(['id', 'sellerId', 'parentId', 'title', 'price', 'currency', 'status'])
+    .increment('version', 1)
+    .returning(['id', 'sellerId', 'version', 'parentId', 'title', 'price', 'currency', 'status'])
   await context.app.get('events').emitAll(trx, 'product.updated', variants.map(productEvent))
 }

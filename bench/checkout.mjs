@@ -1,0 +1,223 @@
+// bench/checkout: buyers check out against the running mesh (user, catalog, order and notify
+// services, each its own process), each waiting for its order to be paid before the next one.
+// Prints orders/s from POST /checkouts to order.paid and p50/p95/p99 of that latency; and, in the
+// same run, the bound this machine allows: its one-row transaction rate (32 writers, node-postgres,
+// nothing else running) divided by the commits one order takes across the services' databases
+// (measured in this run from pg_stat_database). Target: >= 500 orders/s with p99 < 500 ms, or
+// >= 0.5 of that bound.
+// Usage: node bench/checkout.mjs [seconds=20] [buyers=32]   (after `npm run build`)
+import { spawn } from 'node:child_process'
+import { randomBytes, randomUUID } from 'node:crypto'
+import { createServer } from 'node:net'
+import { createRequire } from 'node:module'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+
+const require = createRequire(import.meta.url)
+const pg = require('pg')
+const amqplib = require('amqplib')
+const { dropDatabase, ensureDatabase, exchangeNames, consumerQueueNames, CONSUMERS } = require('@marketmesh/shared')
+
+const SECONDS = Number(process.argv[2] ?? 20)
+const BUYERS = Number(process.argv[3] ?? 32)
+const SELLERS = 4
+const PRODUCTS_PER_SELLER = 5
+const WRITERS = 32
+const here = dirname(fileURLToPath(import.meta.url))
+const root = join(here, '..')
+const postgres = process.env.BENCH_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432'
+const amqpUrl = process.env.AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672'
+const run = `mmbench_${Date.now().toString(36)}${randomBytes(2).toString('hex')}`
+const prefix = run.replace(/_/g, '.')
+const services = ['user', 'catalog', 'order', 'notify'].map((name) => ({ name, database: `${postgres}/${run}_${name}` }))
+
+const freePort = () =>
+  new Promise((resolve) => {
+    const server = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = server.address()
+      server.close(() => resolve(port))
+    })
+  })
+
+const waitUntil = async (check, what, tries = 600) => {
+  for (let i = 0; i < tries; i++) {
+    if (await check().catch(() => false)) return
+    await new Promise((resolve) => setTimeout(resolve, 100))
+  }
+  throw new Error(`timed out waiting for ${what}`)
+}
+
+const percentile = (sorted, p) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]
+
+const startService = async (service) => {
+  const port = await freePort()
+  const env = {
+    ...process.env,
+    PORT: String(port),
+    DATABASE_URL: service.database,
+    AMQP_PREFIX: prefix,
+    LOG_LEVEL: 'warn',
+    LOG_PRETTY: '0',
+    // The bench registers its buyers from one address.
+    REGISTRATION_RATE_LIMIT_PER_IP: '100000'
+  }
+  const child = spawn(process.execPath, [join(root, 'packages', `${service.name}-service`, 'lib', 'src', 'index.js')], {
+    cwd: join(root, 'packages', `${service.name}-service`),
+    env,
+    stdio: ['ignore', 'ignore', 'inherit']
+  })
+  const url = `http://127.0.0.1:${port}`
+  await waitUntil(async () => (await fetch(`${url}/ready`)).status === 200, `${service.name}-service ready`)
+  return { ...service, child, url }
+}
+
+const json = async (url, method, body, headers = {}) => {
+  const response = await fetch(url, { method, headers: { 'Content-Type': 'application/json', ...headers }, body: body && JSON.stringify(body) })
+  const answer = await response.json()
+  if (response.status >= 400) throw new Error(`${method} ${url}: ${response.status} ${answer.message}`)
+  return answer
+}
+
+const accountOf = async (users, role, index) => {
+  const email = `${role}${index}-${run}@bench.example`
+  const password = 'bench-password-1'
+  await json(`${users.url}/users`, 'POST', { email, password, name: `${role} ${index}`, role, ...(role === 'seller' ? { shopName: `Shop ${index} ${run}` } : {}) })
+  const { accessToken } = await json(`${users.url}/authentication`, 'POST', { strategy: 'local', email, password })
+  return { Authorization: `Bearer ${accessToken}` }
+}
+
+const commitsOf = async () => {
+  const client = new pg.Client({ connectionString: `${postgres}/postgres` })
+  await client.connect()
+  const { rows } = await client.query('SELECT sum(xact_commit)::bigint AS commits FROM pg_stat_database WHERE datname = ANY($1)', [
+    services.map((service) => new URL(service.database).pathname.slice(1))
+  ])
+  await client.end()
+  return Number(rows[0].commits)
+}
+
+/** One-row transactions from 32 writers with node-postgres, nothing else running: what PostgreSQL commits here per second. */
+const baselineTransactions = async () => {
+  const url = `${postgres}/${run}_baseline`
+  await ensureDatabase(url)
+  const pool = new pg.Pool({ connectionString: url, max: WRITERS })
+  pool.on('error', () => undefined)
+  try {
+    await pool.query('CREATE TABLE rows (id bigserial PRIMARY KEY, body jsonb NOT NULL)')
+    const body = JSON.stringify({ id: randomUUID(), type: 'order.created' })
+    const perWriter = 400
+    const started = Date.now()
+    await Promise.all(
+      Array.from({ length: WRITERS }, async () => {
+        for (let i = 0; i < perWriter; i++) {
+          const client = await pool.connect()
+          try {
+            await client.query('BEGIN')
+            await client.query('INSERT INTO rows (body) VALUES ($1)', [body])
+            await client.query('COMMIT')
+          } finally {
+            client.release()
+          }
+        }
+      })
+    )
+    return (WRITERS * perWriter) / ((Date.now() - started) / 1000)
+  } finally {
+    await pool.end()
+    await dropDatabase(url)
+  }
+}
+
+const removeTopology = async () => {
+  const connection = await amqplib.connect(amqpUrl)
+  const channel = await connection.createChannel()
+  for (const consumer of CONSUMERS) {
+    const names = consumerQueueNames(prefix, consumer)
+    for (const queue of [names.queue, names.deadLetterQueue, ...[1_000, 10_000, 60_000].map(names.retryQueue)]) await channel.deleteQueue(queue)
+  }
+  await channel.deleteExchange(exchangeNames(prefix).events)
+  await channel.deleteExchange(exchangeNames(prefix).deadLetters)
+  await connection.close()
+}
+
+const started = []
+try {
+  for (const service of services) started.push(await startService(service))
+  const [users, catalog, order] = started
+  console.log(`bench/checkout: ${BUYERS} buyers for ${SECONDS} s, ${SELLERS} sellers × ${PRODUCTS_PER_SELLER} products, the four services as processes`)
+
+  const products = []
+  for (let s = 0; s < SELLERS; s++) {
+    const seller = await accountOf(users, 'seller', s)
+    for (let p = 0; p < PRODUCTS_PER_SELLER; p++) {
+      products.push(await json(`${catalog.url}/products`, 'POST', { title: `Bench product ${s}-${p}`, price: 1_000 + p, currency: 'EUR', stock: 10_000_000 }, seller))
+    }
+  }
+  const buyers = []
+  for (let b = 0; b < BUYERS; b++) buyers.push(await accountOf(users, 'buyer', b))
+  const orderDb = new pg.Client({ connectionString: order.database })
+  await orderDb.connect()
+  await waitUntil(async () => Number((await orderDb.query('SELECT count(*) FROM products')).rows[0].count) === products.length, 'the products at order-service')
+  await orderDb.end()
+
+  // Every order's outcome as the broker carries it.
+  const connection = await amqplib.connect(amqpUrl)
+  const channel = await connection.createChannel()
+  const { queue } = await channel.assertQueue('', { exclusive: true })
+  for (const type of ['order.paid', 'order.cancelled', 'order.rejected']) await channel.bindQueue(queue, exchangeNames(prefix).events, type)
+  const waiting = new Map()
+  await channel.consume(queue, (message) => {
+    const event = JSON.parse(message.content.toString())
+    waiting.get(event.data.orderId)?.(event.type)
+    waiting.delete(event.data.orderId)
+  }, { noAck: true })
+
+  const body = () => ({
+    items: [{ productId: products[Math.floor(Math.random() * products.length)].id, quantity: 1 }],
+    shippingAddress: { name: 'Bench Buyer', line1: 'Main Street 1', city: 'Berlin', postalCode: '10115', country: 'DE' },
+    payment: { provider: 'test', token: 'tok_ok' }
+  })
+  const latencies = []
+  const outcomes = {}
+  const checkoutOnce = async (headers) => {
+    const begun = performance.now()
+    const placed = await json(`${order.url}/checkouts`, 'POST', body(), { ...headers, 'Idempotency-Key': randomUUID() })
+    const outcome = await new Promise((resolve) => waiting.set(placed.orders[0].id, resolve))
+    outcomes[outcome] = (outcomes[outcome] ?? 0) + 1
+    return performance.now() - begun
+  }
+  // Warm up: JIT, pools, prepared paths.
+  await Promise.all(buyers.map((headers) => checkoutOnce(headers)))
+
+  const commitsBefore = await commitsOf()
+  const deadline = Date.now() + SECONDS * 1000
+  const begun = Date.now()
+  await Promise.all(
+    buyers.map(async (headers) => {
+      while (Date.now() < deadline) latencies.push(await checkoutOnce(headers))
+    })
+  )
+  const elapsed = (Date.now() - begun) / 1000
+  const commitsPerOrder = ((await commitsOf()) - commitsBefore) / latencies.length
+  await connection.close()
+  for (const service of started) service.child.kill('SIGTERM')
+
+  const baseline = await baselineTransactions()
+  const sorted = [...latencies].sort((a, b) => a - b)
+  const rate = latencies.length / elapsed
+  const bound = baseline / commitsPerOrder
+  console.log(
+    `marketmesh checkout -> paid: ${Math.round(rate)} orders/s (${latencies.length} orders in ${elapsed.toFixed(1)} s; outcomes ${JSON.stringify(outcomes)})\n` +
+      `  latency p50 ${percentile(sorted, 50).toFixed(1)} ms, p95 ${percentile(sorted, 95).toFixed(1)} ms, p99 ${percentile(sorted, 99).toFixed(1)} ms\n` +
+      `baseline database  one-row transactions (node-postgres, 32 writers), nothing else running: ${Math.round(baseline)} transactions/s\n` +
+      `  commits per order across the four databases, measured in this run: ${commitsPerOrder.toFixed(1)}\n` +
+      `  bound ${Math.round(bound)} orders/s (reached ${(rate / bound).toFixed(2)}); ` +
+      `target >= 500 orders/s with p99 < 500 ms, or >= 0.5 of the bound: ${
+        (rate >= 500 && percentile(sorted, 99) < 500) || rate / bound >= 0.5 ? 'met' : 'NOT met'
+      }`
+  )
+} finally {
+  for (const service of started) service.child.kill('SIGKILL')
+  await removeTopology().catch(() => undefined)
+  for (const service of services) await dropDatabase(service.database).catch(() => undefined)
+}

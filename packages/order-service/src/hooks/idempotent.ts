@@ -1,0 +1,70 @@
+import { createHash } from 'node:crypto'
+import { BadRequest, Conflict, Unprocessable } from '@feathersjs/errors'
+import type { NextFunction } from '@feathersjs/feathers'
+import { durationMs, principalOf, transactionOf, type ServiceHookContext } from '@marketmesh/shared'
+
+export const IDEMPOTENCY_KEY_HEADER = 'idempotency-key'
+export const REPLAYED_HEADER = 'Idempotent-Replayed'
+
+// First key of the advisory lock held while a request with a given key runs.
+const IDEMPOTENCY_LOCK = 0x69646b79
+
+/** The same JSON with its object keys sorted: the same request body, however its keys were ordered. */
+const canonical = (value: unknown): string =>
+  Array.isArray(value)
+    ? `[${value.map(canonical).join(',')}]`
+    : value !== null && typeof value === 'object'
+      ? `{${Object.keys(value)
+          .sort()
+          .map((key) => `${JSON.stringify(key)}:${canonical((value as Record<string, unknown>)[key])}`)
+          .join(',')}}`
+      : JSON.stringify(value)
+
+const keyOf = (context: ServiceHookContext) => {
+  const value = context.params.headers?.[IDEMPOTENCY_KEY_HEADER]
+  if (value === undefined) {
+    throw new BadRequest('Missing Idempotency-Key header: send a unique key (1–255 characters) with every checkout, and the same key when you retry it')
+  }
+  const key = Array.isArray(value) ? value[0] : String(value)
+  if (key.length < 1 || key.length > 255) throw new BadRequest('Invalid Idempotency-Key header: must be 1 to 255 characters')
+  return key
+}
+
+/**
+ * Around hook, inside `inTransaction()`, for a create that must run once per key (the IETF
+ * Idempotency-Key draft, as Stripe does it): the key is required and scoped to the caller; while
+ * a request with it runs, the same key gets 409; once it has succeeded, the same body gets the
+ * stored status and body again with `Idempotent-Replayed: true`, another body 422, until the key
+ * expires. The stored response commits with the work, so a crash leaves neither; a failed
+ * request stores nothing and may be retried with its key.
+ */
+export const idempotent = () => async (context: ServiceHookContext, next: NextFunction) => {
+  if (!context.params.provider) return next()
+  const key = keyOf(context)
+  const buyerId = principalOf(context).id
+  const requestHash = createHash('sha256').update(canonical(context.data)).digest('hex')
+  const trx = transactionOf(context)
+  const { rows } = await trx.raw('SELECT pg_try_advisory_xact_lock(?, hashtext(?)) AS locked', [IDEMPOTENCY_LOCK, `${buyerId}:${key}`])
+  if (!rows[0].locked) throw new Conflict('A request with this Idempotency-Key is still in progress; retry it once that one has finished')
+  const stored = await trx('idempotency_keys').where({ buyerId, key }).where('expiresAt', '>', trx.fn.now()).first('requestHash', 'status', 'body')
+  if (stored) {
+    if (stored.requestHash !== requestHash) throw new Unprocessable('This Idempotency-Key was already used with another request body')
+    context.result = stored.body
+    context.http = { status: stored.status, headers: { [REPLAYED_HEADER]: 'true' } }
+    return
+  }
+  await next()
+  const ttlMs = durationMs(context.app.get('idempotencyKeyTtl'))
+  await trx('idempotency_keys')
+    .insert({
+      buyerId,
+      key,
+      requestHash,
+      status: context.http?.status ?? 201,
+      body: JSON.stringify(context.result),
+      expiresAt: trx.raw('now() + make_interval(secs => ?)', [ttlMs / 1000])
+    })
+    // An expired key is used afresh.
+    .onConflict(['buyerId', 'key'])
+    .merge()
+}

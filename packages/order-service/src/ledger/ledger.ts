@@ -1,0 +1,101 @@
+import { randomUUID } from 'node:crypto'
+import type { Knex } from '@marketmesh/shared'
+
+/** The accounts of the escrow ledger (one set per currency: a journal has one currency). */
+export const ACCOUNTS = {
+  /** Money received through the payment providers. */
+  payments: 'payments',
+  /** Held for orders paid and not yet released to their sellers. */
+  escrow: 'escrow',
+  /** The platform's share of released orders. */
+  commission: 'commission',
+  /** Money returned to buyers. */
+  refunds: 'refunds',
+  /** What the platform owes a seller. */
+  seller: (sellerId: string) => `seller:${sellerId}`
+}
+
+type Entry = [account: string, amount: number]
+
+/**
+ * Posts one journal (debits +, credits −, summing to zero: the database refuses one that does
+ * not) once per order and kind. False when that journal was already posted.
+ */
+export const postJournal = async (trx: Knex.Transaction, journal: { orderId: string; kind: string; currency: string; entries: Entry[] }) => {
+  const id = randomUUID()
+  const posted = await trx('ledger_journals')
+    .insert({ id, orderId: journal.orderId, kind: journal.kind, currency: journal.currency })
+    .onConflict(['orderId', 'kind'])
+    .ignore()
+    .returning('id')
+  if (posted.length === 0) return false
+  const entries = journal.entries.filter(([, amount]) => amount !== 0)
+  await trx('ledger_entries').insert(entries.map(([account, amount]) => ({ journalId: id, account, amount })))
+  return true
+}
+
+/** The commission on an amount: `percent` of it, rounded half up to the minor unit; the seller gets the rest. */
+export const commissionOn = (amount: number, percent: number) => Math.floor((amount * percent) / 100 + 0.5)
+
+interface Movement {
+  orderId: string
+  sellerId: string
+  currency: string
+}
+
+/** An order paid: its total is held in escrow. */
+export const holdPayment = (trx: Knex.Transaction, order: Movement & { total: number }) =>
+  postJournal(trx, { ...order, kind: 'payment', entries: [[ACCOUNTS.payments, order.total], [ACCOUNTS.escrow, -order.total]] })
+
+/** What an order still holds in escrow (paid less refunded before release). */
+export const heldFor = async (trx: Knex.Transaction, orderId: string) => {
+  const [{ held }] = await trx('ledger_entries')
+    .join('ledger_journals', 'ledger_journals.id', 'ledger_entries.journalId')
+    .where({ 'ledger_journals.orderId': orderId, 'ledger_entries.account': ACCOUNTS.escrow })
+    .select(trx.raw('coalesce(-sum(amount), 0)::bigint AS held'))
+  return Number(held)
+}
+
+/** The escrow goes to the seller, less the commission. Returns both amounts. */
+export const releaseEscrow = async (trx: Knex.Transaction, order: Movement, commissionPercent: number) => {
+  const held = await heldFor(trx, order.orderId)
+  const commission = commissionOn(held, commissionPercent)
+  const payout = held - commission
+  await postJournal(trx, {
+    ...order,
+    kind: 'release',
+    entries: [
+      [ACCOUNTS.escrow, held],
+      [ACCOUNTS.seller(order.sellerId), -payout],
+      [ACCOUNTS.commission, -commission]
+    ]
+  })
+  return { payout, commission }
+}
+
+/**
+ * Money back to the buyer: from escrow while it is held; after the release, from the seller's
+ * credit and the commission, each in proportion to what it got of the order.
+ */
+export const refundToBuyer = async (trx: Knex.Transaction, order: Movement, refund: { id: string; amount: number }) => {
+  const release = await trx('ledger_entries')
+    .join('ledger_journals', 'ledger_journals.id', 'ledger_entries.journalId')
+    .where({ 'ledger_journals.orderId': order.orderId, 'ledger_journals.kind': 'release' })
+    .select('account', 'amount')
+  const kind = `refund:${refund.id}`
+  if (release.length === 0) {
+    return postJournal(trx, { ...order, kind, entries: [[ACCOUNTS.escrow, refund.amount], [ACCOUNTS.refunds, -refund.amount]] })
+  }
+  const released = -release.filter(({ account }) => account !== ACCOUNTS.escrow).reduce((sum, { amount }) => sum + Number(amount), 0)
+  const commission = -Number(release.find(({ account }) => account === ACCOUNTS.commission)?.amount ?? 0)
+  const commissionShare = Math.floor((commission * refund.amount) / released + 0.5)
+  return postJournal(trx, {
+    ...order,
+    kind,
+    entries: [
+      [ACCOUNTS.seller(order.sellerId), refund.amount - commissionShare],
+      [ACCOUNTS.commission, commissionShare],
+      [ACCOUNTS.refunds, -refund.amount]
+    ]
+  })
+}

@@ -1,0 +1,31 @@
+import type { ServiceApplication } from '@marketmesh/shared'
+import { PaymentUnavailableError, type PaymentProvider } from './provider'
+import { TestPaymentProvider } from './test-provider'
+
+export * from './provider'
+
+/** Counts every call by its outcome (`payment_provider_calls_total`). */
+const counted = (app: ServiceApplication, name: string, provider: PaymentProvider): PaymentProvider => {
+  const count = async <R>(operation: string, call: () => Promise<R>) => {
+    const { providerCalls } = app.get('orderMetrics')
+    try {
+      const result = await call()
+      const declined = (result as { status?: string }).status === 'declined'
+      providerCalls.inc({ provider: name, operation, result: declined ? 'declined' : 'succeeded' })
+      return result
+    } catch (error) {
+      providerCalls.inc({ provider: name, operation, result: error instanceof PaymentUnavailableError ? 'unavailable' : 'error' })
+      throw error
+    }
+  }
+  return {
+    authorize: (request) => count('authorize', () => provider.authorize(request)),
+    capture: (request) => count('capture', () => provider.capture(request)),
+    refund: (request) => count('refund', () => provider.refund(request))
+  }
+}
+
+/** The providers a checkout may name in `payment.provider`; a real one (e.g. Stripe) is one more entry. */
+export const paymentProviders = (app: ServiceApplication): Record<string, PaymentProvider> => ({
+  test: counted(app, 'test', new TestPaymentProvider(app.get('postgresqlClient')))
+})

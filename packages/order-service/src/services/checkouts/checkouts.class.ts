@@ -1,0 +1,140 @@
+import { BadRequest, NotFound } from '@feathersjs/errors'
+import type { Id, Params } from '@feathersjs/feathers'
+import type { KnexAdapterParams } from '@feathersjs/knex'
+import { durationMs, invalidField, type Knex, type ServiceApplication } from '@marketmesh/shared'
+import { randomUUID } from 'node:crypto'
+import { PENDING_TIMEOUT } from '../../orders/timers'
+import type { Checkout, CheckoutData } from './checkouts.schema'
+
+export type { Checkout, CheckoutData }
+
+export type CheckoutParams = KnexAdapterParams & Params
+
+// Totals are stored as PostgreSQL integers.
+const MAX_TOTAL = 2_147_483_647
+
+interface ProductRow {
+  id: string
+  sellerId: string
+  title: string
+  price: number
+  currency: string
+  status: string
+  deleted: boolean
+}
+
+interface PlannedOrder {
+  id: string
+  sellerId: string
+  lines: Array<{ productId: string; title: string; quantity: number; unitPrice: number }>
+  total: number
+}
+
+/**
+ * One buyer's cart becomes one order per seller, all `pending`, with their lines, timelines and
+ * `order.created` events, in one transaction. Products come from the read model: no call to
+ * catalog-service, whose stock reservation then confirms the lines and their prices.
+ */
+export class CheckoutService {
+  constructor(private readonly app: ServiceApplication) {}
+
+  async create(data: CheckoutData, params: CheckoutParams): Promise<Checkout> {
+    const trx = params.transaction?.trx
+    if (!trx) throw new Error('checkouts.create runs in the transaction of inTransaction()')
+    const buyerId = params.principal!.id
+    const quantities = new Map<string, number>()
+    const firstIndex = new Map<string, number>()
+    data.items.forEach(({ productId, quantity }, index) => {
+      quantities.set(productId, (quantities.get(productId) ?? 0) + quantity)
+      if (!firstIndex.has(productId)) firstIndex.set(productId, index)
+    })
+    const products = await this.productsOf(trx, [...quantities.keys()])
+    for (const [productId, index] of firstIndex) {
+      const product = products.get(productId)
+      if (!product || product.deleted) throw invalidField(`items.${index}.productId`, `no product ${productId}`)
+      if (product.status !== 'active') throw invalidField(`items.${index}.productId`, `product ${productId} is not available`)
+      if (quantities.get(productId)! > 999) throw invalidField(`items.${index}.quantity`, 'must be <= 999 in all for one product')
+    }
+    const currencies = new Set([...products.values()].map((product) => product.currency))
+    if (currencies.size > 1) throw invalidField('items', `all products must have one currency (found ${[...currencies].sort().join(', ')})`)
+    const [currency] = currencies
+
+    const planned = this.splitBySeller(quantities, products)
+    const people = new Map<string, { name: string; shopName: string | null }>(
+      (await trx('users').whereIn('id', [buyerId, ...planned.map((order) => order.sellerId)]).select('id', 'name', 'shopName')).map(
+        (row: { id: string; name: string; shopName: string | null }) => [row.id, row]
+      )
+    )
+    // Until the buyer's user.registered has arrived, the receipt names the addressee.
+    const buyerName = people.get(buyerId)?.name ?? data.shippingAddress.name
+    const checkoutId = randomUUID()
+    await trx('checkouts').insert({
+      id: checkoutId,
+      buyerId,
+      shippingAddress: JSON.stringify(data.shippingAddress),
+      paymentProvider: data.payment.provider,
+      paymentToken: data.payment.token
+    })
+    await trx('orders').insert(
+      planned.map((order) => ({
+        id: order.id,
+        checkoutId,
+        buyerId,
+        sellerId: order.sellerId,
+        status: 'pending',
+        total: order.total,
+        currency,
+        buyerName,
+        shopName: people.get(order.sellerId)?.shopName ?? null
+      }))
+    )
+    await trx('order_lines').insert(planned.flatMap((order) => order.lines.map((line) => ({ orderId: order.id, ...line }))))
+    await trx('order_timeline').insert(planned.map((order) => ({ orderId: order.id, from: null, to: 'pending', by: buyerId })))
+    await this.app.get('events').emitAll(
+      trx,
+      'order.created',
+      planned.map((order) => ({
+        orderId: order.id,
+        buyerId,
+        sellerId: order.sellerId,
+        checkoutId,
+        lines: order.lines.map(({ productId, quantity, unitPrice }) => ({ productId, quantity, unitPrice })),
+        total: order.total,
+        currency
+      }))
+    )
+    const timeout = durationMs(this.app.get('orderPendingTimeout'))
+    for (const order of planned) await this.app.get('events').effects.schedule(trx, PENDING_TIMEOUT, order.id, { orderId: order.id }, { delayMs: timeout })
+    return {
+      id: checkoutId,
+      status: 'pending',
+      orders: planned.map((order) => ({ id: order.id, sellerId: order.sellerId, status: 'pending', total: order.total, currency }))
+    }
+  }
+
+  async get(id: Id, params: CheckoutParams): Promise<Checkout> {
+    const db: Knex = this.app.get('postgresqlClient')
+    const checkout = await db('checkouts').where({ id: String(id), buyerId: params.principal!.id }).first('id')
+    if (!checkout) throw new NotFound(`No checkout ${id}`)
+    const orders = await db('orders').where({ checkoutId: checkout.id }).orderBy('sellerId').select('id', 'sellerId', 'status', 'total', 'currency')
+    return { id: checkout.id, status: orders.some((order) => order.status === 'pending') ? 'pending' : 'settled', orders }
+  }
+
+  private async productsOf(trx: Knex.Transaction, ids: string[]) {
+    const rows: ProductRow[] = await trx('products').whereIn('id', ids).select('id', 'sellerId', 'title', 'price', 'currency', 'status', 'deleted')
+    return new Map(rows.map((row) => [row.id, row]))
+  }
+
+  private splitBySeller(quantities: Map<string, number>, products: Map<string, ProductRow>): PlannedOrder[] {
+    const bySeller = new Map<string, PlannedOrder>()
+    for (const [productId, quantity] of quantities) {
+      const product = products.get(productId)!
+      const order = bySeller.get(product.sellerId) ?? { id: randomUUID(), sellerId: product.sellerId, lines: [], total: 0 }
+      order.lines.push({ productId, title: product.title, quantity, unitPrice: product.price })
+      order.total += quantity * product.price
+      if (order.total > MAX_TOTAL) throw new BadRequest(`Invalid items: the total of one seller's order exceeds ${MAX_TOTAL}`)
+      bySeller.set(product.sellerId, order)
+    }
+    return [...bySeller.values()]
+  }
+}

@@ -1,0 +1,2 @@
+export * from './attach-lines-and-timeline'
+export * from './limit-to-own-orders'

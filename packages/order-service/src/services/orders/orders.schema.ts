@@ -1,0 +1,65 @@
+import { getValidator, querySyntax, StringEnum, Type, type Static } from '@feathersjs/typebox'
+import { dataValidator, queryValidator } from '@marketmesh/shared'
+
+const Uuid = Type.String({ format: 'uuid' })
+const Nullable = <T extends ReturnType<typeof Type.String>>(schema: T) => Type.Union([schema, Type.Null()])
+
+export const orderStatuses = ['pending', 'paid', 'rejected', 'cancelled', 'shipped', 'delivered', 'completed', 'refunded'] as const
+export type OrderStatus = (typeof orderStatuses)[number]
+
+export const orderLineSchema = Type.Object({
+  productId: Uuid,
+  title: Type.String(),
+  quantity: Type.Integer({ minimum: 1 }),
+  unitPrice: Type.Integer({ minimum: 0 })
+})
+
+export const timelineEntrySchema = Type.Object({
+  at: Type.String({ format: 'date-time' }),
+  from: Nullable(Type.String()),
+  to: Type.String(),
+  /** A user id, or `system` for the saga and the timers. */
+  by: Type.String(),
+  reason: Nullable(Type.String())
+})
+
+export const orderSchema = Type.Object(
+  {
+    id: Uuid,
+    checkoutId: Uuid,
+    buyerId: Uuid,
+    sellerId: Uuid,
+    status: StringEnum([...orderStatuses]),
+    /** Why it was rejected or cancelled, e.g. `payment_failed`, `timeout`. */
+    reason: Nullable(Type.String()),
+    total: Type.Integer({ minimum: 0 }),
+    currency: Type.String(),
+    buyerName: Type.String(),
+    shopName: Nullable(Type.String()),
+    trackingNumber: Nullable(Type.String()),
+    createdAt: Type.String({ format: 'date-time' }),
+    updatedAt: Type.String({ format: 'date-time' }),
+    lines: Type.Array(orderLineSchema),
+    timeline: Type.Array(timelineEntrySchema)
+  },
+  { $id: 'Order', additionalProperties: false }
+)
+export type Order = Static<typeof orderSchema>
+
+/** The columns of the `orders` table a caller may read, filter and sort by. */
+export const orderColumns = Object.keys(orderSchema.properties).filter((key) => key !== 'lines' && key !== 'timeline')
+
+export const orderQueryProperties = Type.Pick(orderSchema, ['id', 'checkoutId', 'buyerId', 'sellerId', 'status', 'total', 'createdAt', 'updatedAt'])
+export const orderQuerySchema = Type.Intersect([querySyntax(orderQueryProperties)], { additionalProperties: false })
+export type OrderQuery = Static<typeof orderQuerySchema>
+export const orderQueryValidator = getValidator(orderQuerySchema, queryValidator)
+
+export const orderPatchSchema = Type.Object(
+  {
+    status: StringEnum(['shipped', 'delivered', 'cancelled']),
+    trackingNumber: Type.Optional(Type.String({ minLength: 1, maxLength: 100 }))
+  },
+  { $id: 'OrderPatch', additionalProperties: false }
+)
+export type OrderPatch = Static<typeof orderPatchSchema>
+export const orderPatchValidator = getValidator(orderPatchSchema, dataValidator)

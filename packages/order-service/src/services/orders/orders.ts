@@ -1,0 +1,36 @@
+import { hooks as schemaHooks } from '@feathersjs/schema'
+import { authenticated, inTransaction, type ServiceApplication } from '@marketmesh/shared'
+import { getOptions, OrderService } from './orders.class'
+import { orderPatchValidator, orderQueryValidator } from './orders.schema'
+import { orderMethods, orderPath } from './orders.shared'
+import { attachLinesAndTimeline, limitToOwnOrders } from './hooks'
+
+export * from './orders.class'
+export * from './orders.schema'
+
+const readers = [authenticated(), schemaHooks.validateQuery(orderQueryValidator), limitToOwnOrders()]
+
+export const order = (app: ServiceApplication) => {
+  app.use(orderPath, new OrderService(getOptions(app), app), { methods: [...orderMethods], events: [] })
+  app.service(orderPath).hooks({
+    around: {
+      patch: [authenticated(), inTransaction()]
+    },
+    before: {
+      find: [...readers],
+      get: [...readers],
+      patch: [schemaHooks.validateData(orderPatchValidator)]
+    },
+    after: {
+      find: [attachLinesAndTimeline()],
+      get: [attachLinesAndTimeline()],
+      patch: [attachLinesAndTimeline()]
+    }
+  })
+}
+
+declare module '@marketmesh/shared' {
+  interface ServiceTypes {
+    [orderPath]: OrderService
+  }
+}

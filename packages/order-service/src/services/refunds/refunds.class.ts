@@ -1,0 +1,36 @@
+import { NotFound } from '@feathersjs/errors'
+import { KnexService, type KnexAdapterOptions, type KnexAdapterParams } from '@feathersjs/knex'
+import type { ServiceApplication } from '@marketmesh/shared'
+import { lockOrder } from '../../orders/status'
+import { requestRefund } from '../../payments/refund'
+import type { Refund, RefundData, RefundQuery } from './refunds.schema'
+
+export type { Refund, RefundData, RefundQuery }
+
+export type RefundParams = KnexAdapterParams<RefundQuery>
+
+/** Refunds as rows of `refunds`; creating one asks the provider to pay it back (payments/refund.ts). */
+export class RefundService extends KnexService<Refund, RefundData, RefundParams> {
+  constructor(
+    options: KnexAdapterOptions,
+    private readonly app: ServiceApplication
+  ) {
+    super(options)
+  }
+
+  override async create(data: RefundData, params?: RefundParams): Promise<Refund>
+  override async create(data: RefundData[], params?: RefundParams): Promise<Refund[]>
+  override async create(data: RefundData | RefundData[], params: RefundParams = {}): Promise<Refund | Refund[]> {
+    const trx = params.transaction?.trx
+    if (Array.isArray(data) || !trx) throw new Error('refunds.create takes one refund and runs in the transaction of inTransaction()')
+    const order = await lockOrder(trx, data.orderId)
+    if (!order) throw new NotFound(`No order ${data.orderId}`)
+    return requestRefund(this.app, trx, order, { amount: data.amount, reason: data.reason, by: params.principal?.id ?? 'system' })
+  }
+}
+
+export const getOptions = (app: ServiceApplication): KnexAdapterOptions => ({
+  paginate: app.get('paginate'),
+  Model: app.get('postgresqlClient'),
+  name: 'refunds'
+})

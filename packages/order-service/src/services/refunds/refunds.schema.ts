@@ -1,0 +1,40 @@
+import { getValidator, querySyntax, StringEnum, Type, type Static } from '@feathersjs/typebox'
+import { dataValidator, queryValidator } from '@marketmesh/shared'
+
+const Uuid = Type.String({ format: 'uuid' })
+
+export const refundSchema = Type.Object(
+  {
+    id: Uuid,
+    orderId: Uuid,
+    amount: Type.Integer({ minimum: 1 }),
+    currency: Type.String(),
+    reason: Type.String(),
+    /** Who asked for it: an admin's id, or the buyer or seller who cancelled. */
+    by: Type.String(),
+    /** `pending` until the provider has paid it back. */
+    status: StringEnum(['pending', 'succeeded', 'failed']),
+    refundReference: Type.Union([Type.String(), Type.Null()]),
+    createdAt: Type.String({ format: 'date-time' })
+  },
+  { $id: 'Refund', additionalProperties: false }
+)
+export type Refund = Static<typeof refundSchema>
+
+export const refundDataSchema = Type.Object(
+  {
+    orderId: Uuid,
+    /** Minor units; all that is left to refund when not given. */
+    amount: Type.Optional(Type.Integer({ minimum: 1, maximum: 2_147_483_647 })),
+    reason: Type.String({ minLength: 1, maxLength: 500 })
+  },
+  { $id: 'RefundData', additionalProperties: false }
+)
+export type RefundData = Static<typeof refundDataSchema>
+export const refundDataValidator = getValidator(refundDataSchema, dataValidator)
+
+export const refundQuerySchema = Type.Intersect([querySyntax(Type.Pick(refundSchema, ['orderId', 'status', 'createdAt']))], {
+  additionalProperties: false
+})
+export type RefundQuery = Static<typeof refundQuerySchema>
+export const refundQueryValidator = getValidator(refundQuerySchema, queryValidator)

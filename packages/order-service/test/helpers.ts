@@ -1,0 +1,51 @@
+import { randomUUID } from 'node:crypto'
+import type { EventData, Principal } from '@marketmesh/shared'
+import { metricValue, waitFor } from '../../../test/support'
+import { seller, startServiceUnderTest, type ServiceUnderTest } from '../../../test/support/service-under-test'
+import { createApp } from '../src/app'
+
+export { admin, buyer, seller } from '../../../test/support/service-under-test'
+
+export const startOrders = (label: string, settings?: Record<string, unknown>) =>
+  startServiceUnderTest({
+    label,
+    createApp,
+    settings,
+    watched: ['order.created', 'order.paid', 'order.rejected', 'order.cancelled', 'order.shipped', 'order.delivered', 'order.completed', 'order.refunded']
+  })
+
+export type Orders = ServiceUnderTest
+
+/** A product in the catalog's words, as product.created brings it to order-service. */
+export const productCreated = (owner: Principal, overrides: Partial<EventData<'product.created'>> = {}): EventData<'product.created'> => ({
+  productId: randomUUID(),
+  sellerId: owner.sellerId!,
+  parentId: null,
+  title: 'Oak side table',
+  price: 12_500,
+  currency: 'EUR',
+  status: 'active',
+  version: 1,
+  ...overrides
+})
+
+/** Emits the products and waits until order-service has them in its read model. */
+export const knownProducts = async (orders: Orders, products: Array<EventData<'product.created'>>) => {
+  const before = await metricValue(orders.app.get('metrics'), 'events_consumed_total', { type: 'product.created' })
+  for (const product of products) await orders.emit('product.created', product)
+  await waitFor(
+    async () => (await metricValue(orders.app.get('metrics'), 'events_consumed_total', { type: 'product.created' })) >= before + products.length,
+    { what: 'the products in the read model' }
+  )
+  return products
+}
+
+export const sellerWithShop = () => seller()
+
+export const shippingAddress = { name: 'Ada Buyer', line1: 'Main Street 1', city: 'Berlin', postalCode: '10115', country: 'DE' }
+
+export const checkoutBody = (items: Array<{ productId: string; quantity: number }>, token = 'tok_ok') => ({
+  items,
+  shippingAddress,
+  payment: { provider: 'test', token }
+})

@@ -1,0 +1,153 @@
+import { randomUUID } from 'node:crypto'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { Principal } from '@marketmesh/shared'
+import { cleanUp, isolatedEnvironment, startServiceProcess, waitFor, type ServiceProcess } from '../../../test/support'
+import { envelope } from '../../../test/support/service-under-test'
+import { bearer } from '../../../test/support/tokens'
+import { buyer, checkoutBody, seller, shippingAddress, startOrders, type Orders } from './helpers'
+
+// The saga across real processes: catalog-service runs as its own process on the same broker prefix.
+const env = isolatedEnvironment('saga')
+let catalog: ServiceProcess
+let orders: Orders
+beforeAll(async () => {
+  catalog = await startServiceProcess('catalog-service', env)
+  orders = await startOrders('saga', {
+    amqp: { prefix: env.AMQP_PREFIX },
+    sideEffects: { retryDelaysMs: [300, 600], leaseMs: 1_000, pollIntervalMs: 100 }
+  })
+})
+afterAll(async () => {
+  catalog?.child.kill('SIGTERM')
+  await catalog?.exited
+  await orders?.close()
+  await cleanUp({ databases: [env.DATABASE_URL] })
+})
+
+const catalogCall = async (method: string, path: string, as: Principal, body?: unknown) => {
+  const response = await fetch(`${catalog.url}${path}`, {
+    method,
+    headers: { 'Content-Type': 'application/json', ...bearer(as) },
+    body: body === undefined ? undefined : JSON.stringify(body)
+  })
+  return (await response.json()) as any
+}
+
+/** A product in the catalog, once order-service's read model has it. */
+const listed = async (owner: Principal, overrides: Record<string, unknown> = {}) => {
+  const product = await catalogCall('POST', '/products', owner, { title: 'Brass lamp', price: 4_000, currency: 'EUR', stock: 5, ...overrides })
+  await waitFor(() => orders.db('products').where({ id: product.id }).first('id'), { what: 'the product in the read model' })
+  return product as { id: string; price: number; stock: number }
+}
+
+const stockOf = async (owner: Principal, productId: string) => (await catalogCall('GET', `/products/${productId}`, owner)).stock
+
+const checkout = async (customer: Principal, items: Array<{ productId: string; quantity: number }>, token = 'tok_ok') => {
+  const response = await orders.call('POST', '/checkouts', { as: customer, body: checkoutBody(items, token), headers: { 'Idempotency-Key': randomUUID() } })
+  expect(response.status).toBe(201)
+  return response.body as { id: string; orders: Array<{ id: string; sellerId: string }> }
+}
+
+const settled = async (customer: Principal, orderId: string) =>
+  waitFor(
+    async () => {
+      const order = (await orders.call('GET', `/orders/${orderId}`, { as: customer })).body
+      return order.status !== 'pending' && order
+    },
+    { what: `order ${orderId} to leave pending`, timeoutMs: 30_000 }
+  )
+
+const providerCalls = (orderId: string) =>
+  orders.db('test_provider_calls').where('idempotencyKey', 'like', `${orderId}:%`).orderBy('id').select('operation', 'result')
+
+describe('the order saga', () => {
+  it('pays the orders of two sellers: stock reserved at the catalog’s prices, captured once, order.paid with the receipt', async () => {
+    const [first, second] = [seller(), seller()]
+    const lamp = await listed(first, { price: 4_000 })
+    const rug = await listed(second, { price: 9_900, title: 'Wool rug' })
+    const customer = buyer()
+    const placed = await checkout(customer, [{ productId: lamp.id, quantity: 2 }, { productId: rug.id, quantity: 1 }])
+    expect(placed.orders).toHaveLength(2)
+
+    for (const { id } of placed.orders) {
+      const order = await settled(customer, id)
+      expect(order.status).toBe('paid')
+      expect(order.timeline.map((step: { to: string }) => step.to)).toEqual(['pending', 'paid'])
+      expect(await providerCalls(id)).toEqual([
+        { operation: 'authorize', result: 'succeeded' },
+        { operation: 'capture', result: 'succeeded' }
+      ])
+    }
+    const lampOrder = placed.orders.find((order) => order.sellerId === first.sellerId)!
+    const [paid] = await orders.eventsOf('order.paid', 1, (event) => event.data.orderId === lampOrder.id)
+    expect(paid.data).toMatchObject({
+      checkoutId: placed.id,
+      total: 8_000,
+      currency: 'EUR',
+      buyerName: shippingAddress.name,
+      shippingAddress,
+      lines: [{ productId: lamp.id, title: 'Brass lamp', quantity: 2, unitPrice: 4_000 }],
+      paymentId: expect.stringMatching(/^test_capture_/)
+    })
+    expect(await stockOf(first, lamp.id)).toBe(3)
+
+    const metrics = await (await fetch(`${orders.url}/metrics`)).text()
+    expect(metrics).toMatch(/payment_provider_calls_total\{provider="test",operation="capture",result="succeeded"[^}]*\} [1-9]/)
+    expect(metrics).toMatch(/orders\{status="paid"[^}]*\} [1-9]/)
+    expect(metrics).toMatch(/order_saga_step_seconds_count\{[^}]*step="paid"[^}]*\} [1-9]/)
+  })
+
+  it('rejects an order whose stock the catalog cannot reserve, naming why', async () => {
+    const owner = seller()
+    const lamp = await listed(owner, { stock: 1 })
+    const customer = buyer()
+    const placed = await checkout(customer, [{ productId: lamp.id, quantity: 2 }])
+    const order = await settled(customer, placed.orders[0].id)
+    expect(order).toMatchObject({ status: 'rejected', reason: `${lamp.id}: insufficient_stock: 1 left` })
+    expect(await providerCalls(order.id)).toEqual([])
+    await orders.eventsOf('order.rejected', 1, (event) => event.data.orderId === order.id)
+  })
+
+  it('cancels a declined payment for payment_failed and the catalog gives the stock back', async () => {
+    const owner = seller()
+    const lamp = await listed(owner, { stock: 5 })
+    const customer = buyer()
+    const placed = await checkout(customer, [{ productId: lamp.id, quantity: 2 }], 'tok_declined')
+    const order = await settled(customer, placed.orders[0].id)
+    expect(order).toMatchObject({ status: 'cancelled', reason: 'payment_failed' })
+    expect(await providerCalls(order.id)).toEqual([{ operation: 'authorize', result: 'declined' }])
+    await waitFor(async () => (await stockOf(owner, lamp.id)) === 5, { what: 'the stock back in the catalog' })
+  })
+
+  it('retries a provider that is unavailable, not a decline, and then pays', async () => {
+    const owner = seller()
+    const lamp = await listed(owner)
+    const customer = buyer()
+    const placed = await checkout(customer, [{ productId: lamp.id, quantity: 1 }], 'tok_unavailable')
+    const order = await settled(customer, placed.orders[0].id)
+    expect(order.status).toBe('paid')
+    expect(await providerCalls(order.id)).toEqual([
+      { operation: 'authorize', result: 'unavailable' },
+      { operation: 'authorize', result: 'succeeded' },
+      { operation: 'capture', result: 'succeeded' }
+    ])
+  })
+
+  it('changes nothing for a stock.reserved delivered again or a stock.rejected arriving after it', async () => {
+    const owner = seller()
+    const lamp = await listed(owner)
+    const customer = buyer()
+    const placed = await checkout(customer, [{ productId: lamp.id, quantity: 1 }])
+    const order = await settled(customer, placed.orders[0].id)
+    expect(order.status).toBe('paid')
+    const ref = { orderId: order.id, currency: 'EUR', lines: [{ productId: lamp.id, quantity: 1, unitPrice: 1 }] }
+    const late = [envelope('stock.reserved', ref), envelope('stock.rejected', { orderId: order.id, reasons: [{ productId: lamp.id, reason: 'not_found' }] })]
+    for (const event of late) await orders.publishRaw(event)
+    await waitFor(async () => (await orders.db('processed_events').whereIn('event_id', late.map((event) => event.id))).length === 2, {
+      what: 'the late events handled'
+    })
+    const after = (await orders.call('GET', `/orders/${order.id}`, { as: customer })).body
+    expect(after).toMatchObject({ status: 'paid', total: order.total, lines: order.lines, timeline: order.timeline })
+    expect((await providerCalls(order.id)).filter((call) => call.operation === 'capture')).toHaveLength(1)
+  })
+})

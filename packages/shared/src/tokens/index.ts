@@ -1,0 +1,5 @@
+export * from './access-token'
+export * from './authentication-service'
+export * from './development-key'
+export * from './jwk'
+export * from './verification-keys'

@@ -1,0 +1,103 @@
+import { randomUUID } from 'node:crypto'
+import type { AddressInfo } from 'node:net'
+import amqplib from 'amqplib'
+import {
+  deepMerge,
+  EVENT_VERSION,
+  exchangeNames,
+  listen,
+  type EventData,
+  type EventEnvelope,
+  type EventType,
+  type Principal,
+  type ServiceApplication
+} from '@marketmesh/shared'
+import { AMQP, cleanUp, createTestBus, isolatedSettings, POSTGRES, uniqueName, waitFor } from '.'
+import { bearer } from './tokens'
+
+export const buyer = (): Principal => ({ id: randomUUID(), role: 'buyer' })
+export const seller = (): Principal => {
+  const id = randomUUID()
+  return { id, role: 'seller', sellerId: id }
+}
+export const admin = (): Principal => ({ id: randomUUID(), role: 'admin' })
+
+/** An envelope as another service's outbox would write it. */
+export const envelope = <T extends EventType>(type: T, data: EventData<T>, source = 'test'): EventEnvelope<T> => {
+  const id = randomUUID()
+  return { id, type, version: EVENT_VERSION, occurredAt: new Date().toISOString(), source, correlationId: id, causationId: null, data }
+}
+
+/**
+ * A service in-process on its own database and broker prefix, with a test bus that plays the
+ * other services: it emits their events and records the `watched` events the service emits.
+ */
+export const startServiceUnderTest = async (options: {
+  label: string
+  createApp: (settings: Record<string, unknown>) => ServiceApplication
+  watched: EventType[]
+  settings?: Record<string, unknown>
+}) => {
+  const settings = deepMerge(isolatedSettings(options.label), options.settings ?? {})
+  const prefix = settings.amqp.prefix
+  const app = options.createApp(settings)
+  const server = await listen(app, 0)
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+
+  const busDatabase = `${POSTGRES}/${uniqueName(`${options.label}_bus`)}`
+  const { bus, db } = await createTestBus({ service: 'test-consumer', connection: busDatabase, prefix })
+  const received: EventEnvelope[] = []
+  for (const type of options.watched) bus.on(type, async (event) => void received.push(event))
+  await bus.start()
+  await bus.whenConsuming()
+
+  const call = async (method: string, path: string, request: { as?: Principal; body?: unknown; headers?: Record<string, string> } = {}) => {
+    const response = await fetch(`${url}${path}`, {
+      method,
+      headers: { 'Content-Type': 'application/json', ...(request.as ? bearer(request.as) : {}), ...request.headers },
+      body: request.body === undefined ? undefined : JSON.stringify(request.body)
+    })
+    // Any JSON: each test asserts the shape it expects.
+    return { status: response.status, headers: response.headers, body: (await response.json()) as any }
+  }
+
+  return {
+    app,
+    url,
+    /** What the app was created with: another instance of the service on the same database and prefix. */
+    settings,
+    db: app.get('postgresqlClient'),
+    received,
+    call,
+    /** Emits an event as the service that owns it would, through the test bus's outbox. */
+    emit: <T extends EventType>(type: T, data: EventData<T>) => db.transaction((trx) => bus.emit(trx, type, data)),
+    /** Waits for `count` events of `type` (that `match`) from the service. */
+    eventsOf: async <T extends EventType>(type: T, count = 1, match: (event: EventEnvelope<T>) => boolean = () => true) => {
+      const matching = () => received.filter((event): event is EventEnvelope<T> => event.type === type && match(event as EventEnvelope<T>))
+      await waitFor(() => matching().length >= count, { what: `${count} ${type}` })
+      return matching()
+    },
+    /** Publishes one envelope straight to the exchange, as a redelivery would bring it. */
+    publishRaw: async (event: EventEnvelope) => {
+      const connection = await amqplib.connect(AMQP)
+      const channel = await connection.createConfirmChannel()
+      channel.publish(exchangeNames(prefix).events, event.type, Buffer.from(JSON.stringify(event)), {
+        messageId: event.id,
+        type: event.type,
+        persistent: true,
+        contentType: 'application/json'
+      })
+      await channel.waitForConfirms()
+      await connection.close()
+    },
+    close: async () => {
+      await bus.stop()
+      await db.destroy()
+      await app.teardown()
+      server.close()
+      await cleanUp({ prefix, databases: [settings.postgresql.connection, busDatabase] })
+    }
+  }
+}
+
+export type ServiceUnderTest = Awaited<ReturnType<typeof startServiceUnderTest>>
