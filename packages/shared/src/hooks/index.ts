@@ -1,5 +1,6 @@
 export * from './authorization'
 export * from './emit-event'
+export * from './one-record-at-a-time'
 export * from './refuse-unsafe-input'
 export * from './select-only-on-reads'
 export * from './transaction'
