@@ -7,9 +7,10 @@ import type { ServiceApplication } from './declarations'
 import { EventBus } from './events/bus'
 import { inputGuards } from './guards'
 import { eventBackboneMigrations } from './events/migrations'
-import { healthRoutes } from './health'
+import { HEALTH_PATHS, healthRoutes } from './health'
 import { REQUEST_ID_HEADER } from './events/topology'
 import { errorHandler, requestId } from './http'
+import { answersPath } from './http-paths'
 import { createLogger } from './logger'
 import { createMetricsRegistry, httpMetrics } from './metrics'
 import { baseEnvironment, loadSettings } from './settings'
@@ -67,6 +68,7 @@ export const createServiceApp = (options: ServiceAppOptions): ServiceApplication
   app.use(httpMetrics(app, metrics, logger))
   app.use(errorHandler(logger))
   app.use(healthRoutes(app))
+  for (const path of HEALTH_PATHS) answersPath(app, path)
   // Browsers may read these: the request id, and whether a response is an idempotent replay.
   app.use(cors({ exposeHeaders: [REQUEST_ID_HEADER, 'Idempotent-Replayed'] }))
   app.use(bodyParser({ jsonLimit: '1mb', multipart: false }))

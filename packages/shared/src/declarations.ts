@@ -23,6 +23,8 @@ export interface ServiceConfiguration extends BaseSettings {
   migrations: MigrationList
   events: EventBus
   metrics: Registry
+  /** The paths answered by Koa middleware rather than a Feathers service (see `answersPath`). */
+  httpPaths?: string[]
   /** Feathers' authentication settings, without its HMAC `secret`: access tokens are signed and verified with keys. */
   authentication?: Omit<AuthenticationConfiguration, 'secret'>
 }

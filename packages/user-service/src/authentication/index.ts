@@ -1,9 +1,9 @@
 import { hooks as schemaHooks } from '@feathersjs/schema'
-import { authenticationSettings, noQueryValidator, PrincipalJWTStrategy, type ServiceApplication } from '@marketmesh/shared'
+import { answersPath, authenticationSettings, noQueryValidator, PrincipalJWTStrategy, type ServiceApplication } from '@marketmesh/shared'
 import { durationMs } from '../configuration'
 import { userPath } from '../services/users/users.shared'
 import { authenticationHttp } from './http'
-import { jwksRoute } from './jwks'
+import { JWKS_PATH, jwksRoute } from './jwks'
 import { recordLastLogin } from './last-login'
 import { PasswordStrategy } from './local'
 import { limitFailedLogins } from './rate-limit'
@@ -44,4 +44,5 @@ export const authentication = (app: ServiceApplication) => {
     after: { create: [recordLastLogin] }
   })
   app.use(jwksRoute(publicKeys))
+  answersPath(app, JWKS_PATH)
 }

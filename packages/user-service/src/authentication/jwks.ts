@@ -1,7 +1,7 @@
 import type { Middleware } from '@feathersjs/koa'
 import type { PublicJwk } from '@marketmesh/shared'
 
-const JWKS_PATH = '/.well-known/jwks.json'
+export const JWKS_PATH = '/.well-known/jwks.json'
 
 /**
  * GET /.well-known/jwks.json: the public keys that verify access tokens (a JWK Set, RFC 7517), which
