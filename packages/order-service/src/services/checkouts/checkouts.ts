@@ -1,5 +1,5 @@
 import { hooks as schemaHooks } from '@feathersjs/schema'
-import { authenticated, inTransaction, requireRole, type ServiceApplication } from '@marketmesh/shared'
+import { authenticated, inTransaction, noQueryValidator, requireRole, uuidIds, type ServiceApplication } from '@marketmesh/shared'
 import { idempotent } from '../../hooks'
 import { CheckoutService } from './checkouts.class'
 import { checkoutDataValidator } from './checkouts.schema'
@@ -14,10 +14,13 @@ export const checkout = (app: ServiceApplication) => {
   app.use(checkoutPath, new CheckoutService(app), { methods: [...checkoutMethods], events: [] })
   app.service(checkoutPath).hooks({
     around: {
+      // A checkout takes no query: refused first, before the caller, the transaction and the key.
+      all: [schemaHooks.validateQuery(noQueryValidator)],
       // The caller is known before a transaction opens; the key is checked and kept inside it.
       create: [...buyers, inTransaction(), idempotent()]
     },
     before: {
+      all: [uuidIds()],
       create: [schemaHooks.validateData(checkoutDataValidator)],
       get: [...buyers]
     }

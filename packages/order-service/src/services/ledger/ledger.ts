@@ -1,4 +1,5 @@
-import { authenticated, requireRole, type ServiceApplication } from '@marketmesh/shared'
+import { hooks as schemaHooks } from '@feathersjs/schema'
+import { authenticated, noQueryValidator, requireRole, type ServiceApplication } from '@marketmesh/shared'
 import { LedgerService } from './ledger.class'
 import { ledgerMethods, ledgerPath } from './ledger.shared'
 
@@ -8,7 +9,8 @@ export const ledger = (app: ServiceApplication) => {
   app.use(ledgerPath, new LedgerService(app), { methods: [...ledgerMethods], events: [] })
   app.service(ledgerPath).hooks({
     before: {
-      find: [authenticated(), requireRole('seller', 'admin')]
+      // The ledger is one view per caller: it takes no filters.
+      find: [authenticated(), requireRole('seller', 'admin'), schemaHooks.validateQuery(noQueryValidator)]
     }
   })
 }

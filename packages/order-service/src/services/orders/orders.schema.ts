@@ -1,5 +1,5 @@
-import { getValidator, querySyntax, StringEnum, Type, type Static } from '@feathersjs/typebox'
-import { dataValidator, queryValidator } from '@marketmesh/shared'
+import { getValidator, StringEnum, Type, type Static } from '@feathersjs/typebox'
+import { dataValidator, publicQuerySyntax, queryValidator } from '@marketmesh/shared'
 
 const Uuid = Type.String({ format: 'uuid' })
 const Nullable = <T extends ReturnType<typeof Type.String>>(schema: T) => Type.Union([schema, Type.Null()])
@@ -47,10 +47,13 @@ export const orderSchema = Type.Object(
 export type Order = Static<typeof orderSchema>
 
 /** The columns of the `orders` table a caller may read, filter and sort by. */
-export const orderColumns = Object.keys(orderSchema.properties).filter((key) => key !== 'lines' && key !== 'timeline')
+export const orderColumns = Object.keys(orderSchema.properties).filter((key) => key !== 'lines' && key !== 'timeline') as [
+  keyof Order,
+  ...Array<keyof Order>
+]
 
 export const orderQueryProperties = Type.Pick(orderSchema, ['id', 'checkoutId', 'buyerId', 'sellerId', 'status', 'total', 'createdAt', 'updatedAt'])
-export const orderQuerySchema = Type.Intersect([querySyntax(orderQueryProperties)], { additionalProperties: false })
+export const orderQuerySchema = publicQuerySyntax(orderQueryProperties, orderColumns)
 export type OrderQuery = Static<typeof orderQuerySchema>
 export const orderQueryValidator = getValidator(orderQuerySchema, queryValidator)
 

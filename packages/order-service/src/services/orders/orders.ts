@@ -1,5 +1,5 @@
 import { hooks as schemaHooks } from '@feathersjs/schema'
-import { authenticated, inTransaction, type ServiceApplication } from '@marketmesh/shared'
+import { authenticated, inTransaction, uuidIds, type ServiceApplication } from '@marketmesh/shared'
 import { getOptions, OrderService } from './orders.class'
 import { orderPatchValidator, orderQueryValidator } from './orders.schema'
 import { orderMethods, orderPath } from './orders.shared'
@@ -8,7 +8,7 @@ import { attachLinesAndTimeline, limitToOwnOrders } from './hooks'
 export * from './orders.class'
 export * from './orders.schema'
 
-const readers = [authenticated(), schemaHooks.validateQuery(orderQueryValidator), limitToOwnOrders()]
+const readers = [authenticated(), limitToOwnOrders()]
 
 export const order = (app: ServiceApplication) => {
   app.use(orderPath, new OrderService(getOptions(app), app), { methods: [...orderMethods], events: [] })
@@ -17,6 +17,7 @@ export const order = (app: ServiceApplication) => {
       patch: [authenticated(), inTransaction()]
     },
     before: {
+      all: [uuidIds(), schemaHooks.validateQuery(orderQueryValidator)],
       find: [...readers],
       get: [...readers],
       patch: [schemaHooks.validateData(orderPatchValidator)]

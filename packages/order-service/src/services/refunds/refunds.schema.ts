@@ -1,5 +1,5 @@
-import { getValidator, querySyntax, StringEnum, Type, type Static } from '@feathersjs/typebox'
-import { dataValidator, queryValidator } from '@marketmesh/shared'
+import { getValidator, StringEnum, Type, type Static } from '@feathersjs/typebox'
+import { dataValidator, publicQuerySyntax, queryValidator } from '@marketmesh/shared'
 
 const Uuid = Type.String({ format: 'uuid' })
 
@@ -33,8 +33,9 @@ export const refundDataSchema = Type.Object(
 export type RefundData = Static<typeof refundDataSchema>
 export const refundDataValidator = getValidator(refundDataSchema, dataValidator)
 
-export const refundQuerySchema = Type.Intersect([querySyntax(Type.Pick(refundSchema, ['orderId', 'status', 'createdAt']))], {
-  additionalProperties: false
-})
+export const refundQuerySchema = publicQuerySyntax(
+  Type.Pick(refundSchema, ['orderId', 'status', 'createdAt']),
+  Object.keys(refundSchema.properties) as [keyof Refund, ...Array<keyof Refund>]
+)
 export type RefundQuery = Static<typeof refundQuerySchema>
 export const refundQueryValidator = getValidator(refundQuerySchema, queryValidator)

@@ -1,5 +1,5 @@
 import { hooks as schemaHooks } from '@feathersjs/schema'
-import { authenticated, inTransaction, requireRole, type ServiceApplication } from '@marketmesh/shared'
+import { authenticated, inTransaction, requireRole, uuidIds, type ServiceApplication } from '@marketmesh/shared'
 import { getOptions, RefundService } from './refunds.class'
 import { refundDataValidator, refundQueryValidator } from './refunds.schema'
 import { refundMethods, refundPath } from './refunds.shared'
@@ -16,7 +16,8 @@ export const refund = (app: ServiceApplication) => {
       create: [...admins, inTransaction()]
     },
     before: {
-      find: [...admins, schemaHooks.validateQuery(refundQueryValidator)],
+      all: [uuidIds(), schemaHooks.validateQuery(refundQueryValidator)],
+      find: [...admins],
       create: [schemaHooks.validateData(refundDataValidator)]
     }
   })
