@@ -5,7 +5,7 @@ import { INTERNAL_NAMES } from '../support/leaks'
 /** What a generated request may use: the routes the app registers, and what seeding left behind. */
 export interface Target {
   routes: Array<{ path: string; methods: string[] }>
-  healthPaths: readonly string[]
+  httpPaths: readonly string[]
   /** Ids that exist, per service path. */
   ids: Record<string, string[]>
   /** Field names seen in records, per service path. */
@@ -184,7 +184,8 @@ export const requestArbitrary = (target: Target): fc.Arbitrary<FuzzRequest> => {
     { weight: 6, arbitrary: fc.constant({}) },
     { weight: 1, arbitrary: fc.record({ 'X-Request-Id': fc.string({ unit: fc.integer({ min: 0x20, max: 0x7e }).map((code) => String.fromCharCode(code)), maxLength: 200 }) }) },
     { weight: 1, arbitrary: fc.record({ 'Content-Type': fc.constantFrom('text/plain', 'application/x-www-form-urlencoded', 'multipart/form-data', 'application/json; charset=latin1', 'application/xml') }) },
-    { weight: 1, arbitrary: fc.record({ 'Last-Event-ID': fc.constantFrom('-1', '0', 'abc', '99999999999999999999', '1e3') }) }
+    { weight: 1, arbitrary: fc.record({ 'Last-Event-ID': fc.constantFrom('-1', '0', 'abc', '99999999999999999999', '1e3') }) },
+    { weight: 2, arbitrary: fc.record({ 'Idempotency-Key': fc.oneof(fc.uuid(), fc.constantFrom('', 'x'.repeat(256), 'same-key')) }) }
   )
 
   /** One HTTP form of a Feathers method (a custom one is a POST naming it): mostly the route's own, the rest must be 405s. */
@@ -214,9 +215,9 @@ export const requestArbitrary = (target: Target): fc.Arbitrary<FuzzRequest> => {
     })
   })
 
-  const healthRequest = fc.record({
+  const httpPathRequest = fc.record({
     method: fc.constantFrom('GET', 'GET', 'POST', 'HEAD', 'OPTIONS'),
-    url: fc.tuple(fc.constantFrom(...target.healthPaths), queryOf('health')).map(([path, query]) => `${path}${query}`),
+    url: fc.tuple(fc.constantFrom(...target.httpPaths), queryOf('http')).map(([path, query]) => `${path}${query}`),
     credential,
     headers: extraHeaders,
     body: fc.constant(undefined)
@@ -235,7 +236,7 @@ export const requestArbitrary = (target: Target): fc.Arbitrary<FuzzRequest> => {
 
   return fc.oneof(
     { weight: 16, arbitrary: serviceRequest },
-    { weight: 2, arbitrary: healthRequest },
+    { weight: 2, arbitrary: httpPathRequest },
     { weight: 1, arbitrary: strayRequest }
   )
 }

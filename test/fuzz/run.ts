@@ -104,7 +104,7 @@ export const fuzzService = async (
   { ids, fields, examples, credentials }: Pick<Target, 'ids' | 'fields' | 'examples'> & { credentials: Record<string, string | undefined> },
   { seed, runs, check }: { seed: number; runs: number; check?: AnswerCheck }
 ): Promise<FuzzReport> => {
-  const target: Target = { ids, fields, examples, credentials: Object.keys(credentials), routes: service.routes, healthPaths: service.healthPaths }
+  const target: Target = { ids, fields, examples, credentials: Object.keys(credentials), routes: service.routes, httpPaths: service.httpPaths }
   const requests = fc.sample(requestArbitrary(target), { seed, numRuns: runs })
   const report: FuzzReport = { service: service.name, requests: 0, statuses: {}, serverErrors: 0, maxLatencyMs: 0, violations: [] }
   for (const [index, request] of requests.entries()) {

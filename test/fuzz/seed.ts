@@ -79,6 +79,28 @@ export const seed = async (stack: Stack) => {
   await db.transaction((trx) => bus.emit(trx, 'order.delivered', { orderId, buyerId: buyer.user.id, sellerId: seller.user.id, productIds: [product.id, variant.id] }))
   const reviewBody = { productId: product.id, orderId, ratings: { quality: 5, value: 4, delivery: 3 }, comment: 'Lovely' }
   ;(bodies.reviews ??= []).push({ ...reviewBody, productId: variant.id })
+  // order-service knows the products from product.created: a buyer checks out once it has them.
+  const orders = stack.byName['order-service']
+  const checkoutBody = {
+    items: [{ productId: product.id, quantity: 1 }],
+    shippingAddress: { name: 'Ada Lovelace', line1: '1 Analytical Row', city: 'London', postalCode: 'N1 1AA', country: 'GB' },
+    payment: { provider: 'test', token: 'tok_ok' }
+  }
+  ;(bodies.checkouts ??= []).push(checkoutBody)
+  const checkout = await waitFor(
+    async () => {
+      const response = await fetch(`${orders.url}/checkouts`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json', Authorization: as(buyer), 'Idempotency-Key': randomUUID() },
+        body: JSON.stringify(checkoutBody)
+      })
+      return response.status === 201 && ((await response.json()) as { id: string; orders: Array<{ id: string }> })
+    },
+    { what: 'order-service to know the products', timeoutMs: 20_000, intervalMs: 200 }
+  )
+  ;(bodies.orders ??= []).push({ status: 'shipped', trackingNumber: 'TRACK-1' }, { status: 'cancelled' })
+  ;(bodies.refunds ??= []).push({ orderId: checkout.orders[0].id, reason: 'damaged', amount: 100 })
+
   const review = await waitFor(
     async () => {
       const response = await fetch(`${catalog.url}/reviews`, {
@@ -110,7 +132,9 @@ export const seed = async (stack: Stack) => {
     devices: [device],
     categories: [category, subcategory],
     products: [product, variant, archived, ...spares],
-    reviews: [review]
+    reviews: [review],
+    checkouts: [checkout],
+    orders: checkout.orders
   }
   return {
     credentials,

@@ -10,7 +10,7 @@ export type ServiceName = (typeof SERVICES)[number]
 
 export interface RouteTable {
   routes: Array<{ path: string; methods: string[] }>
-  healthPaths: string[]
+  httpPaths: string[]
 }
 
 export interface RunningService extends ServiceProcess, RouteTable {
