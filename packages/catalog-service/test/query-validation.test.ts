@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { databaseOrCrashDetails } from '../../../test/support/leaks'
+import { bearer } from '../../../test/support/tokens'
 import { admin, buyer, productData, seller, startCatalog, type Catalog } from './helpers'
 
 let catalog: Catalog
@@ -88,6 +89,18 @@ describe('input no service can take', () => {
     for (let level = 0; level < 40; level++) deep = { deeper: deep }
     const answer = await catalog.call('POST', '/products', { as: shop, body: productData({ attributes: deep }) })
     expect(answer).toMatchObject({ status: 400, body: { message: expect.stringMatching(/^Invalid attributes(\.deeper)+: must not be nested deeper than 32 levels/) } })
+  })
+
+  it('answers a list or no body with 400 and a write without an id with 405: one record at a time', async () => {
+    const customer = buyer()
+    expect(await catalog.call('POST', '/reviews', { as: customer, body: [] })).toMatchObject({ status: 400, body: { message: 'Invalid body: must be one object, not a list' } })
+    expect(await catalog.call('POST', '/products', { as: shop, body: [productData(), productData()] })).toMatchObject({ status: 400 })
+    // No body and no Content-Type: nothing for the hooks to read.
+    const none = await fetch(`${catalog.url}/categories`, { method: 'POST', headers: bearer(admin()) })
+    expect({ status: none.status, body: await none.json() }).toMatchObject({ status: 400, body: { message: 'Invalid body: must be a JSON object' } })
+    expect(await catalog.call('PATCH', '/products', { as: admin(), body: { stock: 0 } })).toMatchObject({ status: 405, body: { message: 'patch takes the id of one record: /products/:id' } })
+    expect(await catalog.call('DELETE', '/categories', { as: admin() })).toMatchObject({ status: 405 })
+    expect((await catalog.call('GET', `/products/${productId}`)).body.stock).toBe(productData().stock)
   })
 
   it('answers an id that is no UUID with 400, and one named like an Object property too, never 500', async () => {

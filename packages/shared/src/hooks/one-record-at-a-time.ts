@@ -1,16 +1,27 @@
-import type { HookContext, Params } from '@feathersjs/feathers'
+import { MethodNotAllowed } from '@feathersjs/errors'
+import type { HookContext } from '@feathersjs/feathers'
 import { invalidField } from '../validators'
 
-interface MultiAware {
-  allowsMulti?: (method: string, params: Params) => boolean
-}
+const WITH_BODY = ['create', 'update', 'patch']
+const WITH_ID = ['update', 'patch', 'remove']
 
 /**
- * A list as the body asks for several records at once. Schema hooks validate its items one by one,
- * so an empty list passes them, and the hooks after, written for one record, read fields of nothing:
- * a service refuses it unless it opted in with the adapter's `multi` option.
+ * Every method but `find` works on one record: its body is one JSON object (no body at all reached
+ * hooks that read fields of it) and its id is given. A list as the body or no id asks for several
+ * records at once: schema hooks validate a list item by item, so an empty one passed them. Only an
+ * adapter service whose `multi` option allows it takes either; a service that is no adapter (the
+ * authentication service's logout is `remove(null)`) decides about a missing id itself.
  */
 export const oneRecordAtATime = () => (context: HookContext) => {
-  if (!Array.isArray(context.data) || (context.self as MultiAware).allowsMulti?.(context.method, context.params)) return
-  throw invalidField('body', 'must be one object, not a list')
+  const { method, id, data, self: service } = context
+  const multi = service.allowsMulti?.(method, context.params) ?? false
+  if (WITH_ID.includes(method) && id === null && service.allowsMulti && !multi) {
+    throw new MethodNotAllowed(`${method} takes the id of one record: /${context.path}/:id`)
+  }
+  if (!WITH_BODY.includes(method)) return
+  if (Array.isArray(data)) {
+    if (!multi) throw invalidField('body', 'must be one object, not a list')
+  } else if (data === null || typeof data !== 'object') {
+    throw invalidField('body', 'must be a JSON object')
+  }
 }
