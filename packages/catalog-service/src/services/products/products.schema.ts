@@ -82,3 +82,5 @@ const productSelectable = Object.keys(productSchema.properties) as [keyof Produc
 export const productQuerySchema = publicQuerySyntax(productQueryProperties, productSelectable)
 export type ProductQuery = Static<typeof productQuerySchema>
 export const productQueryValidator = getValidator(productQuerySchema, queryValidator)
+/** The same schema as a synchronous check, for GET /products/:id (see ProductService._get). */
+export const productQueryCheck = queryValidator.compile<ProductQuery>(productQuerySchema)

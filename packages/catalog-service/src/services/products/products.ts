@@ -25,7 +25,9 @@ import {
 export * from './products.class'
 export * from './products.schema'
 
-const writers = [authenticated(), requireRole('seller', 'admin')]
+// The query first, before a token is verified or a row read: bad input costs nothing but the answer.
+const validQuery = schemaHooks.validateQuery(productQueryValidator)
+const writers = [validQuery, authenticated(), requireRole('seller', 'admin')]
 
 export const product = (app: ServiceApplication) => {
   app.use(productPath, new ProductService(getOptions(app)), { methods: [...productMethods], events: [] })
@@ -36,9 +38,8 @@ export const product = (app: ServiceApplication) => {
       remove: [inTransaction()]
     },
     before: {
-      // The query first, before a token is verified or a row read: bad input costs nothing but the answer.
-      all: [uuidIds(), schemaHooks.validateQuery(productQueryValidator)],
-      find: [optionallyAuthenticated(), listOnlyVisible()],
+      find: [validQuery, optionallyAuthenticated(), listOnlyVisible()],
+      // The hottest path checks its id and query in the class, with the same schema compiled to a synchronous check.
       get: [optionallyAuthenticated(), listOnlyVisible()],
       create: [
         ...writers,
@@ -49,6 +50,7 @@ export const product = (app: ServiceApplication) => {
         requireKnownCategory()
       ],
       patch: [
+        uuidIds(),
         ...writers,
         schemaHooks.validateData(productPatchValidator),
         limitAttributesSize(),
@@ -56,7 +58,7 @@ export const product = (app: ServiceApplication) => {
         requireKnownCategory(),
         schemaHooks.resolveData(productPatchResolver)
       ],
-      remove: [...writers, requireOwnProduct()]
+      remove: [uuidIds(), ...writers, requireOwnProduct()]
     },
     after: {
       create: [emitEvent('product.created', productEvent)],
