@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { waitFor } from '../../../test/support'
 import { SELLER_LOCK } from '../src/events/seller-lock'
@@ -228,5 +229,40 @@ describe('listing, soft delete and events', () => {
     const fetched = await catalog.client().service('products').get(created.id)
     expect(fetched.title).toBe('Client-made chair')
     await expect(catalog.client(buyer()).service('products').patch(created.id, { price: 1 })).rejects.toMatchObject({ code: 403 })
+  })
+})
+
+describe('who is refused before a transaction opens', () => {
+  let narrow: Catalog
+  beforeAll(async () => {
+    narrow = await startCatalog('products_narrow', { postgresql: { pool: { max: 1 } } })
+  })
+  afterAll(() => narrow?.close())
+
+  /** The answer, or a failure if the call waits (for a database connection) longer than a few seconds. */
+  const promptly = <T>(call: Promise<T>) =>
+    Promise.race([call, new Promise<never>((_, reject) => setTimeout(() => reject(new Error('the call waited for a connection')), 5_000))])
+
+  it('answers 401 without a token and 403 to the wrong role while the only connection is taken', async () => {
+    const held = await narrow.db.transaction()
+    try {
+      const id = randomUUID()
+      const review = { productId: id, orderId: randomUUID(), ratings: { quality: 5, value: 5, delivery: 5 } }
+      const cases: Array<[string, string, ReturnType<typeof seller> | undefined, unknown, number]> = [
+        ['POST', '/products', undefined, productData(), 401],
+        ['PATCH', `/products/${id}`, undefined, { price: 1 }, 401],
+        ['DELETE', `/products/${id}`, undefined, undefined, 401],
+        ['POST', '/products', buyer(), productData(), 403],
+        ['PATCH', `/products/${id}`, buyer(), { price: 1 }, 403],
+        ['DELETE', `/products/${id}`, buyer(), undefined, 403],
+        ['POST', '/reviews', undefined, review, 401],
+        ['POST', '/reviews', seller(), review, 403]
+      ]
+      for (const [method, path, as, body, status] of cases) {
+        expect((await promptly(narrow.call(method, path, { as, body }))).status, `${method} ${path} as ${as?.role}`).toBe(status)
+      }
+    } finally {
+      await held.rollback()
+    }
   })
 })

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto'
 import amqplib from 'amqplib'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { exchangeNames, type EventEnvelope } from '@marketmesh/shared'
@@ -201,5 +202,29 @@ describe('user versions', () => {
     const { user, email, password } = await service.signUp('buyer')
     await service.http('POST', '/authentication', { body: { strategy: 'local', email, password } })
     expect(await service.app.get('postgresqlClient')('users').where({ id: user.id }).first('version')).toEqual({ version: 1 })
+  })
+})
+
+describe('who is refused before a transaction opens', () => {
+  let narrow: UserServiceUnderTest
+  beforeAll(async () => {
+    narrow = await startUserService('users_narrow', { postgresql: { pool: { max: 1 } } })
+  })
+  afterAll(() => narrow?.stop())
+
+  /** The answer, or a failure if the call waits (for a database connection) longer than a few seconds. */
+  const promptly = <T>(call: Promise<T>) =>
+    Promise.race([call, new Promise<never>((_, reject) => setTimeout(() => reject(new Error('the call waited for a connection')), 5_000))])
+
+  it('answers a write without a token with 401 while the only connection is taken', async () => {
+    const held = await narrow.app.get('postgresqlClient').transaction()
+    try {
+      const id = randomUUID()
+      for (const [method, path, body] of [['PATCH', `/users/${id}`, { name: 'x' }], ['POST', '/devices', { name: 'x' }], ['DELETE', `/devices/${id}`, undefined]] as const) {
+        expect((await promptly(narrow.http(method, path, { body }))).status, `${method} ${path}`).toBe(401)
+      }
+    } finally {
+      await held.rollback()
+    }
   })
 })

@@ -25,11 +25,17 @@ export const principalOf = (context: HookContext): Principal => {
   return principal
 }
 
-/** Only callers with one of these roles; internal calls pass. Use after `authenticated()`. */
+/**
+ * Only callers with one of these roles; internal calls pass. Use after `authenticated()`. Works as a
+ * before or an around hook: in `around`, ahead of `inTransaction()`, a caller who may not write is
+ * refused without taking a database connection.
+ */
 export const requireRole =
   (...roles: Principal['role'][]) =>
-  (context: HookContext) => {
-    if (!context.params.provider) return
-    const { role } = principalOf(context)
-    if (!roles.includes(role)) throw new Forbidden(`This requires the role ${roles.join(' or ')}`)
+  async (context: HookContext, next?: NextFunction) => {
+    if (context.params.provider) {
+      const { role } = principalOf(context)
+      if (!roles.includes(role)) throw new Forbidden(`This requires the role ${roles.join(' or ')}`)
+    }
+    await next?.()
   }

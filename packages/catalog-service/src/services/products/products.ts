@@ -23,22 +23,22 @@ import {
 export * from './products.class'
 export * from './products.schema'
 
+// Around, ahead of the transaction: a caller who may not write is refused before a connection is taken.
 const writers = [authenticated(), requireRole('seller', 'admin')]
 
 export const product = (app: ServiceApplication) => {
   app.use(productPath, new ProductService(getOptions(app)), { methods: [...productMethods], events: [] })
   app.service(productPath).hooks({
     around: {
-      create: [inTransaction()],
-      patch: [inTransaction()],
-      remove: [inTransaction()]
+      create: [...writers, inTransaction()],
+      patch: [...writers, inTransaction()],
+      remove: [...writers, inTransaction()]
     },
     before: {
       find: [optionallyAuthenticated(), schemaHooks.validateQuery(productQueryValidator), listOnlyVisible()],
       // No query schema on get, the hottest path: a get takes no query, and the adapter's own filter applies.
       get: [optionallyAuthenticated(), listOnlyVisible()],
       create: [
-        ...writers,
         schemaHooks.validateData(productDataValidator),
         assignShop(),
         inheritFromParent(),
@@ -46,14 +46,13 @@ export const product = (app: ServiceApplication) => {
         requireKnownCategory()
       ],
       patch: [
-        ...writers,
         schemaHooks.validateData(productPatchValidator),
         limitAttributesSize(),
         requireOwnProduct(),
         requireKnownCategory(),
         schemaHooks.resolveData(productPatchResolver)
       ],
-      remove: [...writers, requireOwnProduct()]
+      remove: [requireOwnProduct()]
     },
     after: {
       create: [emitEvent('product.created', productEvent)],

@@ -42,15 +42,15 @@ export const devices = (app: ServiceApplication) => {
   app.service(devicePath).hooks({
     around: {
       all: [authenticated(), schemaHooks.resolveExternal(deviceExternalResolver), schemaHooks.resolveResult(deviceResolver)],
-      create: [issueDeviceToken, inTransaction()],
-      remove: [inTransaction()]
+      create: [requireRole('seller'), issueDeviceToken, inTransaction()],
+      remove: [requireRole('seller', 'admin'), inTransaction()]
     },
     before: {
       all: [schemaHooks.validateQuery(deviceQueryValidator)],
       find: [requireRole('seller', 'admin'), onlyOwnActiveDevices],
       get: [requireRole('seller', 'admin'), onlyOwnActiveDevices],
-      create: [requireRole('seller'), schemaHooks.validateData(deviceDataValidator), schemaHooks.resolveData(deviceDataResolver)],
-      remove: [requireRole('seller', 'admin'), onlyOwnActiveDevices]
+      create: [schemaHooks.validateData(deviceDataValidator), schemaHooks.resolveData(deviceDataResolver)],
+      remove: [onlyOwnActiveDevices]
     },
     after: {
       create: [
