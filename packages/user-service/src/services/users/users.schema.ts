@@ -1,11 +1,9 @@
 import { passwordHash } from '@feathersjs/authentication-local'
 import { resolve } from '@feathersjs/schema'
 import { getValidator, querySyntax, Type, type Static } from '@feathersjs/typebox'
-import { dataValidator, queryValidator, type ServiceHookContext } from '@marketmesh/shared'
+import { dataValidator, queryValidator } from '@marketmesh/shared'
 import { isoTimestamp } from '../../resolvers'
-import type { UserService } from './users.class'
-
-type UserHookContext = ServiceHookContext<UserService>
+import type { UserHookContext } from './users.class'
 
 const Role = Type.Union([Type.Literal('buyer'), Type.Literal('seller'), Type.Literal('admin')])
 const Status = Type.Union([Type.Literal('active'), Type.Literal('disabled')])

@@ -1,17 +1,17 @@
 import { hooks as schemaHooks } from '@feathersjs/schema'
 import { authenticated, emitEvent, inTransaction, optionallyAuthenticated, type EventData, type ServiceApplication } from '@marketmesh/shared'
-import { conflictOnDuplicate } from '../../hooks/conflict-on-duplicate'
-import { getOptions, UserService, type User } from './users.class'
 import {
   assignShopSlug,
   bumpVersion,
+  conflictOnDuplicate,
   listOnlySelfUnlessAdmin,
   normaliseEmail,
   onlySelfOrAdmin,
   refuseAdminRegistration,
   revokeSessionsOnCredentialChange,
   roleAndStatusOnlyByAdmin
-} from './users.hooks'
+} from './hooks'
+import { getOptions, UserService, type User } from './users.class'
 import {
   userDataResolver,
   userDataValidator,

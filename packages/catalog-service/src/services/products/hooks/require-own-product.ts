@@ -1,6 +1,6 @@
 import { Forbidden } from '@feathersjs/errors'
 import type { ServiceHookContext } from '@marketmesh/shared'
-import { shopOf } from '../../../hooks'
+import { shopOf } from '../../../shop'
 import type { ProductService } from '../products.class'
 
 /** Loads the product being changed (404 if there is none) and lets only its seller or an admin change it. */

@@ -1,8 +1,8 @@
 import { NotAuthenticated, TooManyRequests } from '@feathersjs/errors'
 import type { HookContext, NextFunction } from '@feathersjs/feathers'
 import type { ServiceConfiguration } from '@marketmesh/shared'
-import { durationMs } from '../configuration'
-import { normalisedEmail } from '../services/users/users.hooks'
+import { durationMs } from '../../configuration'
+import { normalisedEmail } from '../../services/users/hooks'
 
 /**
  * Failed attempts per key in a sliding window, in this process's memory. With several instances
