@@ -36,6 +36,20 @@ describe('who may write products', () => {
     expect((await catalog.call('PATCH', `/products/${product.id}`, { as: owner, body: { stock: 3 } })).body.stock).toBe(3)
   })
 
+  it('answers 404 to a seller for another shop’s product they cannot see, as for one that does not exist', async () => {
+    const owner = seller()
+    const other = seller()
+    const { body: archived } = await catalog.call('POST', '/products', { as: owner, body: productData({ status: 'archived' }) })
+    for (const id of [archived.id, randomUUID()]) {
+      expect((await catalog.call('GET', `/products/${id}`, { as: other })).status).toBe(404)
+      expect((await catalog.call('PATCH', `/products/${id}`, { as: other, body: { price: 1 } })).status).toBe(404)
+      expect((await catalog.call('DELETE', `/products/${id}`, { as: other })).status).toBe(404)
+    }
+    expect((await catalog.db('products').where({ id: archived.id }).first('price', 'deletedAt'))).toEqual({ price: 4_999, deletedAt: null })
+    expect((await catalog.call('PATCH', `/products/${archived.id}`, { as: owner, body: { price: 1 } })).body.price).toBe(1)
+    expect((await catalog.call('PATCH', `/products/${archived.id}`, { as: admin(), body: { price: 2 } })).body.price).toBe(2)
+  })
+
   it('makes an admin name the shop of a product they create', async () => {
     const response = await catalog.call('POST', '/products', { as: admin(), body: productData() })
     expect(response.status).toBe(400)

@@ -85,8 +85,13 @@ describe('who sees and changes whom', () => {
       expect(list.body).toMatchObject({ total: 1, data: [{ id: user.id }] })
       expect((await service.http('GET', `/users/${user.id}`, { token: accessToken })).status).toBe(200)
     }
-    expect((await service.http('GET', `/users/${seller.user.id}`, { token: buyer.accessToken })).status).toBe(403)
-    expect((await service.http('GET', `/users/${buyer.user.id}`, { token: seller.accessToken })).status).toBe(403)
+    // Another user's record answers as an unknown id does: 404, the same message.
+    const unknown = await service.http('GET', `/users/${randomUUID()}`, { token: buyer.accessToken })
+    for (const [{ accessToken }, other] of [[buyer, seller], [seller, buyer]] as const) {
+      const response = await service.http('GET', `/users/${other.user.id}`, { token: accessToken })
+      expect(response.status).toBe(404)
+      expect(response.body.message).toBe(unknown.body.message.replace(/'.*'/, `'${other.user.id}'`))
+    }
 
     const all = await service.http('GET', '/users?$limit=100', { token: admin.accessToken })
     const ids = all.body.data.map((user: { id: string }) => user.id)
@@ -105,7 +110,8 @@ describe('who sees and changes whom', () => {
 
     const renamed = await service.http('PATCH', `/users/${buyer.user.id}`, { token: buyer.accessToken, body: { name: 'New Name', email: 'Renamed@Example.com' } })
     expect(renamed.body).toMatchObject({ name: 'New Name', email: 'renamed@example.com' })
-    expect((await service.http('PATCH', `/users/${other.user.id}`, { token: buyer.accessToken, body: { name: 'Hijacked' } })).status).toBe(403)
+    expect((await service.http('PATCH', `/users/${other.user.id}`, { token: buyer.accessToken, body: { name: 'Hijacked' } })).status).toBe(404)
+    expect((await service.http('GET', `/users/${other.user.id}`, { token: other.accessToken })).body.name).toBe('A buyer')
     expect((await service.http('PATCH', `/users/${buyer.user.id}`, { token: buyer.accessToken, body: { role: 'admin' } })).status).toBe(403)
     expect((await service.http('PATCH', `/users/${buyer.user.id}`, { token: buyer.accessToken, body: { password: 'short' } })).status).toBe(400)
 

@@ -48,11 +48,12 @@ export const product = (app: ServiceApplication) => {
       patch: [
         schemaHooks.validateData(productPatchValidator),
         limitAttributesSize(),
+        listOnlyVisible(),
         requireOwnProduct(),
         requireKnownCategory(),
         schemaHooks.resolveData(productPatchResolver)
       ],
-      remove: [requireOwnProduct()]
+      remove: [listOnlyVisible(), requireOwnProduct()]
     },
     after: {
       create: [emitEvent('product.created', productEvent)],

@@ -1,4 +1,4 @@
-import { Forbidden } from '@feathersjs/errors'
+import { NotFound } from '@feathersjs/errors'
 import type { Principal } from '@marketmesh/shared'
 import type { UserHookContext } from '../users.class'
 
@@ -11,8 +11,9 @@ const callerOf = (context: UserHookContext): Principal | undefined => {
   return principal ?? (authenticated && user ? { id: user.id, role: user.role } : undefined)
 }
 
+/** Another user's record answers 404, as if it did not exist (the same answer as an unknown id). */
 export const onlySelfOrAdmin = (context: UserHookContext) => {
   if (!context.params.provider) return
   const caller = callerOf(context)
-  if (caller?.role !== 'admin' && caller?.id !== context.id) throw new Forbidden('Only the user or an admin may do this')
+  if (caller?.role !== 'admin' && caller?.id !== context.id) throw new NotFound(`No record found for id '${context.id}'`)
 }
