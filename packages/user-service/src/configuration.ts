@@ -11,6 +11,11 @@ export const settingsSchema = serviceSettingsSchema({
     window: duration,
     maxFailuresPerEmail: Type.Integer({ minimum: 1 }),
     maxFailuresPerIp: Type.Integer({ minimum: 1 })
+  }),
+  /** Registrations tolerated per client IP within the window (each costs a bcrypt hash), then 429. */
+  registrationRateLimit: Type.Object({
+    window: duration,
+    maxPerIp: Type.Integer({ minimum: 1 })
   })
 })
 
@@ -19,13 +24,16 @@ export const environment: typeof baseEnvironment = {
   REFRESH_TOKEN_EXPIRES_IN: ['refreshTokenExpiresIn', 'string'],
   LOGIN_RATE_LIMIT_WINDOW: ['loginRateLimit.window', 'string'],
   LOGIN_RATE_LIMIT_PER_EMAIL: ['loginRateLimit.maxFailuresPerEmail', 'integer'],
-  LOGIN_RATE_LIMIT_PER_IP: ['loginRateLimit.maxFailuresPerIp', 'integer']
+  LOGIN_RATE_LIMIT_PER_IP: ['loginRateLimit.maxFailuresPerIp', 'integer'],
+  REGISTRATION_RATE_LIMIT_WINDOW: ['registrationRateLimit.window', 'string'],
+  REGISTRATION_RATE_LIMIT_PER_IP: ['registrationRateLimit.maxPerIp', 'integer']
 }
 
 declare module '@marketmesh/shared' {
   interface ServiceConfiguration {
     refreshTokenExpiresIn: string
     loginRateLimit: { window: string; maxFailuresPerEmail: number; maxFailuresPerIp: number }
+    registrationRateLimit: { window: string; maxPerIp: number }
   }
 }
 

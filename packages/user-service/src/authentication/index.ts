@@ -1,8 +1,8 @@
 import { authenticationSettings, PrincipalJWTStrategy, type ServiceApplication } from '@marketmesh/shared'
 import { durationMs } from '../configuration'
+import { rateLimitedHttp } from '../http'
 import { userPath } from '../services/users/users.shared'
 import { limitFailedLogins, recordLastLogin } from './hooks'
-import { authenticationHttp } from './http'
 import { PasswordStrategy } from './local'
 import { RefreshTokenStrategy } from './refresh'
 import { UserAuthenticationService } from './service'
@@ -27,9 +27,9 @@ export const authentication = (app: ServiceApplication) => {
   service.register('local', new PasswordStrategy(sessions))
   service.register('refresh', new RefreshTokenStrategy(sessions))
 
-  app.use('authentication', service, { methods: ['create', 'remove'], koa: { before: [authenticationHttp()] } })
+  app.use('authentication', service, { methods: ['create', 'remove'], koa: { before: [rateLimitedHttp()] } })
   app.service('authentication').hooks({
-    around: { create: [limitFailedLogins(app.get('loginRateLimit'))] },
+    around: { create: [limitFailedLogins()] },
     after: { create: [recordLastLogin] }
   })
 }

@@ -4,6 +4,7 @@ import {
   assignShopSlug,
   bumpVersion,
   conflictOnDuplicate,
+  limitRegistrations,
   listOnlySelfUnlessAdmin,
   normaliseEmail,
   onlySelfOrAdmin,
@@ -11,6 +12,7 @@ import {
   revokeSessionsOnCredentialChange,
   roleAndStatusOnlyByAdmin
 } from './hooks'
+import { rateLimitedHttp } from '../../http'
 import { getOptions, UserService, type User } from './users.class'
 import {
   userDataResolver,
@@ -44,13 +46,13 @@ const duplicates = conflictOnDuplicate({
 })
 
 export const users = (app: ServiceApplication) => {
-  app.use(userPath, new UserService(getOptions(app)), { methods: [...userMethods], events: [] })
+  app.use(userPath, new UserService(getOptions(app)), { methods: [...userMethods], events: [], koa: { before: [rateLimitedHttp()] } })
   app.service(userPath).hooks({
     around: {
       all: [schemaHooks.resolveExternal(userExternalResolver), schemaHooks.resolveResult(userResolver)],
       find: [authenticated()],
       get: [authenticated()],
-      create: [optionallyAuthenticated(), inTransaction()],
+      create: [optionallyAuthenticated(), limitRegistrations, inTransaction()],
       patch: [authenticated(), inTransaction()]
     },
     before: {

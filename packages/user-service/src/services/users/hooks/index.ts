@@ -1,6 +1,7 @@
 export * from './assign-shop-slug'
 export * from './bump-version'
 export * from './conflict-on-duplicate'
+export * from './limit-registrations'
 export * from './list-only-self-unless-admin'
 export * from './normalise-email'
 export * from './only-self-or-admin'
