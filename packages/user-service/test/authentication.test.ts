@@ -98,8 +98,11 @@ describe('register → login → refresh → logout', () => {
   })
 
   it('ends every session when the password changes, and the new password works', async () => {
-    const { user, email, accessToken, refreshToken } = await service.signUp('seller')
-    const patched = await service.http('PATCH', `/users/${user.id}`, { token: accessToken, body: { password: 'a brand new password' } })
+    const { user, email, password, accessToken, refreshToken } = await service.signUp('seller')
+    const patched = await service.http('PATCH', `/users/${user.id}`, {
+      token: accessToken,
+      body: { password: 'a brand new password', currentPassword: password }
+    })
     expect(patched.status).toBe(200)
     expect((await refresh(refreshToken)).status).toBe(401)
     const login = await service.http('POST', '/authentication', { body: { strategy: 'local', email, password: 'a brand new password' } })

@@ -1,5 +1,6 @@
 import { hooks as schemaHooks } from '@feathersjs/schema'
 import { authenticated, emitEvent, inTransaction, optionallyAuthenticated, type EventData, type ServiceApplication } from '@marketmesh/shared'
+import { rateLimitedHttp } from '../../http'
 import {
   assignShopSlug,
   bumpVersion,
@@ -9,10 +10,10 @@ import {
   normaliseEmail,
   onlySelfOrAdmin,
   refuseAdminRegistration,
+  requireCurrentPassword,
   revokeSessionsOnCredentialChange,
   roleAndStatusOnlyByAdmin
 } from './hooks'
-import { rateLimitedHttp } from '../../http'
 import { getOptions, UserService, type User } from './users.class'
 import {
   userDataResolver,
@@ -53,7 +54,7 @@ export const users = (app: ServiceApplication) => {
       find: [authenticated()],
       get: [authenticated()],
       create: [optionallyAuthenticated(), limitRegistrations, inTransaction()],
-      patch: [authenticated(), inTransaction()]
+      patch: [authenticated(), requireCurrentPassword, inTransaction()]
     },
     before: {
       all: [schemaHooks.validateQuery(userQueryValidator)],
