@@ -6,6 +6,11 @@ const duration = Type.String({ pattern: '^[0-9]+[smhd]$' })
 export const settingsSchema = serviceSettingsSchema({
   /** How long a refresh token may be used, e.g. `7d`; every use replaces it with a new one. */
   refreshTokenExpiresIn: duration,
+  /**
+   * How long after a refresh token was used it still returns its successor instead of revoking the
+   * session: two tabs refreshing at once, or a client retrying a refresh whose answer it lost. `0s`: never.
+   */
+  refreshTokenReuseGrace: duration,
   /** Failed logins tolerated per email and per client IP within the window, then 429. */
   loginRateLimit: Type.Object({
     window: duration,
@@ -22,6 +27,7 @@ export const settingsSchema = serviceSettingsSchema({
 export const environment: typeof baseEnvironment = {
   ...baseEnvironment,
   REFRESH_TOKEN_EXPIRES_IN: ['refreshTokenExpiresIn', 'string'],
+  REFRESH_TOKEN_REUSE_GRACE: ['refreshTokenReuseGrace', 'string'],
   LOGIN_RATE_LIMIT_WINDOW: ['loginRateLimit.window', 'string'],
   LOGIN_RATE_LIMIT_PER_EMAIL: ['loginRateLimit.maxFailuresPerEmail', 'integer'],
   LOGIN_RATE_LIMIT_PER_IP: ['loginRateLimit.maxFailuresPerIp', 'integer'],
@@ -32,6 +38,7 @@ export const environment: typeof baseEnvironment = {
 declare module '@marketmesh/shared' {
   interface ServiceConfiguration {
     refreshTokenExpiresIn: string
+    refreshTokenReuseGrace: string
     loginRateLimit: { window: string; maxFailuresPerEmail: number; maxFailuresPerIp: number }
     registrationRateLimit: { window: string; maxPerIp: number }
   }

@@ -1,10 +1,12 @@
 import type { HookContext, NextFunction } from '@feathersjs/feathers'
 import type { ServiceApplication } from '@marketmesh/shared'
+import { purgeSessions } from './authentication/sessions'
 
 const PURGE_INTERVAL_MS = 15 * 60_000
 
 /** Deletes the rows no request needs any more; answers how many of each kind. */
 export const purgeExpired = async (app: ServiceApplication) => ({
+  refreshTokens: await purgeSessions(app.get('postgresqlClient')),
   rateLimits: await app.get('rateLimits').purge()
 })
 

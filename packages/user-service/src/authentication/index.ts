@@ -21,7 +21,10 @@ export const authentication = (app: ServiceApplication) => {
     parseStrategies: ['jwt'],
     local: { usernameField: 'email', passwordField: 'password', errorMessage: 'Invalid login' }
   })
-  const sessions = new SessionStore(app.get('postgresqlClient'), durationMs(app.get('refreshTokenExpiresIn')))
+  const sessions = new SessionStore(app.get('postgresqlClient'), {
+    lifetimeMs: durationMs(app.get('refreshTokenExpiresIn')),
+    reuseGraceMs: durationMs(app.get('refreshTokenReuseGrace'))
+  })
   const service = new UserAuthenticationService(app, sessions)
   service.register('jwt', new PrincipalJWTStrategy())
   service.register('local', new PasswordStrategy(sessions))
