@@ -6,6 +6,7 @@ import * as reservations from './0004_reservations'
 import * as reviews from './0005_reviews'
 import * as sellerLock from './0006_seller_lock'
 import * as sellerVersion from './0007_seller_version'
+import * as productVersion from './0008_product_version'
 
 /** This service's migrations, run in name order after the event backbone's. */
 export const migrations: MigrationList = {
@@ -15,5 +16,6 @@ export const migrations: MigrationList = {
   '0004_reservations': reservations,
   '0005_reviews': reviews,
   '0006_seller_lock': sellerLock,
-  '0007_seller_version': sellerVersion
+  '0007_seller_version': sellerVersion,
+  '0008_product_version': productVersion
 }

@@ -33,7 +33,7 @@ describe('who may write products', () => {
 
     const patched = await catalog.call('PATCH', `/products/${product.id}`, { as: admin(), body: { price: 3_999 } })
     expect(patched).toMatchObject({ status: 200, body: { price: 3_999 } })
-    expect((await catalog.call('PATCH', `/products/${product.id}`, { as: owner, body: { stock: 3 } })).body.stock).toBe(3)
+    expect((await catalog.call('PATCH', `/products/${product.id}`, { as: owner, body: { stockDelta: -7 } })).body.stock).toBe(3)
   })
 
   it('answers 404 to a seller for another shop’s product they cannot see, as for one that does not exist', async () => {
@@ -82,7 +82,7 @@ describe('who may write products', () => {
     expect(missing.status).toBe(400)
     expect(missing.body.data[0].params.missingProperty).toBe('title')
     const { body: product } = await catalog.call('POST', '/products', { as: owner, body: productData() })
-    const negative = await catalog.call('PATCH', `/products/${product.id}`, { as: owner, body: { stock: -5 } })
+    const negative = await catalog.call('PATCH', `/products/${product.id}`, { as: owner, body: { stock: -5, version: product.version } })
     expect(negative.status).toBe(400)
     expect(negative.body.data[0].instancePath).toBe('/stock')
     const unknown = await catalog.call('PATCH', `/products/${product.id}`, { as: owner, body: { categoryId: owner.id } })
@@ -193,7 +193,7 @@ describe('listing, soft delete and events', () => {
     expect((await catalog.call('GET', `/products?sellerId=${owner.sellerId}`, { as: owner })).body.total).toBe(0)
     const deleted = await catalog.eventsOf('product.deleted', 2, (event) => event.data.sellerId === owner.sellerId)
     expect(deleted.map((event) => event.data.productId).sort()).toEqual([parent.id, variant.id].sort())
-    expect((await catalog.call('PATCH', `/products/${parent.id}`, { as: owner, body: { stock: 1 } })).status).toBe(404)
+    expect((await catalog.call('PATCH', `/products/${parent.id}`, { as: owner, body: { stockDelta: 1 } })).status).toBe(404)
   })
 
   it('hides archived products and those of disabled sellers from others, not from their seller; shows the shop name', async () => {

@@ -9,6 +9,7 @@ import {
 } from './products.schema'
 import { productMethods, productPath } from './products.shared'
 import {
+  adjustStock,
   assignShop,
   inheritFromParent,
   limitAttributesSize,
@@ -16,6 +17,7 @@ import {
   productEvent,
   propagateToVariants,
   removeVariants,
+  requireCurrentVersion,
   requireKnownCategory,
   requireOwnProduct
 } from './hooks'
@@ -50,6 +52,8 @@ export const product = (app: ServiceApplication) => {
         limitAttributesSize(),
         listOnlyVisible(),
         requireOwnProduct(),
+        requireCurrentVersion(),
+        adjustStock(),
         requireKnownCategory(),
         schemaHooks.resolveData(productPatchResolver)
       ],
