@@ -87,7 +87,7 @@ export class SessionStore {
       const userId: string = row.user_id
       if (row.used_at) {
         const successor = row.in_grace && row.replaced_by ? await this.unusedSuccessor(trx, refreshToken, row.replaced_by) : undefined
-        if (successor) return { userId, sessionId: row.family_id as string, refreshToken: successor }
+        if (successor) return { userId, sessionId: row.family_id, refreshToken: successor }
         await this.revokeFamily(trx, row.family_id)
         return 'reused' as const
       }
