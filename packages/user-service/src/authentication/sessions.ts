@@ -6,6 +6,8 @@ const REFRESH_TOKEN_PREFIX = 'mmrt_'
 
 const hashToken = (token: string) => createHash('sha256').update(token).digest('hex')
 
+const randomToken = () => `${REFRESH_TOKEN_PREFIX}${randomBytes(32).toString('base64url')}`
+
 /**
  * The successor a rotation issues for `refreshToken`, from that token and the successor's row id.
  * Presented again within the reuse grace, the token yields the very same successor, though only
@@ -57,7 +59,7 @@ export class SessionStore {
   ) {}
 
   start(userId: string) {
-    return this.issue(this.db, userId, randomUUID(), randomUUID(), `${REFRESH_TOKEN_PREFIX}${randomBytes(32).toString('base64url')}`)
+    return this.issue(this.db, { id: randomUUID(), familyId: randomUUID(), userId, refreshToken: randomToken() })
   }
 
   /**
@@ -93,7 +95,7 @@ export class SessionStore {
       }
       if (row.expired) return 'expired' as const
       const successorId = randomUUID()
-      const session = await this.issue(trx, userId, row.family_id, successorId, successorOf(refreshToken, successorId))
+      const session = await this.issue(trx, { id: successorId, familyId: row.family_id, userId, refreshToken: successorOf(refreshToken, successorId) })
       await trx('refresh_tokens').where({ id: row.id }).update({ used_at: trx.fn.now(), replaced_by: successorId })
       return { userId, ...session }
     })
@@ -122,7 +124,8 @@ export class SessionStore {
     return unused ? successor : undefined
   }
 
-  private async issue(db: Knex, userId: string, familyId: string, id: string, refreshToken: string): Promise<Session> {
+  private async issue(db: Knex, token: { id: string; familyId: string; userId: string; refreshToken: string }): Promise<Session> {
+    const { id, familyId, userId, refreshToken } = token
     await db('refresh_tokens').insert({
       id,
       family_id: familyId,
