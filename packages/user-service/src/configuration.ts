@@ -8,11 +8,21 @@ export const settingsSchema = serviceSettingsSchema({
   signingKey: Type.Optional(privateJwkSchema),
   /** How long a refresh token may be used, e.g. `7d`; every use replaces it with a new one. */
   refreshTokenExpiresIn: duration,
+  /**
+   * How long after a refresh token was used it still returns its successor instead of revoking the
+   * session: two tabs refreshing at once, or a client retrying a refresh whose answer it lost. `0s`: never.
+   */
+  refreshTokenReuseGrace: duration,
   /** Failed logins tolerated per email and per client IP within the window, then 429. */
   loginRateLimit: Type.Object({
     window: duration,
     maxFailuresPerEmail: Type.Integer({ minimum: 1 }),
     maxFailuresPerIp: Type.Integer({ minimum: 1 })
+  }),
+  /** Registrations tolerated per client IP within the window (each costs a bcrypt hash), then 429. */
+  registrationRateLimit: Type.Object({
+    window: duration,
+    maxPerIp: Type.Integer({ minimum: 1 })
   })
 })
 
@@ -20,16 +30,21 @@ export const environment: typeof baseEnvironment = {
   ...baseEnvironment,
   JWT_PRIVATE_KEY: ['signingKey', 'json'],
   REFRESH_TOKEN_EXPIRES_IN: ['refreshTokenExpiresIn', 'string'],
+  REFRESH_TOKEN_REUSE_GRACE: ['refreshTokenReuseGrace', 'string'],
   LOGIN_RATE_LIMIT_WINDOW: ['loginRateLimit.window', 'string'],
   LOGIN_RATE_LIMIT_PER_EMAIL: ['loginRateLimit.maxFailuresPerEmail', 'integer'],
-  LOGIN_RATE_LIMIT_PER_IP: ['loginRateLimit.maxFailuresPerIp', 'integer']
+  LOGIN_RATE_LIMIT_PER_IP: ['loginRateLimit.maxFailuresPerIp', 'integer'],
+  REGISTRATION_RATE_LIMIT_WINDOW: ['registrationRateLimit.window', 'string'],
+  REGISTRATION_RATE_LIMIT_PER_IP: ['registrationRateLimit.maxPerIp', 'integer']
 }
 
 declare module '@marketmesh/shared' {
   interface ServiceConfiguration {
     signingKey?: PrivateJwk
     refreshTokenExpiresIn: string
+    refreshTokenReuseGrace: string
     loginRateLimit: { window: string; maxFailuresPerEmail: number; maxFailuresPerIp: number }
+    registrationRateLimit: { window: string; maxPerIp: number }
   }
 }
 

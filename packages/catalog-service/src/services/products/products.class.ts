@@ -20,7 +20,7 @@ export interface ProductParams extends KnexAdapterParams<ProductQuery> {
 // Stands for the id while the SQL of `get` is built once; each call binds its own id in its place.
 const ID = ':id'
 
-export class ProductService extends KnexService<Product, ProductData, ProductParams, ProductPatch> {
+export class ProductService<ServiceParams extends ProductParams = ProductParams> extends KnexService<Product, ProductData, ServiceParams, ProductPatch> {
   private readonly getStatements = new Map<'public' | 'all', Knex.SqlNative>()
 
   /**
@@ -28,7 +28,8 @@ export class ProductService extends KnexService<Product, ProductData, ProductPar
    * its SQL is built once (in PostgreSQL's `$n` form), and it runs on a pooled connection
    * directly: knex's query runner was about a tenth of the request's CPU in bench/catalog-get.
    */
-  override async _get(id: Id, params: ProductParams = {}): Promise<Product> {
+  override async _get(id: Id, params?: ServiceParams): Promise<Product> {
+    if (!params) return super._get(id)
     const { listing, transaction, knex } = params
     const { filters, query } = this.filterQuery(params)
     const shape = !listing ? 'all' : listing.ownShop ? undefined : 'public'
@@ -51,16 +52,16 @@ export class ProductService extends KnexService<Product, ProductData, ProductPar
   }
 
   // Every read goes through here: soft-deleted rows are gone, and outside callers see only what is listed.
-  override createQuery(params: ProductParams = {}) {
+  override createQuery(params?: ServiceParams) {
     const builder = super.createQuery(params)
-    if (!params.query?.$select) {
+    if (!params?.query?.$select) {
       builder
         .clearSelect()
         .select(productColumns.map((column) => `products.${column}`))
         .select(this.getModel(params).raw(`${shopNameOf('products')} AS "shopName"`))
     }
     builder.whereNull('products.deletedAt')
-    const { listing } = params
+    const listing = params?.listing
     if (listing) {
       builder.where((visible) => {
         visible.whereRaw(isListed('products'))
@@ -71,10 +72,10 @@ export class ProductService extends KnexService<Product, ProductData, ProductPar
   }
 
   /** Soft delete: the row stays for reservations and reviews that point at it. */
-  override async _remove(id: null, params?: ProductParams): Promise<Product[]>
-  override async _remove(id: Id, params?: ProductParams): Promise<Product>
-  override async _remove(id: NullableId, params?: ProductParams): Promise<Product | Product[]>
-  override async _remove(id: NullableId, params: ProductParams = {}): Promise<Product | Product[]> {
+  override async _remove(id: null, params?: ServiceParams): Promise<Product[]>
+  override async _remove(id: Id, params?: ServiceParams): Promise<Product>
+  override async _remove(id: NullableId, params?: ServiceParams): Promise<Product | Product[]>
+  override async _remove(id: NullableId, params?: ServiceParams): Promise<Product | Product[]> {
     if (id === null) throw new MethodNotAllowed('Products are removed one at a time')
     const product = await this._get(id, params)
     await this.db(params).where('id', id).update({ deletedAt: new Date(), updatedAt: new Date() })

@@ -9,6 +9,7 @@ import {
 } from './products.schema'
 import { productMethods, productPath } from './products.shared'
 import {
+  adjustStock,
   assignShop,
   bumpVersion,
   inheritFromParent,
@@ -18,6 +19,7 @@ import {
   productEvent,
   propagateToVariants,
   removeVariants,
+  requireCurrentVersion,
   requireKnownCategory,
   requireOwnProduct
 } from './hooks'
@@ -25,22 +27,22 @@ import {
 export * from './products.class'
 export * from './products.schema'
 
+// Around, ahead of the transaction: a caller who may not write is refused before a connection is taken.
 const writers = [authenticated(), requireRole('seller', 'admin')]
 
 export const product = (app: ServiceApplication) => {
   app.use(productPath, new ProductService(getOptions(app)), { methods: [...productMethods], events: [] })
   app.service(productPath).hooks({
     around: {
-      create: [inTransaction()],
-      patch: [inTransaction()],
-      remove: [inTransaction()]
+      create: [...writers, inTransaction()],
+      patch: [...writers, inTransaction()],
+      remove: [...writers, inTransaction()]
     },
     before: {
       find: [optionallyAuthenticated(), schemaHooks.validateQuery(productQueryValidator), listOnlyVisible()],
       // No query schema on get, the hottest path: a get takes no query, and the adapter's own filter applies.
       get: [optionallyAuthenticated(), listOnlyVisible()],
       create: [
-        ...writers,
         schemaHooks.validateData(productDataValidator),
         assignShop(),
         inheritFromParent(),
@@ -48,14 +50,16 @@ export const product = (app: ServiceApplication) => {
         requireKnownCategory()
       ],
       patch: [
-        ...writers,
         schemaHooks.validateData(productPatchValidator),
         limitAttributesSize(),
+        listOnlyVisible(),
         requireOwnProduct(),
+        requireCurrentVersion(),
+        adjustStock(),
         requireKnownCategory(),
         schemaHooks.resolveData(productPatchResolver)
       ],
-      remove: [...writers, requireOwnProduct()]
+      remove: [listOnlyVisible(), requireOwnProduct()]
     },
     after: {
       create: [emitEvent('product.created', productEvent)],

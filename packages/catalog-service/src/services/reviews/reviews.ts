@@ -12,14 +12,12 @@ export const review = (app: ServiceApplication) => {
   app.use(reviewPath, new ReviewService(getOptions(app)), { methods: [...reviewMethods], events: [] })
   app.service(reviewPath).hooks({
     around: {
-      create: [inTransaction()]
+      create: [authenticated(), requireRole('buyer'), inTransaction()]
     },
     before: {
       find: [schemaHooks.validateQuery(reviewQueryValidator)],
       get: [schemaHooks.validateQuery(reviewQueryValidator)],
       create: [
-        authenticated(),
-        requireRole('buyer'),
         schemaHooks.validateData(reviewDataValidator),
         schemaHooks.resolveData(reviewDataResolver),
         requireDeliveredPurchase()
