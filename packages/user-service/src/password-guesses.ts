@@ -1,7 +1,6 @@
 import { NotAuthenticated } from '@feathersjs/errors'
 import type { HookContext } from '@feathersjs/feathers'
-import type { ServiceApplication } from '@marketmesh/shared'
-import { durationMs } from './configuration'
+import { durationMs, type ServiceApplication } from '@marketmesh/shared'
 import { refuseTooMany, type Limit } from './rate-limits'
 import { normalisedEmail } from './services/users/hooks'
 

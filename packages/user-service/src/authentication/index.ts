@@ -1,5 +1,4 @@
-import { authenticationSettings, PrincipalJWTStrategy, type ServiceApplication } from '@marketmesh/shared'
-import { durationMs } from '../configuration'
+import { authenticationSettings, durationMs, PrincipalJWTStrategy, type ServiceApplication } from '@marketmesh/shared'
 import { rateLimitedHttp } from '../http'
 import { userPath } from '../services/users/users.shared'
 import { limitFailedLogins, recordLastLogin } from './hooks'

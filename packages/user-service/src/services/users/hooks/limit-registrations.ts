@@ -1,5 +1,5 @@
 import type { NextFunction } from '@feathersjs/feathers'
-import { durationMs } from '../../../configuration'
+import { durationMs } from '@marketmesh/shared'
 import { refuseTooMany } from '../../../rate-limits'
 import type { UserHookContext } from '../users.class'
 
