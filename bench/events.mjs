@@ -18,7 +18,7 @@ const { Registry } = require('prom-client')
 const amqp = require('amqp-connection-manager')
 const {
   baseDefaults, consumerQueueNames, createKnex, deepMerge, dropDatabase, ensureDatabase, EventBus,
-  eventBackboneMigrations, exchangeNames, migrateLatest
+  eventBackboneMigrations, exchangeNames, migrateLatest, runInTransaction
 } = require('@marketmesh/shared')
 
 const N = Number(process.argv[2] ?? 20_000)
@@ -146,7 +146,7 @@ const benchOutbox = async (perTransaction) => {
     await bus.start()
     const started = Date.now()
     await inParallel(WRITERS, transactionsPerWriter, () =>
-      db.transaction((trx) => bus.emitAll(trx, 'order.created', Array.from({ length: perTransaction }, orderCreated)))
+      runInTransaction(db, (trx) => bus.emitAll(trx, 'order.created', Array.from({ length: perTransaction }, orderCreated)))
     )
     const emitted = Date.now()
     const finished = await done
