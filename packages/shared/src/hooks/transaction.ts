@@ -2,7 +2,7 @@ import type { HookContext, NextFunction } from '@feathersjs/feathers'
 import type { KnexAdapterParams } from '@feathersjs/knex'
 import type { ServiceApplication } from '../declarations'
 import { setEventCause } from '../events/outbox'
-import { runInTransaction } from '../transaction'
+import { runInTransaction } from '../knex-internals'
 
 /**
  * Around hook: the service method and every hook after this one run in one database transaction

@@ -1,6 +1,6 @@
 import { createHash, createHmac, randomBytes, randomUUID } from 'node:crypto'
 import { NotAuthenticated } from '@feathersjs/errors'
-import { purgeInBatches, type Knex } from '@marketmesh/shared'
+import { purgeInBatches, runInTransaction, type Knex } from '@marketmesh/shared'
 
 const REFRESH_TOKEN_PREFIX = 'mmrt_'
 
@@ -70,7 +70,7 @@ export class SessionStore {
    * copy goes on working.
    */
   async rotate(refreshToken: string): Promise<Session & { userId: string }> {
-    const outcome = await this.db.transaction(async (trx) => {
+    const outcome = await runInTransaction(this.db, async (trx) => {
       // The row lock makes a concurrent rotation of the same token wait, then find it used.
       const row = await trx('refresh_tokens')
         .first(
