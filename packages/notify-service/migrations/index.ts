@@ -1,4 +1,10 @@
-import type { MigrationList } from '@marketmesh/shared'
+import { deviceCredentialMigrations, type MigrationList } from '@marketmesh/shared'
+import * as notifications from './0001_notifications'
+import * as users from './0002_users'
 
 /** This service's migrations, run in name order after the event backbone's. */
-export const migrations: MigrationList = {}
+export const migrations: MigrationList = {
+  ...deviceCredentialMigrations,
+  '0001_notifications': notifications,
+  '0002_users': users
+}

@@ -1,3 +1,8 @@
 import type { ServiceApplication } from '@marketmesh/shared'
+import { notificationPurge } from '../log/purge'
+import { notification } from './notifications/notifications'
 
-export const services = (_app: ServiceApplication) => {}
+export const services = (app: ServiceApplication) => {
+  app.configure(notification)
+  app.configure(notificationPurge)
+}
