@@ -8,19 +8,33 @@ export const settingsSchema = serviceSettingsSchema({
     max: Type.Integer({ minimum: 1 })
   }),
   /** How long notifications are kept for replay; a client resuming from before gets `resync`. */
-  notificationRetention: durationSetting
+  notificationRetention: durationSetting,
+  stream: Type.Object({
+    /** Comment heartbeats, so proxies and clients see a live connection (at most 15 s). */
+    heartbeat: durationSetting,
+    /** The reconnection delay a stream suggests (`retry`), plus a random part up to `retryJitter`. */
+    retry: durationSetting,
+    retryJitter: durationSetting,
+    /** A client this many bytes behind is disconnected (it replays on reconnect). */
+    maxBufferedBytes: Type.Integer({ minimum: 1024 })
+  })
 })
 
 export const environment: typeof baseEnvironment = {
   ...baseEnvironment,
   PAGINATE_DEFAULT: ['paginate.default', 'integer'],
   PAGINATE_MAX: ['paginate.max', 'integer'],
-  NOTIFICATION_RETENTION: ['notificationRetention', 'string']
+  NOTIFICATION_RETENTION: ['notificationRetention', 'string'],
+  STREAM_HEARTBEAT: ['stream.heartbeat', 'string'],
+  STREAM_RETRY: ['stream.retry', 'string'],
+  STREAM_RETRY_JITTER: ['stream.retryJitter', 'string'],
+  STREAM_MAX_BUFFERED_BYTES: ['stream.maxBufferedBytes', 'integer']
 }
 
 declare module '@marketmesh/shared' {
   interface ServiceConfiguration {
     paginate: { default: number; max: number }
     notificationRetention: string
+    stream: { heartbeat: string; retry: string; retryJitter: string; maxBufferedBytes: number }
   }
 }

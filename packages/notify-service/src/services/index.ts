@@ -1,8 +1,10 @@
 import type { ServiceApplication } from '@marketmesh/shared'
 import { notificationPurge } from '../log/purge'
+import { stream } from '../stream/stream'
 import { notification } from './notifications/notifications'
 
 export const services = (app: ServiceApplication) => {
   app.configure(notification)
   app.configure(notificationPurge)
+  app.configure(stream)
 }
