@@ -1,6 +1,8 @@
 import { feathers, type Application, type TransportConnection } from '@feathersjs/feathers'
+import { announcementClient } from './services/announcements/announcements.shared'
 import { notificationClient } from './services/notifications/notifications.shared'
 
+export type { Announcement, AnnouncementData, AnnouncementQuery, AnnouncementClientService } from './services/announcements/announcements.shared'
 export type { Notification, NotificationQuery, NotificationClientService } from './services/notifications/notifications.shared'
 
 export interface Configuration {
@@ -20,5 +22,6 @@ export const createClient = (connection: TransportConnection<ServiceTypes>) => {
   client.configure(connection)
   client.set('connection', connection)
   client.configure(notificationClient)
+  client.configure(announcementClient)
   return client
 }

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto'
-import type { EventData, Principal } from '@marketmesh/shared'
+import { createDeviceToken, hashDeviceToken, type EventData, type Principal } from '@marketmesh/shared'
 import { waitFor } from '../../../test/support'
 import { admin, startServiceUnderTest, type ServiceUnderTest } from '../../../test/support/service-under-test'
 import { createApp } from '../src/app'
@@ -49,3 +49,12 @@ export const userRegistered = (user: Principal, overrides: Partial<EventData<'us
   ...(user.role === 'seller' && { shopName: 'Oak & Iron', shopSlug: 'oak-iron' }),
   ...overrides
 })
+
+/** A device of `shop` registered through user-service's event; resolves once notify-service knows its token. */
+export const registeredDevice = async (notify: Notify, shop: Principal) => {
+  const token = createDeviceToken()
+  const deviceId = randomUUID()
+  await notify.emit('device.registered', { deviceId, sellerId: shop.sellerId!, name: 'Packing desk printer', tokenHash: hashDeviceToken(token) })
+  await waitFor(() => notify.db('device_credentials').first('id').where({ id: deviceId }), { what: 'the device in the read model' })
+  return { deviceId, token }
+}

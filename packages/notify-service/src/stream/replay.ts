@@ -1,5 +1,6 @@
 import type { ServiceApplication } from '@marketmesh/shared'
 import { purgedThrough } from '../log/purge'
+import { announcementMessage } from '../services/announcements/announcements.class'
 import type { NotificationParams } from '../services/notifications/notifications.class'
 import { frameOf } from './frame'
 import type { StreamClient } from './stream-client'
@@ -7,14 +8,30 @@ import type { StreamClient } from './stream-client'
 const PAGE = 500
 
 /**
- * What the caller missed after `after`, in id order, then `resync` instead when part of it is no
- * longer kept. `position` is where the live frames the client collects meanwhile begin.
+ * What a stream sends before it goes live: `resync` when part of what the caller missed is no
+ * longer kept; the current announcements the caller has seen go by (without an id, so they do
+ * not move its Last-Event-ID); then what it missed after `after`, in id order. `position` is
+ * where the live frames it collects meanwhile begin.
  */
-export const replay = async (app: ServiceApplication, client: StreamClient, after: number, position: number) => {
-  if (after < (await purgedThrough(app.get('postgresqlClient')))) {
+export const catchUp = async (app: ServiceApplication, client: StreamClient, after: number | undefined, position: number) => {
+  const resync = after !== undefined && after < (await purgedThrough(app.get('postgresqlClient')))
+  if (resync) {
     client.send(frameOf({ id: position, type: 'resync', data: { reason: 'The notifications after your last id are no longer kept: load the current state again.' } }))
-    return
   }
+  const seenUpTo = after === undefined || resync ? position : after
+  await sendCurrentAnnouncements(app, client, seenUpTo)
+  if (after !== undefined && !resync) await replay(app, client, after)
+}
+
+const sendCurrentAnnouncements = async (app: ServiceApplication, client: StreamClient, upTo: number) => {
+  const current = await app.service('announcements').find({ query: { $limit: 100, $sort: { createdAt: 1 } }, paginate: false })
+  for (const announcement of current) {
+    // Later ones come with their id, replayed or live.
+    if (Number(announcement.notificationId) <= upTo) client.send(frameOf({ type: 'announcement', data: announcementMessage(announcement) }))
+  }
+}
+
+const replay = async (app: ServiceApplication, client: StreamClient, after: number) => {
   for (let cursor = after; ; ) {
     const params: NotificationParams & { paginate: false } = {
       query: { id: { $gt: cursor }, $sort: { id: 1 }, $limit: PAGE },

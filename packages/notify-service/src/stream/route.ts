@@ -4,7 +4,7 @@ import { BadRequest, MethodNotAllowed } from '@feathersjs/errors'
 import { durationMs, type ServiceApplication } from '@marketmesh/shared'
 import { authenticateStream } from './authenticate'
 import type { StreamHub } from './hub'
-import { replay } from './replay'
+import { catchUp } from './replay'
 import { StreamClient } from './stream-client'
 
 export const STREAM_PATH = '/stream'
@@ -53,7 +53,7 @@ export const streamRoute =
       hub.remove(client)
     })
     try {
-      if (after !== undefined) await replay(app, client, after, position)
+      await catchUp(app, client, after, position)
       client.goLive()
     } catch (error) {
       app.get('logger').warn({ err: (error as Error).message }, 'stream replay failed; closing it')
