@@ -17,6 +17,13 @@ export const settingsSchema = serviceSettingsSchema({
     retryJitter: durationSetting,
     /** A client this many bytes behind is disconnected (it replays on reconnect). */
     maxBufferedBytes: Type.Integer({ minimum: 1024 })
+  }),
+  mail: Type.Object({
+    /** `smtp://` or `smtps://`; empty: mails are written as files to `directory`. */
+    smtpUrl: Type.String({ pattern: '^(smtps?://.+)?$' }),
+    from: Type.String({ minLength: 3 }),
+    /** Relative to the package folder unless absolute. */
+    directory: Type.String({ minLength: 1 })
   })
 })
 
@@ -28,7 +35,10 @@ export const environment: typeof baseEnvironment = {
   STREAM_HEARTBEAT: ['stream.heartbeat', 'string'],
   STREAM_RETRY: ['stream.retry', 'string'],
   STREAM_RETRY_JITTER: ['stream.retryJitter', 'string'],
-  STREAM_MAX_BUFFERED_BYTES: ['stream.maxBufferedBytes', 'integer']
+  STREAM_MAX_BUFFERED_BYTES: ['stream.maxBufferedBytes', 'integer'],
+  SMTP_URL: ['mail.smtpUrl', 'string'],
+  MAIL_FROM: ['mail.from', 'string'],
+  MAIL_DIRECTORY: ['mail.directory', 'string']
 }
 
 declare module '@marketmesh/shared' {

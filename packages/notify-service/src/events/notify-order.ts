@@ -1,18 +1,7 @@
 import type { EventHandler } from '@marketmesh/shared'
 import { appendNotification } from '../log/append'
 
-export const ORDER_EVENTS = [
-  'order.created',
-  'order.paid',
-  'order.rejected',
-  'order.cancelled',
-  'order.shipped',
-  'order.delivered',
-  'order.completed',
-  'order.refunded'
-] as const
-
-type OrderEvent = (typeof ORDER_EVENTS)[number]
+type OrderEvent = 'order.created' | 'order.paid' | 'order.rejected' | 'order.cancelled' | 'order.shipped' | 'order.delivered' | 'order.completed' | 'order.refunded'
 
 /**
  * Every order event becomes one notification for its buyer and its shop. The log records what

@@ -1,12 +1,13 @@
 import type { EventHandler } from '@marketmesh/shared'
 import { appendNotification } from '../log/append'
+import { MAIL_EFFECT, type MailPayload } from '../mail/mail'
 
 /**
  * Keeps the users read model at its newest version (mail addresses, disabled accounts) and tells
  * the user about their account. The notification is written whatever the version: it records
- * the event, and a late one is still news to no one but the log.
+ * the event, which happened whenever it arrives. A registration also schedules the welcome mail.
  */
-export const notifyUser: EventHandler<'user.registered' | 'user.updated'> = async (event, { trx }) => {
+export const notifyUser: EventHandler<'user.registered' | 'user.updated'> = async (event, { trx, schedule }) => {
   const { userId, email, name, role, status, version, shopName } = event.data
   await trx('users').insert({ id: userId, email, name, role, status, version }).onConflict('id').merge().whereRaw('users.version < excluded.version')
   await appendNotification(trx, {
@@ -15,4 +16,8 @@ export const notifyUser: EventHandler<'user.registered' | 'user.updated'> = asyn
     audience: { userId },
     eventId: event.id
   })
+  if (event.type === 'user.registered') {
+    const welcome: MailPayload = { template: 'welcome', to: userId, context: { shopName } }
+    await schedule(MAIL_EFFECT, `welcome:${userId}`, welcome)
+  }
 }
