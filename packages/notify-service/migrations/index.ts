@@ -2,11 +2,13 @@ import { deviceCredentialMigrations, type MigrationList } from '@marketmesh/shar
 import * as notifications from './0001_notifications'
 import * as users from './0002_users'
 import * as announcements from './0003_announcements'
+import * as streamControl from './0004_stream_control'
 
 /** This service's migrations, run in name order after the event backbone's. */
 export const migrations: MigrationList = {
   ...deviceCredentialMigrations,
   '0001_notifications': notifications,
   '0002_users': users,
-  '0003_announcements': announcements
+  '0003_announcements': announcements,
+  '0004_stream_control': streamControl
 }

@@ -1,10 +1,13 @@
+import { setImmediate as nextTurn } from 'node:timers/promises'
 import pg from 'pg'
 import { CoalescingRunner, type Knex, type Logger } from '@marketmesh/shared'
 import { NOTIFICATIONS_CHANNEL } from '../log/append'
 import { frameOf } from './frame'
 import type { StreamHub } from './hub'
 
-const PAGE = 500
+// Small pages, with a turn of the event loop after each: the sockets of clients that keep up
+// drain between pages, so a burst in the log is not mistaken for a client that stopped reading.
+const PAGE = 100
 // The wake-ups are NOTIFY; the poll only covers a LISTEN connection that is down or reconnecting.
 const POLL_INTERVAL_MS = 2_000
 const RECONNECT_DELAY_MS = 1_000
@@ -87,6 +90,7 @@ export class LogTail {
         hub.publish({ ...row, id }, frameOf({ id, type: row.type, data: row.data }))
       }
       if (rows.length < PAGE || this.runner.isStopped) return
+      await nextTurn()
     }
   }
 }

@@ -5,7 +5,7 @@ import { StreamHub } from './hub'
 import { LogTail } from './log-tail'
 import { streamRoute } from './route'
 
-/** Payloads on it end streams: `device:<id>` (revoked), `user:<id>` (disabled). */
+/** Payloads on it end streams: `device:<id>` (revoked), `user:<id>` (disabled); see migration 0004. */
 export const STREAM_CONTROL_CHANNEL = 'notify_stream_control'
 
 /** `GET /stream` on this instance: its streams and the tail of the log that feeds them. */
