@@ -1,5 +1,8 @@
+import rest from '@feathersjs/rest-client'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { waitFor } from '../../../test/support'
+import { bearer } from '../../../test/support/tokens'
+import { createClient } from '../src/client'
 import { admin, buyer, registeredDevice, seller, startNotify, type Notify } from './helpers'
 import { openStream, type Stream } from './sse'
 
@@ -58,5 +61,17 @@ describe('announcements', () => {
     expect(listed.status).toBe(200)
     expect(listed.body.data).toEqual([created.body])
     expect((await notify.call('GET', '/announcements', { headers: { Authorization: `Bearer ${device.token}` } })).body.total).toBe(1)
+  })
+
+  it('works through the typed client', async () => {
+    const someAdmin = admin()
+    const client = createClient(rest(notify.url).fetch(fetch, { headers: bearer(someAdmin) }))
+    const created = await client.service('announcements').create({ message: 'From the client', level: 'critical' })
+    expect(created.level).toBe('critical')
+    const current = await client.service('announcements').find({ query: { level: 'critical' } })
+    expect(current.data.map(({ id }) => id)).toContain(created.id)
+    await waitFor(async () => (await client.service('notifications').find({ query: { type: 'announcement' } })).total >= 1)
+    const log = await client.service('notifications').find({ query: { type: 'announcement', $limit: 1 } })
+    expect(log.data[0]).toMatchObject({ type: 'announcement', data: created })
   })
 })
