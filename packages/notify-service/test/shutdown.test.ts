@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, it } from 'vitest'
-import { cleanUp, isolatedEnvironment, startServiceProcess, type ServiceProcess } from '../../../test/support'
+import { cleanUp, isolatedEnvironment, startServiceProcess, waitFor, type ServiceProcess } from '../../../test/support'
 import { accessToken } from '../../../test/support/tokens'
 import { buyer } from './helpers'
 
@@ -11,12 +11,15 @@ describe('notify-service as a process', () => {
     await cleanUp({ prefix: environment.AMQP_PREFIX, databases: [environment.DATABASE_URL] })
   })
 
-  it('ends its open streams on SIGTERM and exits 0 at once, not at the shutdown timeout', async () => {
+  it('keeps a ?token= out of its logs, ends its open streams on SIGTERM and exits 0 at once, not at the shutdown timeout', async () => {
     service = await startServiceProcess('notify-service', { ...environment, SHUTDOWN_TIMEOUT_MS: '8000' })
-    const response = await fetch(`${service.url}/stream`, { headers: { Authorization: `Bearer ${accessToken(buyer())}` } })
+    const token = accessToken(buyer())
+    const response = await fetch(`${service.url}/stream?token=${token}`)
     expect(response.status).toBe(200)
     const reader = response.body!.getReader()
     await reader.read()
+    await waitFor(() => service!.output().includes('/stream?token=***'), { what: 'the request logged' })
+    expect(service.output()).not.toContain(token)
     const started = Date.now()
     service.child.kill('SIGTERM')
     expect(await service.exited).toBe(0)
