@@ -32,8 +32,8 @@ const LOG_APPEND_LOCK = 0x6e6f7466
  * nothing but `id > lastSeen`. (The alternative, a per-row xid8 read only below
  * `pg_snapshot_xmin(pg_current_snapshot())`, orders rows by transaction id rather than by id,
  * so the SSE ids, which must increase, would not.) The price is that appending transactions take
- * turns from their first append to commit; handlers append as their last write and a batch takes one
- * turn, so the lock is held for milliseconds.
+ * turns from their first append to commit: a batch of events takes one turn, and its handlers
+ * append before they take row locks, so two batches never wait for each other in opposite order.
  */
 export const appendNotifications = async (trx: Knex.Transaction, notifications: NewNotification[]) => {
   if (notifications.length === 0) return []

@@ -2,6 +2,7 @@ import { setImmediate as nextTurn } from 'node:timers/promises'
 import pg from 'pg'
 import { CoalescingRunner, type Knex, type Logger } from '@marketmesh/shared'
 import { NOTIFICATIONS_CHANNEL } from '../log/append'
+import { purgedThrough } from '../log/purge'
 import { frameOf } from './frame'
 import type { StreamHub } from './hub'
 
@@ -42,7 +43,8 @@ export class LogTail {
   async start() {
     const { db, hub } = this.options
     const [{ last }] = await db('notifications').max({ last: 'id' })
-    hub.position = Number(last ?? 0)
+    // Past the purge horizon even when the purge left the log empty: a resync's id must not be behind it.
+    hub.position = Math.max(Number(last ?? 0), await purgedThrough(db))
     await this.listen()
     this.timer = setInterval(() => this.runner.wake(), POLL_INTERVAL_MS)
     this.runner.start()
@@ -66,6 +68,7 @@ export class LogTail {
       if (!this.stopped) this.reconnect = setTimeout(() => void this.listen().catch(retry), RECONNECT_DELAY_MS)
     }
     client.on('error', retry)
+    client.on('end', () => retry(new Error('connection ended')))
     client.on('notification', ({ channel, payload }) => {
       if (channel === controlChannel) onControl(payload ?? '')
       else this.runner.wake()
