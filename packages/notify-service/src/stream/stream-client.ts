@@ -17,6 +17,7 @@ export interface StreamClientOptions {
  */
 export class StreamClient {
   private pending: Frame[] | undefined = []
+  private pendingBytes = 0
   private queue: Frame[] = []
   private queuedBytes = 0
   private lastId = 0
@@ -31,15 +32,17 @@ export class StreamClient {
     res.on('drain', () => this.flush())
   }
 
-  /** Bytes waiting for this client, in our queue and in the socket's buffer. */
+  /** Bytes waiting for this client: behind its replay, in our queue and in the socket's buffer. */
   get bufferedBytes() {
-    return this.queuedBytes + this.res.writableLength
+    return this.pendingBytes + this.queuedBytes + this.res.writableLength
   }
 
   /** A live frame from the log tail. */
   deliver(frame: Frame) {
-    if (this.pending) this.pending.push(frame)
-    else this.send(frame)
+    if (!this.pending) return this.send(frame)
+    this.pending.push(frame)
+    this.pendingBytes += frame.bytes
+    if (this.bufferedBytes > this.options.maxBufferedBytes) this.evict()
   }
 
   /** A frame read by the replay, or sent before it (resync, current announcements). */
@@ -62,6 +65,7 @@ export class StreamClient {
   goLive() {
     const pending = this.pending ?? []
     this.pending = undefined
+    this.pendingBytes = 0
     for (const frame of pending) this.send(frame)
   }
 
@@ -82,8 +86,9 @@ export class StreamClient {
   private evict() {
     if (this.closed) return
     this.closed = true
+    this.pending = undefined
     this.queue = []
-    this.queuedBytes = 0
+    this.pendingBytes = this.queuedBytes = 0
     this.res.destroy()
     this.options.onEvicted(this)
   }
