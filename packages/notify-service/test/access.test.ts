@@ -1,9 +1,8 @@
 import http from 'node:http'
 import { randomUUID } from 'node:crypto'
-import jwt from 'jsonwebtoken'
 import { EventSource } from 'eventsource'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { baseDefaults, type Knex } from '@marketmesh/shared'
+import type { Knex } from '@marketmesh/shared'
 import { metricValue, waitFor } from '../../../test/support'
 import { accessToken } from '../../../test/support/tokens'
 import { appendNotifications } from '../src/log/append'
@@ -60,8 +59,7 @@ describe('who may stay connected', () => {
 
   it('ends a stream when its access token expires', async () => {
     const ada = buyer()
-    const { secret, audience, issuer } = baseDefaults.jwt
-    const token = jwt.sign({ role: 'buyer' }, secret, { subject: ada.id, audience, issuer, algorithm: 'HS256', header: { typ: 'access', alg: 'HS256' }, expiresIn: '2s' })
+    const token = accessToken(ada, { lifetimeSeconds: 2 })
     const stream = await open(notify.url, { token })
     const started = Date.now()
     await closedForGood(stream)
