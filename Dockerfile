@@ -21,7 +21,8 @@ RUN npx tsc -b
 RUN npm prune --omit=dev --no-audit --no-fund
 
 # What each workspace package needs at run time: its package.json (module resolution and
-# packageRoot() look for it), its compiled lib/ and, for a service, its config/.
+# packageRoot() look for it), its compiled lib/ and, for a service, its config/ (and notify-service's
+# mail templates/).
 RUN set -eu; \
     for dir in packages/*; do \
       [ -f "$dir/package.json" ] || continue; \
@@ -29,6 +30,7 @@ RUN set -eu; \
       cp "$dir/package.json" "/out/$dir/"; \
       cp -R "$dir/lib" "/out/$dir/lib"; \
       if [ -d "$dir/config" ]; then cp -R "$dir/config" "/out/$dir/config"; fi; \
+      if [ -d "$dir/templates" ]; then cp -R "$dir/templates" "/out/$dir/templates"; fi; \
     done; \
     find /out/packages -name '*.tsbuildinfo' -delete
 

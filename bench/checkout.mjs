@@ -12,17 +12,17 @@ import { createServer } from 'node:net'
 import { createRequire } from 'node:module'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { oneRowTransactions } from './support/database-baseline.mjs'
 
 const require = createRequire(import.meta.url)
 const pg = require('pg')
 const amqplib = require('amqplib')
-const { dropDatabase, ensureDatabase, exchangeNames, consumerQueueNames, CONSUMERS } = require('@marketmesh/shared')
+const { dropDatabase, exchangeNames, consumerQueueNames, CONSUMERS } = require('@marketmesh/shared')
 
 const SECONDS = Number(process.argv[2] ?? 20)
 const BUYERS = Number(process.argv[3] ?? 32)
 const SELLERS = 4
 const PRODUCTS_PER_SELLER = 5
-const WRITERS = 32
 const here = dirname(fileURLToPath(import.meta.url))
 const root = join(here, '..')
 const postgres = process.env.BENCH_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432'
@@ -94,38 +94,6 @@ const commitsOf = async () => {
   ])
   await client.end()
   return Number(rows[0].commits)
-}
-
-/** One-row transactions from 32 writers with node-postgres, nothing else running: what PostgreSQL commits here per second. */
-const baselineTransactions = async () => {
-  const url = `${postgres}/${run}_baseline`
-  await ensureDatabase(url)
-  const pool = new pg.Pool({ connectionString: url, max: WRITERS })
-  pool.on('error', () => undefined)
-  try {
-    await pool.query('CREATE TABLE rows (id bigserial PRIMARY KEY, body jsonb NOT NULL)')
-    const body = JSON.stringify({ id: randomUUID(), type: 'order.created' })
-    const perWriter = 400
-    const started = Date.now()
-    await Promise.all(
-      Array.from({ length: WRITERS }, async () => {
-        for (let i = 0; i < perWriter; i++) {
-          const client = await pool.connect()
-          try {
-            await client.query('BEGIN')
-            await client.query('INSERT INTO rows (body) VALUES ($1)', [body])
-            await client.query('COMMIT')
-          } finally {
-            client.release()
-          }
-        }
-      })
-    )
-    return (WRITERS * perWriter) / ((Date.now() - started) / 1000)
-  } finally {
-    await pool.end()
-    await dropDatabase(url)
-  }
 }
 
 const removeTopology = async () => {
@@ -202,7 +170,8 @@ try {
   await connection.close()
   for (const service of started) service.child.kill('SIGTERM')
 
-  const baseline = await baselineTransactions()
+  const { transactions, seconds } = await oneRowTransactions(`${postgres}/${run}_baseline`, 400, JSON.stringify({ id: randomUUID() }))
+  const baseline = transactions / seconds
   const sorted = [...latencies].sort((a, b) => a - b)
   const rate = latencies.length / elapsed
   const bound = baseline / commitsPerOrder

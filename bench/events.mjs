@@ -10,21 +10,20 @@ import { randomBytes, randomUUID } from 'node:crypto'
 import { createRequire } from 'node:module'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { oneRowTransactions, WRITERS } from './support/database-baseline.mjs'
 
 const require = createRequire(import.meta.url)
 const { pino } = require('pino')
-const pg = require('pg')
 const { Registry } = require('prom-client')
 const amqp = require('amqp-connection-manager')
 const {
   baseDefaults, consumerQueueNames, createKnex, deepMerge, dropDatabase, ensureDatabase, EventBus,
-  eventBackboneMigrations, exchangeNames, migrateLatest
+  eventBackboneMigrations, exchangeNames, migrateLatest, runInTransaction
 } = require('@marketmesh/shared')
 
 const N = Number(process.argv[2] ?? 20_000)
 /** 1 is a request emitting one event; a checkout emits one order.created per seller, a product edit one per variant. */
 const PER_TRANSACTION = process.argv.length > 3 ? process.argv.slice(3).map(Number) : [1, 10]
-const WRITERS = 32
 const TARGET = 5_000
 const here = dirname(fileURLToPath(import.meta.url))
 const postgres = process.env.BENCH_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432'
@@ -99,31 +98,10 @@ const benchBroker = async () => {
 }
 
 const benchDatabase = async () => {
-  const url = `${postgres}/${uniqueRun()}`
-  await ensureDatabase(url)
-  const pool = new pg.Pool({ connectionString: url, max: WRITERS })
-  // Dropping the database ends the pool's last idle connections from the server side.
-  pool.on('error', () => undefined)
-  try {
-    await pool.query('CREATE TABLE rows (id bigserial PRIMARY KEY, body jsonb NOT NULL)')
-    const body = JSON.stringify({ id: randomUUID(), type: 'order.created', data: orderCreated() })
-    const { transactionsPerWriter, events } = plan(1)
-    const started = Date.now()
-    await inParallel(WRITERS, transactionsPerWriter, async () => {
-      const client = await pool.connect()
-      try {
-        await client.query('BEGIN')
-        await client.query('INSERT INTO rows (body) VALUES ($1)', [body])
-        await client.query('COMMIT')
-      } finally {
-        client.release()
-      }
-    })
-    return { events, seconds: (Date.now() - started) / 1000 }
-  } finally {
-    await pool.end()
-    await dropDatabase(url)
-  }
+  const { transactionsPerWriter, events } = plan(1)
+  const body = JSON.stringify({ id: randomUUID(), type: 'order.created', data: orderCreated() })
+  const { seconds } = await oneRowTransactions(`${postgres}/${uniqueRun()}`, transactionsPerWriter, body)
+  return { events, seconds }
 }
 
 const benchOutbox = async (perTransaction) => {
@@ -146,7 +124,7 @@ const benchOutbox = async (perTransaction) => {
     await bus.start()
     const started = Date.now()
     await inParallel(WRITERS, transactionsPerWriter, () =>
-      db.transaction((trx) => bus.emitAll(trx, 'order.created', Array.from({ length: perTransaction }, orderCreated)))
+      runInTransaction(db, (trx) => bus.emitAll(trx, 'order.created', Array.from({ length: perTransaction }, orderCreated)))
     )
     const emitted = Date.now()
     const finished = await done

@@ -5,6 +5,8 @@ export interface TokenOptions {
   /** The private key that signs; by default the development key every service trusts without configuration. */
   key?: PrivateJwk
   jwt?: BaseSettings['jwt']
+  /** How long the token is valid; 15 minutes, as user-service's, by default. */
+  lifetimeSeconds?: number
 }
 
 const ACCESS_TOKEN_LIFETIME_S = 15 * 60
@@ -16,7 +18,10 @@ const base64urlJson = (value: object) => Buffer.from(JSON.stringify(value)).toSt
  * Made here from the RFCs (7515, 8037) with node:crypto rather than with user-service's signer: the
  * services must take any standard EdDSA JWT, and a synchronous helper fits in a header literal.
  */
-export const accessToken = (principal: Principal, { key = DEVELOPMENT_SIGNING_KEY, jwt = baseDefaults.jwt }: TokenOptions = {}) => {
+export const accessToken = (
+  principal: Principal,
+  { key = DEVELOPMENT_SIGNING_KEY, jwt = baseDefaults.jwt, lifetimeSeconds = ACCESS_TOKEN_LIFETIME_S }: TokenOptions = {}
+) => {
   const now = Math.floor(Date.now() / 1000)
   const header = { alg: 'EdDSA', kid: key.kid, typ: 'access' }
   const claims = {
@@ -26,7 +31,7 @@ export const accessToken = (principal: Principal, { key = DEVELOPMENT_SIGNING_KE
     iss: jwt.issuer,
     aud: jwt.audience,
     iat: now,
-    exp: now + ACCESS_TOKEN_LIFETIME_S,
+    exp: now + lifetimeSeconds,
     jti: randomUUID()
   }
   const signingInput = `${base64urlJson(header)}.${base64urlJson(claims)}`

@@ -34,7 +34,7 @@ describe('product versions', () => {
     const { body: product } = await catalog.call('POST', '/products', { as: owner, body: productData({ title: 'Marquetry lamp' }) })
     expect(product.version).toBe(1)
     const first = await catalog.call('PATCH', `/products/${product.id}`, { as: owner, body: { price: 3_999 } })
-    const second = await catalog.call('PATCH', `/products/${product.id}`, { as: owner, body: { stock: 4 } })
+    const second = await catalog.call('PATCH', `/products/${product.id}`, { as: owner, body: { stock: 4, version: 2 } })
     expect([first.body.version, second.body.version]).toEqual([2, 3])
     expect(await eventVersionsOf(product.id)).toEqual([
       ['product.created', 1],
@@ -48,7 +48,7 @@ describe('product versions', () => {
 
   it('gives each variant a parent’s change reaches its own next version, carried by its product.updated', async () => {
     const { owner, parent, variants: [small, large] } = await parentWithVariants()
-    await catalog.call('PATCH', `/products/${small.id}`, { as: owner, body: { stock: 5 } })
+    await catalog.call('PATCH', `/products/${small.id}`, { as: owner, body: { stockDelta: 3 } })
     // Only the parent's own fields: nothing reaches the variants, so their versions stay.
     await catalog.call('PATCH', `/products/${parent.id}`, { as: owner, body: { price: 100 } })
     expect([await versionOf(small.id), await versionOf(large.id)]).toEqual([2, 1])
@@ -81,11 +81,11 @@ describe('product versions', () => {
     }
   })
 
-  it('does not let a client set the version', async () => {
+  it('does not let a client set the version: a PATCH naming one is a condition, refused when stale', async () => {
     const owner = seller()
     expect((await catalog.call('POST', '/products', { as: owner, body: productData({ version: 5 }) })).status).toBe(400)
     const { body: product } = await catalog.call('POST', '/products', { as: owner, body: productData() })
-    expect((await catalog.call('PATCH', `/products/${product.id}`, { as: owner, body: { version: 99 } })).status).toBe(400)
+    expect((await catalog.call('PATCH', `/products/${product.id}`, { as: owner, body: { price: 1, version: 99 } })).status).toBe(409)
     expect(await versionOf(product.id)).toBe(1)
   })
 })

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { waitFor } from '../../../test/support'
 import { SELLER_LOCK } from '../src/events/seller-lock'
@@ -32,7 +33,21 @@ describe('who may write products', () => {
 
     const patched = await catalog.call('PATCH', `/products/${product.id}`, { as: admin(), body: { price: 3_999 } })
     expect(patched).toMatchObject({ status: 200, body: { price: 3_999 } })
-    expect((await catalog.call('PATCH', `/products/${product.id}`, { as: owner, body: { stock: 3 } })).body.stock).toBe(3)
+    expect((await catalog.call('PATCH', `/products/${product.id}`, { as: owner, body: { stockDelta: -7 } })).body.stock).toBe(3)
+  })
+
+  it('answers 404 to a seller for another shop’s product they cannot see, as for one that does not exist', async () => {
+    const owner = seller()
+    const other = seller()
+    const { body: archived } = await catalog.call('POST', '/products', { as: owner, body: productData({ status: 'archived' }) })
+    for (const id of [archived.id, randomUUID()]) {
+      expect((await catalog.call('GET', `/products/${id}`, { as: other })).status).toBe(404)
+      expect((await catalog.call('PATCH', `/products/${id}`, { as: other, body: { price: 1 } })).status).toBe(404)
+      expect((await catalog.call('DELETE', `/products/${id}`, { as: other })).status).toBe(404)
+    }
+    expect((await catalog.db('products').where({ id: archived.id }).first('price', 'deletedAt'))).toEqual({ price: 4_999, deletedAt: null })
+    expect((await catalog.call('PATCH', `/products/${archived.id}`, { as: owner, body: { price: 1 } })).body.price).toBe(1)
+    expect((await catalog.call('PATCH', `/products/${archived.id}`, { as: admin(), body: { price: 2 } })).body.price).toBe(2)
   })
 
   it('makes an admin name the shop of a product they create', async () => {
@@ -67,7 +82,7 @@ describe('who may write products', () => {
     expect(missing.status).toBe(400)
     expect(missing.body.data[0].params.missingProperty).toBe('title')
     const { body: product } = await catalog.call('POST', '/products', { as: owner, body: productData() })
-    const negative = await catalog.call('PATCH', `/products/${product.id}`, { as: owner, body: { stock: -5 } })
+    const negative = await catalog.call('PATCH', `/products/${product.id}`, { as: owner, body: { stock: -5, version: product.version } })
     expect(negative.status).toBe(400)
     expect(negative.body.data[0].instancePath).toBe('/stock')
     const unknown = await catalog.call('PATCH', `/products/${product.id}`, { as: owner, body: { categoryId: owner.id } })
@@ -179,7 +194,7 @@ describe('listing, soft delete and events', () => {
     expect((await catalog.call('GET', `/products?sellerId=${owner.sellerId}`, { as: owner })).body.total).toBe(0)
     const deleted = await catalog.eventsOf('product.deleted', 2, (event) => event.data.sellerId === owner.sellerId)
     expect(deleted.map((event) => event.data.productId).sort()).toEqual([parent.id, variant.id].sort())
-    expect((await catalog.call('PATCH', `/products/${parent.id}`, { as: owner, body: { stock: 1 } })).status).toBe(404)
+    expect((await catalog.call('PATCH', `/products/${parent.id}`, { as: owner, body: { stockDelta: 1 } })).status).toBe(404)
   })
 
   it('hides archived products and those of disabled sellers from others, not from their seller; shows the shop name', async () => {
@@ -229,5 +244,40 @@ describe('listing, soft delete and events', () => {
     const fetched = await catalog.client().service('products').get(created.id)
     expect(fetched.title).toBe('Client-made chair')
     await expect(catalog.client(buyer()).service('products').patch(created.id, { price: 1 })).rejects.toMatchObject({ code: 403 })
+  })
+})
+
+describe('who is refused before a transaction opens', () => {
+  let narrow: Catalog
+  beforeAll(async () => {
+    narrow = await startCatalog('products_narrow', { postgresql: { pool: { max: 1 } } })
+  })
+  afterAll(() => narrow?.close())
+
+  /** The answer, or a failure if the call waits (for a database connection) longer than a few seconds. */
+  const promptly = <T>(call: Promise<T>) =>
+    Promise.race([call, new Promise<never>((_, reject) => setTimeout(() => reject(new Error('the call waited for a connection')), 5_000))])
+
+  it('answers 401 without a token and 403 to the wrong role while the only connection is taken', async () => {
+    const held = await narrow.db.transaction()
+    try {
+      const id = randomUUID()
+      const review = { productId: id, orderId: randomUUID(), ratings: { quality: 5, value: 5, delivery: 5 } }
+      const cases: Array<[string, string, ReturnType<typeof seller> | undefined, unknown, number]> = [
+        ['POST', '/products', undefined, productData(), 401],
+        ['PATCH', `/products/${id}`, undefined, { price: 1 }, 401],
+        ['DELETE', `/products/${id}`, undefined, undefined, 401],
+        ['POST', '/products', buyer(), productData(), 403],
+        ['PATCH', `/products/${id}`, buyer(), { price: 1 }, 403],
+        ['DELETE', `/products/${id}`, buyer(), undefined, 403],
+        ['POST', '/reviews', undefined, review, 401],
+        ['POST', '/reviews', seller(), review, 403]
+      ]
+      for (const [method, path, as, body, status] of cases) {
+        expect((await promptly(narrow.call(method, path, { as, body }))).status, `${method} ${path} as ${as?.role}`).toBe(status)
+      }
+    } finally {
+      await held.rollback()
+    }
   })
 })

@@ -181,3 +181,71 @@ describe('events of one order in any order', () => {
     expect(left).toBe(4_000 - taken)
   })
 })
+
+describe('a seller’s stock change and a reservation committed in between', () => {
+  const patch = (owner: ReturnType<typeof seller>, id: string, body: Record<string, unknown>) => catalog.call('PATCH', `/products/${id}`, { as: owner, body })
+
+  it('refuses an absolute stock read before the reservation (409 with the current version and stock) and keeps the reservation', async () => {
+    const owner = seller()
+    const product = await createProduct(owner, { stock: 10 })
+    const { body: read } = await catalog.call('GET', `/products/${product.id}`, { as: owner })
+    expect(read).toMatchObject({ stock: 10, version: 1 })
+
+    const created = order(owner.sellerId!, [{ productId: product.id, quantity: 3 }])
+    await catalog.emit('order.created', created)
+    expect((await outcomeOf(created.orderId)).type).toBe('stock.reserved')
+
+    const stale = await patch(owner, product.id, { stock: 15, version: read.version })
+    expect(stale).toMatchObject({ status: 409, body: { name: 'Conflict', data: { version: 2, stock: 7 } } })
+    expect(await stockOf(product.id)).toBe(7)
+
+    const fresh = await patch(owner, product.id, { stock: 15, version: stale.body.data.version })
+    expect(fresh).toMatchObject({ status: 200, body: { stock: 15, version: 3 } })
+    const unconditional = await patch(owner, product.id, { stock: 20 })
+    expect(unconditional.status).toBe(400)
+    expect(unconditional.body.message).toBe('Invalid version: must have property version when property stock is present')
+    // The version guards any change, not only the stock's.
+    expect((await patch(owner, product.id, { price: 1, version: 2 })).status).toBe(409)
+    expect(await catalog.db('products').where({ id: product.id }).first('stock', 'price', 'version')).toEqual({ stock: 15, price: 4_999, version: 3 })
+  })
+
+  it('adds a stockDelta to the stock as it is once a reservation holding the row has committed', async () => {
+    const owner = seller()
+    const product = await createProduct(owner, { stock: 10 })
+    // A reservation in progress: the row locked and decremented as the handler does, not yet committed.
+    const reserving = await catalog.db.transaction()
+    await reserving('products').where('id', product.id).forUpdate().first('id')
+    await reserving('products').where('id', product.id).decrement('stock', 4)
+
+    const restocking = patch(owner, product.id, { stockDelta: 5 })
+    await waitFor(
+      async () =>
+        (await catalog.db.raw(`SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`)).rows.length > 0,
+      { what: 'the PATCH to wait for the reservation’s row lock' }
+    )
+    await reserving.commit()
+    expect(await restocking).toMatchObject({ status: 200, body: { stock: 11 } })
+    expect(await stockOf(product.id)).toBe(11)
+  })
+
+  it('refuses a stockDelta that takes more than there is (409 naming what is left), or comes with a stock (400)', async () => {
+    const owner = seller()
+    const product = await createProduct(owner, { stock: 2 })
+    const tooMuch = await patch(owner, product.id, { stockDelta: -3 })
+    expect(tooMuch).toMatchObject({ status: 409, body: { message: 'Not enough stock to take 3: 2 left', data: { stock: 2 } } })
+    const both = await patch(owner, product.id, { stockDelta: 1, stock: 5, version: product.version })
+    expect(both).toMatchObject({ status: 400, body: { message: 'Invalid stockDelta: cannot be sent with stock' } })
+    expect(await catalog.db('products').where({ id: product.id }).first('stock', 'version')).toEqual({ stock: 2, version: 1 })
+  })
+
+  it('moves the version with reservations and their release, not with reviews', async () => {
+    const { product, created } = await orderOfNew(5, 2)
+    const versionOf = async () => (await catalog.db('products').where({ id: product.id }).first('version')).version
+    expect(await versionOf()).toBe(2)
+    await catalog.emit('order.cancelled', { ...orderRef(created), reason: 'timeout' })
+    await catalog.eventsOf('stock.released', 1, (event) => event.data.orderId === created.orderId)
+    expect(await versionOf()).toBe(3)
+    await catalog.db('products').where({ id: product.id }).increment({ ratingCount: 1, ratingQualitySum: 5, ratingValueSum: 5, ratingDeliverySum: 5 })
+    expect(await versionOf()).toBe(3)
+  })
+})

@@ -1,4 +1,14 @@
-import type { MigrationList } from '@marketmesh/shared'
+import { deviceCredentialMigrations, type MigrationList } from '@marketmesh/shared'
+import * as notifications from './0001_notifications'
+import * as users from './0002_users'
+import * as announcements from './0003_announcements'
+import * as streamControl from './0004_stream_control'
 
 /** This service's migrations, run in name order after the event backbone's. */
-export const migrations: MigrationList = {}
+export const migrations: MigrationList = {
+  ...deviceCredentialMigrations,
+  '0001_notifications': notifications,
+  '0002_users': users,
+  '0003_announcements': announcements,
+  '0004_stream_control': streamControl
+}

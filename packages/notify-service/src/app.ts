@@ -1,8 +1,21 @@
-import { createServiceApp, packageRoot } from '@marketmesh/shared'
+import { createServiceApp, deviceAwareAuthentication, packageRoot } from '@marketmesh/shared'
 import { migrations } from '../migrations'
-import { settingsSchema } from './configuration'
+import { environment, settingsSchema } from './configuration'
 import { events } from './events'
 import { services } from './services'
 
 export const createApp = (overrides?: Record<string, unknown>) =>
-  createServiceApp({ name: 'notify-service', root: packageRoot(__dirname), settingsSchema, overrides, migrations, services, events })
+  createServiceApp({
+    name: 'notify-service',
+    root: packageRoot(__dirname),
+    settingsSchema,
+    environment,
+    overrides,
+    migrations,
+    authentication: deviceAwareAuthentication,
+    services,
+    events
+  })
+
+// The package's public types; importing them also brings the services' ServiceTypes declarations to its users.
+export type { Notification } from './client'

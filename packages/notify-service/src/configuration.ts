@@ -1,3 +1,50 @@
-import { serviceSettingsSchema } from '@marketmesh/shared'
+import { Type } from '@feathersjs/typebox'
+import { baseEnvironment, durationSetting, serviceSettingsSchema } from '@marketmesh/shared'
 
-export const settingsSchema = serviceSettingsSchema({})
+export const settingsSchema = serviceSettingsSchema({
+  /** Page sizes of `GET /notifications` (`$limit`): the default and the most a caller may ask for. */
+  paginate: Type.Object({
+    default: Type.Integer({ minimum: 1 }),
+    max: Type.Integer({ minimum: 1 })
+  }),
+  /** How long notifications are kept for replay; a client resuming from before gets `resync`. */
+  notificationRetention: durationSetting,
+  stream: Type.Object({
+    /** Comment heartbeats, so proxies and clients see a live connection (at most 15 s). */
+    heartbeat: durationSetting,
+    /** The reconnection delay a stream suggests (`retry`), plus a random part up to `retryJitter`. */
+    retry: durationSetting,
+    retryJitter: durationSetting,
+    /** A client this many bytes behind is disconnected (it replays on reconnect). */
+    maxBufferedBytes: Type.Integer({ minimum: 1024 })
+  }),
+  mail: Type.Object({
+    /** `smtp://` or `smtps://`; empty: mails are written as files to `directory`. */
+    smtpUrl: Type.String({ pattern: '^(smtps?://.+)?$' }),
+    from: Type.String({ minLength: 3 }),
+    /** Relative to the package folder unless absolute. */
+    directory: Type.String({ minLength: 1 })
+  })
+})
+
+export const environment: typeof baseEnvironment = {
+  ...baseEnvironment,
+  PAGINATE_DEFAULT: ['paginate.default', 'integer'],
+  PAGINATE_MAX: ['paginate.max', 'integer'],
+  NOTIFICATION_RETENTION: ['notificationRetention', 'string'],
+  STREAM_HEARTBEAT: ['stream.heartbeat', 'string'],
+  STREAM_RETRY: ['stream.retry', 'string'],
+  STREAM_RETRY_JITTER: ['stream.retryJitter', 'string'],
+  STREAM_MAX_BUFFERED_BYTES: ['stream.maxBufferedBytes', 'integer'],
+  SMTP_URL: ['mail.smtpUrl', 'string'],
+  MAIL_FROM: ['mail.from', 'string'],
+  MAIL_DIRECTORY: ['mail.directory', 'string']
+}
+
+declare module '@marketmesh/shared' {
+  interface ServiceConfiguration {
+    paginate: { default: number; max: number }
+    notificationRetention: string
+    stream: { heartbeat: string; retry: string; retryJitter: string; maxBufferedBytes: number }
+  }
+}

@@ -2,6 +2,7 @@ import type { Middleware } from '@feathersjs/koa'
 import { collectDefaultMetrics, Histogram, Registry } from 'prom-client'
 import type { Logger } from './logger'
 import type { ServiceApplication } from './declarations'
+import { redactRequestUrl } from './redact'
 
 /** One registry per app, so several apps in one test process keep their metrics apart. */
 export const createMetricsRegistry = (service: string) => {
@@ -49,7 +50,7 @@ export const httpMetrics = (app: ServiceApplication, registry: Registry, logger:
       const seconds = Number(process.hrtime.bigint() - started) / 1e9
       durationOf(ctx.method, routeOf(ctx), ctx.status).observe(seconds)
       logger.info(
-        { requestId: ctx.state.requestId, method: ctx.method, url: ctx.url, status: ctx.status, durationMs: Math.round(seconds * 1e4) / 10 },
+        { requestId: ctx.state.requestId, method: ctx.method, url: redactRequestUrl(ctx.url), status: ctx.status, durationMs: Math.round(seconds * 1e4) / 10 },
         'request'
       )
     }

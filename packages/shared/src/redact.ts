@@ -8,3 +8,9 @@ export const redactUrl = (url: string) => {
     return '<invalid url>'
   }
 }
+
+/**
+ * A request URL fit for logs: a credential in the query (`?token=`, which browsers' EventSource
+ * must use for want of headers) is masked.
+ */
+export const redactRequestUrl = (url: string) => url.replace(/([?&]token=)[^&#]*/gi, '$1***')

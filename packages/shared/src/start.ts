@@ -18,9 +18,13 @@ export const listen = async (app: ServiceApplication, port: number = app.get('po
   return server
 }
 
-/** Stops accepting, lets requests in flight finish, and closes kept-alive connections as they idle. */
+/**
+ * Stops accepting, lets requests in flight finish, and closes kept-alive connections as they idle.
+ * Emits `closing` first: responses that never finish by themselves (SSE streams) end on it.
+ */
 export const closeServer = (server: Server) =>
   new Promise<void>((resolve) => {
+    server.emit('closing')
     server.on('request', (_request, response) => response.setHeader('Connection', 'close'))
     const sweep = setInterval(() => server.closeIdleConnections(), 100)
     server.close(() => {

@@ -1,57 +1,32 @@
-import { createServer, type Server } from 'node:http'
+import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { SignJWT, UnsecuredJWT, base64url } from 'jose'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import {
-  authenticated,
   baseDefaults,
-  createServiceApp,
   DEVELOPMENT_SIGNING_KEY,
   generateSigningKey,
   importSigningKey,
-  listen,
   publicPartOf,
-  serviceSettingsSchema,
-  type PrivateJwk,
-  type ServiceApplication
+  type PrivateJwk
 } from '../src'
-import { cleanUp, isolatedSettings } from '../../../test/support'
+import { startVerifier, type Verifier } from '../../../test/support/verifier'
 import { accessToken } from '../../../test/support/tokens'
 
 /** The shared secret every service verified HS256 tokens with before the keys; it must open nothing now. */
 const OLD_DEVELOPMENT_SECRET = 'marketmesh-development-secret-change-me-0123456789'
 
-const started: Array<{ app: ServiceApplication; server: Server; settings: ReturnType<typeof isolatedSettings> }> = []
+const started: Verifier[] = []
 
 /** A service of the kit with one endpoint that answers the caller's principal. */
 const startWhoami = async (jwt: Record<string, unknown> = {}) => {
-  const settings = isolatedSettings('auth')
-  const app = createServiceApp({
-    name: 'auth-test',
-    root: __dirname,
-    settingsSchema: serviceSettingsSchema({}),
-    overrides: { ...settings, port: 0, logLevel: 'silent', jwt },
-    migrations: {},
-    services: (app) => {
-      app.use('whoami', { async find(params) { return params.principal } }, { methods: ['find'] })
-      app.service('whoami').hooks({ before: { all: [authenticated()] } })
-    }
-  })
-  const server = await listen(app, 0)
-  started.push({ app, server, settings })
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
-  return {
-    url,
-    whoami: (token?: string) => fetch(`${url}/whoami`, { headers: token ? { Authorization: `Bearer ${token}` } : {} })
-  }
+  const verifier = await startVerifier(jwt)
+  started.push(verifier)
+  return verifier
 }
 
 afterAll(async () => {
-  for (const { app, server, settings } of started) {
-    server.close()
-    await app.teardown()
-    await cleanUp({ prefix: settings.amqp.prefix, databases: [settings.postgresql.connection] })
-  }
+  for (const verifier of started) await verifier.stop()
 })
 
 const claims = { sub: 'u', role: 'buyer' }

@@ -3,6 +3,8 @@ import { migrations } from '../migrations'
 import { authentication } from './authentication'
 import { environment, settingsSchema } from './configuration'
 import { events } from './events'
+import { housekeeping } from './housekeeping'
+import { rateLimits } from './rate-limits'
 import { services } from './services'
 
 export const createApp = (overrides?: Record<string, unknown>) =>
@@ -14,7 +16,7 @@ export const createApp = (overrides?: Record<string, unknown>) =>
     overrides,
     migrations,
     authentication,
-    services,
+    services: (app) => app.configure(rateLimits).configure(housekeeping).configure(services),
     events
   })
 

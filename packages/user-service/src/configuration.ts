@@ -1,18 +1,26 @@
 import { Type } from '@feathersjs/typebox'
-import { baseEnvironment, privateJwkSchema, serviceSettingsSchema, type PrivateJwk } from '@marketmesh/shared'
-
-const duration = Type.String({ pattern: '^[0-9]+[smhd]$' })
+import { baseEnvironment, durationSetting, privateJwkSchema, serviceSettingsSchema, type PrivateJwk } from '@marketmesh/shared'
 
 export const settingsSchema = serviceSettingsSchema({
   /** The private key access tokens are signed with; the development key when not given. */
   signingKey: Type.Optional(privateJwkSchema),
   /** How long a refresh token may be used, e.g. `7d`; every use replaces it with a new one. */
-  refreshTokenExpiresIn: duration,
+  refreshTokenExpiresIn: durationSetting,
+  /**
+   * How long after a refresh token was used it still returns its successor instead of revoking the
+   * session: two tabs refreshing at once, or a client retrying a refresh whose answer it lost. `0s`: never.
+   */
+  refreshTokenReuseGrace: durationSetting,
   /** Failed logins tolerated per email and per client IP within the window, then 429. */
   loginRateLimit: Type.Object({
-    window: duration,
+    window: durationSetting,
     maxFailuresPerEmail: Type.Integer({ minimum: 1 }),
     maxFailuresPerIp: Type.Integer({ minimum: 1 })
+  }),
+  /** Registrations tolerated per client IP within the window (each costs a bcrypt hash), then 429. */
+  registrationRateLimit: Type.Object({
+    window: durationSetting,
+    maxPerIp: Type.Integer({ minimum: 1 })
   })
 })
 
@@ -20,20 +28,20 @@ export const environment: typeof baseEnvironment = {
   ...baseEnvironment,
   JWT_PRIVATE_KEY: ['signingKey', 'json'],
   REFRESH_TOKEN_EXPIRES_IN: ['refreshTokenExpiresIn', 'string'],
+  REFRESH_TOKEN_REUSE_GRACE: ['refreshTokenReuseGrace', 'string'],
   LOGIN_RATE_LIMIT_WINDOW: ['loginRateLimit.window', 'string'],
   LOGIN_RATE_LIMIT_PER_EMAIL: ['loginRateLimit.maxFailuresPerEmail', 'integer'],
-  LOGIN_RATE_LIMIT_PER_IP: ['loginRateLimit.maxFailuresPerIp', 'integer']
+  LOGIN_RATE_LIMIT_PER_IP: ['loginRateLimit.maxFailuresPerIp', 'integer'],
+  REGISTRATION_RATE_LIMIT_WINDOW: ['registrationRateLimit.window', 'string'],
+  REGISTRATION_RATE_LIMIT_PER_IP: ['registrationRateLimit.maxPerIp', 'integer']
 }
 
 declare module '@marketmesh/shared' {
   interface ServiceConfiguration {
     signingKey?: PrivateJwk
     refreshTokenExpiresIn: string
+    refreshTokenReuseGrace: string
     loginRateLimit: { window: string; maxFailuresPerEmail: number; maxFailuresPerIp: number }
+    registrationRateLimit: { window: string; maxPerIp: number }
   }
 }
-
-const units = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 }
-
-/** `15m`, `7d`, ... in milliseconds (the settings schema guarantees the form). */
-export const durationMs = (value: string) => Number.parseInt(value, 10) * units[value.slice(-1) as keyof typeof units]

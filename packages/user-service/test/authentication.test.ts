@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { DEVELOPMENT_SIGNING_KEY } from '@marketmesh/shared'
+import { purgeExpired } from '../src/housekeeping'
 import { claimsOf, startUserService, type UserServiceUnderTest } from './helpers'
 
 let service: UserServiceUnderTest
@@ -11,9 +12,12 @@ afterAll(() => service.stop())
 
 const refresh = (refreshToken: string) => service.http('POST', '/authentication', { body: { strategy: 'refresh', refreshToken } })
 const refreshTokens = () => service.app.get('postgresqlClient')('refresh_tokens')
+const hashOf = (token: string) => createHash('sha256').update(token).digest('hex')
+/** As if the token had been used a minute ago: its reuse grace is over. */
+const pastItsGrace = (token: string) => refreshTokens().where({ token_hash: hashOf(token) }).update({ used_at: new Date(Date.now() - 60_000) })
 
 describe('register → login → refresh → logout', () => {
-  it('works end to end with the typed client: tokens rotate, a reused refresh token revokes its session', async () => {
+  it('works end to end with the typed client: tokens rotate, a refresh token reused after its grace revokes its session', async () => {
     const client = service.client()
     const user = await client.service('users').create({
       email: ' Flo@Example.COM',
@@ -46,6 +50,11 @@ describe('register → login → refresh → logout', () => {
     expect(claimsOf(rotated.accessToken)).toMatchObject({ sub: user.id, role: 'seller', sellerId: user.id, sid: claims.sid })
     expect(await client.service('users').get(user.id)).toMatchObject({ id: user.id })
 
+    // Within the grace the used token answers with the same successor; after it, it gives a copy away.
+    const retried = await refresh(login.refreshToken)
+    expect(retried.status).toBe(201)
+    expect(retried.body.refreshToken).toBe(rotated.refreshToken)
+    await pastItsGrace(login.refreshToken)
     const reused = await refresh(login.refreshToken)
     expect(reused.status).toBe(401)
     expect(reused.body.message).toMatch(/already used/)
@@ -59,6 +68,51 @@ describe('register → login → refresh → logout', () => {
     expect(loggedOut?.user).not.toHaveProperty('password')
     expect((await refresh(again.refreshToken)).status).toBe(401)
     expect(await refreshTokens().where({ user_id: user.id }).whereNull('revoked_at')).toEqual([])
+  })
+
+  it('keeps the session when two clients refresh the same token at the same moment: both get the same successor', async () => {
+    const { user, refreshToken } = await service.signUp('buyer')
+    const [first, second] = await Promise.all([refresh(refreshToken), refresh(refreshToken)])
+    expect([first.status, second.status]).toEqual([201, 201])
+    expect(first.body.refreshToken).toMatch(/^mmrt_/)
+    expect(second.body.refreshToken).toBe(first.body.refreshToken)
+    expect(claimsOf(second.body.accessToken).sid).toBe(claimsOf(first.body.accessToken).sid)
+    expect(second.body.user).toMatchObject({ id: user.id })
+    expect(second.body.user).not.toHaveProperty('password')
+
+    // One successor was issued, and the session goes on.
+    expect(await refreshTokens().where({ user_id: user.id }).count({ n: '*' })).toEqual([{ n: 2 }])
+    const next = await refresh(first.body.refreshToken)
+    expect(next.status).toBe(201)
+    expect(await refreshTokens().where({ user_id: user.id }).whereNotNull('revoked_at')).toEqual([])
+  })
+
+  it('revokes the session when a used token comes back within its grace but its successor was used too', async () => {
+    const { refreshToken } = await service.signUp('buyer')
+    const { body: second } = await refresh(refreshToken)
+    const { body: third } = await refresh(second.refreshToken)
+    const replayed = await refresh(refreshToken)
+    expect(replayed.status).toBe(401)
+    expect(replayed.body.message).toMatch(/already used/)
+    expect((await refresh(third.refreshToken)).status).toBe(401)
+  })
+
+  it('purges refresh tokens that expired or were revoked, and keeps the spent ones that still give a copy away', async () => {
+    const { user, email, password, refreshToken: first } = await service.signUp('buyer')
+    const { body: rotated } = await refresh(first)
+    const loggedOut = (await service.http('POST', '/authentication', { body: { strategy: 'local', email, password } })).body
+    await service.http('DELETE', '/authentication', { token: loggedOut.accessToken })
+    const expired = (await service.http('POST', '/authentication', { body: { strategy: 'local', email, password } })).body
+    await refreshTokens().where({ token_hash: hashOf(expired.refreshToken) }).update({ expires_at: new Date(Date.now() - 1_000) })
+    const hashes = async () => (await refreshTokens().where({ user_id: user.id }).pluck('token_hash')).sort()
+
+    const { refreshTokens: purged } = await purgeExpired(service.app)
+    expect(purged).toBeGreaterThanOrEqual(2)
+    // The spent first token and its live successor; the logged-out and the expired session are gone.
+    expect(await hashes()).toEqual([hashOf(first), hashOf(rotated.refreshToken)].sort())
+    await pastItsGrace(first)
+    expect((await refresh(first)).status).toBe(401)
+    expect((await refresh(rotated.refreshToken)).status).toBe(401)
   })
 
   it('refuses a wrong password or an unknown email with 401', async () => {
@@ -99,8 +153,11 @@ describe('register → login → refresh → logout', () => {
   })
 
   it('ends every session when the password changes, and the new password works', async () => {
-    const { user, email, accessToken, refreshToken } = await service.signUp('seller')
-    const patched = await service.http('PATCH', `/users/${user.id}`, { token: accessToken, body: { password: 'a brand new password' } })
+    const { user, email, password, accessToken, refreshToken } = await service.signUp('seller')
+    const patched = await service.http('PATCH', `/users/${user.id}`, {
+      token: accessToken,
+      body: { password: 'a brand new password', currentPassword: password }
+    })
     expect(patched.status).toBe(200)
     expect((await refresh(refreshToken)).status).toBe(401)
     const login = await service.http('POST', '/authentication', { body: { strategy: 'local', email, password: 'a brand new password' } })

@@ -1,6 +1,6 @@
 import type { AddressInfo } from 'node:net'
 import rest from '@feathersjs/rest-client'
-import { listen } from '@marketmesh/shared'
+import { deepMerge, listen } from '@marketmesh/shared'
 import { createApp } from '../src/app'
 import { createClient } from '../src/client'
 import { cleanUp, isolatedSettings } from '../../../test/support'
@@ -26,7 +26,7 @@ export const httpClient =
 
 /** user-service in this process, on its own database and broker prefix, called over HTTP. */
 export const startUserService = async (label: string, extra: Record<string, unknown> = {}) => {
-  const settings = isolatedSettings(label, extra)
+  const settings = deepMerge(isolatedSettings(label), extra)
   const app = createApp(settings)
   const server = await listen(app, 0)
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { purgeExpired } from '../src/housekeeping'
 import { startUserService, type UserServiceUnderTest } from './helpers'
 
 let service: UserServiceUnderTest
@@ -17,15 +18,26 @@ const login = async (email: string, password: string) => {
   return response
 }
 
-const expectRetryAfter = (response: Awaited<ReturnType<typeof login>>) => {
+const expectRetryAfter = (response: Awaited<ReturnType<typeof login>>, windowSeconds = 15 * 60) => {
   expect(response.status).toBe(429)
   expect(response.body).toMatchObject({ name: 'TooManyRequests' })
   const seconds = Number(response.headers.get('retry-after'))
   expect(seconds).toBeGreaterThan(0)
-  expect(seconds).toBeLessThanOrEqual(15 * 60)
+  expect(seconds).toBeLessThanOrEqual(windowSeconds)
 }
 
+const rateLimitRows = () => service.app.get('postgresqlClient')('rate_limits')
+
 describe('failed login rate limit', () => {
+  // First in the file: its ten guesses in flight at once stay under the IP's limit of 20.
+  it('lets no more than 5 of 10 simultaneous wrong guesses for an email through to the password check', async () => {
+    const { email } = await service.signUp('buyer')
+    const statuses = (await Promise.all(Array.from({ length: 10 }, () => login(email, 'wrong password')))).map((response) => response.status)
+    expect(statuses.filter((status) => status === 401)).toHaveLength(5)
+    expect(statuses.filter((status) => status === 429)).toHaveLength(5)
+    expect(await rateLimitRows().where({ key: `login-email:${email}` }).first('hits')).toEqual({ hits: 5 })
+  })
+
   it('answers 429 with Retry-After after 5 failures for an email, even to the right password, and not for other emails', async () => {
     const { email, password } = await service.signUp('buyer')
     for (let attempt = 1; attempt <= 5; attempt++) expect((await login(email, 'wrong password')).status).toBe(401)
@@ -48,5 +60,52 @@ describe('failed login rate limit', () => {
     while (failuresFromThisIp < 20) expect((await login(`nobody${++unknownEmails}@example.com`, 'guess')).status).toBe(401)
     expectRetryAfter(await login(`nobody${++unknownEmails}@example.com`, 'guess'))
     expectRetryAfter(await login(email, password))
+  })
+})
+
+describe('the window of a limit', () => {
+  it('lets an email and an IP try again once their windows have ended, and purges the windows that have', async () => {
+    // The tests above left this IP over its limit.
+    const { email, password } = await service.signUp('buyer')
+    expectRetryAfter(await login(email, password))
+    await rateLimitRows().update({ expires_at: new Date(Date.now() - 1_000) })
+    for (let attempt = 1; attempt <= 5; attempt++) expect((await login(email, 'wrong password')).status).toBe(401)
+    expectRetryAfter(await login(email, password))
+    const key = `login-email:${email}`
+    await rateLimitRows().where({ key }).update({ expires_at: new Date(Date.now() - 1_000) })
+    await rateLimitRows().insert({ key: 'login-email:someone-else@example.com', hits: 1, expires_at: new Date(Date.now() + 60_000) })
+    const ended = await rateLimitRows().where('expires_at', '<=', new Date()).pluck('key')
+    expect(ended).toContain(key)
+
+    const { rateLimits } = await purgeExpired(service.app)
+    expect(rateLimits).toBe(ended.length)
+    expect(await rateLimitRows().where({ key }).first()).toBeUndefined()
+    expect(await rateLimitRows().where({ key: 'login-email:someone-else@example.com' }).first('hits')).toEqual({ hits: 1 })
+    expect((await login(email, password)).status).toBe(201)
+  })
+})
+
+describe('registration rate limit', () => {
+  let limited: UserServiceUnderTest
+  beforeAll(async () => {
+    limited = await startUserService('ratelimit_registration', { registrationRateLimit: { window: '1h', maxPerIp: 3 } })
+  })
+  afterAll(() => limited?.stop())
+
+  const register = (email: string, token?: string) =>
+    limited.http('POST', '/users', { token, body: { email, password: 'long enough password', name: 'Someone', role: 'buyer' } })
+
+  it('answers 429 with Retry-After to a 4th registration from an IP within the window, whatever became of the first three', async () => {
+    expect((await register('first@example.com')).status).toBe(201)
+    expect((await register('first@example.com')).status).toBe(409)
+    expect((await register('not-an-email')).status).toBe(400)
+    const refused = await register('fourth@example.com')
+    expectRetryAfter(refused, 60 * 60)
+    expect(refused.body.message).toMatch(/^Too many registrations from this address; try again in \d+ seconds$/)
+    expect(await limited.app.get('postgresqlClient')('users').where({ email: 'fourth@example.com' })).toEqual([])
+
+    // An admin creating accounts is not a sign-up from that address.
+    const admin = await limited.signUpAdmin()
+    expect((await register('made-by-admin@example.com', admin.accessToken)).status).toBe(201)
   })
 })

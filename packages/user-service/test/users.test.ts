@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto'
 import amqplib from 'amqplib'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { exchangeNames, type EventEnvelope } from '@marketmesh/shared'
@@ -84,8 +85,13 @@ describe('who sees and changes whom', () => {
       expect(list.body).toMatchObject({ total: 1, data: [{ id: user.id }] })
       expect((await service.http('GET', `/users/${user.id}`, { token: accessToken })).status).toBe(200)
     }
-    expect((await service.http('GET', `/users/${seller.user.id}`, { token: buyer.accessToken })).status).toBe(403)
-    expect((await service.http('GET', `/users/${buyer.user.id}`, { token: seller.accessToken })).status).toBe(403)
+    // Another user's record answers as an unknown id does: 404, the same message.
+    const unknown = await service.http('GET', `/users/${randomUUID()}`, { token: buyer.accessToken })
+    for (const [{ accessToken }, other] of [[buyer, seller], [seller, buyer]] as const) {
+      const response = await service.http('GET', `/users/${other.user.id}`, { token: accessToken })
+      expect(response.status).toBe(404)
+      expect(response.body.message).toBe(unknown.body.message.replace(/'.*'/, `'${other.user.id}'`))
+    }
 
     const all = await service.http('GET', '/users?$limit=100', { token: admin.accessToken })
     const ids = all.body.data.map((user: { id: string }) => user.id)
@@ -102,11 +108,17 @@ describe('who sees and changes whom', () => {
     const other = await service.signUp('buyer')
     const admin = await service.signUpAdmin()
 
-    const renamed = await service.http('PATCH', `/users/${buyer.user.id}`, { token: buyer.accessToken, body: { name: 'New Name', email: 'Renamed@Example.com' } })
+    const renamed = await service.http('PATCH', `/users/${buyer.user.id}`, {
+      token: buyer.accessToken,
+      body: { name: 'New Name', email: 'Renamed@Example.com', currentPassword: buyer.password }
+    })
     expect(renamed.body).toMatchObject({ name: 'New Name', email: 'renamed@example.com' })
-    expect((await service.http('PATCH', `/users/${other.user.id}`, { token: buyer.accessToken, body: { name: 'Hijacked' } })).status).toBe(403)
+    expect((await service.http('PATCH', `/users/${other.user.id}`, { token: buyer.accessToken, body: { name: 'Hijacked' } })).status).toBe(404)
+    expect((await service.http('GET', `/users/${other.user.id}`, { token: other.accessToken })).body.name).toBe('A buyer')
     expect((await service.http('PATCH', `/users/${buyer.user.id}`, { token: buyer.accessToken, body: { role: 'admin' } })).status).toBe(403)
-    expect((await service.http('PATCH', `/users/${buyer.user.id}`, { token: buyer.accessToken, body: { password: 'short' } })).status).toBe(400)
+    const short = await service.http('PATCH', `/users/${buyer.user.id}`, { token: buyer.accessToken, body: { password: 'short', currentPassword: buyer.password } })
+    expect(short.status).toBe(400)
+    expect(fieldsOf(short.body)).toEqual(['password'])
 
     const promoted = await service.http('PATCH', `/users/${buyer.user.id}`, { token: admin.accessToken, body: { role: 'seller', shopName: 'Promoted Shop' } })
     expect(promoted.body).toMatchObject({ role: 'seller', shopSlug: 'promoted-shop' })
@@ -114,6 +126,62 @@ describe('who sees and changes whom', () => {
     expect(shopless.status).toBe(400)
     expect(fieldsOf(shopless.body)).toEqual(['shopName'])
     expect(shopless.body.message).toBe('Invalid shopName: is required for a seller')
+  })
+})
+
+describe('changing the email or password', () => {
+  const patch = (id: string, token: string, body: Record<string, unknown>) => service.http('PATCH', `/users/${id}`, { token, body })
+  const rowOf = (id: string) => service.app.get('postgresqlClient')('users').where({ id }).first('email', 'password', 'version')
+
+  it('needs the current password: without it or with a wrong one 400 naming currentPassword, and nothing changes', async () => {
+    const { user, accessToken, password } = await service.signUp('buyer')
+    const before = await rowOf(user.id)
+    for (const body of [
+      { email: 'taken-over@example.com' },
+      { password: 'the attacker’s password' },
+      { email: 'taken-over@example.com', currentPassword: '' },
+      { email: 'taken-over@example.com', currentPassword: 'not the password' },
+      { password: 'the attacker’s password', currentPassword: 'not the password', name: 'Owned' }
+    ]) {
+      const refused = await patch(user.id, accessToken, body)
+      expect(refused.status, JSON.stringify(body)).toBe(400)
+      expect(fieldsOf(refused.body)).toEqual(['currentPassword'])
+      expect(refused.body.message).toMatch(/^Invalid currentPassword: /)
+    }
+    expect(await rowOf(user.id)).toEqual(before)
+
+    const changed = await patch(user.id, accessToken, { email: 'moved@example.com', password: 'a new long password', currentPassword: password })
+    expect(changed.status).toBe(200)
+    expect(changed.body).toMatchObject({ email: 'moved@example.com' })
+    expect(changed.body).not.toHaveProperty('currentPassword')
+    const login = await service.http('POST', '/authentication', { body: { strategy: 'local', email: 'moved@example.com', password: 'a new long password' } })
+    expect(login.status).toBe(201)
+    // Neither stored nor sent on: the user.updated event carries no trace of it.
+    const [event] = await service.app.get('postgresqlClient')('outbox').where({ type: 'user.updated' }).whereRaw(`envelope->'data'->>'userId' = ?`, [user.id])
+    expect(JSON.stringify(event.envelope)).not.toContain(password)
+  })
+
+  it('needs no current password for the other fields, nor from an admin changing another user', async () => {
+    const { user, accessToken, password } = await service.signUp('seller')
+    expect((await patch(user.id, accessToken, { name: 'Renamed', shopDescription: 'Hand-made' })).status).toBe(200)
+    const admin = await service.signUpAdmin()
+    const reset = await patch(user.id, admin.accessToken, { email: 'reset-by-admin@example.com' })
+    expect(reset).toMatchObject({ status: 200, body: { email: 'reset-by-admin@example.com' } })
+    // An admin's own email is theirs like anyone's.
+    expect((await patch(admin.user.id, admin.accessToken, { email: 'admin-moved@example.com' })).status).toBe(400)
+    expect((await patch(user.id, accessToken, { password: 'another long password', currentPassword: password })).status).toBe(200)
+  })
+
+  it('counts a wrong current password as a failed login: after 5, 429 even with the right one', async () => {
+    const { user, accessToken, password, email } = await service.signUp('buyer')
+    for (let attempt = 1; attempt <= 5; attempt++) {
+      expect((await patch(user.id, accessToken, { email: 'elsewhere@example.com', currentPassword: `guess ${attempt}` })).status).toBe(400)
+    }
+    const refused = await patch(user.id, accessToken, { email: 'elsewhere@example.com', currentPassword: password })
+    expect(refused.status).toBe(429)
+    expect(Number(refused.headers.get('retry-after'))).toBeGreaterThan(0)
+    expect((await service.http('POST', '/authentication', { body: { strategy: 'local', email, password } })).status).toBe(429)
+    expect((await rowOf(user.id)).email).toBe(email)
   })
 })
 
@@ -201,5 +269,29 @@ describe('user versions', () => {
     const { user, email, password } = await service.signUp('buyer')
     await service.http('POST', '/authentication', { body: { strategy: 'local', email, password } })
     expect(await service.app.get('postgresqlClient')('users').where({ id: user.id }).first('version')).toEqual({ version: 1 })
+  })
+})
+
+describe('who is refused before a transaction opens', () => {
+  let narrow: UserServiceUnderTest
+  beforeAll(async () => {
+    narrow = await startUserService('users_narrow', { postgresql: { pool: { max: 1 } } })
+  })
+  afterAll(() => narrow?.stop())
+
+  /** The answer, or a failure if the call waits (for a database connection) longer than a few seconds. */
+  const promptly = <T>(call: Promise<T>) =>
+    Promise.race([call, new Promise<never>((_, reject) => setTimeout(() => reject(new Error('the call waited for a connection')), 5_000))])
+
+  it('answers a write without a token with 401 while the only connection is taken', async () => {
+    const held = await narrow.app.get('postgresqlClient').transaction()
+    try {
+      const id = randomUUID()
+      for (const [method, path, body] of [['PATCH', `/users/${id}`, { name: 'x' }], ['POST', '/devices', { name: 'x' }], ['DELETE', `/devices/${id}`, undefined]] as const) {
+        expect((await promptly(narrow.http(method, path, { body }))).status, `${method} ${path}`).toBe(401)
+      }
+    } finally {
+      await held.rollback()
+    }
   })
 })

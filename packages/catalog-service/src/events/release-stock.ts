@@ -20,7 +20,8 @@ export const releaseStock: EventHandler<'order.cancelled' | 'order.rejected' | '
   if (released.length === 0) return
   released.sort((a, b) => (a.productId < b.productId ? -1 : 1))
   for (const { productId, quantity } of released) {
-    await trx('products').where('id', productId).increment('stock', quantity)
+    // A seller's absolute stock write read before this must not apply (its version check fails).
+    await trx('products').where('id', productId).update({ stock: trx.raw('stock + ?', [quantity]), version: trx.raw('version + 1') })
   }
   await emit('stock.released', { orderId, lines: released })
 }

@@ -68,7 +68,8 @@ export const reserveStock: EventHandler<'order.created'> = async (event, { trx, 
   }
 
   for (const [productId, quantity] of wanted) {
-    await trx('products').where('id', productId).decrement('stock', quantity)
+    // A seller's absolute stock write read before this must not apply (its version check fails).
+    await trx('products').where('id', productId).update({ stock: trx.raw('stock - ?', [quantity]), version: trx.raw('version + 1') })
   }
   await trx('reservations').insert(wanted.map(([productId, quantity]) => ({ orderId, productId, quantity })))
   await emit('stock.reserved', {

@@ -1,3 +1,12 @@
 import type { ServiceApplication } from '@marketmesh/shared'
+import { notificationPurge } from '../log/purge'
+import { stream } from '../stream/stream'
+import { announcement } from './announcements/announcements'
+import { notification } from './notifications/notifications'
 
-export const services = (_app: ServiceApplication) => {}
+export const services = (app: ServiceApplication) => {
+  app.configure(notification)
+  app.configure(notificationPurge)
+  app.configure(announcement)
+  app.configure(stream)
+}

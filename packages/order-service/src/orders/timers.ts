@@ -1,4 +1,4 @@
-import { setEventCause, type Knex, type ServiceApplication } from '@marketmesh/shared'
+import { type Knex, runInTransaction, type ServiceApplication, setEventCause } from '@marketmesh/shared'
 import { releaseEscrow } from '../ledger/ledger'
 import { cancel, deliver } from './lifecycle'
 import { changeStatus, lockOrder, SYSTEM, type OrderRow } from './status'
@@ -16,7 +16,7 @@ export const orderTimers = (app: ServiceApplication) => {
   const db: Knex = app.get('postgresqlClient')
   const events = app.get('events')
   const onOrder = (work: (trx: Knex.Transaction, order: OrderRow) => Promise<void>) => async ({ payload, id }: { payload: { orderId: string }; id: string }) =>
-    db.transaction(async (trx) => {
+    runInTransaction(db, async (trx) => {
       setEventCause(trx, { correlationId: id, causationId: null })
       const order = await lockOrder(trx, payload.orderId)
       if (order) await work(trx, order)

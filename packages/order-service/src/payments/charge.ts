@@ -1,4 +1,4 @@
-import { setEventCause, type Knex, type ServiceApplication, type SideEffect } from '@marketmesh/shared'
+import { type Knex, runInTransaction, type ServiceApplication, setEventCause, type SideEffect } from '@marketmesh/shared'
 import { holdPayment } from '../ledger/ledger'
 import { changeStatus, lockOrder, SYSTEM, type OrderRow } from '../orders/status'
 import { paymentProviders } from '.'
@@ -26,7 +26,7 @@ export const chargeOrders = (app: ServiceApplication) => {
   const providers = paymentProviders(app)
 
   const conclude = (payload: ChargePayload, work: (trx: Knex.Transaction, order: OrderRow) => Promise<void>) =>
-    db.transaction(async (trx) => {
+    runInTransaction(db, async (trx) => {
       setEventCause(trx, { correlationId: payload.correlationId, causationId: payload.causationId })
       const order = await lockOrder(trx, payload.orderId)
       if (order?.status !== 'pending') return

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import { Conflict } from '@feathersjs/errors'
-import { invalidField, type Knex, type ServiceApplication, type SideEffect } from '@marketmesh/shared'
+import { invalidField, type Knex, runInTransaction, type ServiceApplication, type SideEffect } from '@marketmesh/shared'
 import { refundToBuyer } from '../ledger/ledger'
 import { changeStatus, lockOrder, SYSTEM, type OrderRow } from '../orders/status'
 import type { Refund } from '../services/refunds/refunds.schema'
@@ -60,7 +60,7 @@ export const refundOrders = (app: ServiceApplication) => {
       amount: pending.amount,
       currency: pending.currency
     })
-    await db.transaction(async (trx) => {
+    await runInTransaction(db, async (trx) => {
       const current = (await lockOrder(trx, pending.orderId)) as OrderRow
       const updated = await trx('refunds').where({ id: pending.id, status: 'pending' }).update({ status: 'succeeded', refundReference: refundId })
       if (updated === 0) return

@@ -1,6 +1,7 @@
 import type { ConsumeMessage, ConfirmChannel } from 'amqplib'
 import type { ChannelWrapper } from 'amqp-connection-manager'
 import type { Knex } from '../database'
+import { runInTransaction } from '../knex-internals'
 import type { Logger } from '../logger'
 import { AckWindow } from './acks'
 import type { Broker } from './broker'
@@ -392,7 +393,7 @@ export class EventConsumer {
   private async handleInOneTransaction(accepted: Accepted[]) {
     const { db, consumer } = this.options
     const outcomes = new Map<Delivery, Outcome>()
-    await db.transaction(async (trx) => {
+    await runInTransaction(db, async (trx) => {
       // Sorted, so two batches inserting some of the same ids take their index locks in one order.
       const ids = [...new Set(accepted.map(({ event }) => event.id))].sort()
       const inserted = await trx('processed_events')

@@ -139,6 +139,8 @@ export class SideEffects {
         .returning(['id', 'kind', 'key', 'payload', 'attempts'])
       if (rows.length === 0 || this.runner.isStopped) return
       await Promise.all(rows.map((row) => this.carryOut(row)))
+      // A short claim took every due one: what commits later wakes the runner again.
+      if (rows.length < concurrency) return
     }
   }
 

@@ -28,6 +28,15 @@ const causes = new WeakMap<Knex.Transaction, EventCause>()
 export const setEventCause = (trx: Knex.Transaction, cause: EventCause) => causes.set(trx, cause)
 
 /**
+ * Up to this many events, a write uses a named statement per number of events: PostgreSQL parses and
+ * plans it once per connection instead of for every write. A larger write is rare and its parsing
+ * small beside its rows: not worth a statement kept on every connection.
+ */
+const PREPARED_UP_TO = 100
+
+const insertEvents = (count: number) => `INSERT INTO outbox (event_id, type, envelope) VALUES ${Array(count).fill('(?, ?, ?)').join(', ')}`
+
+/**
  * Writes events to the outbox inside the caller's transaction, in one statement: they are
  * published if and only if that transaction commits, in the order given. Without a cause set on
  * the transaction, an event starts its own correlation.
@@ -55,7 +64,9 @@ export const writeToOutbox = async <T extends EventType>(
       data
     }
   })
-  await trx('outbox').insert(envelopes.map((envelope) => ({ event_id: envelope.id, type, envelope: JSON.stringify(envelope) })))
+  const values = envelopes.flatMap((envelope) => [envelope.id, type, JSON.stringify(envelope)])
+  const count = envelopes.length
+  await trx.raw(insertEvents(count), values).options(count <= PREPARED_UP_TO ? { name: `marketmesh_outbox_insert_${count}` } : {})
   return envelopes
 }
 

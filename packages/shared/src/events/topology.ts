@@ -36,7 +36,20 @@ export const EVENT_CONSUMERS = {
     'user.registered',
     'user.updated'
   ],
-  'notify-service': []
+  'notify-service': [
+    'user.registered',
+    'user.updated',
+    'device.registered',
+    'device.revoked',
+    'order.created',
+    'order.paid',
+    'order.rejected',
+    'order.cancelled',
+    'order.shipped',
+    'order.delivered',
+    'order.completed',
+    'order.refunded'
+  ]
 } as const satisfies Record<string, readonly EventType[]>
 
 export type ConsumerTable = Record<string, readonly EventType[]>

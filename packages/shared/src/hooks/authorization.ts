@@ -25,7 +25,11 @@ export const principalOf = (context: HookContext): Principal => {
   return principal
 }
 
-/** Only callers with one of these roles; internal calls pass. Use after `authenticated()`, as a before or an around hook. */
+/**
+ * Only callers with one of these roles; internal calls pass. Use after `authenticated()`. Works as a
+ * before or an around hook: in `around`, ahead of `inTransaction()`, a caller who may not write is
+ * refused without taking a database connection.
+ */
 export const requireRole =
   (...roles: Principal['role'][]) =>
   async (context: HookContext, next?: NextFunction) => {

@@ -2,6 +2,7 @@ import type { HookContext, NextFunction } from '@feathersjs/feathers'
 import type { KnexAdapterParams } from '@feathersjs/knex'
 import type { ServiceApplication } from '../declarations'
 import { setEventCause } from '../events/outbox'
+import { runInTransaction } from '../knex-internals'
 
 /**
  * Around hook: the service method and every hook after this one run in one database transaction
@@ -13,7 +14,7 @@ export const inTransaction =
   () => async (context: HookContext<ServiceApplication>, next: NextFunction) => {
     const params = context.params as KnexAdapterParams
     if (params.transaction?.trx) return next()
-    await context.app.get('postgresqlClient').transaction(async (trx) => {
+    await runInTransaction(context.app.get('postgresqlClient'), async (trx) => {
       if (context.params.requestId) setEventCause(trx, { correlationId: context.params.requestId, causationId: null })
       context.params = { ...context.params, transaction: { starting: false, trx } }
       await next()

@@ -1,12 +1,10 @@
 import { hooks as schemaHooks } from '@feathersjs/schema'
-import { answersPath, authenticationSettings, noQueryValidator, PrincipalJWTStrategy, type ServiceApplication } from '@marketmesh/shared'
-import { durationMs } from '../configuration'
+import { answersPath, authenticationSettings, durationMs, noQueryValidator, PrincipalJWTStrategy, type ServiceApplication } from '@marketmesh/shared'
+import { rateLimitedHttp } from '../http'
 import { userPath } from '../services/users/users.shared'
-import { authenticationHttp } from './http'
+import { limitFailedLogins, recordLastLogin } from './hooks'
 import { JWKS_PATH, jwksRoute } from './jwks'
-import { recordLastLogin } from './last-login'
 import { PasswordStrategy } from './local'
-import { limitFailedLogins } from './rate-limit'
 import { RefreshTokenStrategy } from './refresh'
 import { authenticationDataValidator } from './schema'
 import { UserAuthenticationService } from './service'
@@ -28,15 +26,18 @@ export const authentication = (app: ServiceApplication) => {
     parseStrategies: ['jwt'],
     local: { usernameField: 'email', passwordField: 'password', errorMessage: 'Invalid login' }
   })
-  const sessions = new SessionStore(app.get('postgresqlClient'), durationMs(app.get('refreshTokenExpiresIn')))
+  const sessions = new SessionStore(app.get('postgresqlClient'), {
+    lifetimeMs: durationMs(app.get('refreshTokenExpiresIn')),
+    reuseGraceMs: durationMs(app.get('refreshTokenReuseGrace'))
+  })
   const service = new UserAuthenticationService(app, sessions, signingKey, publicKeys)
   service.register('jwt', new PrincipalJWTStrategy())
   service.register('local', new PasswordStrategy(sessions))
   service.register('refresh', new RefreshTokenStrategy(sessions))
 
-  app.use('authentication', service, { methods: ['create', 'remove'], koa: { before: [authenticationHttp()] } })
+  app.use('authentication', service, { methods: ['create', 'remove'], koa: { before: [rateLimitedHttp()] } })
   app.service('authentication').hooks({
-    around: { create: [limitFailedLogins(app.get('loginRateLimit'))] },
+    around: { create: [limitFailedLogins()] },
     before: {
       all: [schemaHooks.validateQuery(noQueryValidator)],
       create: [schemaHooks.validateData(authenticationDataValidator)]

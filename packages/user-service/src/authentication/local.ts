@@ -2,7 +2,7 @@ import type { AuthenticationParams, AuthenticationRequest, AuthenticationResult 
 import { LocalStrategy } from '@feathersjs/authentication-local'
 import { NotAuthenticated } from '@feathersjs/errors'
 import type { Params } from '@feathersjs/feathers'
-import { normalisedEmail } from '../services/users/users.hooks'
+import { normalisedEmail } from '../services/users/hooks'
 import type { User } from '../services/users/users.schema'
 import type { SessionStore } from './sessions'
 

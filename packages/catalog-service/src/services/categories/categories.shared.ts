@@ -1,9 +1,10 @@
+import type { Params } from '@feathersjs/feathers'
 import type { ClientApplication } from '../../client'
 import type { Category, CategoryData, CategoryPatch, CategoryQuery, CategoryService } from './categories.class'
 
 export type { Category, CategoryData, CategoryPatch, CategoryQuery }
 
-export type CategoryClientService = Pick<CategoryService, (typeof categoryMethods)[number]>
+export type CategoryClientService = Pick<CategoryService<Params<CategoryQuery>>, (typeof categoryMethods)[number]>
 
 export const categoryPath = 'categories'
 

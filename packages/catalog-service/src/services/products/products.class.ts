@@ -20,7 +20,13 @@ export interface ProductParams extends KnexAdapterParams<ProductQuery> {
 // Stands for the id while the SQL of `get` is built once; each call binds its own id in its place.
 const ID = ':id'
 
-export class ProductService extends KnexService<Product, ProductData, ProductParams, ProductPatch> {
+/** `shopName` is no column: the adapter selects the columns asked for, the sellers read model adds the shop name. */
+const withoutShopName = <P extends ProductParams>(params: P, $select: string[]): P => ({
+  ...params,
+  query: { ...params.query, $select: $select.filter((field) => field !== 'shopName') }
+})
+
+export class ProductService<ServiceParams extends ProductParams = ProductParams> extends KnexService<Product, ProductData, ServiceParams, ProductPatch> {
   private readonly getStatements = new Map<'public' | 'all', Knex.SqlNative>()
 
   /**
@@ -29,9 +35,10 @@ export class ProductService extends KnexService<Product, ProductData, ProductPar
    * directly: knex's query runner was about a tenth of the request's CPU in bench/catalog-get.
    * Its id and query are checked here rather than by hooks, each of which costs the request time.
    */
-  override async _get(id: Id, params: ProductParams = {}): Promise<Product> {
+  override async _get(id: Id, params?: ServiceParams): Promise<Product> {
     if (!isUuid(id)) throw invalidField('id', 'must be a UUID')
-    if (!productQueryCheck(params.query ?? {})) throw new BadRequest('Invalid query', productQueryCheck.errors)
+    if (!productQueryCheck(params?.query ?? {})) throw new BadRequest('Invalid query', productQueryCheck.errors)
+    if (!params) return super._get(id)
     const { listing, transaction, knex } = params
     const { filters, query } = this.filterQuery(params)
     const shape = !listing ? 'all' : listing.ownShop ? undefined : 'public'
@@ -54,14 +61,13 @@ export class ProductService extends KnexService<Product, ProductData, ProductPar
   }
 
   // Every read goes through here: soft-deleted rows are gone, and outside callers see only what is listed.
-  override createQuery(params: ProductParams = {}) {
-    const $select = params.query?.$select
-    // `shopName` is no column: the adapter selects the columns asked for, the sellers read model adds the shop name.
-    const builder = super.createQuery($select ? { ...params, query: { ...params.query, $select: $select.filter((field) => field !== 'shopName') } } : params)
+  override createQuery(params?: ServiceParams) {
+    const $select = params?.query?.$select
+    const builder = super.createQuery(params && $select ? withoutShopName(params, $select) : params)
     if (!$select) builder.clearSelect().select(productColumns.map((column) => `products.${column}`))
     if (!$select || $select.includes('shopName')) builder.select(this.getModel(params).raw(`${shopNameOf('products')} AS "shopName"`))
     builder.whereNull('products.deletedAt')
-    const { listing } = params
+    const listing = params?.listing
     if (listing) {
       builder.where((visible) => {
         visible.whereRaw(isListed('products'))
@@ -72,10 +78,10 @@ export class ProductService extends KnexService<Product, ProductData, ProductPar
   }
 
   /** Soft delete: the row stays for reservations and reviews that point at it. */
-  override async _remove(id: null, params?: ProductParams): Promise<Product[]>
-  override async _remove(id: Id, params?: ProductParams): Promise<Product>
-  override async _remove(id: NullableId, params?: ProductParams): Promise<Product | Product[]>
-  override async _remove(id: NullableId, params: ProductParams = {}): Promise<Product | Product[]> {
+  override async _remove(id: null, params?: ServiceParams): Promise<Product[]>
+  override async _remove(id: Id, params?: ServiceParams): Promise<Product>
+  override async _remove(id: NullableId, params?: ServiceParams): Promise<Product | Product[]>
+  override async _remove(id: NullableId, params?: ServiceParams): Promise<Product | Product[]> {
     if (id === null) throw new MethodNotAllowed('Products are removed one at a time')
     const product = await this._get(id, params)
     await this.db(params).where('id', id).update({ deletedAt: new Date(), updatedAt: new Date() })

@@ -36,7 +36,7 @@ export const productSchema = Type.Object(
     ratingDelivery: Type.Union([Type.Number(), Type.Null()]),
     createdAt: Type.String({ format: 'date-time' }),
     updatedAt: Type.String({ format: 'date-time' }),
-    // Read-only: 1 at creation, one more with every change that emits an event (see `bumpVersion`).
+    /** Read-only: 1 at creation, one more with every change of the product (PATCH, delete, its parent's shared fields, a reservation or its release). */
     version: Type.Integer({ minimum: 1 })
   },
   { $id: 'Product', additionalProperties: false }
@@ -64,13 +64,27 @@ export const productDataSchema = Type.Intersect(
 export type ProductData = Static<typeof productDataSchema>
 export const productDataValidator = getValidator(productDataSchema, dataValidator)
 
-export const productPatchSchema = Type.Partial(
-  Type.Pick(productSchema, ['title', 'description', 'price', 'currency', 'stock', 'categoryId', 'attributes', 'status']),
-  { $id: 'ProductPatch', additionalProperties: false, minProperties: 1 }
+/**
+ * Stock changes two ways: `stockDelta` adds to (or takes from) the stock as it is when the write
+ * happens, reservations committed meanwhile included; an absolute `stock` needs the `version` it was
+ * read at, so that it cannot overwrite a reservation made since (409). `version` makes any patch
+ * conditional on it.
+ */
+export const productPatchSchema = Type.Object(
+  {
+    ...Type.Partial(Type.Pick(productSchema, ['title', 'description', 'price', 'currency', 'stock', 'categoryId', 'attributes', 'status']))
+      .properties,
+    stockDelta: Type.Optional(Type.Integer({ minimum: -2_147_483_647, maximum: 2_147_483_647 })),
+    version: Type.Optional(productSchema.properties.version)
+  },
+  { $id: 'ProductPatch', additionalProperties: false, minProperties: 1, dependencies: { stock: ['version'] } }
 )
 export type ProductPatch = Static<typeof productPatchSchema> & { updatedAt?: Date }
 export const productPatchValidator = getValidator(productPatchSchema, dataValidator)
+// `stockDelta` and `version` are conditions of the write, no columns to set.
 export const productPatchResolver = resolve<ProductPatch, ServiceHookContext<ProductService>>({
+  stockDelta: async () => undefined,
+  version: async () => undefined,
   updatedAt: async () => new Date()
 })
 

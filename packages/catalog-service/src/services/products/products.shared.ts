@@ -1,9 +1,10 @@
+import type { Params } from '@feathersjs/feathers'
 import type { ClientApplication } from '../../client'
 import type { Product, ProductData, ProductPatch, ProductQuery, ProductService } from './products.class'
 
 export type { Product, ProductData, ProductPatch, ProductQuery }
 
-export type ProductClientService = Pick<ProductService, (typeof productMethods)[number]>
+export type ProductClientService = Pick<ProductService<Params<ProductQuery>>, (typeof productMethods)[number]>
 
 export const productPath = 'products'
 

@@ -9,6 +9,7 @@ import {
 } from './products.schema'
 import { productMethods, productPath } from './products.shared'
 import {
+  adjustStock,
   assignShop,
   bumpVersion,
   inheritFromParent,
@@ -18,6 +19,7 @@ import {
   productEvent,
   propagateToVariants,
   removeVariants,
+  requireCurrentVersion,
   requireKnownCategory,
   requireOwnProduct
 } from './hooks'
@@ -25,24 +27,25 @@ import {
 export * from './products.class'
 export * from './products.schema'
 
-// The query first, before a token is verified or a row read: bad input costs nothing but the answer.
+// The query first, before the data or a row is read: bad input costs nothing but the answer.
 const validQuery = schemaHooks.validateQuery(productQueryValidator)
-const writers = [validQuery, authenticated(), requireRole('seller', 'admin')]
+// Around, ahead of the transaction: a caller who may not write is refused before a connection is taken.
+const writers = [authenticated(), requireRole('seller', 'admin')]
 
 export const product = (app: ServiceApplication) => {
   app.use(productPath, new ProductService(getOptions(app)), { methods: [...productMethods], events: [] })
   app.service(productPath).hooks({
     around: {
-      create: [inTransaction()],
-      patch: [inTransaction()],
-      remove: [inTransaction()]
+      create: [...writers, inTransaction()],
+      patch: [...writers, inTransaction()],
+      remove: [...writers, inTransaction()]
     },
     before: {
       find: [validQuery, optionallyAuthenticated(), listOnlyVisible()],
       // The hottest path checks its id and query in the class, with the same schema compiled to a synchronous check.
       get: [optionallyAuthenticated(), listOnlyVisible()],
       create: [
-        ...writers,
+        validQuery,
         schemaHooks.validateData(productDataValidator),
         assignShop(),
         inheritFromParent(),
@@ -51,14 +54,17 @@ export const product = (app: ServiceApplication) => {
       ],
       patch: [
         uuidIds(),
-        ...writers,
+        validQuery,
         schemaHooks.validateData(productPatchValidator),
         limitAttributesSize(),
+        listOnlyVisible(),
         requireOwnProduct(),
+        requireCurrentVersion(),
+        adjustStock(),
         requireKnownCategory(),
         schemaHooks.resolveData(productPatchResolver)
       ],
-      remove: [uuidIds(), ...writers, requireOwnProduct()]
+      remove: [uuidIds(), validQuery, listOnlyVisible(), requireOwnProduct()]
     },
     after: {
       create: [emitEvent('product.created', productEvent)],

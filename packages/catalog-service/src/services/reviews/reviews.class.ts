@@ -1,3 +1,4 @@
+import type { Params } from '@feathersjs/feathers'
 import { KnexService, type KnexAdapterOptions, type KnexAdapterParams } from '@feathersjs/knex'
 import type { ServiceApplication } from '@marketmesh/shared'
 import type { Review, ReviewData, ReviewQuery } from './reviews.schema'
@@ -6,7 +7,7 @@ export type { Review, ReviewData, ReviewQuery }
 
 export type ReviewParams = KnexAdapterParams<ReviewQuery>
 
-export class ReviewService extends KnexService<Review, ReviewData, ReviewParams> {}
+export class ReviewService<ServiceParams extends Params = ReviewParams> extends KnexService<Review, ReviewData, ServiceParams> {}
 
 export const getOptions = (app: ServiceApplication): KnexAdapterOptions => ({
   paginate: app.get('paginate'),

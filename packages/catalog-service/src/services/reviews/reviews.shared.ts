@@ -1,9 +1,10 @@
+import type { Params } from '@feathersjs/feathers'
 import type { ClientApplication } from '../../client'
 import type { Review, ReviewData, ReviewQuery, ReviewService } from './reviews.class'
 
 export type { Review, ReviewData, ReviewQuery }
 
-export type ReviewClientService = Pick<ReviewService, (typeof reviewMethods)[number]>
+export type ReviewClientService = Pick<ReviewService<Params<ReviewQuery>>, (typeof reviewMethods)[number]>
 
 export const reviewPath = 'reviews'
 

@@ -16,15 +16,13 @@ export const review = (app: ServiceApplication) => {
       // Anyone reads reviews; a token tells whose buyer and order may be shown.
       find: [optionallyAuthenticated()],
       get: [optionallyAuthenticated()],
-      create: [inTransaction()]
+      create: [authenticated(), requireRole('buyer'), inTransaction()]
     },
     before: {
       all: [uuidIds(), schemaHooks.validateQuery(reviewQueryValidator)],
       find: [purchaseFiltersOnlyForTheirBuyer()],
       get: [purchaseFiltersOnlyForTheirBuyer()],
       create: [
-        authenticated(),
-        requireRole('buyer'),
         schemaHooks.validateData(reviewDataValidator),
         schemaHooks.resolveData(reviewDataResolver),
         requireDeliveredPurchase()

@@ -1,12 +1,15 @@
 import { MethodNotAllowed } from '@feathersjs/errors'
 import type { Id, NullableId, Params } from '@feathersjs/feathers'
 import { KnexService, type KnexAdapterOptions, type KnexAdapterParams } from '@feathersjs/knex'
-import type { ServiceApplication } from '@marketmesh/shared'
+import type { ServiceApplication, ServiceHookContext } from '@marketmesh/shared'
 import type { Device, DeviceData, DevicePatch, DeviceQuery } from './devices.schema'
 
 export type { Device, DeviceData, DevicePatch, DeviceQuery }
 
-export interface DeviceParams extends KnexAdapterParams<DeviceQuery> {}
+export interface DeviceParams extends KnexAdapterParams<DeviceQuery> {
+  /** The token of the device being created, between the hook that issues it and the resolver that hashes it. */
+  deviceToken?: string
+}
 
 export class DeviceService<ServiceParams extends Params = DeviceParams> extends KnexService<Device, DeviceData, ServiceParams, DevicePatch> {
   /** Revoking keeps the row (which seller had which device, until when); its token stops working everywhere. */
@@ -18,15 +21,10 @@ export class DeviceService<ServiceParams extends Params = DeviceParams> extends 
   }
 }
 
+export type DeviceHookContext = ServiceHookContext<DeviceService>
+
 export const getOptions = (app: ServiceApplication): KnexAdapterOptions => ({
   paginate: { default: 20, max: 100 },
   Model: app.get('postgresqlClient'),
   name: 'devices'
 })
-
-declare module '@feathersjs/feathers' {
-  interface Params {
-    /** The token of the device being created, between the hook that issues it and the resolver that hashes it. */
-    deviceToken?: string
-  }
-}

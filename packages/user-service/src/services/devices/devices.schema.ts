@@ -1,10 +1,8 @@
 import { resolve } from '@feathersjs/schema'
 import { getValidator, Type, type Static } from '@feathersjs/typebox'
-import { dataValidator, hashDeviceToken, principalOf, publicQuerySyntax, queryValidator, type ServiceHookContext } from '@marketmesh/shared'
+import { dataValidator, hashDeviceToken, principalOf, publicQuerySyntax, queryValidator } from '@marketmesh/shared'
 import { isoTimestamp } from '../../resolvers'
-import type { DeviceService } from './devices.class'
-
-type DeviceHookContext = ServiceHookContext<DeviceService>
+import type { DeviceHookContext } from './devices.class'
 
 const Timestamp = Type.String({ format: 'date-time' })
 
@@ -25,6 +23,8 @@ export const deviceSchema = Type.Object(
 export type Device = Static<typeof deviceSchema>
 
 export const deviceResolver = resolve<Device, DeviceHookContext>({
+  // Set only while the device is being created: the answer to POST /devices is the one place it shows.
+  token: async (_value, _device, context) => context.params.deviceToken,
   createdAt: isoTimestamp,
   revokedAt: isoTimestamp
 })

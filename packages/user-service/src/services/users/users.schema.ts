@@ -1,11 +1,9 @@
 import { passwordHash } from '@feathersjs/authentication-local'
 import { resolve } from '@feathersjs/schema'
 import { getValidator, Type, type Static } from '@feathersjs/typebox'
-import { dataValidator, publicQuerySyntax, queryValidator, type ServiceHookContext } from '@marketmesh/shared'
+import { dataValidator, publicQuerySyntax, queryValidator } from '@marketmesh/shared'
 import { isoTimestamp } from '../../resolvers'
-import type { UserService } from './users.class'
-
-type UserHookContext = ServiceHookContext<UserService>
+import type { UserHookContext } from './users.class'
 
 const Role = Type.Union([Type.Literal('buyer'), Type.Literal('seller'), Type.Literal('admin')])
 const Status = Type.Union([Type.Literal('active'), Type.Literal('disabled')])
@@ -78,11 +76,15 @@ export const userDataResolver = resolve<UserData, UserHookContext>({
   shopDescription: onlyForSellers
 })
 
-/** Self-service changes; `role` and `status` only an admin may send (see the hooks). */
+/**
+ * Self-service changes; `role` and `status` only an admin may send, and a change of one's own email or
+ * password needs `currentPassword` (see the hooks), which is checked and never stored.
+ */
 export const userPatchSchema = Type.Object(
   {
     email: Type.Optional(email),
     password: Type.Optional(password),
+    currentPassword: Type.Optional(Type.String({ maxLength: 72 })),
     name: Type.Optional(name),
     shopName: Type.Optional(shopName),
     shopDescription: Type.Optional(shopDescription),
@@ -96,6 +98,7 @@ export const userPatchValidator = getValidator(userPatchSchema, dataValidator)
 
 export const userPatchResolver = resolve<UserPatch, UserHookContext>({
   password: passwordHash({ strategy: 'local' }),
+  currentPassword: async () => undefined,
   updatedAt: async () => new Date().toISOString()
 })
 

@@ -1,17 +1,20 @@
 import { hooks as schemaHooks } from '@feathersjs/schema'
 import { authenticated, emitEvent, inTransaction, optionallyAuthenticated, uuidIds, type EventData, type ServiceApplication } from '@marketmesh/shared'
-import { conflictOnDuplicate } from '../../hooks/conflict-on-duplicate'
-import { getOptions, UserService, type User } from './users.class'
+import { rateLimitedHttp } from '../../http'
 import {
   assignShopSlug,
   bumpVersion,
+  conflictOnDuplicate,
+  limitRegistrations,
   listOnlySelfUnlessAdmin,
   normaliseEmail,
   onlySelfOrAdmin,
   refuseAdminRegistration,
+  requireCurrentPassword,
   revokeSessionsOnCredentialChange,
   roleAndStatusOnlyByAdmin
-} from './users.hooks'
+} from './hooks'
+import { getOptions, UserService, type User } from './users.class'
 import {
   userDataResolver,
   userDataValidator,
@@ -44,14 +47,14 @@ const duplicates = conflictOnDuplicate({
 })
 
 export const users = (app: ServiceApplication) => {
-  app.use(userPath, new UserService(getOptions(app)), { methods: [...userMethods], events: [] })
+  app.use(userPath, new UserService(getOptions(app)), { methods: [...userMethods], events: [], koa: { before: [rateLimitedHttp()] } })
   app.service(userPath).hooks({
     around: {
       all: [schemaHooks.resolveExternal(userExternalResolver), schemaHooks.resolveResult(userResolver)],
       find: [authenticated()],
       get: [authenticated()],
-      create: [optionallyAuthenticated(), inTransaction()],
-      patch: [authenticated(), inTransaction()]
+      create: [optionallyAuthenticated(), limitRegistrations, inTransaction()],
+      patch: [authenticated(), requireCurrentPassword, inTransaction()]
     },
     before: {
       all: [schemaHooks.validateQuery(userQueryValidator), uuidIds()],

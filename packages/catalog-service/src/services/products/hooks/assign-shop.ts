@@ -1,6 +1,6 @@
 import { Forbidden } from '@feathersjs/errors'
 import { invalidField, type ServiceHookContext } from '@marketmesh/shared'
-import { shopOf } from '../../../hooks'
+import { shopOf } from '../../../shop'
 import type { ProductService } from '../products.class'
 
 /** A seller creates products in their own shop; an admin names the shop. */

@@ -1,5 +1,5 @@
 import type { ServiceHookContext } from '@marketmesh/shared'
-import { shopOf } from '../../../hooks'
+import { shopOf } from '../../../shop'
 import type { ProductService } from '../products.class'
 
 /** Outside callers see listed products; a seller also sees all of their own, an admin everything. */

@@ -8,10 +8,11 @@ declare module '@feathersjs/feathers' {
 }
 
 /**
- * Koa middleware of /authentication: hands the client IP to the hooks, and sends the headers a hook
- * set for an error response too (Retry-After with 429), which the generic error handler does not.
+ * Koa middleware of the rate-limited endpoints (/authentication, /users): hands the client IP to the
+ * hooks, and sends the headers a hook set for an error response too (Retry-After with 429), which
+ * the generic error handler does not.
  */
-export const authenticationHttp = (): Middleware => async (ctx, next) => {
+export const rateLimitedHttp = (): Middleware => async (ctx, next) => {
   ctx.feathers = { ...ctx.feathers, ip: ctx.ip }
   try {
     await next()

@@ -1,7 +1,7 @@
 import type { HookContext } from '@feathersjs/feathers'
 import { getDispatch, setDispatch } from '@feathersjs/schema'
 import type { ServiceApplication } from '@marketmesh/shared'
-import { userPath } from '../services/users/users.shared'
+import { userPath } from '../../services/users/users.shared'
 
 /** After hook of POST /authentication: a password login stamps the user's lastLoginAt (no event: it is no profile change). */
 export const recordLastLogin = async (context: HookContext<ServiceApplication>) => {

@@ -1,0 +1,27 @@
+import { feathers, type Application, type TransportConnection } from '@feathersjs/feathers'
+import { announcementClient } from './services/announcements/announcements.shared'
+import { notificationClient } from './services/notifications/notifications.shared'
+
+export type { Announcement, AnnouncementData, AnnouncementQuery, AnnouncementClientService } from './services/announcements/announcements.shared'
+export type { Notification, NotificationQuery, NotificationClientService } from './services/notifications/notifications.shared'
+
+export interface Configuration {
+  connection: TransportConnection<ServiceTypes>
+}
+
+export interface ServiceTypes {}
+
+export type ClientApplication = Application<ServiceTypes, Configuration>
+
+/**
+ * The typed client of notify-service's REST API. Authenticate by giving the connection the access token:
+ *   createClient(rest(url).fetch(fetch, { headers: { Authorization: `Bearer ${accessToken}` } }))
+ */
+export const createClient = (connection: TransportConnection<ServiceTypes>) => {
+  const client: ClientApplication = feathers()
+  client.configure(connection)
+  client.set('connection', connection)
+  client.configure(notificationClient)
+  client.configure(announcementClient)
+  return client
+}

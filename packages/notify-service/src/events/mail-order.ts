@@ -1,0 +1,19 @@
+import type { EventHandler } from '@marketmesh/shared'
+import { MAIL_EFFECT, type MailPayload } from '../mail/mail'
+import { notifyOrder } from './notify-order'
+
+/** A paid order: its notification, the buyer's confirmation and the seller's notice, each mailed once after commit. */
+export const notifyOrderPaid: EventHandler<'order.paid'> = async (event, context) => {
+  await notifyOrder(event, context)
+  const { orderId, buyerId, sellerId, shopName } = event.data
+  const shown = { order: event.data, shop: shopName ?? 'marketmesh' }
+  await context.schedule(MAIL_EFFECT, `order-confirmation:${orderId}`, { template: 'order-confirmation', to: buyerId, context: shown } satisfies MailPayload)
+  await context.schedule(MAIL_EFFECT, `new-order:${orderId}`, { template: 'new-order', to: sellerId, context: shown } satisfies MailPayload)
+}
+
+/** A shipped order: its notification and the buyer's shipping notice. */
+export const notifyOrderShipped: EventHandler<'order.shipped'> = async (event, context) => {
+  await notifyOrder(event, context)
+  const { orderId, buyerId } = event.data
+  await context.schedule(MAIL_EFFECT, `order-shipped:${orderId}`, { template: 'order-shipped', to: buyerId, context: { order: event.data } } satisfies MailPayload)
+}

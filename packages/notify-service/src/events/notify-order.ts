@@ -1,0 +1,13 @@
+import type { EventHandler } from '@marketmesh/shared'
+import { appendNotification } from '../log/append'
+
+type OrderEvent = 'order.created' | 'order.paid' | 'order.rejected' | 'order.cancelled' | 'order.shipped' | 'order.delivered' | 'order.completed' | 'order.refunded'
+
+/**
+ * Every order event becomes one notification for its buyer and its shop. The log records what
+ * happened, each event once (the backbone's dedupe), so the order they arrive in changes nothing.
+ */
+export const notifyOrder: EventHandler<OrderEvent> = async (event, { trx }) => {
+  const { buyerId, sellerId } = event.data
+  await appendNotification(trx, { type: event.type, data: event.data, audience: { userId: buyerId, sellerId }, eventId: event.id })
+}

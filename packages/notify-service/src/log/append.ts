@@ -1,0 +1,57 @@
+import type { Knex } from '@marketmesh/shared'
+
+/** Who may see a notification besides admins (who see all). */
+export interface Audience {
+  /** A buyer's own, or the user an account event is about. */
+  userId?: string
+  /** A shop's: its seller (and, with `devices`, its appliances). */
+  sellerId?: string
+  everyone?: boolean
+  /** For the shop's devices too (print jobs). */
+  devices?: boolean
+}
+
+export interface NewNotification {
+  type: string
+  data: unknown
+  audience: Audience
+  eventId?: string
+}
+
+/** The channel each instance LISTENs on to read the log again (the log stays the source of truth). */
+export const NOTIFICATIONS_CHANNEL = 'notifications'
+
+// Key of the advisory lock under which ids are assigned.
+const LOG_APPEND_LOCK = 0x6e6f7466
+
+/**
+ * Appends to the log in `trx`. Ids come from a sequence, and two transactions could commit their
+ * ids out of order (5 drawn first, 6 committed first): a reader past 6 would never see 5. So ids
+ * are drawn under a transaction-level advisory lock, held to commit: the transaction that draws 6
+ * waits until the one holding 5 has ended, and ids become visible in order. Readers then need
+ * nothing but `id > lastSeen`. (The alternative, a per-row xid8 read only below
+ * `pg_snapshot_xmin(pg_current_snapshot())`, orders rows by transaction id rather than by id,
+ * so the SSE ids, which must increase, would not.) The price is that appending transactions take
+ * turns from their first append to commit: a batch of events takes one turn, and its handlers
+ * append before they take row locks, so two batches never wait for each other in opposite order.
+ */
+export const appendNotifications = async (trx: Knex.Transaction, notifications: NewNotification[]) => {
+  if (notifications.length === 0) return []
+  await trx.raw('SELECT pg_advisory_xact_lock(?)', [LOG_APPEND_LOCK])
+  const rows = notifications.map(({ type, data, audience, eventId }) => ({
+    type,
+    data: JSON.stringify(data),
+    userId: audience.userId ?? null,
+    sellerId: audience.sellerId ?? null,
+    everyone: audience.everyone ?? false,
+    devices: audience.devices ?? false,
+    eventId: eventId ?? null
+  }))
+  const inserted: Array<{ id: string }> = await trx('notifications').insert(rows).returning('id')
+  // Delivered at commit, and only then; identical ones of one transaction are delivered once.
+  await trx.raw('SELECT pg_notify(?, ?)', [NOTIFICATIONS_CHANNEL, ''])
+  return inserted.map(({ id }) => Number(id))
+}
+
+export const appendNotification = async (trx: Knex.Transaction, notification: NewNotification) =>
+  (await appendNotifications(trx, [notification]))[0]

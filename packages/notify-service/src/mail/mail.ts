@@ -1,0 +1,50 @@
+import { isAbsolute, join } from 'node:path'
+import type { HookContext, NextFunction } from '@feathersjs/feathers'
+import { packageRoot, type ServiceApplication } from '@marketmesh/shared'
+import { loadMailTemplates, type MailTemplate } from './templates'
+import { createMailTransport } from './transport'
+
+export const MAIL_EFFECT = 'mail'
+
+/** What a handler schedules: which mail, to which user, with what the template shows. */
+export interface MailPayload {
+  template: MailTemplate
+  to: string
+  context: Record<string, unknown>
+}
+
+/**
+ * Carries out the `mail` side effects after their handler's transaction committed: the recipient's
+ * address and name from the users read model (an order may be paid before its buyer's
+ * `user.registered` arrived: then it is retried), the templates, and the effect's stable id as
+ * Message-ID. A failing SMTP server fails the attempt, retried with the side effects' backoff.
+ */
+export const mail = (app: ServiceApplication) => {
+  const root = packageRoot(__dirname)
+  const render = loadMailTemplates(root)
+  const settings = app.get('mail')
+  const directory = isAbsolute(settings.directory) ? settings.directory : join(root, settings.directory)
+  const transport = createMailTransport({ smtpUrl: settings.smtpUrl, directory })
+  const db = app.get('postgresqlClient')
+
+  app.get('events').effects.perform<MailPayload>(MAIL_EFFECT, async ({ id, payload }) => {
+    const user = await db('users').first('email', 'name').where({ id: payload.to })
+    if (!user) throw new Error(`No address yet for user ${payload.to}`)
+    const { subject, html, text } = render(payload.template, { ...payload.context, name: user.name, email: user.email })
+    await transport.send({ from: settings.from, to: { name: user.name, address: user.email }, subject, html, text, messageId: `<${id}@notify.marketmesh>` })
+  })
+  app.hooks({
+    teardown: [
+      async (_context: HookContext, next: NextFunction) => {
+        await next()
+        transport.close()
+      }
+    ]
+  })
+}
+
+declare module '@marketmesh/shared' {
+  interface ServiceConfiguration {
+    mail: { smtpUrl: string; from: string; directory: string }
+  }
+}

@@ -1,0 +1,44 @@
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import Handlebars from 'handlebars'
+
+export const MAIL_TEMPLATES = ['welcome', 'order-confirmation', 'new-order', 'order-shipped'] as const
+export type MailTemplate = (typeof MAIL_TEMPLATES)[number]
+
+export interface RenderedMail {
+  subject: string
+  html: string
+  text: string
+}
+
+type Compiled = { [part in keyof RenderedMail]: Handlebars.TemplateDelegate }
+
+/**
+ * The mails, as Handlebars templates in `templates/<name>.{subject,text,html}.hbs`: the HTML part
+ * escapes every value (a buyer named `<script>` stays text); subject and text are plain text
+ * and are not HTML-escaped.
+ */
+export const loadMailTemplates = (root: string) => {
+  const handlebars = Handlebars.create()
+  // Minor units and a currency code, as the events carry money: `money total currency`.
+  handlebars.registerHelper('money', (amount: number, currency: string) => {
+    const format = new Intl.NumberFormat('en', { style: 'currency', currency })
+    return format.format(amount / 10 ** (format.resolvedOptions().maximumFractionDigits ?? 2))
+  })
+  handlebars.registerHelper('times', (quantity: number, unitPrice: number) => quantity * unitPrice)
+  const read = (name: MailTemplate, part: keyof RenderedMail) => readFileSync(join(root, 'templates', `${name}.${part}.hbs`), 'utf8')
+  const compiled = new Map<MailTemplate, Compiled>(
+    MAIL_TEMPLATES.map((name) => [
+      name,
+      {
+        subject: handlebars.compile(read(name, 'subject'), { noEscape: true }),
+        text: handlebars.compile(read(name, 'text'), { noEscape: true }),
+        html: handlebars.compile(read(name, 'html'))
+      }
+    ])
+  )
+  return (name: MailTemplate, context: object): RenderedMail => {
+    const template = compiled.get(name)!
+    return { subject: template.subject(context).trim(), text: template.text(context), html: template.html(context) }
+  }
+}

@@ -1,0 +1,39 @@
+import { mkdir, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import nodemailer from 'nodemailer'
+import type Mail from 'nodemailer/lib/mailer'
+
+export type MailMessage = Mail.Options & { messageId: string }
+
+export interface MailTransport {
+  send(message: MailMessage): Promise<void>
+  close(): void
+}
+
+/** Over SMTP (`SMTP_URL`, e.g. `smtp://user:pass@mail.example.com:587`). */
+const smtpTransport = (url: string): MailTransport => {
+  const transport = nodemailer.createTransport(url)
+  return {
+    send: async (message) => void (await transport.sendMail(message)),
+    close: () => transport.close()
+  }
+}
+
+/**
+ * Without SMTP (development): each mail as an `.eml` file in `directory`, named by its
+ * Message-ID, so a retried effect rewrites the same file rather than adding one.
+ */
+const fileTransport = (directory: string): MailTransport => {
+  const transport = nodemailer.createTransport({ streamTransport: true, buffer: true })
+  return {
+    send: async (message) => {
+      const { message: raw } = await transport.sendMail(message)
+      await mkdir(directory, { recursive: true })
+      await writeFile(join(directory, `${message.messageId.replace(/[<>]/g, '')}.eml`), raw as Buffer)
+    },
+    close: () => transport.close()
+  }
+}
+
+export const createMailTransport = ({ smtpUrl, directory }: { smtpUrl: string; directory: string }) =>
+  smtpUrl ? smtpTransport(smtpUrl) : fileTransport(directory)

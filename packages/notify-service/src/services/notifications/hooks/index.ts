@@ -1,0 +1,2 @@
+export * from './limit-to-audience'
+export * from './newest-first'

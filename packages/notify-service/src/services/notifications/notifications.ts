@@ -1,0 +1,31 @@
+import { hooks as schemaHooks } from '@feathersjs/schema'
+import { authenticatedOrDevice, type ServiceApplication } from '@marketmesh/shared'
+import { getOptions, NotificationService } from './notifications.class'
+import { notificationExternalResolver, notificationQueryValidator, notificationResolver } from './notifications.schema'
+import { notificationMethods, notificationPath } from './notifications.shared'
+import { limitToAudience, newestFirst } from './hooks'
+
+export * from './notifications.class'
+export * from './notifications.schema'
+
+export const notification = (app: ServiceApplication) => {
+  app.use(notificationPath, new NotificationService(getOptions(app)), { methods: [...notificationMethods], events: [] })
+  app.service(notificationPath).hooks({
+    around: {
+      find: [
+        authenticatedOrDevice(),
+        schemaHooks.resolveExternal(notificationExternalResolver),
+        schemaHooks.resolveResult(notificationResolver)
+      ]
+    },
+    before: {
+      find: [schemaHooks.validateQuery(notificationQueryValidator), limitToAudience(), newestFirst()]
+    }
+  })
+}
+
+declare module '@marketmesh/shared' {
+  interface ServiceTypes {
+    [notificationPath]: NotificationService
+  }
+}

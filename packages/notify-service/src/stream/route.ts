@@ -1,0 +1,62 @@
+import type { Middleware } from 'koa'
+import { createSession } from 'better-sse'
+import { BadRequest, MethodNotAllowed } from '@feathersjs/errors'
+import { durationMs, type ServiceApplication } from '@marketmesh/shared'
+import { authenticateStream } from './authenticate'
+import type { StreamHub } from './hub'
+import { catchUp } from './replay'
+import { StreamClient } from './stream-client'
+
+export const STREAM_PATH = '/stream'
+
+const lastEventIdOf = (header: string, query: unknown) => {
+  const value = header || (typeof query === 'string' ? query : '')
+  if (value === '') return undefined
+  if (!/^[0-9]{1,15}$/.test(value)) throw new BadRequest('Last-Event-ID must be the id of a notification')
+  return Number(value)
+}
+
+/**
+ * `GET /stream`: authenticate, open the SSE session, replay what the caller missed (Last-Event-ID
+ * or ?lastEventId=), then live. `retry` is jittered per stream so that after a restart thousands
+ * of clients do not all reconnect in the same instant.
+ */
+export const streamRoute =
+  (app: ServiceApplication, hub: StreamHub): Middleware =>
+  async (ctx, next) => {
+    if (ctx.path !== STREAM_PATH) return next()
+    if (ctx.method !== 'GET') throw new MethodNotAllowed('Only GET /stream')
+    const { principal, expiresAt } = await authenticateStream(app, ctx)
+    const after = lastEventIdOf(ctx.get('last-event-id'), ctx.query.lastEventId)
+    const settings = app.get('stream')
+
+    ctx.status = 200
+    ctx.respond = false
+    const session = await createSession(ctx.req, ctx.res, {
+      keepAlive: durationMs(settings.heartbeat),
+      retry: durationMs(settings.retry) + Math.floor(Math.random() * durationMs(settings.retryJitter)),
+      trustClientEventId: false
+    })
+    const client = new StreamClient(principal, session, ctx.res, {
+      maxBufferedBytes: settings.maxBufferedBytes,
+      onEvicted: (evicted) => {
+        hub.remove(evicted)
+        hub.evictions.inc()
+      }
+    })
+    // Registered before the replay reads: what commits meanwhile waits in the client, none is lost.
+    hub.add(client)
+    const position = hub.position
+    const expiry = expiresAt === undefined ? undefined : setTimeout(() => client.close(), Math.max(0, expiresAt - Date.now()))
+    session.once('disconnected', () => {
+      clearTimeout(expiry)
+      hub.remove(client)
+    })
+    try {
+      await catchUp(app, client, after, position)
+      client.goLive()
+    } catch (error) {
+      app.get('logger').warn({ err: (error as Error).message }, 'stream replay failed; closing it')
+      client.close()
+    }
+  }

@@ -1,0 +1,95 @@
+import type { ServerResponse } from 'node:http'
+import type { Session } from 'better-sse'
+import type { Principal } from '@marketmesh/shared'
+import type { Frame } from './frame'
+
+export interface StreamClientOptions {
+  /** Bytes a stream may have waiting (ours and the socket's) before it is disconnected. */
+  maxBufferedBytes: number
+  onEvicted: (client: StreamClient) => void
+}
+
+/**
+ * One open stream. While it replays, live frames wait in `pending` (the replay may still be
+ * reading them); then it goes live and skips what the replay already sent. It never writes
+ * while the socket wants to drain: frames queue (references to the shared frames) and flush
+ * on `drain`; a client whose backlog passes the bound is cut off, to replay on reconnect.
+ */
+export class StreamClient {
+  private pending: Frame[] | undefined = []
+  private pendingBytes = 0
+  private queue: Frame[] = []
+  private queuedBytes = 0
+  private lastId = 0
+  private closed = false
+
+  constructor(
+    readonly principal: Principal,
+    private readonly session: Session,
+    private readonly res: ServerResponse,
+    private readonly options: StreamClientOptions
+  ) {
+    res.on('drain', () => this.flush())
+  }
+
+  /** Bytes waiting for this client: behind its replay, in our queue and in the socket's buffer. */
+  get bufferedBytes() {
+    return this.pendingBytes + this.queuedBytes + this.res.writableLength
+  }
+
+  /** A live frame from the log tail. */
+  deliver(frame: Frame) {
+    if (!this.pending) return this.send(frame)
+    this.pending.push(frame)
+    this.pendingBytes += frame.bytes
+    if (this.bufferedBytes > this.options.maxBufferedBytes) this.evict()
+  }
+
+  /** A frame read by the replay, or sent before it (resync, current announcements). */
+  send(frame: Frame) {
+    if (this.closed) return
+    if (frame.id !== undefined) {
+      if (frame.id <= this.lastId) return
+      this.lastId = frame.id
+    }
+    if (this.queue.length > 0 || this.res.writableNeedDrain) {
+      this.queue.push(frame)
+      this.queuedBytes += frame.bytes
+    } else {
+      void this.session.batch(frame.buffer)
+    }
+    if (this.bufferedBytes > this.options.maxBufferedBytes) this.evict()
+  }
+
+  /** Replay done: the frames that came meanwhile, without what the replay sent. */
+  goLive() {
+    const pending = this.pending ?? []
+    this.pending = undefined
+    this.pendingBytes = 0
+    for (const frame of pending) this.send(frame)
+  }
+
+  close() {
+    if (this.closed) return
+    this.closed = true
+    this.res.end()
+  }
+
+  private flush() {
+    while (this.queue.length > 0 && !this.res.writableNeedDrain && !this.closed) {
+      const frame = this.queue.shift()!
+      this.queuedBytes -= frame.bytes
+      void this.session.batch(frame.buffer)
+    }
+  }
+
+  private evict() {
+    if (this.closed) return
+    this.closed = true
+    this.pending = undefined
+    this.queue = []
+    this.pendingBytes = this.queuedBytes = 0
+    this.res.destroy()
+    this.options.onEvicted(this)
+  }
+}

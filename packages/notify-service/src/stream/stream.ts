@@ -1,0 +1,47 @@
+import type { Server } from 'node:http'
+import type { HookContext, NextFunction } from '@feathersjs/feathers'
+import type { ServiceApplication } from '@marketmesh/shared'
+import { StreamHub } from './hub'
+import { LogTail } from './log-tail'
+import { streamRoute } from './route'
+
+/** Payloads on it end streams: `device:<id>` (revoked), `user:<id>` (disabled); see migration 0004. */
+export const STREAM_CONTROL_CHANNEL = 'notify_stream_control'
+
+/** `GET /stream` on this instance: its streams and the tail of the log that feeds them. */
+export const stream = (app: ServiceApplication) => {
+  const hub = new StreamHub(app)
+  const tail = new LogTail({
+    db: app.get('postgresqlClient'),
+    connection: app.get('postgresql').connection,
+    hub,
+    logger: app.get('logger'),
+    controlChannel: STREAM_CONTROL_CHANNEL,
+    onControl: (payload) => hub.close((principal) => payload === `${principal.role === 'device' ? 'device' : 'user'}:${principal.id}`)
+  })
+  app.set('streams', hub)
+  app.use(streamRoute(app, hub))
+  app.hooks({
+    setup: [
+      async (context: HookContext<ServiceApplication> & { server?: Server }, next: NextFunction) => {
+        await next()
+        await tail.start()
+        // Streams never end by themselves: they would hold a graceful shutdown until its timeout.
+        context.server?.once('closing', () => hub.close())
+      }
+    ],
+    teardown: [
+      async (_context: HookContext, next: NextFunction) => {
+        hub.close()
+        await tail.stop()
+        await next()
+      }
+    ]
+  })
+}
+
+declare module '@marketmesh/shared' {
+  interface ServiceConfiguration {
+    streams: StreamHub
+  }
+}

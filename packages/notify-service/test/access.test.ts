@@ -1,0 +1,112 @@
+import http from 'node:http'
+import { randomUUID } from 'node:crypto'
+import { EventSource } from 'eventsource'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { Knex } from '@marketmesh/shared'
+import { metricValue, waitFor } from '../../../test/support'
+import { accessToken } from '../../../test/support/tokens'
+import { appendNotifications } from '../src/log/append'
+import { buyer, orderPaid, registeredDevice, seller, startNotify, userRegistered, type Notify } from './helpers'
+import { openStream, type Stream } from './sse'
+
+const closedForGood = (stream: Stream) => waitFor(() => stream.source.readyState === EventSource.CLOSED, { what: 'the stream closed and refused again' })
+
+describe('who may stay connected', () => {
+  let notify: Notify
+  const streams: Stream[] = []
+  const open = async (...args: Parameters<typeof openStream>) => {
+    const stream = await openStream(...args)
+    streams.push(stream)
+    return stream
+  }
+  beforeAll(async () => {
+    notify = await startNotify('notify_access', { stream: { retry: '1s', retryJitter: '1s', maxBufferedBytes: 1_048_576 } })
+  })
+  afterAll(async () => {
+    for (const stream of streams) stream.close()
+    await notify?.close()
+  })
+
+  it('gives a device announcements but none of its shop’s order notifications, and disconnects it when it is revoked', async () => {
+    const shop = seller()
+    const device = await registeredDevice(notify, shop)
+    const stream = await open(notify.url, { token: device.token })
+    const shopStream = await open(notify.url, { as: shop })
+    await notify.emit('order.paid', orderPaid(buyer(), shop))
+    await waitFor(() => shopStream.received.length >= 1, { what: 'the order on the shop’s stream' })
+    await notify.call('POST', '/announcements', { as: { id: randomUUID(), role: 'admin' }, body: { message: 'Printers: new firmware', level: 'info' } })
+    await waitFor(() => stream.received.length >= 1, { what: 'the announcement on the device stream' })
+    await new Promise((resolve) => setTimeout(resolve, 200))
+    expect(stream.received.map(({ type }) => type)).toEqual(['announcement'])
+
+    await notify.emit('device.revoked', { deviceId: device.deviceId, sellerId: shop.sellerId! })
+    await closedForGood(stream)
+    expect(stream.opened).toBe(1)
+    expect((await fetch(`${notify.url}/stream`, { headers: { Authorization: `Bearer ${device.token}` } })).status).toBe(401)
+  })
+
+  it('disconnects a user who is disabled and refuses them afterwards, although their token is still valid', async () => {
+    const ada = buyer()
+    await notify.emit('user.registered', userRegistered(ada))
+    await waitFor(() => notify.db('users').first('id').where({ id: ada.id }), { what: 'the user in the read model' })
+    const stream = await open(notify.url, { as: ada })
+    const other = await open(notify.url, { as: buyer() })
+    await notify.emit('user.updated', userRegistered(ada, { version: 2, status: 'disabled' }))
+    await closedForGood(stream)
+    expect((await fetch(`${notify.url}/stream`, { headers: { Authorization: `Bearer ${accessToken(ada)}` } })).status).toBe(401)
+    expect(other.source.readyState).toBe(EventSource.OPEN)
+  })
+
+  it('ends a stream when its access token expires', async () => {
+    const ada = buyer()
+    const token = accessToken(ada, { lifetimeSeconds: 2 })
+    const stream = await open(notify.url, { token })
+    const started = Date.now()
+    await closedForGood(stream)
+    expect(Date.now() - started).toBeLessThan(5_000)
+  })
+
+  it('disconnects a client that stops reading, while the others keep their latency; gauges count connections, buffered bytes and evictions', async () => {
+    const db: Knex = notify.db
+    const fast = await open(notify.url, { as: buyer() })
+    let slowClosed = false
+    const slow = await new Promise<http.IncomingMessage>((resolve) =>
+      http.get(`${notify.url}/stream`, { headers: { Authorization: `Bearer ${accessToken(buyer())}` } }, (response) => {
+        response.pause()
+        response.socket.on('close', () => (slowClosed = true))
+        resolve(response)
+      })
+    )
+    expect(slow.statusCode).toBe(200)
+    const metrics = notify.app.get('metrics')
+    expect(await metricValue(metrics, 'sse_connections', { kind: 'buyer' })).toBeGreaterThanOrEqual(2)
+
+    // 20 MB in 10,000 notifications of a receipt's size, in one burst: far more than the socket
+    // buffers and the bound take.
+    const receipt = 'x'.repeat(2_000)
+    const burst = await db.transaction(async (trx) => {
+      const ids: number[] = []
+      for (let chunk = 0; chunk < 10; chunk++) {
+        const notes = Array.from({ length: 1_000 }, (_, i) => ({ type: 'test.note', data: { i, receipt }, audience: { everyone: true } }))
+        ids.push(...(await appendNotifications(trx, notes)))
+      }
+      return ids
+    })
+    await waitFor(async () => (await metricValue(metrics, 'sse_evictions_total')) >= 1, { what: 'the slow client cut off' })
+    expect(await metricValue(metrics, 'sse_evictions_total')).toBe(1)
+    await waitFor(() => fast.ids().includes(burst.at(-1)!), { what: 'the burst on the fast client' })
+    expect(fast.ids().filter((id) => burst.includes(id))).toEqual(burst)
+    // Once it reads again, it finds its connection closed (it would reconnect and replay).
+    slow.resume()
+    await waitFor(() => slowClosed, { what: 'the slow client’s connection closed' })
+
+    const sentAt = Date.now()
+    const [ping] = await db.transaction((trx) => appendNotifications(trx, [{ type: 'test.note', data: { ping: true }, audience: { everyone: true } }]))
+    await waitFor(() => fast.ids().includes(ping), { what: 'the ping', intervalMs: 5 })
+    expect(Date.now() - sentAt).toBeLessThan(500)
+    expect(await metricValue(metrics, 'sse_buffered_bytes')).toBeLessThan(1_048_576)
+    const text = await (await fetch(`${notify.url}/metrics`)).text()
+    expect(text).toMatch(/sse_connections\{[^}]*kind="buyer"[^}]*\} \d+/)
+    expect(text).toMatch(/sse_evictions_total\{[^}]*\} 1/)
+  })
+})

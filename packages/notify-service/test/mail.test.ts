@@ -1,0 +1,121 @@
+import { readdir, readFile, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterEach, describe, expect, it } from 'vitest'
+import { metricValue, waitFor } from '../../../test/support'
+import { envelope } from '../../../test/support/service-under-test'
+import { buyer, orderPaid, orderRef, seller, startNotify, userRegistered, type Notify } from './helpers'
+import { startSmtpServer } from './smtp'
+
+const quickRetries = { sideEffects: { retryDelaysMs: Array(20).fill(300), pollIntervalMs: 100 } }
+const settle = (ms = 1_000) => new Promise((resolve) => setTimeout(resolve, ms))
+
+describe('e-mail', () => {
+  let notify: Notify | undefined
+  let smtp: Awaited<ReturnType<typeof startSmtpServer>> | undefined
+  afterEach(async () => {
+    await notify?.close()
+    await smtp?.close()
+    notify = smtp = undefined
+  })
+
+  it('sends the welcome, the order confirmation, the new-order notice and the shipping notice once each, escaped in HTML', async () => {
+    smtp = await startSmtpServer()
+    notify = await startNotify('notify_mail', { mail: { smtpUrl: smtp.url }, ...quickRetries })
+    const ada = buyer()
+    const shop = seller()
+    const adaUser = userRegistered(ada, { name: '<b>Ada</b> & Co' })
+    const shopUser = userRegistered(shop)
+    const paid = orderPaid(ada, shop)
+    await notify.emit('user.registered', adaUser)
+    await notify.emit('user.registered', shopUser)
+    const paidEvent = envelope('order.paid', paid)
+    await notify.publishRaw(paidEvent)
+    await notify.emit('order.shipped', { orderId: paid.orderId, buyerId: ada.id, sellerId: shop.sellerId! })
+    await waitFor(() => smtp!.received.length >= 5, { what: '5 mails' })
+    // A redelivery of the paid order mails nothing more.
+    await notify.publishRaw(paidEvent)
+    await settle()
+
+    const mails = smtp.received
+    expect(mails.map(({ to, subject }) => `${to} ${subject}`).sort()).toEqual(
+      [
+        `${adaUser.email} Welcome to marketmesh, <b>Ada</b> & Co`,
+        `${shopUser.email} Welcome to marketmesh, ${shopUser.name}`,
+        `${adaUser.email} Your order from Oak & Iron is confirmed`,
+        `${shopUser.email} New order ${paid.orderId}: €250.00`,
+        `${adaUser.email} Your order ${paid.orderId} is on its way`
+      ].sort()
+    )
+    expect(new Set(mails.map(({ messageId }) => messageId)).size).toBe(5)
+    for (const { messageId } of mails) expect(messageId).toMatch(/^<[0-9a-f-]{36}@notify\.marketmesh>$/)
+    const welcome = mails.find(({ to, subject }) => to === adaUser.email && subject.startsWith('Welcome'))!
+    expect(welcome.html).toContain('Hello &lt;b&gt;Ada&lt;/b&gt; &amp; Co,')
+    expect(welcome.html).not.toContain('<b>Ada</b>')
+    expect(welcome.text).toContain('Hello <b>Ada</b> & Co,')
+    const confirmation = mails.find(({ subject }) => subject.startsWith('Your order from'))!
+    expect(confirmation.text).toContain('2 × Oak side table  €250.00')
+    expect(confirmation.text).toContain('Main Street 1')
+  })
+
+  it('delays mail while the SMTP server is down or refusing, and loses none nor sends one twice', async () => {
+    const probe = await startSmtpServer()
+    const { port } = probe
+    await probe.close()
+    notify = await startNotify('notify_mail_down', { mail: { smtpUrl: `smtp://127.0.0.1:${port}` }, ...quickRetries })
+    const users = [buyer(), buyer(), buyer()].map((user) => userRegistered(user))
+    for (const user of users.slice(0, 2)) await notify.emit('user.registered', user)
+    const attempts = () => notify!.db('side_effects').where({ kind: 'mail' }).sum({ attempts: 'attempts' }).first()
+    await waitFor(async () => Number((await attempts())?.attempts) >= 4, { what: 'failed attempts while SMTP is down' })
+    const done = await notify.db('side_effects').where({ kind: 'mail', status: 'done' }).count({ n: '*' }).first()
+    expect(Number(done?.n)).toBe(0)
+
+    smtp = await startSmtpServer(port)
+    smtp.state.failing = true
+    await notify.emit('user.registered', users[2])
+    await waitFor(() => smtp!.state.attempts >= 4, { what: 'mails refused with 451' })
+    smtp.state.failing = false
+    await waitFor(() => smtp!.received.length >= 3, { what: 'the 3 mails once SMTP is back' })
+    await settle()
+    expect(smtp.received.map(({ to }) => to).sort()).toEqual(users.map(({ email }) => email).sort())
+  })
+
+  it('mails once per event also when its batch was rolled back and handled again', async () => {
+    smtp = await startSmtpServer()
+    notify = await startNotify('notify_mail_batch', { mail: { smtpUrl: smtp.url }, ...quickRetries })
+    // One event of the batch fails in its handler: the batch is handled again without it.
+    await notify.db.raw(`
+      CREATE FUNCTION explode() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        IF NEW.data->>'reason' = 'explode' THEN RAISE EXCEPTION 'handler failure for the test'; END IF;
+        RETURN NEW;
+      END $$;
+      CREATE TRIGGER explode BEFORE INSERT ON notifications FOR EACH ROW EXECUTE FUNCTION explode();
+    `)
+    const users = Array.from({ length: 20 }, () => userRegistered(buyer()))
+    const failing = envelope('order.rejected', { ...orderRef(buyer(), seller()), reason: 'explode' })
+    await Promise.all([...users.map((user) => notify!.publishRaw(envelope('user.registered', user))), notify.publishRaw(failing)])
+    await waitFor(() => smtp!.received.length >= 20, { what: '20 welcome mails' })
+    await waitFor(async () => (await metricValue(notify!.app.get('metrics'), 'events_failed_total', { type: 'order.rejected' })) >= 1, {
+      what: 'the failing event counted'
+    })
+    await settle()
+    expect(smtp.received.map(({ to }) => to).sort()).toEqual(users.map(({ email }) => email).sort())
+  })
+
+  it('writes mails to the file transport folder without SMTP', async () => {
+    const directory = join(tmpdir(), `mmtest-mail-${Date.now()}`)
+    notify = await startNotify('notify_mail_file', { mail: { smtpUrl: '', directory }, ...quickRetries })
+    const user = userRegistered(buyer())
+    await notify.emit('user.registered', user)
+    const files = await waitFor(async () => {
+      const names = await readdir(directory).catch(() => [])
+      return names.length > 0 && names
+    })
+    const raw = await readFile(join(directory, files[0]), 'utf8')
+    expect(raw).toContain(`To: ${user.name} <${user.email}>`)
+    expect(files[0]).toMatch(/@notify\.marketmesh\.eml$/)
+    await rm(directory, { recursive: true, force: true })
+  })
+})
+

@@ -1,0 +1,59 @@
+import { EventSource } from 'eventsource'
+import type { Principal } from '@marketmesh/shared'
+import { waitFor } from '../../../test/support'
+import { accessToken } from '../../../test/support/tokens'
+
+export interface Received {
+  id: string
+  type: string
+  data: any
+}
+
+const TYPES = [
+  'user.registered',
+  'user.updated',
+  'order.created',
+  'order.paid',
+  'order.rejected',
+  'order.cancelled',
+  'order.shipped',
+  'order.delivered',
+  'order.completed',
+  'order.refunded',
+  'announcement',
+  'resync',
+  'test.note'
+]
+
+/** A real SSE client (the `eventsource` package), authenticated by header, recording what it gets. */
+export const openStream = async (url: string, options: { as?: Principal; token?: string; lastEventId?: string; reconnect?: boolean } = {}) => {
+  const token = options.token ?? (options.as ? accessToken(options.as) : undefined)
+  const received: Received[] = []
+  let opened = 0
+  const source = new EventSource(`${url}/stream`, {
+    fetch: (input, init) => {
+      const headers: Record<string, string> = { ...(init?.headers as Record<string, string>) }
+      if (token) headers.Authorization = `Bearer ${token}`
+      if (options.lastEventId && !headers['Last-Event-ID']) headers['Last-Event-ID'] = options.lastEventId
+      return fetch(input, { ...init, headers })
+    }
+  })
+  for (const type of TYPES) source.addEventListener(type, (event) => received.push({ id: event.lastEventId, type, data: JSON.parse(event.data) }))
+  source.addEventListener('open', () => opened++)
+  await waitFor(() => opened > 0 || source.readyState === EventSource.CLOSED, { what: 'the stream to open' })
+  if (options.reconnect === false) source.addEventListener('error', () => source.close())
+  return {
+    source,
+    received,
+    get opened() {
+      return opened
+    },
+    /** The ids of what came with an id (log notifications), as numbers. */
+    ids: () => received.filter((message) => message.id !== '').map((message) => Number(message.id)),
+    close: () => source.close()
+  }
+}
+
+export type Stream = Awaited<ReturnType<typeof openStream>>
+
+export const receivedAtLeast = (stream: Stream, count: number, what = `${count} messages`) => waitFor(() => stream.received.length >= count, { what })

@@ -1,0 +1,2 @@
+export * from './limit-failed-logins'
+export * from './record-last-login'

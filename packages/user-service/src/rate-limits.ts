@@ -1,0 +1,98 @@
+import { TooManyRequests } from '@feathersjs/errors'
+import type { HookContext } from '@feathersjs/feathers'
+import { purgeInBatches, type Knex, type ServiceApplication } from '@marketmesh/shared'
+
+/** At most `max` hits on `key` per window of `windowMs`, the window starting with the key's first hit. */
+export interface Limit {
+  key: string
+  max: number
+  windowMs: number
+}
+
+/** A hit counted on a key, in the window it was counted in (`window` is its end, exactly as stored). */
+export interface Hit {
+  key: string
+  window: string
+}
+
+export type Taken = { refused: false; hits: Hit[] } | { refused: true; retryAfterSeconds: number }
+
+interface HitRow {
+  key: string
+  hits: number
+  window: string
+  retry_after: number
+}
+
+/**
+ * Rate-limit counters in PostgreSQL (`rate_limits`), so that N instances enforce one limit. Each key
+ * has a fixed window that starts with its first hit (as rate-limiter-flexible's PostgreSQL store
+ * does): hits are counted with one atomic upsert, and the window ends `windowMs` later for good.
+ */
+export class RateLimits {
+  constructor(private readonly db: Knex) {}
+
+  /**
+   * Counts one hit on every limit, in one statement. If that takes one of them over its maximum,
+   * the hits are taken back at once (a refused request counts for nothing) and the answer is the
+   * wait until the fullest window ends.
+   */
+  async take(limits: Limit[]): Promise<Taken> {
+    // Rows are locked in key order: two requests over the same keys wait for each other, never deadlock.
+    const sorted = [...limits].sort((a, b) => (a.key < b.key ? -1 : 1))
+    const { rows } = await this.db.raw<{ rows: HitRow[] }>(
+      `INSERT INTO rate_limits AS r (key, hits, expires_at)
+         SELECT key, 1, now() + make_interval(secs => window_ms / 1000)
+         FROM unnest(?::text[], ?::float8[]) WITH ORDINALITY AS l(key, window_ms, n) ORDER BY n
+       ON CONFLICT (key) DO UPDATE SET
+         hits = CASE WHEN r.expires_at <= now() THEN 1 ELSE r.hits + 1 END,
+         expires_at = CASE WHEN r.expires_at <= now() THEN excluded.expires_at ELSE r.expires_at END
+       RETURNING key, hits, expires_at::text AS window, ceil(extract(epoch FROM r.expires_at - now()))::integer AS retry_after`,
+      [sorted.map((limit) => limit.key), sorted.map((limit) => limit.windowMs)]
+    )
+    const hits = rows.map(({ key, window }) => ({ key, window }))
+    const maxOf = new Map(limits.map((limit) => [limit.key, limit.max]))
+    const over = rows.filter((row) => row.hits > maxOf.get(row.key)!)
+    if (over.length === 0) return { refused: false, hits }
+    await this.giveBack(hits)
+    return { refused: true, retryAfterSeconds: Math.max(1, ...over.map((row) => row.retry_after)) }
+  }
+
+  /** Takes back hits that turned out not to count; a hit whose window has ended meanwhile is left alone. */
+  async giveBack(hits: Hit[]) {
+    if (hits.length === 0) return
+    await this.db.raw(
+      `UPDATE rate_limits AS r SET hits = r.hits - 1
+       FROM unnest(?::text[], ?::text[]) AS h(key, window_end)
+       WHERE r.key = h.key AND r.expires_at = h.window_end::timestamptz AND r.hits > 0`,
+      [hits.map((hit) => hit.key), hits.map((hit) => hit.window)]
+    )
+  }
+
+  /** Forgets a key's hits (an email's failed logins, once the right password is given). */
+  async clear(key: string) {
+    await this.db('rate_limits').where({ key }).delete()
+  }
+
+  /** Deletes the rows of windows that have ended, a few thousand per statement. */
+  purge() {
+    return purgeInBatches(this.db, 'rate_limits', 'expires_at <= now()', [])
+  }
+}
+
+/** Refuses the call with 429 and a Retry-After header (sent by `rateLimitedHttp`). */
+export const refuseTooMany = (context: HookContext, retryAfterSeconds: number, message: string): never => {
+  context.http = { ...context.http, headers: { ...context.http?.headers, 'Retry-After': String(retryAfterSeconds) } }
+  throw new TooManyRequests(`${message}; try again in ${retryAfterSeconds} seconds`, { retryAfter: retryAfterSeconds })
+}
+
+/** The app's rate-limit counters, on its database: `app.get('rateLimits')`. */
+export const rateLimits = (app: ServiceApplication) => {
+  app.set('rateLimits', new RateLimits(app.get('postgresqlClient')))
+}
+
+declare module '@marketmesh/shared' {
+  interface ServiceConfiguration {
+    rateLimits: RateLimits
+  }
+}

@@ -1,0 +1,2 @@
+export * from './issue-device-token'
+export * from './only-own-active-devices'
