@@ -1,9 +1,9 @@
 import type { Server } from 'node:http'
 import type { HookContext, NextFunction } from '@feathersjs/feathers'
-import type { ServiceApplication } from '@marketmesh/shared'
+import { answersPath, type ServiceApplication } from '@marketmesh/shared'
 import { StreamHub } from './hub'
 import { LogTail } from './log-tail'
-import { streamRoute } from './route'
+import { STREAM_PATH, streamRoute } from './route'
 
 /** Payloads on it end streams: `device:<id>` (revoked), `user:<id>` (disabled); see migration 0004. */
 export const STREAM_CONTROL_CHANNEL = 'notify_stream_control'
@@ -21,6 +21,7 @@ export const stream = (app: ServiceApplication) => {
   })
   app.set('streams', hub)
   app.use(streamRoute(app, hub))
+  answersPath(app, STREAM_PATH)
   app.hooks({
     setup: [
       async (context: HookContext<ServiceApplication> & { server?: Server }, next: NextFunction) => {

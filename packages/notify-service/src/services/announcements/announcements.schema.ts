@@ -1,7 +1,7 @@
 import type { HookContext } from '@feathersjs/feathers'
 import { resolve } from '@feathersjs/schema'
-import { getValidator, querySyntax, StringEnum, Type, type Static } from '@feathersjs/typebox'
-import { dataValidator, queryValidator } from '@marketmesh/shared'
+import { getValidator, StringEnum, Type, type Static } from '@feathersjs/typebox'
+import { dataValidator, publicQuerySyntax, queryValidator } from '@marketmesh/shared'
 
 export const announcementSchema = Type.Object(
   {
@@ -39,8 +39,8 @@ export const announcementDataSchema = Type.Object(
 export type AnnouncementData = Static<typeof announcementDataSchema>
 export const announcementDataValidator = getValidator(announcementDataSchema, dataValidator)
 
-export const announcementQuerySchema = Type.Intersect([querySyntax(Type.Pick(announcementSchema, ['level', 'createdAt']))], {
-  additionalProperties: false
-})
+export const announcementQuerySchema = publicQuerySyntax(Type.Pick(announcementSchema, ['level', 'createdAt']), [
+  'id', 'message', 'level', 'endsAt', 'createdAt'
+])
 export type AnnouncementQuery = Static<typeof announcementQuerySchema>
 export const announcementQueryValidator = getValidator(announcementQuerySchema, queryValidator)

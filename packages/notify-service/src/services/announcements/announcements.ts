@@ -16,7 +16,8 @@ export const announcement = (app: ServiceApplication) => {
       create: [authenticated(), requireRole('admin'), schemaHooks.resolveExternal(announcementExternalResolver), inTransaction()]
     },
     before: {
-      find: [schemaHooks.validateQuery(announcementQueryValidator), onlyCurrent()],
+      all: [schemaHooks.validateQuery(announcementQueryValidator)],
+      find: [onlyCurrent()],
       create: [schemaHooks.validateData(announcementDataValidator)]
     }
   })

@@ -1,7 +1,7 @@
 import type { HookContext } from '@feathersjs/feathers'
 import { resolve } from '@feathersjs/schema'
-import { getValidator, querySyntax, Type, type Static } from '@feathersjs/typebox'
-import { queryValidator } from '@marketmesh/shared'
+import { getValidator, Type, type Static } from '@feathersjs/typebox'
+import { publicQuerySyntax, queryValidator } from '@marketmesh/shared'
 
 export const notificationSchema = Type.Object(
   {
@@ -39,8 +39,7 @@ export const notificationExternalResolver = resolve<NotificationRow, HookContext
   eventId: async () => undefined
 })
 
-export const notificationQuerySchema = Type.Intersect([querySyntax(Type.Pick(notificationSchema, ['id', 'type', 'createdAt']))], {
-  additionalProperties: false
-})
+// Who may see a row (its audience columns) is neither filtered nor selected by the caller.
+export const notificationQuerySchema = publicQuerySyntax(Type.Pick(notificationSchema, ['id', 'type', 'createdAt']), ['id', 'type', 'data', 'createdAt'])
 export type NotificationQuery = Static<typeof notificationQuerySchema>
 export const notificationQueryValidator = getValidator(notificationQuerySchema, queryValidator)
