@@ -33,6 +33,7 @@ it('npm start restarts a killed service while the other three keep serving, and 
   runner.stderr.on('data', (chunk) => (output += chunk))
   const exited = new Promise<number | null>((resolve) => runner.once('exit', (code) => resolve(code)))
   // ANSI colours stripped; each service's JSON log lines carry its pid, the "listening" one its port.
+  // eslint-disable-next-line no-control-regex -- the ANSI escape is the point
   const lines = () => output.replace(/\x1b\[[0-9;]*m/g, '').split('\n')
   const listening = (name: string) =>
     lines()

@@ -46,6 +46,7 @@ const parseJson = (text: string): unknown => {
 
 // Bodies and errors carry user input: control characters would drive the operator's terminal.
 const printable = (text: string) =>
+  // eslint-disable-next-line no-control-regex -- matching control characters is the point
   text.replace(/[\u0000-\u001f\u007f-\u009f]/g, (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`)
 
 const truncate = (text: string, max: number) => (text.length > max ? `${text.slice(0, max)}… (${text.length} chars)` : text)

@@ -243,7 +243,6 @@ export const loadSettings = <T extends TObject>(options: LoadSettingsOptions<T>)
   // node-config reads its folder once per process, on first require: one service per process.
   process.env.NODE_CONFIG_DIR ??= join(options.root, 'config')
   process.env.SUPPRESS_NO_CONFIG_WARNING ??= 'true'
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
   const configuration = require('@feathersjs/configuration') as typeof import('@feathersjs/configuration')
   const fromFiles = configuration()()
   const merged = deepMerge(
