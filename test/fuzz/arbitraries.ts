@@ -29,12 +29,64 @@ const HUGE = 'x'.repeat(1_100_000)
 /** Text a careless client or an attacker sends: wrong types spelled as text, edge numbers, NUL bytes, injections. */
 const awkwardText = fc.oneof(
   fc.constantFrom(
-    '', ' ', '\u0000', 'a\u0000b', '%', '%00', '\\', "'", '"', "' OR 1=1 --", '"; DROP TABLE users; --', 'null', 'undefined', 'true',
-    'false', '-1', '0', '1.5', '1e309', '-1e309', 'NaN', 'Infinity', '2147483648', '-2147483649', '9007199254740993',
-    '99999999999999999999999999', '0x10', '\ud800', '\uffff', '\u202e', 'é', '🙂', '__proto__', 'constructor', 'toString',
-    '$select', '<script>alert(1)</script>', '../../etc/passwd', '2024-13-45', '0000-00-00', '2024-01-01T00:00:00Z',
-    '00000000-0000-0000-0000-000000000000', 'ffffffff-ffff-ffff-ffff-ffffffffffffff', 'a'.repeat(300), 'b'.repeat(10_000),
-    '*', '&', '=', '[]', '{}', 'active', 'archived', 'buyer', 'seller', 'admin', 'EUR', 'relevance', '-price'
+    '',
+    ' ',
+    '\u0000',
+    'a\u0000b',
+    '%',
+    '%00',
+    '\\',
+    "'",
+    '"',
+    "' OR 1=1 --",
+    '"; DROP TABLE users; --',
+    'null',
+    'undefined',
+    'true',
+    'false',
+    '-1',
+    '0',
+    '1.5',
+    '1e309',
+    '-1e309',
+    'NaN',
+    'Infinity',
+    '2147483648',
+    '-2147483649',
+    '9007199254740993',
+    '99999999999999999999999999',
+    '0x10',
+    '\ud800',
+    '\uffff',
+    '\u202e',
+    'é',
+    '🙂',
+    '__proto__',
+    'constructor',
+    'toString',
+    '$select',
+    '<script>alert(1)</script>',
+    '../../etc/passwd',
+    '2024-13-45',
+    '0000-00-00',
+    '2024-01-01T00:00:00Z',
+    '00000000-0000-0000-0000-000000000000',
+    'ffffffff-ffff-ffff-ffff-ffffffffffffff',
+    'a'.repeat(300),
+    'b'.repeat(10_000),
+    '*',
+    '&',
+    '=',
+    '[]',
+    '{}',
+    'active',
+    'archived',
+    'buyer',
+    'seller',
+    'admin',
+    'EUR',
+    'relevance',
+    '-price'
   ),
   fc.string({ maxLength: 40 }),
   fc.string({ unit: 'binary', maxLength: 20 }),
@@ -48,14 +100,60 @@ const awkwardNumber = fc.oneof(
 )
 
 const OPERATORS = [
-  '$select', '$sort', '$limit', '$skip', '$or', '$and', '$in', '$nin', '$gt', '$gte', '$lt', '$lte', '$ne', '$like', '$ilike',
-  '$notlike', '$notILike', '$eager', '$joinRelation', '$modify', '$populate', '$search', '$regex', '$exists', '$text'
+  '$select',
+  '$sort',
+  '$limit',
+  '$skip',
+  '$or',
+  '$and',
+  '$in',
+  '$nin',
+  '$gt',
+  '$gte',
+  '$lt',
+  '$lte',
+  '$ne',
+  '$like',
+  '$ilike',
+  '$notlike',
+  '$notILike',
+  '$eager',
+  '$joinRelation',
+  '$modify',
+  '$populate',
+  '$search',
+  '$regex',
+  '$exists',
+  '$text'
 ]
 
 const COMMON_FIELDS = [
-  'id', 'q', 'categoryId', 'minPrice', 'maxPrice', 'attributes', 'inStock', 'sort', 'status', 'productId', 'buyerId', 'orderId',
-  'sellerId', 'parentId', 'email', 'role', 'name', 'price', 'stock', 'title', 'createdAt', 'strategy', 'refreshToken', 'ratings',
-  'comment', 'displayName'
+  'id',
+  'q',
+  'categoryId',
+  'minPrice',
+  'maxPrice',
+  'attributes',
+  'inStock',
+  'sort',
+  'status',
+  'productId',
+  'buyerId',
+  'orderId',
+  'sellerId',
+  'parentId',
+  'email',
+  'role',
+  'name',
+  'price',
+  'stock',
+  'title',
+  'createdAt',
+  'strategy',
+  'refreshToken',
+  'ratings',
+  'comment',
+  'displayName'
 ]
 
 export const requestArbitrary = (target: Target): fc.Arbitrary<FuzzRequest> => {
@@ -93,7 +191,9 @@ export const requestArbitrary = (target: Target): fc.Arbitrary<FuzzRequest> => {
   const operatorQuery = (path: string) =>
     fc.oneof(
       fc.record({ id: fc.record({ $in: fc.array(idOf(path), { minLength: 1, maxLength: 300 }) }) }),
-      fc.record({ $select: fc.array(fc.constantFrom(...INTERNAL_NAMES, 'password', ...(target.fields[path] ?? []), 'nope'), { minLength: 1, maxLength: 4 }) }),
+      fc.record({
+        $select: fc.array(fc.constantFrom(...INTERNAL_NAMES, 'password', ...(target.fields[path] ?? []), 'nope'), { minLength: 1, maxLength: 4 })
+      }),
       fc.record({ $sort: fc.dictionary(keyOf(path), fc.oneof(fc.constantFrom('1', '-1', '0', '2', 'asc'), awkwardText), { maxKeys: 3 }) }),
       fc.record({ $limit: fc.oneof(awkwardNumber.map(String), awkwardText), $skip: fc.oneof(awkwardNumber.map(String), awkwardText) }),
       fc.record({ $or: fc.array(fc.dictionary(keyOf(path), valueOf(path), { maxKeys: 2 }), { maxLength: 3 }) }),
@@ -140,7 +240,21 @@ export const requestArbitrary = (target: Target): fc.Arbitrary<FuzzRequest> => {
         ),
         fc.oneof(
           { weight: 8, arbitrary: fc.constant(undefined) },
-          { weight: 1, arbitrary: fc.constantFrom('%00=1', 'a[[=1', '=', '&&', 'a=%', 'a=%FF%FE', 'a=%C0%80', 'a[b][c][d][e][f][g][h]=deep', '$limit=1&$limit=2', 'q') }
+          {
+            weight: 1,
+            arbitrary: fc.constantFrom(
+              '%00=1',
+              'a[[=1',
+              '=',
+              '&&',
+              'a=%',
+              'a=%FF%FE',
+              'a=%C0%80',
+              'a[b][c][d][e][f][g][h]=deep',
+              '$limit=1&$limit=2',
+              'q'
+            )
+          }
         )
       )
       .map(([value, raw]) => {
@@ -156,8 +270,14 @@ export const requestArbitrary = (target: Target): fc.Arbitrary<FuzzRequest> => {
       .tuple(
         fc.constantFrom(...examplesOf(path)),
         // Which of the example's fields stay: all of them, or a random part.
-        fc.oneof({ weight: 2, arbitrary: fc.constant(undefined) }, { weight: 1, arbitrary: fc.array(fc.boolean(), { minLength: 12, maxLength: 12 }) }),
-        fc.oneof({ weight: 2, arbitrary: fc.constant([]) }, { weight: 3, arbitrary: fc.array(fc.tuple(keyOf(path), valueOf(path)), { minLength: 1, maxLength: 2 }) })
+        fc.oneof(
+          { weight: 2, arbitrary: fc.constant(undefined) },
+          { weight: 1, arbitrary: fc.array(fc.boolean(), { minLength: 12, maxLength: 12 }) }
+        ),
+        fc.oneof(
+          { weight: 2, arbitrary: fc.constant([]) },
+          { weight: 3, arbitrary: fc.array(fc.tuple(keyOf(path), valueOf(path)), { minLength: 1, maxLength: 2 }) }
+        )
       )
       .map(([example, kept, changes]) => ({
         ...Object.fromEntries(Object.entries(example).filter((_, index) => kept?.[index % kept.length] ?? true)),
@@ -173,8 +293,22 @@ export const requestArbitrary = (target: Target): fc.Arbitrary<FuzzRequest> => {
       {
         weight: 1,
         arbitrary: fc.constantFrom(
-          '{', '{"a":', 'nul', '\u0000', '[1,2', '{"a":1}}', '', ' ', '"text"', '1', 'null', '[]', '{"__proto__":{"admin":true}}',
-          `{"title":"${HUGE}"}`, `${'['.repeat(5_000)}${']'.repeat(5_000)}`, `{"a":${'{"a":'.repeat(2_000)}1${'}'.repeat(2_000)}}`
+          '{',
+          '{"a":',
+          'nul',
+          '\u0000',
+          '[1,2',
+          '{"a":1}}',
+          '',
+          ' ',
+          '"text"',
+          '1',
+          'null',
+          '[]',
+          '{"__proto__":{"admin":true}}',
+          `{"title":"${HUGE}"}`,
+          `${'['.repeat(5_000)}${']'.repeat(5_000)}`,
+          `{"a":${'{"a":'.repeat(2_000)}1${'}'.repeat(2_000)}}`
         )
       }
     )
@@ -182,8 +316,24 @@ export const requestArbitrary = (target: Target): fc.Arbitrary<FuzzRequest> => {
   const credential = fc.constantFrom(...target.credentials)
   const extraHeaders = fc.oneof(
     { weight: 6, arbitrary: fc.constant({}) },
-    { weight: 1, arbitrary: fc.record({ 'X-Request-Id': fc.string({ unit: fc.integer({ min: 0x20, max: 0x7e }).map((code) => String.fromCharCode(code)), maxLength: 200 }) }) },
-    { weight: 1, arbitrary: fc.record({ 'Content-Type': fc.constantFrom('text/plain', 'application/x-www-form-urlencoded', 'multipart/form-data', 'application/json; charset=latin1', 'application/xml') }) },
+    {
+      weight: 1,
+      arbitrary: fc.record({
+        'X-Request-Id': fc.string({ unit: fc.integer({ min: 0x20, max: 0x7e }).map((code) => String.fromCharCode(code)), maxLength: 200 })
+      })
+    },
+    {
+      weight: 1,
+      arbitrary: fc.record({
+        'Content-Type': fc.constantFrom(
+          'text/plain',
+          'application/x-www-form-urlencoded',
+          'multipart/form-data',
+          'application/json; charset=latin1',
+          'application/xml'
+        )
+      })
+    },
     { weight: 1, arbitrary: fc.record({ 'Last-Event-ID': fc.constantFrom('-1', '0', 'abc', '99999999999999999999', '1e3') }) },
     { weight: 2, arbitrary: fc.record({ 'Idempotency-Key': fc.oneof(fc.uuid(), fc.constantFrom('', 'x'.repeat(256), 'same-key')) }) }
   )
@@ -196,7 +346,16 @@ export const requestArbitrary = (target: Target): fc.Arbitrary<FuzzRequest> => {
       const base = `/${route.path}`
       const withId = idOf(route.path).map((id) => `${base}/${encodeText(id)}`)
       const hasBody = !['find', 'get', 'remove', 'removeMany'].includes(form)
-      const methodOf: Record<string, string> = { find: 'GET', get: 'GET', create: 'POST', update: 'PUT', patch: 'PATCH', patchMany: 'PATCH', remove: 'DELETE', removeMany: 'DELETE' }
+      const methodOf: Record<string, string> = {
+        find: 'GET',
+        get: 'GET',
+        create: 'POST',
+        update: 'PUT',
+        patch: 'PATCH',
+        patchMany: 'PATCH',
+        remove: 'DELETE',
+        removeMany: 'DELETE'
+      }
       return fc
         .record({
           path: ['get', 'update', 'patch', 'remove'].includes(form) ? withId : fc.constant(base),
@@ -226,7 +385,18 @@ export const requestArbitrary = (target: Target): fc.Arbitrary<FuzzRequest> => {
   const strayRequest = fc.record({
     method: fc.constantFrom('GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS', 'HEAD'),
     url: fc.oneof(
-      fc.constantFrom('/', '/nope', '/%00', '/..%2f..%2fetc%2fpasswd', `/${'x'.repeat(5_000)}`, '/products/a/b/c', '//users', '/users/', '/users%2f1', '/%E0%A4%A'),
+      fc.constantFrom(
+        '/',
+        '/nope',
+        '/%00',
+        '/..%2f..%2fetc%2fpasswd',
+        `/${'x'.repeat(5_000)}`,
+        '/products/a/b/c',
+        '//users',
+        '/users/',
+        '/users%2f1',
+        '/%E0%A4%A'
+      ),
       awkwardText.map((text) => `/${encodeText(text)}`)
     ),
     credential,
@@ -234,9 +404,5 @@ export const requestArbitrary = (target: Target): fc.Arbitrary<FuzzRequest> => {
     body: fc.option(bodyOf('stray'), { nil: undefined })
   })
 
-  return fc.oneof(
-    { weight: 16, arbitrary: serviceRequest },
-    { weight: 2, arbitrary: httpPathRequest },
-    { weight: 1, arbitrary: strayRequest }
-  )
+  return fc.oneof({ weight: 16, arbitrary: serviceRequest }, { weight: 2, arbitrary: httpPathRequest }, { weight: 1, arbitrary: strayRequest })
 }

@@ -1,7 +1,9 @@
 /** Percent-encodes text byte by byte as UTF-8, so that a lone surrogate or a NUL byte goes out as the bytes a client would send. */
 export const encodeText = (text: string) =>
   [...Buffer.from(text, 'utf8')]
-    .map((byte) => (/[A-Za-z0-9_.~-]/.test(String.fromCharCode(byte)) ? String.fromCharCode(byte) : `%${byte.toString(16).toUpperCase().padStart(2, '0')}`))
+    .map((byte) =>
+      /[A-Za-z0-9_.~-]/.test(String.fromCharCode(byte)) ? String.fromCharCode(byte) : `%${byte.toString(16).toUpperCase().padStart(2, '0')}`
+    )
     .join('')
 
 /** A value as a query string in the bracket notation Feathers parses (qs): `a[b][0]=c`. */

@@ -28,10 +28,12 @@ const runsOf = (service: RunningService, all: RunningService[]) => {
 }
 
 /** A review's buyer and order are for its author and admins only. */
-const reviewPrivacy = (author: string): AnswerCheck => (request, body) =>
-  request.url.startsWith('/reviews') && !['admin', author].includes(request.credential) && hasKeys(body, ['buyerId', 'orderId'])
-    ? `shows a review's buyerId or orderId to ${request.credential}`
-    : undefined
+const reviewPrivacy =
+  (author: string): AnswerCheck =>
+  (request, body) =>
+    request.url.startsWith('/reviews') && !['admin', author].includes(request.credential) && hasKeys(body, ['buyerId', 'orderId'])
+      ? `shows a review's buyerId or orderId to ${request.credential}`
+      : undefined
 
 const describeViolations = (reports: FuzzReport[]) => {
   const seen = new Map<string, { line: string; count: number }>()
@@ -58,7 +60,9 @@ it(
       )
     )
     for (const report of reports) {
-      console.log(`fuzz: ${report.service}: ${report.requests} requests, ${report.serverErrors} 5xx, max latency ${Math.round(report.maxLatencyMs)} ms, statuses ${JSON.stringify(report.statuses)}`)
+      console.log(
+        `fuzz: ${report.service}: ${report.requests} requests, ${report.serverErrors} 5xx, max latency ${Math.round(report.maxLatencyMs)} ms, statuses ${JSON.stringify(report.statuses)}`
+      )
     }
     expect(describeViolations(reports), `replay with FUZZ_SEED=${SEED} FUZZ_RUNS=${RUNS}`).toEqual([])
   },

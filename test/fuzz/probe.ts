@@ -41,7 +41,8 @@ export const probeQueries = async (service: RunningService, seeded: Seeded) => {
         })
       )
       const accepted = answers.filter((answer) => answer.status < 300)
-      if (accepted.length > 0) findings.push(`${name} /${path} accepted ${UNKNOWN_FIELD} from ${accepted.map((answer) => answer.credential).join(', ')}`)
+      if (accepted.length > 0)
+        findings.push(`${name} /${path} accepted ${UNKNOWN_FIELD} from ${accepted.map((answer) => answer.credential).join(', ')}`)
       if (!answers.some((answer) => answer.status === 400 && answer.message.includes(UNKNOWN_FIELD))) {
         findings.push(`${name} /${path} never named ${UNKNOWN_FIELD}: ${JSON.stringify(answers)}`)
       }

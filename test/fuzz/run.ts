@@ -30,7 +30,11 @@ export interface FuzzReport {
 }
 
 /** %XX sequences as the bytes they stand for, read as UTF-8: what the service saw. */
-const decodeUrl = (url: string) => Buffer.from(url.replace(/%([0-9A-F]{2})/gi, (_, hex) => String.fromCharCode(parseInt(hex, 16))), 'latin1').toString('utf8')
+const decodeUrl = (url: string) =>
+  Buffer.from(
+    url.replace(/%([0-9A-F]{2})/gi, (_, hex) => String.fromCharCode(parseInt(hex, 16))),
+    'latin1'
+  ).toString('utf8')
 
 const send = async (service: RunningService, request: FuzzRequest, authorization: string | undefined, requestId: string) => {
   const withBody = request.body !== undefined && !['GET', 'HEAD'].includes(request.method)
@@ -79,7 +83,10 @@ const problemOf = (request: FuzzRequest, reply: Awaited<ReturnType<typeof send>>
 
 /** The error a service logged for a request (a 5xx's cause), from its JSON log lines. */
 const errorLogged = (service: RunningService, requestId: string) => {
-  const line = service.output().split('\n').find((entry) => entry.includes(`"requestId":"${requestId}"`) && entry.includes('"err":'))
+  const line = service
+    .output()
+    .split('\n')
+    .find((entry) => entry.includes(`"requestId":"${requestId}"`) && entry.includes('"err":'))
   const err = line ? (JSON.parse(line) as { err?: { message?: string; stack?: string } }).err : undefined
   return err?.stack?.split('\n').slice(0, 4).join(' | ') ?? err?.message
 }
@@ -116,9 +123,20 @@ export const fuzzService = async (
       report.maxLatencyMs = Math.max(report.maxLatencyMs, reply.latencyMs)
       if (reply.status >= 500) report.serverErrors++
       // FUZZ_LOG=<file>: every request and its answer as a JSON line, to see what the fuzz reaches.
-      if (process.env.FUZZ_LOG) appendFileSync(process.env.FUZZ_LOG, `${JSON.stringify({ service: service.name, request, status: reply.status, answer: reply.text.slice(0, 300) })}\n`)
+      if (process.env.FUZZ_LOG)
+        appendFileSync(
+          process.env.FUZZ_LOG,
+          `${JSON.stringify({ service: service.name, request, status: reply.status, answer: reply.text.slice(0, 300) })}\n`
+        )
       const problem = problemOf(request, reply, check)
-      if (problem) report.violations.push({ request, status: reply.status, problem, body: reply.text.slice(0, 500), logged: reply.status >= 500 ? errorLogged(service, requestId) : undefined })
+      if (problem)
+        report.violations.push({
+          request,
+          status: reply.status,
+          problem,
+          body: reply.text.slice(0, 500),
+          logged: reply.status >= 500 ? errorLogged(service, requestId) : undefined
+        })
     } catch (error) {
       report.requests++
       report.violations.push({ request, problem: `no answer: ${(error as Error).message}` })

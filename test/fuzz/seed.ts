@@ -48,11 +48,19 @@ export const seed = async (stack: Stack) => {
     return login(email)
   }
 
-  const [buyer, otherBuyer, seller] = await Promise.all([register('buyer', 'Ada Lovelace'), register('buyer', 'Grace Hopper'), register('seller', 'Mary')])
+  const [buyer, otherBuyer, seller] = await Promise.all([
+    register('buyer', 'Ada Lovelace'),
+    register('buyer', 'Grace Hopper'),
+    register('seller', 'Mary')
+  ])
   const adminEmail = `${randomUUID()}@example.com`
-  await run(process.execPath, [join(ROOT, 'packages', 'cli', 'lib', 'index.js'), 'users', 'create-admin', '--email', adminEmail, '--name', 'Root', '--password', PASSWORD], {
-    env: { ...process.env, NODE_ENV: 'test', ...users.env }
-  })
+  await run(
+    process.execPath,
+    [join(ROOT, 'packages', 'cli', 'lib', 'index.js'), 'users', 'create-admin', '--email', adminEmail, '--name', 'Root', '--password', PASSWORD],
+    {
+      env: { ...process.env, NODE_ENV: 'test', ...users.env }
+    }
+  )
   const admin = await login(adminEmail)
   const as = (session: { accessToken: string }) => `Bearer ${session.accessToken}`
 
@@ -61,22 +69,47 @@ export const seed = async (stack: Stack) => {
   const device = await made(users.url, 'devices', { name: 'Warehouse printer' }, as(seller))
   const category = await made(catalog.url, 'categories', { name: 'Lamps' }, as(admin))
   const subcategory = await made(catalog.url, 'categories', { name: 'Desk lamps', parentId: category.id }, as(admin))
-  const lamp = { title: 'Walnut desk lamp', description: 'Warm light', price: 4_999, currency: 'EUR', stock: 50, categoryId: subcategory.id, attributes: { color: 'brass', watts: 40 } }
+  const lamp = {
+    title: 'Walnut desk lamp',
+    description: 'Warm light',
+    price: 4_999,
+    currency: 'EUR',
+    stock: 50,
+    categoryId: subcategory.id,
+    attributes: { color: 'brass', watts: 40 }
+  }
   const product = await made(catalog.url, 'products', lamp, as(seller))
-  const variant = await made(catalog.url, 'products', { parentId: product.id, price: 5_499, currency: 'EUR', stock: 5, attributes: { size: 'large' } }, as(seller))
+  const variant = await made(
+    catalog.url,
+    'products',
+    { parentId: product.id, price: 5_499, currency: 'EUR', stock: 5, attributes: { size: 'large' } },
+    as(seller)
+  )
   const archived = await made(catalog.url, 'products', { title: 'Old lamp', price: 100, currency: 'EUR', stock: 0, status: 'archived' }, as(seller))
   // Spares: the fuzz deletes what it finds, and reads of existing products should last the run.
   const spares = await Promise.all(
-    ['Floor lamp', 'Pendant', 'Sconce', 'Lantern'].map((title, index) => call(catalog.url, 'POST', '/products', { authorization: as(seller), body: { title, price: 1_000 * (index + 1), currency: 'EUR', stock: 3 } }))
+    ['Floor lamp', 'Pendant', 'Sconce', 'Lantern'].map((title, index) =>
+      call(catalog.url, 'POST', '/products', { authorization: as(seller), body: { title, price: 1_000 * (index + 1), currency: 'EUR', stock: 3 } })
+    )
   )
-  ;(bodies.search ??= []).push({ q: 'lamp', categoryId: category.id, minPrice: 100, maxPrice: 10_000, attributes: { color: 'brass' }, inStock: true, sort: 'price' })
+  ;(bodies.search ??= []).push({
+    q: 'lamp',
+    categoryId: category.id,
+    minPrice: 100,
+    maxPrice: 10_000,
+    attributes: { color: 'brass' },
+    inStock: true,
+    sort: 'price'
+  })
 
   // order-service delivers the order: the catalog learns the purchase from order.delivered.
   const busDatabase = `${POSTGRES}/${uniqueName('fuzz_bus')}`
   const { bus, db } = await createTestBus({ service: 'test-consumer', connection: busDatabase, prefix: stack.prefix })
   await bus.start()
   const orderId = randomUUID()
-  await db.transaction((trx) => bus.emit(trx, 'order.delivered', { orderId, buyerId: buyer.user.id, sellerId: seller.user.id, productIds: [product.id, variant.id] }))
+  await db.transaction((trx) =>
+    bus.emit(trx, 'order.delivered', { orderId, buyerId: buyer.user.id, sellerId: seller.user.id, productIds: [product.id, variant.id] })
+  )
   const reviewBody = { productId: product.id, orderId, ratings: { quality: 5, value: 4, delivery: 3 }, comment: 'Lovely' }
   ;(bodies.reviews ??= []).push({ ...reviewBody, productId: variant.id })
   // order-service knows the products from product.created: a buyer checks out once it has them.

@@ -1,7 +1,18 @@
 /** Columns and tables no answer may show: hashes, search and rating internals, the backbone's tables. */
 export const INTERNAL_NAMES = [
-  'tokenHash', 'token_hash', 'searchVector', 'ratingQualitySum', 'ratingValueSum', 'ratingDeliverySum',
-  'attributeValueIds', 'sellerDisabled', 'deletedAt', 'processed_events', 'outbox', 'purchases', 'attribute_values'
+  'tokenHash',
+  'token_hash',
+  'searchVector',
+  'ratingQualitySum',
+  'ratingValueSum',
+  'ratingDeliverySum',
+  'attributeValueIds',
+  'sellerDisabled',
+  'deletedAt',
+  'processed_events',
+  'outbox',
+  'purchases',
+  'attribute_values'
 ]
 
 // What an answer shows when it passes on a database error or a crash.

@@ -13,15 +13,25 @@ beforeAll(async () => {
 })
 afterAll(() => catalog?.close())
 
-
-const INTERNAL_COLUMNS = ['searchVector', 'ratingQualitySum', 'ratingValueSum', 'ratingDeliverySum', 'attributeValueIds', 'sellerDisabled', 'deletedAt']
+const INTERNAL_COLUMNS = [
+  'searchVector',
+  'ratingQualitySum',
+  'ratingValueSum',
+  'ratingDeliverySum',
+  'attributeValueIds',
+  'sellerDisabled',
+  'deletedAt'
+]
 
 describe('queries of every method are validated', () => {
   it.each(INTERNAL_COLUMNS)('refuses the internal column %s on get and find, as $select and as a filter (400)', async (column) => {
     for (const path of ['/products', `/products/${productId}`]) {
       for (const query of [`$select[]=${column}`, `$select[]=title&$select[]=${column}`, `${column}=1`, `$sort[${column}]=1`]) {
         const answer = await catalog.call('GET', `${path}?${query}`, { as: admin() })
-        expect(answer, `${path}?${query}`).toMatchObject({ status: 400, body: { name: 'BadRequest', message: expect.stringMatching(/^Invalid \$select|^Invalid \$sort|^Invalid [a-zA-Z]+: is not a known field/) } })
+        expect(answer, `${path}?${query}`).toMatchObject({
+          status: 400,
+          body: { name: 'BadRequest', message: expect.stringMatching(/^Invalid \$select|^Invalid \$sort|^Invalid [a-zA-Z]+: is not a known field/) }
+        })
         expect(databaseOrCrashDetails(JSON.stringify(answer.body))).toBeUndefined()
       }
     }
@@ -77,28 +87,46 @@ describe('input no service can take', () => {
       status: 400,
       body: { message: 'Invalid attributes.color: must not contain NUL characters' }
     })
-    expect(await catalog.call('GET', '/products?title=a%00b')).toMatchObject({ status: 400, body: { message: 'Invalid title: must not contain NUL characters' } })
+    expect(await catalog.call('GET', '/products?title=a%00b')).toMatchObject({
+      status: 400,
+      body: { message: 'Invalid title: must not contain NUL characters' }
+    })
     const body = productData({ title: 'Desk\u0000lamp' })
-    expect(await catalog.call('POST', '/products', { as: shop, body })).toMatchObject({ status: 400, body: { message: 'Invalid title: must not contain NUL characters' } })
+    expect(await catalog.call('POST', '/products', { as: shop, body })).toMatchObject({
+      status: 400,
+      body: { message: 'Invalid title: must not contain NUL characters' }
+    })
     const key = productData({ attributes: { 'col\u0000or': 'red' } })
-    expect(await catalog.call('POST', '/products', { as: shop, body: key })).toMatchObject({ status: 400, body: { message: 'Invalid attributes.col\\0or: must not contain NUL characters' } })
+    expect(await catalog.call('POST', '/products', { as: shop, body: key })).toMatchObject({
+      status: 400,
+      body: { message: 'Invalid attributes.col\\0or: must not contain NUL characters' }
+    })
   })
 
   it('answers a body nested past 32 levels with 400, whatever the method', async () => {
     let deep: unknown = 'lamp'
     for (let level = 0; level < 40; level++) deep = { deeper: deep }
     const answer = await catalog.call('POST', '/products', { as: shop, body: productData({ attributes: deep }) })
-    expect(answer).toMatchObject({ status: 400, body: { message: expect.stringMatching(/^Invalid attributes(\.deeper)+: must not be nested deeper than 32 levels/) } })
+    expect(answer).toMatchObject({
+      status: 400,
+      body: { message: expect.stringMatching(/^Invalid attributes(\.deeper)+: must not be nested deeper than 32 levels/) }
+    })
   })
 
   it('answers a list or no body with 400 and a write without an id with 405: one record at a time', async () => {
     const customer = buyer()
-    expect(await catalog.call('POST', '/reviews', { as: customer, body: [] })).toMatchObject({ status: 400, body: { message: 'Invalid body: must be one object, not a list' } })
+    expect(await catalog.call('POST', '/reviews', { as: customer, body: [] })).toMatchObject({
+      status: 400,
+      body: { message: 'Invalid body: must be one object, not a list' }
+    })
     expect(await catalog.call('POST', '/products', { as: shop, body: [productData(), productData()] })).toMatchObject({ status: 400 })
     // No body and no Content-Type: nothing for the hooks to read.
     const none = await fetch(`${catalog.url}/categories`, { method: 'POST', headers: bearer(admin()) })
     expect({ status: none.status, body: await none.json() }).toMatchObject({ status: 400, body: { message: 'Invalid body: must be a JSON object' } })
-    expect(await catalog.call('PATCH', '/products', { as: admin(), body: { stock: 0 } })).toMatchObject({ status: 405, body: { message: 'patch takes the id of one record: /products/:id' } })
+    expect(await catalog.call('PATCH', '/products', { as: admin(), body: { stock: 0 } })).toMatchObject({
+      status: 405,
+      body: { message: 'patch takes the id of one record: /products/:id' }
+    })
     expect(await catalog.call('DELETE', '/categories', { as: admin() })).toMatchObject({ status: 405 })
     expect((await catalog.call('GET', `/products/${productId}`)).body.stock).toBe(productData().stock)
   })

@@ -20,7 +20,12 @@ export const publicQuerySyntax = <T extends TObject, S extends string, X extends
   const $and = Type.Array(Type.Union([properties, Type.Object({ $or })]))
   const $select = Type.Array(StringEnum([...selectable]), { maxItems: selectable.length })
   return Type.Intersect(
-    [Type.Partial(Type.Object({ $limit: Count, $skip: Count, $sort: sortDefinition(filterable), $select, $and, $or }, { additionalProperties: false })), properties],
+    [
+      Type.Partial(
+        Type.Object({ $limit: Count, $skip: Count, $sort: sortDefinition(filterable), $select, $and, $or }, { additionalProperties: false })
+      ),
+      properties
+    ],
     { additionalProperties: false }
   )
 }

@@ -39,7 +39,11 @@ afterAll(async () => {
 })
 
 const call = async (method: string, path: string, body?: unknown) => {
-  const response = await fetch(`${url}${path}`, { method, headers: { 'Content-Type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) })
+  const response = await fetch(`${url}${path}`, {
+    method,
+    headers: { 'Content-Type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body)
+  })
   const text = await response.text()
   return { status: response.status, text, body: JSON.parse(text) }
 }

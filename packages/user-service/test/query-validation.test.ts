@@ -15,7 +15,6 @@ beforeAll(async () => {
 })
 afterAll(() => service?.stop())
 
-
 describe('queries of every method are validated', () => {
   it('refuses the password hash on get and find, as $select and as a filter (400)', async () => {
     for (const path of ['/users', `/users/${seller.user.id}`]) {
@@ -64,7 +63,9 @@ describe('logging in and out', () => {
       const answer = await service.http('POST', '/authentication', { body: { strategy: 'local', email, password: seller.password } })
       expect(answer, JSON.stringify(email)).toMatchObject({ status: 400, body: { message: expect.stringMatching(/^Invalid email: /) } })
     }
-    expect(await service.http('POST', '/authentication', { body: { strategy: 'local', email: `${seller.email}\u0000`, password: 'x' } })).toMatchObject({
+    expect(
+      await service.http('POST', '/authentication', { body: { strategy: 'local', email: `${seller.email}\u0000`, password: 'x' } })
+    ).toMatchObject({
       status: 400,
       body: { message: 'Invalid email: must not contain NUL characters' }
     })

@@ -33,7 +33,11 @@ const unsafePart = (root: unknown, rootPath: string[]): { path: string[]; proble
  * resolvers and this check would walk it for nothing.
  */
 export const refuseUnsafeInput = () => (context: HookContext) => {
-  for (const [value, path] of [[context.id, ['id']], [context.params.query, []], [context.data, []]] as const) {
+  for (const [value, path] of [
+    [context.id, ['id']],
+    [context.params.query, []],
+    [context.data, []]
+  ] as const) {
     const unsafe = unsafePart(value, [...path])
     if (unsafe) throw invalidField(unsafe.path.join('.') || 'body', unsafe.problem)
   }
