@@ -77,6 +77,8 @@ describe('read models in any order of arrival', () => {
     await orders.emit('product.deleted', { productId: product.productId, sellerId: owner.sellerId!, version: 3 })
     await orders.emit('product.updated', { ...product, price: 1, version: 2 })
     await waitFor(async () => (await consumed('product.updated')) === updates + 1, { what: 'the late update' })
-    expect(await orders.db('products').where({ id: product.productId })).toEqual([])
+    // Handled before the delete (another batch), the update leaves a row the delete then marks; handled after, none.
+    const rows = await orders.db('products').where({ id: product.productId })
+    expect(rows.filter((row: { deleted: boolean }) => !row.deleted)).toEqual([])
   })
 })
