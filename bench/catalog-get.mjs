@@ -70,22 +70,40 @@ const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.l
 const children = []
 try {
   const servicePort = await freePort()
-  const service = await startProcess([join(root, 'packages/catalog-service/lib/src/index.js')], {
-    DATABASE_URL: connection, AMQP_PREFIX: prefix, PORT: String(servicePort), HOST: '127.0.0.1', LOG_LEVEL: 'warn'
-  }, `http://127.0.0.1:${servicePort}/ready`)
+  const service = await startProcess(
+    [join(root, 'packages/catalog-service/lib/src/index.js')],
+    {
+      DATABASE_URL: connection,
+      AMQP_PREFIX: prefix,
+      PORT: String(servicePort),
+      HOST: '127.0.0.1',
+      LOG_LEVEL: 'warn'
+    },
+    `http://127.0.0.1:${servicePort}/ready`
+  )
   children.push(service)
 
   const db = createKnex({ client: 'pg', connection, pool: { min: 0, max: 2 } })
   await seedCatalog(db, PRODUCTS)
   // Products a buyer can see: active, not removed, of a seller who is not disabled.
-  const ids = (await db.raw(`SELECT p.id FROM products p JOIN sellers s ON s.id = p."sellerId"
-    WHERE p.status = 'active' AND p."deletedAt" IS NULL AND s.status = 'active' ORDER BY random() LIMIT 5000`)).rows.map((row) => row.id)
+  const ids = (
+    await db.raw(`SELECT p.id FROM products p JOIN sellers s ON s.id = p."sellerId"
+    WHERE p.status = 'active' AND p."deletedAt" IS NULL AND s.status = 'active' ORDER BY random() LIMIT 5000`)
+  ).rows.map((row) => row.id)
   await db.destroy()
 
   const baselinePort = await freePort()
-  children.push(await startProcess([join(here, 'support', 'catalog-get-baseline.mjs'), String(baselinePort), connection], {}, `http://127.0.0.1:${baselinePort}/products/${ids[0]}`))
+  children.push(
+    await startProcess(
+      [join(here, 'support', 'catalog-get-baseline.mjs'), String(baselinePort), connection],
+      {},
+      `http://127.0.0.1:${baselinePort}/products/${ids[0]}`
+    )
+  )
 
-  console.log(`bench/catalog-get: GET /products/:id, ${CONNECTIONS} connections, ${ROUNDS} alternating rounds of ${SECONDS} s, ${PRODUCTS} products, ids drawn from ${ids.length}`)
+  console.log(
+    `bench/catalog-get: GET /products/:id, ${CONNECTIONS} connections, ${ROUNDS} alternating rounds of ${SECONDS} s, ${PRODUCTS} products, ids drawn from ${ids.length}`
+  )
   const targets = [
     { name: 'bare Koa + pg', url: `http://127.0.0.1:${baselinePort}`, rounds: [] },
     { name: 'catalog-service', url: `http://127.0.0.1:${servicePort}`, rounds: [] }

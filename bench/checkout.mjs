@@ -81,7 +81,13 @@ const json = async (url, method, body, headers = {}) => {
 const accountOf = async (users, role, index) => {
   const email = `${role}${index}-${run}@bench.example`
   const password = 'bench-password-1'
-  await json(`${users.url}/users`, 'POST', { email, password, name: `${role} ${index}`, role, ...(role === 'seller' ? { shopName: `Shop ${index} ${run}` } : {}) })
+  await json(`${users.url}/users`, 'POST', {
+    email,
+    password,
+    name: `${role} ${index}`,
+    role,
+    ...(role === 'seller' ? { shopName: `Shop ${index} ${run}` } : {})
+  })
   const { accessToken } = await json(`${users.url}/authentication`, 'POST', { strategy: 'local', email, password })
   return { Authorization: `Bearer ${accessToken}` }
 }
@@ -112,20 +118,32 @@ const started = []
 try {
   for (const service of services) started.push(await startService(service))
   const [users, catalog, order] = started
-  console.log(`bench/checkout: ${BUYERS} buyers for ${SECONDS} s, ${SELLERS} sellers × ${PRODUCTS_PER_SELLER} products, the four services as processes`)
+  console.log(
+    `bench/checkout: ${BUYERS} buyers for ${SECONDS} s, ${SELLERS} sellers × ${PRODUCTS_PER_SELLER} products, the four services as processes`
+  )
 
   const products = []
   for (let s = 0; s < SELLERS; s++) {
     const seller = await accountOf(users, 'seller', s)
     for (let p = 0; p < PRODUCTS_PER_SELLER; p++) {
-      products.push(await json(`${catalog.url}/products`, 'POST', { title: `Bench product ${s}-${p}`, price: 1_000 + p, currency: 'EUR', stock: 10_000_000 }, seller))
+      products.push(
+        await json(
+          `${catalog.url}/products`,
+          'POST',
+          { title: `Bench product ${s}-${p}`, price: 1_000 + p, currency: 'EUR', stock: 10_000_000 },
+          seller
+        )
+      )
     }
   }
   const buyers = []
   for (let b = 0; b < BUYERS; b++) buyers.push(await accountOf(users, 'buyer', b))
   const orderDb = new pg.Client({ connectionString: order.database })
   await orderDb.connect()
-  await waitUntil(async () => Number((await orderDb.query('SELECT count(*) FROM products')).rows[0].count) === products.length, 'the products at order-service')
+  await waitUntil(
+    async () => Number((await orderDb.query('SELECT count(*) FROM products')).rows[0].count) === products.length,
+    'the products at order-service'
+  )
   await orderDb.end()
 
   // Every order's outcome as the broker carries it.
@@ -134,11 +152,15 @@ try {
   const { queue } = await channel.assertQueue('', { exclusive: true })
   for (const type of ['order.paid', 'order.cancelled', 'order.rejected']) await channel.bindQueue(queue, exchangeNames(prefix).events, type)
   const waiting = new Map()
-  await channel.consume(queue, (message) => {
-    const event = JSON.parse(message.content.toString())
-    waiting.get(event.data.orderId)?.(event.type)
-    waiting.delete(event.data.orderId)
-  }, { noAck: true })
+  await channel.consume(
+    queue,
+    (message) => {
+      const event = JSON.parse(message.content.toString())
+      waiting.get(event.data.orderId)?.(event.type)
+      waiting.delete(event.data.orderId)
+    },
+    { noAck: true }
+  )
 
   const body = () => ({
     items: [{ productId: products[Math.floor(Math.random() * products.length)].id, quantity: 1 }],

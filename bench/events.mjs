@@ -17,8 +17,17 @@ const { pino } = require('pino')
 const { Registry } = require('prom-client')
 const amqp = require('amqp-connection-manager')
 const {
-  baseDefaults, consumerQueueNames, createKnex, deepMerge, dropDatabase, ensureDatabase, EventBus,
-  eventBackboneMigrations, exchangeNames, migrateLatest, runInTransaction
+  baseDefaults,
+  consumerQueueNames,
+  createKnex,
+  deepMerge,
+  dropDatabase,
+  ensureDatabase,
+  EventBus,
+  eventBackboneMigrations,
+  exchangeNames,
+  migrateLatest,
+  runInTransaction
 } = require('@marketmesh/shared')
 
 const N = Number(process.argv[2] ?? 20_000)
@@ -37,9 +46,13 @@ const plan = (perTransaction) => {
 
 const startConsumer = (mode, expected, prefix, consumerDb) =>
   new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [...process.execArgv, join(here, 'events-consumer.mjs'), mode, String(expected), prefix, consumerDb ?? ''], {
-      stdio: ['ignore', 'pipe', 'inherit']
-    })
+    const child = spawn(
+      process.execPath,
+      [...process.execArgv, join(here, 'events-consumer.mjs'), mode, String(expected), prefix, consumerDb ?? ''],
+      {
+        stdio: ['ignore', 'pipe', 'inherit']
+      }
+    )
     let output = ''
     const done = new Promise((resolveDone) =>
       child.stdout.on('data', (chunk) => {
@@ -53,12 +66,21 @@ const startConsumer = (mode, expected, prefix, consumerDb) =>
   })
 
 const orderCreated = () => ({
-  orderId: randomUUID(), buyerId: randomUUID(), sellerId: randomUUID(), checkoutId: randomUUID(),
-  lines: [{ productId: randomUUID(), quantity: 2, unitPrice: 1999 }], total: 3998, currency: 'EUR'
+  orderId: randomUUID(),
+  buyerId: randomUUID(),
+  sellerId: randomUUID(),
+  checkoutId: randomUUID(),
+  lines: [{ productId: randomUUID(), quantity: 2, unitPrice: 1999 }],
+  total: 3998,
+  currency: 'EUR'
 })
 
 const inParallel = async (workers, perWorker, work) =>
-  Promise.all(Array.from({ length: workers }, async () => { for (let i = 0; i < perWorker; i++) await work() }))
+  Promise.all(
+    Array.from({ length: workers }, async () => {
+      for (let i = 0; i < perWorker; i++) await work()
+    })
+  )
 
 const removeTopology = async (prefix, queues) => {
   const connection = amqp.connect([baseDefaults.amqp.url])
@@ -145,7 +167,9 @@ console.log(`bench/events: ${N} events per run, ${WRITERS} concurrent writers, c
 const broker = await benchBroker()
 console.log(`baseline broker    raw confirmed publish + consume (amqp-connection-manager): ${rate(broker)} events/s (${broker.seconds.toFixed(2)} s)`)
 const database = await benchDatabase()
-console.log(`baseline database  one-row transactions (node-postgres), nothing else running: ${rate(database)} transactions/s (${database.seconds.toFixed(2)} s)`)
+console.log(
+  `baseline database  one-row transactions (node-postgres), nothing else running: ${rate(database)} transactions/s (${database.seconds.toFixed(2)} s)`
+)
 for (const perTransaction of PER_TRANSACTION) {
   const outbox = await benchOutbox(perTransaction)
   // The database commits a transaction per `perTransaction` events and the broker carries each event, on the same

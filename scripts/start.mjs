@@ -38,8 +38,7 @@ const services = [
 
 const settingOf = (service, variable) => service.env[variable] ?? process.env[variable]
 const databaseUrl = (service) =>
-  settingOf(service, 'DATABASE_URL') ??
-  JSON.parse(readFileSync(join(service.folder, 'config', 'default.json'), 'utf8')).postgresql.connection
+  settingOf(service, 'DATABASE_URL') ?? JSON.parse(readFileSync(join(service.folder, 'config', 'default.json'), 'utf8')).postgresql.connection
 const amqpUrl = (service) => settingOf(service, 'AMQP_URL') ?? 'amqp://guest:guest@127.0.0.1:5672'
 
 const fail = (line) => {
@@ -132,10 +131,13 @@ for (const command of commands) {
       const delayMs = Math.min(FIRST_DELAY_MS * 2 ** (restart - 1), MAX_DELAY_MS)
       const how = typeof code === 'number' ? `code ${code}` : `signal ${code}`
       logger.logCommandEvent(`exited with ${how}; restarting in ${delayMs / 1000} s (restart ${restart})`, command)
-      pending.set(command, setTimeout(() => {
-        pending.delete(command)
-        command.start()
-      }, delayMs))
+      pending.set(
+        command,
+        setTimeout(() => {
+          pending.delete(command)
+          command.start()
+        }, delayMs)
+      )
     }
     exitWhenAllStopped()
   })

@@ -119,7 +119,11 @@ describe('docker-compose.yml', () => {
     const rabbitmq = service('rabbitmq')
     expect(rabbitmq.image).toBe('rabbitmq:4-management')
     expect(healthcheckCommand(rabbitmq)).toMatch(/\brabbitmq-diagnostics\b.*\bping\b/)
-    expect(publishedPorts(rabbitmq.ports).map((port) => port.target).sort()).toEqual(expect.arrayContaining([5672, 15672]))
+    expect(
+      publishedPorts(rabbitmq.ports)
+        .map((port) => port.target)
+        .sort()
+    ).toEqual(expect.arrayContaining([5672, 15672]))
     const volumes = (rabbitmq.volumes ?? []).map(String)
     expect(volumes.some((volume: string) => /^[A-Za-z0-9][\w.-]*:\/var\/lib\/rabbitmq\b/.test(volume))).toBe(true)
   })
@@ -164,19 +168,22 @@ describe('docker-compose.yml', () => {
       expect(amqpUrl.hostname).toBe('rabbitmq')
     })
 
-    it(name === 'user-service'
-      ? 'runs in production with its signing key required from the environment, not committed'
-      : "runs in production with no private key, verifying with user-service's published keys", () => {
-      const env = asMap(service(name).environment)
-      expect(env.NODE_ENV).toBe('production')
-      expect(env).not.toHaveProperty('JWT_SECRET')
-      if (name === 'user-service') {
-        expect(env.JWT_PRIVATE_KEY).toMatch(/^\$\{JWT_PRIVATE_KEY:\?[^}]*\}$/)
-      } else {
-        expect(env).not.toHaveProperty('JWT_PRIVATE_KEY')
-        expect(env.JWT_JWKS_URL).toBe(`http://user-service:${serviceConfig('user-service').port}/.well-known/jwks.json`)
+    it(
+      name === 'user-service'
+        ? 'runs in production with its signing key required from the environment, not committed'
+        : "runs in production with no private key, verifying with user-service's published keys",
+      () => {
+        const env = asMap(service(name).environment)
+        expect(env.NODE_ENV).toBe('production')
+        expect(env).not.toHaveProperty('JWT_SECRET')
+        if (name === 'user-service') {
+          expect(env.JWT_PRIVATE_KEY).toMatch(/^\$\{JWT_PRIVATE_KEY:\?[^}]*\}$/)
+        } else {
+          expect(env).not.toHaveProperty('JWT_PRIVATE_KEY')
+          expect(env.JWT_JWKS_URL).toBe(`http://user-service:${serviceConfig('user-service').port}/.well-known/jwks.json`)
+        }
       }
-    })
+    )
   })
 
   it('gives each service its own database', () => {
@@ -229,7 +236,9 @@ describe('.dockerignore', () => {
   it('keeps dependencies, build output and git out of the build context', () => {
     const path = join(ROOT, '.dockerignore')
     expect(existsSync(path)).toBe(true)
-    const patterns = readFileSync(path, 'utf8').split(/\r?\n/).map((line) => line.trim())
+    const patterns = readFileSync(path, 'utf8')
+      .split(/\r?\n/)
+      .map((line) => line.trim())
     for (const pattern of ['**/node_modules', '**/lib', '**/*.tsbuildinfo', '.git']) expect(patterns).toContain(pattern)
   })
 })

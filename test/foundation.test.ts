@@ -28,10 +28,13 @@ describe('the four services as processes', () => {
   it('each boots with its own database and becomes ready', async () => {
     for (const service of SERVICES) {
       // The broker connection comes up in the background, right after the port opens.
-      const response = await waitFor(async () => {
-        const ready = await fetch(`${started[service].url}/ready`)
-        return ready.status === 200 && ready
-      }, { timeoutMs: 10_000, what: `${service} to be ready` })
+      const response = await waitFor(
+        async () => {
+          const ready = await fetch(`${started[service].url}/ready`)
+          return ready.status === 200 && ready
+        },
+        { timeoutMs: 10_000, what: `${service} to be ready` }
+      )
       expect(await response.json()).toMatchObject({ status: 'ready', service, checks: { database: 'ok', broker: 'ok' } })
       expect((await fetch(`${started[service].url}/health`)).status).toBe(200)
     }
@@ -112,8 +115,9 @@ describe('readiness', () => {
 
 describe('start-up failures', () => {
   it('stops with a message naming a bad setting', async () => {
-    await expect(startServiceProcess('order-service', { ...isolatedEnvironment('bad'), PORT: 'eighty', AMQP_URL: 'http://nope' }))
-      .rejects.toThrow(/exited with 1[\s\S]*setting "port" \(env PORT\): must be integer[\s\S]*setting "amqp.url" \(env AMQP_URL\)/)
+    await expect(startServiceProcess('order-service', { ...isolatedEnvironment('bad'), PORT: 'eighty', AMQP_URL: 'http://nope' })).rejects.toThrow(
+      /exited with 1[\s\S]*setting "port" \(env PORT\): must be integer[\s\S]*setting "amqp.url" \(env AMQP_URL\)/
+    )
   })
 
   it('says in one line that PostgreSQL is unreachable, naming the URL', async () => {
@@ -122,7 +126,9 @@ describe('start-up failures', () => {
       DATABASE_URL: 'postgres://postgres:secret@127.0.0.1:1/marketmesh_catalog'
     }).catch((e: Error) => e)
     expect(String(error)).toMatch(/exited with 1/)
-    expect(String(error)).toMatch(/catalog-service: PostgreSQL is not reachable at postgres:\/\/postgres:\*\*\*@127\.0\.0\.1:1\/marketmesh_catalog .*pg_ctlcluster/)
+    expect(String(error)).toMatch(
+      /catalog-service: PostgreSQL is not reachable at postgres:\/\/postgres:\*\*\*@127\.0\.0\.1:1\/marketmesh_catalog .*pg_ctlcluster/
+    )
     expect(String(error)).not.toContain('secret')
     expect(String(error)).not.toMatch(/\n\s+at /)
   })
@@ -133,7 +139,9 @@ describe('start-up failures', () => {
       encoding: 'utf8'
     })
     expect(run.status).toBe(1)
-    expect(run.stderr.trim()).toMatch(/^RabbitMQ is not reachable at amqp:\/\/guest:\*\*\*@127\.0\.0\.1:1 \(ECONNREFUSED\): start it with `rabbitmq-server -detached`/)
+    expect(run.stderr.trim()).toMatch(
+      /^RabbitMQ is not reachable at amqp:\/\/guest:\*\*\*@127\.0\.0\.1:1 \(ECONNREFUSED\): start it with `rabbitmq-server -detached`/
+    )
     expect(run.stderr.trim().split('\n')).toHaveLength(1)
   })
 })

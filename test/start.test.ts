@@ -42,7 +42,10 @@ it('npm start restarts a killed service while the other three keep serving, and 
   const current = (name: string) => listening(name).at(-1)
   const seenPids = new Set<number>()
   // On failure, what the runner itself said (its lines other than the services' JSON logs).
-  const runnerSaid = () => lines().filter((line) => !/^\[[a-z]+\] \{/.test(line)).join('\n')
+  const runnerSaid = () =>
+    lines()
+      .filter((line) => !/^\[[a-z]+\] \{/.test(line))
+      .join('\n')
   const waitForRunner = <T>(check: () => Promise<T | undefined | false>, what: string, timeoutMs: number) =>
     Promise.race([
       waitFor(check, { timeoutMs, intervalMs: 200, what }),

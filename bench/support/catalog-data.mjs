@@ -19,35 +19,160 @@ export const random = (seed = 42) => {
 }
 
 const colors = ['black', 'white', 'grey', 'blue', 'red', 'green', 'brown', 'beige', 'navy', 'yellow', 'pink', 'orange']
-const brands = ['Nordhaus', 'Fjellstad', 'Acme', 'Lumio', 'Verdant', 'Oakridge', 'Mistral', 'Kobo', 'Atelier Nine', 'Halden',
-  'Bricktown', 'Solace', 'Ironbark', 'Pebble', 'Tundra', 'Marlow', 'Quill', 'Ember', 'Vireo', 'Cobalt']
-const adjectives = ['classic', 'modern', 'vintage', 'compact', 'handmade', 'lightweight', 'premium', 'rustic', 'minimalist',
-  'foldable', 'waterproof', 'ergonomic', 'durable', 'elegant', 'portable', 'organic', 'recycled', 'soft', 'sturdy', 'slim']
-const rooms = ['the living room', 'the kitchen', 'the office', 'the garden', 'the bedroom', 'camping trips', 'everyday use', 'travel', 'the workshop', 'gifts']
+const brands = [
+  'Nordhaus',
+  'Fjellstad',
+  'Acme',
+  'Lumio',
+  'Verdant',
+  'Oakridge',
+  'Mistral',
+  'Kobo',
+  'Atelier Nine',
+  'Halden',
+  'Bricktown',
+  'Solace',
+  'Ironbark',
+  'Pebble',
+  'Tundra',
+  'Marlow',
+  'Quill',
+  'Ember',
+  'Vireo',
+  'Cobalt'
+]
+const adjectives = [
+  'classic',
+  'modern',
+  'vintage',
+  'compact',
+  'handmade',
+  'lightweight',
+  'premium',
+  'rustic',
+  'minimalist',
+  'foldable',
+  'waterproof',
+  'ergonomic',
+  'durable',
+  'elegant',
+  'portable',
+  'organic',
+  'recycled',
+  'soft',
+  'sturdy',
+  'slim'
+]
+const rooms = [
+  'the living room',
+  'the kitchen',
+  'the office',
+  'the garden',
+  'the bedroom',
+  'camping trips',
+  'everyday use',
+  'travel',
+  'the workshop',
+  'gifts'
+]
 const features = [
-  'Easy to clean and built to last.', 'Ships fully assembled.', 'Backed by a two-year warranty.', 'Made in a family workshop.',
-  'Certified sustainable materials.', 'Tested for daily heavy use.', 'Packed without plastic.', 'Designed in Scandinavia.',
-  'Comes with spare parts.', 'Fits neatly in small spaces.', 'Gentle on sensitive skin.', 'Charges over USB-C in two hours.'
+  'Easy to clean and built to last.',
+  'Ships fully assembled.',
+  'Backed by a two-year warranty.',
+  'Made in a family workshop.',
+  'Certified sustainable materials.',
+  'Tested for daily heavy use.',
+  'Packed without plastic.',
+  'Designed in Scandinavia.',
+  'Comes with spare parts.',
+  'Fits neatly in small spaces.',
+  'Gentle on sensitive skin.',
+  'Charges over USB-C in two hours.'
 ]
 
 /** Top-level categories, their subcategories, the nouns their products are, and their attributes. */
 const departments = [
-  { name: 'Furniture', subs: { Chairs: ['chair', 'armchair', 'stool'], Tables: ['table', 'desk', 'side table'], Storage: ['shelf', 'cabinet', 'dresser'], Beds: ['bed frame', 'headboard'] },
-    attributes: (r) => ({ color: r.skewed(colors), material: r.pick(['oak', 'walnut', 'pine', 'steel', 'bamboo', 'birch', 'teak']), assembly: r.pick(['required', 'none']) }) },
-  { name: 'Lighting', subs: { Lamps: ['desk lamp', 'floor lamp', 'table lamp'], Ceiling: ['pendant light', 'chandelier'], Outdoor: ['lantern', 'string lights'] },
-    attributes: (r) => ({ color: r.skewed(colors), bulbs: r.int(1, 4), dimmable: r.next() < 0.5, material: r.pick(['brass', 'glass', 'steel', 'paper']) }) },
-  { name: 'Clothing', subs: { Jackets: ['jacket', 'parka', 'raincoat'], Shirts: ['shirt', 't-shirt', 'blouse'], Trousers: ['jeans', 'chinos', 'trousers'], Knitwear: ['sweater', 'cardigan', 'scarf'] },
-    attributes: (r) => ({ color: r.skewed(colors), size: r.pick(['XS', 'S', 'M', 'L', 'XL']), material: r.pick(['cotton', 'wool', 'linen', 'polyester', 'denim']), fit: r.pick(['regular', 'slim', 'relaxed']) }) },
-  { name: 'Kitchen', subs: { Cookware: ['frying pan', 'saucepan', 'dutch oven'], Knives: ['chef knife', 'bread knife', 'knife set'], Tableware: ['plate set', 'mug', 'bowl'] },
-    attributes: (r) => ({ color: r.skewed(colors), material: r.pick(['cast iron', 'stainless steel', 'ceramic', 'porcelain', 'carbon steel']), dishwasherSafe: r.next() < 0.6 }) },
-  { name: 'Electronics', subs: { Audio: ['headphones', 'speaker', 'earbuds'], Chargers: ['charger', 'power bank', 'cable'], Cameras: ['camera', 'action camera', 'webcam'] },
-    attributes: (r) => ({ color: r.pick(['black', 'white', 'grey', 'blue']), wireless: r.next() < 0.6, warrantyYears: r.int(1, 3), brand: r.skewed(brands) }) },
-  { name: 'Garden', subs: { Tools: ['spade', 'pruning shears', 'rake'], Plants: ['olive tree', 'lavender', 'fern'], Furniture: ['garden bench', 'sun lounger'] },
-    attributes: (r) => ({ color: r.skewed(colors), material: r.pick(['steel', 'wood', 'plastic', 'ceramic']), outdoor: true }) },
-  { name: 'Sports', subs: { Running: ['running shoes', 'running vest'], Yoga: ['yoga mat', 'yoga block'], Cycling: ['bike helmet', 'bike light', 'bottle cage'] },
-    attributes: (r) => ({ color: r.skewed(colors), size: r.pick(['S', 'M', 'L']), gender: r.pick(['women', 'men', 'unisex']) }) },
-  { name: 'Books', subs: { Fiction: ['novel', 'short stories'], Cooking: ['cookbook'], Travel: ['travel guide', 'atlas'] },
-    attributes: (r) => ({ language: r.skewed(['english', 'german', 'french', 'spanish']), format: r.pick(['hardcover', 'paperback']) }) }
+  {
+    name: 'Furniture',
+    subs: {
+      Chairs: ['chair', 'armchair', 'stool'],
+      Tables: ['table', 'desk', 'side table'],
+      Storage: ['shelf', 'cabinet', 'dresser'],
+      Beds: ['bed frame', 'headboard']
+    },
+    attributes: (r) => ({
+      color: r.skewed(colors),
+      material: r.pick(['oak', 'walnut', 'pine', 'steel', 'bamboo', 'birch', 'teak']),
+      assembly: r.pick(['required', 'none'])
+    })
+  },
+  {
+    name: 'Lighting',
+    subs: { Lamps: ['desk lamp', 'floor lamp', 'table lamp'], Ceiling: ['pendant light', 'chandelier'], Outdoor: ['lantern', 'string lights'] },
+    attributes: (r) => ({
+      color: r.skewed(colors),
+      bulbs: r.int(1, 4),
+      dimmable: r.next() < 0.5,
+      material: r.pick(['brass', 'glass', 'steel', 'paper'])
+    })
+  },
+  {
+    name: 'Clothing',
+    subs: {
+      Jackets: ['jacket', 'parka', 'raincoat'],
+      Shirts: ['shirt', 't-shirt', 'blouse'],
+      Trousers: ['jeans', 'chinos', 'trousers'],
+      Knitwear: ['sweater', 'cardigan', 'scarf']
+    },
+    attributes: (r) => ({
+      color: r.skewed(colors),
+      size: r.pick(['XS', 'S', 'M', 'L', 'XL']),
+      material: r.pick(['cotton', 'wool', 'linen', 'polyester', 'denim']),
+      fit: r.pick(['regular', 'slim', 'relaxed'])
+    })
+  },
+  {
+    name: 'Kitchen',
+    subs: {
+      Cookware: ['frying pan', 'saucepan', 'dutch oven'],
+      Knives: ['chef knife', 'bread knife', 'knife set'],
+      Tableware: ['plate set', 'mug', 'bowl']
+    },
+    attributes: (r) => ({
+      color: r.skewed(colors),
+      material: r.pick(['cast iron', 'stainless steel', 'ceramic', 'porcelain', 'carbon steel']),
+      dishwasherSafe: r.next() < 0.6
+    })
+  },
+  {
+    name: 'Electronics',
+    subs: {
+      Audio: ['headphones', 'speaker', 'earbuds'],
+      Chargers: ['charger', 'power bank', 'cable'],
+      Cameras: ['camera', 'action camera', 'webcam']
+    },
+    attributes: (r) => ({
+      color: r.pick(['black', 'white', 'grey', 'blue']),
+      wireless: r.next() < 0.6,
+      warrantyYears: r.int(1, 3),
+      brand: r.skewed(brands)
+    })
+  },
+  {
+    name: 'Garden',
+    subs: { Tools: ['spade', 'pruning shears', 'rake'], Plants: ['olive tree', 'lavender', 'fern'], Furniture: ['garden bench', 'sun lounger'] },
+    attributes: (r) => ({ color: r.skewed(colors), material: r.pick(['steel', 'wood', 'plastic', 'ceramic']), outdoor: true })
+  },
+  {
+    name: 'Sports',
+    subs: { Running: ['running shoes', 'running vest'], Yoga: ['yoga mat', 'yoga block'], Cycling: ['bike helmet', 'bike light', 'bottle cage'] },
+    attributes: (r) => ({ color: r.skewed(colors), size: r.pick(['S', 'M', 'L']), gender: r.pick(['women', 'men', 'unisex']) })
+  },
+  {
+    name: 'Books',
+    subs: { Fiction: ['novel', 'short stories'], Cooking: ['cookbook'], Travel: ['travel guide', 'atlas'] },
+    attributes: (r) => ({ language: r.skewed(['english', 'german', 'french', 'spanish']), format: r.pick(['hardcover', 'paperback']) })
+  }
 ]
 
 export const categoryRows = () => {

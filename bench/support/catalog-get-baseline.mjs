@@ -10,8 +10,27 @@ const [port, connectionString] = process.argv.slice(2)
 pg.types.setTypeParser(pg.types.builtins.INT8, Number)
 const pool = new pg.Pool({ connectionString, max: Number(process.env.DATABASE_POOL_MAX ?? 10) })
 
-const columns = ['id', 'sellerId', 'parentId', 'title', 'description', 'price', 'currency', 'stock', 'categoryId', 'attributes',
-  'status', 'ratingCount', 'rating', 'ratingQuality', 'ratingValue', 'ratingDelivery', 'createdAt', 'updatedAt', 'version']
+const columns = [
+  'id',
+  'sellerId',
+  'parentId',
+  'title',
+  'description',
+  'price',
+  'currency',
+  'stock',
+  'categoryId',
+  'attributes',
+  'status',
+  'ratingCount',
+  'rating',
+  'ratingQuality',
+  'ratingValue',
+  'ratingDelivery',
+  'createdAt',
+  'updatedAt',
+  'version'
+]
 const sql = `
   SELECT ${columns.map((column) => `"products"."${column}"`).join(', ')},
          (SELECT "shopName" FROM sellers WHERE sellers.id = products."sellerId") AS "shopName"

@@ -51,7 +51,15 @@ export const isolatedEnvironment = (label: string) => {
 }
 
 /** Removes what a test made on the broker and in PostgreSQL. */
-export const cleanUp = async ({ prefix, databases = [], retryDelaysMs = [200, 400] }: { prefix?: string; databases?: string[]; retryDelaysMs?: number[] }) => {
+export const cleanUp = async ({
+  prefix,
+  databases = [],
+  retryDelaysMs = [200, 400]
+}: {
+  prefix?: string
+  databases?: string[]
+  retryDelaysMs?: number[]
+}) => {
   if (prefix) {
     const connection = await amqplib.connect(AMQP)
     const channel = await connection.createChannel()
@@ -69,7 +77,10 @@ export const cleanUp = async ({ prefix, databases = [], retryDelaysMs = [200, 40
   for (const database of databases) await dropDatabase(database)
 }
 
-export const waitFor = async <T>(check: () => Promise<T | undefined | false> | T | undefined | false, { timeoutMs = 20_000, intervalMs = 50, what = 'condition' } = {}): Promise<T> => {
+export const waitFor = async <T>(
+  check: () => Promise<T | undefined | false> | T | undefined | false,
+  { timeoutMs = 20_000, intervalMs = 50, what = 'condition' } = {}
+): Promise<T> => {
   const deadline = Date.now() + timeoutMs
   for (;;) {
     const result = await check()
@@ -133,7 +144,15 @@ export const createTestBus = async (options: {
     },
     options.settings
   ) as BaseSettings
-  const bus = new EventBus({ service: options.service, settings, db, logger, registry, afterPublish: options.afterPublish, consumers: options.consumers })
+  const bus = new EventBus({
+    service: options.service,
+    settings,
+    db,
+    logger,
+    registry,
+    afterPublish: options.afterPublish,
+    consumers: options.consumers
+  })
   return { bus, db, registry }
 }
 
@@ -173,6 +192,10 @@ export const createTcpProxy = async (target = { host: '127.0.0.1', port: 5672 })
         for (const socket of sockets) socket.destroy()
       }),
     restore: () => listen(port),
-    close: () => new Promise<void>((resolve) => { server.close(() => resolve()); for (const socket of sockets) socket.destroy() })
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve())
+        for (const socket of sockets) socket.destroy()
+      })
   }
 }

@@ -15,7 +15,15 @@ export const startVerifier = async (jwt: Record<string, unknown> = {}) => {
     overrides: { ...settings, port: 0, logLevel: 'silent', jwt },
     migrations: {},
     services: (app) => {
-      app.use('whoami', { async find(params) { return params.principal } }, { methods: ['find'] })
+      app.use(
+        'whoami',
+        {
+          async find(params) {
+            return params.principal
+          }
+        },
+        { methods: ['find'] }
+      )
       app.service('whoami').hooks({ before: { all: [authenticated()] } })
     }
   })

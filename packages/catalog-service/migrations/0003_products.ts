@@ -1,7 +1,6 @@
 import type { Knex } from '@marketmesh/shared'
 
-const average = (sum: string) =>
-  `CASE WHEN "ratingCount" = 0 THEN NULL ELSE round(${sum}::numeric / "ratingCount", 2)::float8 END`
+const average = (sum: string) => `CASE WHEN "ratingCount" = 0 THEN NULL ELSE round(${sum}::numeric / "ratingCount", 2)::float8 END`
 
 export async function up(knex: Knex) {
   // Every scalar attribute value any product has, once: search filters and counts facets on these

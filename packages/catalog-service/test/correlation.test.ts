@@ -25,7 +25,13 @@ describe('where an event comes from', () => {
     const parent = await requestWithId('POST', '/products', 'trace-create-parent', owner, productData())
     const variants = await Promise.all(
       ['S', 'M'].map((size) =>
-        requestWithId('POST', '/products', `trace-create-${size}`, owner, { parentId: parent.id, price: 100, currency: 'EUR', stock: 1, attributes: { size } })
+        requestWithId('POST', '/products', `trace-create-${size}`, owner, {
+          parentId: parent.id,
+          price: 100,
+          currency: 'EUR',
+          stock: 1,
+          attributes: { size }
+        })
       )
     )
     const [created] = await catalog.eventsOf('product.created', 1, (event) => event.data.productId === parent.id)

@@ -9,7 +9,13 @@ export { admin, buyer, seller } from '../../../test/support/service-under-test'
 
 /** The event types a catalog test watches for. */
 const WATCHED: EventType[] = [
-  'product.created', 'product.updated', 'product.deleted', 'stock.reserved', 'stock.rejected', 'stock.released', 'review.created'
+  'product.created',
+  'product.updated',
+  'product.deleted',
+  'stock.reserved',
+  'stock.rejected',
+  'stock.released',
+  'review.created'
 ]
 
 /**

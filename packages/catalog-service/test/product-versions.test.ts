@@ -9,8 +9,10 @@ afterAll(() => catalog?.close())
 
 /** The product's events as the catalog wrote them to its outbox, in order: [type, version]. */
 const eventVersionsOf = async (productId: string) =>
-  (await catalog.db('outbox').whereRaw(`envelope->'data'->>'productId' = ?`, [productId]).orderBy('id'))
-    .map(({ type, envelope }) => [type, envelope.data.version])
+  (await catalog.db('outbox').whereRaw(`envelope->'data'->>'productId' = ?`, [productId]).orderBy('id')).map(({ type, envelope }) => [
+    type,
+    envelope.data.version
+  ])
 
 const versionOf = async (productId: string) => (await catalog.db('products').where({ id: productId }).first('version')).version
 
@@ -47,20 +49,35 @@ describe('product versions', () => {
   })
 
   it('gives each variant a parent’s change reaches its own next version, carried by its product.updated', async () => {
-    const { owner, parent, variants: [small, large] } = await parentWithVariants()
+    const {
+      owner,
+      parent,
+      variants: [small, large]
+    } = await parentWithVariants()
     await catalog.call('PATCH', `/products/${small.id}`, { as: owner, body: { stockDelta: 3 } })
     // Only the parent's own fields: nothing reaches the variants, so their versions stay.
     await catalog.call('PATCH', `/products/${parent.id}`, { as: owner, body: { price: 100 } })
     expect([await versionOf(small.id), await versionOf(large.id)]).toEqual([2, 1])
 
     expect((await catalog.call('PATCH', `/products/${parent.id}`, { as: owner, body: { title: 'Renamed lamp' } })).body.version).toBe(3)
-    expect(await eventVersionsOf(small.id)).toEqual([['product.created', 1], ['product.updated', 2], ['product.updated', 3]])
-    expect(await eventVersionsOf(large.id)).toEqual([['product.created', 1], ['product.updated', 2]])
+    expect(await eventVersionsOf(small.id)).toEqual([
+      ['product.created', 1],
+      ['product.updated', 2],
+      ['product.updated', 3]
+    ])
+    expect(await eventVersionsOf(large.id)).toEqual([
+      ['product.created', 1],
+      ['product.updated', 2]
+    ])
     expect([await versionOf(small.id), await versionOf(large.id)]).toEqual([3, 2])
   })
 
   it('emits product.deleted with the next version, for the product and for each variant removed with it', async () => {
-    const { owner, parent, variants: [small, large] } = await parentWithVariants()
+    const {
+      owner,
+      parent,
+      variants: [small, large]
+    } = await parentWithVariants()
     await catalog.call('PATCH', `/products/${parent.id}`, { as: owner, body: { price: 100 } })
     await catalog.call('PATCH', `/products/${large.id}`, { as: owner, body: { price: 200 } })
     const removed = await catalog.call('DELETE', `/products/${parent.id}`, { as: owner })
@@ -71,7 +88,11 @@ describe('product versions', () => {
   })
 
   it('gives concurrent PATCHes distinct versions, the variants they reach too', async () => {
-    const { owner, parent, variants: [small] } = await parentWithVariants()
+    const {
+      owner,
+      parent,
+      variants: [small]
+    } = await parentWithVariants()
     const patches = await Promise.all(
       ['One', 'Two', 'Three'].map((title) => catalog.call('PATCH', `/products/${parent.id}`, { as: owner, body: { title } }))
     )

@@ -45,7 +45,7 @@ describe('who may write products', () => {
       expect((await catalog.call('PATCH', `/products/${id}`, { as: other, body: { price: 1 } })).status).toBe(404)
       expect((await catalog.call('DELETE', `/products/${id}`, { as: other })).status).toBe(404)
     }
-    expect((await catalog.db('products').where({ id: archived.id }).first('price', 'deletedAt'))).toEqual({ price: 4_999, deletedAt: null })
+    expect(await catalog.db('products').where({ id: archived.id }).first('price', 'deletedAt')).toEqual({ price: 4_999, deletedAt: null })
     expect((await catalog.call('PATCH', `/products/${archived.id}`, { as: owner, body: { price: 1 } })).body.price).toBe(1)
     expect((await catalog.call('PATCH', `/products/${archived.id}`, { as: admin(), body: { price: 2 } })).body.price).toBe(2)
   })
@@ -102,7 +102,10 @@ describe('variants', () => {
       body: productData({ categoryId: lamps.id, attributes: { brand: 'Acme', material: 'oak', color: 'natural' } })
     })
     const variants = []
-    for (const [size, color] of [['S', 'natural'], ['L', 'black']]) {
+    for (const [size, color] of [
+      ['S', 'natural'],
+      ['L', 'black']
+    ]) {
       const response = await catalog.call('POST', '/products', {
         as: owner,
         body: { parentId: parent.id, price: 5_999, currency: 'EUR', stock: 2, attributes: { size, color } }
@@ -164,7 +167,10 @@ describe('variants', () => {
   it('must hang off a main product of the same shop', async () => {
     const owner = seller()
     const { body: parent } = await catalog.call('POST', '/products', { as: owner, body: productData() })
-    const { body: variant } = await catalog.call('POST', '/products', { as: owner, body: { parentId: parent.id, price: 1, currency: 'EUR', stock: 1 } })
+    const { body: variant } = await catalog.call('POST', '/products', {
+      as: owner,
+      body: { parentId: parent.id, price: 1, currency: 'EUR', stock: 1 }
+    })
     const nested = await catalog.call('POST', '/products', { as: owner, body: { parentId: variant.id, price: 1, currency: 'EUR', stock: 1 } })
     expect(nested).toMatchObject({ status: 400, body: { message: expect.stringMatching(/^Invalid parentId: is itself a variant/) } })
     const foreign = await catalog.call('POST', '/products', { as: seller(), body: { parentId: parent.id, price: 1, currency: 'EUR', stock: 1 } })
@@ -178,14 +184,24 @@ describe('listing, soft delete and events', () => {
     const { body: product } = await catalog.call('POST', '/products', { as: owner, body: productData({ title: 'Teak stool' }) })
     const [event] = await catalog.eventsOf('product.created', 1, (e) => e.data.productId === product.id)
     expect(event.data).toEqual({
-      productId: product.id, sellerId: owner.sellerId, version: 1, parentId: null, title: 'Teak stool', price: 4_999, currency: 'EUR', status: 'active'
+      productId: product.id,
+      sellerId: owner.sellerId,
+      version: 1,
+      parentId: null,
+      title: 'Teak stool',
+      price: 4_999,
+      currency: 'EUR',
+      status: 'active'
     })
   })
 
   it('soft-deletes a product with its variants: gone from reads, kept in the table, product.deleted for each', async () => {
     const owner = seller()
     const { body: parent } = await catalog.call('POST', '/products', { as: owner, body: productData() })
-    const { body: variant } = await catalog.call('POST', '/products', { as: owner, body: { parentId: parent.id, price: 1, currency: 'EUR', stock: 1 } })
+    const { body: variant } = await catalog.call('POST', '/products', {
+      as: owner,
+      body: { parentId: parent.id, price: 1, currency: 'EUR', stock: 1 }
+    })
     expect((await catalog.call('DELETE', `/products/${parent.id}`, { as: owner })).status).toBe(200)
     for (const id of [parent.id, variant.id]) {
       expect((await catalog.call('GET', `/products/${id}`, { as: owner })).status).toBe(404)
@@ -224,7 +240,15 @@ describe('listing, soft delete and events', () => {
     const [{ id }] = await creating('products')
       .insert({ sellerId: owner.sellerId, title: 'Raced lamp', price: 100, currency: 'EUR', stock: 1 })
       .returning('id')
-    await catalog.emit('user.registered', { userId: owner.id, version: 1, email: 'raced@example.com', name: 'Raced', role: 'seller', status: 'disabled', shopName: 'Raced' })
+    await catalog.emit('user.registered', {
+      userId: owner.id,
+      version: 1,
+      email: 'raced@example.com',
+      name: 'Raced',
+      role: 'seller',
+      status: 'disabled',
+      shopName: 'Raced'
+    })
     // The handler waits for the product's insert to commit instead of updating around it.
     await waitFor(
       async () =>
@@ -240,7 +264,10 @@ describe('listing, soft delete and events', () => {
 
   it('works through the typed client', async () => {
     const owner = seller()
-    const created = await catalog.client(owner).service('products').create(productData({ title: 'Client-made chair' }))
+    const created = await catalog
+      .client(owner)
+      .service('products')
+      .create(productData({ title: 'Client-made chair' }))
     const fetched = await catalog.client().service('products').get(created.id)
     expect(fetched.title).toBe('Client-made chair')
     await expect(catalog.client(buyer()).service('products').patch(created.id, { price: 1 })).rejects.toMatchObject({ code: 403 })

@@ -73,14 +73,24 @@ describe('verified reviews', () => {
 describe('privacy of purchases', () => {
   const registerBuyer = async (name: string) => {
     const customer = buyer()
-    await catalog.emit('user.registered', { userId: customer.id, version: 1, email: `${customer.id}@example.com`, name, role: 'buyer', status: 'active' })
+    await catalog.emit('user.registered', {
+      userId: customer.id,
+      version: 1,
+      email: `${customer.id}@example.com`,
+      name,
+      role: 'buyer',
+      status: 'active'
+    })
     await waitFor(async () => (await catalog.db('buyers').where({ id: customer.id })).length === 1, { what: 'the buyers read model' })
     return customer
   }
   const review = async (customer: ReturnType<typeof buyer>, comment = 'Bright and steady') => {
     const product = await newProduct()
     const orderId = await deliver(customer.id, [product.id])
-    const created = await catalog.call('POST', '/reviews', { as: customer, body: { productId: product.id, orderId, ratings: { quality: 4, value: 4, delivery: 5 }, comment } })
+    const created = await catalog.call('POST', '/reviews', {
+      as: customer,
+      body: { productId: product.id, orderId, ratings: { quality: 4, value: 4, delivery: 5 }, comment }
+    })
     expect(created.status).toBe(201)
     return { product, orderId, review: created.body }
   }
@@ -101,7 +111,13 @@ describe('privacy of purchases', () => {
         expect(shown).not.toHaveProperty('buyerId')
         expect(shown).not.toHaveProperty('orderId')
       }
-      for (const query of [`buyerId=${author.id}`, `orderId=${orderId}`, '$sort[buyerId]=1', `$or[0][buyerId]=${author.id}`, `productId=${product.id}&buyerId[$ne]=${author.id}`]) {
+      for (const query of [
+        `buyerId=${author.id}`,
+        `orderId=${orderId}`,
+        '$sort[buyerId]=1',
+        `$or[0][buyerId]=${author.id}`,
+        `productId=${product.id}&buyerId[$ne]=${author.id}`
+      ]) {
         const filtered = await catalog.call('GET', `/reviews?${query}`, { as: viewer })
         expect(filtered, query).toMatchObject({ status: 400, body: { message: expect.stringMatching(/^Invalid (buyerId|orderId): only an admin/) } })
       }
@@ -117,7 +133,14 @@ describe('privacy of purchases', () => {
   it('keeps the name a review was signed with, and signs without one while the buyer is unknown', async () => {
     const author = await registerBuyer('Ada Lovelace')
     const { review: before } = await review(author)
-    await catalog.emit('user.updated', { userId: author.id, version: 2, email: `${author.id}@example.com`, name: 'Ada King', role: 'buyer', status: 'active' })
+    await catalog.emit('user.updated', {
+      userId: author.id,
+      version: 2,
+      email: `${author.id}@example.com`,
+      name: 'Ada King',
+      role: 'buyer',
+      status: 'active'
+    })
     await waitFor(async () => (await catalog.db('buyers').where({ id: author.id }).first())?.displayName === 'Ada K.', { what: 'the new name' })
     expect((await catalog.call('GET', `/reviews/${before.id}`)).body.displayName).toBe('Ada L.')
     expect((await review(author)).review.displayName).toBe('Ada K.')

@@ -14,11 +14,51 @@ interface Fixture {
 
 // The products a buyer can find; below them, three that must never show up.
 const listed: Fixture[] = [
-  { key: 'diningChair', title: 'Oak dining chair', description: 'Sturdy seat for the dining room', price: 12_000, category: 'chairs', attributes: { color: 'brown', material: 'oak', seats: 1 }, stock: 4 },
-  { key: 'stool', title: 'Pine stool', description: 'A stool with legs of solid oak', price: 3_000, category: 'chairs', attributes: { color: 'natural', material: 'pine' }, stock: 0 },
-  { key: 'glassTable', title: 'Glass table', description: 'Round table with a steel frame', price: 25_000, category: 'tables', attributes: { color: 'clear', material: 'glass' }, stock: 2 },
-  { key: 'lamp', title: 'Reading lamp', description: 'Brass lamp with a linen shade', price: 8_000, category: 'lighting', attributes: { color: 'brass', bulbs: 1, dimmable: true }, stock: 7 },
-  { key: 'sideTable', title: 'Oak side table', description: 'Small table for the sofa', price: 9_000, category: 'tables', attributes: { color: 'brown', material: 'oak' }, stock: 1 }
+  {
+    key: 'diningChair',
+    title: 'Oak dining chair',
+    description: 'Sturdy seat for the dining room',
+    price: 12_000,
+    category: 'chairs',
+    attributes: { color: 'brown', material: 'oak', seats: 1 },
+    stock: 4
+  },
+  {
+    key: 'stool',
+    title: 'Pine stool',
+    description: 'A stool with legs of solid oak',
+    price: 3_000,
+    category: 'chairs',
+    attributes: { color: 'natural', material: 'pine' },
+    stock: 0
+  },
+  {
+    key: 'glassTable',
+    title: 'Glass table',
+    description: 'Round table with a steel frame',
+    price: 25_000,
+    category: 'tables',
+    attributes: { color: 'clear', material: 'glass' },
+    stock: 2
+  },
+  {
+    key: 'lamp',
+    title: 'Reading lamp',
+    description: 'Brass lamp with a linen shade',
+    price: 8_000,
+    category: 'lighting',
+    attributes: { color: 'brass', bulbs: 1, dimmable: true },
+    stock: 7
+  },
+  {
+    key: 'sideTable',
+    title: 'Oak side table',
+    description: 'Small table for the sofa',
+    price: 9_000,
+    category: 'tables',
+    attributes: { color: 'brown', material: 'oak' },
+    stock: 1
+  }
 ]
 
 let catalog: Catalog
@@ -53,12 +93,16 @@ const expectedFacets = (keep: (fixture: Fixture) => boolean) => {
     attributes: Object.fromEntries(
       attributeKeys.map((key) => [
         key,
-        [...count(matching.filter((fixture) => key in fixture.attributes).map((fixture) => fixture.attributes[key]))].map(([value, n]) => ({ value, count: n }))
+        [...count(matching.filter((fixture) => key in fixture.attributes).map((fixture) => fixture.attributes[key]))].map(([value, n]) => ({
+          value,
+          count: n
+        }))
       ])
     )
   }
 }
-const sorted = <T extends { count: number }>(entries: T[]) => [...entries].sort((a, b) => b.count - a.count || JSON.stringify(a).localeCompare(JSON.stringify(b)))
+const sorted = <T extends { count: number }>(entries: T[]) =>
+  [...entries].sort((a, b) => b.count - a.count || JSON.stringify(a).localeCompare(JSON.stringify(b)))
 const comparable = (facets: ReturnType<typeof expectedFacets>) => ({
   categories: sorted(facets.categories),
   priceRanges: facets.priceRanges,
@@ -76,7 +120,15 @@ beforeAll(async () => {
   categories.chairs = await create('/categories', { name: 'chairs', parentId: categories.furniture })
   categories.tables = await create('/categories', { name: 'tables', parentId: categories.furniture })
   categories.lighting = await create('/categories', { name: 'lighting' })
-  await catalog.emit('user.registered', { userId: shop.id, version: 1, email: 'wood@example.com', name: 'Wood', role: 'seller', status: 'active', shopName: 'Woodworks' })
+  await catalog.emit('user.registered', {
+    userId: shop.id,
+    version: 1,
+    email: 'wood@example.com',
+    name: 'Wood',
+    role: 'seller',
+    status: 'active',
+    shopName: 'Woodworks'
+  })
   for (const fixture of listed) {
     const { key, category, ...product } = fixture
     ids[key] = await create('/products', { ...product, currency: 'EUR', categoryId: categories[category] }, shop)
@@ -87,7 +139,14 @@ beforeAll(async () => {
   expect((await catalog.call('DELETE', `/products/${removed}`, { as: shop })).status).toBe(200)
   const banned = seller()
   const hiddenProduct = await create('/products', { ...base, title: 'Oak shelf', description: 'Of a disabled seller' }, banned)
-  await catalog.emit('user.registered', { userId: banned.id, version: 1, email: 'gone@example.com', name: 'Gone', role: 'seller', status: 'disabled' })
+  await catalog.emit('user.registered', {
+    userId: banned.id,
+    version: 1,
+    email: 'gone@example.com',
+    name: 'Gone',
+    role: 'seller',
+    status: 'disabled'
+  })
   await waitFor(async () => (await catalog.call('GET', `/products/${hiddenProduct}`)).status === 404, { what: 'the disabled seller' })
   await waitFor(async () => (await catalog.call('GET', `/products/${ids.lamp}`)).body.shopName === 'Woodworks', { what: 'the shop' })
 })
@@ -104,7 +163,11 @@ describe('GET /search', () => {
 
   it('answers a query nothing matches with empty data and facets', async () => {
     expect(await search('q=submarine')).toEqual({
-      total: 0, limit: 20, skip: 0, data: [], facets: { categories: [], priceRanges: [], attributes: {} }
+      total: 0,
+      limit: 20,
+      skip: 0,
+      data: [],
+      facets: { categories: [], priceRanges: [], attributes: {} }
     })
   })
 
@@ -150,7 +213,10 @@ describe('GET /search', () => {
       { min: 25_000, max: 50_000, count: 1 }
     ])
     expect(facets.attributes.color).toEqual([
-      { value: 'brown', count: 2 }, { value: 'brass', count: 1 }, { value: 'clear', count: 1 }, { value: 'natural', count: 1 }
+      { value: 'brown', count: 2 },
+      { value: 'brass', count: 1 },
+      { value: 'clear', count: 1 },
+      { value: 'natural', count: 1 }
     ])
   })
 
@@ -180,8 +246,8 @@ describe('GET /search', () => {
   ])('answers %s with 400 naming the field', async (query, field) => {
     const response = await catalog.call('GET', `/search?${query}`)
     expect(response.status).toBe(400)
-    const named = response.body.data.map((error: { instancePath: string; params: { additionalProperty?: string } }) =>
-      error.params.additionalProperty ?? error.instancePath.slice(1)
+    const named = response.body.data.map(
+      (error: { instancePath: string; params: { additionalProperty?: string } }) => error.params.additionalProperty ?? error.instancePath.slice(1)
     )
     expect(named).toContain(field)
   })
@@ -190,7 +256,12 @@ describe('GET /search', () => {
     const owner = seller()
     const body = { title: 'Teak planter', description: 'For the terrace', price: 4_000, currency: 'EUR', stock: 3, attributes: { finish: 'oiled' } }
     const parent = (await catalog.call('POST', '/products', { as: owner, body })).body
-    const variant = (await catalog.call('POST', '/products', { as: owner, body: { parentId: parent.id, price: 5_000, currency: 'EUR', stock: 1, attributes: { size: 'L' } } })).body
+    const variant = (
+      await catalog.call('POST', '/products', {
+        as: owner,
+        body: { parentId: parent.id, price: 5_000, currency: 'EUR', stock: 1, attributes: { size: 'L' } }
+      })
+    ).body
     const finished = async (finish: string) => keysOfIds(await search(`attributes[finish]=${finish}&$limit=100`))
     expect(await finished('oiled')).toEqual([parent.id, variant.id].sort())
 
@@ -203,7 +274,10 @@ describe('GET /search', () => {
   })
 
   it('works through the typed client', async () => {
-    const result = await catalog.client().service('search').find({ query: { q: 'lamp', attributes: { color: 'brass' } } })
+    const result = await catalog
+      .client()
+      .service('search')
+      .find({ query: { q: 'lamp', attributes: { color: 'brass' } } })
     expect(result.data.map((product) => product.id)).toEqual([ids.lamp])
     expect(result.facets.categories).toEqual([{ id: categories.lighting, name: 'lighting', count: 1 }])
   })

@@ -59,13 +59,19 @@ describe('stock reservation on order.created', () => {
     const lamp = await createProduct(owner, { stock: 5, price: 2_500 })
     const shade = await createProduct(owner, { stock: 1, price: 700 })
 
-    const tooMuch = order(owner.sellerId!, [{ productId: lamp.id, quantity: 2 }, { productId: shade.id, quantity: 3 }])
+    const tooMuch = order(owner.sellerId!, [
+      { productId: lamp.id, quantity: 2 },
+      { productId: shade.id, quantity: 3 }
+    ])
     await catalog.emit('order.created', tooMuch)
     const rejected = await outcomeOf(tooMuch.orderId)
     expect(rejected).toMatchObject({ type: 'stock.rejected', data: { reasons: [{ productId: shade.id, reason: 'insufficient_stock: 1 left' }] } })
     expect([await stockOf(lamp.id), await stockOf(shade.id)]).toEqual([5, 1])
 
-    const fits = order(owner.sellerId!, [{ productId: lamp.id, quantity: 2, unitPrice: 1 }, { productId: shade.id, quantity: 1 }])
+    const fits = order(owner.sellerId!, [
+      { productId: lamp.id, quantity: 2, unitPrice: 1 },
+      { productId: shade.id, quantity: 1 }
+    ])
     await catalog.emit('order.created', fits)
     const reserved = await outcomeOf(fits.orderId)
     expect(reserved.type).toBe('stock.reserved')
@@ -82,12 +88,20 @@ describe('stock reservation on order.created', () => {
     const dollars = await createProduct(owner, { currency: 'USD' })
     const foreign = await createProduct(seller())
     const missing = randomUUID()
-    const created = order(owner.sellerId!, [archived, dollars, foreign, { id: missing }].map((p) => ({ productId: p.id, quantity: 1 })))
+    const created = order(
+      owner.sellerId!,
+      [archived, dollars, foreign, { id: missing }].map((p) => ({ productId: p.id, quantity: 1 }))
+    )
     await catalog.emit('order.created', created)
     const outcome = await outcomeOf(created.orderId)
     expect(outcome.type).toBe('stock.rejected')
     const reasons = Object.fromEntries((outcome.data as EventData<'stock.rejected'>).reasons.map((r) => [r.productId, r.reason]))
-    expect(reasons).toEqual({ [archived.id]: 'not_available', [dollars.id]: 'currency_mismatch', [foreign.id]: 'wrong_seller', [missing]: 'not_found' })
+    expect(reasons).toEqual({
+      [archived.id]: 'not_available',
+      [dollars.id]: 'currency_mismatch',
+      [foreign.id]: 'wrong_seller',
+      [missing]: 'not_found'
+    })
   })
 
   it('never oversells: 50 concurrent single-unit orders for 10 in stock reserve exactly 10', async () => {
@@ -130,7 +144,9 @@ describe('stock release', () => {
     const before = await counted('events_consumed_total', 'order.rejected')
     await catalog.emit('order.rejected', { ...orderRef(created), reason: 'out_of_stock' })
     await untilCounted('events_consumed_total', 'order.rejected', before + 1)
-    expect(catalog.received.filter((event) => event.type === 'stock.released' && (event.data as { orderId: string }).orderId === created.orderId)).toEqual([])
+    expect(
+      catalog.received.filter((event) => event.type === 'stock.released' && (event.data as { orderId: string }).orderId === created.orderId)
+    ).toEqual([])
     expect(await stockOf(product.id)).toBe(1)
   })
 })
@@ -139,24 +155,27 @@ describe('events of one order in any order', () => {
   const reservedFor = (orderId: string) =>
     catalog.received.filter((event) => event.type === 'stock.reserved' && (event.data as { orderId: string }).orderId === orderId)
 
-  it.each(['order.cancelled', 'order.rejected'] as const)('%s handled before its order.created leaves the stock exactly as before', async (ending) => {
-    const owner = seller()
-    const product = await createProduct(owner, { stock: 5 })
-    const created = order(owner.sellerId!, [{ productId: product.id, quantity: 3 }])
-    const before = await counted('events_consumed_total', 'order.created')
-    const endedBefore = await counted('events_consumed_total', ending)
+  it.each(['order.cancelled', 'order.rejected'] as const)(
+    '%s handled before its order.created leaves the stock exactly as before',
+    async (ending) => {
+      const owner = seller()
+      const product = await createProduct(owner, { stock: 5 })
+      const created = order(owner.sellerId!, [{ productId: product.id, quantity: 3 }])
+      const before = await counted('events_consumed_total', 'order.created')
+      const endedBefore = await counted('events_consumed_total', ending)
 
-    // As when order.created failed once and went to the back of the queue behind its cancellation.
-    await catalog.emit(ending, { ...orderRef(created), reason: ending === 'order.cancelled' ? 'timeout' : 'out_of_stock' })
-    await untilCounted('events_consumed_total', ending, endedBefore + 1)
-    await catalog.emit('order.created', created)
-    await untilCounted('events_consumed_total', 'order.created', before + 1)
+      // As when order.created failed once and went to the back of the queue behind its cancellation.
+      await catalog.emit(ending, { ...orderRef(created), reason: ending === 'order.cancelled' ? 'timeout' : 'out_of_stock' })
+      await untilCounted('events_consumed_total', ending, endedBefore + 1)
+      await catalog.emit('order.created', created)
+      await untilCounted('events_consumed_total', 'order.created', before + 1)
 
-    expect(await stockOf(product.id)).toBe(5)
-    expect(await catalog.db('reservations').where({ orderId: created.orderId })).toEqual([])
-    await new Promise((resolve) => setTimeout(resolve, 300))
-    expect(reservedFor(created.orderId)).toEqual([])
-  })
+      expect(await stockOf(product.id)).toBe(5)
+      expect(await catalog.db('reservations').where({ orderId: created.orderId })).toEqual([])
+      await new Promise((resolve) => setTimeout(resolve, 300))
+      expect(reservedFor(created.orderId)).toEqual([])
+    }
+  )
 
   it('never deadlocks: concurrent orders locking the same products in every order all reserve, none retried', async () => {
     const owner = seller()
@@ -168,7 +187,10 @@ describe('events of one order in any order', () => {
     // Each order takes two or three of the four products, listed in a shuffled order.
     const orders = Array.from({ length: 60 }, (_, i) => {
       const lines = [...products].sort(() => Math.random() - 0.5).slice(0, 2 + (i % 2))
-      return order(owner.sellerId!, lines.map((product) => ({ productId: product.id, quantity: 1 })))
+      return order(
+        owner.sellerId!,
+        lines.map((product) => ({ productId: product.id, quantity: 1 }))
+      )
     })
     await Promise.all(orders.map((created) => catalog.emit('order.created', created)))
     const outcomes = await Promise.all(orders.map((created) => outcomeOf(created.orderId)))
@@ -183,7 +205,8 @@ describe('events of one order in any order', () => {
 })
 
 describe('a seller’s stock change and a reservation committed in between', () => {
-  const patch = (owner: ReturnType<typeof seller>, id: string, body: Record<string, unknown>) => catalog.call('PATCH', `/products/${id}`, { as: owner, body })
+  const patch = (owner: ReturnType<typeof seller>, id: string, body: Record<string, unknown>) =>
+    catalog.call('PATCH', `/products/${id}`, { as: owner, body })
 
   it('refuses an absolute stock read before the reservation (409 with the current version and stock) and keeps the reservation', async () => {
     const owner = seller()

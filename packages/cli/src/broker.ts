@@ -10,9 +10,7 @@ export interface BrokerOptions {
 /** --amqp-url and --prefix, defaulting to the AMQP_URL and AMQP_PREFIX the services read. */
 export const addBrokerOptions = (command: Command) =>
   command
-    .addOption(
-      new Option('--amqp-url <url>', 'RabbitMQ to connect to').env('AMQP_URL').default('amqp://guest:guest@127.0.0.1:5672')
-    )
+    .addOption(new Option('--amqp-url <url>', 'RabbitMQ to connect to').env('AMQP_URL').default('amqp://guest:guest@127.0.0.1:5672'))
     .addOption(new Option('--prefix <prefix>', 'prefix of the exchange and queue names').env('AMQP_PREFIX').default('marketmesh'))
 
 /** Runs `work` on its own connection and closes it afterwards, whatever happens, so the process can exit. */

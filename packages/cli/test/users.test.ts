@@ -47,7 +47,16 @@ const login = async (email: string, password: string) => {
 
 describe('marketmesh users create-admin', () => {
   it("creates an admin through user-service's own code: normalised email, hashed password, user.registered event", async () => {
-    const { code, stdout, stderr } = await cli(['users', 'create-admin', '--email', ' Root@Example.COM ', '--name', 'Root', '--password', 'a long admin password'])
+    const { code, stdout, stderr } = await cli([
+      'users',
+      'create-admin',
+      '--email',
+      ' Root@Example.COM ',
+      '--name',
+      'Root',
+      '--password',
+      'a long admin password'
+    ])
     expect(stderr).toBe('')
     expect(code).toBe(0)
     const id = /^created admin root@example\.com \(([0-9a-f-]{36})\)\n$/.exec(stdout)?.[1]

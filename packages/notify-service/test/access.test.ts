@@ -9,7 +9,8 @@ import { appendNotifications } from '../src/log/append'
 import { buyer, orderPaid, registeredDevice, seller, startNotify, userRegistered, type Notify } from './helpers'
 import { openStream, type Stream } from './sse'
 
-const closedForGood = (stream: Stream) => waitFor(() => stream.source.readyState === EventSource.CLOSED, { what: 'the stream closed and refused again' })
+const closedForGood = (stream: Stream) =>
+  waitFor(() => stream.source.readyState === EventSource.CLOSED, { what: 'the stream closed and refused again' })
 
 describe('who may stay connected', () => {
   let notify: Notify
@@ -34,7 +35,10 @@ describe('who may stay connected', () => {
     const shopStream = await open(notify.url, { as: shop })
     await notify.emit('order.paid', orderPaid(buyer(), shop))
     await waitFor(() => shopStream.received.length >= 1, { what: 'the order on the shop’s stream' })
-    await notify.call('POST', '/announcements', { as: { id: randomUUID(), role: 'admin' }, body: { message: 'Printers: new firmware', level: 'info' } })
+    await notify.call('POST', '/announcements', {
+      as: { id: randomUUID(), role: 'admin' },
+      body: { message: 'Printers: new firmware', level: 'info' }
+    })
     await waitFor(() => stream.received.length >= 1, { what: 'the announcement on the device stream' })
     await new Promise((resolve) => setTimeout(resolve, 200))
     expect(stream.received.map(({ type }) => type)).toEqual(['announcement'])
@@ -101,7 +105,9 @@ describe('who may stay connected', () => {
     await waitFor(() => slowClosed, { what: 'the slow client’s connection closed' })
 
     const sentAt = Date.now()
-    const [ping] = await db.transaction((trx) => appendNotifications(trx, [{ type: 'test.note', data: { ping: true }, audience: { everyone: true } }]))
+    const [ping] = await db.transaction((trx) =>
+      appendNotifications(trx, [{ type: 'test.note', data: { ping: true }, audience: { everyone: true } }])
+    )
     await waitFor(() => fast.ids().includes(ping), { what: 'the ping', intervalMs: 5 })
     expect(Date.now() - sentAt).toBeLessThan(500)
     expect(await metricValue(metrics, 'sse_buffered_bytes')).toBeLessThan(1_048_576)

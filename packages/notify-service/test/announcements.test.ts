@@ -33,7 +33,12 @@ describe('announcements', () => {
   it('reaches every open stream, buyers, sellers, admins and devices, and a stream opened later gets the current ones', async () => {
     const shop = seller()
     const device = await registeredDevice(notify, shop)
-    const open1 = await Promise.all([open(notify.url, { as: buyer() }), open(notify.url, { as: shop }), open(notify.url, { as: admin() }), open(notify.url, { token: device.token })])
+    const open1 = await Promise.all([
+      open(notify.url, { as: buyer() }),
+      open(notify.url, { as: shop }),
+      open(notify.url, { as: admin() }),
+      open(notify.url, { token: device.token })
+    ])
     const ended = await notify.call('POST', '/announcements', {
       as: admin(),
       body: { message: 'Was maintenance', level: 'info', endsAt: new Date(Date.now() + 300).toISOString() }
@@ -44,7 +49,13 @@ describe('announcements', () => {
       body: { message: 'Maintenance tonight 22:00 UTC', level: 'warning' }
     })
     expect(created.status).toBe(201)
-    expect(created.body).toEqual({ id: expect.any(String), message: 'Maintenance tonight 22:00 UTC', level: 'warning', endsAt: null, createdAt: expect.any(String) })
+    expect(created.body).toEqual({
+      id: expect.any(String),
+      message: 'Maintenance tonight 22:00 UTC',
+      level: 'warning',
+      endsAt: null,
+      createdAt: expect.any(String)
+    })
     for (const stream of open1) {
       await waitFor(() => stream.received.some(({ data }) => data.id === created.body.id), { what: 'the announcement on every stream' })
       const message = stream.received.find(({ data }) => data.id === created.body.id)!

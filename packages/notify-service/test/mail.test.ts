@@ -118,4 +118,3 @@ describe('e-mail', () => {
     await rm(directory, { recursive: true, force: true })
   })
 })
-

@@ -90,7 +90,9 @@ describe('notification log', () => {
   it('purges what is older than the retention and remembers up to where', async () => {
     const db: Knex = notify.db
     const old = await db.transaction((trx) => appendNotification(trx, { type: 'old', data: {}, audience: { everyone: true } }))
-    await db('notifications').where({ id: old }).update({ createdAt: db.raw("now() - interval '8 days'") })
+    await db('notifications')
+      .where({ id: old })
+      .update({ createdAt: db.raw("now() - interval '8 days'") })
     const kept = await db.transaction((trx) => appendNotification(trx, { type: 'new', data: {}, audience: { everyone: true } }))
     expect(await purgeNotifications(db, 7 * 86_400_000)).toBeGreaterThanOrEqual(1)
     expect(await db('notifications').where({ id: old }).first()).toBeUndefined()

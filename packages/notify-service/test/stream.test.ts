@@ -10,7 +10,8 @@ import { openStream, receivedAtLeast, type Stream } from './sse'
 
 const settle = () => new Promise((resolve) => setTimeout(resolve, 300))
 
-const note = (db: Knex, data: unknown = {}) => db.transaction((trx) => appendNotification(trx, { type: 'test.note', data, audience: { everyone: true } }))
+const note = (db: Knex, data: unknown = {}) =>
+  db.transaction((trx) => appendNotification(trx, { type: 'test.note', data, audience: { everyone: true } }))
 
 describe('GET /stream', () => {
   let notify: Notify
@@ -147,4 +148,3 @@ describe('GET /stream', () => {
     }
   })
 })
-

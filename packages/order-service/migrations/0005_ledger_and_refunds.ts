@@ -61,5 +61,7 @@ export async function up(knex: Knex) {
 
 export async function down(knex: Knex) {
   await knex.schema.dropTable('refunds')
-  await knex.raw('DROP TABLE ledger_entries; DROP TABLE ledger_journals; DROP FUNCTION ledger_journal_balances(); DROP FUNCTION ledger_is_append_only()')
+  await knex.raw(
+    'DROP TABLE ledger_entries; DROP TABLE ledger_journals; DROP FUNCTION ledger_journal_balances(); DROP FUNCTION ledger_is_append_only()'
+  )
 }

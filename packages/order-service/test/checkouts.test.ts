@@ -62,9 +62,21 @@ describe('POST /checkouts', () => {
     const customer = buyer()
     const unknown = randomUUID()
     const cases = [
-      { items: [{ productId: euros.productId, quantity: 1 }, { productId: unknown, quantity: 1 }], message: /items\.1\.productId: no product/ },
+      {
+        items: [
+          { productId: euros.productId, quantity: 1 },
+          { productId: unknown, quantity: 1 }
+        ],
+        message: /items\.1\.productId: no product/
+      },
       { items: [{ productId: archived.productId, quantity: 1 }], message: /items\.0\.productId: .*not available/ },
-      { items: [{ productId: euros.productId, quantity: 1 }, { productId: dollars.productId, quantity: 1 }], message: /one currency \(found EUR, USD\)/ },
+      {
+        items: [
+          { productId: euros.productId, quantity: 1 },
+          { productId: dollars.productId, quantity: 1 }
+        ],
+        message: /one currency \(found EUR, USD\)/
+      },
       { items: [{ productId: euros.productId, quantity: 1000 }], message: /items\.0\.quantity/ },
       { items: [], message: /items/ }
     ]
@@ -147,7 +159,10 @@ describe('Idempotency-Key', () => {
     const customer = buyer()
     const key = randomUUID()
     const first = await checkout(customer, body, key)
-    await orders.db('idempotency_keys').where({ buyerId: customer.id, key }).update({ expiresAt: orders.db.raw("now() - interval '1 second'") })
+    await orders
+      .db('idempotency_keys')
+      .where({ buyerId: customer.id, key })
+      .update({ expiresAt: orders.db.raw("now() - interval '1 second'") })
     const { purgeExpiredIdempotencyKeys } = await import('../src/idempotency-keys')
     expect(await purgeExpiredIdempotencyKeys(orders.db)).toBeGreaterThanOrEqual(1)
     expect(await orders.db('idempotency_keys').where({ buyerId: customer.id })).toEqual([])

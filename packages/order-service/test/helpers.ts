@@ -11,7 +11,16 @@ export const startOrders = (label: string, settings?: Record<string, unknown>) =
     label,
     createApp,
     settings,
-    watched: ['order.created', 'order.paid', 'order.rejected', 'order.cancelled', 'order.shipped', 'order.delivered', 'order.completed', 'order.refunded']
+    watched: [
+      'order.created',
+      'order.paid',
+      'order.rejected',
+      'order.cancelled',
+      'order.shipped',
+      'order.delivered',
+      'order.completed',
+      'order.refunded'
+    ]
   })
 
 export type Orders = ServiceUnderTest

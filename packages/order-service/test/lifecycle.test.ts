@@ -97,7 +97,9 @@ describe('the order lifecycle', () => {
     const partial = await orders.call('POST', '/refunds', { as: operator, body: { orderId, amount: 5_000, reason: 'one of two legs broken' } })
     expect(partial.status).toBe(201)
     expect(partial.body).toMatchObject({ orderId, amount: 5_000, status: 'pending' })
-    await waitFor(async () => (await orders.db('refunds').where({ id: partial.body.id }).first('status')).status === 'succeeded', { what: 'the refund' })
+    await waitFor(async () => (await orders.db('refunds').where({ id: partial.body.id }).first('status')).status === 'succeeded', {
+      what: 'the refund'
+    })
     // Payout 9,000 and commission 1,000: half of each comes back.
     expect(await sellerLedger(owner)).toMatchObject({ balances: [{ currency: 'EUR', held: 0, available: 4_500 }] })
     const commission = (await orders.call('GET', '/ledger', { as: operator })).body.accounts
@@ -123,7 +125,9 @@ describe('the order lifecycle', () => {
     await expect(orders.db('ledger_entries').delete()).rejects.toThrow(/append-only/)
     await expect(
       orders.db.transaction(async (trx) => {
-        const [journal] = await trx('ledger_journals').insert({ id: randomUUID(), orderId: randomUUID(), kind: 'bogus', currency: 'EUR' }).returning('id')
+        const [journal] = await trx('ledger_journals')
+          .insert({ id: randomUUID(), orderId: randomUUID(), kind: 'bogus', currency: 'EUR' })
+          .returning('id')
         await trx('ledger_entries').insert({ journalId: journal.id, account: 'escrow', amount: 5 })
       })
     ).rejects.toThrow(/does not balance/)
@@ -150,11 +154,16 @@ describe('durable timers with two instances', () => {
       const steps = await timers.db('order_timeline').where({ orderId }).pluck('to')
       expect(steps).toEqual(['pending', 'cancelled'])
       expect(await timers.db('orders').where({ id: orderId }).first('reason')).toEqual({ reason: 'timeout' })
-      expect(await timers.db('outbox').where({ type: 'order.cancelled' }).whereRaw("envelope->'data'->>'orderId' = ?", [orderId]).count({ n: '*' })).toEqual([{ n: 1 }])
+      expect(
+        await timers.db('outbox').where({ type: 'order.cancelled' }).whereRaw("envelope->'data'->>'orderId' = ?", [orderId]).count({ n: '*' })
+      ).toEqual([{ n: 1 }])
 
       const { orderId: shippedId, owner } = await paidOrder(timers)
       await timers.call('PATCH', `/orders/${shippedId}`, { as: owner, body: { status: 'shipped' } })
-      await waitFor(async () => ['delivered', 'completed'].includes(await statusOf(timers, shippedId)), { what: 'the auto-delivery', timeoutMs: 10_000 })
+      await waitFor(async () => ['delivered', 'completed'].includes(await statusOf(timers, shippedId)), {
+        what: 'the auto-delivery',
+        timeoutMs: 10_000
+      })
       expect((await timers.db('order_timeline').where({ orderId: shippedId, to: 'delivered' }).first('by')).by).toBe('system')
     } finally {
       await secondApp.teardown()

@@ -44,7 +44,13 @@ it('charges once when order-service dies after the capture and before its commit
   // The step that makes the order paid writes its timeline last: holding that table stops it after the capture.
   const blocker = await db.transaction()
   await blocker.raw('LOCK TABLE order_timeline IN EXCLUSIVE MODE')
-  await waitFor(() => db('test_provider_calls').where({ idempotencyKey: `${orderId}:capture` }).first('id'), { what: 'the capture' })
+  await waitFor(
+    () =>
+      db('test_provider_calls')
+        .where({ idempotencyKey: `${orderId}:capture` })
+        .first('id'),
+    { what: 'the capture' }
+  )
   await new Promise((resolve) => setTimeout(resolve, 300))
   order.child.kill('SIGKILL')
   await order.exited
@@ -60,8 +66,17 @@ it('charges once when order-service dies after the capture and before its commit
     'authorize',
     'capture'
   ])
-  const captures = await db('test_provider_calls').where({ idempotencyKey: `${orderId}:capture` }).orderBy('id').pluck('result')
+  const captures = await db('test_provider_calls')
+    .where({ idempotencyKey: `${orderId}:capture` })
+    .orderBy('id')
+    .pluck('result')
   expect(captures).toEqual(['succeeded', 'replayed'])
   const paymentId = (await db('orders').where({ id: orderId }).first('paymentId')).paymentId
-  expect(paymentId).toBe((await db('test_provider_outcomes').where({ idempotencyKey: `${orderId}:capture` }).first('reference')).reference)
+  expect(paymentId).toBe(
+    (
+      await db('test_provider_outcomes')
+        .where({ idempotencyKey: `${orderId}:capture` })
+        .first('reference')
+    ).reference
+  )
 })

@@ -43,7 +43,11 @@ const listed = async (owner: Principal, overrides: Record<string, unknown> = {})
 const stockOf = async (owner: Principal, productId: string) => (await catalogCall('GET', `/products/${productId}`, owner)).stock
 
 const checkout = async (customer: Principal, items: Array<{ productId: string; quantity: number }>, token = 'tok_ok') => {
-  const response = await orders.call('POST', '/checkouts', { as: customer, body: checkoutBody(items, token), headers: { 'Idempotency-Key': randomUUID() } })
+  const response = await orders.call('POST', '/checkouts', {
+    as: customer,
+    body: checkoutBody(items, token),
+    headers: { 'Idempotency-Key': randomUUID() }
+  })
   expect(response.status).toBe(201)
   return response.body as { id: string; orders: Array<{ id: string; sellerId: string }> }
 }
@@ -66,7 +70,10 @@ describe('the order saga', () => {
     const lamp = await listed(first, { price: 4_000 })
     const rug = await listed(second, { price: 9_900, title: 'Wool rug' })
     const customer = buyer()
-    const placed = await checkout(customer, [{ productId: lamp.id, quantity: 2 }, { productId: rug.id, quantity: 1 }])
+    const placed = await checkout(customer, [
+      { productId: lamp.id, quantity: 2 },
+      { productId: rug.id, quantity: 1 }
+    ])
     expect(placed.orders).toHaveLength(2)
 
     for (const { id } of placed.orders) {
@@ -141,11 +148,23 @@ describe('the order saga', () => {
     const order = await settled(customer, placed.orders[0].id)
     expect(order.status).toBe('paid')
     const ref = { orderId: order.id, currency: 'EUR', lines: [{ productId: lamp.id, quantity: 1, unitPrice: 1 }] }
-    const late = [envelope('stock.reserved', ref), envelope('stock.rejected', { orderId: order.id, reasons: [{ productId: lamp.id, reason: 'not_found' }] })]
+    const late = [
+      envelope('stock.reserved', ref),
+      envelope('stock.rejected', { orderId: order.id, reasons: [{ productId: lamp.id, reason: 'not_found' }] })
+    ]
     for (const event of late) await orders.publishRaw(event)
-    await waitFor(async () => (await orders.db('processed_events').whereIn('event_id', late.map((event) => event.id))).length === 2, {
-      what: 'the late events handled'
-    })
+    await waitFor(
+      async () =>
+        (
+          await orders.db('processed_events').whereIn(
+            'event_id',
+            late.map((event) => event.id)
+          )
+        ).length === 2,
+      {
+        what: 'the late events handled'
+      }
+    )
     const after = (await orders.call('GET', `/orders/${order.id}`, { as: customer })).body
     expect(after).toMatchObject({ status: 'paid', total: order.total, lines: order.lines, timeline: order.timeline })
     expect((await providerCalls(order.id)).filter((call) => call.operation === 'capture')).toHaveLength(1)

@@ -93,7 +93,9 @@ export class DeviceStrategy extends AuthenticationBaseStrategy {
     const now = Date.now()
     if (now - (this.lastSeenWrites.get(id) ?? 0) < LAST_SEEN_RESOLUTION_MS) return
     this.lastSeenWrites.set(id, now)
-    await this.db('device_credentials').where({ id }).update({ last_seen_at: new Date(now) })
+    await this.db('device_credentials')
+      .where({ id })
+      .update({ last_seen_at: new Date(now) })
   }
 }
 

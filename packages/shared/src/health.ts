@@ -23,23 +23,25 @@ export const readiness = async (app: ServiceApplication) => {
 export const HEALTH_PATHS = ['/health', '/ready', '/metrics'] as const
 
 /** GET /health (the process lives), /ready (its database and broker answer), /metrics (Prometheus). */
-export const healthRoutes = (app: ServiceApplication): Middleware => async (ctx, next) => {
-  if (ctx.method !== 'GET') return next()
-  switch (ctx.path) {
-    case '/health':
-      ctx.body = { status: 'ok', service: app.get('name') }
-      return
-    case '/ready': {
-      const { ready, checks } = await readiness(app)
-      ctx.status = ready ? 200 : 503
-      ctx.body = { status: ready ? 'ready' : 'unavailable', service: app.get('name'), checks }
-      return
+export const healthRoutes =
+  (app: ServiceApplication): Middleware =>
+  async (ctx, next) => {
+    if (ctx.method !== 'GET') return next()
+    switch (ctx.path) {
+      case '/health':
+        ctx.body = { status: 'ok', service: app.get('name') }
+        return
+      case '/ready': {
+        const { ready, checks } = await readiness(app)
+        ctx.status = ready ? 200 : 503
+        ctx.body = { status: ready ? 'ready' : 'unavailable', service: app.get('name'), checks }
+        return
+      }
+      case '/metrics':
+        ctx.type = app.get('metrics').contentType
+        ctx.body = await app.get('metrics').metrics()
+        return
+      default:
+        return next()
     }
-    case '/metrics':
-      ctx.type = app.get('metrics').contentType
-      ctx.body = await app.get('metrics').metrics()
-      return
-    default:
-      return next()
   }
-}

@@ -26,19 +26,21 @@ export const requestId = (): Middleware => async (ctx, next) => {
  * its SQLSTATE calls for and a message of ours; anything else is a 500. What the caller is not
  * told (SQL, stack, internal names) stays in the log.
  */
-export const errorHandler = (logger: Logger): Middleware => async (ctx, next) => {
-  try {
-    await next()
-    if (ctx.body === undefined && ctx.status === 404) throw new errors.NotFound(`Path ${ctx.path} not found`)
-  } catch (error) {
-    const feathersError = toFeathersError(error as Error & { status?: number; expose?: boolean })
-    if (feathersError.code >= 500) logger.error({ err: error, requestId: ctx.state.requestId }, 'request failed')
-    // A 4xx the database had to find: the input should have been refused by a schema before.
-    else if (databaseErrorOf(error)) logger.warn({ err: error, requestId: ctx.state.requestId }, 'input refused by the database, not by a schema')
-    ctx.status = feathersError.code
-    ctx.body = feathersError.toJSON()
+export const errorHandler =
+  (logger: Logger): Middleware =>
+  async (ctx, next) => {
+    try {
+      await next()
+      if (ctx.body === undefined && ctx.status === 404) throw new errors.NotFound(`Path ${ctx.path} not found`)
+    } catch (error) {
+      const feathersError = toFeathersError(error as Error & { status?: number; expose?: boolean })
+      if (feathersError.code >= 500) logger.error({ err: error, requestId: ctx.state.requestId }, 'request failed')
+      // A 4xx the database had to find: the input should have been refused by a schema before.
+      else if (databaseErrorOf(error)) logger.warn({ err: error, requestId: ctx.state.requestId }, 'input refused by the database, not by a schema')
+      ctx.status = feathersError.code
+      ctx.body = feathersError.toJSON()
+    }
   }
-}
 
 interface SchemaError {
   instancePath: string
@@ -89,5 +91,7 @@ export const answerUnparsableRequests = (server: Server) =>
     if (error.code === 'ECONNRESET' || !socket.writable) return socket.destroy()
     const [code, reason, message] = unparsable[error.code ?? ''] ?? [400, 'Bad Request', 'Malformed HTTP request']
     const body = JSON.stringify({ name: reason.replaceAll(' ', ''), message, code, className: reason.toLowerCase().replaceAll(' ', '-') })
-    socket.end(`HTTP/1.1 ${code} ${reason}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`)
+    socket.end(
+      `HTTP/1.1 ${code} ${reason}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`
+    )
   })

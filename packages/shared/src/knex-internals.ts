@@ -75,7 +75,11 @@ const buildPrototypes = (db: Knex): Prototypes => {
   const context = Object.create((db as unknown as Internal).context, {
     // Within a transaction, `transaction` opens a savepoint: knex's nested transaction, on this one.
     transaction: {
-      value(this: { [STATE]: TransactionState; _transaction: (...args: unknown[]) => unknown }, container: unknown, options?: { doNotRejectOnRollback?: boolean }) {
+      value(
+        this: { [STATE]: TransactionState; _transaction: (...args: unknown[]) => unknown },
+        container: unknown,
+        options?: { doNotRejectOnRollback?: boolean }
+      ) {
         return this._transaction(container, { doNotRejectOnRollback: true, ...options }, this[STATE])
       }
     },

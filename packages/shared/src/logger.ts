@@ -11,8 +11,6 @@ export const createLogger = (options: { name: string; level: string }): Logger =
   return pino({
     name: options.name,
     level: options.level,
-    ...(pretty
-      ? { transport: { target: 'pino-pretty', options: { ignore: 'pid,hostname', translateTime: 'SYS:HH:MM:ss.l' } } }
-      : {})
+    ...(pretty ? { transport: { target: 'pino-pretty', options: { ignore: 'pid,hostname', translateTime: 'SYS:HH:MM:ss.l' } } } : {})
   })
 }

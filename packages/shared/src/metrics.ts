@@ -50,7 +50,13 @@ export const httpMetrics = (app: ServiceApplication, registry: Registry, logger:
       const seconds = Number(process.hrtime.bigint() - started) / 1e9
       durationOf(ctx.method, routeOf(ctx), ctx.status).observe(seconds)
       logger.info(
-        { requestId: ctx.state.requestId, method: ctx.method, url: redactRequestUrl(ctx.url), status: ctx.status, durationMs: Math.round(seconds * 1e4) / 10 },
+        {
+          requestId: ctx.state.requestId,
+          method: ctx.method,
+          url: redactRequestUrl(ctx.url),
+          status: ctx.status,
+          durationMs: Math.round(seconds * 1e4) / 10
+        },
         'request'
       )
     }

@@ -135,8 +135,7 @@ export class SettingsError extends Error {
   override name = 'SettingsError'
 }
 
-const isPlainObject = (value: unknown): value is Record<string, unknown> =>
-  typeof value === 'object' && value !== null && !Array.isArray(value)
+const isPlainObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value)
 
 export const deepMerge = <T>(target: T, ...sources: unknown[]): T => {
   const result: Record<string, unknown> = { ...(target as Record<string, unknown>) }
@@ -181,10 +180,7 @@ const parseEnvValue = (raw: string, format: EnvFormat): unknown => {
   }
 }
 
-export const settingsFromEnvironment = (
-  environment: Record<string, [string, EnvFormat]>,
-  env: NodeJS.ProcessEnv = process.env
-) => {
+export const settingsFromEnvironment = (environment: Record<string, [string, EnvFormat]>, env: NodeJS.ProcessEnv = process.env) => {
   const settings: Record<string, unknown> = {}
   for (const [name, [path, format]] of Object.entries(environment)) {
     const raw = env[name]
@@ -199,8 +195,7 @@ export const validateSettings = <T extends TObject>(
   settings: unknown,
   environment: Record<string, [string, EnvFormat]> = baseEnvironment
 ): BaseSettings => {
-  const envNameOf = (path: string) =>
-    Object.entries(environment).find(([, [setting]]) => path === setting || path.startsWith(`${setting}.`))?.[0]
+  const envNameOf = (path: string) => Object.entries(environment).find(([, [setting]]) => path === setting || path.startsWith(`${setting}.`))?.[0]
   const validate = dataValidator.compile(schema)
   validate(settings)
   const problems = (validate.errors ?? []).map((error) => {
@@ -245,11 +240,6 @@ export const loadSettings = <T extends TObject>(options: LoadSettingsOptions<T>)
   process.env.SUPPRESS_NO_CONFIG_WARNING ??= 'true'
   const configuration = require('@feathersjs/configuration') as typeof import('@feathersjs/configuration')
   const fromFiles = configuration()()
-  const merged = deepMerge(
-    baseDefaults,
-    JSON.parse(JSON.stringify(fromFiles)),
-    settingsFromEnvironment(environment),
-    options.overrides ?? {}
-  )
+  const merged = deepMerge(baseDefaults, JSON.parse(JSON.stringify(fromFiles)), settingsFromEnvironment(environment), options.overrides ?? {})
   return validateSettings(options.schema, merged, environment)
 }

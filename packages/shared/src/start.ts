@@ -34,7 +34,8 @@ export const closeServer = (server: Server) =>
     server.closeIdleConnections()
   })
 
-const HOW_TO_START_POSTGRES = 'start it with `pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start` or `docker compose up -d postgres`'
+const HOW_TO_START_POSTGRES =
+  'start it with `pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start` or `docker compose up -d postgres`'
 
 /** One line a person can act on, instead of a stack trace, for what stops a start. */
 export const describeStartupError = (error: unknown, app?: ServiceApplication) => {

@@ -2,8 +2,20 @@ import { BadRequest } from '@feathersjs/errors'
 import { Ajv, addFormats, type FormatsPluginOptions } from '@feathersjs/schema'
 
 const formats: FormatsPluginOptions = [
-  'date-time', 'time', 'date', 'email', 'hostname', 'ipv4', 'ipv6', 'uri', 'uri-reference', 'uuid', 'uri-template',
-  'json-pointer', 'relative-json-pointer', 'regex'
+  'date-time',
+  'time',
+  'date',
+  'email',
+  'hostname',
+  'ipv4',
+  'ipv6',
+  'uri',
+  'uri-reference',
+  'uuid',
+  'uri-template',
+  'json-pointer',
+  'relative-json-pointer',
+  'regex'
 ]
 
 /** Validates request bodies and event payloads (the generator's `dataValidator`). */

@@ -2,14 +2,7 @@ import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { SignJWT, UnsecuredJWT, base64url } from 'jose'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import {
-  baseDefaults,
-  DEVELOPMENT_SIGNING_KEY,
-  generateSigningKey,
-  importSigningKey,
-  publicPartOf,
-  type PrivateJwk
-} from '../src'
+import { baseDefaults, DEVELOPMENT_SIGNING_KEY, generateSigningKey, importSigningKey, publicPartOf, type PrivateJwk } from '../src'
 import { startVerifier, type Verifier } from '../../../test/support/verifier'
 import { accessToken } from '../../../test/support/tokens'
 
@@ -87,10 +80,13 @@ describe('access token verification (public keys only)', () => {
     ['another typ', () => craft({ header: { typ: 'refresh' } })],
     ['no role', () => craft({ payload: { sub: 'u' } })],
     ['an unknown role', () => craft({ payload: { sub: 'u', role: 'root' } })],
-    ['a tampered payload', async () => {
-      const [header, , signature] = (await craft()).split('.')
-      return [header, base64url.encode(JSON.stringify({ ...claims, role: 'admin', iss: issuer, aud: audience, exp: 2e9 })), signature].join('.')
-    }]
+    [
+      'a tampered payload',
+      async () => {
+        const [header, , signature] = (await craft()).split('.')
+        return [header, base64url.encode(JSON.stringify({ ...claims, role: 'admin', iss: issuer, aud: audience, exp: 2e9 })), signature].join('.')
+      }
+    ]
   ])('refuses %s with 401', async (_case, token) => {
     const response = await service.whoami(await token())
     expect(response.status).toBe(401)

@@ -83,7 +83,8 @@ describe('transactional outbox', () => {
     await waitFor(() => received.length >= emitted.length, { what: 'every event on the plain queue' })
     await new Promise((resolve) => setTimeout(resolve, 200))
     expect(received).toEqual(emitted)
-    const published = (await metricValue(publisher.registry, 'events_published_total')) + (await metricValue(second.registry, 'events_published_total'))
+    const published =
+      (await metricValue(publisher.registry, 'events_published_total')) + (await metricValue(second.registry, 'events_published_total'))
     expect(published).toBe(1_200)
   })
 
@@ -101,7 +102,9 @@ describe('transactional outbox', () => {
     const { rows } = await consumer.db.raw('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = ?', [publisherDatabase])
     expect(rows.length).toBeGreaterThan(0)
 
-    const after = await waitFor(() => emitInTransaction(publisher.bus, publisher.db, 5).catch(() => undefined), { what: 'an emit on a fresh connection' })
+    const after = await waitFor(() => emitInTransaction(publisher.bus, publisher.db, 5).catch(() => undefined), {
+      what: 'an emit on a fresh connection'
+    })
     await waitFor(async () => (await effectsOf(consumer.db)).length === 10, { what: 'the 5 events emitted after the drop' })
     const effects = await effectsOf(consumer.db)
     expect(effects.every((row) => row.applications === 1)).toBe(true)
@@ -140,8 +143,14 @@ describe('retention', () => {
     const { publisher } = await twoServices()
     const [old, fresh, unsentRow] = await emitInTransaction(publisher.bus, publisher.db, 3)
     const daysAgo = (days: number) => publisher.db.raw(`now() - interval '${days} days'`)
-    await publisher.db('outbox').where({ event_id: old.id }).update({ sent_at: daysAgo(4) })
-    await publisher.db('outbox').where({ event_id: fresh.id }).update({ sent_at: daysAgo(1) })
+    await publisher
+      .db('outbox')
+      .where({ event_id: old.id })
+      .update({ sent_at: daysAgo(4) })
+    await publisher
+      .db('outbox')
+      .where({ event_id: fresh.id })
+      .update({ sent_at: daysAgo(1) })
     await publisher.db('processed_events').insert([
       { consumer: 'order-service', event_id: old.id, processed_at: daysAgo(31) },
       { consumer: 'order-service', event_id: fresh.id, processed_at: daysAgo(29) }

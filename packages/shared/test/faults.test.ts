@@ -38,13 +38,17 @@ describe('a long broker outage', () => {
     const { default: knex } = await import('knex')
     const db = knex({ client: 'pg', connection: env.DATABASE_URL, pool: { min: 0, max: 1 } })
     afterThisTest(() => db.destroy())
-    const ids: string[] = await db.raw(`
+    const ids: string[] = await db
+      .raw(
+        `
       INSERT INTO outbox (event_id, type, envelope)
       SELECT id, 'product.deleted', jsonb_build_object('id', id, 'type', 'product.deleted', 'version', 1,
              'occurredAt', now(), 'source', 'catalog-service', 'correlationId', id, 'causationId', null,
              'data', jsonb_build_object('productId', gen_random_uuid(), 'sellerId', gen_random_uuid(), 'version', 1))
         FROM (SELECT gen_random_uuid() AS id FROM generate_series(1, 700)) AS fresh
-      RETURNING event_id`).then((result: { rows: Array<{ event_id: string }> }) => result.rows.map((row) => row.event_id))
+      RETURNING event_id`
+      )
+      .then((result: { rows: Array<{ event_id: string }> }) => result.rows.map((row) => row.event_id))
 
     // Many publish timeouts long: a relay that let one reject unhandled would have taken the process down.
     await sleep(4_000)
@@ -119,7 +123,10 @@ describe('a consumer in a crash loop', () => {
     // The poison is first in the queue, in one batch with 15 healthy events; each start crashes on it until it is dead-lettered.
     let crashes = 0
     for (; crashes < 8; crashes++) {
-      const child = spawn(process.execPath, [fixture], { env: { ...process.env, ...env }, stdio: process.env.FIXTURE_LOG_LEVEL ? 'inherit' : 'ignore' })
+      const child = spawn(process.execPath, [fixture], {
+        env: { ...process.env, ...env },
+        stdio: process.env.FIXTURE_LOG_LEVEL ? 'inherit' : 'ignore'
+      })
       afterThisTest(() => void child.kill('SIGKILL'))
       const outcome = await Promise.race([
         new Promise<string>((resolve) => child.once('exit', () => resolve('crashed'))),

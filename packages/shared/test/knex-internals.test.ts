@@ -25,7 +25,10 @@ describe('knex internals the kit relies on', () => {
       const [{ id }] = await trx('rows').insert({ old: false }).returning('id')
       afterCommit(trx, () => {
         // Visible to another connection: the commit happened before the callback.
-        void db('rows').where({ id }).first('id').then((row) => seen.push(row?.id ?? 'not visible'))
+        void db('rows')
+          .where({ id })
+          .first('id')
+          .then((row) => seen.push(row?.id ?? 'not visible'))
       })
       seen.push('inside')
     })

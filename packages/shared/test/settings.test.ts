@@ -34,6 +34,8 @@ describe('settings', () => {
     const env = settingsFromEnvironment(baseEnvironment, { JWT_PUBLIC_KEYS: JSON.stringify({ keys: [key] }) })
     expect(validateSettings(baseSettingsSchema, complete(env)).jwt.publicKeys).toEqual({ keys: [key] })
     const rsa = settingsFromEnvironment(baseEnvironment, { JWT_PUBLIC_KEYS: JSON.stringify({ keys: [{ ...key, kty: 'RSA' }] }) })
-    expect(() => validateSettings(baseSettingsSchema, complete(rsa))).toThrow(/setting "jwt.publicKeys.keys.0.kty" \(env JWT_PUBLIC_KEYS\): must be equal to constant/)
+    expect(() => validateSettings(baseSettingsSchema, complete(rsa))).toThrow(
+      /setting "jwt.publicKeys.keys.0.kty" \(env JWT_PUBLIC_KEYS\): must be equal to constant/
+    )
   })
 })

@@ -1,6 +1,16 @@
 import { KnexService } from '@feathersjs/knex'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createKnex, dropDatabase, ensureDatabase, runInTransaction, setEventCause, writeToOutbox, eventBackboneMigrations, migrateLatest, type Knex } from '../src'
+import {
+  createKnex,
+  dropDatabase,
+  ensureDatabase,
+  runInTransaction,
+  setEventCause,
+  writeToOutbox,
+  eventBackboneMigrations,
+  migrateLatest,
+  type Knex
+} from '../src'
 import { POSTGRES, uniqueName } from '../../../test/support'
 import { orderCreated } from './fixtures/effects.cjs'
 
@@ -65,7 +75,9 @@ describe('runInTransaction', () => {
     await expect(
       runInTransaction(db, async (trx) => {
         await trx('items').insert({ name: 'kept?' })
-        await trx('items').insert({ name: 'taken' }).catch(() => undefined)
+        await trx('items')
+          .insert({ name: 'taken' })
+          .catch(() => undefined)
       })
     ).rejects.toThrow(/rolled back/)
     expect(await names()).toEqual(['taken'])

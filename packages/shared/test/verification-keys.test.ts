@@ -42,9 +42,9 @@ describe('which keys a service verifies access tokens with', () => {
     expect(() => verificationKeysFrom(jwt({ publicKeys: { keys: [publicPartOf(key), impostor] } }))).toThrow(
       `two different keys have the id "${key.kid}"`
     )
-    expect(() => verificationKeysFrom(jwt({ publicKeys: { keys: [publicPartOf(key)] }, jwksUrl: 'http://user-service:3031/.well-known/jwks.json' }))).toThrow(
-      'setting "jwt.jwksUrl" (env JWT_JWKS_URL): give either JWT_PUBLIC_KEYS or JWT_JWKS_URL, not both'
-    )
+    expect(() =>
+      verificationKeysFrom(jwt({ publicKeys: { keys: [publicPartOf(key)] }, jwksUrl: 'http://user-service:3031/.well-known/jwks.json' }))
+    ).toThrow('setting "jwt.jwksUrl" (env JWT_JWKS_URL): give either JWT_PUBLIC_KEYS or JWT_JWKS_URL, not both')
   })
 
   it('refuses the development key in production, also under another kid, in one line naming the setting', () => {

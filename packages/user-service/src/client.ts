@@ -21,10 +21,7 @@ export type ClientApplication = Application<ServiceTypes, Configuration>
  *   await client.authenticate({ strategy: 'local', email, password })
  * It imports only types from the server code.
  */
-export const createClient = (
-  connection: TransportConnection<ServiceTypes>,
-  authenticationOptions: Partial<AuthenticationClientOptions> = {}
-) => {
+export const createClient = (connection: TransportConnection<ServiceTypes>, authenticationOptions: Partial<AuthenticationClientOptions> = {}) => {
   const client: ClientApplication = feathers()
   client.configure(connection)
   client.configure(authenticationClient(authenticationOptions))

@@ -14,7 +14,10 @@ const refresh = (refreshToken: string) => service.http('POST', '/authentication'
 const refreshTokens = () => service.app.get('postgresqlClient')('refresh_tokens')
 const hashOf = (token: string) => createHash('sha256').update(token).digest('hex')
 /** As if the token had been used a minute ago: its reuse grace is over. */
-const pastItsGrace = (token: string) => refreshTokens().where({ token_hash: hashOf(token) }).update({ used_at: new Date(Date.now() - 60_000) })
+const pastItsGrace = (token: string) =>
+  refreshTokens()
+    .where({ token_hash: hashOf(token) })
+    .update({ used_at: new Date(Date.now() - 60_000) })
 
 describe('register → login → refresh → logout', () => {
   it('works end to end with the typed client: tokens rotate, a refresh token reused after its grace revokes its session', async () => {
@@ -35,7 +38,11 @@ describe('register → login → refresh → logout', () => {
     const claims = claimsOf(login.accessToken)
     expect(claims).toMatchObject({ sub: user.id, role: 'seller', sellerId: user.id, iss: 'marketmesh', aud: 'https://marketmesh.dev' })
     expect(claims.exp - claims.iat).toBe(15 * 60)
-    expect(JSON.parse(Buffer.from(login.accessToken.split('.')[0], 'base64url').toString())).toMatchObject({ typ: 'access', alg: 'EdDSA', kid: DEVELOPMENT_SIGNING_KEY.kid })
+    expect(JSON.parse(Buffer.from(login.accessToken.split('.')[0], 'base64url').toString())).toMatchObject({
+      typ: 'access',
+      alg: 'EdDSA',
+      kid: DEVELOPMENT_SIGNING_KEY.kid
+    })
 
     // Stored hashed, good for 7 days.
     const [stored] = await refreshTokens().where({ user_id: user.id })
@@ -103,7 +110,9 @@ describe('register → login → refresh → logout', () => {
     const loggedOut = (await service.http('POST', '/authentication', { body: { strategy: 'local', email, password } })).body
     await service.http('DELETE', '/authentication', { token: loggedOut.accessToken })
     const expired = (await service.http('POST', '/authentication', { body: { strategy: 'local', email, password } })).body
-    await refreshTokens().where({ token_hash: hashOf(expired.refreshToken) }).update({ expires_at: new Date(Date.now() - 1_000) })
+    await refreshTokens()
+      .where({ token_hash: hashOf(expired.refreshToken) })
+      .update({ expires_at: new Date(Date.now() - 1_000) })
     const hashes = async () => (await refreshTokens().where({ user_id: user.id }).pluck('token_hash')).sort()
 
     const { refreshTokens: purged } = await purgeExpired(service.app)
@@ -130,7 +139,9 @@ describe('register → login → refresh → logout', () => {
 
   it('refuses an expired refresh token', async () => {
     const { refreshToken, user } = await service.signUp('buyer')
-    await refreshTokens().where({ user_id: user.id }).update({ expires_at: new Date(Date.now() - 1000) })
+    await refreshTokens()
+      .where({ user_id: user.id })
+      .update({ expires_at: new Date(Date.now() - 1000) })
     const response = await refresh(refreshToken)
     expect(response.status).toBe(401)
     expect(response.body.message).toMatch(/expired/)

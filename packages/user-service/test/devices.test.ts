@@ -126,10 +126,13 @@ describe('devices', () => {
     const { body: spare } = await registerDevice(seller.accessToken, 'Spare printer')
 
     const whoIs = (token: string) => atConsumer('GET', '/devices-too', { token })
-    const accepted = await waitFor(async () => {
-      const response = await whoIs(printer.token)
-      return response.status === 200 && response
-    }, { what: 'device.registered to reach the consumer' })
+    const accepted = await waitFor(
+      async () => {
+        const response = await whoIs(printer.token)
+        return response.status === 200 && response
+      },
+      { what: 'device.registered to reach the consumer' }
+    )
     expect(accepted.body).toEqual({ id: printer.id, role: 'device', sellerId: seller.user.id })
     const [credential] = await consumer.get('postgresqlClient')('device_credentials').where({ id: printer.id })
     expect(credential.last_seen_at).not.toBeNull()
@@ -139,7 +142,12 @@ describe('devices', () => {
     // A device is refused where only users may call, there and on every user-service endpoint.
     expect((await atConsumer('GET', '/users-only', { token: printer.token })).status).toBe(401)
     expect((await atConsumer('GET', '/users-only', { token: seller.accessToken })).status).toBe(200)
-    for (const [method, path] of [['GET', `/users/${seller.user.id}`], ['GET', '/users'], ['GET', '/devices'], ['POST', '/devices']]) {
+    for (const [method, path] of [
+      ['GET', `/users/${seller.user.id}`],
+      ['GET', '/users'],
+      ['GET', '/devices'],
+      ['POST', '/devices']
+    ]) {
       const response = await service.http(method, path, { token: printer.token, body: method === 'POST' ? { name: 'x' } : undefined })
       expect(response.status, `${method} ${path}`).toBe(401)
     }
@@ -150,7 +158,9 @@ describe('devices', () => {
     await waitFor(async () => (await whoIs(printer.token)).status === 401, { what: 'device.revoked to reach the consumer' })
     expect((await whoIs(spare.token)).body).toMatchObject({ id: spare.id, role: 'device' })
 
-    expect((await service.http('GET', '/devices', { token: seller.accessToken })).body.data.map((device: { id: string }) => device.id)).toEqual([spare.id])
+    expect((await service.http('GET', '/devices', { token: seller.accessToken })).body.data.map((device: { id: string }) => device.id)).toEqual([
+      spare.id
+    ])
     expect((await service.http('DELETE', `/devices/${printer.id}`, { token: seller.accessToken })).status).toBe(404)
   })
 
@@ -158,11 +168,21 @@ describe('devices', () => {
     const seller = await service.signUp('seller')
     const deviceId = randomUUID()
     const token = createDeviceToken()
-    const events = await service.app.get('postgresqlClient').transaction(async (trx) => [
-      await service.app.get('events').emit(trx, 'device.revoked', { deviceId, sellerId: seller.user.id }),
-      await service.app.get('events').emit(trx, 'device.registered', { deviceId, sellerId: seller.user.id, name: 'late', tokenHash: hashDeviceToken(token) })
-    ])
-    const processed = () => consumer.get('postgresqlClient')('processed_events').whereIn('event_id', events.map((event) => event.id))
+    const events = await service.app
+      .get('postgresqlClient')
+      .transaction(async (trx) => [
+        await service.app.get('events').emit(trx, 'device.revoked', { deviceId, sellerId: seller.user.id }),
+        await service.app
+          .get('events')
+          .emit(trx, 'device.registered', { deviceId, sellerId: seller.user.id, name: 'late', tokenHash: hashDeviceToken(token) })
+      ])
+    const processed = () =>
+      consumer
+        .get('postgresqlClient')('processed_events')
+        .whereIn(
+          'event_id',
+          events.map((event) => event.id)
+        )
     await waitFor(async () => (await processed()).length === 2, { what: 'both events to be handled' })
     expect((await atConsumer('GET', '/devices-too', { token })).status).toBe(401)
   })

@@ -35,7 +35,11 @@ describe('failed login rate limit', () => {
     const statuses = (await Promise.all(Array.from({ length: 10 }, () => login(email, 'wrong password')))).map((response) => response.status)
     expect(statuses.filter((status) => status === 401)).toHaveLength(5)
     expect(statuses.filter((status) => status === 429)).toHaveLength(5)
-    expect(await rateLimitRows().where({ key: `login-email:${email}` }).first('hits')).toEqual({ hits: 5 })
+    expect(
+      await rateLimitRows()
+        .where({ key: `login-email:${email}` })
+        .first('hits')
+    ).toEqual({ hits: 5 })
   })
 
   it('answers 429 with Retry-After after 5 failures for an email, even to the right password, and not for other emails', async () => {
@@ -72,7 +76,9 @@ describe('the window of a limit', () => {
     for (let attempt = 1; attempt <= 5; attempt++) expect((await login(email, 'wrong password')).status).toBe(401)
     expectRetryAfter(await login(email, password))
     const key = `login-email:${email}`
-    await rateLimitRows().where({ key }).update({ expires_at: new Date(Date.now() - 1_000) })
+    await rateLimitRows()
+      .where({ key })
+      .update({ expires_at: new Date(Date.now() - 1_000) })
     await rateLimitRows().insert({ key: 'login-email:someone-else@example.com', hits: 1, expires_at: new Date(Date.now() + 60_000) })
     const ended = await rateLimitRows().where('expires_at', '<=', new Date()).pluck('key')
     expect(ended).toContain(key)

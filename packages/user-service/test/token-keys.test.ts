@@ -1,6 +1,14 @@
 import type { AddressInfo } from 'node:net'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { baseDefaults, DEVELOPMENT_PUBLIC_KEY, DEVELOPMENT_SIGNING_KEY, generateSigningKey, listen, publicPartOf, type PrivateJwk } from '@marketmesh/shared'
+import {
+  baseDefaults,
+  DEVELOPMENT_PUBLIC_KEY,
+  DEVELOPMENT_SIGNING_KEY,
+  generateSigningKey,
+  listen,
+  publicPartOf,
+  type PrivateJwk
+} from '@marketmesh/shared'
 import { createApp } from '../src/app'
 import { tokenKeysFrom } from '../src/authentication/token-keys'
 import { cleanUp, isolatedSettings } from '../../../test/support'

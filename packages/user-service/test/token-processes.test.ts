@@ -46,7 +46,12 @@ describe('access tokens across processes, in production', () => {
 describe('a production start with the development key', () => {
   it.each([
     ['user-service', 'no JWT_PRIVATE_KEY', {}, 'setting "signingKey" (env JWT_PRIVATE_KEY)'],
-    ['user-service', 'the development key as JWT_PRIVATE_KEY', { JWT_PRIVATE_KEY: JSON.stringify(DEVELOPMENT_SIGNING_KEY) }, 'setting "signingKey" (env JWT_PRIVATE_KEY)'],
+    [
+      'user-service',
+      'the development key as JWT_PRIVATE_KEY',
+      { JWT_PRIVATE_KEY: JSON.stringify(DEVELOPMENT_SIGNING_KEY) },
+      'setting "signingKey" (env JWT_PRIVATE_KEY)'
+    ],
     ['catalog-service', 'neither JWT_PUBLIC_KEYS nor JWT_JWKS_URL', {}, 'setting "jwt.publicKeys" (env JWT_PUBLIC_KEYS or JWT_JWKS_URL)']
   ])('stops %s given %s, in one line naming the setting', async (service, _case, env, setting) => {
     const outcome = await startServiceProcess(service, { ...isolatedEnvironment('tokens_refused'), ...production, ...env }).then(

@@ -87,7 +87,10 @@ describe('who sees and changes whom', () => {
     }
     // Another user's record answers as an unknown id does: 404, the same message.
     const unknown = await service.http('GET', `/users/${randomUUID()}`, { token: buyer.accessToken })
-    for (const [{ accessToken }, other] of [[buyer, seller], [seller, buyer]] as const) {
+    for (const [{ accessToken }, other] of [
+      [buyer, seller],
+      [seller, buyer]
+    ] as const) {
       const response = await service.http('GET', `/users/${other.user.id}`, { token: accessToken })
       expect(response.status).toBe(404)
       expect(response.body.message).toBe(unknown.body.message.replace(/'.*'/, `'${other.user.id}'`))
@@ -116,11 +119,17 @@ describe('who sees and changes whom', () => {
     expect((await service.http('PATCH', `/users/${other.user.id}`, { token: buyer.accessToken, body: { name: 'Hijacked' } })).status).toBe(404)
     expect((await service.http('GET', `/users/${other.user.id}`, { token: other.accessToken })).body.name).toBe('A buyer')
     expect((await service.http('PATCH', `/users/${buyer.user.id}`, { token: buyer.accessToken, body: { role: 'admin' } })).status).toBe(403)
-    const short = await service.http('PATCH', `/users/${buyer.user.id}`, { token: buyer.accessToken, body: { password: 'short', currentPassword: buyer.password } })
+    const short = await service.http('PATCH', `/users/${buyer.user.id}`, {
+      token: buyer.accessToken,
+      body: { password: 'short', currentPassword: buyer.password }
+    })
     expect(short.status).toBe(400)
     expect(fieldsOf(short.body)).toEqual(['password'])
 
-    const promoted = await service.http('PATCH', `/users/${buyer.user.id}`, { token: admin.accessToken, body: { role: 'seller', shopName: 'Promoted Shop' } })
+    const promoted = await service.http('PATCH', `/users/${buyer.user.id}`, {
+      token: admin.accessToken,
+      body: { role: 'seller', shopName: 'Promoted Shop' }
+    })
     expect(promoted.body).toMatchObject({ role: 'seller', shopSlug: 'promoted-shop' })
     const shopless = await service.http('PATCH', `/users/${other.user.id}`, { token: admin.accessToken, body: { role: 'seller' } })
     expect(shopless.status).toBe(400)
@@ -154,10 +163,15 @@ describe('changing the email or password', () => {
     expect(changed.status).toBe(200)
     expect(changed.body).toMatchObject({ email: 'moved@example.com' })
     expect(changed.body).not.toHaveProperty('currentPassword')
-    const login = await service.http('POST', '/authentication', { body: { strategy: 'local', email: 'moved@example.com', password: 'a new long password' } })
+    const login = await service.http('POST', '/authentication', {
+      body: { strategy: 'local', email: 'moved@example.com', password: 'a new long password' }
+    })
     expect(login.status).toBe(201)
     // Neither stored nor sent on: the user.updated event carries no trace of it.
-    const [event] = await service.app.get('postgresqlClient')('outbox').where({ type: 'user.updated' }).whereRaw(`envelope->'data'->>'userId' = ?`, [user.id])
+    const [event] = await service.app
+      .get('postgresqlClient')('outbox')
+      .where({ type: 'user.updated' })
+      .whereRaw(`envelope->'data'->>'userId' = ?`, [user.id])
     expect(JSON.stringify(event.envelope)).not.toContain(password)
   })
 
@@ -211,7 +225,16 @@ describe('user events', () => {
       expect(registered).toMatchObject({
         type: 'user.registered',
         source: 'user-service',
-        data: { userId: user.id, version: 1, email: user.email, name: 'A seller', role: 'seller', status: 'active', shopName: 'Evented Shop', shopSlug: 'evented-shop' }
+        data: {
+          userId: user.id,
+          version: 1,
+          email: user.email,
+          name: 'A seller',
+          role: 'seller',
+          status: 'active',
+          shopName: 'Evented Shop',
+          shopSlug: 'evented-shop'
+        }
       })
       expect(updated).toMatchObject({ type: 'user.updated', data: { userId: user.id, version: 2, name: 'Renamed Seller' } })
       for (const event of [registered, updated]) {
@@ -232,8 +255,9 @@ describe('user events', () => {
 describe('user versions', () => {
   /** The versions in the user's events, in outbox order. */
   const eventVersionsOf = async (userId: string) =>
-    (await service.app.get('postgresqlClient')('outbox').whereRaw(`envelope->'data'->>'userId' = ?`, [userId]).orderBy('id'))
-      .map(({ type, envelope }) => [type, envelope.data.version])
+    (await service.app.get('postgresqlClient')('outbox').whereRaw(`envelope->'data'->>'userId' = ?`, [userId]).orderBy('id')).map(
+      ({ type, envelope }) => [type, envelope.data.version]
+    )
 
   it('numbers a user’s events: 1 at registration, one more with each PATCH', async () => {
     const { user, accessToken } = await service.signUp('seller')
@@ -287,7 +311,11 @@ describe('who is refused before a transaction opens', () => {
     const held = await narrow.app.get('postgresqlClient').transaction()
     try {
       const id = randomUUID()
-      for (const [method, path, body] of [['PATCH', `/users/${id}`, { name: 'x' }], ['POST', '/devices', { name: 'x' }], ['DELETE', `/devices/${id}`, undefined]] as const) {
+      for (const [method, path, body] of [
+        ['PATCH', `/users/${id}`, { name: 'x' }],
+        ['POST', '/devices', { name: 'x' }],
+        ['DELETE', `/devices/${id}`, undefined]
+      ] as const) {
         expect((await promptly(narrow.http(method, path, { body }))).status, `${method} ${path}`).toBe(401)
       }
     } finally {

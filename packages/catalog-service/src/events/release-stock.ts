@@ -6,10 +6,7 @@ import { lockAggregate, placeTombstone, type EventHandler } from '@marketmesh/sh
  * whichever of order.cancelled / order.rejected / order.refunded arrives, and however often.
  * The order's tombstone makes an order.created handled after it reserve nothing.
  */
-export const releaseStock: EventHandler<'order.cancelled' | 'order.rejected' | 'order.refunded'> = async (
-  event,
-  { trx, emit }
-) => {
+export const releaseStock: EventHandler<'order.cancelled' | 'order.rejected' | 'order.refunded'> = async (event, { trx, emit }) => {
   const { orderId } = event.data
   await lockAggregate(trx, 'order', orderId)
   await placeTombstone(trx, 'order', orderId, event)
@@ -21,7 +18,9 @@ export const releaseStock: EventHandler<'order.cancelled' | 'order.rejected' | '
   released.sort((a, b) => (a.productId < b.productId ? -1 : 1))
   for (const { productId, quantity } of released) {
     // A seller's absolute stock write read before this must not apply (its version check fails).
-    await trx('products').where('id', productId).update({ stock: trx.raw('stock + ?', [quantity]), version: trx.raw('version + 1') })
+    await trx('products')
+      .where('id', productId)
+      .update({ stock: trx.raw('stock + ?', [quantity]), version: trx.raw('version + 1') })
   }
   await emit('stock.released', { orderId, lines: released })
 }

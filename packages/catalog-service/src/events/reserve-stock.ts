@@ -40,7 +40,10 @@ export const reserveStock: EventHandler<'order.created'> = async (event, { trx, 
   }
   const wanted = byProduct(event.data.lines)
   const rows: StockRow[] = await trx('products')
-    .whereIn('id', wanted.map(([productId]) => productId))
+    .whereIn(
+      'id',
+      wanted.map(([productId]) => productId)
+    )
     .orderBy('id')
     .forUpdate()
     .select('id', 'sellerId', 'price', 'currency', 'stock', 'status', 'deletedAt')
@@ -49,17 +52,18 @@ export const reserveStock: EventHandler<'order.created'> = async (event, { trx, 
   const reasons: Rejection[] = []
   for (const [productId, quantity] of wanted) {
     const product = products.get(productId)
-    const reason = !product || product.deletedAt
-      ? 'not_found'
-      : product.status !== 'active'
-        ? 'not_available'
-        : product.sellerId !== sellerId
-          ? 'wrong_seller'
-          : product.currency !== currency
-            ? 'currency_mismatch'
-            : product.stock < quantity
-              ? `insufficient_stock: ${product.stock} left`
-              : undefined
+    const reason =
+      !product || product.deletedAt
+        ? 'not_found'
+        : product.status !== 'active'
+          ? 'not_available'
+          : product.sellerId !== sellerId
+            ? 'wrong_seller'
+            : product.currency !== currency
+              ? 'currency_mismatch'
+              : product.stock < quantity
+                ? `insufficient_stock: ${product.stock} left`
+                : undefined
     if (reason) reasons.push({ productId, reason })
   }
   if (reasons.length > 0) {
@@ -69,7 +73,9 @@ export const reserveStock: EventHandler<'order.created'> = async (event, { trx, 
 
   for (const [productId, quantity] of wanted) {
     // A seller's absolute stock write read before this must not apply (its version check fails).
-    await trx('products').where('id', productId).update({ stock: trx.raw('stock - ?', [quantity]), version: trx.raw('version + 1') })
+    await trx('products')
+      .where('id', productId)
+      .update({ stock: trx.raw('stock - ?', [quantity]), version: trx.raw('version + 1') })
   }
   await trx('reservations').insert(wanted.map(([productId, quantity]) => ({ orderId, productId, quantity })))
   await emit('stock.reserved', {

@@ -22,11 +22,9 @@ const readiness = async (url: string) => {
 export const registerHealthCommand = (program: Command) =>
   program
     .command('health')
-    .description("Show whether every service is ready (its database and broker answer); exit 1 if one is not")
+    .description('Show whether every service is ready (its database and broker answer); exit 1 if one is not')
     .action(async () => {
-      const results = await Promise.all(
-        Object.entries(serviceUrls()).map(async ([service, url]) => ({ service, ...(await readiness(url)) }))
-      )
+      const results = await Promise.all(Object.entries(serviceUrls()).map(async ([service, url]) => ({ service, ...(await readiness(url)) })))
       for (const { service, ready, detail } of results) {
         process.stdout.write(`${ready ? 'ok  ' : 'FAIL'}  ${service.padEnd(16)} ${detail}\n`)
       }

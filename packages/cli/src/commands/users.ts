@@ -57,7 +57,7 @@ export const registerUsersCommands = (program: Command) => {
   users
     .command('create-admin')
     .description(
-      'Create an admin account (admins cannot register themselves). Uses user-service\'s settings from the environment (DATABASE_URL, ...); the user.registered event is published by the running user-service.'
+      "Create an admin account (admins cannot register themselves). Uses user-service's settings from the environment (DATABASE_URL, ...); the user.registered event is published by the running user-service."
     )
     .requiredOption('--email <email>', "the admin's email (login name)")
     .requiredOption('--name <name>', "the admin's display name")

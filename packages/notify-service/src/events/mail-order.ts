@@ -7,7 +7,11 @@ export const notifyOrderPaid: EventHandler<'order.paid'> = async (event, context
   await notifyOrder(event, context)
   const { orderId, buyerId, sellerId, shopName } = event.data
   const shown = { order: event.data, shop: shopName ?? 'marketmesh' }
-  await context.schedule(MAIL_EFFECT, `order-confirmation:${orderId}`, { template: 'order-confirmation', to: buyerId, context: shown } satisfies MailPayload)
+  await context.schedule(MAIL_EFFECT, `order-confirmation:${orderId}`, {
+    template: 'order-confirmation',
+    to: buyerId,
+    context: shown
+  } satisfies MailPayload)
   await context.schedule(MAIL_EFFECT, `new-order:${orderId}`, { template: 'new-order', to: sellerId, context: shown } satisfies MailPayload)
 }
 
@@ -15,5 +19,9 @@ export const notifyOrderPaid: EventHandler<'order.paid'> = async (event, context
 export const notifyOrderShipped: EventHandler<'order.shipped'> = async (event, context) => {
   await notifyOrder(event, context)
   const { orderId, buyerId } = event.data
-  await context.schedule(MAIL_EFFECT, `order-shipped:${orderId}`, { template: 'order-shipped', to: buyerId, context: { order: event.data } } satisfies MailPayload)
+  await context.schedule(MAIL_EFFECT, `order-shipped:${orderId}`, {
+    template: 'order-shipped',
+    to: buyerId,
+    context: { order: event.data }
+  } satisfies MailPayload)
 }

@@ -1,7 +1,8 @@
 import type { EventHandler } from '@marketmesh/shared'
 import { appendNotification } from '../log/append'
 
-type OrderEvent = 'order.created' | 'order.paid' | 'order.rejected' | 'order.cancelled' | 'order.shipped' | 'order.delivered' | 'order.completed' | 'order.refunded'
+type OrderEvent =
+  'order.created' | 'order.paid' | 'order.rejected' | 'order.cancelled' | 'order.shipped' | 'order.delivered' | 'order.completed' | 'order.refunded'
 
 /**
  * Every order event becomes one notification for its buyer and its shop. The log records what

@@ -53,5 +53,4 @@ export const appendNotifications = async (trx: Knex.Transaction, notifications: 
   return inserted.map(({ id }) => Number(id))
 }
 
-export const appendNotification = async (trx: Knex.Transaction, notification: NewNotification) =>
-  (await appendNotifications(trx, [notification]))[0]
+export const appendNotification = async (trx: Knex.Transaction, notification: NewNotification) => (await appendNotifications(trx, [notification]))[0]

@@ -31,7 +31,14 @@ export const mail = (app: ServiceApplication) => {
     const user = await db('users').first('email', 'name').where({ id: payload.to })
     if (!user) throw new Error(`No address yet for user ${payload.to}`)
     const { subject, html, text } = render(payload.template, { ...payload.context, name: user.name, email: user.email })
-    await transport.send({ from: settings.from, to: { name: user.name, address: user.email }, subject, html, text, messageId: `<${id}@notify.marketmesh>` })
+    await transport.send({
+      from: settings.from,
+      to: { name: user.name, address: user.email },
+      subject,
+      html,
+      text,
+      messageId: `<${id}@notify.marketmesh>`
+    })
   })
   app.hooks({
     teardown: [

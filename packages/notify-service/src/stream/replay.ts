@@ -16,7 +16,13 @@ const PAGE = 500
 export const catchUp = async (app: ServiceApplication, client: StreamClient, after: number | undefined, position: number) => {
   const resync = after !== undefined && after < (await purgedThrough(app.get('postgresqlClient')))
   if (resync) {
-    client.send(frameOf({ id: position, type: 'resync', data: { reason: 'The notifications after your last id are no longer kept: load the current state again.' } }))
+    client.send(
+      frameOf({
+        id: position,
+        type: 'resync',
+        data: { reason: 'The notifications after your last id are no longer kept: load the current state again.' }
+      })
+    )
   }
   const seenUpTo = after === undefined || resync ? position : after
   await sendCurrentAnnouncements(app, client, seenUpTo)
@@ -32,7 +38,7 @@ const sendCurrentAnnouncements = async (app: ServiceApplication, client: StreamC
 }
 
 const replay = async (app: ServiceApplication, client: StreamClient, after: number) => {
-  for (let cursor = after; ; ) {
+  for (let cursor = after; ;) {
     const params: NotificationParams & { paginate: false } = {
       query: { id: { $gt: cursor }, $sort: { id: 1 }, $limit: PAGE },
       principal: client.principal,

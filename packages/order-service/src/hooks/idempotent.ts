@@ -23,7 +23,9 @@ const canonical = (value: unknown): string =>
 const keyOf = (context: ServiceHookContext) => {
   const value = context.params.headers?.[IDEMPOTENCY_KEY_HEADER]
   if (value === undefined) {
-    throw new BadRequest('Missing Idempotency-Key header: send a unique key (1–255 characters) with every checkout, and the same key when you retry it')
+    throw new BadRequest(
+      'Missing Idempotency-Key header: send a unique key (1–255 characters) with every checkout, and the same key when you retry it'
+    )
   }
   const key = Array.isArray(value) ? value[0] : String(value)
   if (key.length < 1 || key.length > 255) throw new BadRequest('Invalid Idempotency-Key header: must be 1 to 255 characters')

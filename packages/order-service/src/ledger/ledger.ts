@@ -45,7 +45,14 @@ interface Movement {
 
 /** An order paid: its total is held in escrow. */
 export const holdPayment = (trx: Knex.Transaction, order: Movement & { total: number }) =>
-  postJournal(trx, { ...order, kind: 'payment', entries: [[ACCOUNTS.payments, order.total], [ACCOUNTS.escrow, -order.total]] })
+  postJournal(trx, {
+    ...order,
+    kind: 'payment',
+    entries: [
+      [ACCOUNTS.payments, order.total],
+      [ACCOUNTS.escrow, -order.total]
+    ]
+  })
 
 /** What an order still holds in escrow (paid less refunded before release). */
 export const heldFor = async (trx: Knex.Transaction, orderId: string) => {
@@ -84,7 +91,14 @@ export const refundToBuyer = async (trx: Knex.Transaction, order: Movement, refu
     .select('account', 'amount')
   const kind = `refund:${refund.id}`
   if (release.length === 0) {
-    return postJournal(trx, { ...order, kind, entries: [[ACCOUNTS.escrow, refund.amount], [ACCOUNTS.refunds, -refund.amount]] })
+    return postJournal(trx, {
+      ...order,
+      kind,
+      entries: [
+        [ACCOUNTS.escrow, refund.amount],
+        [ACCOUNTS.refunds, -refund.amount]
+      ]
+    })
   }
   const released = -release.filter(({ account }) => account !== ACCOUNTS.escrow).reduce((sum, { amount }) => sum + Number(amount), 0)
   const commission = -Number(release.find(({ account }) => account === ACCOUNTS.commission)?.amount ?? 0)

@@ -15,7 +15,9 @@ const RULES: Record<Transition, { from: OrderStatus[]; by: Array<Principal['role
 }
 
 const canSee = (principal: Principal, order: OrderRow) =>
-  principal.role === 'admin' || (principal.role === 'buyer' && order.buyerId === principal.id) || (principal.role === 'seller' && order.sellerId === principal.sellerId)
+  principal.role === 'admin' ||
+  (principal.role === 'buyer' && order.buyerId === principal.id) ||
+  (principal.role === 'seller' && order.sellerId === principal.sellerId)
 
 const refOf = (order: OrderRow) => ({ orderId: order.id, buyerId: order.buyerId, sellerId: order.sellerId })
 
@@ -30,7 +32,8 @@ export const changeOrderByRequest = async (
   const order = await lockOrder(trx, orderId)
   if (!order || !canSee(principal, order)) throw new NotFound(`No record found for id '${orderId}'`)
   const rule = RULES[change.status]
-  if (!rule.by.includes(principal.role)) throw new Forbidden(`Only the order's ${rule.by.filter((role) => role !== 'admin').join(' or ')} may mark it ${change.status}`)
+  if (!rule.by.includes(principal.role))
+    throw new Forbidden(`Only the order's ${rule.by.filter((role) => role !== 'admin').join(' or ')} may mark it ${change.status}`)
   if (!rule.from.includes(order.status)) throw new Conflict(`Order ${orderId} is ${order.status}: it cannot become ${change.status}`)
   if (change.status === 'cancelled' && order.status === 'pending' && order.paymentStartedAt) {
     throw new Conflict(`Order ${orderId} is pending with its payment in progress: cancel it once it is paid`)
@@ -51,7 +54,9 @@ export const deliver = async (app: ServiceApplication, trx: Knex.Transaction, or
   await changeStatus(trx, order, 'delivered', { by })
   const productIds: string[] = await trx('order_lines').where({ orderId: order.id }).pluck('productId')
   await app.get('events').emit(trx, 'order.delivered', { ...refOf(order), productIds })
-  await app.get('events').effects.schedule(trx, RELEASE_ESCROW, order.id, { orderId: order.id }, { delayMs: durationMs(app.get('escrowReleaseAfter')) })
+  await app
+    .get('events')
+    .effects.schedule(trx, RELEASE_ESCROW, order.id, { orderId: order.id }, { delayMs: durationMs(app.get('escrowReleaseAfter')) })
 }
 
 /** Cancelled before shipping: a paid order is refunded in full (the catalog gives the stock back on either event). */

@@ -15,12 +15,14 @@ export const RELEASE_ESCROW = 'order-release-escrow'
 export const orderTimers = (app: ServiceApplication) => {
   const db: Knex = app.get('postgresqlClient')
   const events = app.get('events')
-  const onOrder = (work: (trx: Knex.Transaction, order: OrderRow) => Promise<void>) => async ({ payload, id }: { payload: { orderId: string }; id: string }) =>
-    runInTransaction(db, async (trx) => {
-      setEventCause(trx, { correlationId: id, causationId: null })
-      const order = await lockOrder(trx, payload.orderId)
-      if (order) await work(trx, order)
-    })
+  const onOrder =
+    (work: (trx: Knex.Transaction, order: OrderRow) => Promise<void>) =>
+    async ({ payload, id }: { payload: { orderId: string }; id: string }) =>
+      runInTransaction(db, async (trx) => {
+        setEventCause(trx, { correlationId: id, causationId: null })
+        const order = await lockOrder(trx, payload.orderId)
+        if (order) await work(trx, order)
+      })
 
   events.effects.perform<{ orderId: string }>(
     PENDING_TIMEOUT,
@@ -39,9 +41,20 @@ export const orderTimers = (app: ServiceApplication) => {
     RELEASE_ESCROW,
     onOrder(async (trx, order) => {
       if (order.status !== 'delivered') return
-      const { payout, commission } = await releaseEscrow(trx, { orderId: order.id, sellerId: order.sellerId, currency: order.currency }, app.get('commissionPercent'))
+      const { payout, commission } = await releaseEscrow(
+        trx,
+        { orderId: order.id, sellerId: order.sellerId, currency: order.currency },
+        app.get('commissionPercent')
+      )
       await changeStatus(trx, order, 'completed', { by: SYSTEM })
-      await events.emit(trx, 'order.completed', { orderId: order.id, buyerId: order.buyerId, sellerId: order.sellerId, payout, commission, currency: order.currency })
+      await events.emit(trx, 'order.completed', {
+        orderId: order.id,
+        buyerId: order.buyerId,
+        sellerId: order.sellerId,
+        payout,
+        commission,
+        currency: order.currency
+      })
     })
   )
 }

@@ -9,7 +9,6 @@ import { paymentProviders } from '.'
 /** The side effect that returns money through the provider. */
 export const REFUND = 'refund'
 
-
 const refundedSoFar = async (trx: Knex.Transaction, orderId: string) => {
   const [{ sum }] = await trx('refunds').where({ orderId }).whereNot({ status: 'failed' }).select(trx.raw('coalesce(sum(amount), 0)::int AS sum'))
   return sum as number
@@ -66,7 +65,13 @@ export const refundOrders = (app: ServiceApplication) => {
       if (updated === 0) return
       const movement = { orderId: current.id, sellerId: current.sellerId, currency: current.currency }
       await refundToBuyer(trx, movement, pending)
-      await events.emit(trx, 'order.refunded', { orderId: current.id, buyerId: current.buyerId, sellerId: current.sellerId, amount: pending.amount, currency: pending.currency })
+      await events.emit(trx, 'order.refunded', {
+        orderId: current.id,
+        buyerId: current.buyerId,
+        sellerId: current.sellerId,
+        amount: pending.amount,
+        currency: pending.currency
+      })
       const fully = (await refundedSoFar(trx, current.id)) >= current.total
       if (fully && current.status !== 'cancelled' && current.status !== 'refunded') {
         await changeStatus(trx, current, 'refunded', { by: pending.by === SYSTEM ? SYSTEM : pending.by, reason: pending.reason })

@@ -38,9 +38,7 @@ export class Broker {
     })
     connection.on('connect', () => logger.info({ broker: redactUrl(url) }, 'broker connected'))
     connection.on('disconnect', ({ err }) => logger.warn({ broker: redactUrl(url), err: err?.message }, 'broker disconnected'))
-    connection.on('connectFailed', ({ err }) =>
-      logger.debug({ broker: redactUrl(url), err: err?.message }, 'broker connection failed')
-    )
+    connection.on('connectFailed', ({ err }) => logger.debug({ broker: redactUrl(url), err: err?.message }, 'broker connection failed'))
     // Confirmed publishing: a publish resolves only once the broker has taken the message.
     const publisher = connection.createChannel({
       name: 'publisher',

@@ -284,9 +284,7 @@ export class EventConsumer {
       const starts = await this.whileInfrastructureFails(() => this.markStarted(accepted[0].event))
       if (starts === undefined) return
       if (starts > crashLimit) {
-        const error = new Error(
-          `its handling was interrupted ${starts - 1} times (the consumer crashed or lost its connections while handling it)`
-        )
+        const error = new Error(`its handling was interrupted ${starts - 1} times (the consumer crashed or lost its connections while handling it)`)
         return this.deadLetter(accepted[0], error)
       }
     }

@@ -156,9 +156,11 @@ export class SideEffects {
       const message = (error as Error).message ?? String(error)
       const delay = retryDelaysMs[row.attempts - 1]
       if (delay === undefined) {
-        await options.onGiveUp?.(effect, error as Error).catch((giveUpError: Error) =>
-          logger.error({ effectId: row.id, kind: row.kind, err: giveUpError.message }, 'giving up on a side effect failed')
-        )
+        await options
+          .onGiveUp?.(effect, error as Error)
+          .catch((giveUpError: Error) =>
+            logger.error({ effectId: row.id, kind: row.kind, err: giveUpError.message }, 'giving up on a side effect failed')
+          )
         await db('side_effects').where({ id: row.id }).update({ status: 'failed', finished_at: db.fn.now(), last_error: message })
         metrics.sideEffectsFailed.inc({ kind: row.kind })
         logger.error({ effectId: row.id, kind: row.kind, key: row.key, attempts: row.attempts, err: message }, 'side effect failed for good')

@@ -4,8 +4,7 @@ export type EventMetrics = ReturnType<typeof createEventMetrics>
 
 /** Counters by event type; the outbox gauges live with the relay, which can read the table. */
 export const createEventMetrics = (registry: Registry) => {
-  const counter = (name: string, help: string, labelNames: string[]) =>
-    new Counter({ name, help, labelNames, registers: [registry] })
+  const counter = (name: string, help: string, labelNames: string[]) => new Counter({ name, help, labelNames, registers: [registry] })
   return {
     published: counter('events_published_total', 'Events published with a broker confirm', ['type']),
     consumed: counter('events_consumed_total', 'Events handled and committed', ['type', 'consumer']),

@@ -131,9 +131,7 @@ export class OutboxRelay {
   constructor(private readonly options: OutboxRelayOptions) {
     const { db, registry } = options
     const backlogQuery = () =>
-      db('outbox')
-        .whereNull('sent_at')
-        .first(db.raw('count(*)::int AS backlog'), db.raw('extract(epoch from now() - min(created_at))::float AS age'))
+      db('outbox').whereNull('sent_at').first(db.raw('count(*)::int AS backlog'), db.raw('extract(epoch from now() - min(created_at))::float AS age'))
     let last: Promise<{ backlog: number; age: number | null } | undefined> | undefined
     // Both gauges come from one query per scrape.
     const sample = () => (last ??= backlogQuery().finally(() => setTimeout(() => (last = undefined), 100)))

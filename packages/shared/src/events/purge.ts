@@ -9,10 +9,11 @@ const PURGE_BATCH = 5_000
 export const purgeInBatches = async (db: Knex, table: string, condition: string, values: readonly Knex.Value[]) => {
   let purged = 0
   for (;;) {
-    const { rowCount } = await db.raw(
-      `DELETE FROM ?? WHERE ctid = ANY(ARRAY(SELECT ctid FROM ?? WHERE ${condition} LIMIT ${PURGE_BATCH}))`,
-      [table, table, ...values]
-    )
+    const { rowCount } = await db.raw(`DELETE FROM ?? WHERE ctid = ANY(ARRAY(SELECT ctid FROM ?? WHERE ${condition} LIMIT ${PURGE_BATCH}))`, [
+      table,
+      table,
+      ...values
+    ])
     purged += rowCount ?? 0
     if ((rowCount ?? 0) < PURGE_BATCH) return purged
   }

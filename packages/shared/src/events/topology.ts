@@ -18,24 +18,8 @@ import type { EventType } from './catalog'
  */
 export const EVENT_CONSUMERS = {
   'user-service': [],
-  'catalog-service': [
-    'order.created',
-    'order.cancelled',
-    'order.rejected',
-    'order.refunded',
-    'order.delivered',
-    'user.registered',
-    'user.updated'
-  ],
-  'order-service': [
-    'stock.reserved',
-    'stock.rejected',
-    'product.created',
-    'product.updated',
-    'product.deleted',
-    'user.registered',
-    'user.updated'
-  ],
+  'catalog-service': ['order.created', 'order.cancelled', 'order.rejected', 'order.refunded', 'order.delivered', 'user.registered', 'user.updated'],
+  'order-service': ['stock.reserved', 'stock.rejected', 'product.created', 'product.updated', 'product.deleted', 'user.registered', 'user.updated'],
   'notify-service': [
     'user.registered',
     'user.updated',
@@ -109,8 +93,7 @@ const brokerMajorVersion = (channel: ConfirmChannel) => {
   return Number(String(version ?? '3').split('.')[0])
 }
 
-const noDeliveryLimit = (channel: ConfirmChannel): Record<string, number> =>
-  brokerMajorVersion(channel) >= 4 ? { 'x-delivery-limit': -1 } : {}
+const noDeliveryLimit = (channel: ConfirmChannel): Record<string, number> => (brokerMajorVersion(channel) >= 4 ? { 'x-delivery-limit': -1 } : {})
 
 // Dead-lettering between quorum queues is confirmed: a message leaves one only once the next has it.
 const atLeastOnceDeadLettering = { 'x-dead-letter-strategy': 'at-least-once', 'x-overflow': 'reject-publish' }

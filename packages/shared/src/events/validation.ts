@@ -8,9 +8,7 @@ export class InvalidEventError extends Error {
 }
 
 const validateEnvelopeShape = dataValidator.compile(envelopeSchema)
-const dataValidators = new Map<string, ValidateFunction>(
-  Object.entries(eventSchemas).map(([type, schema]) => [type, dataValidator.compile(schema)])
-)
+const dataValidators = new Map<string, ValidateFunction>(Object.entries(eventSchemas).map(([type, schema]) => [type, dataValidator.compile(schema)]))
 
 const describe = (prefix: string, validate: ValidateFunction) =>
   (validate.errors ?? [])

@@ -12,5 +12,9 @@ export const emitEvent =
   async (context: HookContext<ServiceApplication>) => {
     const trx = transactionOf(context)
     const results: R[] = Array.isArray(context.result) ? context.result : [context.result]
-    await context.app.get('events').emitAll(trx, type, results.map((result) => toData(result, context)))
+    await context.app.get('events').emitAll(
+      trx,
+      type,
+      results.map((result) => toData(result, context))
+    )
   }

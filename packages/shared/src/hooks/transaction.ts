@@ -10,17 +10,16 @@ import { runInTransaction } from '../knex-internals'
  * Events emitted with `emitEvent` inside it go to the outbox in that same transaction and carry
  * the request id as their correlation id.
  */
-export const inTransaction =
-  () => async (context: HookContext<ServiceApplication>, next: NextFunction) => {
-    const params = context.params as KnexAdapterParams
-    if (params.transaction?.trx) return next()
-    await runInTransaction(context.app.get('postgresqlClient'), async (trx) => {
-      if (context.params.requestId) setEventCause(trx, { correlationId: context.params.requestId, causationId: null })
-      context.params = { ...context.params, transaction: { starting: false, trx } }
-      await next()
-    })
-    context.params = { ...context.params, transaction: undefined }
-  }
+export const inTransaction = () => async (context: HookContext<ServiceApplication>, next: NextFunction) => {
+  const params = context.params as KnexAdapterParams
+  if (params.transaction?.trx) return next()
+  await runInTransaction(context.app.get('postgresqlClient'), async (trx) => {
+    if (context.params.requestId) setEventCause(trx, { correlationId: context.params.requestId, causationId: null })
+    context.params = { ...context.params, transaction: { starting: false, trx } }
+    await next()
+  })
+  context.params = { ...context.params, transaction: undefined }
+}
 
 /** The transaction `inTransaction` opened; a hook that needs one and finds none is a wiring mistake. */
 export const transactionOf = (context: HookContext) => {

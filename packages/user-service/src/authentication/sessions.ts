@@ -95,7 +95,12 @@ export class SessionStore {
       }
       if (row.expired) return 'expired' as const
       const successorId = randomUUID()
-      const session = await this.issue(trx, { id: successorId, familyId: row.family_id, userId, refreshToken: successorOf(refreshToken, successorId) })
+      const session = await this.issue(trx, {
+        id: successorId,
+        familyId: row.family_id,
+        userId,
+        refreshToken: successorOf(refreshToken, successorId)
+      })
       await trx('refresh_tokens').where({ id: row.id }).update({ used_at: trx.fn.now(), replaced_by: successorId })
       return { userId, ...session }
     })

@@ -14,7 +14,9 @@ import {
  */
 export const tokenKeysFrom = ({ signingKey = DEVELOPMENT_SIGNING_KEY, jwt }: Pick<ServiceConfiguration, 'signingKey' | 'jwt'>) => {
   if (jwt.jwksUrl !== undefined) {
-    throw new SettingsError('setting "jwt.jwksUrl" (env JWT_JWKS_URL): user-service serves the key set itself; give it the other valid keys in JWT_PUBLIC_KEYS')
+    throw new SettingsError(
+      'setting "jwt.jwksUrl" (env JWT_JWKS_URL): user-service serves the key set itself; give it the other valid keys in JWT_PUBLIC_KEYS'
+    )
   }
   refuseDevelopmentKeyInProduction([signingKey], 'setting "signingKey" (env JWT_PRIVATE_KEY)')
   const publicKeys = distinctPublicKeys([publicPartOf(signingKey), ...(jwt.publicKeys?.keys ?? [])])

@@ -7,7 +7,12 @@ export type { Category, CategoryData, CategoryPatch, CategoryQuery }
 
 export type CategoryParams = KnexAdapterParams<CategoryQuery>
 
-export class CategoryService<ServiceParams extends Params = CategoryParams> extends KnexService<Category, CategoryData, ServiceParams, CategoryPatch> {}
+export class CategoryService<ServiceParams extends Params = CategoryParams> extends KnexService<
+  Category,
+  CategoryData,
+  ServiceParams,
+  CategoryPatch
+> {}
 
 export const getOptions = (app: ServiceApplication): KnexAdapterOptions => ({
   paginate: app.get('paginate'),

@@ -16,10 +16,10 @@ export const categorySchema = Type.Object(
 )
 export type Category = Static<typeof categorySchema>
 
-export const categoryDataSchema = Type.Intersect(
-  [Type.Pick(categorySchema, ['name']), Type.Partial(Type.Pick(categorySchema, ['parentId']))],
-  { $id: 'CategoryData', additionalProperties: false }
-)
+export const categoryDataSchema = Type.Intersect([Type.Pick(categorySchema, ['name']), Type.Partial(Type.Pick(categorySchema, ['parentId']))], {
+  $id: 'CategoryData',
+  additionalProperties: false
+})
 export type CategoryData = Static<typeof categoryDataSchema>
 export const categoryDataValidator = getValidator(categoryDataSchema, dataValidator)
 

@@ -1,12 +1,7 @@
 import { hooks as schemaHooks } from '@feathersjs/schema'
 import { authenticated, requireRole, uuidIds, type ServiceApplication } from '@marketmesh/shared'
 import { CategoryService, getOptions } from './categories.class'
-import {
-  categoryDataValidator,
-  categoryPatchResolver,
-  categoryPatchValidator,
-  categoryQueryValidator
-} from './categories.schema'
+import { categoryDataValidator, categoryPatchResolver, categoryPatchValidator, categoryQueryValidator } from './categories.schema'
 import { categoryMethods, categoryPath } from './categories.shared'
 import { refuseRemovingUsed, requireKnownParent } from './hooks'
 
@@ -21,12 +16,7 @@ export const category = (app: ServiceApplication) => {
     before: {
       all: [uuidIds(), schemaHooks.validateQuery(categoryQueryValidator)],
       create: [...admins, schemaHooks.validateData(categoryDataValidator), requireKnownParent()],
-      patch: [
-        ...admins,
-        schemaHooks.validateData(categoryPatchValidator),
-        requireKnownParent(),
-        schemaHooks.resolveData(categoryPatchResolver)
-      ],
+      patch: [...admins, schemaHooks.validateData(categoryPatchValidator), requireKnownParent(), schemaHooks.resolveData(categoryPatchResolver)],
       remove: [...admins, refuseRemovingUsed()]
     }
   })

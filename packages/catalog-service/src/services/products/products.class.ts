@@ -26,7 +26,12 @@ const withoutShopName = <P extends ProductParams>(params: P, $select: string[]):
   query: { ...params.query, $select: $select.filter((field) => field !== 'shopName') }
 })
 
-export class ProductService<ServiceParams extends ProductParams = ProductParams> extends KnexService<Product, ProductData, ServiceParams, ProductPatch> {
+export class ProductService<ServiceParams extends ProductParams = ProductParams> extends KnexService<
+  Product,
+  ProductData,
+  ServiceParams,
+  ProductPatch
+> {
   private readonly getStatements = new Map<'public' | 'all', Knex.SqlNative>()
 
   /**

@@ -50,9 +50,7 @@ export const productColumns = Object.keys(productSchema.properties).filter((key)
 export const productDataSchema = Type.Intersect(
   [
     Type.Pick(productSchema, ['price', 'currency', 'stock']),
-    Type.Partial(
-      Type.Pick(productSchema, ['title', 'description', 'categoryId', 'attributes', 'status', 'parentId', 'sellerId'])
-    )
+    Type.Partial(Type.Pick(productSchema, ['title', 'description', 'categoryId', 'attributes', 'status', 'parentId', 'sellerId']))
   ],
   {
     $id: 'ProductData',
@@ -89,7 +87,17 @@ export const productPatchResolver = resolve<ProductPatch, ServiceHookContext<Pro
 })
 
 export const productQueryProperties = Type.Pick(productSchema, [
-  'id', 'sellerId', 'parentId', 'categoryId', 'status', 'price', 'currency', 'stock', 'title', 'createdAt', 'updatedAt'
+  'id',
+  'sellerId',
+  'parentId',
+  'categoryId',
+  'status',
+  'price',
+  'currency',
+  'stock',
+  'title',
+  'createdAt',
+  'updatedAt'
 ])
 // Every field of the answer: the search vector, the rating sums and the listing flags stay inside.
 const productSelectable = Object.keys(productSchema.properties) as [keyof Product, ...Array<keyof Product>]

@@ -1,12 +1,7 @@
 import { hooks as schemaHooks } from '@feathersjs/schema'
 import { authenticated, emitEvent, inTransaction, optionallyAuthenticated, requireRole, uuidIds, type ServiceApplication } from '@marketmesh/shared'
 import { getOptions, ProductService } from './products.class'
-import {
-  productDataValidator,
-  productPatchResolver,
-  productPatchValidator,
-  productQueryValidator
-} from './products.schema'
+import { productDataValidator, productPatchResolver, productPatchValidator, productQueryValidator } from './products.schema'
 import { productMethods, productPath } from './products.shared'
 import {
   adjustStock,

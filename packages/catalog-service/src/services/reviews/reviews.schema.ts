@@ -55,7 +55,14 @@ export const reviewDataResolver = resolve<ReviewData, ReviewHookContext>({
 
 export const reviewQueryProperties = Type.Pick(reviewSchema, ['id', 'productId', 'orderId', 'buyerId', 'createdAt'])
 export const reviewQuerySchema = publicQuerySyntax(reviewQueryProperties, [
-  'id', 'productId', 'orderId', 'buyerId', 'displayName', 'ratings', 'comment', 'createdAt'
+  'id',
+  'productId',
+  'orderId',
+  'buyerId',
+  'displayName',
+  'ratings',
+  'comment',
+  'createdAt'
 ])
 export type ReviewQuery = Static<typeof reviewQuerySchema>
 export const reviewQueryValidator = getValidator(reviewQuerySchema, queryValidator)

@@ -22,11 +22,7 @@ export const review = (app: ServiceApplication) => {
       all: [uuidIds(), schemaHooks.validateQuery(reviewQueryValidator)],
       find: [purchaseFiltersOnlyForTheirBuyer()],
       get: [purchaseFiltersOnlyForTheirBuyer()],
-      create: [
-        schemaHooks.validateData(reviewDataValidator),
-        schemaHooks.resolveData(reviewDataResolver),
-        requireDeliveredPurchase()
-      ]
+      create: [schemaHooks.validateData(reviewDataValidator), schemaHooks.resolveData(reviewDataResolver), requireDeliveredPurchase()]
     },
     after: {
       create: [

@@ -31,10 +31,12 @@ export class SearchService {
     const skip = query.$skip ?? 0
     const { page, facets } = searchStatements(query, limit, skip)
     // Two connections, two cores: the page and the facets take as long as the slower of them.
-    const [{ rows: data }, { rows: [counted] }] = await Promise.all([
-      Model.raw<{ rows: Product[] }>(page.sql, page.bindings),
-      Model.raw<{ rows: FacetsRow[] }>(facets.sql, facets.bindings)
-    ])
+    const [
+      { rows: data },
+      {
+        rows: [counted]
+      }
+    ] = await Promise.all([Model.raw<{ rows: Product[] }>(page.sql, page.bindings), Model.raw<{ rows: FacetsRow[] }>(facets.sql, facets.bindings)])
     return {
       total: counted.total,
       limit,

@@ -13,11 +13,28 @@ const FACET = { category: 0b011, band: 0b101, attributes: 0b110, total: 0b111 }
 const VALUES_PER_ATTRIBUTE = 20
 
 const orders: Record<NonNullable<SearchQuery['sort']>, Array<[column: string, direction: string]>> = {
-  relevance: [['rank', 'DESC'], ['"createdAt"', 'DESC'], ['id', 'ASC']],
-  price: [['price', 'ASC'], ['id', 'ASC']],
-  '-price': [['price', 'DESC'], ['id', 'ASC']],
-  rating: [['rating', 'DESC NULLS LAST'], ['"ratingCount"', 'DESC'], ['id', 'ASC']],
-  newest: [['"createdAt"', 'DESC'], ['id', 'ASC']]
+  relevance: [
+    ['rank', 'DESC'],
+    ['"createdAt"', 'DESC'],
+    ['id', 'ASC']
+  ],
+  price: [
+    ['price', 'ASC'],
+    ['id', 'ASC']
+  ],
+  '-price': [
+    ['price', 'DESC'],
+    ['id', 'ASC']
+  ],
+  rating: [
+    ['rating', 'DESC NULLS LAST'],
+    ['"ratingCount"', 'DESC'],
+    ['id', 'ASC']
+  ],
+  newest: [
+    ['"createdAt"', 'DESC'],
+    ['id', 'ASC']
+  ]
 }
 
 /** By the columns of the page's inner select (`table` omitted), or of its alias outside. */

@@ -25,7 +25,11 @@ export class AnnouncementService extends KnexService<AnnouncementRow, Announceme
       endsAt: data.endsAt ? new Date(data.endsAt).toISOString() : null,
       createdAt: new Date().toISOString()
     }
-    const notificationId = await appendNotification(trx, { type: 'announcement', data: announcementMessage(announcement), audience: { everyone: true } })
+    const notificationId = await appendNotification(trx, {
+      type: 'announcement',
+      data: announcementMessage(announcement),
+      audience: { everyone: true }
+    })
     const row: AnnouncementRow = { ...announcement, notificationId: String(notificationId), createdBy: params.principal!.id }
     await trx('announcements').insert(row)
     return row

@@ -40,7 +40,11 @@ export type AnnouncementData = Static<typeof announcementDataSchema>
 export const announcementDataValidator = getValidator(announcementDataSchema, dataValidator)
 
 export const announcementQuerySchema = publicQuerySyntax(Type.Pick(announcementSchema, ['level', 'createdAt']), [
-  'id', 'message', 'level', 'endsAt', 'createdAt'
+  'id',
+  'message',
+  'level',
+  'endsAt',
+  'createdAt'
 ])
 export type AnnouncementQuery = Static<typeof announcementQuerySchema>
 export const announcementQueryValidator = getValidator(announcementQuerySchema, queryValidator)

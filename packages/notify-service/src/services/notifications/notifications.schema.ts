@@ -40,6 +40,11 @@ export const notificationExternalResolver = resolve<NotificationRow, HookContext
 })
 
 // Who may see a row (its audience columns) is neither filtered nor selected by the caller.
-export const notificationQuerySchema = publicQuerySyntax(Type.Pick(notificationSchema, ['id', 'type', 'createdAt']), ['id', 'type', 'data', 'createdAt'])
+export const notificationQuerySchema = publicQuerySyntax(Type.Pick(notificationSchema, ['id', 'type', 'createdAt']), [
+  'id',
+  'type',
+  'data',
+  'createdAt'
+])
 export type NotificationQuery = Static<typeof notificationQuerySchema>
 export const notificationQueryValidator = getValidator(notificationQuerySchema, queryValidator)

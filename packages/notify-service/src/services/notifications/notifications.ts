@@ -12,11 +12,7 @@ export const notification = (app: ServiceApplication) => {
   app.use(notificationPath, new NotificationService(getOptions(app)), { methods: [...notificationMethods], events: [] })
   app.service(notificationPath).hooks({
     around: {
-      find: [
-        authenticatedOrDevice(),
-        schemaHooks.resolveExternal(notificationExternalResolver),
-        schemaHooks.resolveResult(notificationResolver)
-      ]
+      find: [authenticatedOrDevice(), schemaHooks.resolveExternal(notificationExternalResolver), schemaHooks.resolveResult(notificationResolver)]
     },
     before: {
       find: [schemaHooks.validateQuery(notificationQueryValidator), limitToAudience(), newestFirst()]

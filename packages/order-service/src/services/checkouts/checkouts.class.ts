@@ -61,9 +61,11 @@ export class CheckoutService {
 
     const planned = this.splitBySeller(quantities, products)
     const people = new Map<string, { name: string; shopName: string | null }>(
-      (await trx('users').whereIn('id', [buyerId, ...planned.map((order) => order.sellerId)]).select('id', 'name', 'shopName')).map(
-        (row: { id: string; name: string; shopName: string | null }) => [row.id, row]
-      )
+      (
+        await trx('users')
+          .whereIn('id', [buyerId, ...planned.map((order) => order.sellerId)])
+          .select('id', 'name', 'shopName')
+      ).map((row: { id: string; name: string; shopName: string | null }) => [row.id, row])
     )
     // Until the buyer's user.registered has arrived, the receipt names the addressee.
     const buyerName = people.get(buyerId)?.name ?? data.shippingAddress.name
@@ -104,7 +106,8 @@ export class CheckoutService {
       }))
     )
     const timeout = durationMs(this.app.get('orderPendingTimeout'))
-    for (const order of planned) await this.app.get('events').effects.schedule(trx, PENDING_TIMEOUT, order.id, { orderId: order.id }, { delayMs: timeout })
+    for (const order of planned)
+      await this.app.get('events').effects.schedule(trx, PENDING_TIMEOUT, order.id, { orderId: order.id }, { delayMs: timeout })
     return {
       id: checkoutId,
       status: 'pending',
@@ -114,7 +117,9 @@ export class CheckoutService {
 
   async get(id: Id, params: CheckoutParams): Promise<Checkout> {
     const db: Knex = this.app.get('postgresqlClient')
-    const checkout = await db('checkouts').where({ id: String(id), buyerId: params.principal!.id }).first('id')
+    const checkout = await db('checkouts')
+      .where({ id: String(id), buyerId: params.principal!.id })
+      .first('id')
     if (!checkout) throw new NotFound(`No checkout ${id}`)
     const orders = await db('orders').where({ checkoutId: checkout.id }).orderBy('sellerId').select('id', 'sellerId', 'status', 'total', 'currency')
     return { id: checkout.id, status: orders.some((order) => order.status === 'pending') ? 'pending' : 'settled', orders }

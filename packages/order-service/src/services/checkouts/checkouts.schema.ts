@@ -20,10 +20,10 @@ export type ShippingAddress = Static<typeof shippingAddressSchema>
 
 export const checkoutDataSchema = Type.Object(
   {
-    items: Type.Array(
-      Type.Object({ productId: Uuid, quantity: Type.Integer({ minimum: 1, maximum: 999 }) }, { additionalProperties: false }),
-      { minItems: 1, maxItems: 100 }
-    ),
+    items: Type.Array(Type.Object({ productId: Uuid, quantity: Type.Integer({ minimum: 1, maximum: 999 }) }, { additionalProperties: false }), {
+      minItems: 1,
+      maxItems: 100
+    }),
     shippingAddress: shippingAddressSchema,
     // A token of the payment provider's (card data never reaches this service).
     payment: Type.Object({ provider: Type.Literal('test'), token: Text(255) }, { additionalProperties: false })

@@ -43,7 +43,15 @@ export class LedgerService {
       .where('orders.sellerId', sellerId)
       .whereIn('ledger_entries.account', [ACCOUNTS.escrow, account])
       .orderBy('ledger_entries.id', 'desc')
-      .select('ledger_entries.id', 'ledger_journals.orderId', 'ledger_journals.kind', 'ledger_entries.account', 'ledger_entries.amount', 'ledger_journals.currency', 'ledger_entries.createdAt')
+      .select(
+        'ledger_entries.id',
+        'ledger_journals.orderId',
+        'ledger_journals.kind',
+        'ledger_entries.account',
+        'ledger_entries.amount',
+        'ledger_journals.currency',
+        'ledger_entries.createdAt'
+      )
     const balances = new Map<string, { held: number; available: number }>()
     for (const entry of entries) {
       const balance = balances.get(entry.currency) ?? { held: 0, available: 0 }

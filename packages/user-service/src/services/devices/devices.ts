@@ -1,13 +1,7 @@
 import { hooks as schemaHooks } from '@feathersjs/schema'
 import { authenticated, emitEvent, inTransaction, requireRole, uuidIds, type ServiceApplication } from '@marketmesh/shared'
 import { DeviceService, getOptions, type Device } from './devices.class'
-import {
-  deviceDataResolver,
-  deviceDataValidator,
-  deviceExternalResolver,
-  deviceQueryValidator,
-  deviceResolver
-} from './devices.schema'
+import { deviceDataResolver, deviceDataValidator, deviceExternalResolver, deviceQueryValidator, deviceResolver } from './devices.schema'
 import { deviceMethods, devicePath } from './devices.shared'
 import { issueDeviceToken, onlyOwnActiveDevices } from './hooks'
 

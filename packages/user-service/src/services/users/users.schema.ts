@@ -105,7 +105,18 @@ export const userPatchResolver = resolve<UserPatch, UserHookContext>({
 export const userQueryProperties = Type.Pick(userSchema, ['id', 'email', 'role', 'status', 'shopSlug', 'createdAt'])
 // Every field but the password hash.
 const userSelectable = [
-  'id', 'email', 'name', 'role', 'status', 'shopName', 'shopSlug', 'shopDescription', 'lastLoginAt', 'createdAt', 'updatedAt', 'version'
+  'id',
+  'email',
+  'name',
+  'role',
+  'status',
+  'shopName',
+  'shopSlug',
+  'shopDescription',
+  'lastLoginAt',
+  'createdAt',
+  'updatedAt',
+  'version'
 ] as const
 export const userQuerySchema = publicQuerySyntax(userQueryProperties, userSelectable)
 export type UserQuery = Static<typeof userQuerySchema>

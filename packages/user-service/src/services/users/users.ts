@@ -1,5 +1,13 @@
 import { hooks as schemaHooks } from '@feathersjs/schema'
-import { authenticated, emitEvent, inTransaction, optionallyAuthenticated, uuidIds, type EventData, type ServiceApplication } from '@marketmesh/shared'
+import {
+  authenticated,
+  emitEvent,
+  inTransaction,
+  optionallyAuthenticated,
+  uuidIds,
+  type EventData,
+  type ServiceApplication
+} from '@marketmesh/shared'
 import { rateLimitedHttp } from '../../http'
 import {
   assignShopSlug,
