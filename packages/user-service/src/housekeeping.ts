@@ -1,5 +1,4 @@
-import type { HookContext, NextFunction } from '@feathersjs/feathers'
-import type { ServiceApplication } from '@marketmesh/shared'
+import { runPeriodically, type ServiceApplication } from '@marketmesh/shared'
 import { purgeSessions } from './authentication/sessions'
 
 const PURGE_INTERVAL_MS = 15 * 60_000
@@ -10,35 +9,9 @@ export const purgeExpired = async (app: ServiceApplication) => ({
   rateLimits: await app.get('rateLimits').purge()
 })
 
-/**
- * Runs `purgeExpired` every 15 minutes while the app is up. Every instance does: the purges delete a
- * few thousand rows per statement, so instances running them at once only share the work.
- */
-export const housekeeping = (app: ServiceApplication) => {
-  let timer: NodeJS.Timeout | undefined
-  let running: Promise<void> = Promise.resolve()
-  const run = async () => {
-    try {
-      const purged = await purgeExpired(app)
-      if (Object.values(purged).some((count) => count > 0)) app.get('logger').info({ purged }, 'purged expired rows')
-    } catch (error) {
-      app.get('logger').warn({ err: (error as Error).message }, 'purge failed')
-    }
-  }
-  app.hooks({
-    setup: [
-      async (_context: HookContext, next: NextFunction) => {
-        await next()
-        timer = setInterval(() => (running = run()), PURGE_INTERVAL_MS).unref()
-      }
-    ],
-    // Before the kit's teardown closes the pool.
-    teardown: [
-      async (_context: HookContext, next: NextFunction) => {
-        clearInterval(timer)
-        await running
-        await next()
-      }
-    ]
+/** Runs `purgeExpired` every 15 minutes while the app is up, logging what it deleted. */
+export const housekeeping = (app: ServiceApplication) =>
+  runPeriodically(app, 'purge', PURGE_INTERVAL_MS, async () => {
+    const purged = await purgeExpired(app)
+    if (Object.values(purged).some((count) => count > 0)) app.get('logger').info({ purged }, 'purged expired rows')
   })
-}

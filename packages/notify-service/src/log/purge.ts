@@ -1,5 +1,4 @@
-import type { HookContext, NextFunction } from '@feathersjs/feathers'
-import { durationMs, purgeInBatches, type Knex, type ServiceApplication } from '@marketmesh/shared'
+import { durationMs, purgeInBatches, runPeriodically, type Knex, type ServiceApplication } from '@marketmesh/shared'
 
 const PURGE_INTERVAL_MS = 15 * 60_000
 
@@ -22,25 +21,8 @@ export const purgedThrough = async (db: Knex) => {
   return Number(purgedThrough)
 }
 
-/** Purges the log every 15 minutes while the app runs (each instance: the deletes are idempotent). */
-export const notificationPurge = (app: ServiceApplication) => {
-  let timer: NodeJS.Timeout | undefined
-  app.hooks({
-    setup: [
-      async (_context: HookContext, next: NextFunction) => {
-        await next()
-        const purge = () =>
-          purgeNotifications(app.get('postgresqlClient'), durationMs(app.get('notificationRetention'))).catch((error: Error) =>
-            app.get('logger').warn({ err: error.message }, 'notification purge failed')
-          )
-        timer = setInterval(purge, PURGE_INTERVAL_MS)
-      }
-    ],
-    teardown: [
-      async (_context: HookContext, next: NextFunction) => {
-        clearInterval(timer)
-        await next()
-      }
-    ]
-  })
-}
+/** Purges the log every 15 minutes while the app runs. */
+export const notificationPurge = (app: ServiceApplication) =>
+  runPeriodically(app, 'notification purge', PURGE_INTERVAL_MS, () =>
+    purgeNotifications(app.get('postgresqlClient'), durationMs(app.get('notificationRetention')))
+  )
