@@ -7,24 +7,19 @@ import { metricValue, waitFor } from '../../../test/support'
 import { accessToken } from '../../../test/support/tokens'
 import { appendNotifications } from '../src/log/append'
 import { buyer, orderPaid, registeredDevice, seller, startNotify, userRegistered, type Notify } from './helpers'
-import { openStream, type Stream } from './sse'
+import { streamOpener, type Stream } from './sse'
 
 const closedForGood = (stream: Stream) =>
   waitFor(() => stream.source.readyState === EventSource.CLOSED, { what: 'the stream closed and refused again' })
 
 describe('who may stay connected', () => {
   let notify: Notify
-  const streams: Stream[] = []
-  const open = async (...args: Parameters<typeof openStream>) => {
-    const stream = await openStream(...args)
-    streams.push(stream)
-    return stream
-  }
+  const { open, closeAll } = streamOpener()
   beforeAll(async () => {
     notify = await startNotify('notify_access', { stream: { retry: '1s', retryJitter: '1s', maxBufferedBytes: 1_048_576 } })
   })
   afterAll(async () => {
-    for (const stream of streams) stream.close()
+    closeAll()
     await notify?.close()
   })
 

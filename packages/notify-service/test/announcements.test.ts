@@ -4,21 +4,16 @@ import { waitFor } from '../../../test/support'
 import { bearer } from '../../../test/support/tokens'
 import { createClient } from '../src/client'
 import { admin, buyer, registeredDevice, seller, startNotify, type Notify } from './helpers'
-import { openStream, type Stream } from './sse'
+import { streamOpener } from './sse'
 
 describe('announcements', () => {
   let notify: Notify
-  const streams: Stream[] = []
-  const open = async (...args: Parameters<typeof openStream>) => {
-    const stream = await openStream(...args)
-    streams.push(stream)
-    return stream
-  }
+  const { open, closeAll } = streamOpener()
   beforeAll(async () => {
     notify = await startNotify('notify_announce')
   })
   afterAll(async () => {
-    for (const stream of streams) stream.close()
+    closeAll()
     await notify?.close()
   })
 

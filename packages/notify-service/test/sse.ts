@@ -1,5 +1,5 @@
 import { EventSource } from 'eventsource'
-import type { Principal } from '@marketmesh/shared'
+import { eventTypes, type Principal } from '@marketmesh/shared'
 import { waitFor } from '../../../test/support'
 import { accessToken } from '../../../test/support/tokens'
 
@@ -9,21 +9,7 @@ export interface Received {
   data: any
 }
 
-const TYPES = [
-  'user.registered',
-  'user.updated',
-  'order.created',
-  'order.paid',
-  'order.rejected',
-  'order.cancelled',
-  'order.shipped',
-  'order.delivered',
-  'order.completed',
-  'order.refunded',
-  'announcement',
-  'resync',
-  'test.note'
-]
+const TYPES = [...eventTypes.filter((type) => type.startsWith('user.') || type.startsWith('order.')), 'announcement', 'resync', 'test.note']
 
 /** A real SSE client (the `eventsource` package), authenticated by header, recording what it gets. */
 export const openStream = async (url: string, options: { as?: Principal; token?: string; lastEventId?: string; reconnect?: boolean } = {}) => {
@@ -57,3 +43,18 @@ export const openStream = async (url: string, options: { as?: Principal; token?:
 export type Stream = Awaited<ReturnType<typeof openStream>>
 
 export const receivedAtLeast = (stream: Stream, count: number, what = `${count} messages`) => waitFor(() => stream.received.length >= count, { what })
+
+/** Opens streams and remembers them, so that a test file's afterAll closes them all. */
+export const streamOpener = () => {
+  const streams: Stream[] = []
+  return {
+    open: async (...args: Parameters<typeof openStream>) => {
+      const stream = await openStream(...args)
+      streams.push(stream)
+      return stream
+    },
+    closeAll: () => {
+      for (const stream of streams) stream.close()
+    }
+  }
+}

@@ -6,7 +6,7 @@ import { accessToken } from '../../../test/support/tokens'
 import { createApp } from '../src/app'
 import { appendNotification } from '../src/log/append'
 import { admin, buyer, orderPaid, orderRef, seller, startNotify, type Notify } from './helpers'
-import { openStream, receivedAtLeast, type Stream } from './sse'
+import { receivedAtLeast, streamOpener, type Stream } from './sse'
 
 const settle = () => new Promise((resolve) => setTimeout(resolve, 300))
 
@@ -15,17 +15,12 @@ const note = (db: Knex, data: unknown = {}) =>
 
 describe('GET /stream', () => {
   let notify: Notify
-  const streams: Stream[] = []
-  const open = async (...args: Parameters<typeof openStream>) => {
-    const stream = await openStream(...args)
-    streams.push(stream)
-    return stream
-  }
+  const { open, closeAll } = streamOpener()
   beforeAll(async () => {
     notify = await startNotify('notify_stream', { stream: { heartbeat: '1s', retry: '1s', retryJitter: '2s' } })
   })
   afterAll(async () => {
-    for (const stream of streams) stream.close()
+    closeAll()
     await notify?.close()
   })
 

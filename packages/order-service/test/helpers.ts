@@ -1,26 +1,20 @@
 import { randomUUID } from 'node:crypto'
-import type { EventData, Principal } from '@marketmesh/shared'
+import { eventTypes, type EventData, type Principal } from '@marketmesh/shared'
 import { metricValue, waitFor } from '../../../test/support'
 import { seller, startServiceUnderTest, type ServiceUnderTest } from '../../../test/support/service-under-test'
 import { createApp } from '../src/app'
 
 export { admin, buyer, seller } from '../../../test/support/service-under-test'
 
+/** Every event order-service emits: the order.* types of the catalog. */
+const ORDER_EVENTS = eventTypes.filter((type) => type.startsWith('order.'))
+
 export const startOrders = (label: string, settings?: Record<string, unknown>) =>
   startServiceUnderTest({
     label,
     createApp,
     settings,
-    watched: [
-      'order.created',
-      'order.paid',
-      'order.rejected',
-      'order.cancelled',
-      'order.shipped',
-      'order.delivered',
-      'order.completed',
-      'order.refunded'
-    ]
+    watched: ORDER_EVENTS
   })
 
 export type Orders = ServiceUnderTest
