@@ -65,7 +65,9 @@ export const cleanUp = async ({
     const channel = await connection.createChannel()
     for (const consumer of [...CONSUMERS, 'test-consumer']) {
       const names = consumerQueueNames(prefix, consumer)
-      for (const queue of [names.queue, names.deadLetterQueue, ...retryDelaysMs.map(names.retryQueue)]) {
+      // A service started without the test's delays (a production start, say) made the default ones.
+      const delays = new Set([...retryDelaysMs, ...baseDefaults.amqp.retryDelaysMs])
+      for (const queue of [names.queue, names.deadLetterQueue, ...[...delays].map(names.retryQueue)]) {
         await channel.deleteQueue(queue)
       }
     }
