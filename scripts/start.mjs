@@ -1,7 +1,10 @@
 // `npm start`: checks PostgreSQL and RabbitMQ, then runs the four services as separate
 // processes with prefixed, colour-coded logs. A service that crashes is restarted with backoff
 // while the others keep running; Ctrl-C stops them all.
+// `npm start -- --instances N` (or MARKETMESH_INSTANCES=N) runs N processes of each service, as
+// behind a load balancer: instance k (from 0) listens on the service's port + 100·k.
 import { readFileSync } from 'node:fs'
+import { parseArgs } from 'node:util'
 import { createRequire } from 'node:module'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -25,6 +28,20 @@ const ownEnvironment = (name) => {
   )
 }
 
+const fail = (line) => {
+  process.stderr.write(`${line}\n`)
+  process.exit(1)
+}
+
+const { values: options } = parseArgs({ options: { instances: { type: 'string' } } })
+const instancesSetting = options.instances ?? process.env.MARKETMESH_INSTANCES ?? '1'
+const instances = Number(instancesSetting)
+if (!Number.isInteger(instances) || instances < 1 || instances > 9) {
+  fail(`--instances (or MARKETMESH_INSTANCES) must be an integer from 1 to 9, not "${instancesSetting}".`)
+}
+// Instance k listens this far above the service's own port.
+const INSTANCE_PORT_STEP = 100
+
 const services = [
   { name: 'user', color: 'cyan' },
   { name: 'catalog', color: 'green' },
@@ -37,14 +54,10 @@ const services = [
 }))
 
 const settingOf = (service, variable) => service.env[variable] ?? process.env[variable]
-const databaseUrl = (service) =>
-  settingOf(service, 'DATABASE_URL') ?? JSON.parse(readFileSync(join(service.folder, 'config', 'default.json'), 'utf8')).postgresql.connection
+const defaultConfig = (service) => JSON.parse(readFileSync(join(service.folder, 'config', 'default.json'), 'utf8'))
+const databaseUrl = (service) => settingOf(service, 'DATABASE_URL') ?? defaultConfig(service).postgresql.connection
+const portOf = (service) => Number(settingOf(service, 'PORT') ?? defaultConfig(service).port)
 const amqpUrl = (service) => settingOf(service, 'AMQP_URL') ?? 'amqp://guest:guest@127.0.0.1:5672'
-
-const fail = (line) => {
-  process.stderr.write(`${line}\n`)
-  process.exit(1)
-}
 
 const checkPostgres = async (url) => {
   const server = new URL(url)
@@ -86,13 +99,20 @@ const STABLE_AFTER_S = 60
 
 const logger = new Logger({ prefixFormat: 'name' })
 const { commands, result } = concurrently(
-  services.map(({ name, color, folder, env }) => ({
-    name,
-    prefixColor: color,
-    cwd: folder,
-    command: `exec "${process.execPath}" lib/src/index.js`,
-    env: { ...env, LOG_PRETTY: process.stdout.isTTY ? '1' : '0' }
-  })),
+  services.flatMap((service) =>
+    Array.from({ length: instances }, (_, instance) => ({
+      name: instances === 1 ? service.name : `${service.name}.${instance}`,
+      prefixColor: service.color,
+      cwd: service.folder,
+      command: `exec "${process.execPath}" lib/src/index.js`,
+      env: {
+        ...service.env,
+        // PORT=0 (any free port, as the tests use) stays 0 for every instance.
+        ...(instances === 1 || portOf(service) === 0 ? {} : { PORT: String(portOf(service) + INSTANCE_PORT_STEP * instance) }),
+        LOG_PRETTY: process.stdout.isTTY ? '1' : '0'
+      }
+    }))
+  ),
   { logger, handleInput: false }
 )
 // It settles whenever no service runs, even with restarts pending; when to exit is decided below.

@@ -20,14 +20,22 @@ const isReady = (port: number) =>
     () => false
   )
 
-it('npm start restarts a killed service while the other three keep serving, and stops all four on SIGTERM', async () => {
-  const { DATABASE_URL: _shared, ...isolated } = isolatedEnvironment('start')
-  const databases = Object.fromEntries(SERVICES.map((name) => [name, `${POSTGRES}/${uniqueName(`start_${name}`)}`]))
+// Runs scripts/start.mjs on databases and a broker prefix of its own; `listening(name)` reads the
+// "listening" log lines (pid, port) of a service's processes, `name` being `catalog` or `catalog.1`.
+const startRunner = (label: string, args: string[] = []) => {
+  const { DATABASE_URL: _shared, ...isolated } = isolatedEnvironment(label)
+  const databases = Object.fromEntries(SERVICES.map((name) => [name, `${POSTGRES}/${uniqueName(`${label}_${name}`)}`]))
   const env: Record<string, string | undefined> = { ...process.env, LOG_LEVEL: 'info', ...isolated }
   delete env.DATABASE_URL
   for (const name of SERVICES) env[`MARKETMESH_${name.toUpperCase()}_DATABASE_URL`] = databases[name]
 
-  const runner = spawn(process.execPath, [join(ROOT, 'scripts', 'start.mjs')], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] })
+  // Its own process group, so that clean-up reaches every service it started, also one that never said it listened.
+  const runner = spawn(process.execPath, [join(ROOT, 'scripts', 'start.mjs'), ...args], {
+    cwd: ROOT,
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true
+  })
   let output = ''
   runner.stdout.on('data', (chunk) => (output += chunk))
   runner.stderr.on('data', (chunk) => (output += chunk))
@@ -37,20 +45,35 @@ it('npm start restarts a killed service while the other three keep serving, and 
   const lines = () => output.replace(/\x1b\[[0-9;]*m/g, '').split('\n')
   const listening = (name: string) =>
     lines()
-      .filter((line) => line.startsWith(`[${name}] {`) && line.includes(`"msg":"${name}-service listening"`))
+      .filter((line) => line.startsWith(`[${name}] {`) && line.includes(`-service listening"`))
       .map((line) => JSON.parse(line.slice(name.length + 3)) as { pid: number; port: number })
-  const current = (name: string) => listening(name).at(-1)
-  const seenPids = new Set<number>()
   // On failure, what the runner itself said (its lines other than the services' JSON logs).
   const runnerSaid = () =>
     lines()
-      .filter((line) => !/^\[[a-z]+\] \{/.test(line))
+      .filter((line) => !/^\[[a-z.0-9]+\] \{/.test(line))
       .join('\n')
   const waitForRunner = <T>(check: () => Promise<T | undefined | false>, what: string, timeoutMs: number) =>
     Promise.race([
       waitFor(check, { timeoutMs, intervalMs: 200, what }),
       exited.then((code) => Promise.reject(new Error(`the runner exited with ${code}`)))
     ]).catch((error: Error) => Promise.reject(new Error(`${error.message}; the runner said:\n${runnerSaid()}`)))
+  const seenPids = new Set<number>()
+  const stop = async (names: string[]) => {
+    try {
+      process.kill(-runner.pid!, 'SIGKILL')
+    } catch {
+      // the group is gone already
+    }
+    for (const name of names) for (const { pid } of listening(name)) seenPids.add(pid)
+    for (const pid of seenPids) if (isAlive(pid)) process.kill(pid, 'SIGKILL')
+    await cleanUp({ prefix: isolated.AMQP_PREFIX, databases: Object.values(databases) })
+  }
+  return { runner, exited, lines, listening, waitForRunner, seenPids, stop }
+}
+
+it('npm start restarts a killed service while the other three keep serving, and stops all four on SIGTERM', async () => {
+  const { runner, exited, lines, listening, waitForRunner, seenPids, stop } = startRunner('start')
+  const current = (name: string) => listening(name).at(-1)
 
   try {
     await waitForRunner(
@@ -93,9 +116,27 @@ it('npm start restarts a killed service while the other three keep serving, and 
     for (const pid of [restarted.pid, ...others.map((name) => before[name].pid)]) expect(isAlive(pid)).toBe(false)
     expect(lines().filter((line) => line.includes('restarting in'))).toHaveLength(1)
   } finally {
-    runner.kill('SIGKILL')
-    for (const name of SERVICES) for (const { pid } of listening(name)) seenPids.add(pid)
-    for (const pid of seenPids) if (isAlive(pid)) process.kill(pid, 'SIGKILL')
-    await cleanUp({ prefix: isolated.AMQP_PREFIX, databases: Object.values(databases) })
+    await stop(SERVICES)
+  }
+})
+
+it('npm start -- --instances 2 runs two ready processes of each service, and stops all eight on SIGTERM', async () => {
+  const { runner, exited, listening, waitForRunner, stop } = startRunner('instances', ['--instances', '2'])
+  const names = SERVICES.flatMap((name) => [`${name}.0`, `${name}.1`])
+  try {
+    await waitForRunner(
+      async () => (await Promise.all(names.map(async (name) => listening(name)[0] && (await isReady(listening(name)[0].port))))).every(Boolean),
+      'the eight processes to be ready',
+      40_000
+    )
+    const processes = names.map((name) => listening(name)[0])
+    expect(new Set(processes.map(({ pid }) => pid)).size).toBe(8)
+    expect(new Set(processes.map(({ port }) => port)).size).toBe(8)
+
+    runner.kill('SIGTERM')
+    expect(await exited).toBe(0)
+    for (const { pid } of processes) expect(isAlive(pid)).toBe(false)
+  } finally {
+    await stop(names)
   }
 })
