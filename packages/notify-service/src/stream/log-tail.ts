@@ -61,11 +61,16 @@ export class LogTail {
   private async listen() {
     const { connection, controlChannel, onControl, logger } = this.options
     const client = new pg.Client({ connectionString: connection, application_name: 'notify-service log tail' })
+    // A failed connect can reject, emit `error` and emit `end`: one reconnect per lost client, or
+    // every failure while PostgreSQL refuses connections would double the attempts.
+    let lost = false
     const retry = (error: Error) => {
+      if (lost) return
+      lost = true
       logger.warn({ err: error.message }, 'notification listener lost; reconnecting')
       client.removeAllListeners()
       client.end().catch(() => undefined)
-      if (!this.stopped) this.reconnect = setTimeout(() => void this.listen().catch(retry), RECONNECT_DELAY_MS)
+      if (!this.stopped) this.reconnect = setTimeout(() => void this.listen(), RECONNECT_DELAY_MS)
     }
     client.on('error', retry)
     client.on('end', () => retry(new Error('connection ended')))
@@ -73,8 +78,13 @@ export class LogTail {
       if (channel === controlChannel) onControl(payload ?? '')
       else this.runner.wake()
     })
-    await client.connect()
-    await client.query(`LISTEN ${pg.escapeIdentifier(NOTIFICATIONS_CHANNEL)}; LISTEN ${pg.escapeIdentifier(controlChannel)}`)
+    try {
+      await client.connect()
+      await client.query(`LISTEN ${pg.escapeIdentifier(NOTIFICATIONS_CHANNEL)}; LISTEN ${pg.escapeIdentifier(controlChannel)}`)
+    } catch (error) {
+      retry(error as Error)
+      return
+    }
     this.listener = client
     // What was committed while no one listened.
     this.runner.wake()
