@@ -4,7 +4,7 @@ import { renderReceipt, renderReceiptText, runInTransaction, type ServiceApplica
 import { printJobMessage, printJobOf } from '../printing/jobs'
 import { changeJobByDevice, claimNextJob, type Device } from '../printing/lifecycle'
 import { authenticatePrinter } from './authenticate'
-import { confirmationValidator, jobRequestValidator, pollValidator } from './cloudprnt.schema'
+import { checked, confirmationCheck, jobRequestCheck, pollCheck } from './cloudprnt.schema'
 
 export const CLOUDPRNT_PATH = '/cloudprnt'
 
@@ -15,7 +15,7 @@ export const MEDIA_TYPES = [STARPRNT, TEXT]
 
 // Feathers has no error class of its own for it; CloudPRNT asks for a 415.
 const unsupportedType = () =>
-  new FeathersError(`Invalid type: ${MEDIA_TYPES.join(' or ')}`, 'UnsupportedMediaType', 415, 'unsupported-media-type', null)
+  new FeathersError(`Invalid type: ${MEDIA_TYPES.join(' or ')}`, 'UnsupportedMediaType', 415, 'unsupported-media-type', {})
 
 const decoded = (code: string) => {
   try {
@@ -33,7 +33,7 @@ const decoded = (code: string) => {
  * within `printing.confirmTimeout` leaves it `unconfirmed`, as an SSE device would.
  */
 const poll = async (app: ServiceApplication, ctx: ParameterizedContext, device: Device) => {
-  const { statusCode, printingInProgress } = await pollValidator(ctx.request.body ?? {})
+  const { statusCode, printingInProgress } = checked(pollCheck, ctx.request.body ?? {})
   app.get('printerPresence').polled(device.id)
   const ready = decoded(statusCode).startsWith('2') && printingInProgress !== true
   const job = ready ? await runInTransaction(app.get('postgresqlClient'), (trx) => claimNextJob(app, trx, device, 'cloudprnt')) : undefined
@@ -42,7 +42,7 @@ const poll = async (app: ServiceApplication, ctx: ParameterizedContext, device: 
 
 /** GET: the claimed job, rendered in the requested media type. Side-effect free: the same bytes every time. */
 const fetchJob = async (app: ServiceApplication, ctx: ParameterizedContext, device: Device) => {
-  const { type, token } = await jobRequestValidator(ctx.query)
+  const { type, token } = checked(jobRequestCheck, ctx.query)
   if (!MEDIA_TYPES.includes(type)) throw unsupportedType()
   const row = await app.get('postgresqlClient')('print_jobs').first().where({ id: token, deviceId: device.id, status: 'printing' })
   if (!row) throw new NotFound(`No print job '${token}' claimed by this printer`)
@@ -54,7 +54,7 @@ const fetchJob = async (app: ServiceApplication, ctx: ParameterizedContext, devi
 
 /** DELETE: the printer's word on the job: `OK` printed, anything else failed with that code. */
 const confirm = async (app: ServiceApplication, ctx: ParameterizedContext, device: Device) => {
-  const { code, token } = await confirmationValidator(ctx.query)
+  const { code, token } = checked(confirmationCheck, ctx.query)
   const text = decoded(code).trim()
   const change = /^(OK|2\d\d)\b/i.test(text)
     ? { status: 'printed' as const }
