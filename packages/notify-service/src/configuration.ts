@@ -1,5 +1,5 @@
 import { Type } from '@feathersjs/typebox'
-import { baseEnvironment, durationSetting, serviceSettingsSchema } from '@marketmesh/shared'
+import { baseEnvironment, durationSetting, RECEIPT_COLUMNS, serviceSettingsSchema, type ReceiptColumns } from '@marketmesh/shared'
 
 export const settingsSchema = serviceSettingsSchema({
   /** Page sizes of `GET /notifications` (`$limit`): the default and the most a caller may ask for. */
@@ -24,7 +24,7 @@ export const settingsSchema = serviceSettingsSchema({
     /** A device seen within this (an open stream refreshes it, a CloudPRNT poll sets it) is shown online. */
     onlineWindow: durationSetting,
     /** Characters per line of the receipts CloudPRNT printers get (32 for 58 mm paper, 42 or 48 for 80 mm). */
-    cloudprntColumns: Type.Union([Type.Literal(32), Type.Literal(42), Type.Literal(48)])
+    cloudprntColumns: Type.Union(RECEIPT_COLUMNS.map((columns) => Type.Literal(columns)))
   }),
   mail: Type.Object({
     /** `smtp://` or `smtps://`; empty: mails are written as files to `directory`. */
@@ -57,6 +57,6 @@ declare module '@marketmesh/shared' {
     paginate: { default: number; max: number }
     notificationRetention: string
     stream: { heartbeat: string; retry: string; retryJitter: string; maxBufferedBytes: number }
-    printing: { confirmTimeout: string; onlineWindow: string; cloudprntColumns: 32 | 42 | 48 }
+    printing: { confirmTimeout: string; onlineWindow: string; cloudprntColumns: ReceiptColumns }
   }
 }
