@@ -18,7 +18,7 @@ export async function up(knex: Knex) {
     table.uuid('deviceId')
     table.string('transport')
     table.text('error')
-    table.bigInteger('notificationId')
+    table.bigInteger('notificationId').notNullable()
     table.timestamp('createdAt', { useTz: true }).notNullable().defaultTo(knex.fn.now())
     table.timestamp('claimedAt', { useTz: true })
     table.timestamp('finishedAt', { useTz: true })

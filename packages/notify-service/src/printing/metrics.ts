@@ -12,11 +12,17 @@ export const printJobMetrics = (app: ServiceApplication) => {
     labelNames: ['status'],
     registers: [app.get('metrics')],
     async collect() {
-      const rows: Array<{ status: string; count: string }> = await db('print_jobs')
-        .whereIn('status', [...OPEN])
-        .groupBy('status')
-        .select('status')
-        .count({ count: '*' })
+      let rows: Array<{ status: string; count: string }>
+      try {
+        rows = await db('print_jobs')
+          .whereIn('status', [...OPEN])
+          .groupBy('status')
+          .select('status')
+          .count({ count: '*' })
+      } catch {
+        // An unreachable database shows in /ready; the scrape still answers, with the last counts.
+        return
+      }
       for (const status of OPEN) this.set({ status }, Number(rows.find((row) => row.status === status)?.count ?? 0))
     }
   })

@@ -38,7 +38,7 @@ export type PrintJob = Static<typeof printJobSchema>
 
 /** A row: the job and its `print.job` notification in the log. */
 export interface PrintJobRow extends PrintJob {
-  notificationId: string | null
+  notificationId: string
 }
 
 export const printJobExternalResolver = resolve<PrintJobRow, HookContext>({
