@@ -3,12 +3,12 @@ import ReceiptPrinterEncoder from '@point-of-sale/receipt-printer-encoder'
 import { describe, expect, it } from 'vitest'
 import {
   PRINTER_LANGUAGES,
-  printJobMessageSchema,
   RECEIPT_COLUMNS,
   renderReceipt,
   renderReceiptText,
   type PrintableReceipt,
-  type Receipt
+  type Receipt,
+  validPrintJobMessage
 } from '../src/receipts'
 
 const receipt: Receipt = {
