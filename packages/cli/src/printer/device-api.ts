@@ -23,21 +23,21 @@ export const refusedToken = (status: number, reason: string) =>
 
 /**
  * `PATCH /print-jobs/:id` as the device. The service answers a repeated step with the job as it is,
- * so a request whose answer was lost is simply sent again: until the service answers, or `signal`
- * (the agent stopping) aborts, which leaves the step for the next start.
+ * so a request whose answer was lost is simply sent again: until the service answers, or, once
+ * `signal` (the agent stopping) aborted, after one more try; a step not taken is left for the next start.
  */
 export const sendJobStep = async (
   { url, token, signal }: { url: string; token: string; signal: AbortSignal },
   jobId: string,
   step: { status: JobStatus; error?: string }
 ): Promise<StepAnswer | undefined> => {
-  for (let attempt = 0; !signal.aborted; attempt++) {
+  for (let attempt = 0; attempt === 0 || !signal.aborted; attempt++) {
     try {
       const response = await fetch(`${url}/print-jobs/${encodeURIComponent(jobId)}`, {
         method: 'PATCH',
         headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' },
         body: JSON.stringify(step),
-        signal: AbortSignal.any([signal, AbortSignal.timeout(15_000)])
+        signal: AbortSignal.timeout(15_000)
       })
       if (response.ok) {
         await response.body?.cancel()
