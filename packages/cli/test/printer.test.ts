@@ -270,7 +270,7 @@ describe('marketmesh printer', () => {
       await proxy.close()
       await printer.close()
     }
-  }, 240_000)
+  }, 360_000)
 
   it('exits non-zero, saying so, when the service refuses its token', async () => {
     const refused = agent(['--url', notify.url, '--out', '-', '--state', join(directory, 'refused.json')], {
@@ -309,5 +309,5 @@ describe('marketmesh printer', () => {
         expect(wrong.stderr()).toMatch(message)
       })
     )
-  }, 120_000)
+  }, 180_000)
 })
