@@ -1,7 +1,7 @@
 import type { Middleware, ParameterizedContext } from 'koa'
 import { FeathersError, MethodNotAllowed, NotFound } from '@feathersjs/errors'
 import { renderReceipt, renderReceiptText, runInTransaction, type ServiceApplication } from '@marketmesh/shared'
-import { printJobMessage, printJobOf } from '../printing/jobs'
+import { printJobMessage, jobFromRow } from '../printing/jobs'
 import { changeJobByDevice, claimNextJob, type Device } from '../printing/lifecycle'
 import { authenticatePrinter } from './authenticate'
 import { checked, confirmationCheck, jobRequestCheck, pollCheck } from './cloudprnt.schema'
@@ -46,7 +46,7 @@ const fetchJob = async (app: ServiceApplication, ctx: ParameterizedContext, devi
   if (!MEDIA_TYPES.includes(type)) throw unsupportedType()
   const row = await app.get('postgresqlClient')('print_jobs').first().where({ id: token, deviceId: device.id, status: 'printing' })
   if (!row) throw new NotFound(`No print job '${token}' claimed by this printer`)
-  const printable = printJobMessage(printJobOf(row))
+  const printable = printJobMessage(jobFromRow(row))
   const columns = app.get('printing').cloudprntColumns
   ctx.type = type
   ctx.body = type === TEXT ? renderReceiptText(printable, { columns }) : Buffer.from(renderReceipt(printable, { language: 'star-prnt', columns }))

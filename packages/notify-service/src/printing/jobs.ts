@@ -29,7 +29,7 @@ export const printJobUpdate = ({ id, orderId, copy, status, deviceId, transport,
 })
 
 /** The job as the API shows it (node-postgres reads a timestamp as a Date). */
-export const printJobOf = (row: Record<string, unknown>): PrintJobRow => {
+export const jobFromRow = (row: Record<string, unknown>): PrintJobRow => {
   const time = (value: unknown) => (value instanceof Date ? value.toISOString() : ((value as string | null) ?? null))
   return { ...(row as unknown as PrintJobRow), createdAt: time(row.createdAt)!, claimedAt: time(row.claimedAt), finishedAt: time(row.finishedAt) }
 }

@@ -1,7 +1,7 @@
 import { Conflict, NotFound } from '@feathersjs/errors'
 import { durationMs, invalidField, type Knex, type ServiceApplication } from '@marketmesh/shared'
 import type { PrintJobPatch, PrintJobRow, PrintTransport } from '../services/print-jobs/print-jobs.schema'
-import { announceJobState, printJobOf } from './jobs'
+import { announceJobState, jobFromRow } from './jobs'
 
 /** The durable timer of a claim: a side effect due `printing.confirmTimeout` after it. */
 export const CONFIRM_TIMEOUT = 'print-confirm-timeout'
@@ -16,12 +16,12 @@ export interface Device {
 // for each other in opposite order.
 const lockJob = async (trx: Knex.Transaction, id: string, sellerId: string) => {
   const row = await trx('print_jobs').forUpdate().first().where({ id, sellerId })
-  return row ? printJobOf(row) : undefined
+  return row ? jobFromRow(row) : undefined
 }
 
 const update = async (trx: Knex.Transaction, job: PrintJobRow, changes: Record<string, unknown>) => {
   const [row] = await trx('print_jobs').where({ id: job.id }).update(changes).returning('*')
-  const changed = printJobOf(row)
+  const changed = jobFromRow(row)
   await announceJobState(trx, changed)
   return changed
 }
@@ -70,12 +70,12 @@ export const changeJobByDevice = async (
 /** The oldest queued job of the device's shop, claimed for it (CloudPRNT's poll), or none. */
 export const claimNextJob = async (app: ServiceApplication, trx: Knex.Transaction, device: Device, transport: PrintTransport) => {
   const row = await trx('print_jobs').forUpdate().skipLocked().first().where({ sellerId: device.sellerId, status: 'queued' }).orderBy('createdAt')
-  return row ? claim(app, trx, printJobOf(row), device, transport) : undefined
+  return row ? claim(app, trx, jobFromRow(row), device, transport) : undefined
 }
 
 /** A claim's timer: still `printing`, it becomes `unconfirmed` and stays so (the seller may reprint). */
 export const expireClaim = async (trx: Knex.Transaction, id: string) => {
   const row = await trx('print_jobs').forUpdate().first().where({ id })
   if (row?.status !== 'printing') return undefined
-  return update(trx, printJobOf(row), { status: 'unconfirmed' })
+  return update(trx, jobFromRow(row), { status: 'unconfirmed' })
 }

@@ -1,7 +1,7 @@
 import type { ServiceApplication } from '@marketmesh/shared'
 import { frameOf } from '../stream/frame'
 import type { StreamClient } from '../stream/stream-client'
-import { PRINT_JOB, printJobMessage, printJobOf } from './jobs'
+import { PRINT_JOB, printJobMessage, jobFromRow } from './jobs'
 
 // The oldest ones; a stream that opens with more waiting gets the rest as it reconnects, and its
 // bound (stream.maxBufferedBytes) is not blown by a backlog of receipts.
@@ -22,5 +22,5 @@ export const sendQueuedPrintJobs = async (app: ServiceApplication, client: Strea
     .where((query) => query.where('notificationId', '<=', upTo).orWhereNull('notificationId'))
     .orderBy('createdAt')
     .limit(AT_MOST)
-  for (const row of rows) client.send(frameOf({ type: PRINT_JOB, data: printJobMessage(printJobOf(row)) }))
+  for (const row of rows) client.send(frameOf({ type: PRINT_JOB, data: printJobMessage(jobFromRow(row)) }))
 }
