@@ -1,15 +1,14 @@
 import { execFileSync } from 'node:child_process'
 import ReceiptPrinterEncoder from '@point-of-sale/receipt-printer-encoder'
 import { describe, expect, it } from 'vitest'
-import { dataValidator } from '../src'
 import {
   PRINTER_LANGUAGES,
-  printJobMessageSchema,
   RECEIPT_COLUMNS,
   renderReceipt,
   renderReceiptText,
   type PrintableReceipt,
-  type Receipt
+  type Receipt,
+  validPrintJobMessage
 } from '../src/receipts'
 
 const receipt: Receipt = {
@@ -101,7 +100,7 @@ describe('receipts', () => {
   })
 
   it('validates print.job messages against the contract', () => {
-    const valid = dataValidator.compile(printJobMessageSchema)
+    const valid = validPrintJobMessage
     const message = { jobId: '0c3e4a52-8f1d-4b6e-9a7c-2d5f8e1b3c4a', orderId: receipt.orderId, copy: false, createdAt: receipt.placedAt, receipt }
     expect(valid(message)).toBe(true)
     expect(valid({ ...message, receipt: { ...receipt, lines: [] } })).toBe(false)

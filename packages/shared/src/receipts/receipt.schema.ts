@@ -1,5 +1,6 @@
 import { Type, type Static } from '@feathersjs/typebox'
 import { eventSchemas } from '../events/catalog'
+import { dataValidator } from '../validators'
 
 const paid = eventSchemas['order.paid'].properties
 const Id = Type.String({ format: 'uuid' })
@@ -28,6 +29,7 @@ export const printJobMessageSchema = Type.Object({
   receipt: receiptSchema
 })
 export type PrintJobMessage = Static<typeof printJobMessageSchema>
+export const validPrintJobMessage = dataValidator.compile<PrintJobMessage>(printJobMessageSchema)
 
 /** A receipt to print: reprints say COPY. A `print.job` message is one. */
 export type PrintableReceipt = Pick<PrintJobMessage, 'receipt' | 'copy'>
