@@ -2,16 +2,18 @@ import { Command } from 'commander'
 import { registerDlqCommands } from './commands/dlq'
 import { registerHealthCommand } from './commands/health'
 import { registerKeysCommands } from './commands/keys'
+import { registerPrinterCommand } from './commands/printer'
 import { registerUsersCommands } from './commands/users'
 
 /** The `marketmesh` command; each command group lives in its own file under commands/. */
 export const createProgram = () => {
   const program = new Command('marketmesh')
-    .description('Operate a marketmesh deployment: service health, dead letters, outbox, token keys')
+    .description('Operate a marketmesh deployment: service health, dead letters, outbox, token keys, the printer agent')
     .showHelpAfterError()
   registerHealthCommand(program)
   registerDlqCommands(program)
   registerUsersCommands(program)
   registerKeysCommands(program)
+  registerPrinterCommand(program)
   return program
 }

@@ -23,7 +23,7 @@ describe('who may stay connected', () => {
     await notify?.close()
   })
 
-  it('gives a device announcements but none of its shop’s order notifications, and disconnects it when it is revoked', async () => {
+  it('gives a device its shop’s print jobs and announcements but none of its order notifications, and disconnects it when it is revoked', async () => {
     const shop = seller()
     const device = await registeredDevice(notify, shop)
     const stream = await open(notify.url, { token: device.token })
@@ -34,9 +34,9 @@ describe('who may stay connected', () => {
       as: { id: randomUUID(), role: 'admin' },
       body: { message: 'Printers: new firmware', level: 'info' }
     })
-    await waitFor(() => stream.received.length >= 1, { what: 'the announcement on the device stream' })
+    await waitFor(() => stream.received.some(({ type }) => type === 'announcement'), { what: 'the announcement on the device stream' })
     await new Promise((resolve) => setTimeout(resolve, 200))
-    expect(stream.received.map(({ type }) => type)).toEqual(['announcement'])
+    expect(stream.received.map(({ type }) => type)).toEqual(['print.job', 'announcement'])
 
     await notify.emit('device.revoked', { deviceId: device.deviceId, sellerId: shop.sellerId! })
     await closedForGood(stream)

@@ -23,7 +23,8 @@ describe('notification log', () => {
     await notify.emit('order.paid', paid)
     await notify.emit('order.shipped', orderRef(bob, otherShop))
     await notify.emit('user.registered', userRegistered(shop))
-    await logHolds(notify, 4)
+    // The paid order also queues a print job for the shop (print.job).
+    await logHolds(notify, 5)
 
     const typesFor = async (who: ReturnType<typeof buyer>) => {
       const { status, body } = await notify.call('GET', '/notifications', { as: who })
@@ -33,9 +34,9 @@ describe('notification log', () => {
     }
     expect(await typesFor(ada)).toEqual(['order.paid', 'user.registered'])
     expect(await typesFor(bob)).toEqual(['order.shipped'])
-    expect(await typesFor(shop)).toEqual(['order.paid', 'user.registered'])
+    expect(await typesFor(shop)).toEqual(['order.paid', 'print.job', 'user.registered'])
     expect(await typesFor(otherShop)).toEqual(['order.shipped'])
-    expect(await typesFor(admin())).toEqual(['order.paid', 'order.shipped', 'user.registered', 'user.registered'])
+    expect(await typesFor(admin())).toEqual(['order.paid', 'order.shipped', 'print.job', 'user.registered', 'user.registered'])
 
     const { body } = await notify.call('GET', '/notifications', { as: ada })
     const [newest, older] = body.data

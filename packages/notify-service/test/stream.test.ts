@@ -60,14 +60,15 @@ describe('GET /stream', () => {
     await notify.emit('order.paid', paid)
     await notify.emit('order.shipped', shipped)
     await notify.emit('order.created', { ...orderRef(ada, otherShop), checkoutId: paid.checkoutId, lines: paid.lines, total: 1, currency: 'EUR' })
-    await receivedAtLeast(adminStream, 3)
+    await receivedAtLeast(adminStream, 4)
     await settle()
     const types = (stream: Stream) => stream.received.map(({ type }) => type).sort()
     expect(types(adaStream)).toEqual(['order.created', 'order.paid'])
     expect(types(bobStream)).toEqual(['order.shipped'])
-    expect(types(shopStream)).toEqual(['order.paid'])
+    // The shop's also the print job of its paid order.
+    expect(types(shopStream)).toEqual(['order.paid', 'print.job'])
     expect(types(otherShopStream)).toEqual(['order.created', 'order.shipped'])
-    expect(types(adminStream)).toEqual(['order.created', 'order.paid', 'order.shipped'])
+    expect(types(adminStream)).toEqual(['order.created', 'order.paid', 'order.shipped', 'print.job'])
     expect(adaStream.received.find(({ type }) => type === 'order.paid')?.data).toEqual(paid)
     // Ids are the log's: increasing on every stream.
     for (const stream of [adaStream, otherShopStream, adminStream]) expect(stream.ids()).toEqual([...stream.ids()].sort((a, b) => a - b))
