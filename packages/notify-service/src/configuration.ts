@@ -18,6 +18,10 @@ export const settingsSchema = serviceSettingsSchema({
     /** A client this many bytes behind is disconnected (it replays on reconnect). */
     maxBufferedBytes: Type.Integer({ minimum: 1024 })
   }),
+  live: Type.Object({
+    /** Where the live orders page (`GET /live`) signs sellers in: user-service's public URL. */
+    userServiceUrl: Type.String({ pattern: '^https?://.+' })
+  }),
   mail: Type.Object({
     /** `smtp://` or `smtps://`; empty: mails are written as files to `directory`. */
     smtpUrl: Type.String({ pattern: '^(smtps?://.+)?$' }),
@@ -36,6 +40,7 @@ export const environment: typeof baseEnvironment = {
   STREAM_RETRY: ['stream.retry', 'string'],
   STREAM_RETRY_JITTER: ['stream.retryJitter', 'string'],
   STREAM_MAX_BUFFERED_BYTES: ['stream.maxBufferedBytes', 'integer'],
+  LIVE_USER_SERVICE_URL: ['live.userServiceUrl', 'string'],
   SMTP_URL: ['mail.smtpUrl', 'string'],
   MAIL_FROM: ['mail.from', 'string'],
   MAIL_DIRECTORY: ['mail.directory', 'string']

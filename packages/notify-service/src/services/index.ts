@@ -1,4 +1,5 @@
 import type { ServiceApplication } from '@marketmesh/shared'
+import { livePage } from '../live/live'
 import { notificationPurge } from '../log/purge'
 import { stream } from '../stream/stream'
 import { announcement } from './announcements/announcements'
@@ -9,4 +10,5 @@ export const services = (app: ServiceApplication) => {
   app.configure(notificationPurge)
   app.configure(announcement)
   app.configure(stream)
+  app.configure(livePage)
 }
