@@ -1,5 +1,5 @@
 import { Type } from '@feathersjs/typebox'
-import { baseEnvironment, durationSetting, serviceSettingsSchema } from '@marketmesh/shared'
+import { baseEnvironment, durationSetting, RECEIPT_COLUMNS, serviceSettingsSchema, type ReceiptColumns } from '@marketmesh/shared'
 
 export const settingsSchema = serviceSettingsSchema({
   /** Page sizes of `GET /notifications` (`$limit`): the default and the most a caller may ask for. */
@@ -22,6 +22,14 @@ export const settingsSchema = serviceSettingsSchema({
     /** Where the live orders page (`GET /live`) signs sellers in: user-service's public URL. */
     userServiceUrl: Type.String({ pattern: '^https?://.+' })
   }),
+  printing: Type.Object({
+    /** A claimed job not confirmed (printed or failed) within this becomes `unconfirmed`, and is not sent again by itself. */
+    confirmTimeout: durationSetting,
+    /** A device seen within this (an open stream refreshes it, a CloudPRNT poll sets it) is shown online. */
+    onlineWindow: durationSetting,
+    /** Characters per line of the receipts CloudPRNT printers get (32 for 58 mm paper, 42 or 48 for 80 mm). */
+    cloudprntColumns: Type.Union(RECEIPT_COLUMNS.map((columns) => Type.Literal(columns)))
+  }),
   mail: Type.Object({
     /** `smtp://` or `smtps://`; empty: mails are written as files to `directory`. */
     smtpUrl: Type.String({ pattern: '^(smtps?://.+)?$' }),
@@ -41,6 +49,9 @@ export const environment: typeof baseEnvironment = {
   STREAM_RETRY_JITTER: ['stream.retryJitter', 'string'],
   STREAM_MAX_BUFFERED_BYTES: ['stream.maxBufferedBytes', 'integer'],
   LIVE_USER_SERVICE_URL: ['live.userServiceUrl', 'string'],
+  PRINT_CONFIRM_TIMEOUT: ['printing.confirmTimeout', 'string'],
+  PRINTER_ONLINE_WINDOW: ['printing.onlineWindow', 'string'],
+  CLOUDPRNT_COLUMNS: ['printing.cloudprntColumns', 'integer'],
   SMTP_URL: ['mail.smtpUrl', 'string'],
   MAIL_FROM: ['mail.from', 'string'],
   MAIL_DIRECTORY: ['mail.directory', 'string']
@@ -51,5 +62,6 @@ declare module '@marketmesh/shared' {
     paginate: { default: number; max: number }
     notificationRetention: string
     stream: { heartbeat: string; retry: string; retryJitter: string; maxBufferedBytes: number }
+    printing: { confirmTimeout: string; onlineWindow: string; cloudprntColumns: ReceiptColumns }
   }
 }

@@ -58,3 +58,16 @@ export const registeredDevice = async (notify: Notify, shop: Principal) => {
   await waitFor(() => notify.db('device_credentials').first('id').where({ id: deviceId }), { what: 'the device in the read model' })
   return { deviceId, token }
 }
+
+/** Request options that authenticate as a device, by its token. */
+export const asDevice = (device: { token: string }) => ({ headers: { Authorization: `Bearer ${device.token}` } })
+
+/** Waits for the shop's original print job of `orderId` (as its seller sees it). */
+export const printJobOf = (notify: Notify, shop: Principal, orderId: string) =>
+  waitFor(
+    async () => {
+      const { body } = await notify.call('GET', `/print-jobs?orderId=${orderId}&copy=false`, { as: shop })
+      return body.data?.[0]
+    },
+    { what: `the print job of order ${orderId}` }
+  )

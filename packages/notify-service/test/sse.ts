@@ -9,7 +9,14 @@ export interface Received {
   data: any
 }
 
-const TYPES = [...eventTypes.filter((type) => type.startsWith('user.') || type.startsWith('order.')), 'announcement', 'resync', 'test.note']
+const TYPES = [
+  ...eventTypes.filter((type) => type.startsWith('user.') || type.startsWith('order.')),
+  'announcement',
+  'resync',
+  'test.note',
+  'print.job',
+  'print.job.updated'
+]
 
 /** A real SSE client (the `eventsource` package), authenticated by header, recording what it gets. */
 export const openStream = async (url: string, options: { as?: Principal; token?: string; lastEventId?: string; reconnect?: boolean } = {}) => {

@@ -1,17 +1,20 @@
 import { deviceCredentialHandlers, type ServiceApplication } from '@marketmesh/shared'
 import { mail } from '../mail/mail'
-import { notifyOrderPaid, notifyOrderShipped } from './mail-order'
+import { printConfirmTimeout } from '../printing/confirm-timeout'
+import { notifyOrderShipped } from './mail-order'
 import { notifyOrder } from './notify-order'
 import { notifyUser } from './notify-user'
+import { printOrderPaid } from './print-order'
 
-/** The handlers of the events this service consumes (its line of EVENT_CONSUMERS), and the mail they schedule. */
+/** The handlers of the events this service consumes (its line of EVENT_CONSUMERS), and the mail and print timers they schedule. */
 export const events = (app: ServiceApplication) => {
   const bus = app.get('events')
   deviceCredentialHandlers(bus)
   bus.on('user.registered', notifyUser).on('user.updated', notifyUser)
-  bus.on('order.paid', notifyOrderPaid).on('order.shipped', notifyOrderShipped)
+  bus.on('order.paid', printOrderPaid).on('order.shipped', notifyOrderShipped)
   for (const type of ['order.created', 'order.rejected', 'order.cancelled', 'order.delivered', 'order.completed', 'order.refunded'] as const) {
     bus.on(type, notifyOrder)
   }
   app.configure(mail)
+  app.configure(printConfirmTimeout)
 }

@@ -25,6 +25,13 @@ export const NOTIFICATIONS_CHANNEL = 'notifications'
 const LOG_APPEND_LOCK = 0x6e6f7466
 
 /**
+ * Takes the log's append lock in `trx` (held to commit) before an append: for a transaction that
+ * must decide under it whether to append at all (one print job per order), or that takes row
+ * locks after appending.
+ */
+export const lockLog = (trx: Knex.Transaction) => trx.raw('SELECT pg_advisory_xact_lock(?)', [LOG_APPEND_LOCK])
+
+/**
  * Appends to the log in `trx`. Ids come from a sequence, and two transactions could commit their
  * ids out of order (5 drawn first, 6 committed first): a reader past 6 would never see 5. So ids
  * are drawn under a transaction-level advisory lock, held to commit: the transaction that draws 6
@@ -37,7 +44,7 @@ const LOG_APPEND_LOCK = 0x6e6f7466
  */
 export const appendNotifications = async (trx: Knex.Transaction, notifications: NewNotification[]) => {
   if (notifications.length === 0) return []
-  await trx.raw('SELECT pg_advisory_xact_lock(?)', [LOG_APPEND_LOCK])
+  await lockLog(trx)
   const rows = notifications.map(({ type, data, audience, eventId }) => ({
     type,
     data: JSON.stringify(data),

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import Handlebars from 'handlebars'
+import { formatMoney } from '@marketmesh/shared'
 
 export const MAIL_TEMPLATES = ['welcome', 'order-confirmation', 'new-order', 'order-shipped'] as const
 export type MailTemplate = (typeof MAIL_TEMPLATES)[number]
@@ -21,10 +22,7 @@ type Compiled = { [part in keyof RenderedMail]: Handlebars.TemplateDelegate }
 export const loadMailTemplates = (root: string) => {
   const handlebars = Handlebars.create()
   // Minor units and a currency code, as the events carry money: `money total currency`.
-  handlebars.registerHelper('money', (amount: number, currency: string) => {
-    const format = new Intl.NumberFormat('en', { style: 'currency', currency })
-    return format.format(amount / 10 ** (format.resolvedOptions().maximumFractionDigits ?? 2))
-  })
+  handlebars.registerHelper('money', formatMoney)
   handlebars.registerHelper('times', (quantity: number, unitPrice: number) => quantity * unitPrice)
   const read = (name: MailTemplate, part: keyof RenderedMail) => readFileSync(join(root, 'templates', `${name}.${part}.hbs`), 'utf8')
   const compiled = new Map<MailTemplate, Compiled>(

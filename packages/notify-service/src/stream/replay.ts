@@ -1,5 +1,6 @@
 import type { ServiceApplication } from '@marketmesh/shared'
 import { purgedThrough } from '../log/purge'
+import { sendQueuedPrintJobs } from '../printing/queued-on-connect'
 import { announcementMessage } from '../services/announcements/announcements.class'
 import type { NotificationParams } from '../services/notifications/notifications.class'
 import { frameOf } from './frame'
@@ -10,8 +11,8 @@ const PAGE = 500
 /**
  * What a stream sends before it goes live: `resync` when part of what the caller missed is no
  * longer kept; the current announcements the caller has seen go by (without an id, so they do
- * not move its Last-Event-ID); then what it missed after `after`, in id order. `position` is
- * where the live frames it collects meanwhile begin.
+ * not move its Last-Event-ID), and to a device its shop's queued print jobs likewise; then what it
+ * missed after `after`, in id order. `position` is where the live frames it collects meanwhile begin.
  */
 export const catchUp = async (app: ServiceApplication, client: StreamClient, after: number | undefined, position: number) => {
   const resync = after !== undefined && after < (await purgedThrough(app.get('postgresqlClient')))
@@ -26,6 +27,7 @@ export const catchUp = async (app: ServiceApplication, client: StreamClient, aft
   }
   const seenUpTo = after === undefined || resync ? position : after
   await sendCurrentAnnouncements(app, client, seenUpTo)
+  await sendQueuedPrintJobs(app, client, seenUpTo)
   if (after !== undefined && !resync) await replay(app, client, after)
 }
 

@@ -46,11 +46,13 @@ export const streamRoute =
     })
     // Registered before the replay reads: what commits meanwhile waits in the client, none is lost.
     hub.add(client)
+    const presenceEnds = app.get('printerPresence').streamOpened(principal)
     const position = hub.position
     const expiry = expiresAt === undefined ? undefined : setTimeout(() => client.close(), Math.max(0, expiresAt - Date.now()))
     session.once('disconnected', () => {
       clearTimeout(expiry)
       hub.remove(client)
+      presenceEnds()
     })
     try {
       await catchUp(app, client, after, position)

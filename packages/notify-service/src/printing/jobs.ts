@@ -1,0 +1,75 @@
+import { randomUUID } from 'node:crypto'
+import type { Knex, PrintJobMessage, Receipt } from '@marketmesh/shared'
+import { appendNotification, lockLog } from '../log/append'
+import type { PrintJob, PrintJobRow } from '../services/print-jobs/print-jobs.schema'
+
+export const PRINT_JOB = 'print.job'
+export const PRINT_JOB_UPDATED = 'print.job.updated'
+
+/** `print.job`: what a device prints (ARCHITECTURE.md's contract). */
+export const printJobMessage = ({ id, orderId, copy, createdAt, receipt }: PrintJob): PrintJobMessage => ({
+  jobId: id,
+  orderId,
+  copy,
+  createdAt,
+  receipt
+})
+
+/** `print.job.updated`: a job's state, for its seller. */
+export const printJobUpdate = ({ id, orderId, copy, status, deviceId, transport, error, claimedAt, finishedAt }: PrintJob) => ({
+  jobId: id,
+  orderId,
+  copy,
+  status,
+  deviceId,
+  transport,
+  error,
+  claimedAt,
+  finishedAt
+})
+
+/** The job as the API shows it (node-postgres reads a timestamp as a Date). */
+export const printJobOf = (row: Record<string, unknown>): PrintJobRow => {
+  const time = (value: unknown) => (value instanceof Date ? value.toISOString() : ((value as string | null) ?? null))
+  return { ...(row as unknown as PrintJobRow), createdAt: time(row.createdAt)!, claimedAt: time(row.claimedAt), finishedAt: time(row.finishedAt) }
+}
+
+/**
+ * Queues a job in `trx` and puts its `print.job` in the log for the shop's devices. An original
+ * is made once per order: the check runs under the log's lock, which every transaction that makes
+ * a job holds to commit, so two deliveries of one `order.paid` (or two of its events) cannot both
+ * pass it; the unique index stands behind. Returns the job, or nothing when the order had one.
+ */
+export const queuePrintJob = async (
+  trx: Knex.Transaction,
+  { sellerId, orderId, copy, receipt, eventId }: { sellerId: string; orderId: string; copy: boolean; receipt: Receipt; eventId?: string }
+) => {
+  await lockLog(trx)
+  if (!copy && (await trx('print_jobs').first('id').where({ orderId, copy: false }))) return undefined
+  const job: PrintJob = {
+    id: randomUUID(),
+    sellerId,
+    orderId,
+    copy,
+    status: 'queued',
+    deviceId: null,
+    transport: null,
+    error: null,
+    receipt,
+    createdAt: new Date().toISOString(),
+    claimedAt: null,
+    finishedAt: null
+  }
+  const notificationId = await appendNotification(trx, {
+    type: PRINT_JOB,
+    data: printJobMessage(job),
+    audience: { sellerId, devices: true },
+    eventId
+  })
+  await trx('print_jobs').insert({ ...job, receipt: JSON.stringify(receipt), notificationId })
+  return { ...job, notificationId: String(notificationId) }
+}
+
+/** Tells the seller's streams about a job's new state (after its row was changed and locked: see lifecycle.ts). */
+export const announceJobState = (trx: Knex.Transaction, job: PrintJob) =>
+  appendNotification(trx, { type: PRINT_JOB_UPDATED, data: printJobUpdate(job), audience: { sellerId: job.sellerId } })

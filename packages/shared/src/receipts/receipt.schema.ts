@@ -1,0 +1,33 @@
+import { Type, type Static } from '@feathersjs/typebox'
+import { eventSchemas } from '../events/catalog'
+
+const paid = eventSchemas['order.paid'].properties
+const Id = Type.String({ format: 'uuid' })
+
+/** What a receipt shows, as `order.paid` carries it for one seller's order (ARCHITECTURE.md, printing). */
+export const receiptSchema = Type.Object({
+  shopName: paid.shopName,
+  orderId: Id,
+  placedAt: paid.placedAt,
+  buyerName: paid.buyerName,
+  shippingAddress: paid.shippingAddress,
+  lines: Type.Array(Type.Object({ title: Type.String(), quantity: Type.Integer({ minimum: 1 }), unitPrice: paid.total, total: paid.total }), {
+    minItems: 1
+  }),
+  total: paid.total,
+  currency: paid.currency
+})
+export type Receipt = Static<typeof receiptSchema>
+
+/** The `data` of a `print.job` SSE message: what a device prints and acknowledges by `jobId`. */
+export const printJobMessageSchema = Type.Object({
+  jobId: Id,
+  orderId: Id,
+  copy: Type.Boolean(),
+  createdAt: Type.String({ format: 'date-time' }),
+  receipt: receiptSchema
+})
+export type PrintJobMessage = Static<typeof printJobMessageSchema>
+
+/** A receipt to print: reprints say COPY. A `print.job` message is one. */
+export type PrintableReceipt = Pick<PrintJobMessage, 'receipt' | 'copy'>
