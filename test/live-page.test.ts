@@ -3,9 +3,10 @@ import { join } from 'node:path'
 import { chromium, type Browser, type Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createApp as createNotifyApp } from '../packages/notify-service/src/app'
-import { orderPaid } from '../packages/notify-service/test/helpers'
+import { orderPaid, registeredDevice } from '../packages/notify-service/test/helpers'
+import { openStream } from '../packages/notify-service/test/sse'
 import { httpClient } from '../packages/user-service/test/helpers'
-import { cleanUp, isolatedEnvironment, ROOT, startServiceProcess, type ServiceProcess } from './support'
+import { cleanUp, isolatedEnvironment, ROOT, startServiceProcess, waitFor, type ServiceProcess } from './support'
 import { buyer, startServiceUnderTest, type ServiceUnderTest } from './support/service-under-test'
 
 // Debian's chromium (README: the tests need it); flags as this machine's closed network wants them.
@@ -78,7 +79,10 @@ describe('the live orders page (GET /live) in headless Chromium', () => {
     expect(await page.locator('#live').isHidden()).toBe(true)
   })
 
-  it('signs a seller in and shows a new order as it is paid, without a reload', async () => {
+  it('signs a seller in, shows a new order as it is paid and its print job as the printer takes it, without a reload; reprints', async () => {
+    const seller = { id: shop.user.id, role: 'seller' as const, sellerId: shop.user.id }
+    const device = await registeredDevice(notify, seller)
+    const printer = await openStream(notify.url, { token: device.token })
     await page.goto(`${notify.url}/live`)
     await page.getByLabel('E-mail').fill(shop.email)
     await page.getByLabel('Password').fill(shop.password)
@@ -87,7 +91,9 @@ describe('the live orders page (GET /live) in headless Chromium', () => {
     // Survives only as long as the page is not reloaded.
     await page.evaluate(() => ((window as unknown as { marker: string }).marker = 'same page'))
 
-    const seller = { id: shop.user.id, role: 'seller' as const, sellerId: shop.user.id }
+    await expect.poll(() => page.locator('#printers').textContent(), { timeout: 20_000 }).toContain('online')
+    expect(await page.locator('#printers').textContent()).toContain('Packing desk printer')
+
     const order = orderPaid(buyer(), seller, { buyerName: 'Grace Hopper' })
     await notify.emit('order.paid', order)
 
@@ -95,9 +101,28 @@ describe('the live orders page (GET /live) in headless Chromium', () => {
     await expect.poll(() => card.locator('.order-status').textContent(), { timeout: 15_000 }).toBe('paid')
     expect(await card.textContent()).toContain('Grace Hopper')
     expect(await card.textContent()).toContain('2 × Oak side table')
+    await expect.poll(() => card.locator('.print-state').textContent(), { timeout: 15_000 }).toBe('Receipt: queued')
+
+    // The printer takes the job and prints it: the page follows each state.
+    await waitFor(() => printer.received.find((message) => message.type === 'print.job'), { what: 'the print job at the printer' })
+    const { jobId } = printer.received.find((message) => message.type === 'print.job')!.data
+    for (const status of ['printing', 'printed']) {
+      const answer = await fetch(`${notify.url}/print-jobs/${jobId}`, {
+        method: 'PATCH',
+        headers: { Authorization: `Bearer ${device.token}`, 'Content-Type': 'application/json' },
+        body: JSON.stringify({ status })
+      })
+      expect(answer.status).toBe(200)
+    }
+    await expect.poll(() => card.locator('.print-state').textContent(), { timeout: 15_000 }).toBe('Receipt: printed')
+
+    await card.getByRole('button', { name: 'Reprint receipt' }).click()
+    await expect.poll(() => card.locator('.print-state').textContent(), { timeout: 15_000 }).toBe('Receipt: printed · Copy: queued')
+    await waitFor(() => printer.received.filter((message) => message.type === 'print.job').length === 2, { what: 'the copy at the printer' })
     expect(await page.evaluate(() => (window as unknown as { marker: string }).marker)).toBe('same page')
 
     mkdirSync(join(ROOT, 'docs'), { recursive: true })
     await page.screenshot({ path: join(ROOT, 'docs', 'live-orders.png'), fullPage: true })
+    printer.close()
   })
 })
