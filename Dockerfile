@@ -22,7 +22,7 @@ RUN npm prune --omit=dev --no-audit --no-fund
 
 # What each workspace package needs at run time: its package.json (module resolution and
 # packageRoot() look for it), its compiled lib/ and, for a service, its config/ (and notify-service's
-# mail templates/).
+# mail templates/ and the live page's public/).
 RUN set -eu; \
     for dir in packages/*; do \
       [ -f "$dir/package.json" ] || continue; \
@@ -31,6 +31,7 @@ RUN set -eu; \
       cp -R "$dir/lib" "/out/$dir/lib"; \
       if [ -d "$dir/config" ]; then cp -R "$dir/config" "/out/$dir/config"; fi; \
       if [ -d "$dir/templates" ]; then cp -R "$dir/templates" "/out/$dir/templates"; fi; \
+      if [ -d "$dir/public" ]; then cp -R "$dir/public" "/out/$dir/public"; fi; \
     done; \
     find /out/packages -name '*.tsbuildinfo' -delete
 

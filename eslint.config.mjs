@@ -23,5 +23,7 @@ export default tseslint.config(
       '@typescript-eslint/no-empty-object-type': ['error', { allowInterfaces: 'always' }]
     }
   },
+  // The live orders page runs in the browser as it is served.
+  { files: ['packages/*/public/**/*.js'], languageOptions: { globals: { ...globals.browser } } },
   prettier
 )

@@ -18,6 +18,10 @@ export const settingsSchema = serviceSettingsSchema({
     /** A client this many bytes behind is disconnected (it replays on reconnect). */
     maxBufferedBytes: Type.Integer({ minimum: 1024 })
   }),
+  live: Type.Object({
+    /** Where the live orders page (`GET /live`) signs sellers in: user-service's public URL. */
+    userServiceUrl: Type.String({ pattern: '^https?://.+' })
+  }),
   printing: Type.Object({
     /** A claimed job not confirmed (printed or failed) within this becomes `unconfirmed`, and is not sent again by itself. */
     confirmTimeout: durationSetting,
@@ -44,6 +48,7 @@ export const environment: typeof baseEnvironment = {
   STREAM_RETRY: ['stream.retry', 'string'],
   STREAM_RETRY_JITTER: ['stream.retryJitter', 'string'],
   STREAM_MAX_BUFFERED_BYTES: ['stream.maxBufferedBytes', 'integer'],
+  LIVE_USER_SERVICE_URL: ['live.userServiceUrl', 'string'],
   PRINT_CONFIRM_TIMEOUT: ['printing.confirmTimeout', 'string'],
   PRINTER_ONLINE_WINDOW: ['printing.onlineWindow', 'string'],
   CLOUDPRNT_COLUMNS: ['printing.cloudprntColumns', 'integer'],

@@ -1,5 +1,6 @@
 import type { ServiceApplication } from '@marketmesh/shared'
 import { cloudprnt } from '../cloudprnt/cloudprnt'
+import { livePage } from '../live/live'
 import { notificationPurge } from '../log/purge'
 import { printJobMetrics } from '../printing/metrics'
 import { printerPresence } from '../printing/presence'
@@ -19,4 +20,5 @@ export const services = (app: ServiceApplication) => {
   app.configure(printJobMetrics)
   app.configure(stream)
   app.configure(cloudprnt)
+  app.configure(livePage)
 }

@@ -1,0 +1,298 @@
+// The seller's live orders page: signs in at user-service, then watches the shop's stream
+// (GET /stream through EventSource) for orders and print jobs, and lists the shop's printers.
+// Plain browser JavaScript, served as it is: no build step.
+
+const ORDER_EVENTS = [
+  'order.created',
+  'order.paid',
+  'order.rejected',
+  'order.cancelled',
+  'order.shipped',
+  'order.delivered',
+  'order.completed',
+  'order.refunded'
+]
+const PRINT_EVENTS = ['print.job', 'print.job.updated']
+// Events of one order may arrive in any order: a status only ever moves forward on this scale.
+const STATUS_RANK = { pending: 0, paid: 1, shipped: 2, delivered: 3, completed: 4, rejected: 5, cancelled: 5 }
+const STATUS_OF_EVENT = {
+  'order.created': 'pending',
+  'order.paid': 'paid',
+  'order.rejected': 'rejected',
+  'order.cancelled': 'cancelled',
+  'order.shipped': 'shipped',
+  'order.delivered': 'delivered',
+  'order.completed': 'completed'
+}
+const PRINTERS_REFRESH_MS = 15_000
+// Refresh the access token this long before it expires, so the stream is reopened in time.
+const REFRESH_AHEAD_MS = 60_000
+const SESSION_KEY = 'marketmesh.live.session'
+
+const $ = (selector) => document.querySelector(selector)
+const config = await fetch('/live/config.json').then((response) => response.json())
+
+let session = JSON.parse(sessionStorage.getItem(SESSION_KEY) ?? 'null')
+let stream
+let lastEventId
+let refreshTimer
+let printersTimer
+const orders = new Map()
+
+const money = (amount, currency) => new Intl.NumberFormat(undefined, { style: 'currency', currency }).format(amount / 100)
+const shortId = (id) => id.slice(0, 8).toUpperCase()
+
+const saveSession = (value) => {
+  session = value
+  if (value) sessionStorage.setItem(SESSION_KEY, JSON.stringify(value))
+  else sessionStorage.removeItem(SESSION_KEY)
+}
+
+const authenticate = async (body) => {
+  const response = await fetch(`${config.userServiceUrl}/authentication`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify(body)
+  })
+  const answer = await response.json()
+  if (!response.ok) throw new Error(answer.message ?? `Sign-in failed (${response.status})`)
+  return answer
+}
+
+const api = async (method, path, body) => {
+  const response = await fetch(path, {
+    method,
+    headers: { Authorization: `Bearer ${session.accessToken}`, ...(body && { 'Content-Type': 'application/json' }) },
+    body: body && JSON.stringify(body)
+  })
+  const answer = await response.json()
+  if (response.status === 401) {
+    await refreshSession()
+    return api(method, path, body)
+  }
+  if (!response.ok) throw new Error(answer.message ?? `${method} ${path} failed (${response.status})`)
+  return answer
+}
+
+const expiresAt = (token) => JSON.parse(atob(token.split('.')[1].replace(/-/g, '+').replace(/_/g, '/'))).exp * 1000
+
+const refreshSession = async () => {
+  try {
+    const answer = await authenticate({ strategy: 'refresh', refreshToken: session.refreshToken })
+    saveSession({ accessToken: answer.accessToken, refreshToken: answer.refreshToken, user: session.user })
+  } catch {
+    signOut('Your session has ended: please sign in again.')
+    throw new Error('signed out')
+  }
+  scheduleRefresh()
+  openStream()
+}
+
+const scheduleRefresh = () => {
+  clearTimeout(refreshTimer)
+  const inMs = Math.max(expiresAt(session.accessToken) - Date.now() - REFRESH_AHEAD_MS, 1_000)
+  refreshTimer = setTimeout(() => refreshSession().catch(() => undefined), inMs)
+}
+
+// --- orders --------------------------------------------------------------------------------
+
+const orderOf = (orderId) => {
+  let order = orders.get(orderId)
+  if (!order) {
+    order = { id: orderId, status: 'pending', jobs: new Map(), refunded: false }
+    orders.set(orderId, order)
+  }
+  return order
+}
+
+const applyOrderEvent = (type, data) => {
+  const order = orderOf(data.orderId)
+  const status = STATUS_OF_EVENT[type]
+  if (status && STATUS_RANK[status] > STATUS_RANK[order.status]) order.status = status
+  if (type === 'order.refunded') order.refunded = true
+  if (data.lines) order.lines = data.lines
+  for (const field of ['total', 'currency', 'buyerName', 'placedAt', 'trackingNumber']) if (data[field] !== undefined) order[field] = data[field]
+  order.placedAt ??= data.createdAt
+  return order
+}
+
+const applyPrintEvent = (data) => {
+  const order = orderOf(data.orderId)
+  const job = order.jobs.get(data.jobId) ?? { id: data.jobId, copy: data.copy, status: 'queued' }
+  if (data.status) job.status = data.status
+  if (data.error !== undefined) job.error = data.error
+  order.jobs.set(job.id, job)
+  return order
+}
+
+const printStateText = (order) => {
+  const jobs = [...order.jobs.values()]
+  if (jobs.length === 0) return order.status === 'pending' ? '' : 'No print job yet'
+  return jobs.map((job) => `${job.copy ? 'Copy' : 'Receipt'}: ${job.status}${job.error ? ` (${job.error})` : ''}`).join(' · ')
+}
+
+const renderOrder = (order, { isNew = false } = {}) => {
+  let item = document.getElementById(`order-${order.id}`)
+  if (!item) {
+    item = $('#order-template').content.firstElementChild.cloneNode(true)
+    item.id = `order-${order.id}`
+    item.dataset.orderId = order.id
+    item.querySelector('.reprint').addEventListener('click', () => reprint(order.id, item))
+    $('#orders').prepend(item)
+    if (isNew) item.classList.add('new')
+  }
+  item.querySelector('.order-number').textContent = `Order ${shortId(order.id)}`
+  const status = item.querySelector('.order-status')
+  status.textContent = order.refunded ? `${order.status}, refunded` : order.status
+  status.className = `badge order-status status-${order.status}`
+  const when = order.placedAt ? new Date(order.placedAt).toLocaleString() : ''
+  item.querySelector('.order-summary').textContent = [order.buyerName, order.total !== undefined && money(order.total, order.currency), when]
+    .filter(Boolean)
+    .join(' · ')
+  item.querySelector('.order-lines').replaceChildren(
+    ...(order.lines ?? []).map((line) => {
+      const li = document.createElement('li')
+      li.textContent = `${line.quantity} × ${line.title}`
+      return li
+    })
+  )
+  const printState = item.querySelector('.print-state')
+  printState.textContent = printStateText(order)
+  const latest = [...order.jobs.values()].at(-1)
+  printState.className = `print-state ${latest ? `job-${latest.status}` : ''}`
+  // A receipt exists once the order is paid; before that there is nothing to reprint.
+  item.querySelector('.reprint').hidden = STATUS_RANK[order.status] < 1 || STATUS_RANK[order.status] === 5
+  $('#no-orders').hidden = orders.size > 0
+}
+
+const reprint = async (orderId, item) => {
+  const button = item.querySelector('.reprint')
+  button.disabled = true
+  try {
+    applyPrintEvent(await api('POST', '/print-jobs', { orderId }).then((job) => ({ ...job, jobId: job.id ?? job.jobId })))
+    renderOrder(orders.get(orderId))
+  } catch (error) {
+    item.querySelector('.print-state').textContent = error.message
+  } finally {
+    button.disabled = false
+  }
+}
+
+// --- printers and announcements -------------------------------------------------------------
+
+const loadPrinters = async () => {
+  const answer = await api('GET', '/printers').catch(() => undefined)
+  if (!answer) return
+  const printers = Array.isArray(answer) ? answer : answer.data
+  $('#no-printers').hidden = printers.length > 0
+  $('#printers').replaceChildren(
+    ...printers.map((printer) => {
+      const li = document.createElement('li')
+      li.dataset.printerId = printer.id
+      const seen = printer.lastSeenAt ? `, last seen ${new Date(printer.lastSeenAt).toLocaleString()}` : ''
+      li.innerHTML = '<strong></strong> <span class="badge"></span> <small></small>'
+      li.querySelector('strong').textContent = printer.name
+      li.querySelector('.badge').textContent = printer.online ? 'online' : 'offline'
+      li.querySelector('.badge').classList.add(printer.online ? 'online' : 'offline')
+      li.querySelector('small').textContent = `${printer.transport ?? ''}${seen}`
+      return li
+    })
+  )
+}
+
+const showAnnouncement = (data) => {
+  const note = document.createElement('p')
+  note.className = `announcement ${data.level ?? 'info'}`
+  note.textContent = data.message
+  $('#announcements').append(note)
+}
+
+// --- the stream -----------------------------------------------------------------------------
+
+const handle = (type, data, { isNew }) => {
+  if (type === 'announcement') return showAnnouncement(data)
+  if (PRINT_EVENTS.includes(type)) return renderOrder(applyPrintEvent(data))
+  if (ORDER_EVENTS.includes(type)) {
+    const known = orders.has(data.orderId)
+    renderOrder(applyOrderEvent(type, data), { isNew: isNew && !known })
+  }
+}
+
+const setConnection = (text) => ($('#connection').textContent = text)
+
+const openStream = () => {
+  stream?.close()
+  const query = new URLSearchParams({ token: session.accessToken, ...(lastEventId !== undefined && { lastEventId: String(lastEventId) }) })
+  stream = new EventSource(`/stream?${query}`)
+  stream.onopen = () => setConnection('live')
+  stream.onerror = () => {
+    // EventSource retries a dropped connection itself; a refused one (expired token) it closes.
+    if (stream.readyState === EventSource.CLOSED) refreshSession().catch(() => undefined)
+    else setConnection('reconnecting…')
+  }
+  const onMessage = (message) => {
+    lastEventId = Number(message.lastEventId)
+    handle(message.type, JSON.parse(message.data), { isNew: true })
+  }
+  for (const type of [...ORDER_EVENTS, ...PRINT_EVENTS, 'announcement']) stream.addEventListener(type, onMessage)
+  // What was missed is no longer kept: start over from the current state.
+  stream.addEventListener('resync', () => {
+    lastEventId = undefined
+    loadAll()
+  })
+}
+
+const loadAll = async () => {
+  orders.clear()
+  $('#orders').replaceChildren()
+  // The log, newest first: replayed oldest first so that each order's events apply in order.
+  const recent = await api('GET', '/notifications?$limit=100')
+  const notifications = [...recent.data].reverse()
+  lastEventId = notifications.at(-1)?.id
+  for (const { type, data } of notifications) handle(type, data, { isNew: false })
+  $('#no-orders').hidden = orders.size > 0
+  await loadPrinters()
+  openStream()
+}
+
+// --- signing in and out ---------------------------------------------------------------------
+
+const showSignedIn = () => {
+  $('#sign-in-section').hidden = true
+  $('#live').hidden = false
+  $('#who').hidden = false
+  $('#who').textContent = session.user.shopName ?? session.user.name
+  $('#sign-out').hidden = false
+  scheduleRefresh()
+  clearInterval(printersTimer)
+  printersTimer = setInterval(loadPrinters, PRINTERS_REFRESH_MS)
+  loadAll().catch((error) => setConnection(error.message))
+}
+
+function signOut(message = '') {
+  stream?.close()
+  clearTimeout(refreshTimer)
+  clearInterval(printersTimer)
+  saveSession(null)
+  $('#live').hidden = true
+  $('#who').hidden = true
+  $('#sign-out').hidden = true
+  $('#sign-in-section').hidden = false
+  $('#sign-in-error').textContent = message
+}
+
+$('#sign-in').addEventListener('submit', async (event) => {
+  event.preventDefault()
+  $('#sign-in-error').textContent = ''
+  try {
+    const answer = await authenticate({ strategy: 'local', email: $('#email').value, password: $('#password').value })
+    if (answer.user.role !== 'seller') throw new Error('This page is for sellers: sign in with your shop account.')
+    saveSession({ accessToken: answer.accessToken, refreshToken: answer.refreshToken, user: answer.user })
+    showSignedIn()
+  } catch (error) {
+    $('#sign-in-error').textContent = error.message
+  }
+})
+$('#sign-out').addEventListener('click', () => signOut())
+
+if (session) showSignedIn()

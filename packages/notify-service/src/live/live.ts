@@ -1,0 +1,35 @@
+import { join } from 'node:path'
+import type { Middleware } from 'koa'
+import { serveStatic } from '@feathersjs/koa'
+import { answersPath, packageRoot, type ServiceApplication } from '@marketmesh/shared'
+
+export const LIVE_PATH = '/live'
+
+/**
+ * `GET /live`: the sellers' live orders page, plain files from `public/live` (no build step) and
+ * `/live/config.json`, which tells the page where to sign in. Only paths under /live touch the
+ * file system, so the API's requests never wait for a stat.
+ */
+export const livePage = (app: ServiceApplication) => {
+  const serve = serveStatic(join(packageRoot(__dirname), 'public'), { maxage: 60_000 })
+  const { userServiceUrl } = app.get('live')
+  const page: Middleware = async (ctx, next) => {
+    if (ctx.path !== LIVE_PATH && !ctx.path.startsWith(`${LIVE_PATH}/`)) return next()
+    // The page talks to this service and to user-service (sign-in), nothing else.
+    ctx.set('Content-Security-Policy', `default-src 'self'; connect-src 'self' ${new URL(userServiceUrl).origin}; frame-ancestors 'none'`)
+    ctx.set('X-Content-Type-Options', 'nosniff')
+    if (ctx.path === `${LIVE_PATH}/config.json`) {
+      ctx.body = { userServiceUrl }
+      return
+    }
+    return serve(ctx, next)
+  }
+  app.use(page)
+  answersPath(app, LIVE_PATH)
+}
+
+declare module '@marketmesh/shared' {
+  interface ServiceConfiguration {
+    live: { userServiceUrl: string }
+  }
+}

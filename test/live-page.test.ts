@@ -1,0 +1,128 @@
+import { mkdirSync } from 'node:fs'
+import { join } from 'node:path'
+import { chromium, type Browser, type Page } from 'playwright-core'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { createApp as createNotifyApp } from '../packages/notify-service/src/app'
+import { orderPaid, registeredDevice } from '../packages/notify-service/test/helpers'
+import { openStream } from '../packages/notify-service/test/sse'
+import { httpClient } from '../packages/user-service/test/helpers'
+import { cleanUp, isolatedEnvironment, ROOT, startServiceProcess, waitFor, type ServiceProcess } from './support'
+import { buyer, startServiceUnderTest, type ServiceUnderTest } from './support/service-under-test'
+
+// Debian's chromium (README: the tests need it); flags as this machine's closed network wants them.
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
+const CHROMIUM_ARGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync'
+]
+
+describe('the live orders page (GET /live) in headless Chromium', () => {
+  const usersEnvironment = isolatedEnvironment('live_users')
+  let users: ServiceProcess
+  let notify: ServiceUnderTest
+  let browser: Browser
+  let page: Page
+  let registered = 0
+  const signUp = async (role: 'buyer' | 'seller') => {
+    const email = `${role}${++registered}@example.com`
+    const password = 'correct horse battery'
+    const answer = await httpClient(users.url)('POST', '/users', {
+      body: { email, password, name: `A ${role}`, role, ...(role === 'seller' && { shopName: 'Oak & Iron' }) }
+    })
+    expect(answer.status).toBe(201)
+    return { user: answer.body, email, password }
+  }
+  let shop: Awaited<ReturnType<typeof signUp>>
+
+  beforeAll(async () => {
+    // user-service in a process of its own: the page signs in there, as a browser would.
+    users = await startServiceProcess('user-service', usersEnvironment)
+    notify = await startServiceUnderTest({
+      label: 'live_notify',
+      createApp: createNotifyApp,
+      watched: [],
+      settings: { live: { userServiceUrl: users.url } }
+    })
+    shop = await signUp('seller')
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS })
+    page = await browser.newPage({ viewport: { width: 1100, height: 720 } })
+  })
+  afterAll(async () => {
+    await browser?.close()
+    await notify?.close()
+    users?.child.kill('SIGTERM')
+    await users?.exited
+    await cleanUp({ prefix: usersEnvironment.AMQP_PREFIX, databases: [usersEnvironment.DATABASE_URL] })
+  })
+
+  it('serves the page and its settings with a content security policy; anything else under /live is a 404', async () => {
+    const html = await fetch(`${notify.url}/live`)
+    expect(html.status).toBe(200)
+    expect(html.headers.get('content-type')).toContain('text/html')
+    expect(html.headers.get('content-security-policy')).toContain(`connect-src 'self' ${users.url}`)
+    expect(await (await fetch(`${notify.url}/live/config.json`)).json()).toEqual({ userServiceUrl: users.url })
+    expect((await fetch(`${notify.url}/live/missing.js`)).status).toBe(404)
+  })
+
+  it('refuses a buyer: the page is for sellers', async () => {
+    const someBuyer = await signUp('buyer')
+    await page.goto(`${notify.url}/live`)
+    await page.getByLabel('E-mail').fill(someBuyer.email)
+    await page.getByLabel('Password').fill(someBuyer.password)
+    await page.getByRole('button', { name: 'Sign in' }).click()
+    await expect.poll(() => page.locator('#sign-in-error').textContent(), { timeout: 10_000 }).toContain('for sellers')
+    expect(await page.locator('#live').isHidden()).toBe(true)
+  })
+
+  it('signs a seller in, shows a new order as it is paid and its print job as the printer takes it, without a reload; reprints', async () => {
+    const seller = { id: shop.user.id, role: 'seller' as const, sellerId: shop.user.id }
+    const device = await registeredDevice(notify, seller)
+    const printer = await openStream(notify.url, { token: device.token })
+    await page.goto(`${notify.url}/live`)
+    await page.getByLabel('E-mail').fill(shop.email)
+    await page.getByLabel('Password').fill(shop.password)
+    await page.getByRole('button', { name: 'Sign in' }).click()
+    await expect.poll(() => page.locator('#connection').textContent(), { timeout: 15_000 }).toBe('live')
+    // Survives only as long as the page is not reloaded.
+    await page.evaluate(() => ((window as unknown as { marker: string }).marker = 'same page'))
+
+    await expect.poll(() => page.locator('#printers').textContent(), { timeout: 20_000 }).toContain('online')
+    expect(await page.locator('#printers').textContent()).toContain('Packing desk printer')
+
+    const order = orderPaid(buyer(), seller, { buyerName: 'Grace Hopper' })
+    await notify.emit('order.paid', order)
+
+    const card = page.locator(`#order-${order.orderId}`)
+    await expect.poll(() => card.locator('.order-status').textContent(), { timeout: 15_000 }).toBe('paid')
+    expect(await card.textContent()).toContain('Grace Hopper')
+    expect(await card.textContent()).toContain('2 × Oak side table')
+    await expect.poll(() => card.locator('.print-state').textContent(), { timeout: 15_000 }).toBe('Receipt: queued')
+
+    // The printer takes the job and prints it: the page follows each state.
+    await waitFor(() => printer.received.find((message) => message.type === 'print.job'), { what: 'the print job at the printer' })
+    const { jobId } = printer.received.find((message) => message.type === 'print.job')!.data
+    for (const status of ['printing', 'printed']) {
+      const answer = await fetch(`${notify.url}/print-jobs/${jobId}`, {
+        method: 'PATCH',
+        headers: { Authorization: `Bearer ${device.token}`, 'Content-Type': 'application/json' },
+        body: JSON.stringify({ status })
+      })
+      expect(answer.status).toBe(200)
+    }
+    await expect.poll(() => card.locator('.print-state').textContent(), { timeout: 15_000 }).toBe('Receipt: printed')
+
+    await card.getByRole('button', { name: 'Reprint receipt' }).click()
+    await expect.poll(() => card.locator('.print-state').textContent(), { timeout: 15_000 }).toBe('Receipt: printed · Copy: queued')
+    await waitFor(() => printer.received.filter((message) => message.type === 'print.job').length === 2, { what: 'the copy at the printer' })
+    expect(await page.evaluate(() => (window as unknown as { marker: string }).marker)).toBe('same page')
+
+    mkdirSync(join(ROOT, 'docs'), { recursive: true })
+    await page.screenshot({ path: join(ROOT, 'docs', 'live-orders.png'), fullPage: true })
+    printer.close()
+  })
+})
