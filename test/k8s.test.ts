@@ -1,5 +1,6 @@
 import { spawnSync } from 'node:child_process'
 import { existsSync, readdirSync, readFileSync } from 'node:fs'
+import { createRequire } from 'node:module'
 import { dirname, join, relative } from 'node:path'
 import { baseDefaults } from '@marketmesh/shared'
 import { describe, expect, it } from 'vitest'
@@ -33,6 +34,18 @@ const readDocuments = (path: string): Entry[] =>
     if (document.errors.length > 0) throw new Error(`${relative(ROOT, path)}: ${document.errors[0].message}`)
     return document.toJS() as Entry
   })
+
+/** Kinds of the operators the manifests are for, which kubernetes-models has no schema of. */
+const CUSTOM_KINDS = ['rabbitmq.com/v1beta1/RabbitmqCluster']
+
+/** kubernetes-models' class of a built-in kind: `kubernetes-models/<group>/<version>/<Kind>`, core ones `kubernetes-models/v1/<Kind>`. */
+const modelOf = (apiVersion: string, kind: string): (new (data: Entry) => { validate(): void }) | undefined => {
+  try {
+    return createRequire(__filename)(`kubernetes-models/${apiVersion}/${kind}`)[kind]
+  } catch {
+    return undefined
+  }
+}
 
 const kustomization = parse(readFileSync(join(K8S, 'kustomization.yaml'), 'utf8')) as Entry
 const manifests = (kustomization.resources as string[]).flatMap((file) => readDocuments(join(K8S, file))) as Manifest[]
@@ -135,6 +148,18 @@ describe('deploy/k8s', () => {
       }
       const folderKustomization = parse(readFileSync(join(dirname(path), 'kustomization.yaml'), 'utf8')) as Entry
       expect(folderKustomization.resources, relative(ROOT, path)).toContain(relative(dirname(path), path))
+    }
+  })
+
+  it("has only objects that are valid for their kind's schema (kubernetes-models)", () => {
+    for (const path of yamlFiles(K8S).filter((file) => !file.endsWith('kustomization.yaml'))) {
+      for (const document of readDocuments(path)) {
+        const what = `${relative(ROOT, path)}: ${document.kind} ${document.metadata?.name}`
+        if (CUSTOM_KINDS.includes(`${document.apiVersion}/${document.kind}`)) continue
+        const Model = modelOf(document.apiVersion, document.kind)
+        expect(Model, `${what}: no such kind in ${document.apiVersion}`).toBeDefined()
+        expect(() => new Model!(document).validate(), what).not.toThrow()
+      }
     }
   })
 
