@@ -136,7 +136,7 @@ const benchOutbox = async (perTransaction) => {
     for (const url of [publisherDb, consumerDb]) {
       await ensureDatabase(url)
       const db = createKnex({ client: 'pg', connection: url, pool: { min: 0, max: 2 } })
-      await migrateLatest(db, eventBackboneMigrations)
+      await migrateLatest(db, eventBackboneMigrations, url)
       await db.destroy()
     }
     const { child, done } = await startConsumer('outbox', events, prefix, consumerDb)

@@ -2,13 +2,13 @@ import { existsSync, readFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { parse } from 'yaml'
+import { environmentVariablesOf, serviceConfig, SERVICES } from './support/service-settings'
 
 /**
  * docker-compose.yml and the Dockerfile cannot be run here (no Docker engine): this reads
  * them and checks they agree with the services' own config (ports, database names).
  */
 const ROOT = join(__dirname, '..')
-const SERVICES = ['user-service', 'catalog-service', 'order-service', 'notify-service']
 
 type Entry = Record<string, any>
 
@@ -17,15 +17,6 @@ const service = (name: string): Entry => {
   const entry = compose?.services?.[name]
   if (!entry) throw new Error(`docker-compose.yml has no service "${name}"`)
   return entry
-}
-
-/** A service's port and database name, from packages/<service>/config/default.json. */
-const serviceConfig = (name: string) => {
-  const config = JSON.parse(readFileSync(join(ROOT, 'packages', name, 'config', 'default.json'), 'utf8'))
-  const port = config.port as number
-  const database = decodeURIComponent(new URL(config.postgresql.connection).pathname.slice(1))
-  if (!Number.isInteger(port) || port <= 0 || !database) throw new Error(`${name}: config/default.json lacks port or database`)
-  return { port, database }
 }
 
 /** `environment` and `build.args` may be a map or a list of `KEY=value`. */
@@ -166,6 +157,12 @@ describe('docker-compose.yml', () => {
       const amqpUrl = new URL(env.AMQP_URL)
       expect(amqpUrl.protocol).toMatch(/^amqps?:$/)
       expect(amqpUrl.hostname).toBe('rabbitmq')
+    })
+
+    it('sets only variables the service reads (its settings in src/configuration.ts, NODE_ENV, LOG_PRETTY)', () => {
+      const known = environmentVariablesOf(name)
+      const unknown = Object.keys(asMap(service(name).environment)).filter((variable) => !known.has(variable))
+      expect(unknown, `${name} reads none of these`).toEqual([])
     })
 
     it(

@@ -134,7 +134,7 @@ export const createTestBus = async (options: {
   await ensureDatabase(options.connection)
   const logger = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' })
   const db = createKnex({ client: 'pg', connection: options.connection, pool: { min: 0, max: 10 } }, logger)
-  await migrateLatest(db, { ...eventBackboneMigrations, ...options.migrations })
+  await migrateLatest(db, { ...eventBackboneMigrations, ...options.migrations }, options.connection)
   const registry = new Registry()
   const settings = deepMerge(
     baseDefaults,

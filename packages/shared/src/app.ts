@@ -34,8 +34,9 @@ export interface ServiceAppOptions {
 
 /** Creates the service's database if it is missing and applies its pending migrations. */
 export const prepareDatabase = async (app: ServiceApplication) => {
-  await ensureDatabase(app.get('postgresql').connection)
-  return migrateLatest(app.get('postgresqlClient'), app.get('migrations'))
+  const { connection } = app.get('postgresql')
+  await ensureDatabase(connection)
+  return migrateLatest(app.get('postgresqlClient'), app.get('migrations'), connection)
 }
 
 /**

@@ -43,8 +43,8 @@ export const ensureDatabase = async (connection: string) => {
     const { rowCount } = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [name])
     if (rowCount === 0) {
       await client.query(`CREATE DATABASE "${name.replace(/"/g, '""')}"`).catch((error: { code?: string }) => {
-        // Another instance created it first.
-        if (error.code !== '42P04') throw error
+        // Another instance created it first: 42P04 once its commit is seen, 23505 while both commit.
+        if (error.code !== '42P04' && error.code !== '23505') throw error
       })
     }
   } finally {
@@ -81,7 +81,25 @@ export const createKnex = (settings: BaseSettings['postgresql'], logger?: Logger
     })
   })
 
-export const migrateLatest = async (db: Knex, migrations: MigrationList) => {
-  const [, applied] = await db.migrate.latest({ migrationSource: new ListedMigrations(migrations) })
-  return applied as string[]
+// Session advisory lock key (the outbox relay's is another): instances migrate one after the other.
+const MIGRATION_LOCK = 0x6d6d6d67
+
+/**
+ * Applies the pending migrations, one instance of the service at a time: N instances starting at
+ * once on a fresh database would otherwise race to create knex's own tables, and all but one fail
+ * their start. The lock is held on a connection outside the pool, so a pool of one still migrates,
+ * and PostgreSQL releases it if the process dies.
+ */
+export const migrateLatest = async (db: Knex, migrations: MigrationList, connection: string) => {
+  const lock = new pg.Client({ connectionString: connection, application_name: 'migrations' })
+  // Losing it mid-way ends the turn early, which knex's lock in the migration transaction still covers.
+  lock.on('error', () => undefined)
+  await lock.connect()
+  try {
+    await lock.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK])
+    const [, applied] = await db.migrate.latest({ migrationSource: new ListedMigrations(migrations) })
+    return applied as string[]
+  } finally {
+    await lock.end()
+  }
 }

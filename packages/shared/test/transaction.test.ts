@@ -20,7 +20,7 @@ let db: Knex
 beforeAll(async () => {
   await ensureDatabase(database)
   db = createKnex({ client: 'pg', connection: database, pool: { min: 0, max: 4 } } as never)
-  await migrateLatest(db, eventBackboneMigrations)
+  await migrateLatest(db, eventBackboneMigrations, database)
   await db.schema.createTable('items', (table) => {
     table.increments('id')
     table.string('name').notNullable().unique()

@@ -125,7 +125,7 @@ export const envelopeSchema = Type.Object({
   data: Type.Object({})
 })
 
-/** What travels on the wire: the envelope of ARCHITECTURE.md, typed by its event type. */
+/** What travels on the wire: the envelope of docs/architecture.md, typed by its event type. */
 export interface EventEnvelope<T extends EventType = EventType> {
   id: string
   type: T

@@ -36,6 +36,35 @@ export const EVENT_CONSUMERS = {
   ]
 } as const satisfies Record<string, readonly EventType[]>
 
+/**
+ * Who publishes which event type, through its outbox. Not needed at run time: docs/asyncapi.yaml is
+ * written from it with EVENT_CONSUMERS (`npm run docs:asyncapi`), and test/asyncapi.test.ts checks
+ * it against the event types each service's code emits.
+ */
+export const EVENT_PUBLISHERS = {
+  'user-service': ['user.registered', 'user.updated', 'device.registered', 'device.revoked'],
+  'catalog-service': [
+    'product.created',
+    'product.updated',
+    'product.deleted',
+    'stock.reserved',
+    'stock.rejected',
+    'stock.released',
+    'review.created'
+  ],
+  'order-service': [
+    'order.created',
+    'order.paid',
+    'order.rejected',
+    'order.cancelled',
+    'order.shipped',
+    'order.delivered',
+    'order.completed',
+    'order.refunded'
+  ],
+  'notify-service': []
+} as const satisfies Record<keyof typeof EVENT_CONSUMERS, readonly EventType[]>
+
 export type ConsumerTable = Record<string, readonly EventType[]>
 
 /** Every service that consumes events; the CLI walks their dead-letter queues. */

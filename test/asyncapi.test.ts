@@ -1,0 +1,96 @@
+import { readdirSync, readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { Parser, type AsyncAPIDocumentInterface } from '@asyncapi/parser'
+import { EVENT_CONSUMERS, EVENT_PUBLISHERS, eventSchemas, eventTypes, exchangeNames, baseDefaults, consumerQueueNames } from '@marketmesh/shared'
+import { beforeAll, describe, expect, it } from 'vitest'
+import { ASYNCAPI_PATH, asyncApiYaml } from '../scripts/asyncapi.mjs'
+
+const ROOT = join(__dirname, '..')
+const prefix = baseDefaults.amqp.prefix
+
+// Spectral's severities: 0 error, 1 warning, 2 information, 3 hint.
+const WARNING = 1
+
+let parsed: Awaited<ReturnType<Parser['parse']>>
+let document: AsyncAPIDocumentInterface
+
+beforeAll(async () => {
+  parsed = await new Parser().parse(readFileSync(ASYNCAPI_PATH, 'utf8'))
+  // Undefined when it has errors: the tests that read it fail, the validity test says why.
+  document = parsed.document!
+})
+
+/** The event types a service's code emits: `emit(trx, 'type', …)`, `emitAll(…)`, `emitEvent('type', …)`, a handler's `emit('type', …)`. */
+const emittedBy = (service: string) => {
+  const files = (dir: string): string[] =>
+    readdirSync(dir, { withFileTypes: true }).flatMap((entry) =>
+      entry.isDirectory() ? files(join(dir, entry.name)) : entry.name.endsWith('.ts') ? [join(dir, entry.name)] : []
+    )
+  const types = new Set<string>()
+  for (const file of files(join(ROOT, 'packages', service, 'src'))) {
+    for (const match of readFileSync(file, 'utf8').matchAll(/\bemit(?:All|Event)?\(\s*(?:trx\s*,\s*)?'([a-z]+\.[a-z]+)'/g)) types.add(match[1])
+  }
+  return [...types].sort()
+}
+
+describe('docs/asyncapi.yaml', () => {
+  it('is what `npm run docs:asyncapi` writes from the event catalog today', () => {
+    expect(readFileSync(ASYNCAPI_PATH, 'utf8'), 'run `npm run docs:asyncapi` and commit docs/asyncapi.yaml').toBe(asyncApiYaml())
+  })
+
+  it('is a valid AsyncAPI 3.0 document (@asyncapi/parser: no error, no warning)', () => {
+    const problems = parsed.diagnostics.filter((diagnostic) => diagnostic.severity <= WARNING)
+    expect(problems.map((problem) => `${problem.path.join('.')}: ${problem.message}`)).toEqual([])
+    expect(document.version()).toBe('3.0.0')
+  })
+
+  it("has a channel per event type on the topic exchange, routing key = the type, and a message whose payload is the envelope with the type's data schema", () => {
+    for (const type of eventTypes) {
+      const channel = document.channels().get(type)
+      expect(channel?.address(), type).toBe(type)
+      const amqp = channel!.bindings().get('amqp')?.value()
+      expect(amqp).toMatchObject({ is: 'routingKey', exchange: { name: exchangeNames(prefix).events, type: 'topic', durable: true } })
+      const messages = channel!.messages().all()
+      expect(messages.map((message) => message.id())).toEqual([type])
+      // The parser adds x-parser-schema-id to every schema: the payload holds the catalog's schema and those.
+      const payload = messages[0].payload()!.json()
+      expect(payload.required).toEqual(
+        expect.arrayContaining(['id', 'type', 'version', 'occurredAt', 'source', 'correlationId', 'causationId', 'data'])
+      )
+      expect(payload.properties.type).toMatchObject({ const: type })
+      expect(payload.properties.data).toMatchObject(JSON.parse(JSON.stringify(eventSchemas[type])))
+    }
+    expect(document.messages().all().length).toBe(eventTypes.length)
+  })
+
+  it('has one send operation per event type, by its publisher, and one receive per consumer from its own queue, of the types it handles', () => {
+    const sends = document.operations().filterBySend()
+    for (const type of eventTypes) {
+      const publishers = Object.keys(EVENT_PUBLISHERS).filter((service) =>
+        (EVENT_PUBLISHERS[service as keyof typeof EVENT_PUBLISHERS] as readonly string[]).includes(type)
+      )
+      expect(publishers, `${type} has one publisher`).toHaveLength(1)
+      const operations = sends.filter((operation) => operation.channels().all()[0]?.address() === type)
+      expect(operations.map((operation) => operation.id())).toEqual([`${publishers[0]}.send.${type}`])
+    }
+    const receives = document.operations().filterByReceive()
+    const consumers = Object.entries(EVENT_CONSUMERS).filter(([, types]) => types.length > 0)
+    expect(receives.map((operation) => operation.id()).sort()).toEqual(consumers.map(([service]) => `${service}.receive`).sort())
+    for (const [service, types] of consumers) {
+      const operation = receives.find((candidate) => candidate.id() === `${service}.receive`)!
+      const queue = operation.channels().all()[0]
+      expect(queue.address()).toBe(consumerQueueNames(prefix, service).queue)
+      expect(queue.bindings().get('amqp')?.value()).toMatchObject({ is: 'queue', queue: { durable: true } })
+      expect(
+        operation
+          .messages()
+          .all()
+          .map((message) => message.id())
+      ).toEqual([...types])
+    }
+  })
+
+  it.each(Object.keys(EVENT_PUBLISHERS))('names %s the publisher of exactly the event types its code emits', (service) => {
+    expect(emittedBy(service)).toEqual([...EVENT_PUBLISHERS[service as keyof typeof EVENT_PUBLISHERS]].sort())
+  })
+})
