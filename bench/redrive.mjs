@@ -66,7 +66,10 @@ const publishAll = async (channel, exchange, routingKey, messages) => {
 
 const runCli = (...args) =>
   new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [cli, ...args], { env: { ...process.env, AMQP_URL: url, AMQP_PREFIX: prefix }, stdio: ['ignore', 'pipe', 'pipe'] })
+    const child = spawn(process.execPath, [cli, ...args], {
+      env: { ...process.env, AMQP_URL: url, AMQP_PREFIX: prefix },
+      stdio: ['ignore', 'pipe', 'pipe']
+    })
     let output = ''
     child.stdout.on('data', (chunk) => (output += chunk))
     child.stderr.on('data', (chunk) => (output += chunk))

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises'
 import type { ChannelModel, ConsumeMessage } from 'amqplib'
 
 /** RabbitMQ's prefetch is a 16-bit number: the most letters one consumer can hold unacknowledged. */
@@ -5,6 +6,8 @@ export const MAX_HELD = 65_535
 
 /** How long without a delivery before the scan asks the broker whether anything is left. */
 const IDLE_MS = 100
+/** How long the scan waits, at most, for the letters it hands back to be in the queue again. */
+const RETURN_TIMEOUT_MS = 5_000
 /**
  * A quorum queue counts a letter as no longer ready once it is assigned to the consumer, before the
  * delivery reaches it: only this long with none ready and none arriving means another client took the rest.
@@ -14,9 +17,9 @@ const NOTHING_LEFT_MS = 1_000
 export type VisitOutcome = 'next' | 'stop'
 
 export interface ScanOptions {
-  /** How many letters to let the broker deliver ahead, given how many the queue holds (at most MAX_HELD are). */
-  window: (total: number) => number
-  /** Called for each letter in queue order, one at a time. `take` removes it; the others stay. */
+  /** Told how many letters the queue holds, before the first visit. */
+  start?: (total: number) => void
+  /** Called for each letter in queue order, one at a time, until it says stop. `take` removes it; the others stay. */
   visit: (message: ConsumeMessage, take: Take) => VisitOutcome | Promise<VisitOutcome>
   /** How many letters `visit` has started to take that are not taken yet (a republish awaiting its confirm). */
   taking?: () => number
@@ -34,21 +37,23 @@ export interface ScanResult {
   /** Letters in the queue when the scan began. */
   total: number
   seen: number
-  /** Every letter there was at the start was seen (false: stopped early, or held MAX_HELD without taking one). */
+  /** Every letter there was at the start was seen (false: the queue holds more than one consumer can hold). */
   complete: boolean
 }
 
 /**
- * Hands the letters of `queue` to `visit` in queue order, removing only those it takes. One
- * consumer holds the letters unacknowledged, so the broker moves on to the next; closing its
- * channel returns every letter not taken to the head of the queue in the order they had (a quorum
- * queue returns one consumer's letters sorted; per-letter nacks or several consumers would not keep
- * that order). Returned letters count a delivery more, which harms nothing: the dead-letter
- * queues are declared without a delivery limit (topology.ts). Letters that arrive during the scan
- * are not visited. Undefined when the queue is not declared.
+ * Hands the letters of `queue` to `visit` in queue order, removing only those it takes, and
+ * leaves the others in their order. One consumer holds every letter the queue had at the start,
+ * unacknowledged, even after `visit` has seen enough; closing its channel then hands them all back
+ * in the order they had. (RabbitMQ 3 puts letters handed back behind those still ready, so a scan
+ * that stopped early would move the first letters to the end; per-letter nacks or several
+ * consumers would not keep the order either.) Handed-back letters count one delivery more, which
+ * harms nothing: the dead-letter queues are declared without a delivery limit (topology.ts).
+ * Letters that arrive during the scan are not visited. Undefined when the queue is not declared.
  */
 export const scanQueue = async (connection: ChannelModel, queue: string, options: ScanOptions): Promise<ScanResult | undefined> => {
   const channel = await connection.createChannel()
+  let expected = 0
   let lost: Error | undefined
   channel.on('error', (error: Error) => (lost ??= error))
   channel.on('close', () => (lost ??= new Error(`the channel reading ${queue} closed`)))
@@ -61,7 +66,8 @@ export const scanQueue = async (connection: ChannelModel, queue: string, options
       throw error
     }
     if (total === 0) return { total, seen: 0, complete: true }
-    const window = Math.max(1, Math.min(options.window(total), MAX_HELD))
+    options.start?.(total)
+    const window = Math.min(total, MAX_HELD)
     await channel.prefetch(window)
 
     // Read from `next` on, never shifted: shifting an array of thousands copies it.
@@ -90,6 +96,7 @@ export const scanQueue = async (connection: ChannelModel, queue: string, options
     let seen = 0
     let complete = false
     let noneReadySince: number | undefined
+    let visiting = true
     while (seen < total) {
       if (lost) throw lost
       if (deleted) throw new Error(`${queue} was deleted during the scan`)
@@ -101,7 +108,7 @@ export const scanQueue = async (connection: ChannelModel, queue: string, options
           next = 0
         }
         seen += 1
-        if ((await options.visit(message, take)) === 'stop') break
+        if (visiting && (await options.visit(message, take)) === 'stop') visiting = false
         continue
       }
       let timer: NodeJS.Timeout | undefined
@@ -127,7 +134,26 @@ export const scanQueue = async (connection: ChannelModel, queue: string, options
     await options.finish?.()
     if (lost) throw lost
     await channel.cancel(consumerTag)
+    expected = total - taken
     return { total, seen, complete }
+  } finally {
+    await channel.close().catch(() => {})
+    if (expected > 0) await untilReady(connection, queue, expected)
+  }
+}
+
+/**
+ * The queue takes the letters of a closed channel back a moment after the close: a scan that
+ * started before they are back would see the letters behind them first. Waits until they are.
+ */
+const untilReady = async (connection: ChannelModel, queue: string, expected: number) => {
+  const channel = await connection.createChannel()
+  channel.on('error', () => {})
+  try {
+    const deadline = Date.now() + RETURN_TIMEOUT_MS
+    while ((await channel.checkQueue(queue)).messageCount < expected && Date.now() < deadline) await sleep(10)
+  } catch {
+    // The queue is gone: nothing to wait for.
   } finally {
     await channel.close().catch(() => {})
   }

@@ -20,7 +20,14 @@ export const formatAge = (seconds: number) => {
 /** Columns padded to their widest cell. */
 export const formatTable = (header: string[], rows: string[][]) => {
   const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => row[column].length)))
-  return [header, ...rows].map((row) => row.map((cell, column) => cell.padEnd(widths[column])).join('  ').trimEnd()).join('\n')
+  return [header, ...rows]
+    .map((row) =>
+      row
+        .map((cell, column) => cell.padEnd(widths[column]))
+        .join('  ')
+        .trimEnd()
+    )
+    .join('\n')
 }
 
 /** Help text after the options: `Examples:` and one command a line. */

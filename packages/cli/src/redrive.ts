@@ -81,8 +81,7 @@ export const redrive = async (connection: ChannelModel, request: RedriveRequest)
   const started = Date.now()
   try {
     const result = await scanQueue(connection, deadLetterQueue, {
-      // Room for every letter that does not match, held until the end, and for the copies in flight.
-      window: (total) => (progress.total = total),
+      start: (total) => (progress.total = total),
       taking: () => inFlight,
       visit: async (message, taker) => {
         take = taker
@@ -108,7 +107,11 @@ export const redrive = async (connection: ChannelModel, request: RedriveRequest)
         const written = publisher.publish('', queue, message.content, redriveOptions(message), (error) => {
           inFlight -= 1
           // The broker returns an unroutable message before it confirms it.
-          const refusal = error ? `RabbitMQ refused the copy for ${queue} (is it full?)` : returned.delete(key) ? `${queue} no longer exists` : undefined
+          const refusal = error
+            ? `RabbitMQ refused the copy for ${queue} (is it full?)`
+            : returned.delete(key)
+              ? `${queue} no longer exists`
+              : undefined
           if (refusal) {
             stays(message)
             fail(new Error(refusal))

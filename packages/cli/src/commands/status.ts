@@ -33,7 +33,10 @@ const readQueues = async (options: StatusOptions) => {
       const states = new Map<string, { queue?: QueueState; deadLetters?: QueueState }>()
       for (const service of SERVICES.filter(consumes)) {
         const names = consumerQueueNames(options.prefix, service.name)
-        states.set(service.name, { queue: await queueState(connection, names.queue), deadLetters: await queueState(connection, names.deadLetterQueue) })
+        states.set(service.name, {
+          queue: await queueState(connection, names.queue),
+          deadLetters: await queueState(connection, names.deadLetterQueue)
+        })
       }
       return { states, error: undefined }
     })
@@ -52,7 +55,13 @@ const readStatus = async (options: StatusOptions) => {
     const problems = ready[index].ready ? [] : [`${service.name} is not ready: ${ready[index].detail}`]
     const backlog = backlogs[index]
     if (backlog.error) problems.push(backlog.error)
-    const status: ServiceStatus = { service: service.name, ready: ready[index].ready, readiness: ready[index].detail, outboxUnsent: backlog.unsent ?? null, problems }
+    const status: ServiceStatus = {
+      service: service.name,
+      ready: ready[index].ready,
+      readiness: ready[index].detail,
+      outboxUnsent: backlog.unsent ?? null,
+      problems
+    }
     if (!consumes(service)) return status
     const state = queues.states?.get(service.name)
     status.queue = state?.queue ?? null

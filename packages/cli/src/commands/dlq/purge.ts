@@ -3,7 +3,7 @@ import { consumerQueueNames } from '@marketmesh/shared'
 import { addBrokerOptions, withConnection, type BrokerOptions } from '../../broker'
 import { letterFacts } from '../../dead-letter'
 import { scanQueue } from '../../dead-letter-scan'
-import { addFilterOptions, describeFilter, filterFrom, hasFilter, matches, positiveInteger } from '../../letter-filter'
+import { addFilterOptions, describeFilter, filterFrom, matches, positiveInteger } from '../../letter-filter'
 import { examples, print } from '../../output'
 import { consumerArgument } from './consumer-argument'
 
@@ -41,7 +41,6 @@ export const registerPurgeCommand = (dlq: Command) =>
     let purged = 0
     const result = await withConnection(options.amqpUrl, (connection) =>
       scanQueue(connection, queue, {
-        window: (total) => (hasFilter(filter) ? total : Math.min(total, options.limit ?? total)),
         visit: (message, take) => {
           if (options.limit !== undefined && purged >= options.limit) return 'stop'
           if (matches(filter, letterFacts(message))) {

@@ -93,7 +93,9 @@ export const registerRedriveCommand = (dlq: Command) =>
           if (options.json) planned.wouldMove.forEach(printJson)
           else {
             for (const letter of planned.wouldMove) print(formatLetterLine(letter))
-            print(`would move ${plural(planned.matched, 'dead letter')} of ${planned.total} from ${names.deadLetterQueue} back to ${names.queue}; moved nothing`)
+            print(
+              `would move ${plural(planned.matched, 'dead letter')} of ${planned.total} from ${names.deadLetterQueue} back to ${names.queue}; moved nothing`
+            )
           }
           return
         }

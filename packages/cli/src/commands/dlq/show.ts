@@ -42,7 +42,6 @@ export const registerShowCommand = (dlq: Command) =>
     const letters: DeadLetter[] = []
     const result = await withConnection(options.amqpUrl, (connection) =>
       scanQueue(connection, queue, {
-        window: (total) => (hasFilter(filter) ? total : options.limit),
         visit: (message) => {
           const letter = describeDeadLetter(message)
           if (matches(filter, letter)) letters.push(letter)
@@ -55,7 +54,11 @@ export const registerShowCommand = (dlq: Command) =>
       return
     }
     const total = result?.total ?? 0
-    const shown = hasFilter(filter) ? `, ${letters.length} shown matching ${describeFilter(filter)}` : letters.length < total ? `, ${letters.length} shown` : ''
+    const shown = hasFilter(filter)
+      ? `, ${letters.length} shown matching ${describeFilter(filter)}`
+      : letters.length < total
+        ? `, ${letters.length} shown`
+        : ''
     print(`${queue}: ${total} dead letter${total === 1 ? '' : 's'}${result ? '' : ' (not declared)'}${shown}`)
     for (const letter of letters) print(`\n${formatDeadLetter(letter)}`)
   })

@@ -26,7 +26,6 @@ export const summarizeDeadLetters = async (connection: ChannelModel, prefix: str
   const byError: Record<string, number> = {}
   let oldest: number | undefined
   const result = await scanQueue(connection, queue, {
-    window: (total) => total,
     visit: (message) => {
       const letter = letterFacts(message)
       countInto(byType, letter.eventType ?? '(unknown type)')
