@@ -9,6 +9,7 @@ import { randomBytes, randomUUID } from 'node:crypto'
 import { createRequire } from 'node:module'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { orderCreated } from './support/order-created.mjs'
 
 const require = createRequire(import.meta.url)
 const amqplib = require('amqplib')
@@ -23,7 +24,7 @@ const here = dirname(fileURLToPath(import.meta.url))
 const cli = join(here, '..', 'packages', 'cli', 'lib', 'index.js')
 const names = consumerQueueNames(prefix, CONSUMER)
 
-const orderCreated = (id) =>
+const envelope = (id) =>
   Buffer.from(
     JSON.stringify({
       id,
@@ -33,15 +34,7 @@ const orderCreated = (id) =>
       source: 'order-service',
       correlationId: randomUUID(),
       causationId: null,
-      data: {
-        orderId: randomUUID(),
-        buyerId: randomUUID(),
-        sellerId: randomUUID(),
-        checkoutId: randomUUID(),
-        lines: [{ productId: randomUUID(), quantity: 2, unitPrice: 1999 }],
-        total: 3998,
-        currency: 'EUR'
-      }
+      data: orderCreated()
     })
   )
 
@@ -80,7 +73,7 @@ const connection = await amqplib.connect(url)
 const channel = await connection.createConfirmChannel()
 const messages = Array.from({ length: N }, () => {
   const id = randomUUID()
-  return { id, body: orderCreated(id), headers: letterHeaders() }
+  return { id, body: envelope(id), headers: letterHeaders() }
 })
 const boundQueue = `${prefix}.bound`
 try {

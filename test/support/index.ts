@@ -100,7 +100,11 @@ export interface ServiceProcess {
 }
 
 /** Starts a built service (`lib/src/index.js`) as its own process and waits until it listens. */
-export const startServiceProcess = async (service: string, env: Record<string, string>, { startTimeoutMs = 30_000 } = {}): Promise<ServiceProcess> => {
+export const startServiceProcess = async (
+  service: string,
+  env: Record<string, string>,
+  { startTimeoutMs = 30_000 } = {}
+): Promise<ServiceProcess> => {
   const child = spawn(process.execPath, [join(ROOT, 'packages', service, 'lib', 'src', 'index.js')], {
     cwd: join(ROOT, 'packages', service),
     env: { ...process.env, NODE_ENV: 'test', LOG_LEVEL: 'info', LOG_PRETTY: '0', ...env },

@@ -1,7 +1,15 @@
 import { randomUUID } from 'node:crypto'
 import amqplib, { type ChannelModel } from 'amqplib'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { ATTEMPT_HEADER, consumerQueueNames, DEAD_LETTER_HEADERS, declareTopology, EVENT_CONSUMERS, exchangeNames, REDRIVE_HEADER } from '@marketmesh/shared'
+import {
+  ATTEMPT_HEADER,
+  consumerQueueNames,
+  DEAD_LETTER_HEADERS,
+  declareTopology,
+  EVENT_CONSUMERS,
+  exchangeNames,
+  REDRIVE_HEADER
+} from '@marketmesh/shared'
 import { AMQP, cleanUp, isolatedEnvironment, waitFor } from '../../../test/support'
 import { cli, spawnCli } from './support/cli'
 import { messageCount, snapshotQueue } from './support/dead-letters'
@@ -70,7 +78,8 @@ describe('marketmesh dlq redrive', () => {
       expect(letter.body).toBe(JSON.stringify({ id: letter.id, type: 'order.created' }))
       expect(letter.headers).toMatchObject({ [ATTEMPT_HEADER]: 1, [REDRIVE_HEADER]: 1, 'x-request-id': `request-${letter.id}` })
       expect(letter.headers).toMatchObject({ [DEAD_LETTER_HEADERS.routingKey]: 'order.created', [DEAD_LETTER_HEADERS.consumer]: CONSUMER })
-      for (const header of [DEAD_LETTER_HEADERS.error, DEAD_LETTER_HEADERS.attempts, DEAD_LETTER_HEADERS.failedAt]) expect(letter.headers).not.toHaveProperty(header)
+      for (const header of [DEAD_LETTER_HEADERS.error, DEAD_LETTER_HEADERS.attempts, DEAD_LETTER_HEADERS.failedAt])
+        expect(letter.headers).not.toHaveProperty(header)
     }
 
     const rest = await cli(['dlq', 'redrive', CONSUMER, '--type', 'order.created', '--yes'], env)

@@ -48,7 +48,8 @@ describe('marketmesh status and outbox', () => {
     expect(code).toBe(0)
     expect(stdout).toMatch(/^service +\/ready +queue +consumers +dead letters +outbox unsent$/m)
     expect(stdout).toMatch(/^user-service +ready +- +- +- +\d+$/m)
-    for (const name of ['catalog-service', 'order-service', 'notify-service']) expect(stdout).toMatch(new RegExp(`^${name} +ready +\\d+ +[1-9]\\d* +0 +\\d+$`, 'm'))
+    for (const name of ['catalog-service', 'order-service', 'notify-service'])
+      expect(stdout).toMatch(new RegExp(`^${name} +ready +\\d+ +[1-9]\\d* +0 +\\d+$`, 'm'))
     expect(stdout).toContain('\nhealthy')
 
     const json = JSON.parse((await cli(['status', '--json'], cliEnv)).stdout)
@@ -66,12 +67,18 @@ describe('marketmesh status and outbox', () => {
     const sent = async () => {
       const { code, stdout } = await cli(['outbox', '--json'], cliEnv)
       expect(code).toBe(0)
-      return stdout.trim().split('\n').map((line) => JSON.parse(line))
+      return stdout
+        .trim()
+        .split('\n')
+        .map((line) => JSON.parse(line))
     }
-    const rows = await waitFor(async () => {
-      const backlogs = await sent()
-      return backlogs[0].sentLastMinute >= 1 && backlogs
-    }, { what: 'user.registered published', timeoutMs: 30_000 })
+    const rows = await waitFor(
+      async () => {
+        const backlogs = await sent()
+        return backlogs[0].sentLastMinute >= 1 && backlogs
+      },
+      { what: 'user.registered published', timeoutMs: 30_000 }
+    )
     expect(rows.map((row: { service: string }) => row.service)).toEqual(['user-service', 'catalog-service', 'order-service', 'notify-service'])
     expect(rows[0]).toMatchObject({ service: 'user-service', unsent: 0, oldestUnsentAgeSeconds: null })
     for (const row of rows) expect(row).toEqual(expect.objectContaining({ unsent: expect.any(Number), sentLastMinute: expect.any(Number) }))
