@@ -11,6 +11,7 @@ import { createRequire } from 'node:module'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { oneRowTransactions, WRITERS } from './support/database-baseline.mjs'
+import { orderCreated } from './support/order-created.mjs'
 
 const require = createRequire(import.meta.url)
 const { pino } = require('pino')
@@ -64,16 +65,6 @@ const startConsumer = (mode, expected, prefix, consumerDb) =>
     child.stdout.on('data', () => output.includes('ready') && resolve({ child, done }))
     child.once('exit', (code) => code && reject(new Error(`${mode} consumer exited with ${code}`)))
   })
-
-const orderCreated = () => ({
-  orderId: randomUUID(),
-  buyerId: randomUUID(),
-  sellerId: randomUUID(),
-  checkoutId: randomUUID(),
-  lines: [{ productId: randomUUID(), quantity: 2, unitPrice: 1999 }],
-  total: 3998,
-  currency: 'EUR'
-})
 
 const inParallel = async (workers, perWorker, work) =>
   Promise.all(

@@ -19,7 +19,7 @@ export const withConnection = async <T>(url: string, work: (connection: ChannelM
   try {
     connection = await connect(url, { clientProperties: { connection_name: 'marketmesh cli' } })
   } catch (error) {
-    throw new Error(`cannot connect to RabbitMQ at ${redactUrl(url)}: ${(error as Error).message}`)
+    throw new Error(`cannot connect to RabbitMQ at ${redactUrl(url)} (set by --amqp-url or AMQP_URL): ${(error as Error).message}`)
   }
   // Without a listener a connection error would crash the process with a stack trace; the pending operation reports it instead.
   connection.on('error', () => {})
@@ -30,13 +30,19 @@ export const withConnection = async <T>(url: string, work: (connection: ChannelM
   }
 }
 
-/** The number of ready messages in `queue`, or undefined when it is not declared. */
-export const queueMessageCount = async (connection: ChannelModel, queue: string): Promise<number | undefined> => {
+export interface QueueState {
+  messages: number
+  consumers: number
+}
+
+/** How many messages are ready in `queue` and how many consumers it has, or undefined when it is not declared. */
+export const queueState = async (connection: ChannelModel, queue: string): Promise<QueueState | undefined> => {
   // A missing queue answers 404 and closes the channel it was asked on, so every check gets a throwaway one.
   const channel = await connection.createChannel()
   channel.on('error', () => {})
   try {
-    return (await channel.checkQueue(queue)).messageCount
+    const { messageCount, consumerCount } = await channel.checkQueue(queue)
+    return { messages: messageCount, consumers: consumerCount }
   } catch (error) {
     if ((error as { code?: number }).code === 404) return undefined
     throw error

@@ -1,6 +1,12 @@
 #!/usr/bin/env node
 import { createProgram } from './program'
 
+// `marketmesh dlq list | head`: the reader went away, which is no error of ours.
+process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+  if (error.code === 'EPIPE') process.exit(0)
+  throw error
+})
+
 createProgram()
   .parseAsync(process.argv)
   .catch((error: Error) => {

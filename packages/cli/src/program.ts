@@ -2,7 +2,9 @@ import { Command } from 'commander'
 import { registerDlqCommands } from './commands/dlq'
 import { registerHealthCommand } from './commands/health'
 import { registerKeysCommands } from './commands/keys'
+import { registerOutboxCommand } from './commands/outbox'
 import { registerPrinterCommand } from './commands/printer'
+import { registerStatusCommand } from './commands/status'
 import { registerUsersCommands } from './commands/users'
 
 /** The `marketmesh` command; each command group lives in its own file under commands/. */
@@ -11,7 +13,9 @@ export const createProgram = () => {
     .description('Operate a marketmesh deployment: service health, dead letters, outbox, token keys, the printer agent')
     .showHelpAfterError()
   registerHealthCommand(program)
+  registerStatusCommand(program)
   registerDlqCommands(program)
+  registerOutboxCommand(program)
   registerUsersCommands(program)
   registerKeysCommands(program)
   registerPrinterCommand(program)

@@ -1,231 +1,206 @@
-import { execFile } from 'node:child_process'
-import { randomBytes, randomUUID } from 'node:crypto'
-import { join } from 'node:path'
-import amqplib, { type ChannelModel, type GetMessage } from 'amqplib'
+import { randomUUID } from 'node:crypto'
+import amqplib, { type ChannelModel } from 'amqplib'
+import knex, { type Knex } from 'knex'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import {
-  ATTEMPT_HEADER,
-  Broker,
-  consumerQueueNames,
-  CONSUMERS,
-  createEventMetrics,
-  createLogger,
-  createMetricsRegistry,
-  DEAD_LETTER_HEADERS,
-  EventConsumer,
-  exchangeNames
-} from '@marketmesh/shared'
+import { consumerQueueNames, CONSUMERS, exchangeNames, EVENT_VERSION } from '@marketmesh/shared'
+import { AMQP, cleanUp, isolatedEnvironment, startServiceProcess, waitFor, type ServiceProcess } from '../../../test/support'
+import { cli, cliInProcess } from './support/cli'
+import { messageCount, snapshotQueue, type LetterSnapshot } from './support/dead-letters'
 
-// Runs the built CLI (`npx tsc -b` first, as `npm test` does).
-const CLI = join(__dirname, '..', 'lib', 'index.js')
-const AMQP = process.env.TEST_AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672'
-const PREFIX = `mmtest.cli.${randomBytes(4).toString('hex')}`
+// catalog-service runs as its own process; its handler of user.registered fails for a reason of
+// the test's making (a CHECK constraint on its sellers table), which the test then fixes.
 const CONSUMER = 'catalog-service'
-const { queue, deadLetterQueue } = consumerQueueNames(PREFIX, CONSUMER)
-
-const cli = (...args: string[]) =>
-  new Promise<{ code: number; stdout: string; stderr: string }>((resolve) =>
-    execFile(process.execPath, [CLI, ...args], { env: { ...process.env, AMQP_URL: AMQP, AMQP_PREFIX: PREFIX } }, (error, stdout, stderr) =>
-      resolve({ code: error ? Number(error.code) : 0, stdout, stderr })
-    )
-  )
+const env = { ...isolatedEnvironment('cli_dlq'), AMQP_URL: AMQP }
+const { queue, deadLetterQueue } = consumerQueueNames(env.AMQP_PREFIX, CONSUMER)
+const FROZEN_SHOP = 'Frozen Shop'
 
 let connection: ChannelModel
+let service: ServiceProcess
+let db: Knex
 
-const messageCount = async (name: string) => {
-  const channel = await connection.createChannel()
-  channel.on('error', () => {})
-  try {
-    return (await channel.checkQueue(name)).messageCount
-  } finally {
-    await channel.close().catch(() => {})
-  }
+const seller = {
+  userId: randomUUID(),
+  version: 1,
+  email: 'frozen@example.com',
+  name: 'Frida',
+  role: 'seller',
+  status: 'active',
+  shopName: FROZEN_SHOP
 }
-
-const waitFor = async (check: () => Promise<boolean>, what: string) => {
-  const deadline = Date.now() + 20_000
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((resolve) => setTimeout(resolve, 50))
-  }
+const failing = {
+  id: randomUUID(),
+  type: 'user.registered',
+  version: EVENT_VERSION,
+  occurredAt: new Date().toISOString(),
+  source: 'user-service',
+  correlationId: randomUUID(),
+  causationId: null,
+  data: seller
 }
+const poisonId = randomUUID()
+const invalidId = randomUUID()
 
-/** Every message now in `name`, left in place. */
-const peekAll = async (name: string) => {
-  const channel = await connection.createChannel()
-  const messages: GetMessage[] = []
-  for (let message = await channel.get(name); message; message = await channel.get(name)) messages.push(message)
+const publish = async (routingKey: string, body: string, messageId: string) => {
+  const channel = await connection.createConfirmChannel()
+  channel.publish(exchangeNames(env.AMQP_PREFIX).events, routingKey, Buffer.from(body), {
+    messageId,
+    type: routingKey,
+    persistent: true,
+    contentType: 'application/json'
+  })
+  await channel.waitForConfirms()
   await channel.close()
-  return messages
 }
 
-/**
- * Runs the services' own EventConsumer for catalog-service on the test prefix until its dead-letter
- * queue holds `deadLetters`: it declares the topology and dead-letters what fails its schema itself.
- */
-const runRealConsumer = async (deadLetters: number, publish: (broker: Broker) => Promise<void> = async () => {}) => {
-  const logger = createLogger({ name: 'dlq-test', level: 'silent' })
-  // Only the handler this test needs, so the consumer matches its line.
-  const consumers = { [CONSUMER]: ['order.created'] as const }
-  const broker = new Broker({ url: AMQP, prefix: PREFIX, publishTimeoutMs: 5_000, logger, connectionName: 'dlq test', consumers, retryDelaysMs: [] })
-  broker.start()
-  const consumer = new EventConsumer({
-    consumer: CONSUMER,
-    prefix: PREFIX,
-    // Events that fail their schema are dead-lettered before any database work.
-    db: undefined as never,
-    broker,
-    consumers,
-    prefetch: 10,
-    concurrency: 1,
-    batchSize: 10,
-    retryDelaysMs: [],
-    crashLimit: 5,
-    dedupeRetentionHours: 1,
-    logger,
-    metrics: createEventMetrics(createMetricsRegistry('dlq-test')),
-    effects: undefined as never,
-    emit: async () => {
-      throw new Error('the test consumer emits nothing')
-    }
-  })
-  consumer.on('order.created', async () => {
-    throw new Error('every test event fails its schema before reaching a handler')
-  })
-  await consumer.start()
-  // Bound, not only declared: a message published in between would be routed to no queue.
-  await consumer.whenConsuming()
-  await publish(broker)
-  await waitFor(async () => (await messageCount(deadLetterQueue)) === deadLetters, `${deadLetters} dead letters`)
-  await consumer.stop()
-  await broker.close()
-}
-
-const ids = [randomUUID(), randomUUID(), randomUUID()]
-const bodies = [
-  'this is not JSON',
-  JSON.stringify({ id: ids[1], type: 'order.created' }),
-  JSON.stringify({
-    id: ids[2],
-    type: 'order.created',
-    version: 1,
-    occurredAt: new Date().toISOString(),
-    source: 'order-service',
-    correlationId: randomUUID(),
-    causationId: null,
-    data: { note: 'no order in here' }
-  })
-]
+const deadLetters = () => snapshotQueue(connection, deadLetterQueue)
+const idsOf = (letters: LetterSnapshot[]) => letters.map((letter) => letter.id)
 
 beforeAll(async () => {
   connection = await amqplib.connect(AMQP)
-  await runRealConsumer(3, async (broker) => {
-    for (const [index, body] of bodies.entries()) {
-      await broker.publish(broker.exchanges.events, 'order.created', Buffer.from(body), {
-        messageId: ids[index],
-        type: 'order.created',
-        contentType: 'application/json',
-        headers: { 'x-request-id': `request-${index}` }
-      })
-    }
-  })
+  service = await startServiceProcess(CONSUMER, env)
+  await waitFor(async () => (await fetch(`${service.url}/ready`)).status === 200, { what: 'catalog-service ready' })
+  db = knex({ client: 'pg', connection: env.DATABASE_URL, pool: { min: 0, max: 1 } })
+  await db.raw(`ALTER TABLE sellers ADD CONSTRAINT mmtest_frozen CHECK ("shopName" <> '${FROZEN_SHOP}')`)
+  // In this order in the dead-letter queue: the poison at once, the failing event after its two retries.
+  await publish('order.created', 'this is not JSON', poisonId)
+  await publish('order.cancelled', JSON.stringify({ id: invalidId, type: 'order.cancelled' }), invalidId)
+  await waitFor(async () => (await messageCount(connection, deadLetterQueue)) === 2, { what: 'the poison messages dead-lettered' })
+  await publish('user.registered', JSON.stringify(failing), failing.id)
+  await waitFor(async () => (await messageCount(connection, deadLetterQueue)) === 3, { what: 'the failing event dead-lettered after its retries' })
+  process.env.AMQP_URL = AMQP
+  process.env.AMQP_PREFIX = env.AMQP_PREFIX
 })
 
 afterAll(async () => {
-  const channel = await connection.createChannel()
-  await channel.deleteQueue(queue)
-  await channel.deleteQueue(deadLetterQueue)
-  const exchanges = exchangeNames(PREFIX)
-  await channel.deleteExchange(exchanges.events)
-  await channel.deleteExchange(exchanges.deadLetters)
-  await connection.close()
+  service?.child.kill('SIGTERM')
+  await service?.exited
+  await db?.destroy()
+  await connection?.close()
+  await cleanUp({ prefix: env.AMQP_PREFIX, databases: [env.DATABASE_URL] })
 })
 
-describe('marketmesh dlq', () => {
-  it("list shows each consumer's dead-letter queue with its count, and undeclared ones as such", async () => {
-    const { code, stdout } = await cli('dlq', 'list')
-    expect(code).toBe(0)
-    const lines = stdout.trim().split('\n').slice(1)
-    expect(lines).toHaveLength(CONSUMERS.length)
-    expect(lines.find((line) => line.startsWith('catalog-service'))).toMatch(new RegExp(`${deadLetterQueue.replace(/\./g, '\\.')}\\s+3$`))
-    expect(lines.find((line) => line.startsWith('user-service'))).toMatch(/\.user-service\.dlq\s+0 \(not declared\)$/)
-  })
-
-  it('show prints every dead letter with its error, and removes none', async () => {
-    const { code, stdout } = await cli('dlq', 'show', CONSUMER)
+describe('marketmesh dlq against a running catalog-service', () => {
+  it('show prints a poison message and a failed handler’s event with their errors', async () => {
+    const { code, stdout } = await cli(['dlq', 'show', CONSUMER], env)
     expect(code).toBe(0)
     expect(stdout).toContain(`${deadLetterQueue}: 3 dead letters`)
-    for (const id of ids) expect(stdout).toContain(`${id}  order.created`)
+    expect(stdout).toMatch(new RegExp(`${poisonId} {2}order\\.created\\n {2}attempts: 1 {2}consumer: catalog-service`))
     expect(stdout).toMatch(/error: +body is not JSON/)
     expect(stdout).toMatch(/error: +invalid envelope/)
-    expect(stdout).toMatch(/error: +invalid order\.created/)
-    expect(stdout.match(/attempts: 1 {2}consumer: catalog-service {2}failed at: \d{4}-\d\d-\d\dT/g)).toHaveLength(3)
-    expect(stdout).toContain('this is not JSON')
-    expect(await messageCount(deadLetterQueue)).toBe(3)
-
-    const json = await cli('dlq', 'show', CONSUMER, '--json', '--limit', '2')
-    const letters = JSON.parse(json.stdout)
-    expect(letters).toHaveLength(2)
-    expect(letters[0]).toMatchObject({ eventType: 'order.created', attempts: 1, consumer: CONSUMER, error: expect.any(String) })
-    expect(await messageCount(deadLetterQueue)).toBe(3)
+    // The handler's own error, after the first try and the two retries.
+    expect(stdout).toMatch(
+      new RegExp(`${failing.id} {2}user\\.registered\\n {2}attempts: 3 .*\\n {2}error: +.*violates check constraint "mmtest_frozen"`)
+    )
   })
 
-  it("redrive --id moves exactly that dead letter back to the consumer's queue, as a first attempt", async () => {
-    const { code, stdout } = await cli('dlq', 'redrive', CONSUMER, '--id', ids[1])
-    expect(code).toBe(0)
-    expect(stdout).toContain(`redriven 1 of 3 dead letters from ${deadLetterQueue}`)
-    expect(await messageCount(deadLetterQueue)).toBe(2)
-    const [moved, ...others] = await peekAll(queue)
-    expect(others).toHaveLength(0)
-    expect(moved.properties.messageId).toBe(ids[1])
-    expect(moved.content.toString()).toBe(bodies[1])
-    expect(moved.properties).toMatchObject({ type: 'order.created', contentType: 'application/json', deliveryMode: 2 })
-    const headers = moved.properties.headers!
-    expect(headers[ATTEMPT_HEADER]).toBe(1)
-    expect(headers).not.toHaveProperty(DEAD_LETTER_HEADERS.error)
-    expect(headers).not.toHaveProperty(DEAD_LETTER_HEADERS.attempts)
-    expect(headers).not.toHaveProperty(DEAD_LETTER_HEADERS.failedAt)
-    expect(headers).toMatchObject({ [DEAD_LETTER_HEADERS.routingKey]: 'order.created', 'x-request-id': 'request-1' })
-    expect((await peekAll(deadLetterQueue)).map((message) => message.properties.messageId).sort()).toEqual([ids[0], ids[2]].sort())
-  })
-
-  it('purge refuses without --yes and deletes nothing', async () => {
-    const { code, stderr } = await cli('dlq', 'purge', CONSUMER)
-    expect(code).toBe(1)
-    expect(stderr).toContain('--yes')
-    expect(await messageCount(deadLetterQueue)).toBe(2)
-  })
-
-  it('redrive moves the rest', async () => {
-    const { code, stdout } = await cli('dlq', 'redrive', CONSUMER)
-    expect(code).toBe(0)
-    expect(stdout).toContain(`redriven 2 of 2 dead letters from ${deadLetterQueue}`)
-    expect(await messageCount(deadLetterQueue)).toBe(0)
-    const moved = await peekAll(queue)
-    expect(moved.map((message) => message.properties.messageId).sort()).toEqual([...ids].sort())
-    for (const message of moved) {
-      expect(message.properties.headers![ATTEMPT_HEADER]).toBe(1)
-      expect(message.properties.headers).not.toHaveProperty(DEAD_LETTER_HEADERS.error)
+  it('show, run 50 times with and without filters, leaves every letter in place and in its order', async () => {
+    const before = await deadLetters()
+    expect(idsOf(before)).toEqual([poisonId, invalidId, failing.id])
+    const variants = [
+      ['dlq', 'show', CONSUMER],
+      ['dlq', 'show', CONSUMER, '--limit', '1'],
+      ['dlq', 'show', CONSUMER, '--type', 'user.registered', '--json'],
+      ['dlq', 'show', CONSUMER, '--error', 'JSON', '--since', '1h'],
+      ['dlq', 'list', '--json']
+    ]
+    for (let run = 0; run < 50; run++) {
+      const { code, stdout } = await cliInProcess(variants[run % variants.length])
+      expect(code).toBe(0)
+      expect(stdout).not.toBe('')
     }
+    expect(await deadLetters()).toEqual(before)
+
+    const json = await cliInProcess(['dlq', 'show', CONSUMER, '--type', 'user.registered', '--json'])
+    const lines = json.stdout
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line))
+    expect(lines).toEqual([expect.objectContaining({ messageId: failing.id, eventType: 'user.registered', attempts: 3, body: failing })])
+    expect(lines[0].error).toContain('violates check constraint')
+    const errorFilter = await cliInProcess(['dlq', 'show', CONSUMER, '--error', 'json', '--json'])
+    expect(
+      errorFilter.stdout
+        .trim()
+        .split('\n')
+        .map((line) => JSON.parse(line).messageId)
+    ).toEqual([poisonId])
   })
 
-  it('purge --yes deletes the dead letters that came back', async () => {
-    // The consumer gets the redriven events again; they still fail their schema and return to the DLQ.
-    await runRealConsumer(3)
-    expect(await messageCount(queue)).toBe(0)
-    const { code, stdout } = await cli('dlq', 'purge', CONSUMER, '--yes')
+  it('list counts the letters per type and per error, and gives the age of the oldest', async () => {
+    const { code, stdout } = await cli(['dlq', 'list', '--json'], env)
     expect(code).toBe(0)
-    expect(stdout).toContain(`purged 3 dead letters from ${deadLetterQueue}`)
-    expect(await messageCount(deadLetterQueue)).toBe(0)
+    const summaries = stdout
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line))
+    expect(summaries.map((summary) => summary.consumer)).toEqual(CONSUMERS)
+    const catalog = summaries.find((summary) => summary.consumer === CONSUMER)
+    expect(catalog).toMatchObject({
+      queue: deadLetterQueue,
+      declared: true,
+      depth: 3,
+      byType: { 'order.created': 1, 'order.cancelled': 1, 'user.registered': 1 }
+    })
+    expect(Object.entries(catalog.byError).find(([error]) => error.startsWith('body is not JSON'))?.[1]).toBe(1)
+    expect(catalog.oldestAgeSeconds).toBeGreaterThanOrEqual(0)
+    expect(summaries.find((summary) => summary.consumer === 'user-service')).toMatchObject({ declared: false, depth: 0 })
+    const text = await cli(['dlq', 'list'], env)
+    expect(text.stdout).toMatch(new RegExp(`catalog-service +${deadLetterQueue.replace(/\./g, '\\.')} +3 +\\d+s ago`))
+    expect(text.stdout).toContain('1 × user.registered')
+  })
+
+  it('redrive --dry-run lists what would move and moves nothing; without --yes it refuses when stdin is not a terminal', async () => {
+    const before = await deadLetters()
+    const dryRun = await cli(['dlq', 'redrive', CONSUMER, '--type', 'user.registered', '--dry-run'], env)
+    expect(dryRun.code).toBe(0)
+    expect(dryRun.stdout).toContain(`${failing.id}  user.registered`)
+    expect(dryRun.stdout).toContain('would move 1 dead letter of 3')
+    const unconfirmed = await cli(['dlq', 'redrive', CONSUMER, '--type', 'user.registered'], env)
+    expect(unconfirmed.code).toBe(1)
+    expect(unconfirmed.stderr).toMatch(/stdin is not a terminal.*--yes/)
+    expect(await deadLetters()).toEqual(before)
+    expect(await messageCount(connection, queue)).toBe(0)
+  })
+
+  it('redrive --type moves only that type, and the consumer processes it once the cause is fixed', async () => {
+    await db.raw('ALTER TABLE sellers DROP CONSTRAINT mmtest_frozen')
+    const { code, stdout } = await cli(['dlq', 'redrive', CONSUMER, '--type', 'user.registered', '--yes'], env)
+    expect(code).toBe(0)
+    expect(stdout).toMatch(/^moved 1 dead letter \(type user\.registered\) from .* back to .* in [\d.]+ s.*; 2 letters left in /)
+    const [row] = await waitFor(
+      async () => {
+        const rows = await db('sellers').where({ id: seller.userId })
+        return rows.length > 0 && rows
+      },
+      { what: 'the redriven event handled' }
+    )
+    expect(row).toMatchObject({ shopName: FROZEN_SHOP, status: 'active' })
+    expect(idsOf(await deadLetters())).toEqual([poisonId, invalidId])
+  })
+
+  it('purge with a filter removes only the letters that match', async () => {
+    const refused = await cli(['dlq', 'purge', CONSUMER, '--type', 'order.cancelled'], env)
+    expect(refused.code).toBe(1)
+    expect(refused.stderr).toContain('--yes')
+    const { code, stdout } = await cli(['dlq', 'purge', CONSUMER, '--type', 'order.cancelled', '--yes'], env)
+    expect(code).toBe(0)
+    expect(stdout).toContain(`purged 1 dead letter (type order.cancelled) from ${deadLetterQueue}; 1 left`)
+    expect(idsOf(await deadLetters())).toEqual([poisonId])
   })
 
   it('rejects an unknown consumer, naming the valid ones', async () => {
     for (const command of ['show', 'redrive', 'purge']) {
-      const { code, stderr } = await cli('dlq', command, 'billing-service', ...(command === 'purge' ? ['--yes'] : []))
+      const { code, stderr } = await cli(['dlq', command, 'billing-service', ...(command === 'show' ? [] : ['--yes'])], env)
       expect(code).toBe(1)
       expect(stderr).toContain("'billing-service'")
       for (const consumer of CONSUMERS) expect(stderr).toContain(consumer)
       expect(stderr).not.toMatch(/^\s+at /m)
     }
+  })
+
+  it('names the setting of a broker it cannot reach', async () => {
+    const { code, stderr } = await cli(['dlq', 'list'], { ...env, AMQP_URL: 'amqp://guest:secret@127.0.0.1:1' })
+    expect(code).toBe(1)
+    expect(stderr).toMatch(/^marketmesh: cannot connect to RabbitMQ at amqp:\/\/guest:\*\*\*@127\.0\.0\.1:1 \(set by --amqp-url or AMQP_URL\)/)
   })
 })

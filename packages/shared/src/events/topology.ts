@@ -92,6 +92,8 @@ export const DEAD_LETTER_HEADERS = {
 
 export const REQUEST_ID_HEADER = 'x-request-id'
 export const ATTEMPT_HEADER = 'x-attempt'
+/** How often an operator sent the message back from its dead-letter queue (`marketmesh dlq redrive`). */
+export const REDRIVE_HEADER = 'x-redrives'
 
 /**
  * The broker's own last resort against a message that keeps a consumer from settling it (the

@@ -1,0 +1,4 @@
+import { Argument } from 'commander'
+import { CONSUMERS } from '@marketmesh/shared'
+
+export const consumerArgument = () => new Argument('<consumer>', 'the consuming service').choices(CONSUMERS)
