@@ -3,6 +3,7 @@ import * as notifications from './0001_notifications'
 import * as users from './0002_users'
 import * as announcements from './0003_announcements'
 import * as streamControl from './0004_stream_control'
+import * as streamControlInCode from './0005_stream_control_in_code'
 
 /** This service's migrations, run in name order after the event backbone's. */
 export const migrations: MigrationList = {
@@ -10,5 +11,6 @@ export const migrations: MigrationList = {
   '0001_notifications': notifications,
   '0002_users': users,
   '0003_announcements': announcements,
-  '0004_stream_control': streamControl
+  '0004_stream_control': streamControl,
+  '0005_stream_control_in_code': streamControlInCode
 }

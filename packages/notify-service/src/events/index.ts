@@ -1,5 +1,6 @@
 import { deviceCredentialHandlers, type ServiceApplication } from '@marketmesh/shared'
 import { mail } from '../mail/mail'
+import { endRevokedDeviceStreams } from './end-revoked-device-streams'
 import { notifyOrderPaid, notifyOrderShipped } from './mail-order'
 import { notifyOrder } from './notify-order'
 import { notifyUser } from './notify-user'
@@ -7,7 +8,7 @@ import { notifyUser } from './notify-user'
 /** The handlers of the events this service consumes (its line of EVENT_CONSUMERS), and the mail they schedule. */
 export const events = (app: ServiceApplication) => {
   const bus = app.get('events')
-  deviceCredentialHandlers(bus)
+  deviceCredentialHandlers(bus, { onRevoked: endRevokedDeviceStreams })
   bus.on('user.registered', notifyUser).on('user.updated', notifyUser)
   bus.on('order.paid', notifyOrderPaid).on('order.shipped', notifyOrderShipped)
   for (const type of ['order.created', 'order.rejected', 'order.cancelled', 'order.delivered', 'order.completed', 'order.refunded'] as const) {

@@ -26,6 +26,9 @@ export const streamRoute =
   async (ctx, next) => {
     if (ctx.path !== STREAM_PATH) return next()
     if (ctx.method !== 'GET') throw new MethodNotAllowed('Only GET /stream')
+    // From before the credential is read until the stream is in the hub, or the request ends without it.
+    const opening = hub.opening()
+    ctx.res.once('close', opening.done)
     const { principal, expiresAt } = await authenticateStream(app, ctx)
     const after = lastEventIdOf(ctx.get('last-event-id'), ctx.query.lastEventId)
     const settings = app.get('stream')
@@ -46,12 +49,15 @@ export const streamRoute =
     })
     // Registered before the replay reads: what commits meanwhile waits in the client, none is lost.
     hub.add(client)
+    opening.done()
     const position = hub.position
     const expiry = expiresAt === undefined ? undefined : setTimeout(() => client.close(), Math.max(0, expiresAt - Date.now()))
     session.once('disconnected', () => {
       clearTimeout(expiry)
       hub.remove(client)
     })
+    // Revoked after its credential was read: the end went by before the stream was in the hub.
+    if (opening.endedMeanwhile(principal)) return client.close()
     try {
       await catchUp(app, client, after, position)
       client.goLive()
