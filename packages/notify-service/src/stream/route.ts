@@ -1,5 +1,4 @@
 import type { Middleware } from 'koa'
-import { createSession } from 'better-sse'
 import { BadRequest, MethodNotAllowed } from '@feathersjs/errors'
 import { durationMs, type ServiceApplication } from '@marketmesh/shared'
 import { authenticateStream } from './authenticate'
@@ -17,7 +16,7 @@ const lastEventIdOf = (header: string, query: unknown) => {
 }
 
 /**
- * `GET /stream`: authenticate, open the SSE session, replay what the caller missed (Last-Event-ID
+ * `GET /stream`: authenticate, open the SSE stream, replay what the caller missed (Last-Event-ID
  * or ?lastEventId=), then live. `retry` is jittered per stream so that after a restart thousands
  * of clients do not all reconnect in the same instant.
  */
@@ -35,13 +34,10 @@ export const streamRoute =
 
     ctx.status = 200
     ctx.respond = false
-    const session = await createSession(ctx.req, ctx.res, {
-      keepAlive: durationMs(settings.heartbeat),
-      retry: durationMs(settings.retry) + Math.floor(Math.random() * durationMs(settings.retryJitter)),
-      trustClientEventId: false
-    })
-    const client = new StreamClient(principal, session, ctx.res, {
+    const client = new StreamClient(principal, ctx.res, {
       maxBufferedBytes: settings.maxBufferedBytes,
+      heartbeatMs: durationMs(settings.heartbeat),
+      retryMs: durationMs(settings.retry) + Math.floor(Math.random() * durationMs(settings.retryJitter)),
       onEvicted: (evicted) => {
         hub.remove(evicted)
         hub.evictions.inc()
@@ -52,7 +48,7 @@ export const streamRoute =
     opening.done()
     const position = hub.position
     const expiry = expiresAt === undefined ? undefined : setTimeout(() => client.close(), Math.max(0, expiresAt - Date.now()))
-    session.once('disconnected', () => {
+    ctx.res.once('close', () => {
       clearTimeout(expiry)
       hub.remove(client)
     })

@@ -1,19 +1,27 @@
 import type { ServerResponse } from 'node:http'
-import type { Session } from 'better-sse'
+import { Connection, EventBuffer } from 'better-sse'
 import type { Principal } from '@marketmesh/shared'
 import type { Frame } from './frame'
 
 export interface StreamClientOptions {
   /** Bytes a stream may have waiting (ours and the socket's) before it is disconnected. */
   maxBufferedBytes: number
+  heartbeatMs: number
+  /** The reconnection delay the stream suggests (`retry`). */
+  retryMs: number
   onEvicted: (client: StreamClient) => void
 }
 
+const HEARTBEAT = Buffer.from(new EventBuffer().comment().dispatch().read())
+
 /**
- * One open stream. While it replays, live frames wait in `pending` (the replay may still be
- * reading them); then it goes live and skips what the replay already sent. It never writes
- * while the socket wants to drain: frames queue (references to the shared frames) and flush
- * on `drain`; a client whose backlog passes the bound is cut off, to replay on reconnect.
+ * One open stream, written to directly: a better-sse `Session` per connection (an undici Request
+ * and Response, an AbortController, its buffer) costs more memory than the socket it serves, so
+ * the stream is better-sse's wire format and headers without it. While it replays, live frames
+ * wait in `pending` (the replay may still be reading them); then it goes live and skips what the
+ * replay already sent. It never writes while the socket wants to drain: frames queue (references
+ * to the shared frames) and flush on `drain`; a client whose backlog passes the bound is cut
+ * off, to replay on reconnect.
  */
 export class StreamClient {
   private pending: Frame[] | undefined = []
@@ -22,14 +30,23 @@ export class StreamClient {
   private queuedBytes = 0
   private lastId = 0
   private closed = false
+  private readonly heartbeat: NodeJS.Timeout
 
   constructor(
     readonly principal: Principal,
-    private readonly session: Session,
     private readonly res: ServerResponse,
     private readonly options: StreamClientOptions
   ) {
+    res.socket?.setNoDelay(true)
+    // Merged with what the app's middleware set (request id, CORS).
+    res.writeHead(200, Connection.constants.RESPONSE_HEADERS)
+    res.write(new EventBuffer().retry(options.retryMs).dispatch().read())
+    this.heartbeat = setInterval(() => this.beat(), options.heartbeatMs)
     res.on('drain', () => this.flush())
+    res.once('close', () => {
+      this.closed = true
+      clearInterval(this.heartbeat)
+    })
   }
 
   /** Bytes waiting for this client: behind its replay, in our queue and in the socket's buffer. */
@@ -41,7 +58,7 @@ export class StreamClient {
   deliver(frame: Frame) {
     if (!this.pending) return this.send(frame)
     this.pending.push(frame)
-    this.pendingBytes += frame.bytes
+    this.pendingBytes += frame.bytes.length
     if (this.bufferedBytes > this.options.maxBufferedBytes) this.evict()
   }
 
@@ -54,9 +71,9 @@ export class StreamClient {
     }
     if (this.queue.length > 0 || this.res.writableNeedDrain) {
       this.queue.push(frame)
-      this.queuedBytes += frame.bytes
+      this.queuedBytes += frame.bytes.length
     } else {
-      void this.session.batch(frame.buffer)
+      this.res.write(frame.bytes)
     }
     if (this.bufferedBytes > this.options.maxBufferedBytes) this.evict()
   }
@@ -72,14 +89,20 @@ export class StreamClient {
   close() {
     if (this.closed) return
     this.closed = true
+    clearInterval(this.heartbeat)
     this.res.end()
+  }
+
+  /** A comment, so that proxies and the client see the connection alive; not behind a backlog. */
+  private beat() {
+    if (!this.closed && this.queue.length === 0 && !this.res.writableNeedDrain) this.res.write(HEARTBEAT)
   }
 
   private flush() {
     while (this.queue.length > 0 && !this.res.writableNeedDrain && !this.closed) {
       const frame = this.queue.shift()!
-      this.queuedBytes -= frame.bytes
-      void this.session.batch(frame.buffer)
+      this.queuedBytes -= frame.bytes.length
+      this.res.write(frame.bytes)
     }
   }
 
