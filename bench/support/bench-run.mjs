@@ -16,7 +16,8 @@ export const benchRun = (label) => {
     prefix,
     /** Drops the database and the queues (a service declares every consumer's) and exchanges the run declared. */
     async remove() {
-      const broker = await amqplib.connect(process.env.AMQP_URL ?? baseDefaults.amqp.url).catch((error) => {
+      // A broker that does not answer must not hold the run's end forever.
+      const broker = await amqplib.connect(process.env.AMQP_URL ?? baseDefaults.amqp.url, { timeout: 10_000 }).catch((error) => {
         console.error(`could not remove the broker objects of ${prefix}: ${error.message}`)
       })
       if (broker) {
