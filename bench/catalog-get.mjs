@@ -4,12 +4,12 @@
 // prints the median req/s and p99 of each and the ratio (target: >= 0.75 of the bare baseline).
 // Usage: node bench/catalog-get.mjs [seconds per round=8] [rounds=3]   (after `npm run build`)
 import { spawn } from 'node:child_process'
-import { createServer } from 'node:net'
 import { createRequire } from 'node:module'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { seedCatalog } from './support/catalog-data.mjs'
-import { catalogRun } from './support/catalog-run.mjs'
+import { benchRun } from './support/bench-run.mjs'
+import { freePort, waitUntil } from './support/processes.mjs'
 
 const require = createRequire(import.meta.url)
 const autocannon = require('autocannon')
@@ -21,24 +21,8 @@ const CONNECTIONS = 50
 const PRODUCTS = 10_000
 const here = dirname(fileURLToPath(import.meta.url))
 const root = join(here, '..')
-const run = catalogRun('get')
+const run = benchRun('get')
 const { connection, prefix } = run
-
-const freePort = () =>
-  new Promise((resolve) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address()
-      server.close(() => resolve(port))
-    })
-  })
-
-const waitUntil = async (check, what) => {
-  for (let i = 0; i < 300; i++) {
-    if (await check().catch(() => false)) return
-    await new Promise((resolve) => setTimeout(resolve, 100))
-  }
-  throw new Error(`timed out waiting for ${what}`)
-}
 
 const startProcess = (args, env, readyUrl) => {
   const child = spawn(process.execPath, args, { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'inherit'] })

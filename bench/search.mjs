@@ -5,7 +5,7 @@
 // Usage: node bench/search.mjs [products=100000] [queries=1000]   (after `npm run build`)
 import { createRequire } from 'node:module'
 import { seedCatalog, random, vocabulary } from './support/catalog-data.mjs'
-import { catalogRun } from './support/catalog-run.mjs'
+import { benchRun } from './support/bench-run.mjs'
 
 const require = createRequire(import.meta.url)
 const { createApp } = require('@marketmesh/catalog-service')
@@ -14,7 +14,7 @@ const { listen } = require('@marketmesh/shared')
 const PRODUCTS = Number(process.argv[2] ?? 100_000)
 const QUERIES = Number(process.argv[3] ?? 1_000)
 const SHOPPERS = 8
-const run = catalogRun('search')
+const run = benchRun('search')
 const { connection, prefix } = run
 
 const percentile = (sorted, p) => sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]

@@ -4,6 +4,7 @@ import * as users from './0002_users'
 import * as announcements from './0003_announcements'
 import * as streamControl from './0004_stream_control'
 import * as printing from './0005_printing'
+import * as streamControlInCode from './0006_stream_control_in_code'
 
 /** This service's migrations, run in name order after the event backbone's. */
 export const migrations: MigrationList = {
@@ -12,5 +13,6 @@ export const migrations: MigrationList = {
   '0002_users': users,
   '0003_announcements': announcements,
   '0004_stream_control': streamControl,
-  '0005_printing': printing
+  '0005_printing': printing,
+  '0006_stream_control_in_code': streamControlInCode
 }

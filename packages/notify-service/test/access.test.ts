@@ -12,6 +12,23 @@ import { streamOpener, type Stream } from './sse'
 const closedForGood = (stream: Stream) =>
   waitFor(() => stream.source.readyState === EventSource.CLOSED, { what: 'the stream closed and refused again' })
 
+/** The next stream's authentication (the read of its credential) done, it waits for `release`. */
+const holdNextAuthentication = (notify: Notify) => {
+  const service = notify.app.service('authentication')
+  const authenticate = service.authenticate
+  let held = false
+  let release = () => {}
+  const released = new Promise<void>((resolve) => (release = resolve))
+  service.authenticate = async (...args: Parameters<typeof authenticate>) => {
+    service.authenticate = authenticate
+    const result = await authenticate.apply(service, args)
+    held = true
+    await released
+    return result
+  }
+  return { isHeld: () => held, release }
+}
+
 describe('who may stay connected', () => {
   let notify: Notify
   const { open, closeAll } = streamOpener()
@@ -42,6 +59,28 @@ describe('who may stay connected', () => {
     await closedForGood(stream)
     expect(stream.opened).toBe(1)
     expect((await fetch(`${notify.url}/stream`, { headers: { Authorization: `Bearer ${device.token}` } })).status).toBe(401)
+  })
+
+  it('ends a device stream whose credential was read just before the revocation committed, once it is opened', async () => {
+    const shop = seller()
+    const device = await registeredDevice(notify, shop)
+    const first = await open(notify.url, { token: device.token })
+    const authentication = holdNextAuthentication(notify)
+    let openedClosed = false
+    const opened = new Promise<http.IncomingMessage>((resolve) =>
+      http.get(`${notify.url}/stream`, { headers: { Authorization: `Bearer ${device.token}` } }, (response) => {
+        response.socket.once('close', () => (openedClosed = true))
+        response.resume()
+        resolve(response)
+      })
+    )
+    await waitFor(authentication.isHeld, { what: 'the second stream past the read of its credential' })
+    await notify.emit('device.revoked', { deviceId: device.deviceId, sellerId: shop.sellerId! })
+    // The revocation has reached this instance's streams: the first one ended.
+    await closedForGood(first)
+    authentication.release()
+    expect((await opened).statusCode).toBe(200)
+    await waitFor(() => openedClosed, { what: 'the stream opened across the revocation ended' })
   })
 
   it('disconnects a user who is disabled and refuses them afterwards, although their token is still valid', async () => {
@@ -109,5 +148,7 @@ describe('who may stay connected', () => {
     const text = await (await fetch(`${notify.url}/metrics`)).text()
     expect(text).toMatch(/sse_connections\{[^}]*kind="buyer"[^}]*\} \d+/)
     expect(text).toMatch(/sse_evictions_total\{[^}]*\} 1/)
+    expect(text).toMatch(/http_request_duration_seconds_count\{[^}]*route="\/stream"[^}]*\} \d+/)
+    expect(text).not.toMatch(/route="unmatched"/)
   })
 })

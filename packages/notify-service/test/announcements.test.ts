@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { waitFor } from '../../../test/support'
 import { bearer } from '../../../test/support/tokens'
 import { createClient } from '../src/client'
+import { purgeEndedAnnouncements } from '../src/services/announcements/purge-ended'
 import { admin, buyer, registeredDevice, seller, startNotify, type Notify } from './helpers'
 import { streamOpener } from './sse'
 
@@ -67,6 +68,18 @@ describe('announcements', () => {
     expect(listed.status).toBe(200)
     expect(listed.body.data).toEqual([created.body])
     expect((await notify.call('GET', '/announcements', { headers: { Authorization: `Bearer ${device.token}` } })).body.total).toBe(1)
+  })
+
+  it('purges the announcements that have ended and keeps the current ones', async () => {
+    const announce = (body: object) => notify.call('POST', '/announcements', { as: admin(), body: { message: 'Purge me?', level: 'info', ...body } })
+    const ended = await announce({ endsAt: new Date(Date.now() + 200).toISOString() })
+    const later = await announce({ endsAt: new Date(Date.now() + 3_600_000).toISOString() })
+    const untilFurtherNotice = await announce({})
+    await new Promise((resolve) => setTimeout(resolve, 300))
+    expect(await purgeEndedAnnouncements(notify.db)).toBeGreaterThanOrEqual(1)
+    const kept = (await notify.db('announcements').select('id')).map(({ id }: { id: string }) => id)
+    expect(kept).not.toContain(ended.body.id)
+    expect(kept).toEqual(expect.arrayContaining([later.body.id, untilFurtherNotice.body.id]))
   })
 
   it('works through the typed client', async () => {

@@ -6,6 +6,7 @@ import { statelessAuthentication } from './authentication'
 import type { Knex, MigrationList } from './database'
 import type { Principal, ServiceApplication } from './declarations'
 import type { EventBus } from './events/bus'
+import type { EventHandler } from './events/consumer'
 
 /**
  * Device credentials: user-service issues a seller's appliance an opaque token and publishes only its
@@ -44,8 +45,12 @@ export const deviceCredentialMigrations: MigrationList = {
   }
 }
 
-/** Keeps `device_credentials` in step with user-service. A revocation wins whatever order the two events arrive in. */
-export const deviceCredentialHandlers = (bus: EventBus) =>
+/**
+ * Keeps `device_credentials` in step with user-service. A revocation wins whatever order the two
+ * events arrive in. `onRevoked` is what a revocation means to the service beyond the read model
+ * (ending the device's open streams), in the same transaction.
+ */
+export const deviceCredentialHandlers = (bus: EventBus, { onRevoked }: { onRevoked?: EventHandler<'device.revoked'> } = {}) =>
   bus
     .on('device.registered', async ({ data, occurredAt }, { trx }) => {
       await trx('device_credentials')
@@ -53,11 +58,14 @@ export const deviceCredentialHandlers = (bus: EventBus) =>
         .onConflict('id')
         .ignore()
     })
-    .on('device.revoked', async ({ data, occurredAt }, { trx }) => {
-      await trx('device_credentials')
+    .on('device.revoked', async (event, context) => {
+      const { data, occurredAt } = event
+      await context
+        .trx('device_credentials')
         .insert({ id: data.deviceId, seller_id: data.sellerId, revoked_at: occurredAt })
         .onConflict('id')
         .merge({ revoked_at: occurredAt, token_hash: null })
+      await onRevoked?.(event, context)
     })
 
 // A device polls or streams all day: one last_seen_at write a minute is plenty.

@@ -24,13 +24,16 @@ export const httpMetrics = (app: ServiceApplication, registry: Registry, logger:
   const servicePaths = new WeakMap<object, string>()
   app.mixins.push((service, path) => servicePaths.set(service, `/${path}`))
 
+  // The paths the app answers with middleware of its own (`answersPath`), known once it is configured.
+  let ownPaths: Set<string> | undefined
   // A bounded set of route labels: the service's path pattern, never the raw URL.
   const routeOf = (ctx: Parameters<Middleware>[0]) => {
     if (ctx.lookup) {
       const path = servicePaths.get(ctx.lookup.service) ?? 'unknown'
       return ctx.lookup.params.__id !== undefined ? `${path}/:id` : path
     }
-    return ['/health', '/ready', '/metrics'].includes(ctx.path) ? ctx.path : 'unmatched'
+    ownPaths ??= new Set(['/health', '/ready', '/metrics', ...(app.get('httpPaths') ?? [])])
+    return ownPaths.has(ctx.path) ? ctx.path : 'unmatched'
   }
 
   // One labelled child per method, route and status: prom-client would hash the labels on every observe.

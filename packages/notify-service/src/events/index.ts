@@ -1,6 +1,7 @@
 import { deviceCredentialHandlers, type ServiceApplication } from '@marketmesh/shared'
 import { mail } from '../mail/mail'
 import { printConfirmTimeout } from '../printing/confirm-timeout'
+import { endRevokedDeviceStreams } from './end-revoked-device-streams'
 import { notifyOrderShipped } from './mail-order'
 import { notifyOrder } from './notify-order'
 import { notifyUser } from './notify-user'
@@ -9,7 +10,7 @@ import { printOrderPaid } from './print-order'
 /** The handlers of the events this service consumes (its line of EVENT_CONSUMERS), and the mail and print timers they schedule. */
 export const events = (app: ServiceApplication) => {
   const bus = app.get('events')
-  deviceCredentialHandlers(bus)
+  deviceCredentialHandlers(bus, { onRevoked: endRevokedDeviceStreams })
   bus.on('user.registered', notifyUser).on('user.updated', notifyUser)
   bus.on('order.paid', printOrderPaid).on('order.shipped', notifyOrderShipped)
   for (const type of ['order.created', 'order.rejected', 'order.cancelled', 'order.delivered', 'order.completed', 'order.refunded'] as const) {

@@ -1,11 +1,13 @@
 import type { EventHandler } from '@marketmesh/shared'
 import { appendNotification } from '../log/append'
 import { MAIL_EFFECT, type MailPayload } from '../mail/mail'
+import { endStreamsOnCommit } from '../stream/control'
 
 /**
- * Keeps the users read model at its newest version (mail addresses, disabled accounts) and tells
- * the user about their account. The notification is written whatever the version: it records
- * the event, which happened whenever it arrives. A registration also schedules the welcome mail.
+ * Keeps the users read model at its newest version (mail addresses, disabled accounts), ends the
+ * streams of a user it disables, and tells the user about their account. The notification is
+ * written whatever the version: it records the event, which happened whenever it arrives. A
+ * registration also schedules the welcome mail.
  */
 export const notifyUser: EventHandler<'user.registered' | 'user.updated'> = async (event, { trx, schedule }) => {
   const { userId, email, name, role, status, version, shopName } = event.data
@@ -17,7 +19,14 @@ export const notifyUser: EventHandler<'user.registered' | 'user.updated'> = asyn
   })
   // After the append: this service's handlers take the log's lock before their row locks, so two
   // batches do not wait for each other in opposite order.
-  await trx('users').insert({ id: userId, email, name, role, status, version }).onConflict('id').merge().whereRaw('users.version < excluded.version')
+  const [written] = await trx('users')
+    .insert({ id: userId, email, name, role, status, version })
+    .onConflict('id')
+    .merge()
+    .whereRaw('users.version < excluded.version')
+    .returning('status')
+  // Only a write makes it the newest version: an older event arriving late changes nothing.
+  if (written?.status === 'disabled') await endStreamsOnCommit(trx, { id: userId, role })
   if (event.type === 'user.registered') {
     const welcome: MailPayload = { template: 'welcome', to: userId, context: { shopName } }
     await schedule(MAIL_EFFECT, `welcome:${userId}`, welcome)

@@ -1,6 +1,6 @@
 import { durationMs, purgeInBatches, runPeriodically, type Knex, type ServiceApplication } from '@marketmesh/shared'
 
-const PURGE_INTERVAL_MS = 15 * 60_000
+export const PURGE_INTERVAL_MS = 15 * 60_000
 
 /**
  * Deletes the notifications older than `retentionMs`. The horizon moves first: a client resuming

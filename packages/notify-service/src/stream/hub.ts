@@ -1,6 +1,7 @@
 import { Counter, Gauge } from 'prom-client'
 import type { Principal, ServiceApplication } from '@marketmesh/shared'
 import { canSee } from '../log/audience'
+import { streamOwner } from './control'
 import type { Frame } from './frame'
 import type { StreamClient } from './stream-client'
 
@@ -18,6 +19,8 @@ export interface LogRow {
  */
 export class StreamHub {
   private readonly clients = new Set<StreamClient>()
+  /** Per stream being opened, the owners whose streams were ended meanwhile (see `opening`). */
+  private readonly openings = new Set<Set<string>>()
   /** The last log id handed out (the tail's position). */
   position = 0
   readonly evictions: Counter
@@ -62,7 +65,27 @@ export class StreamHub {
     for (const client of this.clients) if (canSee(client.principal, row)) client.deliver(frame)
   }
 
-  /** Ends the streams `matches` picks (a revoked device, a disabled user), or all. */
+  /**
+   * Call before a stream reads its caller's credential, and `done` once it is in the hub. A
+   * revocation that commits after the read ends the streams in the hub before this one is added;
+   * `endedMeanwhile` tells the stream it must not live.
+   */
+  opening() {
+    const ended = new Set<string>()
+    this.openings.add(ended)
+    return {
+      endedMeanwhile: (principal: Principal) => ended.has(streamOwner(principal)),
+      done: () => this.openings.delete(ended)
+    }
+  }
+
+  /** Ends the streams of `owner` (see control.ts), also those being opened. */
+  end(owner: string) {
+    for (const ended of this.openings) ended.add(owner)
+    this.close((principal) => streamOwner(principal) === owner)
+  }
+
+  /** Ends the streams `matches` picks, or all. */
   close(matches: (principal: Principal) => boolean = () => true) {
     for (const client of this.clients) {
       if (!matches(client.principal)) continue

@@ -1,5 +1,4 @@
 import type { Middleware } from 'koa'
-import { createSession } from 'better-sse'
 import { BadRequest, MethodNotAllowed } from '@feathersjs/errors'
 import { durationMs, type ServiceApplication } from '@marketmesh/shared'
 import { authenticateStream } from './authenticate'
@@ -17,7 +16,7 @@ const lastEventIdOf = (header: string, query: unknown) => {
 }
 
 /**
- * `GET /stream`: authenticate, open the SSE session, replay what the caller missed (Last-Event-ID
+ * `GET /stream`: authenticate, open the SSE stream, replay what the caller missed (Last-Event-ID
  * or ?lastEventId=), then live. `retry` is jittered per stream so that after a restart thousands
  * of clients do not all reconnect in the same instant.
  */
@@ -26,19 +25,19 @@ export const streamRoute =
   async (ctx, next) => {
     if (ctx.path !== STREAM_PATH) return next()
     if (ctx.method !== 'GET') throw new MethodNotAllowed('Only GET /stream')
+    // From before the credential is read until the stream is in the hub, or the request ends without it.
+    const opening = hub.opening()
+    ctx.res.once('close', opening.done)
     const { principal, expiresAt } = await authenticateStream(app, ctx)
     const after = lastEventIdOf(ctx.get('last-event-id'), ctx.query.lastEventId)
     const settings = app.get('stream')
 
     ctx.status = 200
     ctx.respond = false
-    const session = await createSession(ctx.req, ctx.res, {
-      keepAlive: durationMs(settings.heartbeat),
-      retry: durationMs(settings.retry) + Math.floor(Math.random() * durationMs(settings.retryJitter)),
-      trustClientEventId: false
-    })
-    const client = new StreamClient(principal, session, ctx.res, {
+    const client = new StreamClient(principal, ctx.res, {
       maxBufferedBytes: settings.maxBufferedBytes,
+      heartbeatMs: durationMs(settings.heartbeat),
+      retryMs: durationMs(settings.retry) + Math.floor(Math.random() * durationMs(settings.retryJitter)),
       onEvicted: (evicted) => {
         hub.remove(evicted)
         hub.evictions.inc()
@@ -46,14 +45,17 @@ export const streamRoute =
     })
     // Registered before the replay reads: what commits meanwhile waits in the client, none is lost.
     hub.add(client)
+    opening.done()
     const presenceEnds = app.get('printerPresence').streamOpened(principal)
     const position = hub.position
     const expiry = expiresAt === undefined ? undefined : setTimeout(() => client.close(), Math.max(0, expiresAt - Date.now()))
-    session.once('disconnected', () => {
+    ctx.res.once('close', () => {
       clearTimeout(expiry)
       hub.remove(client)
       presenceEnds()
     })
+    // Revoked after its credential was read: the end went by before the stream was in the hub.
+    if (opening.endedMeanwhile(principal)) return client.close()
     try {
       await catchUp(app, client, after, position)
       client.goLive()

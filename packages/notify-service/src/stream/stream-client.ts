@@ -1,19 +1,30 @@
 import type { ServerResponse } from 'node:http'
-import type { Session } from 'better-sse'
+import type { Socket } from 'node:net'
+import { Connection, EventBuffer } from 'better-sse'
 import type { Principal } from '@marketmesh/shared'
-import type { Frame } from './frame'
+import { wireFrame, type Frame } from './frame'
 
 export interface StreamClientOptions {
   /** Bytes a stream may have waiting (ours and the socket's) before it is disconnected. */
   maxBufferedBytes: number
+  heartbeatMs: number
+  /** The reconnection delay the stream suggests (`retry`). */
+  retryMs: number
   onEvicted: (client: StreamClient) => void
 }
 
+const HEARTBEAT = wireFrame(new EventBuffer().comment().dispatch().read())
+
 /**
- * One open stream. While it replays, live frames wait in `pending` (the replay may still be
- * reading them); then it goes live and skips what the replay already sent. It never writes
- * while the socket wants to drain: frames queue (references to the shared frames) and flush
- * on `drain`; a client whose backlog passes the bound is cut off, to replay on reconnect.
+ * One open stream, written to directly: a better-sse `Session` per connection (an undici Request
+ * and Response, an AbortController, its buffer) costs more memory than the socket it serves, so
+ * the stream is better-sse's wire format and headers without it. Past the head, frames go to the
+ * socket itself, already framed as HTTP chunks: one write each, nothing allocated per stream
+ * (ServerResponse would frame each chunk again and cork and uncork the socket around it; `end`
+ * still closes the chunked body). While it replays, live frames wait in `pending` (the replay may
+ * still be reading them); then it goes live and skips what the replay already sent. It never
+ * writes while the socket wants to drain: frames queue (references to the shared frames) and
+ * flush on `drain`; a client whose backlog passes the bound is cut off, to replay on reconnect.
  */
 export class StreamClient {
   private pending: Frame[] | undefined = []
@@ -22,26 +33,42 @@ export class StreamClient {
   private queuedBytes = 0
   private lastId = 0
   private closed = false
+  private readonly heartbeat: NodeJS.Timeout
+  private readonly socket: Socket
+  private readonly chunked: boolean
 
   constructor(
     readonly principal: Principal,
-    private readonly session: Session,
     private readonly res: ServerResponse,
     private readonly options: StreamClientOptions
   ) {
-    res.on('drain', () => this.flush())
+    res.socket?.setNoDelay(true)
+    // Merged with what the app's middleware set (request id, CORS).
+    res.writeHead(200, Connection.constants.RESPONSE_HEADERS)
+    res.write(new EventBuffer().retry(options.retryMs).dispatch().read())
+    this.socket = res.socket!
+    this.chunked = res.chunkedEncoding
+    this.heartbeat = setInterval(() => this.beat(), options.heartbeatMs)
+    const flush = () => this.flush()
+    this.socket.on('drain', flush)
+    res.once('close', () => {
+      this.closed = true
+      clearInterval(this.heartbeat)
+      // A kept-alive socket may serve another request.
+      this.socket.off('drain', flush)
+    })
   }
 
   /** Bytes waiting for this client: behind its replay, in our queue and in the socket's buffer. */
   get bufferedBytes() {
-    return this.pendingBytes + this.queuedBytes + this.res.writableLength
+    return this.pendingBytes + this.queuedBytes + this.socket.writableLength
   }
 
   /** A live frame from the log tail. */
   deliver(frame: Frame) {
     if (!this.pending) return this.send(frame)
     this.pending.push(frame)
-    this.pendingBytes += frame.bytes
+    this.pendingBytes += frame.bytes.length
     if (this.bufferedBytes > this.options.maxBufferedBytes) this.evict()
   }
 
@@ -52,11 +79,11 @@ export class StreamClient {
       if (frame.id <= this.lastId) return
       this.lastId = frame.id
     }
-    if (this.queue.length > 0 || this.res.writableNeedDrain) {
+    if (this.queue.length > 0 || this.socket.writableNeedDrain) {
       this.queue.push(frame)
-      this.queuedBytes += frame.bytes
+      this.queuedBytes += frame.bytes.length
     } else {
-      void this.session.batch(frame.buffer)
+      this.write(frame)
     }
     if (this.bufferedBytes > this.options.maxBufferedBytes) this.evict()
   }
@@ -72,14 +99,24 @@ export class StreamClient {
   close() {
     if (this.closed) return
     this.closed = true
+    clearInterval(this.heartbeat)
     this.res.end()
   }
 
+  /** A comment, so that proxies and the client see the connection alive; not behind a backlog. */
+  private beat() {
+    if (!this.closed && this.queue.length === 0 && !this.socket.writableNeedDrain) this.write(HEARTBEAT)
+  }
+
+  private write(frame: Frame) {
+    this.socket.write(this.chunked ? frame.chunk : frame.bytes)
+  }
+
   private flush() {
-    while (this.queue.length > 0 && !this.res.writableNeedDrain && !this.closed) {
+    while (this.queue.length > 0 && !this.socket.writableNeedDrain && !this.closed) {
       const frame = this.queue.shift()!
-      this.queuedBytes -= frame.bytes
-      void this.session.batch(frame.buffer)
+      this.queuedBytes -= frame.bytes.length
+      this.write(frame)
     }
   }
 

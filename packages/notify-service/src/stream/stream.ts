@@ -1,12 +1,10 @@
 import type { Server } from 'node:http'
 import type { HookContext, NextFunction } from '@feathersjs/feathers'
 import { answersPath, type ServiceApplication } from '@marketmesh/shared'
+import { STREAM_CONTROL_CHANNEL } from './control'
 import { StreamHub } from './hub'
 import { LogTail } from './log-tail'
 import { STREAM_PATH, streamRoute } from './route'
-
-/** Payloads on it end streams: `device:<id>` (revoked), `user:<id>` (disabled); see migration 0004. */
-export const STREAM_CONTROL_CHANNEL = 'notify_stream_control'
 
 /** `GET /stream` on this instance: its streams and the tail of the log that feeds them. */
 export const stream = (app: ServiceApplication) => {
@@ -17,7 +15,7 @@ export const stream = (app: ServiceApplication) => {
     hub,
     logger: app.get('logger'),
     controlChannel: STREAM_CONTROL_CHANNEL,
-    onControl: (payload) => hub.close((principal) => payload === `${principal.role === 'device' ? 'device' : 'user'}:${principal.id}`)
+    onControl: (owner) => hub.end(owner)
   })
   app.set('streams', hub)
   app.use(streamRoute(app, hub))

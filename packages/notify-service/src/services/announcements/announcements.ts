@@ -4,6 +4,7 @@ import { AnnouncementService, getOptions } from './announcements.class'
 import { announcementDataValidator, announcementExternalResolver, announcementQueryValidator } from './announcements.schema'
 import { announcementMethods, announcementPath } from './announcements.shared'
 import { onlyCurrent } from './hooks'
+import { announcementPurge } from './purge-ended'
 
 export * from './announcements.class'
 export * from './announcements.schema'
@@ -21,6 +22,7 @@ export const announcement = (app: ServiceApplication) => {
       create: [schemaHooks.validateData(announcementDataValidator)]
     }
   })
+  app.configure(announcementPurge)
 }
 
 declare module '@marketmesh/shared' {

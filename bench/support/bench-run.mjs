@@ -1,12 +1,12 @@
-// What both catalog benches need around a run: a unique database and broker prefix, and their removal.
+// What a bench needs around a run of one service: a unique database and broker prefix, and their removal.
 import { randomBytes } from 'node:crypto'
 import { createRequire } from 'node:module'
 
 const require = createRequire(import.meta.url)
 const amqplib = require('amqplib')
-const { baseDefaults, consumerQueueNames, dropDatabase, exchangeNames } = require('@marketmesh/shared')
+const { baseDefaults, consumerQueueNames, CONSUMERS, dropDatabase, exchangeNames } = require('@marketmesh/shared')
 
-export const catalogRun = (label) => {
+export const benchRun = (label) => {
   const name = `mmbench_${label}_${Date.now().toString(36)}${randomBytes(2).toString('hex')}`
   const postgres = process.env.BENCH_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432'
   const prefix = name.replace(/_/g, '.')
@@ -14,16 +14,19 @@ export const catalogRun = (label) => {
   return {
     connection,
     prefix,
-    /** Drops the database and the catalog-service queues and exchanges the run declared. */
+    /** Drops the database and the queues (a service declares every consumer's) and exchanges the run declared. */
     async remove() {
-      const broker = await amqplib.connect(process.env.AMQP_URL ?? baseDefaults.amqp.url).catch((error) => {
+      // A broker that does not answer must not hold the run's end forever.
+      const broker = await amqplib.connect(process.env.AMQP_URL ?? baseDefaults.amqp.url, { timeout: 10_000 }).catch((error) => {
         console.error(`could not remove the broker objects of ${prefix}: ${error.message}`)
       })
       if (broker) {
         const channel = await broker.createChannel()
-        const names = consumerQueueNames(prefix, 'catalog-service')
-        for (const queue of [names.queue, names.deadLetterQueue, ...baseDefaults.amqp.retryDelaysMs.map(names.retryQueue)]) {
-          await channel.deleteQueue(queue)
+        for (const consumer of CONSUMERS) {
+          const names = consumerQueueNames(prefix, consumer)
+          for (const queue of [names.queue, names.deadLetterQueue, ...baseDefaults.amqp.retryDelaysMs.map(names.retryQueue)]) {
+            await channel.deleteQueue(queue)
+          }
         }
         await channel.deleteExchange(exchangeNames(prefix).events)
         await channel.deleteExchange(exchangeNames(prefix).deadLetters)

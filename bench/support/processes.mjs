@@ -1,0 +1,44 @@
+// What the benches need to run services as processes: a free port, waiting for readiness, and
+// enough open files for thousands of connections.
+import { execFileSync, spawn } from 'node:child_process'
+import { createServer } from 'node:net'
+
+export const freePort = () =>
+  new Promise((resolve) => {
+    const server = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = server.address()
+      server.close(() => resolve(port))
+    })
+  })
+
+export const waitUntil = async (check, what, tries = 600) => {
+  for (let i = 0; i < tries; i++) {
+    if (await check().catch(() => false)) return
+    await new Promise((resolve) => setTimeout(resolve, 100))
+  }
+  throw new Error(`timed out waiting for ${what}`)
+}
+
+const openFilesLimit = (flag) =>
+  Number(
+    execFileSync('/bin/sh', ['-c', `ulimit ${flag}`])
+      .toString()
+      .trim()
+      .replace('unlimited', 'Infinity')
+  )
+
+/**
+ * Runs this script again under `ulimit -n needed` when the soft limit on open files is lower (the
+ * children it starts inherit it); fails naming the hard limit when even that is lower. Returns
+ * true when it did, and the caller should leave the run to the new process.
+ */
+export const ensureOpenFiles = async (needed) => {
+  if (openFilesLimit('-Sn') >= needed) return false
+  const hard = openFilesLimit('-Hn')
+  if (hard < needed) throw new Error(`needs ${needed} open files per process, the hard limit is ${hard} (raise it: ulimit -Hn, limits.conf)`)
+  const child = spawn('/bin/sh', ['-c', `ulimit -Sn ${needed} && exec "$0" "$@"`, process.execPath, ...process.execArgv, ...process.argv.slice(1)], {
+    stdio: 'inherit'
+  })
+  process.exitCode = await new Promise((resolve) => child.once('exit', (code) => resolve(code ?? 1)))
+  return true
+}

@@ -1,0 +1,117 @@
+// One client process of bench/sse: holds its share of the SSE connections to each server, over
+// plain node:http (an EventSource per connection would cost this process more than the server
+// being measured), and records when each broadcast reached each connection. Driven by its parent
+// over IPC:
+//   {cmd: 'connect', target, url, count, concurrency, token?: 'buyer'}  -> {type: 'connected', ...}
+//   a broadcast whose message is `bench:<round>:<sentAt ms> ...`        -> {type: 'delivered', target, round}
+//                                                                          once every connection has it
+//   {cmd: 'report'}  -> {type: 'report', latencies: {target: {round: [ms, ...]}}, closed: {target: n}}
+//   {cmd: 'close'}   -> ends every connection and exits
+import http from 'node:http'
+import { randomUUID } from 'node:crypto'
+import { createRequire } from 'node:module'
+
+const require = createRequire(import.meta.url)
+const { baseDefaults, DEVELOPMENT_SIGNING_KEY, importSigningKey, signAccessToken } = require('@marketmesh/shared')
+
+const MARKER = Buffer.from('bench:')
+const COLON = 0x3a
+const targets = new Map()
+const sockets = new Set()
+let signingKey
+
+const targetOf = (name) => {
+  if (!targets.has(name)) targets.set(name, { name, open: 0, closed: 0, rounds: new Map() })
+  return targets.get(name)
+}
+
+/** Reads the number at `from` up to the next colon; undefined when the chunk ends first. */
+const numberAt = (buffer, from) => {
+  let value = 0
+  for (let i = from; i < buffer.length; i++) {
+    const byte = buffer[i]
+    if (byte === COLON) return { value, end: i }
+    value = value * 10 + (byte - 0x30)
+  }
+  return undefined
+}
+
+const received = (target, round, sentAt, at) => {
+  let entry = target.rounds.get(round)
+  if (!entry) target.rounds.set(round, (entry = []))
+  entry.push(at - sentAt)
+  if (entry.length === target.open) process.send({ type: 'delivered', target: target.name, round })
+}
+
+const onChunk = (target, state) => (chunk) => {
+  const at = Date.now()
+  const buffer = state.carry ? Buffer.concat([state.carry, chunk]) : chunk
+  state.carry = undefined
+  for (let from = buffer.indexOf(MARKER); from !== -1; from = buffer.indexOf(MARKER, from + 1)) {
+    const round = numberAt(buffer, from + MARKER.length)
+    const sentAt = round && numberAt(buffer, round.end + 1)
+    // A message cut by the chunk's end: its rest comes with the next chunk.
+    if (!sentAt) {
+      state.carry = buffer.subarray(from)
+      return
+    }
+    received(target, round.value, sentAt.value, at)
+  }
+}
+
+const connectOne = (target, url, headers) =>
+  new Promise((resolve) => {
+    const request = http.get(url, { agent: false, headers }, (response) => {
+      if (response.statusCode !== 200) {
+        response.resume()
+        return resolve(`HTTP ${response.statusCode}`)
+      }
+      target.open++
+      sockets.add(response.socket)
+      response.on('data', onChunk(target, {}))
+      response.socket.once('close', () => {
+        target.closed++
+        sockets.delete(response.socket)
+      })
+      resolve(undefined)
+    })
+    request.once('error', (error) => resolve(error.message))
+  })
+
+const connect = async ({ target: name, url, count, concurrency, token }) => {
+  const target = targetOf(name)
+  signingKey ??= await importSigningKey(DEVELOPMENT_SIGNING_KEY)
+  const failures = new Map()
+  let next = 0
+  const started = Date.now()
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < count) {
+        next++
+        const headers = token
+          ? { Authorization: `Bearer ${await signAccessToken(signingKey, { sub: randomUUID(), role: token }, baseDefaults.jwt)}` }
+          : {}
+        const failure = await connectOne(target, url, headers)
+        if (failure) failures.set(failure, (failures.get(failure) ?? 0) + 1)
+      }
+    })
+  )
+  process.send({ type: 'connected', target: name, open: target.open, failures: Object.fromEntries(failures), ms: Date.now() - started })
+}
+
+process.on('message', async (message) => {
+  if (message.cmd === 'connect') await connect(message)
+  if (message.cmd === 'report') {
+    const latencies = {}
+    const closed = {}
+    for (const [name, target] of targets) {
+      latencies[name] = Object.fromEntries(target.rounds)
+      closed[name] = target.closed
+    }
+    process.send({ type: 'report', latencies, closed })
+  }
+  if (message.cmd === 'close') {
+    for (const socket of sockets) socket.destroy()
+    process.exit(0)
+  }
+})
