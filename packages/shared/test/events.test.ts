@@ -4,7 +4,7 @@ import { join } from 'node:path'
 import amqplib from 'amqplib'
 import { describe, expect, it } from 'vitest'
 import { consumerQueueNames, DEAD_LETTER_HEADERS, exchangeNames } from '../src'
-import { AMQP, createTcpProxy, createTestBus, metricValue, waitFor } from '../../../test/support'
+import { AMQP, cleanUp, createTcpProxy, createTestBus, metricValue, POSTGRES, uniqueName, waitFor } from '../../../test/support'
 import { applyEffect, orderCreated } from './fixtures/effects.cjs'
 import { afterThisTest, CONSUMER, effectsOf, emitInTransaction, twoServices, unsent, watchEverything } from './helpers'
 
@@ -86,6 +86,38 @@ describe('transactional outbox', () => {
     const published =
       (await metricValue(publisher.registry, 'events_published_total')) + (await metricValue(second.registry, 'events_published_total'))
     expect(published).toBe(1_200)
+  })
+
+  it('wakes the relay of the instance holding the lock when another commits, and hands it over when that one stops', async () => {
+    const prefix = uniqueName('events').replace(/_/g, '.')
+    const database = `${POSTGRES}/${uniqueName('publisher')}`
+    // The poll is the safety net: past the test's length, so that only a notification or the handover publishes.
+    const instance = () =>
+      createTestBus({ service: 'order-service', connection: database, prefix, settings: { outbox: { pollIntervalMs: 600_000 } } })
+    const leader = await instance()
+    const standby = await instance()
+    afterThisTest(async () => {
+      await leader.bus.stop()
+      await standby.bus.stop()
+      await leader.db.destroy()
+      await standby.db.destroy()
+      await cleanUp({ prefix, databases: [database] })
+    })
+    const { received } = await watchEverything(prefix)
+    await leader.bus.start()
+    await waitFor(() => leader.bus.relay.isLeader, { what: 'the first instance to take the lock' })
+    await standby.bus.start()
+
+    const [fromStandby] = await emitInTransaction(standby.bus, standby.db)
+    await waitFor(() => received.includes(fromStandby.id), { what: 'the standby’s event, published by the leader' })
+    expect(standby.bus.relay.isLeader).toBe(false)
+    expect(await metricValue(leader.registry, 'events_published_total')).toBe(1)
+
+    await leader.bus.stop()
+    await waitFor(() => standby.bus.relay.isLeader, { what: 'the standby to take the lock over' })
+    const [afterHandover] = await emitInTransaction(standby.bus, standby.db)
+    await waitFor(() => received.includes(afterHandover.id), { what: 'the event emitted after the handover' })
+    expect(received).toEqual([fromStandby.id, afterHandover.id])
   })
 
   it('keeps relaying after PostgreSQL drops its connections', async () => {

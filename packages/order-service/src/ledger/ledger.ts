@@ -19,19 +19,32 @@ type Entry = [account: string, amount: number]
 
 /**
  * Posts one journal (debits +, credits −, summing to zero: the database refuses one that does
- * not) once per order and kind. False when that journal was already posted.
+ * not) once per order and kind, with its entries in the same statement. False when that journal
+ * was already posted.
  */
 export const postJournal = async (trx: Knex.Transaction, journal: { orderId: string; kind: string; currency: string; entries: Entry[] }) => {
-  const id = randomUUID()
-  const posted = await trx('ledger_journals')
-    .insert({ id, orderId: journal.orderId, kind: journal.kind, currency: journal.currency })
+  const posted = trx('ledger_journals')
+    .insert({ id: randomUUID(), orderId: journal.orderId, kind: journal.kind, currency: journal.currency })
     .onConflict(['orderId', 'kind'])
     .ignore()
     .returning('id')
-  if (posted.length === 0) return false
   const entries = journal.entries.filter(([, amount]) => amount !== 0)
-  await trx('ledger_entries').insert(entries.map(([account, amount]) => ({ journalId: id, account, amount })))
-  return true
+  if (entries.length === 0) return (await posted).length > 0
+  const inserted = await trx
+    .with('journal', posted)
+    .insert(
+      trx
+        .select('journal.id', 'entry.account', 'entry.amount')
+        .from(
+          trx.raw('journal, unnest(?::text[], ?::bigint[]) AS entry (account, amount)', [
+            entries.map(([account]) => account),
+            entries.map(([, amount]) => amount)
+          ])
+        )
+    )
+    .into(trx.raw('?? (??, ??, ??)', ['ledger_entries', 'journalId', 'account', 'amount']))
+    .returning('journalId')
+  return inserted.length > 0
 }
 
 /** The commission on an amount: `percent` of it, rounded half up to the minor unit; the seller gets the rest. */

@@ -1,4 +1,4 @@
-import { lockAggregate, type Knex } from '@marketmesh/shared'
+import type { Knex } from '@marketmesh/shared'
 import type { OrderStatus } from '../services/orders/orders.schema'
 
 export interface OrderRow {
@@ -20,22 +20,25 @@ export interface OrderRow {
  * The order, with every other handler, timer and request for it waiting until `trx` ends: the
  * one way the saga, the timers and the API read an order they are about to change.
  */
-export const lockOrder = async (trx: Knex.Transaction, orderId: string): Promise<OrderRow | undefined> => {
-  await lockAggregate(trx, 'order', orderId)
-  return trx('orders').where({ id: orderId }).first()
-}
+export const lockOrder = (trx: Knex.Transaction, orderId: string): Promise<OrderRow | undefined> =>
+  // The row lock, unlike an advisory one taken before the read, gives the read the row as the
+  // last holder committed it, in one round trip; NO KEY leaves the inserts referencing the order free.
+  trx('orders').where({ id: orderId }).forNoKeyUpdate().first()
 
-/** Moves the order to `to` and writes the step to its timeline. */
+/** Moves the order to `to` and writes the step to its timeline, in one statement. */
 export const changeStatus = async (
   trx: Knex.Transaction,
   order: OrderRow,
   to: OrderStatus,
   step: { by: string; reason?: string; changes?: Record<string, unknown> }
 ) => {
-  await trx('orders')
+  const moved = trx('orders')
     .where({ id: order.id })
     .update({ status: to, updatedAt: trx.fn.now(), ...(step.reason ? { reason: step.reason } : {}), ...step.changes })
-  await trx('order_timeline').insert({ orderId: order.id, from: order.status, to, by: step.by, reason: step.reason ?? null })
+  await trx
+    .with('moved', moved)
+    .insert({ orderId: order.id, from: order.status, to, by: step.by, reason: step.reason ?? null })
+    .into('order_timeline')
   order.status = to
 }
 

@@ -1,4 +1,4 @@
-import { type Knex, runInTransaction, type ServiceApplication, setEventCause, type SideEffect } from '@marketmesh/shared'
+import { type EventData, type Knex, runInTransaction, type ServiceApplication, setEventCause, type SideEffect } from '@marketmesh/shared'
 import { holdPayment } from '../ledger/ledger'
 import { changeStatus, lockOrder, SYSTEM, type OrderRow } from '../orders/status'
 import { paymentProviders } from '.'
@@ -68,10 +68,18 @@ export const chargeOrders = (app: ServiceApplication) => {
 
 /** `order.paid`: what notify-service needs to print and mail the order, with no other service's data. */
 const receiptOf = async (trx: Knex.Transaction, order: OrderRow, paymentId: string) => {
-  const [checkout, lines] = await Promise.all([
-    trx('checkouts').where({ id: order.checkoutId }).first('shippingAddress'),
-    trx('order_lines').where({ orderId: order.id }).orderBy('productId').select('productId', 'title', 'quantity', 'unitPrice')
-  ])
+  // The checkout's address beside each of the order's lines: one round trip.
+  const rows: Array<{
+    shippingAddress: EventData<'order.paid'>['shippingAddress']
+    productId: string
+    title: string
+    quantity: number
+    unitPrice: number
+  }> = await trx('checkouts')
+    .join('order_lines', 'order_lines.orderId', trx.raw('?', [order.id]))
+    .where('checkouts.id', order.checkoutId)
+    .orderBy('order_lines.productId')
+    .select('checkouts.shippingAddress', 'order_lines.productId', 'order_lines.title', 'order_lines.quantity', 'order_lines.unitPrice')
   return {
     orderId: order.id,
     buyerId: order.buyerId,
@@ -83,7 +91,7 @@ const receiptOf = async (trx: Knex.Transaction, order: OrderRow, paymentId: stri
     placedAt: new Date(order.createdAt).toISOString(),
     buyerName: order.buyerName,
     shopName: order.shopName,
-    shippingAddress: checkout.shippingAddress,
-    lines
+    shippingAddress: rows[0].shippingAddress,
+    lines: rows.map(({ productId, title, quantity, unitPrice }) => ({ productId, title, quantity, unitPrice }))
   }
 }

@@ -93,6 +93,7 @@ export class EventBus {
   /** Like `emit` for several events of one type, written with one statement. */
   async emitAll<T extends EventType>(trx: Knex.Transaction, type: T, dataList: EventData<T>[]): Promise<EventEnvelope<T>[]> {
     const envelopes = await writeToOutbox(trx, this.options.service, type, dataList)
+    if (envelopes.length > 0) await this.relay.notifyLeader(trx)
     afterCommit(trx, () => this.relay.wake())
     return envelopes
   }

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import type { Knex } from '../database'
-import { afterCommit } from '../knex-internals'
+import { afterCommit, queryPooled } from '../knex-internals'
 import type { Logger } from '../logger'
 import { CoalescingRunner } from './coalescing-runner'
 import type { EventMetrics } from './metrics'
@@ -47,6 +47,20 @@ interface ClaimedRow {
 }
 
 const PURGE_INTERVAL_MS = 60 * 60_000
+
+// Claiming pushes run_after past the lease: a claim whose runner died is due again then.
+const CLAIM = `
+  UPDATE side_effects SET attempts = attempts + 1, run_after = now() + make_interval(secs => $3::float / 1000)
+   WHERE id IN (
+         SELECT id FROM side_effects
+          WHERE status = 'pending' AND run_after <= now() AND kind = ANY($1::text[])
+          ORDER BY run_after
+          LIMIT $2
+            FOR UPDATE SKIP LOCKED)
+  RETURNING id, kind, key, payload, attempts`
+
+const MARK_DONE = `UPDATE side_effects SET status = 'done', finished_at = now(), last_error = NULL WHERE id = ANY($1::uuid[])`
+
 const STOP_GRACE_MS = 5_000
 
 /**
@@ -63,6 +77,8 @@ export class SideEffects {
   private readonly runner = new CoalescingRunner(() =>
     this.runDue().catch((error) => this.options.logger.warn({ err: (error as Error).message }, 'side effects run failed; will retry'))
   )
+  private readonly marker = new CoalescingRunner(() => this.markDone())
+  private finished: ClaimedRow[] = []
   private timers: NodeJS.Timeout[] = []
 
   constructor(private readonly options: SideEffectsOptions) {}
@@ -103,6 +119,7 @@ export class SideEffects {
     if (!this.hasPerformers) return
     this.timers.push(setInterval(() => this.wake(), this.options.pollIntervalMs))
     this.timers.push(setInterval(() => void this.purge(), PURGE_INTERVAL_MS))
+    this.marker.start()
     this.runner.start()
   }
 
@@ -114,6 +131,9 @@ export class SideEffects {
     let timer: NodeJS.Timeout | undefined
     await Promise.race([running, new Promise((resolve) => (timer = setTimeout(resolve, Math.min(this.options.leaseMs, STOP_GRACE_MS))))])
     clearTimeout(timer)
+    // What finished by now is marked; what finishes later runs again after its lease.
+    await this.marker.stop()
+    await this.markDone()
   }
 
   wake() {
@@ -123,24 +143,28 @@ export class SideEffects {
   private async runDue() {
     const { db, leaseMs, concurrency } = this.options
     for (;;) {
-      // Claiming pushes run_after past the lease: a claim whose runner died is due again then.
-      const due = db('side_effects')
-        .select('id')
-        .where('status', 'pending')
-        .where('run_after', '<=', db.fn.now())
-        .whereIn('kind', [...this.performers.keys()])
-        .orderBy('run_after')
-        .limit(concurrency)
-        .forUpdate()
-        .skipLocked()
-      const rows: ClaimedRow[] = await db('side_effects')
-        .whereIn('id', due)
-        .update({ attempts: db.raw('attempts + 1'), run_after: db.raw('now() + make_interval(secs => ?::float / 1000)', [leaseMs]) })
-        .returning(['id', 'kind', 'key', 'payload', 'attempts'])
+      const rows = await queryPooled<ClaimedRow>(db, CLAIM, [[...this.performers.keys()], concurrency, leaseMs])
       if (rows.length === 0 || this.runner.isStopped) return
       await Promise.all(rows.map((row) => this.carryOut(row)))
       // A short claim took every due one: what commits later wakes the runner again.
       if (rows.length < concurrency) return
+    }
+  }
+
+  /**
+   * Marks the effects carried out since the last time done, in one statement: effects finishing
+   * while one is being marked are marked together next, not one commit each. One that is not
+   * marked (the database failed meanwhile) runs again after its lease, as if its runner had died.
+   */
+  private async markDone() {
+    const { db, logger, metrics } = this.options
+    const rows = this.finished.splice(0)
+    if (rows.length === 0) return
+    try {
+      await queryPooled(db, MARK_DONE, [rows.map((row) => row.id)])
+      for (const { kind } of rows) metrics.sideEffectsDone.inc({ kind })
+    } catch (error) {
+      logger.warn({ err: (error as Error).message, effects: rows.length }, 'marking side effects done failed; they run again after their lease')
     }
   }
 
@@ -150,8 +174,8 @@ export class SideEffects {
     const { perform, options } = this.performers.get(row.kind)!
     try {
       await perform(effect)
-      await db('side_effects').where({ id: row.id }).update({ status: 'done', finished_at: db.fn.now(), last_error: null })
-      metrics.sideEffectsDone.inc({ kind: row.kind })
+      this.finished.push(row)
+      this.marker.wake()
     } catch (error) {
       const message = (error as Error).message ?? String(error)
       const delay = retryDelaysMs[row.attempts - 1]

@@ -98,6 +98,9 @@ interface UnsentRow {
 // Session advisory lock key: one relay at a time per database keeps the publish order.
 const RELAY_LOCK = 0x6d6d6f62
 
+/** What a standby's emitting transaction notifies on commit, to wake the relay holding the lock. */
+const WAKE_CHANNEL = 'marketmesh_outbox'
+
 const PURGE_INTERVAL_MS = 15 * 60_000
 
 const READ_UNSENT = `
@@ -115,18 +118,23 @@ const READ_UNSENT = `
  * republishes the batch, which consumers absorb by their dedupe. While the broker is away it
  * does not publish at all: what is unsent stays in the table, however long the outage.
  *
- * It works on a connection of its own, outside the pool: the advisory lock that makes it the only
- * relay of its database is held there while it drains, and is released by PostgreSQL if the
- * process dies. Another instance waits for that lock (no polling), then publishes what was
- * committed meanwhile. While the broker confirms one batch, the next is read and sent.
+ * It works on a connection of its own, outside the pool, where it holds the advisory lock that
+ * makes it the only relay of its database for as long as it runs (PostgreSQL releases it if the
+ * process dies, and the relay lets it go while its broker is away). Another instance is a
+ * standby: it waits for that lock (no polling), and its emitting transactions notify the leader,
+ * which listens on the same connection. While the broker confirms one batch, the next is read and sent.
  */
 export class OutboxRelay {
   private readonly runner = new CoalescingRunner(() => this.drain())
   private timers: NodeJS.Timeout[] = []
   private retryTimer?: NodeJS.Timeout
   private connection?: Promise<pg.Client>
+  private leading?: Promise<pg.Client>
   private waitingForLock = false
   private failures = 0
+  private readonly notifying = new WeakSet<Knex.Transaction>()
+  /** This instance holds the lock: it publishes what its own transactions commit when they wake it. */
+  isLeader = false
 
   constructor(private readonly options: OutboxRelayOptions) {
     const { db, registry } = options
@@ -180,23 +188,23 @@ export class OutboxRelay {
     this.runner.wake()
   }
 
+  /**
+   * In an emitting transaction of a standby: wakes the leader when it commits. The leader's
+   * own transactions wake it in process, without a notification (whose commit takes a global lock).
+   */
+  async notifyLeader(trx: Knex.Transaction) {
+    if (this.isLeader || this.notifying.has(trx)) return
+    this.notifying.add(trx)
+    await trx.raw(`NOTIFY ${WAKE_CHANNEL}`)
+  }
+
   private async drain() {
-    // Woken again by the broker's reconnect.
-    if (!this.options.broker.isConnected()) return
+    // Away from the broker, the lock goes to an instance that can publish; woken again by the reconnect.
+    if (!this.options.broker.isConnected()) return this.disconnect()
     try {
-      const connection = await this.connect()
-      this.waitingForLock = true
-      try {
-        await connection.query('SELECT pg_advisory_lock($1)', [RELAY_LOCK])
-      } finally {
-        this.waitingForLock = false
-      }
+      const connection = await this.lead()
       if (this.stopped) return
-      try {
-        await this.publishUnsent(connection)
-      } finally {
-        await connection.query('SELECT pg_advisory_unlock($1)', [RELAY_LOCK])
-      }
+      await this.publishUnsent(connection)
       this.failures = 0
     } catch (error) {
       if (this.stopped) return
@@ -207,6 +215,24 @@ export class OutboxRelay {
       await this.disconnect()
       this.retryLater(delay)
     }
+  }
+
+  /** The relay's connection once it holds the lock (waiting for it while another instance does) and listens. */
+  private lead() {
+    this.leading ??= (async () => {
+      const connection = await this.connect()
+      this.waitingForLock = true
+      try {
+        await connection.query('SELECT pg_advisory_lock($1)', [RELAY_LOCK])
+      } finally {
+        this.waitingForLock = false
+      }
+      connection.on('notification', () => this.wake())
+      await connection.query(`LISTEN ${WAKE_CHANNEL}`)
+      this.isLeader = true
+      return connection
+    })()
+    return this.leading
   }
 
   /**
@@ -267,16 +293,23 @@ export class OutboxRelay {
       const connection = client.connect().then(() => client)
       client.on('error', (error) => {
         logger.warn({ err: error.message }, 'outbox relay connection lost')
-        if (this.connection === connection) this.connection = undefined
+        if (this.connection === connection) this.resign()
       })
       this.connection = connection
     }
     return this.connection
   }
 
+  /** Ending the connection gives the lock up (PostgreSQL releases a session's locks with it). */
+  private resign() {
+    this.connection = undefined
+    this.leading = undefined
+    this.isLeader = false
+  }
+
   private async disconnect() {
     const connecting = this.connection
-    this.connection = undefined
+    this.resign()
     const connection = await connecting?.catch(() => undefined)
     await connection?.end().catch(() => undefined)
   }
