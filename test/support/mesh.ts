@@ -16,20 +16,20 @@ export const startMesh = async (
     MeshService,
     string
   >
-  const starting = MESH_SERVICES.map((name) =>
-    // Four starts at once on a busy machine take a while.
-    startServiceProcess(
-      `${name}-service`,
-      { AMQP_PREFIX, EVENT_RETRY_DELAYS_MS, PORT: '0', DATABASE_URL: databases[name], ...options.env, ...options.envOf?.[name] },
-      { timeoutMs: 120_000 }
-    )
-  )
-  const outcomes = await Promise.allSettled(starting)
+  const env = Object.fromEntries(
+    MESH_SERVICES.map((name) => [
+      name,
+      { AMQP_PREFIX, EVENT_RETRY_DELAYS_MS, PORT: '0', DATABASE_URL: databases[name], ...options.env, ...options.envOf?.[name] }
+    ])
+  ) as Record<MeshService, Record<string, string>>
+  // Four starts at once on a busy machine take a while.
+  const outcomes = await Promise.allSettled(MESH_SERVICES.map((name) => startServiceProcess(`${name}-service`, env[name], { timeoutMs: 120_000 })))
   const started = outcomes.flatMap((outcome) => (outcome.status === 'fulfilled' ? [outcome.value] : []))
-  const stop = async () => {
-    for (const service of started) service.child.kill('SIGKILL')
+  /** Stops the four (SIGTERM) and removes their databases, `databases` too, and the broker prefix. */
+  const stop = async (extraDatabases: string[] = []) => {
+    for (const service of started) service.child.kill('SIGTERM')
     await Promise.all(started.map((service) => service.exited))
-    await cleanUp({ prefix: AMQP_PREFIX, databases: Object.values(databases) })
+    await cleanUp({ prefix: AMQP_PREFIX, databases: [...Object.values(databases), ...extraDatabases] })
   }
   const failed = outcomes.find((outcome) => outcome.status === 'rejected')
   if (failed) {
@@ -38,6 +38,9 @@ export const startMesh = async (
   }
   const processes = Object.fromEntries(MESH_SERVICES.map((name, index) => [name, started[index]])) as Record<MeshService, ServiceProcess>
   return {
+    prefix: AMQP_PREFIX,
+    /** Each service's environment, e.g. for the CLI on its database. */
+    env,
     processes,
     urls: Object.fromEntries(MESH_SERVICES.map((name) => [name, processes[name].url])) as Record<MeshService, string>,
     stop

@@ -67,7 +67,7 @@ export interface EventSourceLike {
   addEventListener(type: string, listener: (event: SourceEvent) => void): void
   close(): void
 }
-export type EventSourceConstructor = new (url: string, init?: { fetch?: Fetch }) => EventSourceLike
+export type EventSourceConstructor = new (url: string) => EventSourceLike
 
 export interface StreamOptions {
   onEvent: (event: StreamEvent) => void

@@ -31,7 +31,8 @@ describe('the packed @marketmesh/client in an empty project', () => {
   beforeAll(async () => {
     project = mkdtempSync(join(tmpdir(), 'mmtest-client-'))
     const [started, packed] = await Promise.all([
-      startMesh('client', { envOf: { user: { JWT_EXPIRES_IN: `${TOKEN_LIFETIME_S}s` } } }),
+      // Short tokens; streams that come back within a second or two after the server ends them at their token's expiry.
+      startMesh('client', { envOf: { user: { JWT_EXPIRES_IN: `${TOKEN_LIFETIME_S}s` }, notify: { STREAM_RETRY: '1s', STREAM_RETRY_JITTER: '1s' } } }),
       run('npm', ['pack', '--json', '--pack-destination', project], { cwd: PACKAGE })
     ])
     mesh = started
@@ -71,7 +72,7 @@ describe('the packed @marketmesh/client in an empty project', () => {
     expect(existsSync(join(project, 'consumer.js'))).toBe(true)
   })
 
-  it('registers, logs in, lists products, renews the token once after expiry and after 401s, streams, and logs out', async () => {
+  it('registers, logs in, lists products, renews the token once after expiry and after 401s, keeps a stream across renewals, and logs out', async () => {
     const { stdout } = await run(process.execPath, [join(project, 'consumer.js')], {
       cwd: project,
       env: { ...process.env, MARKETMESH_URLS: JSON.stringify(mesh.urls), TOKEN_LIFETIME_MS: String(TOKEN_LIFETIME_S * 1000) },
@@ -89,6 +90,9 @@ describe('the packed @marketmesh/client in an empty project', () => {
     expect(result.meAfterRefusal).toBe(true)
     expect(result.refreshTokenRotated).toBe(true)
     expect(result.streamed).toContain('user.registered')
+    // The stream open all along, across two renewals: each notification once, in order.
+    expect(result.watchedTypes).toEqual(expect.arrayContaining(['user.registered', 'user.updated']))
+    expect(result.watchedIds).toEqual([...new Set(result.watchedIds as number[])].sort((a, b) => a - b))
     expect(Number(result.streamLastEventId)).toBeGreaterThan(0)
     expect(result.signedInAfterLogout).toBe(false)
     expect(result.refreshAfterLogoutStatus).toBe(401)

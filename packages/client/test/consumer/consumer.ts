@@ -1,6 +1,6 @@
 // An app of marketmesh's, as an app developer writes it: type-checked and run by pack.test.ts in an
 // empty project whose only dependencies are the packed @marketmesh/client and typescript.
-import { createMarketmeshClient, type ProductPatch, type StreamEvent } from '@marketmesh/client'
+import { createMarketmeshClient, type EventSourceConstructor, type ProductPatch, type StreamEvent } from '@marketmesh/client'
 
 // No @types/node in the project: what the script needs of Node, declared.
 declare const process: { env: Record<string, string | undefined> }
@@ -35,9 +35,17 @@ const withUpdatedAt: ProductPatch = { updatedAt: new Date().toISOString() }
 // @ts-expect-error -- server-side params (pagination switches, the principal, the transaction) are not an app's
 const unpaginated = () => seller.products.find({ paginate: false })
 
+// A browser's own EventSource fits the stream's option (Node 20 has none: undefined here).
+const browserEventSource: EventSourceConstructor | undefined = (globalThis as { EventSource?: typeof EventSource }).EventSource
+
 const buyer = createMarketmeshClient({ urls, fetch: counting, refreshAheadMs: 1_000 })
 const registered = await buyer.users.create({ email: `buyer-${run}@example.com`, password, name: 'Bea Buyer', role: 'buyer' })
 const login = await buyer.login(`buyer-${run}@example.com`, password)
+// The same buyer in another tab, watching their stream all along: it outlives the tokens it opened with.
+const watcher = createMarketmeshClient({ urls })
+await watcher.login(`buyer-${run}@example.com`, password)
+const watched: StreamEvent[] = []
+const watching = watcher.stream({ lastEventId: 0, onEvent: (event) => watched.push(event) })
 const listed = await buyer.products.find({ query: { sellerId: product.sellerId, $limit: 10 } })
 const calls = () => Promise.all([buyer.users.get(registered.id), buyer.orders.find({ query: { $limit: 1 } }), buyer.notifications.find()])
 
@@ -53,6 +61,11 @@ await sleep(tokenLifetimeMs + 500)
 const [me] = await calls()
 const afterRefusal = { ...seen }
 Date.now = realNow
+
+// Past two expiries (the server ends a stream when its token expires), the watching tab still gets news, once.
+await buyer.users.patch(registered.id, { name: 'Bea Renamed' })
+await until(() => watched.some((event) => event.type === 'user.updated' && event.data.name === 'Bea Renamed'), 'user.updated on the watching stream')
+watching.close()
 
 // The buyer's stream, from the start of the log: their registration is there.
 const events: StreamEvent[] = []
@@ -81,8 +94,10 @@ console.log(
     afterRefusal,
     streamed: events.filter((event) => event.id !== undefined).map((event) => event.type),
     streamLastEventId: stream.lastEventId,
+    watchedIds: watched.flatMap((event) => (event.id === undefined ? [] : [event.id])),
+    watchedTypes: watched.map((event) => event.type),
     signedInAfterLogout: buyer.tokens !== undefined,
     refreshAfterLogoutStatus: refreshAfterLogout.status,
-    unused: [typeof withUpdatedAt, typeof unpaginated]
+    unused: [typeof withUpdatedAt, typeof unpaginated, typeof browserEventSource]
   })
 )
