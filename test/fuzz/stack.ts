@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { ROOT, type ServiceProcess } from '../support'
-import { startMesh, type MeshService } from '../support/mesh'
+import { meshEnvironment, startMesh, type MeshService } from '../support/mesh'
 
 const run = promisify(execFile)
 
@@ -38,19 +38,24 @@ const routeTableOf = async (name: ServiceName, env: Record<string, string>): Pro
 
 /** The four services as processes (see startMesh), with the routes each registers. */
 export const startStack = async () => {
-  const mesh = await startMesh('fuzz')
-  const tables = await Promise.all(SERVICES.map((name) => routeTableOf(name, mesh.env[meshNameOf(name)]))).catch(async (error) => {
-    await mesh.stop()
-    throw error
-  })
+  const environment = meshEnvironment('fuzz')
+  const [mesh, tables] = await Promise.allSettled([
+    startMesh(environment),
+    Promise.all(SERVICES.map((name) => routeTableOf(name, environment.env[meshNameOf(name)])))
+  ])
+  if (mesh.status === 'rejected') throw mesh.reason
+  if (tables.status === 'rejected') {
+    await mesh.value.stop()
+    throw tables.reason
+  }
   const services: RunningService[] = SERVICES.map((name, index) => ({
-    ...mesh.processes[meshNameOf(name)],
-    ...tables[index],
+    ...mesh.value.processes[meshNameOf(name)],
+    ...tables.value[index],
     name,
-    env: mesh.env[meshNameOf(name)]
+    env: environment.env[meshNameOf(name)]
   }))
   const byName = Object.fromEntries(services.map((service) => [service.name, service])) as Record<ServiceName, RunningService>
-  return { prefix: mesh.prefix, services, byName, stop: mesh.stop }
+  return { prefix: environment.prefix, services, byName, stop: mesh.value.stop }
 }
 
 export type Stack = Awaited<ReturnType<typeof startStack>>

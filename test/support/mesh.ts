@@ -4,32 +4,42 @@ export const MESH_SERVICES = ['user', 'catalog', 'order', 'notify'] as const
 export type MeshService = (typeof MESH_SERVICES)[number]
 
 /**
- * The four services as real processes on one broker prefix, each on its own database, for tests
- * that cross services. `env` applies to all four, `envOf` to one (e.g. `{ user: { JWT_EXPIRES_IN: '4s' } }`).
+ * The environment of the four services for a test: one broker prefix, a database each. `env`
+ * applies to all four, `envOf` to one (e.g. `{ user: { JWT_EXPIRES_IN: '4s' } }`).
  */
-export const startMesh = async (
+export const meshEnvironment = (
   label: string,
   options: { env?: Record<string, string>; envOf?: Partial<Record<MeshService, Record<string, string>>> } = {}
 ) => {
   const { AMQP_PREFIX, EVENT_RETRY_DELAYS_MS } = isolatedEnvironment(label)
-  const databases = Object.fromEntries(MESH_SERVICES.map((name) => [name, `${POSTGRES}/${uniqueName(`${label}_${name}`)}`])) as Record<
-    MeshService,
-    string
-  >
   const env = Object.fromEntries(
     MESH_SERVICES.map((name) => [
       name,
-      { AMQP_PREFIX, EVENT_RETRY_DELAYS_MS, PORT: '0', DATABASE_URL: databases[name], ...options.env, ...options.envOf?.[name] }
+      {
+        AMQP_PREFIX,
+        EVENT_RETRY_DELAYS_MS,
+        PORT: '0',
+        DATABASE_URL: `${POSTGRES}/${uniqueName(`${label}_${name}`)}`,
+        ...options.env,
+        ...options.envOf?.[name]
+      }
     ])
   ) as Record<MeshService, Record<string, string>>
+  return { prefix: AMQP_PREFIX, env }
+}
+
+export type MeshEnvironment = ReturnType<typeof meshEnvironment>
+
+/** The four services as real processes, for tests that cross services (their events reach each other as in production). */
+export const startMesh = async ({ prefix, env }: MeshEnvironment) => {
   // Four starts at once on a busy machine take a while.
   const outcomes = await Promise.allSettled(MESH_SERVICES.map((name) => startServiceProcess(`${name}-service`, env[name], { timeoutMs: 120_000 })))
   const started = outcomes.flatMap((outcome) => (outcome.status === 'fulfilled' ? [outcome.value] : []))
-  /** Stops the four (SIGTERM) and removes their databases, `databases` too, and the broker prefix. */
+  /** Stops the four (SIGTERM) and removes their databases, `extraDatabases` too, and the broker prefix. */
   const stop = async (extraDatabases: string[] = []) => {
     for (const service of started) service.child.kill('SIGTERM')
     await Promise.all(started.map((service) => service.exited))
-    await cleanUp({ prefix: AMQP_PREFIX, databases: [...Object.values(databases), ...extraDatabases] })
+    await cleanUp({ prefix, databases: [...MESH_SERVICES.map((name) => env[name].DATABASE_URL), ...extraDatabases] })
   }
   const failed = outcomes.find((outcome) => outcome.status === 'rejected')
   if (failed) {
@@ -38,7 +48,7 @@ export const startMesh = async (
   }
   const processes = Object.fromEntries(MESH_SERVICES.map((name, index) => [name, started[index]])) as Record<MeshService, ServiceProcess>
   return {
-    prefix: AMQP_PREFIX,
+    prefix,
     /** Each service's environment, e.g. for the CLI on its database. */
     env,
     processes,

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { startMesh } from '../../../test/support/mesh'
+import { meshEnvironment, startMesh } from '../../../test/support/mesh'
 
 const run = promisify(execFile)
 const PACKAGE = join(__dirname, '..')
@@ -32,7 +32,11 @@ describe('the packed @marketmesh/client in an empty project', () => {
     project = mkdtempSync(join(tmpdir(), 'mmtest-client-'))
     const [started, packed] = await Promise.all([
       // Short tokens; streams that come back within a second or two after the server ends them at their token's expiry.
-      startMesh('client', { envOf: { user: { JWT_EXPIRES_IN: `${TOKEN_LIFETIME_S}s` }, notify: { STREAM_RETRY: '1s', STREAM_RETRY_JITTER: '1s' } } }),
+      startMesh(
+        meshEnvironment('client', {
+          envOf: { user: { JWT_EXPIRES_IN: `${TOKEN_LIFETIME_S}s` }, notify: { STREAM_RETRY: '1s', STREAM_RETRY_JITTER: '1s' } }
+        })
+      ),
       run('npm', ['pack', '--json', '--pack-destination', project], { cwd: PACKAGE })
     ])
     mesh = started
