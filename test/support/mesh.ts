@@ -3,6 +3,9 @@ import { POSTGRES, cleanUp, isolatedEnvironment, startServiceProcess, uniqueName
 export const MESH_SERVICES = ['user', 'catalog', 'order', 'notify'] as const
 export type MeshService = (typeof MESH_SERVICES)[number]
 
+// A little over the services' own shutdown timeout (SHUTDOWN_TIMEOUT_MS, 10 s).
+const SHUTDOWN_GRACE_MS = 15_000
+
 /**
  * The environment of the four services for a test: one broker prefix, a database each. `env`
  * applies to all four, `envOf` to one (e.g. `{ user: { JWT_EXPIRES_IN: '4s' } }`).
@@ -35,10 +38,16 @@ export const startMesh = async ({ prefix, env }: MeshEnvironment) => {
   // Four starts at once on a busy machine take a while.
   const outcomes = await Promise.allSettled(MESH_SERVICES.map((name) => startServiceProcess(`${name}-service`, env[name], { timeoutMs: 120_000 })))
   const started = outcomes.flatMap((outcome) => (outcome.status === 'fulfilled' ? [outcome.value] : []))
-  /** Stops the four (SIGTERM) and removes their databases, `extraDatabases` too, and the broker prefix. */
+  /** Stops the four (SIGTERM, SIGKILL for one still there after its shutdown timeout) and removes their databases, `extraDatabases` too, and the broker prefix. */
   const stop = async (extraDatabases: string[] = []) => {
     for (const service of started) service.child.kill('SIGTERM')
-    await Promise.all(started.map((service) => service.exited))
+    await Promise.all(
+      started.map(async (service) => {
+        const killing = setTimeout(() => service.child.kill('SIGKILL'), SHUTDOWN_GRACE_MS)
+        await service.exited
+        clearTimeout(killing)
+      })
+    )
     await cleanUp({ prefix, databases: [...MESH_SERVICES.map((name) => env[name].DATABASE_URL), ...extraDatabases] })
   }
   const failed = outcomes.find((outcome) => outcome.status === 'rejected')
