@@ -1,12 +1,21 @@
 import { execFile } from 'node:child_process'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
-import { cleanUp, isolatedEnvironment, ROOT, startServiceProcess, type ServiceProcess } from '../support'
+import { ROOT, type ServiceProcess } from '../support'
+import { meshEnvironment, startMesh, type MeshService } from '../support/mesh'
 
 const run = promisify(execFile)
 
 export const SERVICES = ['user-service', 'catalog-service', 'order-service', 'notify-service'] as const
 export type ServiceName = (typeof SERVICES)[number]
+
+const meshNames: Record<ServiceName, MeshService> = {
+  'user-service': 'user',
+  'catalog-service': 'catalog',
+  'order-service': 'order',
+  'notify-service': 'notify'
+}
+const meshNameOf = (name: ServiceName) => meshNames[name]
 
 export interface RouteTable {
   routes: Array<{ path: string; methods: string[] }>
@@ -27,33 +36,26 @@ const routeTableOf = async (name: ServiceName, env: Record<string, string>): Pro
   return JSON.parse(stdout)
 }
 
-/**
- * The four services as processes, each on its own database, sharing one broker prefix so that
- * their events reach each other as in production.
- */
+/** The four services as processes (see startMesh), with the routes each registers. */
 export const startStack = async () => {
-  const prefix = isolatedEnvironment('fuzz').AMQP_PREFIX
-  const envs = SERVICES.map((name) => ({ ...isolatedEnvironment(`fuzz_${name}`), AMQP_PREFIX: prefix }))
-  const started = await Promise.allSettled(
-    SERVICES.map(async (name, index): Promise<RunningService> => {
-      const env = envs[index]
-      const [process, table] = await Promise.all([startServiceProcess(name, env), routeTableOf(name, env)])
-      return { ...process, ...table, name, env }
-    })
-  )
-  const services = started.flatMap((result) => (result.status === 'fulfilled' ? [result.value] : []))
-  const stop = async (databases: string[] = []) => {
-    for (const service of services) service.child.kill('SIGTERM')
-    await Promise.all(services.map((service) => service.exited))
-    await cleanUp({ prefix, databases: [...envs.map((env) => env.DATABASE_URL), ...databases] })
+  const environment = meshEnvironment('fuzz')
+  const [mesh, tables] = await Promise.allSettled([
+    startMesh(environment),
+    Promise.all(SERVICES.map((name) => routeTableOf(name, environment.env[meshNameOf(name)])))
+  ])
+  if (mesh.status === 'rejected') throw mesh.reason
+  if (tables.status === 'rejected') {
+    await mesh.value.stop()
+    throw tables.reason
   }
-  const failed = started.find((result) => result.status === 'rejected')
-  if (failed) {
-    await stop()
-    throw failed.reason
-  }
+  const services: RunningService[] = SERVICES.map((name, index) => ({
+    ...mesh.value.processes[meshNameOf(name)],
+    ...tables.value[index],
+    name,
+    env: environment.env[meshNameOf(name)]
+  }))
   const byName = Object.fromEntries(services.map((service) => [service.name, service])) as Record<ServiceName, RunningService>
-  return { prefix, services, byName, stop }
+  return { prefix: environment.prefix, services, byName, stop: mesh.value.stop }
 }
 
 export type Stack = Awaited<ReturnType<typeof startStack>>

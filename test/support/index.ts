@@ -119,7 +119,11 @@ export const startServiceProcess = async (
     exited.then((code) => {
       throw new Error(`${service} exited with ${code} before listening:\n${output}`)
     })
-  ])
+  ]).catch((error) => {
+    // A service still starting when the wait ends would outlive the test.
+    child.kill('SIGKILL')
+    throw error
+  })
   return { child, url: `http://127.0.0.1:${port}`, output: () => output, exited }
 }
 

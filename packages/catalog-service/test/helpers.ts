@@ -1,9 +1,8 @@
-import rest from '@feathersjs/rest-client'
+import { createMarketmeshClient } from '@marketmesh/client'
 import type { EventData, EventEnvelope, EventType, Principal } from '@marketmesh/shared'
 import { createApp } from '../src/app'
-import { createClient } from '../src/client'
 import { envelope as envelopeFrom, startServiceUnderTest } from '../../../test/support/service-under-test'
-import { bearer } from '../../../test/support/tokens'
+import { accessToken } from '../../../test/support/tokens'
 
 export { admin, buyer, seller } from '../../../test/support/service-under-test'
 
@@ -26,8 +25,8 @@ export const startCatalog = async (label: string, settings: Record<string, unkno
   const catalog = await startServiceUnderTest({ label, createApp, settings, watched: WATCHED })
   return {
     ...catalog,
-    /** The typed client, as `principal` when given. */
-    client: (principal?: Principal) => createClient(rest(catalog.url).fetch(fetch, { headers: principal ? bearer(principal) : {} }))
+    /** The apps' client, as `principal` when given. */
+    client: (principal?: Principal) => createMarketmeshClient({ baseUrl: catalog.url, token: principal && accessToken(principal) })
   }
 }
 

@@ -262,15 +262,12 @@ describe('listing, soft delete and events', () => {
     expect((await catalog.call('GET', `/products/${id}`)).status).toBe(404)
   })
 
-  it('works through the typed client', async () => {
+  it('works through @marketmesh/client', async () => {
     const owner = seller()
-    const created = await catalog
-      .client(owner)
-      .service('products')
-      .create(productData({ title: 'Client-made chair' }))
-    const fetched = await catalog.client().service('products').get(created.id)
+    const created = await catalog.client(owner).products.create(productData({ title: 'Client-made chair' }))
+    const fetched = await catalog.client().products.get(created.id)
     expect(fetched.title).toBe('Client-made chair')
-    await expect(catalog.client(buyer()).service('products').patch(created.id, { price: 1 })).rejects.toMatchObject({ code: 403 })
+    await expect(catalog.client(buyer()).products.patch(created.id, { price: 1 })).rejects.toMatchObject({ code: 403 })
   })
 })
 

@@ -273,11 +273,8 @@ describe('GET /search', () => {
     for (const product of [variant, parent]) await catalog.call('DELETE', `/products/${product.id}`, { as: owner })
   })
 
-  it('works through the typed client', async () => {
-    const result = await catalog
-      .client()
-      .service('search')
-      .find({ query: { q: 'lamp', attributes: { color: 'brass' } } })
+  it('works through @marketmesh/client', async () => {
+    const result = await catalog.client().search.find({ query: { q: 'lamp', attributes: { color: 'brass' } } })
     expect(result.data.map((product) => product.id)).toEqual([ids.lamp])
     expect(result.facets.categories).toEqual([{ id: categories.lighting, name: 'lighting', count: 1 }])
   })

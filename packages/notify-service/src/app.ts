@@ -16,6 +16,3 @@ export const createApp = (overrides?: Record<string, unknown>) =>
     services,
     events
   })
-
-// The package's public types; importing them also brings the services' ServiceTypes declarations to its users.
-export type { Notification } from './client'

@@ -1,8 +1,7 @@
-import rest from '@feathersjs/rest-client'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { createMarketmeshClient } from '@marketmesh/client'
 import { waitFor } from '../../../test/support'
-import { bearer } from '../../../test/support/tokens'
-import { createClient } from '../src/client'
+import { accessToken } from '../../../test/support/tokens'
 import { purgeEndedAnnouncements } from '../src/services/announcements/purge-ended'
 import { admin, buyer, registeredDevice, seller, startNotify, type Notify } from './helpers'
 import { streamOpener } from './sse'
@@ -82,15 +81,15 @@ describe('announcements', () => {
     expect(kept).toEqual(expect.arrayContaining([later.body.id, untilFurtherNotice.body.id]))
   })
 
-  it('works through the typed client', async () => {
+  it('works through @marketmesh/client', async () => {
     const someAdmin = admin()
-    const client = createClient(rest(notify.url).fetch(fetch, { headers: bearer(someAdmin) }))
-    const created = await client.service('announcements').create({ message: 'From the client', level: 'critical' })
+    const client = createMarketmeshClient({ baseUrl: notify.url, token: accessToken(someAdmin) })
+    const created = await client.announcements.create({ message: 'From the client', level: 'critical' })
     expect(created.level).toBe('critical')
-    const current = await client.service('announcements').find({ query: { level: 'critical' } })
+    const current = await client.announcements.find({ query: { level: 'critical' } })
     expect(current.data.map(({ id }) => id)).toContain(created.id)
-    await waitFor(async () => (await client.service('notifications').find({ query: { type: 'announcement' } })).total >= 1)
-    const log = await client.service('notifications').find({ query: { type: 'announcement', $limit: 1 } })
+    await waitFor(async () => (await client.notifications.find({ query: { type: 'announcement' } })).total >= 1)
+    const log = await client.notifications.find({ query: { type: 'announcement', $limit: 1 } })
     expect(log.data[0]).toMatchObject({ type: 'announcement', data: created })
   })
 })

@@ -15,6 +15,3 @@ export const createApp = (overrides?: Record<string, unknown>) =>
     services,
     events
   })
-
-// The package's public types; importing them also brings the services' ServiceTypes declarations to its users.
-export type { Checkout, Order } from './client'

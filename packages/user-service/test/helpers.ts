@@ -1,8 +1,7 @@
 import type { AddressInfo } from 'node:net'
-import rest from '@feathersjs/rest-client'
+import { createMarketmeshClient } from '@marketmesh/client'
 import { deepMerge, listen } from '@marketmesh/shared'
 import { createApp } from '../src/app'
-import { createClient } from '../src/client'
 import { cleanUp, isolatedSettings } from '../../../test/support'
 
 export interface Reply {
@@ -61,8 +60,8 @@ export const startUserService = async (label: string, extra: Record<string, unkn
     http,
     signUp,
     signUpAdmin,
-    /** A fresh typed client, as a web or mobile app uses it. */
-    client: () => createClient(rest(url).fetch(fetch)),
+    /** A fresh @marketmesh/client, as a web or mobile app uses it. */
+    client: () => createMarketmeshClient({ baseUrl: url }),
     stop: async (databases: string[] = []) => {
       await app.teardown()
       server.close()

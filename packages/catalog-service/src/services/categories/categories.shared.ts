@@ -1,22 +1,4 @@
-import type { Params } from '@feathersjs/feathers'
-import type { ClientApplication } from '../../client'
-import type { Category, CategoryData, CategoryPatch, CategoryQuery, CategoryService } from './categories.class'
-
-export type { Category, CategoryData, CategoryPatch, CategoryQuery }
-
-export type CategoryClientService = Pick<CategoryService<Params<CategoryQuery>>, (typeof categoryMethods)[number]>
-
+// What @marketmesh/client relies on: the path and the methods callers from outside may use (its contract test checks they agree).
 export const categoryPath = 'categories'
 
 export const categoryMethods = ['find', 'get', 'create', 'patch', 'remove'] as const
-
-export const categoryClient = (client: ClientApplication) => {
-  const connection = client.get('connection')
-  client.use(categoryPath, connection.service(categoryPath), { methods: [...categoryMethods] })
-}
-
-declare module '../../client' {
-  interface ServiceTypes {
-    [categoryPath]: CategoryClientService
-  }
-}

@@ -1,22 +1,4 @@
-import type { Params } from '@feathersjs/feathers'
-import type { ClientApplication } from '../../client'
-import type { Review, ReviewData, ReviewQuery, ReviewService } from './reviews.class'
-
-export type { Review, ReviewData, ReviewQuery }
-
-export type ReviewClientService = Pick<ReviewService<Params<ReviewQuery>>, (typeof reviewMethods)[number]>
-
+// What @marketmesh/client relies on: the path and the methods callers from outside may use (its contract test checks they agree).
 export const reviewPath = 'reviews'
 
 export const reviewMethods = ['find', 'get', 'create'] as const
-
-export const reviewClient = (client: ClientApplication) => {
-  const connection = client.get('connection')
-  client.use(reviewPath, connection.service(reviewPath), { methods: [...reviewMethods] })
-}
-
-declare module '../../client' {
-  interface ServiceTypes {
-    [reviewPath]: ReviewClientService
-  }
-}

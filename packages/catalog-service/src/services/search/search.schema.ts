@@ -1,6 +1,6 @@
 import { getValidator, StringEnum, Type, type Static } from '@feathersjs/typebox'
 import { queryValidator } from '@marketmesh/shared'
-import type { Product } from '../products/products.schema'
+import { productSchema } from '../products/products.schema'
 
 export const searchSorts = ['relevance', 'price', '-price', 'rating', 'newest'] as const
 
@@ -35,19 +35,24 @@ export const searchQuerySchema = Type.Object(
 export type SearchQuery = Static<typeof searchQuerySchema>
 export const searchQueryValidator = getValidator(searchQuerySchema, queryValidator)
 
-export interface SearchFacets {
-  /** How many matching products each category holds directly. */
-  categories: Array<{ id: string; name: string; count: number }>
-  /** Matching products per price band [min, max) in minor units; max is null for the top band. */
-  priceRanges: Array<{ min: number; max: number | null; count: number }>
-  /** Per attribute, the most frequent scalar values among the matching products. */
-  attributes: Record<string, Array<{ value: string | number | boolean; count: number }>>
-}
+export const searchFacetsSchema = Type.Object(
+  {
+    /** How many matching products each category holds directly. */
+    categories: Type.Array(Type.Object({ id: Type.String({ format: 'uuid' }), name: Type.String(), count: Count })),
+    /** Matching products per price band [min, max) in minor units; max is null for the top band. */
+    priceRanges: Type.Array(Type.Object({ min: Price, max: Type.Union([Price, Type.Null()]), count: Count })),
+    /** Per attribute, the most frequent scalar values among the matching products. */
+    attributes: Type.Record(
+      Type.String(),
+      Type.Array(Type.Object({ value: Type.Union([Type.String(), Type.Number(), Type.Boolean()]), count: Count }))
+    )
+  },
+  { $id: 'SearchFacets', additionalProperties: false }
+)
+export type SearchFacets = Static<typeof searchFacetsSchema>
 
-export interface SearchResult {
-  total: number
-  limit: number
-  skip: number
-  data: Product[]
-  facets: SearchFacets
-}
+export const searchResultSchema = Type.Object(
+  { total: Count, limit: Count, skip: Count, data: Type.Array(productSchema), facets: searchFacetsSchema },
+  { $id: 'SearchResult', additionalProperties: false }
+)
+export type SearchResult = Static<typeof searchResultSchema>

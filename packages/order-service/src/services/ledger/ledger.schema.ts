@@ -16,7 +16,7 @@ export const ledgerViewSchema = Type.Object(
           account: Type.String(),
           amount: Amount,
           currency: Type.String(),
-          createdAt: Type.Any()
+          createdAt: Type.String({ format: 'date-time' })
         })
       )
     ),

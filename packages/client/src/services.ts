@@ -1,0 +1,115 @@
+import type { PrintJob, PrintJobPatch, PrintJobQuery, Printer, ReprintData } from './printing'
+import type {
+  Announcement,
+  AnnouncementData,
+  AnnouncementQuery,
+  Category,
+  CategoryData,
+  CategoryPatch,
+  CategoryQuery,
+  Checkout,
+  CheckoutData,
+  Device,
+  DeviceData,
+  DeviceQuery,
+  LedgerView,
+  Notification,
+  NotificationQuery,
+  Order,
+  OrderPatch,
+  OrderQuery,
+  Product,
+  ProductData,
+  ProductPatch,
+  ProductQuery,
+  Refund,
+  RefundData,
+  RefundQuery,
+  Review,
+  ReviewData,
+  ReviewQuery,
+  SearchQuery,
+  SearchResult,
+  User,
+  UserData,
+  UserPatch,
+  UserQuery
+} from './schema-types'
+
+/** A page of a list: `$limit` and `$skip` of the query choose it. */
+export interface Paginated<T> {
+  total: number
+  limit: number
+  skip: number
+  data: T[]
+}
+
+/** What a call may carry besides its data: the query string and extra headers. */
+export interface RequestParams<Query = never> {
+  query?: Query
+  headers?: Record<string, string>
+}
+
+/** The four services; `urls` names one base URL for each. */
+export type ServiceName = 'user' | 'catalog' | 'order' | 'notify'
+
+/** Every path of the HTTP API, the service that answers it and the methods it takes from outside. */
+export const paths = {
+  users: { service: 'user', methods: ['find', 'get', 'create', 'patch'] },
+  devices: { service: 'user', methods: ['find', 'get', 'create', 'remove'] },
+  products: { service: 'catalog', methods: ['find', 'get', 'create', 'patch', 'remove'] },
+  categories: { service: 'catalog', methods: ['find', 'get', 'create', 'patch', 'remove'] },
+  reviews: { service: 'catalog', methods: ['find', 'get', 'create'] },
+  search: { service: 'catalog', methods: ['find'] },
+  checkouts: { service: 'order', methods: ['create', 'get'] },
+  orders: { service: 'order', methods: ['find', 'get', 'patch'] },
+  refunds: { service: 'order', methods: ['find', 'create'] },
+  ledger: { service: 'order', methods: ['find'] },
+  notifications: { service: 'notify', methods: ['find'] },
+  announcements: { service: 'notify', methods: ['find', 'create'] },
+  'print-jobs': { service: 'notify', methods: ['find', 'create', 'patch'] },
+  printers: { service: 'notify', methods: ['find'] }
+} as const satisfies Record<string, { service: ServiceName; methods: readonly string[] }>
+
+export type Path = keyof typeof paths
+
+interface Methods<Result, Data, Patch, Query> {
+  find(params?: RequestParams<Query>): Promise<Paginated<Result>>
+  get(id: string, params?: RequestParams<Query>): Promise<Result>
+  create(data: Data, params?: RequestParams<Query>): Promise<Result>
+  patch(id: string, data: Patch, params?: RequestParams<Query>): Promise<Result>
+  remove(id: string, params?: RequestParams<Query>): Promise<Result>
+}
+
+/** A path's service with the methods it takes, typed by what its server accepts and answers. */
+type Service<P extends Path, Result, Data = never, Patch = never, Query = never> = Pick<
+  Methods<Result, Data, Patch, Query>,
+  (typeof paths)[P]['methods'][number]
+>
+
+/** The Feathers services of the client app, by path. */
+export interface ServiceTypes {
+  users: Service<'users', User, UserData, UserPatch, UserQuery>
+  devices: Service<'devices', Device, DeviceData, never, DeviceQuery>
+  products: Service<'products', Product, ProductData, ProductPatch, ProductQuery>
+  categories: Service<'categories', Category, CategoryData, CategoryPatch, CategoryQuery>
+  reviews: Service<'reviews', Review, ReviewData, never, ReviewQuery>
+  search: { find(params?: RequestParams<SearchQuery>): Promise<SearchResult> }
+  checkouts: Service<'checkouts', Checkout, CheckoutData>
+  orders: Service<'orders', Order, never, OrderPatch, OrderQuery>
+  refunds: Service<'refunds', Refund, RefundData, never, RefundQuery>
+  ledger: { find(params?: RequestParams): Promise<LedgerView> }
+  notifications: Service<'notifications', Notification, never, never, NotificationQuery>
+  announcements: Service<'announcements', Announcement, AnnouncementData, never, AnnouncementQuery>
+  'print-jobs': Service<'print-jobs', PrintJob, ReprintData, PrintJobPatch, PrintJobQuery>
+  printers: Service<'printers', Printer>
+}
+
+/**
+ * `POST /checkouts` with its `Idempotency-Key`: the same key and body again (a retry after a lost
+ * answer) gets the stored checkout back, never a second one.
+ */
+export interface CheckoutsService {
+  create(data: CheckoutData, params: RequestParams & { idempotencyKey: string }): Promise<Checkout>
+  get(id: string, params?: RequestParams): Promise<Checkout>
+}
