@@ -100,7 +100,11 @@ export interface ServiceProcess {
 }
 
 /** Starts a built service (`lib/src/index.js`) as its own process and waits until it listens. */
-export const startServiceProcess = async (service: string, env: Record<string, string>): Promise<ServiceProcess> => {
+export const startServiceProcess = async (
+  service: string,
+  env: Record<string, string>,
+  { listenTimeoutMs = 30_000 } = {}
+): Promise<ServiceProcess> => {
   const child = spawn(process.execPath, [join(ROOT, 'packages', service, 'lib', 'src', 'index.js')], {
     cwd: join(ROOT, 'packages', service),
     env: { ...process.env, NODE_ENV: 'test', LOG_LEVEL: 'info', LOG_PRETTY: '0', ...env },
@@ -111,7 +115,7 @@ export const startServiceProcess = async (service: string, env: Record<string, s
   child.stderr!.on('data', (chunk) => (output += chunk))
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
   const port = await Promise.race([
-    waitFor(() => /"port":(\d+),"msg":"[a-z-]+ listening"/.exec(output)?.[1], { what: `${service} to listen`, timeoutMs: 30_000 }),
+    waitFor(() => /"port":(\d+),"msg":"[a-z-]+ listening"/.exec(output)?.[1], { what: `${service} to listen`, timeoutMs: listenTimeoutMs }),
     exited.then((code) => {
       throw new Error(`${service} exited with ${code} before listening:\n${output}`)
     })
