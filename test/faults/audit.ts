@@ -32,14 +32,18 @@ const ordersOf = async (mesh: Mesh, sellerId: string) => {
   }
 }
 
-/** Work not yet done in one service's database: events not yet relayed, side effects due soon (not the far timers). */
+/**
+ * Work not yet done in one service's database: events not yet relayed, side effects due or being
+ * retried. Timers (an order's pending timeout) wait unattempted for their time and are no work to
+ * wait for.
+ */
 const backlogOf = async (postgres: PrivateServer, service: string) => {
   const client = new pg.Client({ connectionString: `${postgres.url}/marketmesh_${service.replace('-service', '')}` })
   await client.connect()
   try {
     const { rows } = await client.query(
       `SELECT (SELECT count(*) FROM outbox WHERE sent_at IS NULL)::int AS unsent,
-              (SELECT count(*) FROM side_effects WHERE status = 'pending' AND run_after < now() + interval '2 minutes')::int AS due,
+              (SELECT count(*) FROM side_effects WHERE status = 'pending' AND (run_after <= now() OR attempts > 0))::int AS due,
               (SELECT count(*) FROM side_effects WHERE status = 'failed')::int AS failed`
     )
     return rows[0] as { unsent: number; due: number; failed: number }
@@ -120,6 +124,11 @@ export const takeAccounts = async ({
 }) => {
   const orders = (await Promise.all(market.sellers.map((seller) => ordersOf(mesh, seller.id)))).flat()
   const byStatus = (status: string) => orders.filter((order) => order.status === status)
+  // What each order must end as, by its card: paid (or rejected, out of stock) with a good one,
+  // cancelled for the failed payment (or rejected) with a declined one.
+  const cardOf = new Map(checkouts.flatMap((checkout) => checkout.orderIds.map((id) => [id, checkout.card])))
+  const expectedEnds: Record<string, string[]> = { tok_ok: ['paid', 'rejected'], tok_declined: ['cancelled', 'rejected'] }
+  const endOf = (order: Order) => (order.reason ? `${order.status} (${order.reason})` : order.status)
   const paid = byStatus('paid')
 
   // Stock: what each product started with = what it has left + what paid orders took.
@@ -151,6 +160,10 @@ export const takeAccounts = async ({
     paid: paid.length,
     rejected: byStatus('rejected').length,
     cancelled: byStatus('cancelled').length,
+    /** Orders that ended otherwise than their card says, with their end: none. */
+    unexpectedEnds: orders
+      .filter((order) => !expectedEnds[cardOf.get(order.id)!]?.includes(order.status))
+      .map((order) => `${order.id} with ${cardOf.get(order.id)}: ${endOf(order)}`),
     stock,
     trialBalance: ledger.trialBalance as Array<{ currency: string; balance: number }>,
     /** Per order: how many mails name it (2 for a paid one: the buyer's and the seller's; else 0). */

@@ -74,6 +74,8 @@ export interface PlacedCheckout {
   buyer: Account
   /** The ids of its orders, one per seller. */
   orderIds: string[]
+  /** The payment token: `tok_ok` pays, `tok_declined` is declined. */
+  card: string
   attempts: number
   /** Its answer came from the stored response of an earlier attempt that had succeeded unseen. */
   replayed: boolean
@@ -107,9 +109,10 @@ export const placeCheckouts = (mesh: Mesh, market: Market) => {
   const placed = Promise.all(
     Array.from({ length: CHECKOUTS }, async (_, index): Promise<PlacedCheckout> => {
       const buyer = market.buyers[index % market.buyers.length]
+      const body = cart(market, index)
       const answer = await persistentCall(mesh.url('order-service'), 'POST', '/checkouts', {
         token: buyer.token,
-        body: cart(market, index),
+        body,
         headers: { 'Idempotency-Key': randomUUID() },
         deadline: Date.now() + 180_000
       })
@@ -118,6 +121,7 @@ export const placeCheckouts = (mesh: Mesh, market: Market) => {
       return {
         buyer,
         orderIds: answer.body.orders.map((order: { id: string }) => order.id),
+        card: body.payment.token,
         attempts: answer.attempts,
         replayed: answer.replayed
       }
