@@ -119,10 +119,11 @@ export const startServiceProcess = async (
     exited.then((code) => {
       throw new Error(`${service} exited with ${code} before listening:\n${output}`)
     })
-  ]).catch((error) => {
-    // A service still starting when the wait ends would outlive the test.
+  ]).catch((error: Error) => {
+    // One that never listened is not left running behind the failed test.
+    if (child.exitCode !== null) throw error
     child.kill('SIGKILL')
-    throw error
+    throw new Error(`${error.message}:\n${output}`)
   })
   return { child, url: `http://127.0.0.1:${port}`, output: () => output, exited }
 }

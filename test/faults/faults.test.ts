@@ -1,0 +1,83 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { startSmtpServer } from '../../packages/notify-service/test/smtp'
+import { waitFor } from '../support'
+import { settle, summaryLine, takeAccounts } from './audit'
+import { startMesh, type Mesh } from './mesh'
+import { startPrivatePostgres, startPrivateRabbitMq, type PrivateServer } from './private-servers'
+import { openMarket, placeCheckouts } from './shoppers'
+
+// The fault strikes once this many checkouts have been answered: the rest are still in flight,
+// and the saga of the first ones (reservations, payments, mails) is under way.
+const STRIKE_AFTER = 40
+
+let postgres: PrivateServer
+let rabbitmq: PrivateServer
+let smtp: Awaited<ReturnType<typeof startSmtpServer>>
+let mesh: Mesh
+
+const seconds = (since: number) => (performance.now() - since) / 1000
+
+beforeAll(async () => {
+  const began = performance.now()
+  ;[postgres, rabbitmq, smtp] = await Promise.all([startPrivatePostgres(), startPrivateRabbitMq(), startSmtpServer()])
+  const serversUp = seconds(began)
+  mesh = await startMesh({ postgres, rabbitmq, smtpUrl: smtp.url })
+  console.log(
+    `[faults] private PostgreSQL and RabbitMQ up in ${serversUp.toFixed(1)} s, the four services in ${(seconds(began) - serversUp).toFixed(1)} s more`
+  )
+})
+
+afterAll(async () => {
+  await mesh?.stop()
+  await Promise.all([postgres?.destroy(), rabbitmq?.destroy(), smtp?.close()])
+})
+
+/**
+ * 200 checkouts at once, the fault in the middle of them, then once everything has settled:
+ * every order final as its card says and none lost or made twice, stock that adds up, a trial balance of zero,
+ * one mail per paid order and party and none twice, no dead letter, no side effect given up.
+ */
+const scenario = (name: string, fault: () => Promise<void>) =>
+  it(name, async () => {
+    const market = await openMarket(mesh, name.split(':')[0])
+    const mailsBefore = smtp.received.length
+    const { placed, progress } = placeCheckouts(mesh, market)
+    await waitFor(() => progress.answered >= STRIKE_AFTER, { what: `${STRIKE_AFTER} checkouts answered`, timeoutMs: 120_000 })
+    const struck = performance.now()
+    await fault()
+    const faultSeconds = seconds(struck)
+    const checkouts = await placed
+    await settle({ mesh, postgres, rabbitmq, market })
+    const accounts = await takeAccounts({ mesh, postgres, rabbitmq, market, checkouts, mails: smtp.received.slice(mailsBefore) })
+    console.log(summaryLine(name, accounts, faultSeconds))
+
+    expect(accounts.orderIdsHeld).toEqual(accounts.orderIdsAnswered)
+    expect(accounts.orders).toBe(2 * checkouts.length)
+    expect(accounts.pending).toBe(0)
+    expect(accounts.paid).toBeGreaterThan(0)
+    expect(accounts.unexpectedEnds).toEqual([])
+    for (const product of accounts.stock) expect(product.remaining + product.sold, `stock of ${product.productId}`).toBe(product.initial)
+    for (const line of accounts.trialBalance) expect(line.balance, `trial balance in ${line.currency}`).toBe(0)
+    expect(accounts.mailsPerPaidOrder.every((count) => count === 2)).toBe(true)
+    expect(accounts.mailsPerUnpaidOrder.every((count) => count === 0)).toBe(true)
+    expect(accounts.duplicateMessageIds).toBe(0)
+    expect(accounts.deadLetters).toBe(0)
+    expect(accounts.failedSideEffects).toBe(0)
+  })
+
+describe.sequential('faults while 200 checkouts are in flight', () => {
+  scenario('catalog-killed: catalog-service is killed with SIGKILL and restarted', async () => {
+    await mesh.kill('catalog-service')
+    await mesh.start('catalog-service')
+  })
+
+  scenario('rabbitmq-restarted: RabbitMQ is stopped and started again', async () => {
+    await rabbitmq.stop()
+    await rabbitmq.start()
+  })
+
+  scenario('postgres-restarted: PostgreSQL is stopped and started again', async () => {
+    await postgres.stop()
+    await postgres.start()
+  })
+})
