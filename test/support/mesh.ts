@@ -36,7 +36,9 @@ export type MeshEnvironment = ReturnType<typeof meshEnvironment>
 /** The four services as real processes, for tests that cross services (their events reach each other as in production). */
 export const startMesh = async ({ prefix, env }: MeshEnvironment) => {
   // Four starts at once on a busy machine take a while.
-  const outcomes = await Promise.allSettled(MESH_SERVICES.map((name) => startServiceProcess(`${name}-service`, env[name], { startTimeoutMs: 120_000 })))
+  const outcomes = await Promise.allSettled(
+    MESH_SERVICES.map((name) => startServiceProcess(`${name}-service`, env[name], { startTimeoutMs: 120_000 }))
+  )
   const started = outcomes.flatMap((outcome) => (outcome.status === 'fulfilled' ? [outcome.value] : []))
   /** Stops the four (SIGTERM, SIGKILL for one still there after its shutdown timeout) and removes their databases, `extraDatabases` too, and the broker prefix. */
   const stop = async (extraDatabases: string[] = []) => {
