@@ -67,6 +67,14 @@ export const seed = async (stack: Stack) => {
   ;(bodies.authentication ??= []).push({ strategy: 'refresh', refreshToken: otherBuyer.refreshToken })
 
   const device = await made(users.url, 'devices', { name: 'Warehouse printer' }, as(seller))
+  // The device credential's own device: its id is in no record, so the fuzz cannot revoke it, and
+  // the probes wait until notify-service (which learns devices from events) takes its token.
+  const printer = (await call(users.url, 'POST', '/devices', { body: { name: 'Probe printer' }, authorization: as(seller) })) as { token: string }
+  await waitFor(
+    async () =>
+      (await fetch(`${stack.byName['notify-service'].url}/print-jobs`, { headers: { Authorization: `Bearer ${printer.token}` } })).status === 200,
+    { what: 'notify-service to know the device', timeoutMs: 20_000, intervalMs: 200 }
+  )
   const category = await made(catalog.url, 'categories', { name: 'Lamps' }, as(admin))
   const subcategory = await made(catalog.url, 'categories', { name: 'Desk lamps', parentId: category.id }, as(admin))
   const lamp = {
@@ -154,7 +162,7 @@ export const seed = async (stack: Stack) => {
     otherBuyer: as(otherBuyer),
     seller: as(seller),
     admin: as(admin),
-    device: `Bearer ${device.token}`,
+    device: `Bearer ${printer.token}`,
     // Well signed, for an account no service has heard of.
     stranger: bearer({ id: randomUUID(), role: 'buyer' }).Authorization,
     garbage: 'Bearer not-a-token',
