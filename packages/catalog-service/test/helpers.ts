@@ -1,21 +1,13 @@
 import { createMarketmeshClient } from '@marketmesh/client'
-import type { EventData, EventEnvelope, EventType, Principal } from '@marketmesh/shared'
+import { EVENT_PUBLISHERS, type EventData, type EventEnvelope, type EventType, type Principal } from '@marketmesh/shared'
 import { createApp } from '../src/app'
 import { envelope as envelopeFrom, startServiceUnderTest } from '../../../test/support/service-under-test'
 import { accessToken } from '../../../test/support/tokens'
 
 export { admin, buyer, seller } from '../../../test/support/service-under-test'
 
-/** The event types a catalog test watches for. */
-const WATCHED: EventType[] = [
-  'product.created',
-  'product.updated',
-  'product.deleted',
-  'stock.reserved',
-  'stock.rejected',
-  'stock.released',
-  'review.created'
-]
+/** The event types a catalog test watches for: all that catalog-service publishes. */
+const WATCHED: EventType[] = [...EVENT_PUBLISHERS['catalog-service']]
 
 /**
  * catalog-service in-process on its own database and broker prefix, with a test bus that plays
