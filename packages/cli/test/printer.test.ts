@@ -185,7 +185,10 @@ describe('marketmesh printer', () => {
       expect(receipt.includes('Oak & Iron')).toBe(true)
       expect(receipt.includes('42.50')).toBe(true)
       const job = (await jobOf(orderId))!
-      expect(running.stderr()).toMatch(new RegExp(`job ${job.id} order ${orderId}: printed on ${printer.url}`))
+      // The service records `printed` before the agent has read its answer: the log line and the state follow.
+      const printedLine = new RegExp(`job ${job.id} order ${orderId}: printed on ${printer.url}`)
+      await waitFor(() => printedLine.test(running.stderr()), { what: 'the agent to log the job printed' })
+      await waitFor(async () => (await readState(statePath)).jobs[job.id]?.step === 'done', { what: 'the job done in the state file' })
       expect((await readState(statePath)).jobs[job.id]).toEqual({ step: 'done' })
     } finally {
       await running.kill()
