@@ -23,6 +23,8 @@ export interface BrokerOptions {
 export class Broker {
   readonly exchanges: ReturnType<typeof exchangeNames>
   private managed?: { connection: AmqpConnectionManager; publisher: ChannelWrapper }
+  // Connected is not enough to be ready: an event published before the queues are bound is lost.
+  private topologyDeclared = false
 
   constructor(private readonly options: BrokerOptions) {
     this.exchanges = exchangeNames(options.prefix)
@@ -37,7 +39,10 @@ export class Broker {
       connectionOptions: { clientProperties: { connection_name: connectionName } }
     })
     connection.on('connect', () => logger.info({ broker: redactUrl(url) }, 'broker connected'))
-    connection.on('disconnect', ({ err }) => logger.warn({ broker: redactUrl(url), err: err?.message }, 'broker disconnected'))
+    connection.on('disconnect', ({ err }) => {
+      this.topologyDeclared = false
+      logger.warn({ broker: redactUrl(url), err: err?.message }, 'broker disconnected')
+    })
     connection.on('connectFailed', ({ err }) => logger.debug({ broker: redactUrl(url), err: err?.message }, 'broker connection failed'))
     // Confirmed publishing: a publish resolves only once the broker has taken the message.
     const publisher = connection.createChannel({
@@ -47,6 +52,7 @@ export class Broker {
       publishTimeout: publishTimeoutMs,
       setup: (channel: ConfirmChannel) => this.declareTopology(channel)
     })
+    publisher.on('connect', () => (this.topologyDeclared = true))
     publisher.on('error', (error: Error) => {
       // A setup cut short by close() is no error.
       if (this.managed) logger.error({ err: error.message }, 'publisher channel error')
@@ -64,8 +70,9 @@ export class Broker {
     return declareTopology(channel, { prefix, retryDelaysMs }, consumers)
   }
 
+  /** Connected, with every consumer's queue declared and bound. */
   isConnected() {
-    return this.managed?.connection.isConnected() ?? false
+    return this.topologyDeclared && (this.managed?.connection.isConnected() ?? false)
   }
 
   /** Resolves once connected with the topology declared; rejects after `timeoutMs`. */
