@@ -7,6 +7,9 @@ export default defineConfig({
     exclude: [...configDefaults.exclude, 'test/faults/**'],
     // Each test file in its own process: node-config and the metrics registries are per process.
     pool: 'forks',
+    // Most files wait on processes, the database and the broker rather than the CPU: two at a time
+    // on a 2-core machine (vitest's default there is one).
+    maxWorkers: 2,
     testTimeout: 60_000,
     hookTimeout: 60_000,
     env: { NODE_ENV: 'test', LOG_PRETTY: '0' },

@@ -6,11 +6,12 @@
 // (measured in this run from pg_stat_database). Target: >= 500 orders/s with p99 < 500 ms, or
 // >= 0.5 of that bound.
 // Usage: node bench/checkout.mjs [seconds=20] [buyers=32]   (after `npm run build`)
+// CHECKOUT_BENCH_CPU_PROF=<dir> runs each service with --cpu-prof, its profile written there at the end.
 import { spawn } from 'node:child_process'
 import { randomBytes, randomUUID } from 'node:crypto'
 import { createServer } from 'node:net'
 import { createRequire } from 'node:module'
-import { dirname, join } from 'node:path'
+import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { oneRowTransactions } from './support/database-baseline.mjs'
 
@@ -61,7 +62,9 @@ const startService = async (service) => {
     // The bench registers its buyers from one address.
     REGISTRATION_RATE_LIMIT_PER_IP: '100000'
   }
-  const child = spawn(process.execPath, [join(root, 'packages', `${service.name}-service`, 'lib', 'src', 'index.js')], {
+  const profiling = process.env.CHECKOUT_BENCH_CPU_PROF
+  const flags = profiling ? ['--cpu-prof', '--cpu-prof-dir', resolve(profiling), '--cpu-prof-name', `${service.name}-service.cpuprofile`] : []
+  const child = spawn(process.execPath, [...flags, join(root, 'packages', `${service.name}-service`, 'lib', 'src', 'index.js')], {
     cwd: join(root, 'packages', `${service.name}-service`),
     env,
     stdio: ['ignore', 'ignore', 'inherit']
@@ -190,7 +193,10 @@ try {
   const elapsed = (Date.now() - begun) / 1000
   const commitsPerOrder = ((await commitsOf()) - commitsBefore) / latencies.length
   await connection.close()
-  for (const service of started) service.child.kill('SIGTERM')
+  // The baseline runs with nothing else on the machine (and the CPU profiles get written).
+  await Promise.all(
+    started.map(({ child }) => new Promise((done) => (child.exitCode !== null ? done() : (child.once('exit', done), child.kill('SIGTERM')))))
+  )
 
   const { transactions, seconds } = await oneRowTransactions(`${postgres}/${run}_baseline`, 400, JSON.stringify({ id: randomUUID() }))
   const baseline = transactions / seconds

