@@ -25,10 +25,14 @@ const smtpTransport = (url: string): MailTransport => {
  */
 const fileTransport = (directory: string): MailTransport => {
   const transport = nodemailer.createTransport({ streamTransport: true, buffer: true })
+  let created: Promise<unknown> | undefined
   return {
     send: async (message) => {
       const { message: raw } = await transport.sendMail(message)
-      await mkdir(directory, { recursive: true })
+      await (created ??= mkdir(directory, { recursive: true }).catch((error) => {
+        created = undefined
+        throw error
+      }))
       await writeFile(join(directory, `${message.messageId.replace(/[<>]/g, '')}.eml`), raw as Buffer)
     },
     close: () => transport.close()
