@@ -30,8 +30,12 @@ beforeAll(async () => {
 })
 
 afterAll(async () => {
-  await mesh?.stop()
-  await Promise.all([postgres?.destroy(), rabbitmq?.destroy(), smtp?.close()])
+  try {
+    await mesh?.stop()
+  } finally {
+    // Also after a scenario that failed with a server down (the mesh's clean-up on it then fails).
+    await Promise.all([postgres?.destroy(), rabbitmq?.destroy(), smtp?.close()])
+  }
 })
 
 /**

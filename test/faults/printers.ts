@@ -142,18 +142,19 @@ export const openPrinters = async (mesh: Mesh, market: Market) => {
   )
   const printers = devices.map((device) => connectPrinter(mesh.urls.notify, device, dispatcher))
   const records = printers.map((printer) => printer.record)
+  const close = async () => {
+    for (const printer of printers) printer.stop()
+    await dispatcher.destroy()
+  }
   await waitFor(() => records.every((record) => record.connections > 0), {
     what: 'every printer to be let in (notify-service to know its device)',
     timeoutMs: 60_000,
     intervalMs: 200
+  }).catch(async (error: Error) => {
+    await close()
+    throw error
   })
-  return {
-    records,
-    close: async () => {
-      for (const printer of printers) printer.stop()
-      await dispatcher.destroy()
-    }
-  }
+  return { records, close }
 }
 
 export type Printers = Awaited<ReturnType<typeof openPrinters>>
