@@ -3,14 +3,15 @@ import pg from 'pg'
 import { consumerQueueNames, EVENT_CONSUMERS } from '@marketmesh/shared'
 import type { ReceivedMail } from '../../packages/notify-service/test/smtp'
 import { waitFor } from '../support'
+import { MESH_SERVICES, type Mesh } from '../support/mesh'
 import { accessToken } from '../support/tokens'
-import { call } from './http'
-import { SERVICES, type Mesh } from './mesh'
-import type { PrivateServer } from './private-servers'
+import { call, listAll } from './http'
+import type { Printers } from './printers'
 import type { Market, PlacedCheckout } from './shoppers'
 
 const FINAL_STATUSES = ['paid', 'rejected', 'cancelled']
-const PAGE = 100
+// Every query of the audit gives up rather than wait for a server that does not answer.
+const QUERY_TIMEOUT_MS = 15_000
 
 interface Order {
   id: string
@@ -23,22 +24,31 @@ interface Order {
 
 const adminToken = () => accessToken({ id: '00000000-0000-4000-8000-000000000001', role: 'admin' })
 
-const ordersOf = async (mesh: Mesh, sellerId: string) => {
-  const orders: Order[] = []
-  for (let skip = 0; ; skip += PAGE) {
-    const page = await call(mesh.url('order-service'), 'GET', `/orders?sellerId=${sellerId}&$limit=${PAGE}&$skip=${skip}`, { token: adminToken() })
-    orders.push(...page.data)
-    if (orders.length >= page.total) return orders
-  }
+interface PrintJob {
+  id: string
+  sellerId: string
+  orderId: string
+  copy: boolean
+  status: string
+  deviceId: string | null
 }
+
+const ordersOf = (mesh: Mesh, market: Market) =>
+  Promise.all(market.sellers.map((seller) => listAll<Order>(mesh.urls.order, `/orders?sellerId=${seller.id}`, adminToken()))).then((lists) =>
+    lists.flat()
+  )
+
+/** The print jobs of the market's shops, as their sellers see them. */
+const printJobsOf = (mesh: Mesh, market: Market) =>
+  Promise.all(market.sellers.map((seller) => listAll<PrintJob>(mesh.urls.notify, '/print-jobs', seller.token))).then((lists) => lists.flat())
 
 /**
  * Work not yet done in one service's database: events not yet relayed, side effects due or being
  * retried. Timers (an order's pending timeout) wait unattempted for their time and are no work to
  * wait for.
  */
-const backlogOf = async (postgres: PrivateServer, service: string) => {
-  const client = new pg.Client({ connectionString: `${postgres.url}/marketmesh_${service.replace('-service', '')}` })
+const backlogOf = async (databaseUrl: string) => {
+  const client = new pg.Client({ connectionString: databaseUrl, connectionTimeoutMillis: QUERY_TIMEOUT_MS, query_timeout: QUERY_TIMEOUT_MS })
   await client.connect()
   try {
     const { rows } = await client.query(
@@ -53,15 +63,15 @@ const backlogOf = async (postgres: PrivateServer, service: string) => {
 }
 
 /** Messages waiting in every consumer's queue, and in its dead-letter queue. */
-const queueDepths = async (rabbitmq: PrivateServer) => {
-  const connection = await amqplib.connect(rabbitmq.url)
+const queueDepths = async (mesh: Mesh) => {
+  const connection = await amqplib.connect(mesh.servers.amqpUrl, { timeout: QUERY_TIMEOUT_MS })
   try {
     const channel = await connection.createChannel()
     const depths = { waiting: 0, deadLetters: 0 }
     // A service that consumes nothing (user-service) has no queue.
     for (const [consumer, types] of Object.entries(EVENT_CONSUMERS)) {
       if (types.length === 0) continue
-      const names = consumerQueueNames('mmfault', consumer)
+      const names = consumerQueueNames(mesh.prefix, consumer)
       depths.waiting += (await channel.checkQueue(names.queue)).messageCount
       depths.deadLetters += (await channel.checkQueue(names.deadLetterQueue)).messageCount
     }
@@ -71,58 +81,127 @@ const queueDepths = async (rabbitmq: PrivateServer) => {
   }
 }
 
+const backlogsOf = (mesh: Mesh) => Promise.all(MESH_SERVICES.map((name) => backlogOf(mesh.env[name].DATABASE_URL)))
+
+/** Jobs of the shop that a printer of it has not had a `print.job` of. */
+const missedBy = (printer: Printers['records'][number], jobs: PrintJob[]) =>
+  jobs.filter((job) => job.sellerId === printer.device.sellerId && !printer.deliveries.has(job.id))
+
 /**
  * Waits until the market has settled (every order of its checkouts final, every outbox relayed,
- * every side effect due done, every queue drained, twice in a row), then takes its accounts.
+ * every side effect due done, every queue drained, every print job through and every printer of
+ * its shop told of it and idle, twice in a row). On time-out it says what was still outstanding.
  */
 export const settle = async ({
   mesh,
-  postgres,
-  rabbitmq,
   market,
+  printers,
   timeoutMs = 240_000
 }: {
   mesh: Mesh
-  postgres: PrivateServer
-  rabbitmq: PrivateServer
   market: Market
+  printers: Printers
   timeoutMs?: number
 }) => {
   let quietBefore = false
+  let outstanding: string[] = []
   await waitFor(
     async () => {
-      const orders = (await Promise.all(market.sellers.map((seller) => ordersOf(mesh, seller.id)))).flat()
-      const backlogs = await Promise.all(SERVICES.map((service) => backlogOf(postgres, service)))
-      const queues = await queueDepths(rabbitmq)
-      const quiet =
-        orders.every((order) => FINAL_STATUSES.includes(order.status)) &&
-        backlogs.every((backlog) => backlog.unsent === 0 && backlog.due === 0) &&
-        queues.waiting === 0
+      const [orders, jobs, backlogs, queues] = await Promise.all([
+        ordersOf(mesh, market),
+        printJobsOf(mesh, market),
+        backlogsOf(mesh),
+        queueDepths(mesh)
+      ])
+      const count = (what: string, n: number) => (n > 0 ? [`${n} ${what}`] : [])
+      outstanding = [
+        ...count('orders not final', orders.filter((order) => !FINAL_STATUSES.includes(order.status)).length),
+        ...count(
+          'events not relayed',
+          backlogs.reduce((sum, backlog) => sum + backlog.unsent, 0)
+        ),
+        ...count(
+          'side effects due',
+          backlogs.reduce((sum, backlog) => sum + backlog.due, 0)
+        ),
+        ...count('messages queued', queues.waiting),
+        ...count('print jobs queued or printing', jobs.filter((job) => ['queued', 'printing'].includes(job.status)).length),
+        ...count(
+          'print jobs a printer has not had',
+          printers.records.reduce((sum, printer) => sum + missedBy(printer, jobs).length, 0)
+        ),
+        ...count(
+          'print jobs a printer is still on',
+          printers.records.reduce((sum, printer) => sum + printer.busy, 0)
+        )
+      ]
+      const quiet = outstanding.length === 0
       const settled = quiet && quietBefore
       quietBefore = quiet
       return settled
     },
     { what: 'the market to settle', timeoutMs, intervalMs: 1_000 }
-  )
+  ).catch((error: Error) => {
+    throw new Error(`${error.message}; still outstanding: ${outstanding.join(', ')}`)
+  })
+}
+
+/** Values that occur more than once. */
+const repeated = <T>(values: T[]) => values.filter((value, index) => values.indexOf(value) !== index)
+
+/** What the print jobs and printers say once settled. */
+const printAccounts = (orders: Order[], jobs: PrintJob[], printers: Printers) => {
+  const originals = jobs.filter((job) => !job.copy)
+  const paidIds = new Set(orders.filter((order) => order.status === 'paid').map((order) => order.id))
+  const winners = (job: PrintJob) => printers.records.filter((printer) => printer.won.includes(job.id)).map((printer) => printer.device.id)
+  const deliveries = printers.records.flatMap((printer) => [...printer.deliveries.values()])
+  return {
+    jobs: jobs.length,
+    printed: jobs.filter((job) => job.status === 'printed').length,
+    /** Per paid order, its original jobs (1 each). */
+    originalsPerPaidOrder: [...paidIds].map((id) => originals.filter((job) => job.orderId === id).length),
+    /** Jobs of orders that were never paid: none. */
+    jobsOfUnpaidOrders: jobs.filter((job) => !paidIds.has(job.orderId)).map((job) => `${job.id} of order ${job.orderId}`),
+    notPrinted: originals.filter((job) => job.status !== 'printed').map((job) => `${job.id}: ${job.status}`),
+    /** Jobs whose claim did not go to exactly one printer, the one the job names: none printed twice, or by another. */
+    notClaimedOnce: originals
+      .filter((job) => winners(job).length !== 1 || winners(job)[0] !== job.deviceId)
+      .map((job) => `${job.id} on ${job.deviceId}, won by [${winners(job).join(', ')}]`),
+    /** Per printer, the jobs of its shop it never had a print.job of, and those of another shop it had. */
+    missed: printers.records.flatMap((printer) => missedBy(printer, originals).map((job) => `${printer.device.id} missed ${job.id}`)),
+    foreign: printers.records.flatMap((printer) =>
+      [...printer.deliveries.keys()]
+        .filter((id) => !jobs.some((job) => job.id === id && job.sellerId === printer.device.sellerId))
+        .map((id) => `${printer.device.id} got ${id}`)
+    ),
+    /** Log ids a printer's stream brought twice: a resume repeats nothing. */
+    repeatedIds: printers.records.flatMap((printer) => repeated(printer.ids).map((id) => `${printer.device.id} got message ${id} again`)),
+    failures: printers.records.flatMap((printer) => printer.failures.map((failure) => `${printer.device.id}: ${failure}`)),
+    printers: printers.records.length,
+    claimsWon: printers.records.reduce((sum, printer) => sum + printer.won.length, 0),
+    claimsLost: printers.records.reduce((sum, printer) => sum + printer.lost, 0),
+    messages: deliveries.reduce((sum, times) => sum + times, 0),
+    /** Messages of a job a printer had had before (still queued when it reconnected): skipped. */
+    resent: deliveries.reduce((sum, times) => sum + times - 1, 0),
+    connections: printers.records.reduce((sum, printer) => sum + printer.connections, 0)
+  }
 }
 
 /** What the books say once settled: the counts a scenario prints and the checks it asserts. */
 export const takeAccounts = async ({
   mesh,
-  postgres,
-  rabbitmq,
   market,
+  printers,
   checkouts,
   mails
 }: {
   mesh: Mesh
-  postgres: PrivateServer
-  rabbitmq: PrivateServer
   market: Market
+  printers: Printers
   checkouts: PlacedCheckout[]
   mails: ReceivedMail[]
 }) => {
-  const orders = (await Promise.all(market.sellers.map((seller) => ordersOf(mesh, seller.id)))).flat()
+  const orders = await ordersOf(mesh, market)
   const byStatus = (status: string) => orders.filter((order) => order.status === status)
   // What each order must end as, by its card: paid (or rejected, out of stock) with a good one,
   // cancelled for the failed payment (or rejected) with a declined one.
@@ -134,19 +213,19 @@ export const takeAccounts = async ({
   // Stock: what each product started with = what it has left + what paid orders took.
   const stock = await Promise.all(
     market.products.map(async (product) => {
-      const { stock: remaining } = await call(mesh.url('catalog-service'), 'GET', `/products/${product.id}`)
+      const { stock: remaining } = await call(mesh.urls.catalog, 'GET', `/products/${product.id}`)
       const sold = paid.flatMap((order) => order.lines).reduce((sum, line) => sum + (line.productId === product.id ? line.quantity : 0), 0)
       return { productId: product.id, initial: product.stock, remaining, sold }
     })
   )
 
-  const ledger = await call(mesh.url('order-service'), 'GET', '/ledger', { token: adminToken() })
+  const ledger = await call(mesh.urls.order, 'GET', '/ledger', { token: adminToken() })
 
   // Mails of this market's orders: a buyer's confirmation and a seller's notice each name the order.
   const mailsOf = (order: Order) => mails.filter((mail) => mail.text.includes(order.id))
   const messageIds = mails.map((mail) => mail.messageId)
-  const backlogs = await Promise.all(SERVICES.map((service) => backlogOf(postgres, service)))
-  const queues = await queueDepths(rabbitmq)
+  const backlogs = await backlogsOf(mesh)
+  const queues = await queueDepths(mesh)
 
   return {
     checkouts: checkouts.length,
@@ -172,17 +251,25 @@ export const takeAccounts = async ({
     orderMails: orders.flatMap(mailsOf).length,
     duplicateMessageIds: messageIds.length - new Set(messageIds).size,
     failedSideEffects: backlogs.reduce((sum, backlog) => sum + backlog.failed, 0),
-    deadLetters: queues.deadLetters
+    deadLetters: queues.deadLetters,
+    printing: printAccounts(orders, await printJobsOf(mesh, market), printers)
   }
 }
 
 export type Accounts = Awaited<ReturnType<typeof takeAccounts>>
 
 /** The scenario's one summary line. */
-export const summaryLine = (scenario: string, accounts: Accounts, faultSeconds: number) =>
-  `[faults] ${scenario}: ${accounts.checkouts} checkouts (${accounts.retried} retried, ${accounts.replayed} replayed) -> ` +
-  `${accounts.orders} orders: ${accounts.paid} paid, ${accounts.rejected} rejected, ${accounts.cancelled} cancelled, ${accounts.pending} pending; ` +
-  `${accounts.orderMails} order mails, ${accounts.duplicateMessageIds} duplicate; ` +
-  `stock ${accounts.stock.map((product) => `${product.initial}=${product.remaining}+${product.sold}`).join(' ')}; ` +
-  `trial balance ${accounts.trialBalance.map((line) => `${line.balance} ${line.currency}`).join(', ') || 'empty'}; ` +
-  `${accounts.deadLetters} dead letters, ${accounts.failedSideEffects} failed side effects; fault took ${faultSeconds.toFixed(1)} s`
+export const summaryLine = (scenario: string, accounts: Accounts, faultSeconds: number) => {
+  const { printing } = accounts
+  return (
+    `[faults] ${scenario}: ${accounts.checkouts} checkouts (${accounts.retried} retried, ${accounts.replayed} replayed) -> ` +
+    `${accounts.orders} orders: ${accounts.paid} paid, ${accounts.rejected} rejected, ${accounts.cancelled} cancelled, ${accounts.pending} pending; ` +
+    `${accounts.orderMails} order mails, ${accounts.duplicateMessageIds} duplicate; ` +
+    `${printing.jobs} print jobs, ${printing.printed} printed, on ${printing.printers} printers: ${printing.claimsWon} claims won, ` +
+    `${printing.claimsLost} lost to another printer, ${printing.messages} print.job messages (${printing.resent} resent on reconnect), ` +
+    `${printing.connections} stream connections; ` +
+    `stock ${accounts.stock.map((product) => `${product.initial}=${product.remaining}+${product.sold}`).join(' ')}; ` +
+    `trial balance ${accounts.trialBalance.map((line) => `${line.balance} ${line.currency}`).join(', ') || 'empty'}; ` +
+    `${accounts.deadLetters} dead letters, ${accounts.failedSideEffects} failed side effects; fault took ${faultSeconds.toFixed(1)} s`
+  )
+}

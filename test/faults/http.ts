@@ -59,3 +59,15 @@ export const call = async (url: string, method: string, path: string, options: P
   if (answer.status >= 300) throw new Error(`${method} ${path} answered ${answer.status}: ${JSON.stringify(answer.body)}`)
   return answer.body
 }
+
+const PAGE = 100
+
+/** Every record of a paginated Feathers list (`path` may have a query of its own). */
+export const listAll = async <T>(url: string, path: string, token: string) => {
+  const records: T[] = []
+  for (let skip = 0; ; skip += PAGE) {
+    const page = await call(url, 'GET', `${path}${path.includes('?') ? '&' : '?'}$limit=${PAGE}&$skip=${skip}`, { token })
+    records.push(...page.data)
+    if (records.length >= page.total || page.data.length === 0) return records
+  }
+}

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import { waitFor } from '../support'
 import { call, persistentCall } from './http'
-import type { Mesh } from './mesh'
+import type { Mesh } from '../support/mesh'
 
 const PASSWORD = 'correct horse battery staple'
 const BUYERS = 20
@@ -20,7 +20,7 @@ export interface Product {
 }
 
 const register = async (mesh: Mesh, label: string, role: 'buyer' | 'seller'): Promise<Account> => {
-  const users = mesh.url('user-service')
+  const users = mesh.urls.user
   const email = `${label}-${randomUUID()}@example.com`
   const user = await call(users, 'POST', '/users', {
     body: { email, password: PASSWORD, name: `${role} ${label}`, role, ...(role === 'seller' ? { shopName: `Shop ${label}` } : {}) }
@@ -31,7 +31,7 @@ const register = async (mesh: Mesh, label: string, role: 'buyer' | 'seller'): Pr
 
 /** How many events of `type` a service has consumed, from its /metrics. */
 const consumed = async (url: string, type: string) => {
-  const text = await (await fetch(`${url}/metrics`)).text()
+  const text = await (await fetch(`${url}/metrics`, { signal: AbortSignal.timeout(30_000) })).text()
   return [...text.matchAll(new RegExp(`^events_consumed_total\\{[^}]*type="${type.replace('.', '\\.')}"[^}]*\\} (\\d+)`, 'gm'))].reduce(
     (sum, match) => sum + Number(match[1]),
     0
@@ -43,7 +43,7 @@ const consumed = async (url: string, type: string) => {
  * rejected), and twenty buyers; returns once order-service can sell the products.
  */
 export const openMarket = async (mesh: Mesh, label: string) => {
-  const orders = mesh.url('order-service')
+  const orders = mesh.urls.order
   const productsBefore = await consumed(orders, 'product.created')
   const sellers = await Promise.all([register(mesh, `${label}-s1`, 'seller'), register(mesh, `${label}-s2`, 'seller')])
   const products: Product[] = []
@@ -52,7 +52,7 @@ export const openMarket = async (mesh: Mesh, label: string) => {
       ['Walnut desk lamp', 1_000, 4_999],
       ['Limited print', 40, 1_250]
     ] as const) {
-      const product = await call(mesh.url('catalog-service'), 'POST', '/products', {
+      const product = await call(mesh.urls.catalog, 'POST', '/products', {
         token: seller.token,
         body: { title: `${title} ${label}`, price, currency: 'EUR', stock }
       })
@@ -110,7 +110,7 @@ export const placeCheckouts = (mesh: Mesh, market: Market) => {
     Array.from({ length: CHECKOUTS }, async (_, index): Promise<PlacedCheckout> => {
       const buyer = market.buyers[index % market.buyers.length]
       const body = cart(market, index)
-      const answer = await persistentCall(mesh.url('order-service'), 'POST', '/checkouts', {
+      const answer = await persistentCall(mesh.urls.order, 'POST', '/checkouts', {
         token: buyer.token,
         body,
         headers: { 'Idempotency-Key': randomUUID() },

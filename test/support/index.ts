@@ -50,18 +50,20 @@ export const isolatedEnvironment = (label: string) => {
   }
 }
 
-/** Removes what a test made on the broker and in PostgreSQL. */
+/** Removes what a test made on the broker (the shared one unless `amqpUrl`) and in PostgreSQL. */
 export const cleanUp = async ({
   prefix,
   databases = [],
-  retryDelaysMs = [200, 400]
+  retryDelaysMs = [200, 400],
+  amqpUrl = AMQP
 }: {
   prefix?: string
   databases?: string[]
   retryDelaysMs?: number[]
+  amqpUrl?: string
 }) => {
   if (prefix) {
-    const connection = await amqplib.connect(AMQP)
+    const connection = await amqplib.connect(amqpUrl)
     const channel = await connection.createChannel()
     for (const consumer of [...CONSUMERS, 'test-consumer']) {
       const names = consumerQueueNames(prefix, consumer)
