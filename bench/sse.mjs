@@ -1,10 +1,11 @@
 // bench/sse: 10,000 SSE connections to one notify-service process, held by client processes of
 // their own (bench/support/sse-clients.mjs), then announcements broadcast to all of them; and in
 // the same run the same 10,000 connections to a process broadcasting with better-sse's plain
-// `Channel.broadcast` (bench/support/sse-baseline.mjs), the baseline. The broadcasts alternate
-// between the two, so that a noisy neighbour on the machine hits both alike. Each message carries
-// the time the bench sent its POST; the clients, on the same machine and clock, take its latency
-// on arrival. notify-service's includes the write to the log, its commit, NOTIFY and the read back.
+// `Channel.broadcast` (bench/support/sse-baseline.mjs), the baseline, and to the floor: node:http
+// writing one pre-framed buffer to every socket (bench/support/sse-floor.mjs), what the machine
+// allows at all with the clients on it. The broadcasts alternate between the three, so that a
+// noisy neighbour on the machine hits all alike. Each message carries the time the bench sent its
+// POST; the clients, on the same machine and clock, take its latency on arrival. notify-service's includes the write to the log, its commit, NOTIFY and the read back.
 // Prints connect time, RSS per connection (the server's RSS delta / connections) and delivery
 // latency p50/p99 across all clients. Target: p99 < 100 ms for a broadcast to 10,000 clients,
 // <= 20 KB RSS per connection, and a p99 below the baseline's.
@@ -97,6 +98,12 @@ try {
     () => ({})
   )
   servers.push(baseline)
+  const floor = await startServer(
+    'floor: node:http, one buffer',
+    (port) => [join(here, 'support', 'sse-floor.mjs'), String(port)],
+    () => ({})
+  )
+  servers.push(floor)
   for (let i = 0; i < CLIENT_PROCESSES; i++) {
     const client = fork(join(here, 'support', 'sse-clients.mjs'), [], { execArgv: [], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
     client.on('message', (message) => {
@@ -119,15 +126,15 @@ try {
           body: JSON.stringify({ message, level: 'info' })
         })
     },
-    {
-      server: baseline,
+    ...[baseline, floor].map((server) => ({
+      server,
       broadcast: (message) =>
-        fetch(`${baseline.url}/broadcast`, {
+        fetch(`${server.url}/broadcast`, {
           method: 'POST',
           headers: { 'Content-Type': 'application/json' },
           body: JSON.stringify({ id: randomUUID(), message, level: 'info', endsAt: null, createdAt: new Date().toISOString() })
         })
-    }
+    }))
   ]
 
   console.log(
@@ -191,13 +198,17 @@ try {
       `  ${''.padEnd(29)} ${target.deliveries}/${ROUNDS * CONNECTIONS} delivered, ${target.closed} connections lost   latency p50 ${ms(target.p50)}   p99 ${ms(target.p99)}   last delivery (median) ${ms(target.lastDelivery)}   p99 per broadcast: ${target.roundP99s.map((p) => p.toFixed(0)).join(', ')} ms`
     )
   }
-  const [service, plain] = targets
+  const [service, plain, bare] = targets
   const complete = service.deliveries === ROUNDS * CONNECTIONS
   const verdict = (met) => (met ? 'met' : 'NOT met')
   console.log(`p99 notify-service ${ms(service.p99)} (target < 100 ms) -> ${verdict(complete && service.p99 < 100)}`)
   console.log(`RSS per connection ${service.rssPerConnection.toFixed(1)} KB (target <= 20 KB) -> ${verdict(service.rssPerConnection <= 20)}`)
   const ratio = service.p99 / plain.p99
   console.log(`ratio p99 notify-service/baseline: ${ratio.toFixed(2)}   target: < 1 -> ${verdict(complete && ratio < 1)}`)
+  console.log(
+    `floor of this machine (sockets only, same clients): p99 ${ms(bare.p99)}; notify-service/floor ${(service.p99 / bare.p99).toFixed(2)}` +
+      (bare.p99 >= 100 ? '   (the floor itself is above 100 ms: the p99 target cannot be met on this machine)' : '')
+  )
 } finally {
   for (const client of clients) if (client.connected) client.send({ cmd: 'close' })
   for (const { child } of servers) {
