@@ -1,12 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import pg from 'pg'
 import { POSTGRES, waitFor } from '../../../test/support'
-import { buyer, orderPaid, seller, startNotify, type Notify } from './helpers'
-import { streamOpener } from './sse'
+import { buyer, orderPaid, registeredDevice, seller, startNotify, userRegistered, type Notify } from './helpers'
+import { streamOpener, type Stream } from './sse'
+import { EventSource } from 'eventsource'
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
-describe('the log tail while PostgreSQL refuses connections', () => {
+describe('the log tail when its LISTEN connection is lost', () => {
   let notify: Notify
   let server: pg.Client
   let database: string
@@ -34,16 +35,40 @@ describe('the log tail while PostgreSQL refuses connections', () => {
       ).rows[0].count
     )
 
+  const endListener = () =>
+    server.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND application_name = $2', [
+      database,
+      'notify-service log tail'
+    ])
+  const ended = (stream: Stream) => stream.source.readyState === EventSource.CLOSED
+
+  it('ends the streams of a device revoked and a user disabled while it was not listening, once it listens again', async () => {
+    const shop = seller()
+    const device = await registeredDevice(notify, shop)
+    const ada = buyer()
+    await notify.emit('user.registered', userRegistered(ada))
+    const [deviceStream, adaStream, other] = [
+      await open(notify.url, { token: device.token }),
+      await open(notify.url, { as: ada }),
+      await open(notify.url, { as: buyer() })
+    ]
+    // Written as the handlers write them, but without their NOTIFY: the notices this instance missed.
+    await notify.db('device_credentials').where({ id: device.deviceId }).update({ revoked_at: new Date(), token_hash: null })
+    await notify.db('users').where({ id: ada.id }).update({ status: 'disabled' })
+    expect([ended(deviceStream), ended(adaStream)]).toEqual([false, false])
+
+    await endListener()
+    await waitFor(() => ended(deviceStream) && ended(adaStream), { what: 'the revoked device’s and the disabled user’s streams ended' })
+    expect(ended(other)).toBe(false)
+  })
+
   it('reconnects its LISTEN connection once, not once per failed attempt, and streams go on', async () => {
     const shop = seller()
     const stream = await open(notify.url, { as: shop })
     expect(await listeners()).toBe(1)
 
     await server.query(`ALTER DATABASE ${database} ALLOW_CONNECTIONS false`)
-    await server.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND application_name = $2', [
-      database,
-      'notify-service log tail'
-    ])
+    await endListener()
     // Several reconnect delays of refused attempts: doubling attempts would leave several listeners.
     await sleep(4_500)
     await server.query(`ALTER DATABASE ${database} ALLOW_CONNECTIONS true`)

@@ -1,4 +1,5 @@
 import type { Knex, Principal } from '@marketmesh/shared'
+import type { StreamHub } from './hub'
 
 /** Each payload on it ends the streams of one caller on every instance: `device:<id>` or `user:<id>`. */
 export const STREAM_CONTROL_CHANNEL = 'notify_stream_control'
@@ -12,3 +13,20 @@ export const streamOwner = (principal: Pick<Principal, 'id' | 'role'>) => `${pri
  */
 export const endStreamsOnCommit = (trx: Knex.Transaction, principal: Pick<Principal, 'id' | 'role'>) =>
   trx.raw('SELECT pg_notify(?, ?)', [STREAM_CONTROL_CHANNEL, streamOwner(principal)])
+
+/**
+ * A notice sent while this instance's listener was down never reaches it: once it listens again,
+ * it ends the streams of the devices revoked and the users disabled meanwhile, read from the
+ * tables those notices follow.
+ */
+export const endStreamsRevokedMeanwhile = async (db: Knex, hub: StreamHub) => {
+  const callers = hub.callers()
+  const ids = (devices: boolean) => [...new Set(callers.filter(({ role }) => (role === 'device') === devices).map(({ id }) => id))]
+  const [devices, users] = [ids(true), ids(false)]
+  const [revoked, disabled] = await Promise.all([
+    devices.length ? db('device_credentials').pluck('id').whereRaw('id = ANY(?::uuid[])', [devices]).whereNotNull('revoked_at') : [],
+    users.length ? db('users').pluck('id').whereRaw('id = ANY(?::uuid[])', [users]).where({ status: 'disabled' }) : []
+  ])
+  for (const id of revoked) hub.end(streamOwner({ id, role: 'device' }))
+  for (const id of disabled) hub.end(streamOwner({ id, role: 'buyer' }))
+}

@@ -60,6 +60,11 @@ export class StreamHub {
     this.clients.delete(client)
   }
 
+  /** The callers with a stream open here. */
+  callers() {
+    return [...this.clients].map((client) => client.principal)
+  }
+
   publish(row: LogRow, frame: Frame) {
     this.position = row.id
     for (const client of this.clients) if (canSee(client.principal, row)) client.deliver(frame)

@@ -21,6 +21,8 @@ export interface LogTailOptions {
   /** Also LISTENed on; each payload goes to `onControl` (revocations, disabled users). */
   controlChannel: string
   onControl: (payload: string) => void
+  /** Once LISTEN is in place (again): catches up on the control notices it may have missed. */
+  onListening: () => Promise<void>
 }
 
 /**
@@ -88,6 +90,8 @@ export class LogTail {
     this.listener = client
     // What was committed while no one listened.
     this.runner.wake()
+    // Not caught up is not listening: the reconnect tries again.
+    await this.options.onListening().catch(retry)
   }
 
   private async readOn() {

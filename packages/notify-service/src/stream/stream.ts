@@ -1,7 +1,7 @@
 import type { Server } from 'node:http'
 import type { HookContext, NextFunction } from '@feathersjs/feathers'
 import { answersPath, type ServiceApplication } from '@marketmesh/shared'
-import { STREAM_CONTROL_CHANNEL } from './control'
+import { endStreamsRevokedMeanwhile, STREAM_CONTROL_CHANNEL } from './control'
 import { StreamHub } from './hub'
 import { LogTail } from './log-tail'
 import { STREAM_PATH, streamRoute } from './route'
@@ -15,7 +15,8 @@ export const stream = (app: ServiceApplication) => {
     hub,
     logger: app.get('logger'),
     controlChannel: STREAM_CONTROL_CHANNEL,
-    onControl: (owner) => hub.end(owner)
+    onControl: (owner) => hub.end(owner),
+    onListening: () => endStreamsRevokedMeanwhile(app.get('postgresqlClient'), hub)
   })
   app.set('streams', hub)
   app.use(streamRoute(app, hub))
