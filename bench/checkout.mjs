@@ -9,11 +9,11 @@
 // CHECKOUT_BENCH_CPU_PROF=<dir> runs each service with --cpu-prof, its profile written there at the end.
 import { spawn } from 'node:child_process'
 import { randomBytes, randomUUID } from 'node:crypto'
-import { createServer } from 'node:net'
 import { createRequire } from 'node:module'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { oneRowTransactions } from './support/database-baseline.mjs'
+import { cpuSecondsOf, freePort, machineCpuSeconds, waitUntil } from './support/processes.mjs'
 
 const require = createRequire(import.meta.url)
 const pg = require('pg')
@@ -31,22 +31,6 @@ const amqpUrl = process.env.AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672'
 const run = `mmbench_${Date.now().toString(36)}${randomBytes(2).toString('hex')}`
 const prefix = run.replace(/_/g, '.')
 const services = ['user', 'catalog', 'order', 'notify'].map((name) => ({ name, database: `${postgres}/${run}_${name}` }))
-
-const freePort = () =>
-  new Promise((resolve) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address()
-      server.close(() => resolve(port))
-    })
-  })
-
-const waitUntil = async (check, what, tries = 600) => {
-  for (let i = 0; i < tries; i++) {
-    if (await check().catch(() => false)) return
-    await new Promise((resolve) => setTimeout(resolve, 100))
-  }
-  throw new Error(`timed out waiting for ${what}`)
-}
 
 const percentile = (sorted, p) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]
 
@@ -183,6 +167,7 @@ try {
   await Promise.all(buyers.map((headers) => checkoutOnce(headers)))
 
   const commitsBefore = await commitsOf()
+  const cpuBefore = { machine: machineCpuSeconds(), bench: process.cpuUsage(), services: started.map(({ child }) => cpuSecondsOf(child.pid)) }
   const deadline = Date.now() + SECONDS * 1000
   const begun = Date.now()
   await Promise.all(
@@ -192,6 +177,16 @@ try {
   )
   const elapsed = (Date.now() - begun) / 1000
   const commitsPerOrder = ((await commitsOf()) - commitsBefore) / latencies.length
+  const machine = machineCpuSeconds()
+  const cpuMsPerOrder = (seconds) => ((seconds * 1000) / latencies.length).toFixed(1)
+  const servicesCpu = started.map(({ child }, i) => cpuSecondsOf(child.pid) - cpuBefore.services[i])
+  const { user, system } = process.cpuUsage(cpuBefore.bench)
+  const benchCpu = (user + system) / 1e6
+  const busy = machine.busy - cpuBefore.machine.busy
+  const cpuLine =
+    `CPU per order: ${started.map(({ name }, i) => `${name} ${cpuMsPerOrder(servicesCpu[i])} ms`).join(', ')}, bench ${cpuMsPerOrder(benchCpu)} ms, ` +
+    `the rest (PostgreSQL, RabbitMQ, anything else running) ${cpuMsPerOrder(busy - benchCpu - servicesCpu.reduce((sum, s) => sum + s, 0))} ms; ` +
+    `the machine was busy ${Math.round((busy / (busy + machine.idle - cpuBefore.machine.idle)) * 100)}% of the run`
   await connection.close()
   // The baseline runs with nothing else on the machine (and the CPU profiles get written).
   await Promise.all(
@@ -208,6 +203,7 @@ try {
       `  latency p50 ${percentile(sorted, 50).toFixed(1)} ms, p95 ${percentile(sorted, 95).toFixed(1)} ms, p99 ${percentile(sorted, 99).toFixed(1)} ms\n` +
       `baseline database  one-row transactions (node-postgres, 32 writers), nothing else running: ${Math.round(baseline)} transactions/s\n` +
       `  commits per order across the four databases, measured in this run: ${commitsPerOrder.toFixed(1)}\n` +
+      `  ${cpuLine}\n` +
       `  bound ${Math.round(bound)} orders/s (reached ${(rate / bound).toFixed(2)}); ` +
       `target >= 500 orders/s with p99 < 500 ms, or >= 0.5 of the bound: ${
         (rate >= 500 && percentile(sorted, 99) < 500) || rate / bound >= 0.5 ? 'met' : 'NOT met'

@@ -1,6 +1,7 @@
 // What the benches need to run services as processes: a free port, waiting for readiness, and
 // enough open files for thousands of connections.
 import { execFileSync, spawn } from 'node:child_process'
+import { readFileSync } from 'node:fs'
 import { createServer } from 'node:net'
 
 export const freePort = () =>
@@ -41,4 +42,20 @@ export const ensureOpenFiles = async (needed) => {
   })
   process.exitCode = await new Promise((resolve) => child.once('exit', (code) => resolve(code ?? 1)))
   return true
+}
+
+const TICKS_PER_SECOND = 100
+
+/** CPU seconds (user + system) a process has used so far, from /proc. */
+export const cpuSecondsOf = (pid) => {
+  // Fields after the command's closing parenthesis: state is the 3rd, utime the 14th, stime the 15th.
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ')
+  return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND
+}
+
+/** CPU seconds the whole machine has been busy and idle so far, from /proc/stat. */
+export const machineCpuSeconds = () => {
+  const [, ...ticks] = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).map(Number)
+  const idle = ticks[3] + ticks[4]
+  return { busy: (ticks.reduce((sum, t) => sum + t, 0) - idle) / TICKS_PER_SECOND, idle: idle / TICKS_PER_SECOND }
 }
