@@ -78,7 +78,7 @@ const generatedSecrets = new Map(
 const configMaps = new Map(
   manifests
     .filter((manifest) => manifest.kind === 'ConfigMap')
-    .map((manifest) => [manifest.metadata.name, new Map(Object.entries(manifest.data ?? {}))])
+    .map((manifest) => [manifest.metadata.name, new Map(Object.entries((manifest.data ?? {}) as Record<string, string>))])
 )
 
 type Source = { from: 'value'; value: string } | { from: 'configMap' | 'secret'; name: string; key: string }

@@ -88,8 +88,8 @@ describe('the live orders page (GET /live) in headless Chromium', () => {
     await page.getByLabel('Password').fill(shop.password)
     await page.getByRole('button', { name: 'Sign in' }).click()
     await expect.poll(() => page.locator('#connection').textContent(), { timeout: 15_000 }).toBe('live')
-    // Survives only as long as the page is not reloaded.
-    await page.evaluate(() => ((window as unknown as { marker: string }).marker = 'same page'))
+    // Survives only as long as the page is not reloaded (the page's globalThis is its window).
+    await page.evaluate(() => ((globalThis as unknown as { marker: string }).marker = 'same page'))
 
     await expect.poll(() => page.locator('#printers').textContent(), { timeout: 20_000 }).toContain('online')
     expect(await page.locator('#printers').textContent()).toContain('Packing desk printer')
@@ -119,7 +119,7 @@ describe('the live orders page (GET /live) in headless Chromium', () => {
     await card.getByRole('button', { name: 'Reprint receipt' }).click()
     await expect.poll(() => card.locator('.print-state').textContent(), { timeout: 15_000 }).toBe('Receipt: printed · Copy: queued')
     await waitFor(() => printer.received.filter((message) => message.type === 'print.job').length === 2, { what: 'the copy at the printer' })
-    expect(await page.evaluate(() => (window as unknown as { marker: string }).marker)).toBe('same page')
+    expect(await page.evaluate(() => (globalThis as unknown as { marker: string }).marker)).toBe('same page')
 
     mkdirSync(join(ROOT, 'docs'), { recursive: true })
     await page.screenshot({ path: join(ROOT, 'docs', 'live-orders.png'), fullPage: true })

@@ -9,8 +9,16 @@ import type { Stack } from './stack'
 const run = promisify(execFile)
 const PASSWORD = 'correct horse battery staple'
 
+/** A record as a service answers its creation: its id and the rest of its fields. */
+type Made = Record<string, unknown> & { id: string }
+
 /** JSON over HTTP for seeding, failing loudly: the fuzz needs every one of these to succeed. */
-const call = async (url: string, method: string, path: string, { body, authorization }: { body?: unknown; authorization?: string } = {}) => {
+const call = async <Answer = Made>(
+  url: string,
+  method: string,
+  path: string,
+  { body, authorization }: { body?: unknown; authorization?: string } = {}
+): Promise<Answer> => {
   const response = await fetch(`${url}${path}`, {
     method,
     headers: { 'Content-Type': 'application/json', ...(authorization ? { Authorization: authorization } : {}) },
@@ -18,7 +26,7 @@ const call = async (url: string, method: string, path: string, { body, authoriza
   })
   const answer = await response.json()
   if (!response.ok) throw new Error(`seeding: ${method} ${path} answered ${response.status}: ${JSON.stringify(answer)}`)
-  return answer
+  return answer as Answer
 }
 
 /**
@@ -30,11 +38,9 @@ export const seed = async (stack: Stack) => {
   const users = stack.byName['user-service']
   const catalog = stack.byName['catalog-service']
   const login = async (email: string) =>
-    (await call(users.url, 'POST', '/authentication', { body: { strategy: 'local', email, password: PASSWORD } })) as {
-      accessToken: string
-      refreshToken: string
-      user: { id: string }
-    }
+    call<{ accessToken: string; refreshToken: string; user: Made }>(users.url, 'POST', '/authentication', {
+      body: { strategy: 'local', email, password: PASSWORD }
+    })
   // The bodies that made the records: valid input that the fuzz mutates.
   const bodies: Record<string, Array<Record<string, unknown>>> = {}
   const made = async (url: string, path: string, body: Record<string, unknown>, authorization?: string) => {
@@ -69,7 +75,7 @@ export const seed = async (stack: Stack) => {
   const device = await made(users.url, 'devices', { name: 'Warehouse printer' }, as(seller))
   // The device credential's own device: its id is in no record, so the fuzz cannot revoke it, and
   // the probes wait until notify-service (which learns devices from events) takes its token.
-  const printer = (await call(users.url, 'POST', '/devices', { body: { name: 'Probe printer' }, authorization: as(seller) })) as { token: string }
+  const printer = await call<{ token: string }>(users.url, 'POST', '/devices', { body: { name: 'Probe printer' }, authorization: as(seller) })
   await waitFor(
     async () =>
       (await fetch(`${stack.byName['notify-service'].url}/print-jobs`, { headers: { Authorization: `Bearer ${printer.token}` } })).status === 200,

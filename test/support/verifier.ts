@@ -1,6 +1,20 @@
 import type { AddressInfo } from 'node:net'
-import { authenticated, createServiceApp, listen, serviceSettingsSchema } from '@marketmesh/shared'
+import type { Params } from '@feathersjs/feathers'
+import { authenticated, createServiceApp, listen, serviceSettingsSchema, type Principal } from '@marketmesh/shared'
 import { cleanUp, isolatedSettings } from '.'
+
+/** Answers who the caller is. */
+export class WhoAmI {
+  async find(params: Params): Promise<Principal | undefined> {
+    return params.principal
+  }
+}
+
+declare module '@marketmesh/shared' {
+  interface ServiceTypes {
+    whoami: WhoAmI
+  }
+}
 
 /**
  * A service of the kit that verifies access tokens like every service but user-service does, with
@@ -15,15 +29,7 @@ export const startVerifier = async (jwt: Record<string, unknown> = {}) => {
     overrides: { ...settings, port: 0, logLevel: 'silent', jwt },
     migrations: {},
     services: (app) => {
-      app.use(
-        'whoami',
-        {
-          async find(params) {
-            return params.principal
-          }
-        },
-        { methods: ['find'] }
-      )
+      app.use('whoami', new WhoAmI(), { methods: ['find'] })
       app.service('whoami').hooks({ before: { all: [authenticated()] } })
     }
   })

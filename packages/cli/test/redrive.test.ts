@@ -27,7 +27,7 @@ const letters = Array.from({ length: 400 }, (_, index) => ({
   type: index % 4 === 3 ? 'user.updated' : 'order.created'
 }))
 const moving = letters.filter((letter) => letter.type === 'order.created').map((letter) => letter.id)
-const staying = letters.filter((letter) => letter.type === 'user.updated').map((letter) => letter.id)
+const staying: string[] = letters.filter((letter) => letter.type === 'user.updated').map((letter) => letter.id)
 
 beforeAll(async () => {
   connection = await amqplib.connect(AMQP)

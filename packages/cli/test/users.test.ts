@@ -42,7 +42,8 @@ const login = async (email: string, password: string) => {
     headers: { 'Content-Type': 'application/json' },
     body: JSON.stringify({ strategy: 'local', email, password })
   })
-  return { status: response.status, body: await response.json() }
+  // The account it logged in to; none when refused.
+  return { status: response.status, body: (await response.json()) as { user?: unknown } }
 }
 
 describe('marketmesh users create-admin', () => {

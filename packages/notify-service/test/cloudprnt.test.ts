@@ -8,6 +8,14 @@ type Device = Awaited<ReturnType<typeof registeredDevice>>
 
 const MAC = '00:11:62:1d:9a:b7'
 
+/** The answer to a poll: a job to fetch or none, or the error that refused the poll. */
+interface PollAnswer {
+  jobReady?: boolean
+  jobToken?: string
+  mediaTypes?: string[]
+  message?: string
+}
+
 /** A Star printer's requests, as its CloudPRNT client sends them: HTTP Basic with the device id and token. */
 const printer = (notify: Notify, device: Device) => {
   const authorization = `Basic ${Buffer.from(`${device.deviceId}:${device.token}`).toString('base64')}`
@@ -26,7 +34,7 @@ const printer = (notify: Notify, device: Device) => {
         printingInProgress: false,
         ...status
       })
-      return { status: response.status, body: await response.json() }
+      return { status: response.status, body: (await response.json()) as PollAnswer }
     },
     fetchJob: (type: string, token: string) => request('GET', `?uid=&type=${encodeURIComponent(type)}&mac=${encodeURIComponent(MAC)}&token=${token}`),
     confirm: (code: string, token: string) => request('DELETE', `?mac=${encodeURIComponent(MAC)}&code=${encodeURIComponent(code)}&token=${token}`)

@@ -1,11 +1,13 @@
 import { randomUUID } from 'node:crypto'
 import type { AddressInfo } from 'node:net'
+import type { Paginated } from '@feathersjs/feathers'
 import { EventSource } from 'eventsource'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { listen, type ServiceApplication } from '@marketmesh/shared'
 import { metricValue, waitFor } from '../../../test/support'
 import { envelope } from '../../../test/support/service-under-test'
 import { createApp } from '../src/app'
+import type { Printer } from '../src/services/printers/printers.schema'
 import { asDevice, buyer, orderPaid, printJobOf, registeredDevice, seller, startNotify, type Notify } from './helpers'
 import { streamOpener, type Stream } from './sse'
 
@@ -284,8 +286,8 @@ describe('print jobs', () => {
     const streaming = await registeredDevice(notify, shop)
     const idle = await registeredDevice(notify, shop)
     await registeredDevice(notify, seller())
-    const printers = async () => (await notify.call('GET', '/printers', { as: shop })).body
-    const byId = async () => new Map((await printers()).data.map((printer: { id: string }) => [printer.id, printer]))
+    const printers = async () => (await notify.call('GET', '/printers', { as: shop })).body as Paginated<Printer>
+    const byId = async () => new Map((await printers()).data.map((printer) => [printer.id, printer]))
 
     const stream = await open(notify.url, { token: streaming.token })
     await waitFor(async () => (await byId()).get(streaming.deviceId)?.online, { what: 'the streaming device online' })

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { purgeExpiredIdempotencyKeys } from '../src/idempotency-keys'
 import { buyer, checkoutBody, knownProducts, productCreated, seller, startOrders, type Orders } from './helpers'
 
 let orders: Orders
@@ -163,7 +164,6 @@ describe('Idempotency-Key', () => {
       .db('idempotency_keys')
       .where({ buyerId: customer.id, key })
       .update({ expiresAt: orders.db.raw("now() - interval '1 second'") })
-    const { purgeExpiredIdempotencyKeys } = await import('../src/idempotency-keys')
     expect(await purgeExpiredIdempotencyKeys(orders.db)).toBeGreaterThanOrEqual(1)
     expect(await orders.db('idempotency_keys').where({ buyerId: customer.id })).toEqual([])
     const later = await checkout(customer, body, key)

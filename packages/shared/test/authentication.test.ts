@@ -130,7 +130,7 @@ describe('a service that reads the keys from a JWKS URL (JWT_JWKS_URL)', () => {
       const unreachable = await startWhoami({ jwksUrl: 'http://127.0.0.1:9/.well-known/jwks.json' })
       const response = await unreachable.whoami(accessToken({ id: 'u', role: 'buyer' }, { key }))
       expect(response.status).toBe(503)
-      expect((await response.json()).message).toMatch(/cannot be fetched from http:\/\/127\.0\.0\.1:9/)
+      expect(((await response.json()) as { message: string }).message).toMatch(/cannot be fetched from http:\/\/127\.0\.0\.1:9/)
     } finally {
       jwks.close()
     }

@@ -27,7 +27,7 @@ beforeAll(async () => {
   app.configure(rest())
   app.use('things', new KnexService({ Model: db, name: 'things' }))
   // A raw statement outside the adapter, as a search or a hook runs one.
-  app.use('raw', { find: async (params: { query?: { text?: string } }) => (await db.raw('SELECT ?::integer AS n', [params.query?.text])).rows })
+  app.use('raw', { find: async (params: { query: { text: string } }) => (await db.raw('SELECT ?::integer AS n', [params.query?.text])).rows })
   server = await app.listen(0)
   url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
 })

@@ -1,6 +1,7 @@
 import amqplib from 'amqplib'
 import { afterEach } from 'vitest'
-import { EVENT_CONSUMERS, exchangeNames, type EventBus, type Knex } from '../src'
+import type { EventBus } from '@marketmesh/shared'
+import { EVENT_CONSUMERS, exchangeNames, type Knex } from '../src'
 import { AMQP, cleanUp, createTestBus, POSTGRES, uniqueName } from '../../../test/support'
 import { effectsMigrations, orderCreated } from './fixtures/effects.cjs'
 

@@ -160,12 +160,12 @@ describe('runInTransaction', () => {
     const items = new KnexService({ Model: db, name: 'items' })
     await expect(
       runInTransaction(db, async (trx) => {
-        await items.create({ name: 'through the service' }, { transaction: { trx } })
-        expect(await items.find({ paginate: false, transaction: { trx } })).toHaveLength(1)
+        await items.create({ name: 'through the service' }, { transaction: { starting: false, trx } })
+        expect(await items.find({ paginate: false, transaction: { starting: false, trx } })).toHaveLength(1)
         throw new Error('undo it')
       })
     ).rejects.toThrow('undo it')
-    await runInTransaction(db, (trx) => items.create({ name: 'kept' }, { transaction: { trx } }))
+    await runInTransaction(db, (trx) => items.create({ name: 'kept' }, { transaction: { starting: false, trx } }))
     expect(await names()).toEqual(['kept'])
   })
 

@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import type { Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import type { Params } from '@feathersjs/feathers'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import {
   authenticated,
@@ -15,18 +14,11 @@ import {
   listen,
   packageRoot,
   serviceSettingsSchema,
-  type Principal,
   type ServiceApplication
 } from '@marketmesh/shared'
 import { isolatedSettings, waitFor } from '../../../test/support'
+import { WhoAmI } from '../../../test/support/verifier'
 import { httpClient, startUserService, type UserServiceUnderTest } from './helpers'
-
-/** Answers who the caller is. */
-class WhoAmI {
-  async find(params: Params): Promise<Principal | undefined> {
-    return params.principal
-  }
-}
 
 declare module '@marketmesh/shared' {
   interface ServiceTypes {

@@ -204,7 +204,7 @@ describe('user events', () => {
     const database = `${POSTGRES}/${uniqueName('users_consumer')}`
     consumerDatabases.push(database)
     const { bus, db } = await createTestBus({ service: 'test-consumer', connection: database, prefix: service.settings.amqp.prefix })
-    const received: EventEnvelope[] = []
+    const received: EventEnvelope<'user.registered' | 'user.updated'>[] = []
     bus.on('user.registered', async (event) => void received.push(event))
     bus.on('user.updated', async (event) => void received.push(event))
     await bus.start()
