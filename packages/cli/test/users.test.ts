@@ -1,24 +1,15 @@
-import { execFile } from 'node:child_process'
 import type { Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { listen, type ServiceApplication } from '@marketmesh/shared'
 import { createApp } from '@marketmesh/user-service'
 import { cleanUp, isolatedEnvironment, waitFor } from '../../../test/support'
+import { cli as runCli } from './support/cli'
 
-// Runs the built CLI (`npx tsc -b` first, as `npm test` does) against a database of its own,
-// which a user-service in this process serves, to log the new admins in.
-const CLI = join(__dirname, '..', 'lib', 'index.js')
+// Runs the built CLI against a database of its own, which a user-service in this process serves,
+// to log the new admins in.
 const env = isolatedEnvironment('cli_users')
-
-const cli = (args: string[], input = '') =>
-  new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
-    const child = execFile(process.execPath, [CLI, ...args], { env: { ...process.env, ...env } }, (error, stdout, stderr) =>
-      resolve({ code: error ? Number(error.code) : 0, stdout, stderr })
-    )
-    child.stdin!.end(input)
-  })
+const cli = (args: string[], input = '') => runCli(args, env, input)
 
 let app: ServiceApplication
 let server: Server

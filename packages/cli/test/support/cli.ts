@@ -11,13 +11,13 @@ export interface CliResult {
   stderr: string
 }
 
-/** Runs `marketmesh …` as its own process, stdin not a terminal. */
-export const cli = (args: string[], env: Record<string, string> = {}) =>
+/** Runs `marketmesh …` as its own process, stdin not a terminal (it reads `input`, then its end). */
+export const cli = (args: string[], env: Record<string, string> = {}, input = '') =>
   new Promise<CliResult>((resolve) => {
     const child = execFile(process.execPath, [CLI, ...args], { env: { ...process.env, ...env } }, (error, stdout, stderr) =>
       resolve({ code: error ? Number(error.code) : 0, stdout, stderr })
     )
-    child.stdin!.end()
+    child.stdin!.end(input)
   })
 
 /** Starts `marketmesh …` as a process the test may kill. */
