@@ -1,4 +1,7 @@
-import { POSTGRES, cleanUp, isolatedEnvironment, startServiceProcess, uniqueName, type ServiceProcess } from '.'
+import { execFile } from 'node:child_process'
+import { join } from 'node:path'
+import { promisify } from 'node:util'
+import { POSTGRES, ROOT, cleanUp, isolatedEnvironment, startServiceProcess, uniqueName, type ServiceProcess } from '.'
 
 export const MESH_SERVICES = ['user', 'catalog', 'order', 'notify'] as const
 export type MeshService = (typeof MESH_SERVICES)[number]
@@ -33,14 +36,17 @@ export const meshEnvironment = (
 
 export type MeshEnvironment = ReturnType<typeof meshEnvironment>
 
-/** The four services as real processes, for tests that cross services (their events reach each other as in production). */
-export const startMesh = async ({ prefix, env }: MeshEnvironment) => {
-  // Four starts at once on a busy machine take a while.
-  const outcomes = await Promise.allSettled(
-    MESH_SERVICES.map((name) => startServiceProcess(`${name}-service`, env[name], { startTimeoutMs: 120_000 }))
-  )
+/**
+ * The four services as real processes, for tests that cross services (their events reach each other
+ * as in production). With `instances`, that many processes of each, on ports of their own, sharing
+ * their service's database and the broker prefix, as behind a load balancer.
+ */
+export const startMesh = async ({ prefix, env }: MeshEnvironment, { instances = 1 } = {}) => {
+  const starts = MESH_SERVICES.flatMap((name) => Array.from({ length: instances }, () => name))
+  // Four starts (or more) at once on a busy machine take a while.
+  const outcomes = await Promise.allSettled(starts.map((name) => startServiceProcess(`${name}-service`, env[name], { startTimeoutMs: 120_000 })))
   const started = outcomes.flatMap((outcome) => (outcome.status === 'fulfilled' ? [outcome.value] : []))
-  /** Stops the four (SIGTERM, SIGKILL for one still there after its shutdown timeout) and removes their databases, `extraDatabases` too, and the broker prefix. */
+  /** Stops them all (SIGTERM, SIGKILL for one still there after its shutdown timeout) and removes their databases, `extraDatabases` too, and the broker prefix. */
   const stop = async (extraDatabases: string[] = []) => {
     for (const service of started) service.child.kill('SIGTERM')
     await Promise.all(
@@ -57,13 +63,39 @@ export const startMesh = async ({ prefix, env }: MeshEnvironment) => {
     await stop()
     throw failed.reason
   }
-  const processes = Object.fromEntries(MESH_SERVICES.map((name, index) => [name, started[index]])) as Record<MeshService, ServiceProcess>
+  const instancesOf = Object.fromEntries(
+    MESH_SERVICES.map((name, index) => [name, started.slice(index * instances, (index + 1) * instances)])
+  ) as Record<MeshService, ServiceProcess[]>
+  const processes = Object.fromEntries(MESH_SERVICES.map((name) => [name, instancesOf[name][0]])) as Record<MeshService, ServiceProcess>
   return {
     prefix,
     /** Each service's environment, e.g. for the CLI on its database. */
     env,
+    /** The first instance of each service. */
     processes,
     urls: Object.fromEntries(MESH_SERVICES.map((name) => [name, processes[name].url])) as Record<MeshService, string>,
+    /** Every instance of each service, in start order. */
+    instances: instancesOf,
     stop
   }
 }
+
+export type Mesh = Awaited<ReturnType<typeof startMesh>>
+
+/** An admin, made the way an operator makes one: `marketmesh users create-admin` on user-service's database (`userEnvironment`). */
+export const createAdmin = (userEnvironment: Record<string, string>, admin: { email: string; name: string; password: string }) =>
+  promisify(execFile)(
+    process.execPath,
+    [
+      join(ROOT, 'packages', 'cli', 'lib', 'index.js'),
+      'users',
+      'create-admin',
+      '--email',
+      admin.email,
+      '--name',
+      admin.name,
+      '--password',
+      admin.password
+    ],
+    { env: { ...process.env, NODE_ENV: 'test', ...userEnvironment } }
+  )
