@@ -328,6 +328,8 @@ const journey = (instances: number) => {
     const resumed = (buyer.resumed = await open(buyer.client, resumeAfter))
     for (const shop of shops) await nextOn(resumed, 'order.shipped', (data) => data.orderId === shop.order.id)
     expect(resumed.ids()[0]).toBeGreaterThan(Number(resumeAfter))
+    // With two instances, the app came back on the other one.
+    expect(buyer.balancer.instancesThatServed('notify', '/stream').size).toBe(instances)
 
     for (const shop of shops) {
       expect(await buyer.client.orders.patch(shop.order.id, { status: 'delivered' })).toMatchObject({ status: 'delivered' })
