@@ -464,7 +464,7 @@ const journey = (instances: number) => {
 
 describe.each([
   { instances: 1, variant: 'one process of each service' },
-  { instances: 2, variant: 'two processes of each service behind a load balancer' }
+  { instances: 2, variant: 'two processes of each, load-balanced' }
 ])(
   'the marketplace journey through @marketmesh/client, $variant',
   ({ instances }) => journey(instances),
