@@ -27,7 +27,9 @@ export const startFaultMesh = async ({ postgres, rabbitmq, smtpUrl }: { postgres
       PRINT_CONFIRM_TIMEOUT: '10m',
       // Printers come back within a few seconds of a restart, not the production default's up to 11.
       STREAM_RETRY: '1s',
-      STREAM_RETRY_JITTER: '1s'
+      STREAM_RETRY_JITTER: '1s',
+      // The private server allows 300 connections: the services' default pools, as in production.
+      DATABASE_POOL_MAX: '10'
     },
     envOf: Object.fromEntries(MESH_SERVICES.map((name, index) => [name, { PORT: String(ports[index]) }]))
   })

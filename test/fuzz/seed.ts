@@ -1,12 +1,9 @@
-import { execFile } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
-import { join } from 'node:path'
-import { promisify } from 'node:util'
-import { createTestBus, POSTGRES, ROOT, uniqueName, waitFor } from '../support'
+import { createTestBus, POSTGRES, uniqueName, waitFor } from '../support'
+import { createAdmin } from '../support/mesh'
 import { bearer } from '../support/tokens'
 import type { Stack } from './stack'
 
-const run = promisify(execFile)
 const PASSWORD = 'correct horse battery staple'
 
 /** A record as a service answers its creation: its id and the rest of its fields. */
@@ -60,13 +57,7 @@ export const seed = async (stack: Stack) => {
     register('seller', 'Mary')
   ])
   const adminEmail = `${randomUUID()}@example.com`
-  await run(
-    process.execPath,
-    [join(ROOT, 'packages', 'cli', 'lib', 'index.js'), 'users', 'create-admin', '--email', adminEmail, '--name', 'Root', '--password', PASSWORD],
-    {
-      env: { ...process.env, NODE_ENV: 'test', ...users.env }
-    }
-  )
+  await createAdmin(users.env, { email: adminEmail, name: 'Root', password: PASSWORD })
   const admin = await login(adminEmail)
   const as = (session: { accessToken: string }) => `Bearer ${session.accessToken}`
 

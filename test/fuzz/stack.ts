@@ -49,7 +49,7 @@ export const startStack = async () => {
     throw tables.reason
   }
   const services: RunningService[] = SERVICES.map((name, index) => ({
-    ...mesh.value.processes[meshNameOf(name)],
+    ...mesh.value.instances[meshNameOf(name)][0],
     ...tables.value[index],
     name,
     env: environment.env[meshNameOf(name)]

@@ -1,4 +1,7 @@
-import { AMQP, POSTGRES, cleanUp, isolatedEnvironment, startServiceProcess, uniqueName, type ServiceProcess } from '.'
+import { execFile } from 'node:child_process'
+import { join } from 'node:path'
+import { promisify } from 'node:util'
+import { AMQP, POSTGRES, ROOT, cleanUp, isolatedEnvironment, startServiceProcess, uniqueName, type ServiceProcess } from '.'
 
 export const MESH_SERVICES = ['user', 'catalog', 'order', 'notify'] as const
 export type MeshService = (typeof MESH_SERVICES)[number]
@@ -37,6 +40,9 @@ export const meshEnvironment = (
         EVENT_RETRY_DELAYS_MS,
         PORT: '0',
         DATABASE_URL: `${servers.postgresUrl}/${uniqueName(`${label}_${name}`)}`,
+        // Eight processes of a two-instance mesh and another test file beside them must fit in a
+        // stock PostgreSQL's 100 connections (each process also holds its relay's and listener's).
+        DATABASE_POOL_MAX: '4',
         ...options.env,
         ...options.envOf?.[name]
       }
@@ -54,16 +60,20 @@ const stopProcess = async (service: ServiceProcess) => {
   clearTimeout(killing)
 }
 
-/** The four services as real processes, for tests that cross services (their events reach each other as in production). */
-export const startMesh = async ({ prefix, servers, env }: MeshEnvironment) => {
-  const processes = {} as Record<MeshService, ServiceProcess>
-  // Four starts at once on a busy machine take a while, and so does a restart amid a fault test's load.
-  const start = async (name: MeshService) => {
-    processes[name] = await startServiceProcess(`${name}-service`, env[name], { startTimeoutMs: 120_000 })
+/**
+ * The four services as real processes, for tests that cross services (their events reach each other
+ * as in production). With `instances`, that many processes of each, on ports of their own, sharing
+ * their service's database and the broker prefix, as behind a load balancer.
+ */
+export const startMesh = async ({ prefix, servers, env }: MeshEnvironment, { instances = 1 } = {}) => {
+  const instancesOf = Object.fromEntries(MESH_SERVICES.map((name) => [name, [] as ServiceProcess[]])) as Record<MeshService, ServiceProcess[]>
+  // Four starts (or more) at once on a busy machine take a while, and so does a restart amid a fault test's load.
+  const start = async (name: MeshService, instance = 0) => {
+    instancesOf[name][instance] = await startServiceProcess(`${name}-service`, env[name], { startTimeoutMs: 120_000 })
   }
-  /** Stops the four (SIGTERM, SIGKILL for one still there after its shutdown timeout) and removes their databases, `extraDatabases` too, and the broker prefix. */
+  /** Stops them all (SIGTERM, SIGKILL for one still there after its shutdown timeout) and removes their databases, `extraDatabases` too, and the broker prefix. */
   const stop = async (extraDatabases: string[] = []) => {
-    await Promise.all(Object.values(processes).map(stopProcess))
+    await Promise.all(Object.values(instancesOf).flat().map(stopProcess))
     await cleanUp({
       prefix,
       amqpUrl: servers.amqpUrl,
@@ -71,29 +81,50 @@ export const startMesh = async ({ prefix, servers, env }: MeshEnvironment) => {
       databases: [...MESH_SERVICES.map((name) => env[name].DATABASE_URL), ...extraDatabases]
     })
   }
-  const failed = (await Promise.allSettled(MESH_SERVICES.map(start))).find((outcome) => outcome.status === 'rejected')
+  const starts = MESH_SERVICES.flatMap((name) => Array.from({ length: instances }, (_, instance) => start(name, instance)))
+  const failed = (await Promise.allSettled(starts)).find((outcome) => outcome.status === 'rejected')
   if (failed) {
     await stop()
     throw failed.reason
   }
+  // A restarted instance's process replaces the killed one's.
+  const first = (name: MeshService) => instancesOf[name][0]
   return {
     prefix,
     servers,
     /** Each service's environment, e.g. for the CLI on its database. */
     env,
-    /** Each service's current process (a restarted one's replaces the killed one's). */
-    processes,
-    /** Where each answered when the mesh started: the same after a restart only on a fixed `PORT`. */
-    urls: Object.fromEntries(MESH_SERVICES.map((name) => [name, processes[name].url])) as Record<MeshService, string>,
-    /** Kills the service's process without warning (SIGKILL) and waits until it is gone. */
+    /** Where each service's first instance answered when the mesh started: the same after a restart only on a fixed `PORT`. */
+    urls: Object.fromEntries(MESH_SERVICES.map((name) => [name, first(name).url])) as Record<MeshService, string>,
+    /** Every instance of each service, in start order. */
+    instances: instancesOf,
+    /** Kills the service's first instance without warning (SIGKILL) and waits until it is gone. */
     kill: async (name: MeshService) => {
-      processes[name].child.kill('SIGKILL')
-      await processes[name].exited
+      first(name).child.kill('SIGKILL')
+      await first(name).exited
     },
-    /** Starts the service again (after `kill`), on the same environment. */
-    start,
+    /** Starts the service's first instance again (after `kill`), on the same environment. */
+    start: (name: MeshService) => start(name),
     stop
   }
 }
 
 export type Mesh = Awaited<ReturnType<typeof startMesh>>
+
+/** An admin, made the way an operator makes one: `marketmesh users create-admin` on user-service's database (`userEnvironment`). */
+export const createAdmin = (userEnvironment: Record<string, string>, admin: { email: string; name: string; password: string }) =>
+  promisify(execFile)(
+    process.execPath,
+    [
+      join(ROOT, 'packages', 'cli', 'lib', 'index.js'),
+      'users',
+      'create-admin',
+      '--email',
+      admin.email,
+      '--name',
+      admin.name,
+      '--password',
+      admin.password
+    ],
+    { env: { ...process.env, NODE_ENV: 'test', ...userEnvironment } }
+  )

@@ -29,6 +29,20 @@ export interface PrintJobMessage {
   receipt: Receipt
 }
 
+/** The data of a `print.job.updated` message on the seller's stream: a job's new state. */
+export interface PrintJobUpdateMessage {
+  jobId: string
+  orderId: string
+  copy: boolean
+  status: PrintJobStatus
+  /** The device that claimed it, and how it is connected. */
+  deviceId: string | null
+  transport: 'sse' | 'cloudprnt' | null
+  error: string | null
+  claimedAt: string | null
+  finishedAt: string | null
+}
+
 export interface PrintJob {
   id: string
   orderId: string

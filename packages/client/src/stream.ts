@@ -1,5 +1,5 @@
 import { EventSource as FetchEventSource } from 'eventsource'
-import type { PrintJobMessage } from './printing'
+import type { PrintJobMessage, PrintJobUpdateMessage } from './printing'
 import type {
   Announcement,
   OrderCancelledData,
@@ -30,6 +30,8 @@ export interface StreamEventData {
   /** What the caller missed is no longer kept: load the current state again. */
   resync: { reason: string }
   'print.job': PrintJobMessage
+  /** A print job of the seller's changed state (claimed, printed, failed, unconfirmed). */
+  'print.job.updated': PrintJobUpdateMessage
 }
 
 export type StreamEventType = keyof StreamEventData
@@ -50,7 +52,8 @@ const streamEventTypes = Object.keys({
   'order.refunded': 0,
   announcement: 0,
   resync: 0,
-  'print.job': 0
+  'print.job': 0,
+  'print.job.updated': 0
 } satisfies Record<StreamEventType, 0>) as StreamEventType[]
 
 /** A message, or an error with the `eventsource` package's status code and message. */

@@ -1,0 +1,43 @@
+import { MESH_SERVICES, type Mesh, type MeshService } from '../support/mesh'
+
+export interface Served {
+  service: MeshService
+  instance: number
+  method: string
+  path: string
+}
+
+/**
+ * A round-robin load balancer in front of the mesh's instances, as one client sees it: the client
+ * is given the first instance's URLs and this `fetch`, which sends each request to the next
+ * instance of its service (starting at `offset`), so that consecutive calls, logins, retries and
+ * stream reconnections land on different processes. It records which instance served what.
+ */
+export const loadBalancer = (mesh: Mesh, offset = 0) => {
+  const origins = new Map(MESH_SERVICES.map((service) => [new URL(mesh.urls[service]).origin, service]))
+  const turns = Object.fromEntries(MESH_SERVICES.map((service) => [service, offset])) as Record<MeshService, number>
+  const served: Served[] = []
+  const balanced: typeof fetch = (input, init) => {
+    // The client and the eventsource package call fetch with a URL. Not with a Request, and none is
+    // made here: a signal that follows another through a Request that was garbage-collected never
+    // aborts (undici), and a closed stream would go on reading.
+    if (input instanceof Request) throw new Error('load balancer: call fetch with a URL and init')
+    const url = new URL(input)
+    const service = origins.get(url.origin)
+    if (!service) throw new Error(`load balancer: ${url.origin} is no service of the mesh`)
+    const instances = mesh.instances[service]
+    const instance = turns[service]++ % instances.length
+    url.host = new URL(instances[instance].url).host
+    served.push({ service, instance, method: init?.method ?? 'GET', path: url.pathname })
+    return fetch(url, init)
+  }
+  return {
+    fetch: balanced,
+    served,
+    /** The instances of `service` that served requests to `path` (all paths without it). */
+    instancesThatServed: (service: MeshService, path?: string) =>
+      new Set(served.filter((entry) => entry.service === service && (!path || entry.path === path)).map((entry) => entry.instance))
+  }
+}
+
+export type LoadBalancer = ReturnType<typeof loadBalancer>

@@ -1,0 +1,52 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { startSmtpServer } from '../../packages/notify-service/test/smtp'
+import { waitFor } from '../support'
+import { createAdmin, meshEnvironment, startMesh, type Mesh } from '../support/mesh'
+import { promisedOutput, runWalkThrough, walkThroughScript } from './readme-script'
+
+// The password README's script and its create-admin step use.
+const PASSWORD = 'correct horse battery staple'
+
+describe("README's walk-through, on a fresh mesh as after `npm start`", () => {
+  let smtp: Awaited<ReturnType<typeof startSmtpServer>>
+  let mesh: Mesh
+
+  beforeAll(async () => {
+    smtp = await startSmtpServer()
+    mesh = await startMesh(meshEnvironment('walk', { envOf: { notify: { SMTP_URL: smtp.url } } }))
+    // README has the admin made first, with the CLI.
+    await createAdmin(mesh.env.user, { email: 'root@example.com', name: 'Root', password: PASSWORD })
+  }, 180_000)
+
+  afterAll(async () => {
+    await mesh?.stop()
+    await smtp?.close()
+  }, 120_000)
+
+  it('runs as written and prints what its comments say; the mails it names go out', async () => {
+    const script = walkThroughScript(mesh.urls)
+    const promised = promisedOutput(script)
+    expect(promised.length).toBeGreaterThanOrEqual(4)
+    const printed = (await runWalkThrough(script)).split('\n')
+    for (const line of promised) expect(printed).toContain(line)
+    const heard = printed
+      .find((line) => line.startsWith('buyer heard '))!
+      .split(' ')
+      .slice(2)
+    expect([...heard].sort()).toEqual(
+      ['user.registered', 'order.created', 'order.paid', 'order.shipped', 'order.delivered', 'order.completed', 'announcement'].sort()
+    )
+
+    const mail = () => smtp.received.map((received) => `${received.to}: ${received.subject.replace(/ [0-9a-f-]{36}/, ' <order>')}`).sort()
+    const expected = [
+      'bea@example.com: Welcome to marketmesh, Bea Buyer',
+      'bea@example.com: Your order from Oak & Iron is confirmed',
+      'bea@example.com: Your order <order> is on its way',
+      'olga@example.com: Welcome to marketmesh, Olga Oakley',
+      'olga@example.com: New order <order>: €250.00',
+      'root@example.com: Welcome to marketmesh, Root'
+    ].sort()
+    await waitFor(() => expected.every((line) => mail().includes(line)), { what: 'the mails of the walk-through' })
+    expect(mail()).toEqual(expected)
+  })
+})
