@@ -9,7 +9,7 @@
 // Prints connect time, RSS per connection (the server's RSS delta / connections) and delivery
 // latency p50/p99 across all clients. Target: p99 < 100 ms for a broadcast to 10,000 clients,
 // <= 20 KB RSS per connection, and a p99 below the baseline's.
-// Usage: node bench/sse.mjs [connections=10000] [rounds=10] [client processes=4]   (after `npm run build`)
+// Usage: node bench/sse.mjs [connections=10000] [rounds=10] [client processes=2]   (after `npm run build`)
 // SSE_BENCH_CPU_PROF=<dir> runs notify-service with --cpu-prof, its profile written there at the end.
 import { fork, spawn } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
@@ -22,7 +22,8 @@ import { ensureOpenFiles, freePort, waitUntil } from './support/processes.mjs'
 
 const CONNECTIONS = Number(process.argv[2] ?? 10_000)
 const ROUNDS = Number(process.argv[3] ?? 10)
-const CLIENT_PROCESSES = Number(process.argv[4] ?? 4)
+// As many as the cores: more only add context switches to what the clients cost.
+const CLIENT_PROCESSES = Number(process.argv[4] ?? 2)
 const WARM_UP_ROUNDS = 2
 // Connections being opened at once by each client process.
 const CONNECT_CONCURRENCY = 50

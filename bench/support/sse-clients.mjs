@@ -1,13 +1,13 @@
 // One client process of bench/sse: holds its share of the SSE connections to each server, over
-// plain node:http (an EventSource per connection would cost this process more than the server
-// being measured), and records when each broadcast reached each connection. Driven by its parent
+// bare TCP sockets (an EventSource, or even node:http, per connection would cost this process more
+// than the server being measured), and records when each broadcast reached each connection. Driven by its parent
 // over IPC:
 //   {cmd: 'connect', target, url, count, concurrency, token?: 'buyer'}  -> {type: 'connected', ...}
 //   a broadcast whose message is `bench:<round>:<sentAt ms> ...`        -> {type: 'delivered', target, round}
 //                                                                          once every connection has it
 //   {cmd: 'report'}  -> {type: 'report', latencies: {target: {round: [ms, ...]}}, closed: {target: n}}
 //   {cmd: 'close'}   -> ends every connection and exits
-import http from 'node:http'
+import net from 'node:net'
 import { randomUUID } from 'node:crypto'
 import { createRequire } from 'node:module'
 
@@ -59,23 +59,51 @@ const onChunk = (target, state) => (chunk) => {
   }
 }
 
+const STATUS_OK = Buffer.from('HTTP/1.1 200 ')
+const HEADERS_END = Buffer.from('\r\n\r\n')
+
+/**
+ * One connection over a bare TCP socket: the request written by hand, the status line checked,
+ * then the raw bytes scanned as they come. The chunk-size lines of the chunked encoding never hold
+ * the marker, so no HTTP parser or stream is needed per message: what is left per message is
+ * this process's floor, not the server's.
+ */
 const connectOne = (target, url, headers) =>
   new Promise((resolve) => {
-    const request = http.get(url, { agent: false, headers }, (response) => {
-      if (response.statusCode !== 200) {
-        response.resume()
-        return resolve(`HTTP ${response.statusCode}`)
+    const { hostname, port, pathname } = new URL(url)
+    const socket = net.connect({ host: hostname, port: Number(port) })
+    const request = [
+      `GET ${pathname} HTTP/1.1`,
+      `Host: ${hostname}:${port}`,
+      'Accept: text/event-stream',
+      ...Object.entries(headers).map(([k, v]) => `${k}: ${v}`)
+    ]
+    socket.setNoDelay(true)
+    socket.once('connect', () => socket.write(`${request.join('\r\n')}\r\n\r\n`))
+    socket.once('error', (error) => resolve(error.message))
+    let head = Buffer.alloc(0)
+    const onHead = (chunk) => {
+      head = Buffer.concat([head, chunk])
+      const end = head.indexOf(HEADERS_END)
+      if (end === -1) return
+      socket.off('data', onHead)
+      if (!head.subarray(0, STATUS_OK.length).equals(STATUS_OK)) {
+        socket.destroy()
+        return resolve(`HTTP ${head.subarray(9, 12).toString()}`)
       }
       target.open++
-      sockets.add(response.socket)
-      response.on('data', onChunk(target, {}))
-      response.socket.once('close', () => {
+      sockets.add(socket)
+      const scan = onChunk(target, {})
+      socket.on('data', scan)
+      socket.once('close', () => {
         target.closed++
-        sockets.delete(response.socket)
+        sockets.delete(socket)
       })
+      const rest = head.subarray(end + HEADERS_END.length)
+      if (rest.length > 0) scan(rest)
       resolve(undefined)
-    })
-    request.once('error', (error) => resolve(error.message))
+    }
+    socket.on('data', onHead)
   })
 
 const connect = async ({ target: name, url, count, concurrency, token }) => {
