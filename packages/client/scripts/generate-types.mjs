@@ -19,7 +19,8 @@ const schemasOf = (service, name) => require(join(packages, `${service}-service`
 /**
  * Each type: its schema, and for an answer the fields its service's external resolver takes out
  * (`hidden`: never sent; `sometimes`: sent to some callers only). The resolver named with them
- * must resolve those fields, or the generation fails: the list cannot go stale unnoticed.
+ * must resolve those fields, or the generation fails: the list cannot go stale unnoticed. `titles`
+ * names a field's sub-schema, so that the type is declared once under that name.
  */
 const types = () => {
   const users = schemasOf('user', 'users')
@@ -34,6 +35,11 @@ const types = () => {
   const ledger = schemasOf('order', 'ledger')
   const notifications = schemasOf('notify', 'notifications')
   const announcements = schemasOf('notify', 'announcements')
+  const printJobs = schemasOf('notify', 'print-jobs')
+  const printers = schemasOf('notify', 'printers')
+  const { printJobMessageSchema } = require('@marketmesh/shared/receipts')
+  // The receipt a job carries, declared once under its name.
+  const titles = { receipt: 'Receipt' }
   return [
     { schema: users.userSchema, resolver: users.userExternalResolver, hidden: ['password'] },
     { schema: users.userDataSchema },
@@ -68,7 +74,15 @@ const types = () => {
     { schema: notifications.notificationQuerySchema, name: 'NotificationQuery' },
     { schema: announcements.announcementSchema, resolver: announcements.announcementExternalResolver },
     { schema: announcements.announcementDataSchema },
-    { schema: announcements.announcementQuerySchema, name: 'AnnouncementQuery' }
+    { schema: announcements.announcementQuerySchema, name: 'AnnouncementQuery' },
+    { schema: printJobs.printJobSchema, titles },
+    { schema: printJobs.printJobDataSchema },
+    { schema: printJobs.printJobPatchSchema },
+    { schema: printJobs.printJobQuerySchema, name: 'PrintJobQuery' },
+    { schema: printJobs.printJobUpdateMessageSchema },
+    { schema: printJobMessageSchema, name: 'PrintJobMessage', titles },
+    { schema: printers.printerSchema },
+    { schema: printers.printerQuerySchema, name: 'PrinterQuery' }
   ]
 }
 
@@ -136,6 +150,7 @@ const compileType = async (entry) => {
   if (!name) throw new Error('A generated type needs a name (its schema has no $id)')
   if (entry.hidden) withoutFields(schema, entry.hidden, 'hidden')
   if (entry.sometimes) withoutFields(schema, entry.sometimes, 'sometimes')
+  for (const [field, title] of Object.entries(entry.titles ?? {})) schema.properties[field].title = title
   recordsAsIndexSignatures(schema)
   delete schema.$id
   const { schema: query, filter } = splitQueryFilter(schema, name)

@@ -1,5 +1,4 @@
 export { createMarketmeshClient, type ClientOptions, type MarketmeshClient } from './client'
-export type * from './printing'
 export type * from './schema-types'
 export { paths, type CheckoutsService, type Paginated, type Path, type RequestParams, type ServiceName, type ServiceTypes } from './services'
 export type { Tokens, TokenStorage } from './session'

@@ -1103,6 +1103,208 @@ export interface AnnouncementFilter {
       }
 }
 
+export interface PrintJob {
+  id: string
+  sellerId: string
+  orderId: string
+  copy: boolean
+  status: 'queued' | 'printing' | 'printed' | 'failed' | 'unconfirmed'
+  deviceId: string | null
+  transport: ('sse' | 'cloudprnt') | null
+  error: string | null
+  receipt: Receipt
+  createdAt: string
+  claimedAt: string | null
+  finishedAt: string | null
+}
+
+export interface Receipt {
+  shopName: string | null
+  orderId: string
+  placedAt: string
+  buyerName: string
+  shippingAddress: {
+    name: string
+    line1: string
+    line2?: string
+    city: string
+    postalCode: string
+    country: string
+  }
+  /**
+   * @minItems 1
+   */
+  lines: {
+    title: string
+    quantity: number
+    unitPrice: number
+    total: number
+  }[]
+  total: number
+  currency: string
+}
+
+export interface PrintJobData {
+  orderId: string
+}
+
+export interface PrintJobPatch {
+  status: 'printing' | 'printed' | 'failed'
+  error?: string
+}
+
+export type PrintJobQuery = {
+  $limit?: number
+  $skip?: number
+  $sort?: {
+    id?: number
+    orderId?: number
+    copy?: number
+    status?: number
+    deviceId?: number
+    createdAt?: number
+    claimedAt?: number
+    finishedAt?: number
+  }
+  /**
+   * @maxItems 12
+   */
+  $select?: (
+    'id' | 'sellerId' | 'orderId' | 'copy' | 'status' | 'deviceId' | 'transport' | 'error' | 'receipt' | 'createdAt' | 'claimedAt' | 'finishedAt'
+  )[]
+  $and?: (
+    | PrintJobFilter
+    | {
+        $or: PrintJobFilter[]
+      }
+  )[]
+  $or?: PrintJobFilter[]
+} & PrintJobFilter
+
+export interface PrintJobFilter {
+  id?:
+    | string
+    | {
+        $gt?: string
+        $gte?: string
+        $lt?: string
+        $lte?: string
+        $ne?: string
+        $in?: string[]
+        $nin?: string[]
+      }
+  orderId?:
+    | string
+    | {
+        $gt?: string
+        $gte?: string
+        $lt?: string
+        $lte?: string
+        $ne?: string
+        $in?: string[]
+        $nin?: string[]
+      }
+  copy?:
+    | boolean
+    | {
+        $gt?: boolean
+        $gte?: boolean
+        $lt?: boolean
+        $lte?: boolean
+        $ne?: boolean
+        $in?: boolean[]
+        $nin?: boolean[]
+      }
+  status?:
+    | ('queued' | 'printing' | 'printed' | 'failed' | 'unconfirmed')
+    | {
+        $gt?: 'queued' | 'printing' | 'printed' | 'failed' | 'unconfirmed'
+        $gte?: 'queued' | 'printing' | 'printed' | 'failed' | 'unconfirmed'
+        $lt?: 'queued' | 'printing' | 'printed' | 'failed' | 'unconfirmed'
+        $lte?: 'queued' | 'printing' | 'printed' | 'failed' | 'unconfirmed'
+        $ne?: 'queued' | 'printing' | 'printed' | 'failed' | 'unconfirmed'
+        $in?: ('queued' | 'printing' | 'printed' | 'failed' | 'unconfirmed')[]
+        $nin?: ('queued' | 'printing' | 'printed' | 'failed' | 'unconfirmed')[]
+      }
+  deviceId?:
+    | (string | null)
+    | {
+        $gt?: string | null
+        $gte?: string | null
+        $lt?: string | null
+        $lte?: string | null
+        $ne?: string | null
+        $in?: (string | null)[]
+        $nin?: (string | null)[]
+      }
+  createdAt?:
+    | string
+    | {
+        $gt?: string
+        $gte?: string
+        $lt?: string
+        $lte?: string
+        $ne?: string
+        $in?: string[]
+        $nin?: string[]
+      }
+  claimedAt?:
+    | (string | null)
+    | {
+        $gt?: string | null
+        $gte?: string | null
+        $lt?: string | null
+        $lte?: string | null
+        $ne?: string | null
+        $in?: (string | null)[]
+        $nin?: (string | null)[]
+      }
+  finishedAt?:
+    | (string | null)
+    | {
+        $gt?: string | null
+        $gte?: string | null
+        $lt?: string | null
+        $lte?: string | null
+        $ne?: string | null
+        $in?: (string | null)[]
+        $nin?: (string | null)[]
+      }
+}
+
+export interface PrintJobUpdateMessage {
+  jobId: string
+  orderId: string
+  copy: boolean
+  status: 'queued' | 'printing' | 'printed' | 'failed' | 'unconfirmed'
+  deviceId: string | null
+  transport: ('sse' | 'cloudprnt') | null
+  error: string | null
+  claimedAt: string | null
+  finishedAt: string | null
+}
+
+export interface PrintJobMessage {
+  jobId: string
+  orderId: string
+  copy: boolean
+  createdAt: string
+  receipt: Receipt
+}
+
+export interface Printer {
+  id: string
+  name: string
+  online: boolean
+  lastSeenAt: string | null
+  transport: ('sse' | 'cloudprnt') | null
+}
+
+export interface PrinterQuery {
+  $limit?: number
+  $skip?: number
+}
+
 export interface OrderCreatedData {
   orderId: string
   buyerId: string

@@ -1,4 +1,3 @@
-import type { PrintJob, PrintJobPatch, PrintJobQuery, Printer, ReprintData } from './printing'
 import type {
   Announcement,
   AnnouncementData,
@@ -18,6 +17,12 @@ import type {
   Order,
   OrderPatch,
   OrderQuery,
+  PrintJob,
+  PrintJobData,
+  PrintJobPatch,
+  PrintJobQuery,
+  Printer,
+  PrinterQuery,
   Product,
   ProductData,
   ProductPatch,
@@ -67,7 +72,7 @@ export const paths = {
   ledger: { service: 'order', methods: ['find'] },
   notifications: { service: 'notify', methods: ['find'] },
   announcements: { service: 'notify', methods: ['find', 'create'] },
-  'print-jobs': { service: 'notify', methods: ['find', 'create', 'patch'] },
+  'print-jobs': { service: 'notify', methods: ['find', 'get', 'create', 'patch'] },
   printers: { service: 'notify', methods: ['find'] }
 } as const satisfies Record<string, { service: ServiceName; methods: readonly string[] }>
 
@@ -101,8 +106,8 @@ export interface ServiceTypes {
   ledger: { find(params?: RequestParams): Promise<LedgerView> }
   notifications: Service<'notifications', Notification, never, never, NotificationQuery>
   announcements: Service<'announcements', Announcement, AnnouncementData, never, AnnouncementQuery>
-  'print-jobs': Service<'print-jobs', PrintJob, ReprintData, PrintJobPatch, PrintJobQuery>
-  printers: Service<'printers', Printer>
+  'print-jobs': Service<'print-jobs', PrintJob, PrintJobData, PrintJobPatch, PrintJobQuery>
+  printers: Service<'printers', Printer, never, never, PrinterQuery>
 }
 
 /**

@@ -1,5 +1,4 @@
 import { EventSource as FetchEventSource } from 'eventsource'
-import type { PrintJobMessage, PrintJobUpdateMessage } from './printing'
 import type {
   Announcement,
   OrderCancelledData,
@@ -10,6 +9,8 @@ import type {
   OrderRefundedData,
   OrderRejectedData,
   OrderShippedData,
+  PrintJobMessage,
+  PrintJobUpdateMessage,
   UserNotificationData
 } from './schema-types'
 import type { Fetch, Session } from './session'

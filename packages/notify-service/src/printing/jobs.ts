@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import type { Knex, PrintJobMessage, Receipt } from '@marketmesh/shared'
 import { appendNotification, lockLog } from '../log/append'
-import type { PrintJob, PrintJobRow } from '../services/print-jobs/print-jobs.schema'
+import type { PrintJob, PrintJobRow, PrintJobUpdateMessage } from '../services/print-jobs/print-jobs.schema'
 
 export const PRINT_JOB = 'print.job'
 export const PRINT_JOB_UPDATED = 'print.job.updated'
@@ -16,7 +16,17 @@ export const printJobMessage = ({ id, orderId, copy, createdAt, receipt }: Print
 })
 
 /** `print.job.updated`: a job's state, for its seller. */
-export const printJobUpdate = ({ id, orderId, copy, status, deviceId, transport, error, claimedAt, finishedAt }: PrintJob) => ({
+export const printJobUpdate = ({
+  id,
+  orderId,
+  copy,
+  status,
+  deviceId,
+  transport,
+  error,
+  claimedAt,
+  finishedAt
+}: PrintJob): PrintJobUpdateMessage => ({
   jobId: id,
   orderId,
   copy,

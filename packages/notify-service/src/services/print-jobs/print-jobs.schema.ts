@@ -36,6 +36,14 @@ export const printJobSchema = Type.Object(
 )
 export type PrintJob = Static<typeof printJobSchema>
 
+const { orderId, copy, status, deviceId, transport, error, claimedAt, finishedAt } = printJobSchema.properties
+/** The `data` of a `print.job.updated` message on the seller's stream: a job's new state. */
+export const printJobUpdateMessageSchema = Type.Object(
+  { jobId: Uuid, orderId, copy, status, deviceId, transport, error, claimedAt, finishedAt },
+  { $id: 'PrintJobUpdateMessage', additionalProperties: false }
+)
+export type PrintJobUpdateMessage = Static<typeof printJobUpdateMessageSchema>
+
 /** A row: the job and its `print.job` notification in the log. */
 export interface PrintJobRow extends PrintJob {
   notificationId: string
