@@ -16,27 +16,10 @@ export const printJobMessage = ({ id, orderId, copy, createdAt, receipt }: Print
 })
 
 /** `print.job.updated`: a job's state, for its seller. */
-export const printJobUpdate = ({
-  id,
-  orderId,
-  copy,
-  status,
-  deviceId,
-  transport,
-  error,
-  claimedAt,
-  finishedAt
-}: PrintJob): PrintJobUpdateMessage => ({
-  jobId: id,
-  orderId,
-  copy,
-  status,
-  deviceId,
-  transport,
-  error,
-  claimedAt,
-  finishedAt
-})
+export const printJobUpdate = (job: PrintJob): PrintJobUpdateMessage => {
+  const { orderId, copy, status, deviceId, transport, error, claimedAt, finishedAt } = job
+  return { jobId: job.id, orderId, copy, status, deviceId, transport, error, claimedAt, finishedAt }
+}
 
 /** The job as the API shows it (node-postgres reads a timestamp as a Date). */
 export const jobFromRow = (row: Record<string, unknown>): PrintJobRow => {
