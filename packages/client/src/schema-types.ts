@@ -1108,7 +1108,7 @@ export interface PrintJob {
   sellerId: string
   orderId: string
   copy: boolean
-  status: 'queued' | 'printing' | 'printed' | 'failed' | 'unconfirmed'
+  status: 'queued' | 'printing' | 'printed' | 'failed' | 'unconfirmed' | 'cancelled'
   deviceId: string | null
   transport: ('sse' | 'cloudprnt') | null
   error: string | null
@@ -1216,15 +1216,15 @@ export interface PrintJobFilter {
         $nin?: boolean[]
       }
   status?:
-    | ('queued' | 'printing' | 'printed' | 'failed' | 'unconfirmed')
+    | ('queued' | 'printing' | 'printed' | 'failed' | 'unconfirmed' | 'cancelled')
     | {
-        $gt?: 'queued' | 'printing' | 'printed' | 'failed' | 'unconfirmed'
-        $gte?: 'queued' | 'printing' | 'printed' | 'failed' | 'unconfirmed'
-        $lt?: 'queued' | 'printing' | 'printed' | 'failed' | 'unconfirmed'
-        $lte?: 'queued' | 'printing' | 'printed' | 'failed' | 'unconfirmed'
-        $ne?: 'queued' | 'printing' | 'printed' | 'failed' | 'unconfirmed'
-        $in?: ('queued' | 'printing' | 'printed' | 'failed' | 'unconfirmed')[]
-        $nin?: ('queued' | 'printing' | 'printed' | 'failed' | 'unconfirmed')[]
+        $gt?: 'queued' | 'printing' | 'printed' | 'failed' | 'unconfirmed' | 'cancelled'
+        $gte?: 'queued' | 'printing' | 'printed' | 'failed' | 'unconfirmed' | 'cancelled'
+        $lt?: 'queued' | 'printing' | 'printed' | 'failed' | 'unconfirmed' | 'cancelled'
+        $lte?: 'queued' | 'printing' | 'printed' | 'failed' | 'unconfirmed' | 'cancelled'
+        $ne?: 'queued' | 'printing' | 'printed' | 'failed' | 'unconfirmed' | 'cancelled'
+        $in?: ('queued' | 'printing' | 'printed' | 'failed' | 'unconfirmed' | 'cancelled')[]
+        $nin?: ('queued' | 'printing' | 'printed' | 'failed' | 'unconfirmed' | 'cancelled')[]
       }
   deviceId?:
     | (string | null)
@@ -1276,7 +1276,7 @@ export interface PrintJobUpdateMessage {
   jobId: string
   orderId: string
   copy: boolean
-  status: 'queued' | 'printing' | 'printed' | 'failed' | 'unconfirmed'
+  status: 'queued' | 'printing' | 'printed' | 'failed' | 'unconfirmed' | 'cancelled'
   deviceId: string | null
   transport: ('sse' | 'cloudprnt') | null
   error: string | null

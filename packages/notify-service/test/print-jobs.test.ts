@@ -72,6 +72,45 @@ describe('print jobs', () => {
     expect(messages[0].data).toEqual({ jobId: job.id, orderId: paid.orderId, copy: false, createdAt: job.createdAt, receipt: job.receipt })
   })
 
+  it('withdraws a cancelled order’s queued receipt (no device may claim it, its seller sees it cancelled, no reprint), and makes none when order.paid comes after order.cancelled', async () => {
+    const shop = seller()
+    const device = await registeredDevice(notify, shop)
+    const sellerStream = await open(notify.url, { as: shop })
+    const cancellation = (paid: ReturnType<typeof orderPaid>) => ({
+      orderId: paid.orderId,
+      buyerId: paid.buyerId,
+      sellerId: paid.sellerId,
+      reason: 'cancelled_by_buyer'
+    })
+
+    const paid = orderPaid(buyer(), shop)
+    await notify.emit('order.paid', paid)
+    const job = await printJobOf(notify, shop, paid.orderId)
+    await notify.emit('order.cancelled', cancellation(paid))
+    await waitFor(async () => (await notify.call('GET', `/print-jobs/${job.id}`, { as: shop })).body.status === 'cancelled', {
+      what: 'the job cancelled'
+    })
+    const claim = await notify.call('PATCH', `/print-jobs/${job.id}`, { ...asDevice(device), body: { status: 'printing' } })
+    expect(claim.status).toBe(409)
+    expect(claim.body.message).toContain('is cancelled')
+    await waitFor(() => jobsOn(sellerStream, 'print.job.updated', job.id).some(({ data }) => data.status === 'cancelled'), {
+      what: 'the seller told'
+    })
+    const reprint = await notify.call('POST', '/print-jobs', { as: shop, body: { orderId: paid.orderId } })
+    expect(reprint.status).toBe(409)
+    expect(reprint.body.message).toContain('cancelled')
+
+    // The other way round: the cancellation handled first (a retried order.paid comes later).
+    const late = orderPaid(buyer(), shop)
+    await notify.emit('order.cancelled', cancellation(late))
+    await notify.emit('order.paid', late)
+    await waitFor(
+      async () => (await notify.db('notifications').where({ type: 'order.paid' }).whereRaw(`data->>'orderId' = ?`, [late.orderId])).length === 1,
+      { what: 'the late order.paid handled' }
+    )
+    expect((await notify.call('GET', `/print-jobs?orderId=${late.orderId}`, { as: shop })).body.total).toBe(0)
+  })
+
   it('gives a device that was offline the jobs queued meanwhile when it connects, on any instance, and new ones live', async () => {
     const shop = seller()
     const device = await registeredDevice(notify, shop)

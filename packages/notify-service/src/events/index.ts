@@ -5,15 +5,15 @@ import { endRevokedDeviceStreams } from './end-revoked-device-streams'
 import { notifyOrderShipped } from './mail-order'
 import { notifyOrder } from './notify-order'
 import { notifyUser } from './notify-user'
-import { printOrderPaid } from './print-order'
+import { printOrderPaid, withdrawCancelledOrder } from './print-order'
 
 /** The handlers of the events this service consumes (its line of EVENT_CONSUMERS), and the mail and print timers they schedule. */
 export const events = (app: ServiceApplication) => {
   const bus = app.get('events')
   deviceCredentialHandlers(bus, { onRevoked: endRevokedDeviceStreams })
   bus.on('user.registered', notifyUser).on('user.updated', notifyUser)
-  bus.on('order.paid', printOrderPaid).on('order.shipped', notifyOrderShipped)
-  for (const type of ['order.created', 'order.rejected', 'order.cancelled', 'order.delivered', 'order.completed', 'order.refunded'] as const) {
+  bus.on('order.paid', printOrderPaid).on('order.cancelled', withdrawCancelledOrder).on('order.shipped', notifyOrderShipped)
+  for (const type of ['order.created', 'order.rejected', 'order.delivered', 'order.completed', 'order.refunded'] as const) {
     bus.on(type, notifyOrder)
   }
   app.configure(mail)

@@ -1,11 +1,18 @@
 import type { EventHandler } from '@marketmesh/shared'
-import { queuePrintJob } from '../printing/jobs'
+import { queuePrintJob, withdrawOrderJobs } from '../printing/jobs'
 import { receiptOf } from '../printing/receipt'
 import { notifyOrderPaid } from './mail-order'
+import { notifyOrder } from './notify-order'
 
 /** A paid order: its notification and mails, and one original receipt queued for the shop's printers. */
 export const printOrderPaid: EventHandler<'order.paid'> = async (event, context) => {
   await notifyOrderPaid(event, context)
   const { sellerId, orderId } = event.data
   await queuePrintJob(context.trx, { sellerId, orderId, copy: false, receipt: receiptOf(event.data), eventId: event.id })
+}
+
+/** A cancelled order: its notification, and its receipts withdrawn from the shop's printers. */
+export const withdrawCancelledOrder: EventHandler<'order.cancelled'> = async (event, context) => {
+  await notifyOrder(event, context)
+  await withdrawOrderJobs(context.trx, event)
 }

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto'
-import type { Knex, PrintJobMessage, Receipt } from '@marketmesh/shared'
+import { placeTombstone, tombstoneOf, type Knex, type PrintJobMessage, type Receipt } from '@marketmesh/shared'
 import { appendNotification, lockLog } from '../log/append'
 import type { PrintJob, PrintJobRow, PrintJobUpdateMessage } from '../services/print-jobs/print-jobs.schema'
 
@@ -31,13 +31,16 @@ export const jobFromRow = (row: Record<string, unknown>): PrintJobRow => {
  * Queues a job in `trx` and puts its `print.job` in the log for the shop's devices. An original
  * is made once per order: the check runs under the log's lock, which every transaction that makes
  * a job holds to commit, so two deliveries of one `order.paid` (or two of its events) cannot both
- * pass it; the unique index stands behind. Returns the job, or nothing when the order had one.
+ * pass it; the unique index stands behind. Returns the job, or nothing when the order had one or
+ * was cancelled.
  */
 export const queuePrintJob = async (
   trx: Knex.Transaction,
   { sellerId, orderId, copy, receipt, eventId }: { sellerId: string; orderId: string; copy: boolean; receipt: Receipt; eventId?: string }
 ) => {
   await lockLog(trx)
+  // A cancellation handled first (events of one order arrive in any order) leaves nothing to print.
+  if (await tombstoneOf(trx, 'order', orderId)) return undefined
   if (!copy && (await trx('print_jobs').first('id').where({ orderId, copy: false }))) return undefined
   const job: PrintJob = {
     id: randomUUID(),
@@ -66,3 +69,20 @@ export const queuePrintJob = async (
 /** Tells the seller's streams about a job's new state (after its row was changed and locked: see lifecycle.ts). */
 export const announceJobState = (trx: Knex.Transaction, job: PrintJob) =>
   appendNotification(trx, { type: PRINT_JOB_UPDATED, data: printJobUpdate(job), audience: { sellerId: job.sellerId } })
+
+/**
+ * Its order cancelled: the order's queued jobs become `cancelled` (a device that asks for one gets
+ * a 409), and a job made later is not made. The tombstone is placed under the log's lock, the lock
+ * `queuePrintJob` checks it under, so either the job exists here or it will never be made. A job a
+ * device is claiming right now (its row locked) is skipped, not waited for: waiting for its row
+ * while holding the log's lock could deadlock with the claim's announcement, and that job is the
+ * device's by then.
+ */
+export const withdrawOrderJobs = async (trx: Knex.Transaction, event: { id: string; type: string; data: { orderId: string } }) => {
+  await lockLog(trx)
+  await placeTombstone(trx, 'order', event.data.orderId, event)
+  const queued = await trx('print_jobs').forUpdate().skipLocked().where({ orderId: event.data.orderId, status: 'queued' }).pluck('id')
+  if (queued.length === 0) return
+  const rows = await trx('print_jobs').whereIn('id', queued).update({ status: 'cancelled', finishedAt: trx.fn.now() }).returning('*')
+  for (const row of rows) await announceJobState(trx, jobFromRow(row))
+}

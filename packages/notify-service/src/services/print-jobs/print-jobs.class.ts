@@ -1,6 +1,6 @@
 import type { Id, NullableId } from '@feathersjs/feathers'
 import { KnexService, type KnexAdapterOptions, type KnexAdapterParams } from '@feathersjs/knex'
-import { NotAuthenticated, NotFound } from '@feathersjs/errors'
+import { Conflict, NotAuthenticated, NotFound } from '@feathersjs/errors'
 import type { Principal, ServiceApplication } from '@marketmesh/shared'
 import { queuePrintJob } from '../../printing/jobs'
 import { changeJobByDevice } from '../../printing/lifecycle'
@@ -39,7 +39,9 @@ export class PrintJobService extends KnexService<PrintJobRow, PrintJobData, Prin
     const original = await trx('print_jobs').first('receipt').where({ orderId: data.orderId, sellerId, copy: false })
     if (!original) throw new NotFound(`No paid order '${data.orderId}' of yours to reprint`)
     // A copy is always made: only originals are one per order.
-    return (await queuePrintJob(trx, { sellerId, orderId: data.orderId, copy: true, receipt: original.receipt }))!
+    const copy = await queuePrintJob(trx, { sellerId, orderId: data.orderId, copy: true, receipt: original.receipt })
+    if (!copy) throw new Conflict(`Order '${data.orderId}' is cancelled: its receipt is not printed again`)
+    return copy
   }
 
   override async patch(id: Id, data: PrintJobPatch, params?: PrintJobParams): Promise<PrintJobRow>

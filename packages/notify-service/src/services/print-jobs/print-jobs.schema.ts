@@ -8,7 +8,8 @@ export type { Receipt } from '@marketmesh/shared'
 const Uuid = Type.String({ format: 'uuid' })
 const Nullable = <T extends ReturnType<typeof Type.String>>(schema: T) => Type.Union([schema, Type.Null()])
 
-export const printJobStatuses = ['queued', 'printing', 'printed', 'failed', 'unconfirmed'] as const
+/** `cancelled`: withdrawn while still queued, its order cancelled before a device took it. */
+export const printJobStatuses = ['queued', 'printing', 'printed', 'failed', 'unconfirmed', 'cancelled'] as const
 export type PrintJobStatus = (typeof printJobStatuses)[number]
 
 export const printTransports = ['sse', 'cloudprnt'] as const
