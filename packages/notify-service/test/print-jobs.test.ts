@@ -72,7 +72,7 @@ describe('print jobs', () => {
     expect(messages[0].data).toEqual({ jobId: job.id, orderId: paid.orderId, copy: false, createdAt: job.createdAt, receipt: job.receipt })
   })
 
-  it('withdraws a cancelled order’s queued receipt (no device may claim it, its seller sees it cancelled, no reprint), and makes none when order.paid comes after order.cancelled', async () => {
+  it('withdraws a cancelled order’s queued receipt (no device may claim it, its seller sees it cancelled, no reprint), and makes none, nor a confirmation mail, when order.paid comes after order.cancelled', async () => {
     const shop = seller()
     const device = await registeredDevice(notify, shop)
     const sellerStream = await open(notify.url, { as: shop })
@@ -109,6 +109,10 @@ describe('print jobs', () => {
       { what: 'the late order.paid handled' }
     )
     expect((await notify.call('GET', `/print-jobs?orderId=${late.orderId}`, { as: shop })).body.total).toBe(0)
+    // Nor a confirmation mail after the cancellation (the first order, paid before it, had its own).
+    const mails = (orderId: string) => notify.db('side_effects').where({ kind: 'mail' }).whereLike('key', `%:${orderId}`).pluck('key')
+    expect(await mails(late.orderId)).toEqual([])
+    expect((await mails(paid.orderId)).sort()).toEqual([`new-order:${paid.orderId}`, `order-confirmation:${paid.orderId}`])
   })
 
   it('gives a device that was offline the jobs queued meanwhile when it connects, on any instance, and new ones live', async () => {

@@ -1,4 +1,5 @@
-import type { EventHandler } from '@marketmesh/shared'
+import { tombstoneOf, type EventHandler } from '@marketmesh/shared'
+import { lockLog } from '../log/append'
 import { queuePrintJob, withdrawOrderJobs } from '../printing/jobs'
 import { receiptOf } from '../printing/receipt'
 import { notifyOrderPaid } from './mail-order'
@@ -6,6 +7,10 @@ import { notifyOrder } from './notify-order'
 
 /** A paid order: its notification and mails, and one original receipt queued for the shop's printers. */
 export const printOrderPaid: EventHandler<'order.paid'> = async (event, context) => {
+  // Its cancellation handled first (see withdrawOrderJobs): the buyer has the cancellation, and
+  // neither a confirmation nor a receipt follows it.
+  await lockLog(context.trx)
+  if (await tombstoneOf(context.trx, 'order', event.data.orderId)) return notifyOrder(event, context)
   await notifyOrderPaid(event, context)
   const { sellerId, orderId } = event.data
   await queuePrintJob(context.trx, { sellerId, orderId, copy: false, receipt: receiptOf(event.data), eventId: event.id })
