@@ -1,6 +1,6 @@
 import { connect, type ChannelModel } from 'amqplib'
 import { Option, type Command } from 'commander'
-import { redactUrl } from '@marketmesh/shared'
+import { redactUrl } from '@marketmesh/shared/ops'
 
 export interface BrokerOptions {
   amqpUrl: string

@@ -1,5 +1,5 @@
 import type { Message, Options } from 'amqplib'
-import { ATTEMPT_HEADER, DEAD_LETTER_HEADERS, REDRIVE_HEADER } from '@marketmesh/shared'
+import { ATTEMPT_HEADER, DEAD_LETTER_HEADERS, REDRIVE_HEADER } from '@marketmesh/shared/ops'
 
 /** What an operator needs to know about one dead letter, and what filters match on. */
 export interface LetterFacts {

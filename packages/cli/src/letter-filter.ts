@@ -1,5 +1,5 @@
 import { InvalidArgumentError, Option, type Command } from 'commander'
-import { durationMs, eventTypes } from '@marketmesh/shared'
+import { durationMs, eventTypes } from '@marketmesh/shared/ops'
 import type { LetterFacts } from './dead-letter'
 
 /** Which dead letters a command acts on; every part given must match. */

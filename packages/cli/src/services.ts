@@ -1,5 +1,5 @@
 import { Option, type Command } from 'commander'
-import { redactUrl } from '@marketmesh/shared'
+import { redactUrl } from '@marketmesh/shared/ops'
 
 /** The four services, where they answer and where their databases are by default (their config/default.json). */
 export const SERVICES = [

@@ -60,11 +60,7 @@ export const baseSettingsProperties = {
 /** A duration setting: `30s`, `15m`, `24h`, `14d`, or `0`. */
 export const durationSetting = Type.String({ pattern: '^(0|[0-9]+[smhd])$' })
 
-const durationUnits = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 }
-
-/** A `durationSetting` in milliseconds (the settings schema guarantees the form). */
-export const durationMs = (value: string) =>
-  value === '0' ? 0 : Number.parseInt(value, 10) * durationUnits[value.slice(-1) as keyof typeof durationUnits]
+export { durationMs } from './durations'
 
 export const baseSettingsSchema = Type.Object(baseSettingsProperties, { additionalProperties: true })
 export type BaseSettings = Static<typeof baseSettingsSchema>

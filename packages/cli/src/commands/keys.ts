@@ -1,11 +1,14 @@
 import { createInterface } from 'node:readline'
 import type { Command } from 'commander'
-import { dataValidator, fieldName, generateSigningKey, publicJwkSchema, publicPartOf, type PublicJwk } from '@marketmesh/shared'
+import type { PublicJwk } from '@marketmesh/shared'
 
-const validJwk = dataValidator.compile<PublicJwk>(publicJwkSchema)
+// The service kit, loaded by the commands that use it: the others start without it.
+const kit = () => import('@marketmesh/shared')
 
 /** One Ed25519 JWK a line (private or public), as `generate` prints them. */
 const readJwks = async (): Promise<PublicJwk[]> => {
+  const { dataValidator, fieldName, publicJwkSchema } = await kit()
+  const validJwk = dataValidator.compile<PublicJwk>(publicJwkSchema)
   const keys: PublicJwk[] = []
   let number = 0
   for await (const line of createInterface({ input: process.stdin })) {
@@ -33,6 +36,7 @@ export const registerKeysCommands = (program: Command) => {
     .command('generate')
     .description("Print a new private key (a JWK whose kid is its thumbprint) for user-service's JWT_PRIVATE_KEY")
     .action(async () => {
+      const { generateSigningKey } = await kit()
       process.stdout.write(`${JSON.stringify(await generateSigningKey())}\n`)
     })
 
@@ -40,6 +44,7 @@ export const registerKeysCommands = (program: Command) => {
     .command('public')
     .description('Read keys from stdin, one JWK a line, and print the JWK Set of their public parts, for JWT_PUBLIC_KEYS')
     .action(async () => {
+      const { publicPartOf } = await kit()
       const publicKeys = (await readJwks()).map(publicPartOf)
       if (publicKeys.length === 0) throw new Error('no key on stdin: pipe in one JWK a line, e.g. the output of `marketmesh keys generate`')
       process.stdout.write(`${JSON.stringify({ keys: publicKeys })}\n`)

@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { Command } from 'commander'
-import { consumerQueueNames, EVENT_CONSUMERS } from '@marketmesh/shared'
+import { consumerQueueNames, EVENT_CONSUMERS } from '@marketmesh/shared/ops'
 import { addBrokerOptions, queueState, withConnection, type BrokerOptions, type QueueState } from '../broker'
 import { positiveInteger } from '../letter-filter'
 import { examples, formatTable, print, printJson } from '../output'

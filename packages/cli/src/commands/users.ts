@@ -1,6 +1,5 @@
 import { createInterface } from 'node:readline'
 import type { Command } from 'commander'
-import { describeStartupError, fieldName, prepareDatabase } from '@marketmesh/shared'
 
 interface CreateAdminOptions {
   email: string
@@ -43,7 +42,7 @@ interface ValidationProblem {
   params?: { missingProperty?: string }
 }
 
-const describe = (error: Error & { data?: unknown }) => {
+const describe = (error: Error & { data?: unknown }, fieldName: (instancePath: string, missingProperty?: string) => string) => {
   if (!Array.isArray(error.data)) return error.message
   const problems = (error.data as ValidationProblem[]).map(
     (problem) => `${fieldName(problem.instancePath, problem.params?.missingProperty) || 'body'}: ${problem.message}`
@@ -64,8 +63,9 @@ export const registerUsersCommands = (program: Command) => {
     .option('--password <password>', 'the password (at least 8 characters); prompted for, or read from stdin, when left out')
     .action(async (options: CreateAdminOptions) => {
       const password = options.password ?? (await readPassword())
-      // Loaded on demand: the other commands do not need user-service and its settings.
+      // Loaded on demand: the other commands do not need user-service, its settings or the service kit.
       const { createApp } = await import('@marketmesh/user-service')
+      const { describeStartupError, fieldName, prepareDatabase } = await import('@marketmesh/shared')
       // Never set up: it opens no port and no broker connection, only the database.
       const app = createApp()
       try {
@@ -76,7 +76,7 @@ export const registerUsersCommands = (program: Command) => {
       } catch (error) {
         // Node's and PostgreSQL's codes are strings (an unreachable database); Feathers errors' are HTTP statuses.
         const unreachable = typeof (error as NodeJS.ErrnoException).code === 'string'
-        throw new Error(`could not create the admin: ${unreachable ? describeStartupError(error, app) : describe(error as Error)}`)
+        throw new Error(`could not create the admin: ${unreachable ? describeStartupError(error, app) : describe(error as Error, fieldName)}`)
       } finally {
         await app.teardown()
       }

@@ -1,4 +1,4 @@
 import { Argument } from 'commander'
-import { CONSUMERS } from '@marketmesh/shared'
+import { CONSUMERS } from '@marketmesh/shared/ops'
 
 export const consumerArgument = () => new Argument('<consumer>', 'the consuming service').choices(CONSUMERS)

@@ -1,5 +1,5 @@
 import type { Command } from 'commander'
-import { CONSUMERS } from '@marketmesh/shared'
+import { CONSUMERS } from '@marketmesh/shared/ops'
 import { addBrokerOptions, withConnection, type BrokerOptions } from '../../broker'
 import { examples, formatAge, formatTable, print, printJson } from '../../output'
 import { summarizeDeadLetters, type DeadLetterSummary } from './summary'

@@ -1,5 +1,5 @@
 import type { Command } from 'commander'
-import { consumerQueueNames } from '@marketmesh/shared'
+import { consumerQueueNames } from '@marketmesh/shared/ops'
 import { addBrokerOptions, withConnection, type BrokerOptions } from '../../broker'
 import { letterFacts } from '../../dead-letter'
 import { scanQueue } from '../../dead-letter-scan'

@@ -1,6 +1,6 @@
 import { Presets, SingleBar } from 'cli-progress'
 import { InvalidArgumentError, type Command } from 'commander'
-import { consumerQueueNames } from '@marketmesh/shared'
+import { consumerQueueNames } from '@marketmesh/shared/ops'
 import { addBrokerOptions, queueState, withConnection, type BrokerOptions } from '../../broker'
 import { formatLetterLine } from '../../dead-letter'
 import { addFilterOptions, describeFilter, filterFrom, positiveInteger, type LetterFilter } from '../../letter-filter'

@@ -1,5 +1,5 @@
 import type { ChannelModel } from 'amqplib'
-import { consumerQueueNames } from '@marketmesh/shared'
+import { consumerQueueNames } from '@marketmesh/shared/ops'
 import { letterFacts, errorSummary } from '../../dead-letter'
 import { scanQueue } from '../../dead-letter-scan'
 
