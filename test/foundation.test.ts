@@ -46,10 +46,15 @@ describe('the four services as processes', () => {
     expect(response.headers.get('x-request-id')).toBe('trace-me-42')
     const generated = (await fetch(`${url}/health`)).headers.get('x-request-id')
     expect(generated).toMatch(/^[0-9a-f-]{36}$/)
-    const line = output()
-      .split('\n')
-      .find((entry) => entry.includes('"requestId":"trace-me-42"'))
-    expect(JSON.parse(line!)).toMatchObject({ requestId: 'trace-me-42', url: '/health', status: 200 })
+    // The process writes the line as the response ends: it may reach this one's pipe after the response.
+    const line = await waitFor(
+      () =>
+        output()
+          .split('\n')
+          .find((entry) => entry.includes('"requestId":"trace-me-42"')),
+      { what: 'the request’s log line' }
+    )
+    expect(JSON.parse(line)).toMatchObject({ requestId: 'trace-me-42', url: '/health', status: 200 })
   })
 
   it('answers a malformed JSON body with 400, not 500', async () => {

@@ -115,7 +115,8 @@ export const startServiceProcess = async (
   let output = ''
   child.stdout!.on('data', (chunk) => (output += chunk))
   child.stderr!.on('data', (chunk) => (output += chunk))
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
+  // 'close', not 'exit': by then its output is all read.
+  const exited = new Promise<number | null>((resolve) => child.once('close', (code) => resolve(code)))
   const port = await Promise.race([
     waitFor(() => /"port":(\d+),"msg":"[a-z-]+ listening"/.exec(output)?.[1], { what: `${service} to listen`, timeoutMs: startTimeoutMs }),
     exited.then((code) => {
