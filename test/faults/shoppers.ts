@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto'
-import { waitFor } from '../support'
+import { scrapedMetric, waitFor } from '../support'
 import { call, persistentCall } from './http'
 import type { Mesh } from '../support/mesh'
 
@@ -30,13 +30,7 @@ const register = async (mesh: Mesh, label: string, role: 'buyer' | 'seller'): Pr
 }
 
 /** How many events of `type` a service has consumed, from its /metrics. */
-const consumed = async (url: string, type: string) => {
-  const text = await (await fetch(`${url}/metrics`, { signal: AbortSignal.timeout(30_000) })).text()
-  return [...text.matchAll(new RegExp(`^events_consumed_total\\{[^}]*type="${type.replace('.', '\\.')}"[^}]*\\} (\\d+)`, 'gm'))].reduce(
-    (sum, match) => sum + Number(match[1]),
-    0
-  )
-}
+const consumed = (url: string, type: string) => scrapedMetric(url, 'events_consumed_total', { type })
 
 /**
  * Two sellers with a product each that is plentiful and one that runs out (some orders are

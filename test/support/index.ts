@@ -180,7 +180,8 @@ export const metricValue = async (registry: Registry, name: string, labels: Reco
 
 /** The same sum from a running service's `GET /metrics` (Prometheus text), e.g. scrapedMetric(url, 'events_consumed_total', { type: 'order.paid' }). */
 export const scrapedMetric = async (url: string, name: string, labels: Record<string, string> = {}) => {
-  const text = await (await fetch(`${url}/metrics`)).text()
+  // A timeout: a fault test polls it while services come and go.
+  const text = await (await fetch(`${url}/metrics`, { signal: AbortSignal.timeout(30_000) })).text()
   return text
     .split('\n')
     .flatMap((line) => {

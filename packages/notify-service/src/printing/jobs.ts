@@ -81,8 +81,7 @@ export const announceJobState = (trx: Knex.Transaction, job: PrintJob) =>
 export const withdrawOrderJobs = async (trx: Knex.Transaction, event: { id: string; type: string; data: { orderId: string } }) => {
   await lockLog(trx)
   await placeTombstone(trx, 'order', event.data.orderId, event)
-  const queued = await trx('print_jobs').forUpdate().skipLocked().where({ orderId: event.data.orderId, status: 'queued' }).pluck('id')
-  if (queued.length === 0) return
+  const queued = trx('print_jobs').select('id').where({ orderId: event.data.orderId, status: 'queued' }).forUpdate().skipLocked()
   const rows = await trx('print_jobs').whereIn('id', queued).update({ status: 'cancelled', finishedAt: trx.fn.now() }).returning('*')
   for (const row of rows) await announceJobState(trx, jobFromRow(row))
 }
