@@ -24,9 +24,9 @@ export class CoalescingRunner {
     await this.running
   }
 
-  /** The run in progress, if any. */
-  get current() {
-    return this.running
+  /** Resolves once no run is in progress or due, including the runs wakes asked for meanwhile. */
+  async idle() {
+    while (this.running) await this.running
   }
 
   wake() {

@@ -146,6 +146,9 @@ export class SideEffects {
       const rows = await queryPooled<ClaimedRow>(db, CLAIM, [[...this.performers.keys()], concurrency, leaseMs])
       if (rows.length === 0 || this.runner.isStopped) return
       await Promise.all(rows.map((row) => this.carryOut(row)))
+      // Marked before more are claimed: a crash can then repeat at most one batch's effects (a
+      // mail the SMTP server took but the database never heard of), not every one since the last mark.
+      await this.marker.idle()
       // A short claim took every due one: what commits later wakes the runner again.
       if (rows.length < concurrency) return
     }
