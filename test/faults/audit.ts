@@ -222,7 +222,8 @@ export const takeAccounts = async ({
   const ledger = await call(mesh.urls.order, 'GET', '/ledger', { token: adminToken() })
 
   // Mails of this market's orders: a buyer's confirmation and a seller's notice each name the order.
-  const mailsOf = (order: Order) => mails.filter((mail) => mail.text.includes(order.id))
+  // Counted as a mailbox shows them, by Message-ID: a copy sent again under the same id is one mail.
+  const mailsOf = (order: Order) => new Set(mails.filter((mail) => mail.text.includes(order.id)).map((mail) => mail.messageId))
   const messageIds = mails.map((mail) => mail.messageId)
   const backlogs = await backlogsOf(mesh)
   const queues = await queueDepths(mesh)
@@ -246,10 +247,11 @@ export const takeAccounts = async ({
     stock,
     trialBalance: ledger.trialBalance as Array<{ currency: string; balance: number }>,
     /** Per order: how many mails name it (2 for a paid one: the buyer's and the seller's; else 0). */
-    mailsPerPaidOrder: paid.map(mailsOf).map((list) => list.length),
-    mailsPerUnpaidOrder: orders.filter((order) => order.status !== 'paid').map((order) => mailsOf(order).length),
-    orderMails: orders.flatMap(mailsOf).length,
-    duplicateMessageIds: messageIds.length - new Set(messageIds).size,
+    mailsPerPaidOrder: paid.map((order) => mailsOf(order).size),
+    mailsPerUnpaidOrder: orders.filter((order) => order.status !== 'paid').map((order) => mailsOf(order).size),
+    orderMails: orders.reduce((sum, order) => sum + mailsOf(order).size, 0),
+    /** Mails delivered again under a Message-ID already delivered (their sender killed before it recorded them sent). */
+    resentMails: messageIds.length - new Set(messageIds).size,
     failedSideEffects: backlogs.reduce((sum, backlog) => sum + backlog.failed, 0),
     deadLetters: queues.deadLetters,
     printing: printAccounts(orders, await printJobsOf(mesh, market), printers)
@@ -264,7 +266,7 @@ export const summaryLine = (scenario: string, accounts: Accounts, faultSeconds: 
   return (
     `[faults] ${scenario}: ${accounts.checkouts} checkouts (${accounts.retried} retried, ${accounts.replayed} replayed) -> ` +
     `${accounts.orders} orders: ${accounts.paid} paid, ${accounts.rejected} rejected, ${accounts.cancelled} cancelled, ${accounts.pending} pending; ` +
-    `${accounts.orderMails} order mails, ${accounts.duplicateMessageIds} duplicate; ` +
+    `${accounts.orderMails} order mails, ${accounts.resentMails} resent under the same Message-ID; ` +
     `${printing.jobs} print jobs, ${printing.printed} printed, on ${printing.printers} printers: ${printing.claimsWon} claims won, ` +
     `${printing.claimsLost} lost to another printer, ${printing.messages} print.job messages (${printing.resent} resent on reconnect), ` +
     `${printing.connections} stream connections; ` +

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startSmtpServer } from '../../packages/notify-service/test/smtp'
+import { baseDefaults } from '@marketmesh/shared'
 import { waitFor } from '../support'
 import type { Mesh } from '../support/mesh'
 import { settle, summaryLine, takeAccounts } from './audit'
@@ -41,11 +42,11 @@ afterAll(async () => {
 /**
  * 200 checkouts at once, the fault in the middle of them, the shops' printers connected throughout,
  * then once everything has settled: every order final as its card says and none lost or made twice,
- * stock that adds up, a trial balance of zero, one mail per paid order and party and none twice, one
- * original print job per paid order that every printer of its shop was sent and exactly one printed,
- * no dead letter, no side effect given up.
+ * stock that adds up, a trial balance of zero, one mail per paid order and party and none twice (a
+ * mailer killed mid-send excepted, see below), one original print job per paid order that every
+ * printer of its shop was sent and exactly one printed, no dead letter, no side effect given up.
  */
-const scenario = (name: string, fault: (printers: Printers) => Promise<void>) =>
+const scenario = (name: string, fault: (printers: Printers) => Promise<void>, { killsTheMailer = false } = {}) =>
   it(name, async () => {
     const market = await openMarket(mesh, name.split(':')[0])
     const printers = await openPrinters(mesh, market)
@@ -70,7 +71,12 @@ const scenario = (name: string, fault: (printers: Printers) => Promise<void>) =>
       for (const line of accounts.trialBalance) expect(line.balance, `trial balance in ${line.currency}`).toBe(0)
       expect(accounts.mailsPerPaidOrder.every((count) => count === 2)).toBe(true)
       expect(accounts.mailsPerUnpaidOrder.every((count) => count === 0)).toBe(true)
-      expect(accounts.duplicateMessageIds).toBe(0)
+      // SMTP cannot take part in notify-service's transaction: a mail the server accepted just
+      // before notify-service was killed, and not yet recorded sent, goes out again after the
+      // lease, under its Message-ID (so that the mailbox shows it once). At most the mails in
+      // flight at the kill; none in any other fault.
+      if (killsTheMailer) expect(accounts.resentMails).toBeLessThanOrEqual(baseDefaults.sideEffects.concurrency)
+      else expect(accounts.resentMails).toBe(0)
       expect(accounts.deadLetters).toBe(0)
       expect(accounts.failedSideEffects).toBe(0)
       const { printing } = accounts
@@ -98,17 +104,21 @@ describe.sequential('faults while 200 checkouts are in flight', () => {
     await rabbitmq.start()
   })
 
-  scenario('notify-killed: notify-service is killed with SIGKILL while printers print, and restarted', async (printers) => {
-    // Struck while receipts are going out: some printed, more queued and being claimed.
-    await waitFor(() => printers.records.some((printer) => printer.won.length >= 5), { what: 'printers printing', timeoutMs: 120_000 })
-    const connections = printers.records.map((printer) => printer.connections)
-    await mesh.kill('notify')
-    await mesh.start('notify')
-    await waitFor(() => printers.records.every((printer, index) => printer.connections > connections[index]), {
-      what: 'every printer to reconnect',
-      timeoutMs: 60_000
-    })
-  })
+  scenario(
+    'notify-killed: notify-service is killed with SIGKILL while printers print, and restarted',
+    async (printers) => {
+      // Struck while receipts are going out: some printed, more queued and being claimed.
+      await waitFor(() => printers.records.some((printer) => printer.won.length >= 5), { what: 'printers printing', timeoutMs: 120_000 })
+      const connections = printers.records.map((printer) => printer.connections)
+      await mesh.kill('notify')
+      await mesh.start('notify')
+      await waitFor(() => printers.records.every((printer, index) => printer.connections > connections[index]), {
+        what: 'every printer to reconnect',
+        timeoutMs: 60_000
+      })
+    },
+    { killsTheMailer: true }
+  )
 
   scenario('postgres-restarted: PostgreSQL is stopped and started again', async () => {
     await postgres.stop()
