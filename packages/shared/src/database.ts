@@ -1,6 +1,7 @@
 import knex, { type Knex } from 'knex'
 import pg from 'pg'
 import type { Logger } from './logger'
+import { prepareStatements } from './prepared-statements'
 import type { BaseSettings } from './settings'
 
 // BIGINT (int8) and NUMERIC come back as strings by default; our ids and counts fit in a JS number.
@@ -70,7 +71,15 @@ export const createKnex = (settings: BaseSettings['postgresql'], logger?: Logger
   knex({
     client: 'pg',
     connection: settings.connection,
-    pool: settings.pool,
+    pool: {
+      ...settings.pool,
+      ...(settings.preparedStatements !== false && {
+        afterCreate: (connection: pg.Client, done: (error: Error | null, connection: pg.Client) => void) => {
+          prepareStatements(connection)
+          done(null, connection)
+        }
+      })
+    },
     ...(logger && {
       log: {
         warn: (message: string) => logger.warn({ knex: message }, 'database warning'),

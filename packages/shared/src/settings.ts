@@ -16,7 +16,9 @@ export const baseSettingsProperties = {
   postgresql: Type.Object({
     client: Type.Literal('pg'),
     connection: Type.String({ pattern: '^postgres(ql)?://' }),
-    pool: Type.Object({ min: Type.Integer({ minimum: 0 }), max: Type.Integer({ minimum: 1 }) })
+    pool: Type.Object({ min: Type.Integer({ minimum: 0 }), max: Type.Integer({ minimum: 1 }) }),
+    /** Statements with parameters are prepared once per connection (on unless said otherwise); off behind a pooler that cannot keep them. */
+    preparedStatements: Type.Optional(Type.Boolean())
   }),
   amqp: Type.Object({
     url: Type.String({ pattern: '^amqps?://' }),
@@ -76,7 +78,7 @@ export const baseDefaults: Omit<BaseSettings, 'name' | 'port' | 'postgresql'> & 
   logLevel: 'info',
   shutdownTimeoutMs: 10_000,
   trustProxy: false,
-  postgresql: { client: 'pg', pool: { min: 0, max: 10 } },
+  postgresql: { client: 'pg', pool: { min: 0, max: 10 }, preparedStatements: true },
   amqp: {
     url: 'amqp://guest:guest@127.0.0.1:5672',
     prefix: 'marketmesh',
@@ -108,6 +110,7 @@ export const baseEnvironment: Record<string, [path: string, format: EnvFormat]> 
   TRUST_PROXY: ['trustProxy', 'boolean'],
   DATABASE_URL: ['postgresql.connection', 'string'],
   DATABASE_POOL_MAX: ['postgresql.pool.max', 'integer'],
+  DATABASE_PREPARED_STATEMENTS: ['postgresql.preparedStatements', 'boolean'],
   AMQP_URL: ['amqp.url', 'string'],
   AMQP_PREFIX: ['amqp.prefix', 'string'],
   AMQP_PREFETCH: ['amqp.prefetch', 'integer'],

@@ -27,13 +27,6 @@ const causes = new WeakMap<Knex.Transaction, EventCause>()
  */
 export const setEventCause = (trx: Knex.Transaction, cause: EventCause) => causes.set(trx, cause)
 
-/**
- * Up to this many events, a write uses a named statement per number of events: PostgreSQL parses and
- * plans it once per connection instead of for every write. A larger write is rare and its parsing
- * small beside its rows: not worth a statement kept on every connection.
- */
-const PREPARED_UP_TO = 100
-
 const insertEvents = (count: number) => `INSERT INTO outbox (event_id, type, envelope) VALUES ${Array(count).fill('(?, ?, ?)').join(', ')}`
 
 /**
@@ -65,8 +58,7 @@ export const writeToOutbox = async <T extends EventType>(
     }
   })
   const values = envelopes.flatMap((envelope) => [envelope.id, type, JSON.stringify(envelope)])
-  const count = envelopes.length
-  await trx.raw(insertEvents(count), values).options(count <= PREPARED_UP_TO ? { name: `marketmesh_outbox_insert_${count}` } : {})
+  await trx.raw(insertEvents(envelopes.length), values)
   return envelopes
 }
 
