@@ -24,12 +24,20 @@ export const NOTIFICATIONS_CHANNEL = 'notifications'
 // Key of the advisory lock under which ids are assigned.
 const LOG_APPEND_LOCK = 0x6e6f7466
 
+// What a transaction (or savepoint) has done once already: the lock is held, and one NOTIFY is enough.
+const holdingLock = new WeakSet<Knex.Transaction>()
+const notifying = new WeakSet<Knex.Transaction>()
+
 /**
  * Takes the log's append lock in `trx` (held to commit) before an append: for a transaction that
  * must decide under it whether to append at all (one print job per order), or that takes row
- * locks after appending.
+ * locks after appending. A batch of events takes it once, however many of its handlers ask.
  */
-export const lockLog = (trx: Knex.Transaction) => trx.raw('SELECT pg_advisory_xact_lock(?)', [LOG_APPEND_LOCK])
+export const lockLog = async (trx: Knex.Transaction) => {
+  if (holdingLock.has(trx)) return
+  await trx.raw('SELECT pg_advisory_xact_lock(?)', [LOG_APPEND_LOCK])
+  holdingLock.add(trx)
+}
 
 /**
  * Appends to the log in `trx`. Ids come from a sequence, and two transactions could commit their
@@ -55,8 +63,11 @@ export const appendNotifications = async (trx: Knex.Transaction, notifications: 
     eventId: eventId ?? null
   }))
   const inserted: Array<{ id: string }> = await trx('notifications').insert(rows).returning('id')
-  // Delivered at commit, and only then; identical ones of one transaction are delivered once.
-  await trx.raw('SELECT pg_notify(?, ?)', [NOTIFICATIONS_CHANNEL, ''])
+  // Delivered at commit, and only then: one per transaction tells the listeners all its appends.
+  if (!notifying.has(trx)) {
+    await trx.raw('SELECT pg_notify(?, ?)', [NOTIFICATIONS_CHANNEL, ''])
+    notifying.add(trx)
+  }
   return inserted.map(({ id }) => Number(id))
 }
 
