@@ -71,13 +71,15 @@ export const reserveStock: EventHandler<'order.created'> = async (event, { trx, 
     return
   }
 
-  for (const [productId, quantity] of wanted) {
-    // A seller's absolute stock write read before this must not apply (its version check fails).
-    await trx('products')
-      .where('id', productId)
-      .update({ stock: trx.raw('stock - ?', [quantity]), version: trx.raw('version + 1') })
-  }
-  await trx('reservations').insert(wanted.map(([productId, quantity]) => ({ orderId, productId, quantity })))
+  // Every line's stock taken and its reservation written, in one statement. A seller's absolute
+  // stock write read before this must not apply (its version check fails).
+  await trx.raw(
+    `WITH wanted AS (SELECT * FROM unnest(?::uuid[], ?::int[]) AS wanted (id, quantity)),
+          taken AS (UPDATE products SET stock = products.stock - wanted.quantity, version = products.version + 1
+                      FROM wanted WHERE products.id = wanted.id)
+     INSERT INTO reservations ("orderId", "productId", quantity) SELECT ?, id, quantity FROM wanted`,
+    [wanted.map(([productId]) => productId), wanted.map(([, quantity]) => quantity), orderId]
+  )
   await emit('stock.reserved', {
     orderId,
     currency,
