@@ -41,10 +41,26 @@ export const chargeOrders = (app: ServiceApplication) => {
     })
 
   const charge = async ({ payload }: SideEffect<ChargePayload>) => {
-    const order = await db('orders')
+    // The order and its receipt's lines and address, in one round trip: none of it changes once
+    // its payment has started.
+    const lines: ChargeLine[] = await db('orders')
       .join('checkouts', 'checkouts.id', 'orders.checkoutId')
+      .join('order_lines', 'order_lines.orderId', 'orders.id')
       .where('orders.id', payload.orderId)
-      .first('orders.status', 'orders.total', 'orders.currency', 'checkouts.paymentProvider', 'checkouts.paymentToken')
+      .orderBy('order_lines.productId')
+      .select(
+        'orders.status',
+        'orders.total',
+        'orders.currency',
+        'checkouts.paymentProvider',
+        'checkouts.paymentToken',
+        'checkouts.shippingAddress',
+        'order_lines.productId',
+        'order_lines.title',
+        'order_lines.quantity',
+        'order_lines.unitPrice'
+      )
+    const [order] = lines
     if (order?.status !== 'pending') return
     const provider = providers[order.paymentProvider]
     const { total: amount, currency } = order
@@ -59,39 +75,38 @@ export const chargeOrders = (app: ServiceApplication) => {
     await conclude(payload, async (trx, pending) => {
       await changeStatus(trx, pending, 'paid', { by: SYSTEM, changes: { paymentId: captureId } })
       await holdPayment(trx, { orderId: pending.id, sellerId: pending.sellerId, currency: pending.currency, total: pending.total })
-      await events.emit(trx, 'order.paid', await receiptOf(trx, pending, captureId))
+      await events.emit(trx, 'order.paid', receiptOf(pending, captureId, lines))
     })
   }
 
   events.effects.perform<ChargePayload>(CHARGE, charge, { onGiveUp: ({ payload }) => cancelUnpaid(payload) })
 }
 
-/** `order.paid`: what notify-service needs to print and mail the order, with no other service's data. */
-const receiptOf = async (trx: Knex.Transaction, order: OrderRow, paymentId: string) => {
-  // The checkout's address beside each of the order's lines: one round trip.
-  const rows: Array<{
-    shippingAddress: EventData<'order.paid'>['shippingAddress']
-    productId: string
-    title: string
-    quantity: number
-    unitPrice: number
-  }> = await trx('checkouts')
-    .join('order_lines', 'order_lines.orderId', trx.raw('?', [order.id]))
-    .where('checkouts.id', order.checkoutId)
-    .orderBy('order_lines.productId')
-    .select('checkouts.shippingAddress', 'order_lines.productId', 'order_lines.title', 'order_lines.quantity', 'order_lines.unitPrice')
-  return {
-    orderId: order.id,
-    buyerId: order.buyerId,
-    sellerId: order.sellerId,
-    checkoutId: order.checkoutId,
-    total: order.total,
-    currency: order.currency,
-    paymentId,
-    placedAt: new Date(order.createdAt).toISOString(),
-    buyerName: order.buyerName,
-    shopName: order.shopName,
-    shippingAddress: rows[0].shippingAddress,
-    lines: rows.map(({ productId, title, quantity, unitPrice }) => ({ productId, title, quantity, unitPrice }))
-  }
+interface ChargeLine {
+  status: OrderRow['status']
+  total: number
+  currency: string
+  paymentProvider: string
+  paymentToken: string
+  shippingAddress: EventData<'order.paid'>['shippingAddress']
+  productId: string
+  title: string
+  quantity: number
+  unitPrice: number
 }
+
+/** `order.paid`: what notify-service needs to print and mail the order, with no other service's data. */
+const receiptOf = (order: OrderRow, paymentId: string, lines: ChargeLine[]) => ({
+  orderId: order.id,
+  buyerId: order.buyerId,
+  sellerId: order.sellerId,
+  checkoutId: order.checkoutId,
+  total: order.total,
+  currency: order.currency,
+  paymentId,
+  placedAt: new Date(order.createdAt).toISOString(),
+  buyerName: order.buyerName,
+  shopName: order.shopName,
+  shippingAddress: lines[0].shippingAddress,
+  lines: lines.map(({ productId, title, quantity, unitPrice }) => ({ productId, title, quantity, unitPrice }))
+})

@@ -70,14 +70,16 @@ export class CheckoutService {
     // Until the buyer's user.registered has arrived, the receipt names the addressee.
     const buyerName = people.get(buyerId)?.name ?? data.shippingAddress.name
     const checkoutId = randomUUID()
-    await trx('checkouts').insert({
+    // The checkout, its orders, their lines and first timeline steps: one statement (the foreign
+    // keys are checked at its end, when all four are written).
+    const checkout = trx('checkouts').insert({
       id: checkoutId,
       buyerId,
       shippingAddress: JSON.stringify(data.shippingAddress),
       paymentProvider: data.payment.provider,
       paymentToken: data.payment.token
     })
-    await trx('orders').insert(
+    const orders = trx('orders').insert(
       planned.map((order) => ({
         id: order.id,
         checkoutId,
@@ -90,8 +92,13 @@ export class CheckoutService {
         shopName: people.get(order.sellerId)?.shopName ?? null
       }))
     )
-    await trx('order_lines').insert(planned.flatMap((order) => order.lines.map((line) => ({ orderId: order.id, ...line }))))
-    await trx('order_timeline').insert(planned.map((order) => ({ orderId: order.id, from: null, to: 'pending', by: buyerId })))
+    const lines = trx('order_lines').insert(planned.flatMap((order) => order.lines.map((line) => ({ orderId: order.id, ...line }))))
+    await trx
+      .with('checkout', checkout)
+      .with('orders', orders)
+      .with('lines', lines)
+      .insert(planned.map((order) => ({ orderId: order.id, from: null, to: 'pending', by: buyerId })))
+      .into('order_timeline')
     await this.app.get('events').emitAll(
       trx,
       'order.created',
