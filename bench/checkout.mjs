@@ -4,15 +4,22 @@
 // same run, the bound this machine allows: its one-row transaction rate (32 writers, node-postgres,
 // nothing else running) divided by the commits one order takes across the services' databases
 // (measured in this run from pg_stat_database). Target: >= 500 orders/s with p99 < 500 ms, or
-// >= 0.5 of that bound.
+// >= 0.5 of that bound. Beside it, a machine bound, since an order also crosses the broker and
+// PostgreSQL and RabbitMQ share the cores: the commits and the broker deliveries one order takes
+// (the services' events_consumed_total over the run), each at the machine CPU it costs in its own
+// baseline (the one-row transactions above; RabbitMQ alone: confirmed publishes to a quorum queue,
+// consumed with acks), against the cores there are.
 // Usage: node bench/checkout.mjs [seconds=20] [buyers=32]   (after `npm run build`)
 // CHECKOUT_BENCH_CPU_PROF=<dir> runs each service with --cpu-prof, its profile written there at the end.
 import { spawn } from 'node:child_process'
 import { randomBytes, randomUUID } from 'node:crypto'
 import { createRequire } from 'node:module'
+import { availableParallelism } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { quorumDeliveries } from './support/broker-baseline.mjs'
 import { oneRowTransactions } from './support/database-baseline.mjs'
+import { scrapedMetric } from './support/metrics.mjs'
 import { cpuSecondsOf, freePort, machineCpuSeconds, waitUntil } from './support/processes.mjs'
 
 const require = createRequire(import.meta.url)
@@ -88,6 +95,11 @@ const commitsOf = async () => {
   await client.end()
   return Number(rows[0].commits)
 }
+
+// Only the services' consumers: the bench's own queue is the measuring instrument, not part of an
+// order's path (it would add one delivery per order).
+const consumedOf = async () =>
+  (await Promise.all(started.map(({ url }) => scrapedMetric(url, 'events_consumed_total')))).reduce((sum, n) => sum + n, 0)
 
 const removeTopology = async () => {
   const connection = await amqplib.connect(amqpUrl)
@@ -167,6 +179,7 @@ try {
   await Promise.all(buyers.map((headers) => checkoutOnce(headers)))
 
   const commitsBefore = await commitsOf()
+  const consumedBefore = await consumedOf()
   const cpuBefore = { machine: machineCpuSeconds(), bench: process.cpuUsage(), services: started.map(({ child }) => cpuSecondsOf(child.pid)) }
   const deadline = Date.now() + SECONDS * 1000
   const begun = Date.now()
@@ -177,6 +190,7 @@ try {
   )
   const elapsed = (Date.now() - begun) / 1000
   const commitsPerOrder = ((await commitsOf()) - commitsBefore) / latencies.length
+  const deliveriesPerOrder = ((await consumedOf()) - consumedBefore) / latencies.length
   const machine = machineCpuSeconds()
   const cpuMsPerOrder = (seconds) => ((seconds * 1000) / latencies.length).toFixed(1)
   const servicesCpu = started.map(({ child }, i) => cpuSecondsOf(child.pid) - cpuBefore.services[i])
@@ -193,8 +207,16 @@ try {
     started.map(({ child }) => new Promise((done) => (child.exitCode !== null ? done() : (child.once('exit', done), child.kill('SIGTERM')))))
   )
 
-  const { transactions, seconds } = await oneRowTransactions(`${postgres}/${run}_baseline`, 400, JSON.stringify({ id: randomUUID() }))
+  const database = await oneRowTransactions(`${postgres}/${run}_baseline`, 400, JSON.stringify({ id: randomUUID() }))
+  const { transactions, seconds } = database
   const baseline = transactions / seconds
+  const broker = await quorumDeliveries(amqpUrl, `${prefix}.baseline`, 20_000)
+  const cpuPerCommit = database.busy / transactions
+  // A baseline delivery carries its own publish; in the mesh an event two consumers get is
+  // published once, so for those the publish is charged twice: that part errs low.
+  const cpuPerDelivery = broker.busy / broker.deliveries
+  const cores = availableParallelism()
+  const machineBound = cores / (commitsPerOrder * cpuPerCommit + deliveriesPerOrder * cpuPerDelivery)
   const sorted = [...latencies].sort((a, b) => a - b)
   const rate = latencies.length / elapsed
   const bound = baseline / commitsPerOrder
@@ -207,7 +229,12 @@ try {
       `  bound ${Math.round(bound)} orders/s (reached ${(rate / bound).toFixed(2)}); ` +
       `target >= 500 orders/s with p99 < 500 ms, or >= 0.5 of the bound: ${
         (rate >= 500 && percentile(sorted, 99) < 500) || rate / bound >= 0.5 ? 'met' : 'NOT met'
-      }`
+      }\n` +
+      `  broker deliveries per order, measured in this run: ${deliveriesPerOrder.toFixed(1)}; ` +
+      `baseline broker alone (quorum queue, confirms, acks): ${Math.round(broker.deliveries / broker.seconds)} deliveries/s, ` +
+      `${(cpuPerDelivery * 1000).toFixed(3)} ms CPU per delivery; baseline database alone: ${(cpuPerCommit * 1000).toFixed(3)} ms CPU per commit\n` +
+      `  machine bound (the commits and deliveries an order takes, at the CPU each costs alone, on ${cores} cores): ` +
+      `${Math.round(machineBound)} orders/s (reached ${(rate / machineBound).toFixed(2)})`
   )
 } finally {
   for (const service of started) service.child.kill('SIGKILL')
