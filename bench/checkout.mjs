@@ -197,9 +197,10 @@ try {
   const { user, system } = process.cpuUsage(cpuBefore.bench)
   const benchCpu = (user + system) / 1e6
   const busy = machine.busy - cpuBefore.machine.busy
+  const restCpu = busy - benchCpu - servicesCpu.reduce((sum, s) => sum + s, 0)
   const cpuLine =
     `CPU per order: ${started.map(({ name }, i) => `${name} ${cpuMsPerOrder(servicesCpu[i])} ms`).join(', ')}, bench ${cpuMsPerOrder(benchCpu)} ms, ` +
-    `the rest (PostgreSQL, RabbitMQ, anything else running) ${cpuMsPerOrder(busy - benchCpu - servicesCpu.reduce((sum, s) => sum + s, 0))} ms; ` +
+    `the rest (PostgreSQL, RabbitMQ, anything else running) ${cpuMsPerOrder(restCpu)} ms; ` +
     `the machine was busy ${Math.round((busy / (busy + machine.idle - cpuBefore.machine.idle)) * 100)}% of the run`
   await connection.close()
   // The baseline runs with nothing else on the machine (and the CPU profiles get written).
@@ -220,6 +221,7 @@ try {
   const sorted = [...latencies].sort((a, b) => a - b)
   const rate = latencies.length / elapsed
   const bound = baseline / commitsPerOrder
+  const restRate = (cores * latencies.length) / restCpu
   console.log(
     `marketmesh checkout -> paid: ${Math.round(rate)} orders/s (${latencies.length} orders in ${elapsed.toFixed(1)} s; outcomes ${JSON.stringify(outcomes)})\n` +
       `  latency p50 ${percentile(sorted, 50).toFixed(1)} ms, p95 ${percentile(sorted, 95).toFixed(1)} ms, p99 ${percentile(sorted, 99).toFixed(1)} ms\n` +
@@ -234,7 +236,10 @@ try {
       `baseline broker alone (quorum queue, confirms, acks): ${Math.round(broker.deliveries / broker.seconds)} deliveries/s, ` +
       `${(cpuPerDelivery * 1000).toFixed(3)} ms CPU per delivery; baseline database alone: ${(cpuPerCommit * 1000).toFixed(3)} ms CPU per commit\n` +
       `  machine bound (the commits and deliveries an order takes, at the CPU each costs alone, on ${cores} cores): ` +
-      `${Math.round(machineBound)} orders/s (reached ${(rate / machineBound).toFixed(2)})`
+      `${Math.round(machineBound)} orders/s (reached ${(rate / machineBound).toFixed(2)})\n` +
+      // What PostgreSQL and RabbitMQ spent per order in this run, as the services drive them: the
+      // most the machine would do if the services and the bench took no CPU at all.
+      `  with services free: the rest's CPU per order alone allows ${Math.round(restRate)} orders/s (${(restRate / bound).toFixed(2)} of the bound)`
   )
 } finally {
   for (const service of started) service.child.kill('SIGKILL')
