@@ -56,6 +56,15 @@ describe('Star CloudPRNT at /cloudprnt', () => {
     return printJobOf(notify, shop, paid.orderId)
   }
 
+  it('hands out no job whose order is cancelled, even while it is still queued', async () => {
+    const shop = seller()
+    const star = printer(notify, await registeredDevice(notify, shop))
+    const job = await paidJob(shop)
+    await notify.db('tombstones').insert({ aggregate: 'order', aggregate_id: job.orderId, reason: 'order.cancelled' })
+    expect(await star.poll()).toEqual({ status: 200, body: { jobReady: false } })
+    expect((await notify.db('print_jobs').first('status').where({ id: job.id })).status).toBe('queued')
+  })
+
   it('prints a paid order as a printer does it: poll, GET (twice, changing nothing), DELETE OK; the job is not offered again', async () => {
     const shop = seller()
     const device = await registeredDevice(notify, shop)

@@ -115,6 +115,50 @@ describe('print jobs', () => {
     expect((await mails(paid.orderId)).sort()).toEqual([`new-order:${paid.orderId}`, `order-confirmation:${paid.orderId}`])
   })
 
+  it('withdraws a job a claim held while the order was cancelled, once that claim has rolled back; no device may claim it meanwhile', async () => {
+    const shop = seller()
+    const device = await registeredDevice(notify, shop)
+    const sellerStream = await open(notify.url, { as: shop })
+    const paid = orderPaid(buyer(), shop)
+    await notify.emit('order.paid', paid)
+    const job = await printJobOf(notify, shop, paid.orderId)
+
+    // A claim in progress: the job's row locked by a transaction that will roll back.
+    const claiming = await notify.db.transaction()
+    await claiming('print_jobs').where({ id: job.id }).forUpdate().first()
+    await notify.emit('order.cancelled', { orderId: paid.orderId, buyerId: paid.buyerId, sellerId: paid.sellerId, reason: 'cancelled_by_buyer' })
+    await waitFor(
+      async () => (await notify.db('notifications').where({ type: 'order.cancelled' }).whereRaw(`data->>'orderId' = ?`, [paid.orderId])).length === 1,
+      { what: 'the cancellation handled' }
+    )
+    // Skipped, not waited for: the claim held it.
+    expect((await notify.db('print_jobs').first('status').where({ id: job.id })).status).toBe('queued')
+    await claiming.rollback()
+
+    await waitFor(async () => (await notify.call('GET', `/print-jobs/${job.id}`, { as: shop })).body.status === 'cancelled', {
+      what: 'the job withdrawn after the claim ended'
+    })
+    await waitFor(() => jobsOn(sellerStream, 'print.job.updated', job.id).some(({ data }) => data.status === 'cancelled'), {
+      what: 'the seller told'
+    })
+    const claim = await notify.call('PATCH', `/print-jobs/${job.id}`, { ...asDevice(device), body: { status: 'printing' } })
+    expect(claim.status).toBe(409)
+  })
+
+  it('refuses a claim of a queued job whose order is cancelled (the window before its withdrawal)', async () => {
+    const shop = seller()
+    const device = await registeredDevice(notify, shop)
+    const paid = orderPaid(buyer(), shop)
+    await notify.emit('order.paid', paid)
+    const job = await printJobOf(notify, shop, paid.orderId)
+    // The state a rolled-back claim leaves until the withdrawal runs: tombstone placed, job queued.
+    await notify.db('tombstones').insert({ aggregate: 'order', aggregate_id: paid.orderId, reason: 'order.cancelled' })
+    const claim = await notify.call('PATCH', `/print-jobs/${job.id}`, { ...asDevice(device), body: { status: 'printing' } })
+    expect(claim.status).toBe(409)
+    expect(claim.body.message).toContain('its order was cancelled')
+    expect((await notify.db('print_jobs').first('status').where({ id: job.id })).status).toBe('queued')
+  })
+
   it('gives a device that was offline the jobs queued meanwhile when it connects, on any instance, and new ones live', async () => {
     const shop = seller()
     const device = await registeredDevice(notify, shop)

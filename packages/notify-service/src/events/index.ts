@@ -1,6 +1,7 @@
 import { deviceCredentialHandlers, type ServiceApplication } from '@marketmesh/shared'
 import { mail } from '../mail/mail'
 import { printConfirmTimeout } from '../printing/confirm-timeout'
+import { withdrawSkipped } from '../printing/withdraw-skipped'
 import { endRevokedDeviceStreams } from './end-revoked-device-streams'
 import { notifyOrderShipped } from './mail-order'
 import { notifyOrder } from './notify-order'
@@ -18,4 +19,5 @@ export const events = (app: ServiceApplication) => {
   }
   app.configure(mail)
   app.configure(printConfirmTimeout)
+  app.configure(withdrawSkipped)
 }

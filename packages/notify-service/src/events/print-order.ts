@@ -1,6 +1,6 @@
 import { tombstoneOf, type EventHandler } from '@marketmesh/shared'
 import { lockLog } from '../log/append'
-import { queuePrintJob, withdrawOrderJobs } from '../printing/jobs'
+import { queuePrintJob, WITHDRAW_SKIPPED_JOBS, withdrawOrderJobs } from '../printing/jobs'
 import { receiptOf } from '../printing/receipt'
 import { notifyOrderPaid } from './mail-order'
 import { notifyOrder } from './notify-order'
@@ -19,5 +19,6 @@ export const printOrderPaid: EventHandler<'order.paid'> = async (event, context)
 /** A cancelled order: its notification, and its receipts withdrawn from the shop's printers. */
 export const withdrawCancelledOrder: EventHandler<'order.cancelled'> = async (event, context) => {
   await notifyOrder(event, context)
-  await withdrawOrderJobs(context.trx, event)
+  const skipped = await withdrawOrderJobs(context.trx, event)
+  if (skipped > 0) await context.schedule(WITHDRAW_SKIPPED_JOBS, event.data.orderId, { orderId: event.data.orderId })
 }

@@ -5,6 +5,8 @@ import type { PrintJob, PrintJobRow, PrintJobUpdateMessage } from '../services/p
 
 export const PRINT_JOB = 'print.job'
 export const PRINT_JOB_UPDATED = 'print.job.updated'
+/** The side effect that withdraws a cancelled order's jobs a claim had locked at the time (see withdrawOrderJobs). */
+export const WITHDRAW_SKIPPED_JOBS = 'print-withdraw-skipped'
 
 /** `print.job`: what a device prints (ARCHITECTURE.md's contract). */
 export const printJobMessage = ({ id, orderId, copy, createdAt, receipt }: PrintJob): PrintJobMessage => ({
@@ -75,13 +77,32 @@ export const announceJobState = (trx: Knex.Transaction, job: PrintJob) =>
  * a 409), and a job made later is not made. The tombstone is placed under the log's lock, the lock
  * `queuePrintJob` checks it under, so either the job exists here or it will never be made. A job a
  * device is claiming right now (its row locked) is skipped, not waited for: waiting for its row
- * while holding the log's lock could deadlock with the claim's announcement, and that job is the
- * device's by then.
+ * while holding the log's lock could deadlock with the claim's announcement. Returns how many were
+ * skipped: if that claim is then rolled back, the job is still queued, and `withdrawSkippedJobs`
+ * finishes the work later; meanwhile the tombstone keeps any device from claiming it.
  */
 export const withdrawOrderJobs = async (trx: Knex.Transaction, event: { id: string; type: string; data: { orderId: string } }) => {
   await lockLog(trx)
   await placeTombstone(trx, 'order', event.data.orderId, event)
-  const queued = trx('print_jobs').select('id').where({ orderId: event.data.orderId, status: 'queued' }).forUpdate().skipLocked()
-  const rows = await trx('print_jobs').whereIn('id', queued).update({ status: 'cancelled', finishedAt: trx.fn.now() }).returning('*')
+  const queued = () => trx('print_jobs').select('id').where({ orderId: event.data.orderId, status: 'queued' })
+  const rows = await trx('print_jobs')
+    .whereIn('id', queued().forUpdate().skipLocked())
+    .update({ status: 'cancelled', finishedAt: trx.fn.now() })
+    .returning('*')
   for (const row of rows) await announceJobState(trx, jobFromRow(row))
+  return (await queued()).length
+}
+
+/**
+ * After the cancellation's commit, outside the log's lock: the order's jobs still queued are
+ * waited for (a claim in progress ends first) and withdrawn. Row locks first, the log after, as
+ * every job change does.
+ */
+export const withdrawSkippedJobs = async (trx: Knex.Transaction, orderId: string) => {
+  const rows = await trx('print_jobs')
+    .whereIn('id', trx('print_jobs').select('id').where({ orderId, status: 'queued' }).forUpdate())
+    .update({ status: 'cancelled', finishedAt: trx.fn.now() })
+    .returning('*')
+  for (const row of rows) await announceJobState(trx, jobFromRow(row))
+  return rows.length
 }

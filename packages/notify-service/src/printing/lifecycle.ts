@@ -1,5 +1,5 @@
 import { Conflict, NotFound } from '@feathersjs/errors'
-import { durationMs, invalidField, type Knex, type ServiceApplication } from '@marketmesh/shared'
+import { durationMs, invalidField, tombstoneOf, type Knex, type ServiceApplication } from '@marketmesh/shared'
 import type { PrintJobPatch, PrintJobRow, PrintTransport } from '../services/print-jobs/print-jobs.schema'
 import { announceJobState, jobFromRow } from './jobs'
 
@@ -58,6 +58,8 @@ export const changeJobByDevice = async (
   const holder = job.deviceId && !mine ? ' on another device' : ''
   if (change.status === 'printing') {
     if (job.status !== 'queued') throw new Conflict(`Print job ${id} is ${job.status}${holder}: it cannot be claimed`)
+    // Still queued after its order's cancellation, which skipped it while another claim held it.
+    if (await tombstoneOf(trx, 'order', job.orderId)) throw new Conflict(`Print job ${id} is being withdrawn: its order was cancelled`)
     return claim(app, trx, job, device, transport)
   }
   if (!mine || !['printing', 'unconfirmed'].includes(job.status)) {
@@ -69,7 +71,14 @@ export const changeJobByDevice = async (
 
 /** The oldest queued job of the device's shop, claimed for it (CloudPRNT's poll), or none. */
 export const claimNextJob = async (app: ServiceApplication, trx: Knex.Transaction, device: Device, transport: PrintTransport) => {
-  const row = await trx('print_jobs').forUpdate().skipLocked().first().where({ sellerId: device.sellerId, status: 'queued' }).orderBy('createdAt')
+  const row = await trx('print_jobs')
+    .forUpdate()
+    .skipLocked()
+    .first()
+    .where({ sellerId: device.sellerId, status: 'queued' })
+    // Not one its order's cancellation is withdrawing (see withdrawOrderJobs).
+    .whereNotExists(trx('tombstones').where({ aggregate: 'order' }).whereRaw('aggregate_id = print_jobs."orderId"::text'))
+    .orderBy('createdAt')
   return row ? claim(app, trx, jobFromRow(row), device, transport) : undefined
 }
 
