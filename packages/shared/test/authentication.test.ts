@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net'
 import { SignJWT, UnsecuredJWT, base64url } from 'jose'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { baseDefaults, DEVELOPMENT_SIGNING_KEY, generateSigningKey, importSigningKey, publicPartOf, type PrivateJwk } from '../src'
+import { AccessTokenVerifier } from '../src/tokens/access-token-verifier'
 import { startVerifier, type Verifier } from '../../../test/support/verifier'
 import { accessToken } from '../../../test/support/tokens'
 
@@ -99,6 +100,23 @@ describe('access token verification (public keys only)', () => {
       body: JSON.stringify({ strategy: 'jwt', accessToken: accessToken({ id: 'u', role: 'admin' }) })
     })
     expect(response.status).toBe(405)
+  })
+})
+
+describe('tokens verified once', () => {
+  it('are taken again until they expire and never after, each caller with claims of its own; another string is verified afresh', async () => {
+    const verifier = new AccessTokenVerifier({ keys: [publicPartOf(DEVELOPMENT_SIGNING_KEY)] }, baseDefaults.jwt)
+    await verifier.load()
+    const expiresAt = Math.floor(Date.now() / 1000) + 2
+    const token = await craft({ expiresAt })
+    const first = await verifier.verify(token)
+    first.role = 'admin'
+    expect(await verifier.verify(token)).toMatchObject({ sub: 'u', role: 'buyer', exp: expiresAt })
+    const [header, payload] = token.split('.')
+    const forged = `${header}.${payload}.${base64url.encode(new Uint8Array(64))}`
+    await expect(verifier.verify(forged)).rejects.toMatchObject({ name: 'NotAuthenticated' })
+    await new Promise((resolve) => setTimeout(resolve, expiresAt * 1000 - Date.now() + 50))
+    await expect(verifier.verify(token)).rejects.toMatchObject({ name: 'NotAuthenticated' })
   })
 })
 
