@@ -1,11 +1,24 @@
-// A running service's Prometheus counters as a bench reads them (test/support has the same for the tests, in TypeScript).
+// A running service's Prometheus counters, read from its `GET /metrics`: for the benches, and for
+// the tests (test/support re-exports it).
 
-/** The sum of every sample of `name`, whatever its labels, from the service's `GET /metrics`. */
-export const scrapedMetric = async (url, name) => {
+/**
+ * The sum of every sample of `name` whose labels include `labels`, e.g.
+ * scrapedMetric(url, 'events_consumed_total', { type: 'order.paid' }).
+ * @param {string} url
+ * @param {string} name
+ * @param {Record<string, string>} [labels]
+ * @returns {Promise<number>}
+ */
+export const scrapedMetric = async (url, name, labels = {}) => {
+  // A timeout: a fault test polls it while services come and go.
   const text = await (await fetch(`${url}/metrics`, { signal: AbortSignal.timeout(30_000) })).text()
   return text
     .split('\n')
-    .map((line) => /^([a-zA-Z_:][\w:]*)(?:\{.*\})? (\S+)$/.exec(line))
-    .filter((sample) => sample?.[1] === name)
-    .reduce((sum, sample) => sum + Number(sample[2]), 0)
+    .flatMap((line) => {
+      const sample = /^([a-zA-Z_:][\w:]*)(?:\{(.*)\})? (\S+)$/.exec(line)
+      if (!sample || sample[1] !== name) return []
+      const found = Object.fromEntries([...(sample[2] ?? '').matchAll(/(\w+)="([^"]*)"/g)].map(([, key, value]) => [key, value]))
+      return Object.entries(labels).every(([key, expected]) => found[key] === expected) ? [Number(sample[3])] : []
+    })
+    .reduce((sum, value) => sum + value, 0)
 }

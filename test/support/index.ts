@@ -178,20 +178,8 @@ export const metricValue = async (registry: Registry, name: string, labels: Reco
     .reduce((sum, value) => sum + value.value, 0)
 }
 
-/** The same sum from a running service's `GET /metrics` (Prometheus text), e.g. scrapedMetric(url, 'events_consumed_total', { type: 'order.paid' }). */
-export const scrapedMetric = async (url: string, name: string, labels: Record<string, string> = {}) => {
-  // A timeout: a fault test polls it while services come and go.
-  const text = await (await fetch(`${url}/metrics`, { signal: AbortSignal.timeout(30_000) })).text()
-  return text
-    .split('\n')
-    .flatMap((line) => {
-      const sample = /^([a-zA-Z_:][\w:]*)(?:\{(.*)\})? (\S+)$/.exec(line)
-      if (!sample || sample[1] !== name) return []
-      const found = Object.fromEntries([...(sample[2] ?? '').matchAll(/(\w+)="([^"]*)"/g)].map(([, key, value]) => [key, value]))
-      return Object.entries(labels).every(([key, expected]) => found[key] === expected) ? [Number(sample[3])] : []
-    })
-    .reduce((sum, value) => sum + value, 0)
-}
+/** The same sum from a running service's `GET /metrics` (Prometheus text): the benches' reader. */
+export { scrapedMetric } from '../../bench/support/metrics.mjs'
 
 /**
  * A TCP proxy in front of RabbitMQ (or, given its port, PostgreSQL) that a test can cut and
