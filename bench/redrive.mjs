@@ -9,7 +9,7 @@ import { randomBytes, randomUUID } from 'node:crypto'
 import { createRequire } from 'node:module'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { orderCreated } from './support/order-created.mjs'
+import { orderCreatedEnvelope } from './support/order-created.mjs'
 
 const require = createRequire(import.meta.url)
 const amqplib = require('amqplib')
@@ -23,20 +23,6 @@ const prefix = `mmbench.redrive.${Date.now().toString(36)}${randomBytes(2).toStr
 const here = dirname(fileURLToPath(import.meta.url))
 const cli = join(here, '..', 'packages', 'cli', 'lib', 'index.js')
 const names = consumerQueueNames(prefix, CONSUMER)
-
-const envelope = (id) =>
-  Buffer.from(
-    JSON.stringify({
-      id,
-      type: 'order.created',
-      version: 1,
-      occurredAt: new Date().toISOString(),
-      source: 'order-service',
-      correlationId: randomUUID(),
-      causationId: null,
-      data: orderCreated()
-    })
-  )
 
 const letterHeaders = () => ({
   'x-request-id': randomUUID(),
@@ -73,7 +59,7 @@ const connection = await amqplib.connect(url)
 const channel = await connection.createConfirmChannel()
 const messages = Array.from({ length: N }, () => {
   const id = randomUUID()
-  return { id, body: envelope(id), headers: letterHeaders() }
+  return { id, body: Buffer.from(JSON.stringify(orderCreatedEnvelope(id))), headers: letterHeaders() }
 })
 const boundQueue = `${prefix}.bound`
 try {

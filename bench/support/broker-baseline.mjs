@@ -4,9 +4,8 @@
 // confirm before the next; one consumer with the services' prefetch acks each delivery. What a
 // delivery costs the machine when the broker is all there is (the client's CPU counted with it, as
 // a service's amqplib is in the mesh).
-import { randomUUID } from 'node:crypto'
 import { createRequire } from 'node:module'
-import { orderCreated } from './order-created.mjs'
+import { orderCreatedEnvelope } from './order-created.mjs'
 import { machineCpuSeconds } from './processes.mjs'
 
 const require = createRequire(import.meta.url)
@@ -15,20 +14,18 @@ const amqplib = require('amqplib')
 export const PUBLISHERS = 32
 const PREFETCH = 200
 
-const envelope = () => {
-  const id = randomUUID()
-  const correlationId = randomUUID()
-  const body = { id, type: 'order.created', version: 1, occurredAt: new Date().toISOString(), source: 'order-service', correlationId }
+const message = () => {
+  const envelope = orderCreatedEnvelope()
   return {
-    body: Buffer.from(JSON.stringify({ ...body, causationId: null, data: orderCreated() })),
+    body: Buffer.from(JSON.stringify(envelope)),
     // The properties the outbox relay publishes with.
     options: {
       persistent: true,
-      messageId: id,
-      type: 'order.created',
+      messageId: envelope.id,
+      type: envelope.type,
       contentType: 'application/json',
       timestamp: Math.floor(Date.now() / 1000),
-      headers: { 'x-request-id': correlationId }
+      headers: { 'x-request-id': envelope.correlationId }
     }
   }
 }
@@ -41,7 +38,7 @@ const envelope = () => {
 export const quorumDeliveries = async (url, prefix, count) => {
   const exchange = `${prefix}.events`
   const queue = `${prefix}.queue`
-  const messages = Array.from({ length: count }, envelope)
+  const messages = Array.from({ length: count }, message)
   const connection = await amqplib.connect(url)
   try {
     const publisher = await connection.createConfirmChannel()

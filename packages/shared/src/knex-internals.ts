@@ -1,9 +1,10 @@
 import type { Knex } from 'knex'
 
 /**
- * The only place the kit relies on knex beyond its documented query API: runInTransaction, afterCommit
- * and queryPooled. Each is covered by packages/shared/test/transaction.test.ts and knex-internals.test.ts,
- * which fail if a knex upgrade changes what they rely on.
+ * The only place the kit relies on knex beyond its documented query API: runInTransaction, afterCommit,
+ * queryPooled and disposeConnection. Each is covered by packages/shared/test/transaction.test.ts,
+ * knex-internals.test.ts and prepared-statements.test.ts, which fail if a knex upgrade changes what
+ * they rely on.
  */
 
 /**
@@ -210,4 +211,9 @@ export const queryPooled = async <R>(db: Knex, sql: string, values: unknown[]): 
   } finally {
     db.client.releaseConnection(connection)
   }
+}
+
+/** Has knex's pool destroy `connection` instead of handing it out again (the flag its pg dialect sets on a connection error). */
+export const disposeConnection = (connection: object, reason: unknown) => {
+  ;(connection as { __knex__disposed?: unknown }).__knex__disposed = reason
 }

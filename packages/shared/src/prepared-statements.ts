@@ -1,4 +1,5 @@
 import type pg from 'pg'
+import { disposeConnection } from './knex-internals'
 
 /**
  * Past this many distinct statements, a process prepares no more: SQL built from a varying number
@@ -32,18 +33,18 @@ type QueryArguments = [config: unknown, values?: unknown, callback?: unknown]
  * is then marked disposed, so knex's pool replaces it, prepared statements and all, and the
  * statement's retry runs on a fresh one.
  */
-export const prepareStatements = (connection: pg.Client & { __knex__disposed?: unknown }) => {
+export const prepareStatements = (connection: pg.Client) => {
   const query = connection.query.bind(connection) as (...args: QueryArguments) => unknown
   const disposeOnStalePlan = (error: unknown) => {
-    if (isStalePlan(error)) connection.__knex__disposed = error
+    if (isStalePlan(error)) disposeConnection(connection, error)
   }
   connection.query = ((...args: QueryArguments) => {
     const [config] = args
-    // A QueryStream or Cursor (submittable) is left as it is.
-    if (typeof config === 'string' && Array.isArray(args[1]) && args[1].length > 0 && typeof args[2] !== 'function') {
+    if (typeof config === 'string' && Array.isArray(args[1]) && args[1].length > 0) {
       const name = nameOf(config)
-      if (name) args = [{ name, text: config, values: args[1] }]
+      if (name) args = [{ name, text: config, values: args[1] }, args[2]]
     } else if (config !== null && typeof config === 'object' && !('submit' in config)) {
+      // (A QueryStream or Cursor, which has `submit`, is left as it is.)
       const named = config as { name?: string; text?: unknown; values?: unknown[] }
       if (named.name === undefined && typeof named.text === 'string' && named.values && named.values.length > 0) {
         named.name = nameOf(named.text)

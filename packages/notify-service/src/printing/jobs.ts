@@ -72,6 +72,15 @@ export const queuePrintJob = async (
 export const announceJobState = (trx: Knex.Transaction, job: PrintJob) =>
   appendNotification(trx, { type: PRINT_JOB_UPDATED, data: printJobUpdate(job), audience: { sellerId: job.sellerId } })
 
+const queuedJobsOf = (trx: Knex.Transaction, orderId: string) => trx('print_jobs').select('id').where({ orderId, status: 'queued' })
+
+/** The jobs `ids` selects become `cancelled`, each announced to its seller; returns how many. */
+const cancelJobs = async (trx: Knex.Transaction, ids: Knex.QueryBuilder) => {
+  const rows = await trx('print_jobs').whereIn('id', ids).update({ status: 'cancelled', finishedAt: trx.fn.now() }).returning('*')
+  for (const row of rows) await announceJobState(trx, jobFromRow(row))
+  return rows.length
+}
+
 /**
  * Its order cancelled: the order's queued jobs become `cancelled` (a device that asks for one gets
  * a 409), and a job made later is not made. The tombstone is placed under the log's lock, the lock
@@ -84,13 +93,8 @@ export const announceJobState = (trx: Knex.Transaction, job: PrintJob) =>
 export const withdrawOrderJobs = async (trx: Knex.Transaction, event: { id: string; type: string; data: { orderId: string } }) => {
   await lockLog(trx)
   await placeTombstone(trx, 'order', event.data.orderId, event)
-  const queued = () => trx('print_jobs').select('id').where({ orderId: event.data.orderId, status: 'queued' })
-  const rows = await trx('print_jobs')
-    .whereIn('id', queued().forUpdate().skipLocked())
-    .update({ status: 'cancelled', finishedAt: trx.fn.now() })
-    .returning('*')
-  for (const row of rows) await announceJobState(trx, jobFromRow(row))
-  return (await queued()).length
+  await cancelJobs(trx, queuedJobsOf(trx, event.data.orderId).forUpdate().skipLocked())
+  return (await queuedJobsOf(trx, event.data.orderId)).length
 }
 
 /**
@@ -98,11 +102,4 @@ export const withdrawOrderJobs = async (trx: Knex.Transaction, event: { id: stri
  * waited for (a claim in progress ends first) and withdrawn. Row locks first, the log after, as
  * every job change does.
  */
-export const withdrawSkippedJobs = async (trx: Knex.Transaction, orderId: string) => {
-  const rows = await trx('print_jobs')
-    .whereIn('id', trx('print_jobs').select('id').where({ orderId, status: 'queued' }).forUpdate())
-    .update({ status: 'cancelled', finishedAt: trx.fn.now() })
-    .returning('*')
-  for (const row of rows) await announceJobState(trx, jobFromRow(row))
-  return rows.length
-}
+export const withdrawSkippedJobs = (trx: Knex.Transaction, orderId: string) => cancelJobs(trx, queuedJobsOf(trx, orderId).forUpdate())
