@@ -10,7 +10,7 @@
 # docker-compose.yml builds all four from this file.
 
 # ---- build: install everything, compile the TypeScript, drop the dev dependencies ----
-FROM node:20-bookworm-slim AS build
+FROM node:24-bookworm-slim AS build
 WORKDIR /app
 
 COPY package.json package-lock.json tsconfig*.json lerna.json ./
@@ -36,7 +36,7 @@ RUN set -eu; \
     find /out/packages -name '*.tsbuildinfo' -delete
 
 # ---- runtime: production dependencies and compiled code only, as a non-root user ----
-FROM node:20-bookworm-slim AS runtime
+FROM node:24-bookworm-slim AS runtime
 ENV NODE_ENV=production
 WORKDIR /app
 

@@ -198,14 +198,14 @@ describe('Dockerfile', () => {
   it('has a build stage that installs, compiles and prunes dev dependencies', () => {
     expect(stages.length).toBeGreaterThanOrEqual(2)
     expect(build, 'a stage before the last that runs npm ci').toBeDefined()
-    expect(build!.image).toBe('node:20-bookworm-slim')
+    expect(build!.image).toBe('node:24-bookworm-slim')
     const runs = build!.instructions.filter((i) => i.op === 'RUN').map((i) => i.args)
     expect(runs.some((run) => /\btsc -b\b/.test(run))).toBe(true)
     expect(runs.some((run) => /\bnpm prune\b.*--omit=dev/.test(run))).toBe(true)
   })
 
   it('has a runtime stage that takes the build output and does not build', () => {
-    expect(runtime.image).toBe('node:20-bookworm-slim')
+    expect(runtime.image).toBe('node:24-bookworm-slim')
     expect(build?.name, 'the build stage is named').toBeDefined()
     const copiesFromBuild = runtime.instructions.filter((i) => i.op === 'COPY' && i.args.includes(`--from=${build!.name}`))
     expect(copiesFromBuild.some((i) => /node_modules/.test(i.args))).toBe(true)

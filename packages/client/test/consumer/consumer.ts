@@ -32,7 +32,7 @@ const withUpdatedAt: ProductPatch = { updatedAt: new Date().toISOString() }
 // @ts-expect-error -- server-side params (pagination switches, the principal, the transaction) are not an app's
 const unpaginated = () => seller.products.find({ paginate: false })
 
-// A browser's own EventSource fits the stream's option (Node 20 has none: undefined here).
+// A browser's own EventSource fits the stream's option (Node has none without a flag: undefined here).
 const browserEventSource: EventSourceConstructor | undefined = (globalThis as { EventSource?: typeof EventSource }).EventSource
 
 const buyer = createMarketmeshClient({ urls, fetch: counting, refreshAheadMs: 1_000 })
