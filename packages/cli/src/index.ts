@@ -1,4 +1,3 @@
-#!/usr/bin/env node
 import { createProgram } from './program'
 
 // `marketmesh dlq list | head`: the reader went away, which is no error of ours.

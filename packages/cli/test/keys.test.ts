@@ -1,24 +1,22 @@
 import { execFile } from 'node:child_process'
-import { join } from 'node:path'
+import { promisify } from 'node:util'
 import { describe, expect, it } from 'vitest'
 import { dataValidator, DEVELOPMENT_PUBLIC_KEY, privateJwkSchema } from '@marketmesh/shared'
+import { ROOT } from '../../../test/support'
 import { accessToken } from '../../../test/support/tokens'
 import { startVerifier } from '../../../test/support/verifier'
-
-// Runs the built CLI (`npx tsc -b` first, as `npm test` does).
-const CLI = join(__dirname, '..', 'lib', 'index.js')
+import { cli as runCli } from './support/cli'
 
 const validPrivateKey = dataValidator.compile(privateJwkSchema)
 
-const cli = (args: string[], input = '') =>
-  new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
-    const child = execFile(process.execPath, [CLI, ...args], (error, stdout, stderr) =>
-      resolve({ code: error ? Number(error.code) : 0, stdout, stderr })
-    )
-    child.stdin!.end(input)
-  })
+const cli = (args: string[], input = '') => runCli(args, {}, input)
 
 describe('marketmesh keys', () => {
+  it('runs as README writes it, `npx marketmesh keys generate` in the repository (the bin npm ci links)', async () => {
+    const { stdout } = await promisify(execFile)('npx', ['--no-install', 'marketmesh', 'keys', 'generate'], { cwd: ROOT })
+    expect(validPrivateKey(JSON.parse(stdout))).toBe(true)
+  })
+
   it('generates private keys named by their thumbprint, whose public set lets a service verify their tokens', async () => {
     const [first, second] = await Promise.all([cli(['keys', 'generate']), cli(['keys', 'generate'])])
     const keys = [first, second].map(({ code, stdout }) => {

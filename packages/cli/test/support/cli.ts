@@ -1,9 +1,11 @@
 import { execFile, spawn } from 'node:child_process'
 import { join } from 'node:path'
+import { ROOT } from '../../../../test/support'
 import { createProgram } from '../../src/program'
 
-// The built CLI (`npx tsc -b` first, as `npm test` does).
-export const CLI = join(__dirname, '..', '..', 'lib', 'index.js')
+// The command as `npm ci` links it, which `npx marketmesh` runs: its bin loads the built CLI
+// (`npx tsc -b` first, as `npm test` does).
+export const CLI = join(ROOT, 'node_modules', '.bin', 'marketmesh')
 
 export interface CliResult {
   code: number
