@@ -1,9 +1,10 @@
-// `npm start`: checks PostgreSQL and RabbitMQ, then runs the four services as separate
+// `npm start`: builds where the compiler is installed, checks PostgreSQL and RabbitMQ, then runs the four services as separate
 // processes with prefixed, colour-coded logs. A service that crashes is restarted with backoff
 // while the others keep running; Ctrl-C stops them all.
 // `npm start -- --instances N` (or MARKETMESH_INSTANCES=N) runs N processes of each service, as
 // behind a load balancer: instance k (from 0) listens on the service's port + 100·k.
-import { readFileSync } from 'node:fs'
+import { spawnSync } from 'node:child_process'
+import { existsSync, readFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
 import { createRequire } from 'node:module'
 import { dirname, join } from 'node:path'
@@ -39,6 +40,13 @@ const instances = Number(instancesSetting)
 if (!Number.isInteger(instances) || instances < 1 || instances > 9) {
   fail(`--instances (or MARKETMESH_INSTANCES) must be an integer from 1 to 9, not "${instancesSetting}".`)
 }
+// In a checkout, build first (`tsc -b`: quick when nothing changed). A production tree (the
+// Dockerfile's, or a built copy with `npm ci --omit=dev`) has no sources and runs what was compiled.
+if (existsSync(join(root, 'tsconfig.json'))) {
+  const { status } = spawnSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-b'], { cwd: root, stdio: 'inherit' })
+  if (status !== 0) fail('npm start: the build failed.')
+}
+
 // Instance k listens this far above the service's own port.
 const INSTANCE_PORT_STEP = 100
 

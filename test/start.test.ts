@@ -1,5 +1,9 @@
-import { spawn } from 'node:child_process'
+import { execFile, spawn } from 'node:child_process'
+import { cpSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { promisify } from 'node:util'
+import pg from 'pg'
 import { expect, it } from 'vitest'
 import { cleanUp, isolatedEnvironment, POSTGRES, ROOT, uniqueName, waitFor } from './support'
 
@@ -20,9 +24,9 @@ const isReady = (port: number) =>
     () => false
   )
 
-// Runs scripts/start.mjs on databases and a broker prefix of its own; `listening(name)` reads the
+// Runs `npm start` (scripts/start.mjs) in `root` on databases and a broker prefix of its own; `listening(name)` reads the
 // "listening" log lines (pid, port) of a service's processes, `name` being `catalog` or `catalog.1`.
-const startRunner = (label: string, args: string[] = []) => {
+const startRunner = (label: string, args: string[] = [], root = ROOT) => {
   const { DATABASE_URL: _shared, ...isolated } = isolatedEnvironment(label)
   const databases = Object.fromEntries(SERVICES.map((name) => [name, `${POSTGRES}/${uniqueName(`${label}_${name}`)}`]))
   const env: Record<string, string | undefined> = { ...process.env, LOG_LEVEL: 'info', ...isolated }
@@ -30,8 +34,8 @@ const startRunner = (label: string, args: string[] = []) => {
   for (const name of SERVICES) env[`MARKETMESH_${name.toUpperCase()}_DATABASE_URL`] = databases[name]
 
   // Its own process group, so that clean-up reaches every service it started, also one that never said it listened.
-  const runner = spawn(process.execPath, [join(ROOT, 'scripts', 'start.mjs'), ...args], {
-    cwd: ROOT,
+  const runner = spawn(process.execPath, [join(root, 'scripts', 'start.mjs'), ...args], {
+    cwd: root,
     env,
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: true
@@ -140,3 +144,56 @@ it('npm start -- --instances 2 runs two ready processes of each service, and sto
     await stop(names)
   }
 })
+
+// What the Dockerfile's build stage leaves: package files, each package's compiled lib/ and the
+// folders it reads at run time; no sources, no compiler.
+const copyBuiltTree = (to: string) => {
+  for (const file of ['package.json', 'package-lock.json', 'scripts']) cpSync(join(ROOT, file), join(to, file), { recursive: true })
+  for (const name of readdirSync(join(ROOT, 'packages'))) {
+    for (const part of ['package.json', 'lib', 'bin', 'config', 'templates', 'public']) {
+      const from = join(ROOT, 'packages', name, part)
+      if (existsSync(from)) cpSync(from, join(to, 'packages', name, part), { recursive: true, filter: (path) => !path.endsWith('.tsbuildinfo') })
+    }
+  }
+}
+
+it('a production install (npm ci --omit=dev) needs no devDependency to migrate and to run with npm start', async () => {
+  const root = mkdtempSync(join(tmpdir(), 'marketmesh-production-'))
+  try {
+    copyBuiltTree(root)
+    // The packages come from npm's cache, which `npm ci` filled just before.
+    await promisify(execFile)('npm', ['ci', '--omit=dev', '--offline', '--no-audit', '--no-fund'], { cwd: root, timeout: 180_000 })
+    for (const devDependency of ['lerna', 'vitest', 'eslint']) expect(existsSync(join(root, 'node_modules', devDependency))).toBe(false)
+
+    // A service's migrations alone, as a release step runs them before the new version starts.
+    const database = `${POSTGRES}/${uniqueName('production_migrate')}`
+    try {
+      await promisify(execFile)('npm', ['run', 'migrate', '-w', '@marketmesh/user-service'], {
+        cwd: root,
+        env: { ...process.env, DATABASE_URL: database }
+      })
+      const db = new pg.Client({ connectionString: database })
+      await db.connect()
+      const { rows } = await db.query("SELECT to_regclass('users') IS NOT NULL AS migrated")
+      await db.end()
+      expect(rows).toEqual([{ migrated: true }])
+    } finally {
+      await cleanUp({ databases: [database] })
+    }
+
+    const { exited, runner, listening, waitForRunner, stop } = startRunner('production', [], root)
+    try {
+      await waitForRunner(
+        async () => (await Promise.all(SERVICES.map(async (name) => listening(name)[0] && (await isReady(listening(name)[0].port))))).every(Boolean),
+        'the four services of the production install to be ready',
+        40_000
+      )
+      runner.kill('SIGTERM')
+      expect(await exited).toBe(0)
+    } finally {
+      await stop(SERVICES)
+    }
+  } finally {
+    rmSync(root, { recursive: true, force: true })
+  }
+}, 300_000)
