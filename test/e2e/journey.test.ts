@@ -467,7 +467,7 @@ describe.each([
   { instances: 2, variant: 'two processes of each, load-balanced' }
 ])(
   'the marketplace journey through @marketmesh/client, $variant',
-  ({ instances }) => journey(instances),
   // Steps wait up to a minute for what a loaded machine may take long to do.
-  { timeout: 120_000 }
+  { timeout: 120_000 },
+  ({ instances }) => journey(instances)
 )

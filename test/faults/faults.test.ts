@@ -93,7 +93,8 @@ const scenario = (name: string, fault: (printers: Printers) => Promise<void>, { 
     }
   })
 
-describe.sequential('faults while 200 checkouts are in flight', () => {
+// One after another, as every file's tests run (sequence.concurrent is off).
+describe('faults while 200 checkouts are in flight', () => {
   scenario('catalog-killed: catalog-service is killed with SIGKILL and restarted', async () => {
     await mesh.kill('catalog')
     await mesh.start('catalog')
