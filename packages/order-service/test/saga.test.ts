@@ -65,7 +65,7 @@ const providerCalls = (orderId: string) =>
   orders.db('test_provider_calls').where('idempotencyKey', 'like', `${orderId}:%`).orderBy('id').select('operation', 'result')
 
 describe('the order saga', () => {
-  it('pays the orders of two sellers: stock reserved at the catalog’s prices, captured once, order.paid with the receipt', async () => {
+  it('pays the orders of two sellers: stock reserved at the quoted prices, captured once, order.paid with the receipt', async () => {
     const [first, second] = [seller(), seller()]
     const lamp = await listed(first, { price: 4_000 })
     const rug = await listed(second, { price: 9_900, title: 'Wool rug' })
@@ -113,6 +113,23 @@ describe('the order saga', () => {
     expect(order).toMatchObject({ status: 'rejected', reason: `${lamp.id}: insufficient_stock: 1 left` })
     expect(await providerCalls(order.id)).toEqual([])
     await orders.eventsOf('order.rejected', 1, (event) => event.data.orderId === order.id)
+  })
+
+  it('rejects an order whose price changed between the checkout and the reservation (price_changed): no payment, stock untouched', async () => {
+    const owner = seller()
+    const lamp = await listed(owner, { price: 4_000, stock: 5 })
+    await catalogCall('PATCH', `/products/${lamp.id}`, owner, { price: 4_500 })
+    await waitFor(async () => (await orders.db('products').where({ id: lamp.id }).first('price')).price === 4_500, {
+      what: 'the new price in the read model'
+    })
+    // The checkout quoted the price its read model held before the change arrived.
+    await orders.db('products').where({ id: lamp.id }).update({ price: 4_000 })
+    const customer = buyer()
+    const placed = await checkout(customer, [{ productId: lamp.id, quantity: 2 }])
+    const order = await settled(customer, placed.orders[0].id)
+    expect(order).toMatchObject({ status: 'rejected', reason: `${lamp.id}: price_changed: quoted 4000, now 4500`, total: 8_000 })
+    expect(await providerCalls(order.id)).toEqual([])
+    expect(await stockOf(owner, lamp.id)).toBe(5)
   })
 
   it('cancels a declined payment for payment_failed and the catalog gives the stock back', async () => {
