@@ -9,11 +9,14 @@ export async function up(knex: Knex) {
   await knex.schema.alterTable('test_provider_outcomes', (table) => {
     table.string('token')
     table.string('authorizationId').index()
+    // A capture or a void finds its authorization by the reference it was given.
+    table.index('reference')
   })
 }
 
 export async function down(knex: Knex) {
   await knex.schema.alterTable('test_provider_outcomes', (table) => {
+    table.dropIndex('reference')
     table.dropColumn('authorizationId')
     table.dropColumn('token')
   })
