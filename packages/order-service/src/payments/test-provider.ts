@@ -68,7 +68,7 @@ export class TestPaymentProvider implements PaymentProvider {
 
   async capture({ idempotencyKey, authorizationId, amount, currency }: Parameters<PaymentProvider['capture']>[0]) {
     const { reference } = await this.call('capture', idempotencyKey, amount, currency, 'succeeded', { authorizationId })
-    if (CAPTURE_TIMES_OUT.has((await this.authorization(authorizationId)).token!)) {
+    if (CAPTURE_TIMES_OUT.has((await this.authorization(authorizationId)).token ?? '')) {
       throw new PaymentUnavailableError('test provider: the answer to capture timed out')
     }
     return { captureId: reference }
