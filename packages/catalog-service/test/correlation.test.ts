@@ -52,8 +52,8 @@ describe('where an event comes from', () => {
         buyerId: randomUUID(),
         sellerId: owner.sellerId!,
         checkoutId: randomUUID(),
-        lines: [{ productId: product.id, quantity: 1, unitPrice: 1 }],
-        total: 1,
+        lines: [{ productId: product.id, quantity: 1, unitPrice: product.price }],
+        total: product.price,
         currency: 'EUR'
       }),
       correlationId: 'trace-checkout-7'

@@ -14,8 +14,9 @@ afterAll(() => catalog?.close())
 const createProduct = async (owner: ReturnType<typeof seller>, overrides: Record<string, unknown> = {}) =>
   (await catalog.call('POST', '/products', { as: owner, body: productData(overrides) })).body
 
+/** An order.created quoting each line at `productData`'s price unless it names its own. */
 const order = (sellerId: string, lines: Array<{ productId: string; quantity: number; unitPrice?: number }>, currency = 'EUR') => {
-  const withPrices = lines.map((line) => ({ unitPrice: 1, ...line }))
+  const withPrices = lines.map((line) => ({ unitPrice: productData().price, ...line }))
   return {
     orderId: randomUUID(),
     buyerId: randomUUID(),
@@ -54,14 +55,14 @@ const untilCounted = (metric: string, type: EventType, count: number) =>
   waitFor(async () => (await counted(metric, type)) === count, { what: `${metric} of ${type} to reach ${count}` })
 
 describe('stock reservation on order.created', () => {
-  it('reserves every line or none, at the catalog’s own prices', async () => {
+  it('reserves every line or none, at the prices the buyer was quoted', async () => {
     const owner = seller()
     const lamp = await createProduct(owner, { stock: 5, price: 2_500 })
     const shade = await createProduct(owner, { stock: 1, price: 700 })
 
     const tooMuch = order(owner.sellerId!, [
-      { productId: lamp.id, quantity: 2 },
-      { productId: shade.id, quantity: 3 }
+      { productId: lamp.id, quantity: 2, unitPrice: 2_500 },
+      { productId: shade.id, quantity: 3, unitPrice: 700 }
     ])
     await catalog.emit('order.created', tooMuch)
     const rejected = await outcomeOf(tooMuch.orderId)
@@ -69,8 +70,8 @@ describe('stock reservation on order.created', () => {
     expect([await stockOf(lamp.id), await stockOf(shade.id)]).toEqual([5, 1])
 
     const fits = order(owner.sellerId!, [
-      { productId: lamp.id, quantity: 2, unitPrice: 1 },
-      { productId: shade.id, quantity: 1 }
+      { productId: lamp.id, quantity: 2, unitPrice: 2_500 },
+      { productId: shade.id, quantity: 1, unitPrice: 700 }
     ])
     await catalog.emit('order.created', fits)
     const reserved = await outcomeOf(fits.orderId)
@@ -102,6 +103,33 @@ describe('stock reservation on order.created', () => {
       [foreign.id]: 'wrong_seller',
       [missing]: 'not_found'
     })
+  })
+
+  it('rejects an order quoting a price other than the catalog’s now (price_changed), reserving nothing', async () => {
+    const owner = seller()
+    const lamp = await createProduct(owner, { stock: 5, price: 2_500 })
+    const shade = await createProduct(owner, { stock: 5, price: 700 })
+    const { body: raised } = await catalog.call('PATCH', `/products/${lamp.id}`, { as: owner, body: { price: 2_900 } })
+    expect(raised.price).toBe(2_900)
+
+    const quotedBefore = order(owner.sellerId!, [
+      { productId: lamp.id, quantity: 1, unitPrice: 2_500 },
+      { productId: shade.id, quantity: 2, unitPrice: 700 }
+    ])
+    await catalog.emit('order.created', quotedBefore)
+    const outcome = await outcomeOf(quotedBefore.orderId)
+    expect(outcome).toMatchObject({
+      type: 'stock.rejected',
+      data: { reasons: [{ productId: lamp.id, reason: 'price_changed: quoted 2500, now 2900' }] }
+    })
+    // Cheaper than quoted is a change too: the buyer agreed to one total, and is charged exactly it.
+    const quotedHigher = order(owner.sellerId!, [{ productId: shade.id, quantity: 1, unitPrice: 900 }])
+    await catalog.emit('order.created', quotedHigher)
+    expect((await outcomeOf(quotedHigher.orderId)).data).toMatchObject({
+      reasons: [{ productId: shade.id, reason: 'price_changed: quoted 900, now 700' }]
+    })
+    expect([await stockOf(lamp.id), await stockOf(shade.id)]).toEqual([5, 5])
+    expect(await catalog.db('reservations').whereIn('orderId', [quotedBefore.orderId, quotedHigher.orderId])).toEqual([])
   })
 
   it('never oversells: 50 concurrent single-unit orders for 10 in stock reserve exactly 10', async () => {

@@ -4,6 +4,7 @@ import * as orders from './0002_orders'
 import * as idempotencyKeys from './0003_idempotency_keys'
 import * as payments from './0004_payments'
 import * as ledgerAndRefunds from './0005_ledger_and_refunds'
+import * as paymentLookups from './0006_payment_lookups'
 
 /** This service's migrations, run in name order after the event backbone's. */
 export const migrations: MigrationList = {
@@ -11,5 +12,6 @@ export const migrations: MigrationList = {
   '0002_orders': orders,
   '0003_idempotency_keys': idempotencyKeys,
   '0004_payments': payments,
-  '0005_ledger_and_refunds': ledgerAndRefunds
+  '0005_ledger_and_refunds': ledgerAndRefunds,
+  '0006_payment_lookups': paymentLookups
 }

@@ -34,6 +34,22 @@ const sellerLedger = async (owner: Principal) => (await orders.call('GET', '/led
 const trialBalance = async () => (await orders.call('GET', '/ledger', { as: admin() })).body.trialBalance
 
 describe('the order lifecycle', () => {
+  it('charges the total the checkout quoted, whatever unit prices a stock.reserved names', async () => {
+    const [product] = await knownProducts(orders, [productCreated(seller(), { price: 2_000 })])
+    const customer = buyer()
+    const placed = await orders.call('POST', '/checkouts', {
+      as: customer,
+      body: checkoutBody([{ productId: product.productId, quantity: 3 }]),
+      headers: { 'Idempotency-Key': randomUUID() }
+    })
+    const orderId: string = placed.body.orders[0].id
+    await orders.emit('stock.reserved', { orderId, currency: 'EUR', lines: [{ productId: product.productId, quantity: 3, unitPrice: 2_500 }] })
+    await waitFor(async () => (await statusOf(orders, orderId)) === 'paid', { what: 'the order paid' })
+    const order = (await orders.call('GET', `/orders/${orderId}`, { as: customer })).body
+    expect(order).toMatchObject({ total: 6_000, lines: [{ productId: product.productId, quantity: 3, unitPrice: 2_000 }] })
+    expect(await orders.db('test_provider_outcomes').where('idempotencyKey', 'like', `${orderId}:%`).pluck('amount')).toEqual([6_000, 6_000])
+  })
+
   it('goes paid → shipped → delivered → completed: the escrow released to the seller less the commission, the books balanced', async () => {
     const { orderId, customer, owner } = await paidOrder(orders, 10_005)
     expect(await sellerLedger(owner)).toMatchObject({ balances: [{ currency: 'EUR', held: 10_005, available: 0 }] })

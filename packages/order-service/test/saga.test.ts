@@ -65,7 +65,7 @@ const providerCalls = (orderId: string) =>
   orders.db('test_provider_calls').where('idempotencyKey', 'like', `${orderId}:%`).orderBy('id').select('operation', 'result')
 
 describe('the order saga', () => {
-  it('pays the orders of two sellers: stock reserved at the catalog’s prices, captured once, order.paid with the receipt', async () => {
+  it('pays the orders of two sellers: stock reserved at the quoted prices, captured once, order.paid with the receipt', async () => {
     const [first, second] = [seller(), seller()]
     const lamp = await listed(first, { price: 4_000 })
     const rug = await listed(second, { price: 9_900, title: 'Wool rug' })
@@ -113,6 +113,23 @@ describe('the order saga', () => {
     expect(order).toMatchObject({ status: 'rejected', reason: `${lamp.id}: insufficient_stock: 1 left` })
     expect(await providerCalls(order.id)).toEqual([])
     await orders.eventsOf('order.rejected', 1, (event) => event.data.orderId === order.id)
+  })
+
+  it('rejects an order whose price changed between the checkout and the reservation (price_changed): no payment, stock untouched', async () => {
+    const owner = seller()
+    const lamp = await listed(owner, { price: 4_000, stock: 5 })
+    await catalogCall('PATCH', `/products/${lamp.id}`, owner, { price: 4_500 })
+    await waitFor(async () => (await orders.db('products').where({ id: lamp.id }).first('price')).price === 4_500, {
+      what: 'the new price in the read model'
+    })
+    // The checkout quoted the price its read model held before the change arrived.
+    await orders.db('products').where({ id: lamp.id }).update({ price: 4_000 })
+    const customer = buyer()
+    const placed = await checkout(customer, [{ productId: lamp.id, quantity: 2 }])
+    const order = await settled(customer, placed.orders[0].id)
+    expect(order).toMatchObject({ status: 'rejected', reason: `${lamp.id}: price_changed: quoted 4000, now 4500`, total: 8_000 })
+    expect(await providerCalls(order.id)).toEqual([])
+    expect(await stockOf(owner, lamp.id)).toBe(5)
   })
 
   it('cancels a declined payment for payment_failed and the catalog gives the stock back', async () => {
@@ -168,5 +185,71 @@ describe('the order saga', () => {
     const after = (await orders.call('GET', `/orders/${order.id}`, { as: customer })).body
     expect(after).toMatchObject({ status: 'paid', total: order.total, lines: order.lines, timeline: order.timeline })
     expect((await providerCalls(order.id)).filter((call) => call.operation === 'capture')).toHaveLength(1)
+  })
+})
+
+describe('a charge whose answers were lost past every retry: the provider is asked what became of it', () => {
+  const calls = async (orderId: string, operation: string) =>
+    (await providerCalls(orderId)).filter((call) => call.operation === operation).map((call) => call.result)
+  const outcomes = (orderId: string) =>
+    orders.db('test_provider_outcomes').where('idempotencyKey', 'like', `${orderId}:%`).orderBy('operation').select('operation', 'reference')
+
+  const lostAnswers = async (token: string) => {
+    const owner = seller()
+    const lamp = await listed(owner, { price: 3_000, stock: 5 })
+    const customer = buyer()
+    const placed = await checkout(customer, [{ productId: lamp.id, quantity: 2 }], token)
+    const order = await settled(customer, placed.orders[0].id)
+    return { owner, lamp, customer, order }
+  }
+
+  it('makes the order paid when the capture was made and only its answer lost: charged once, nothing voided or refunded', async () => {
+    const { owner, lamp, order } = await lostAnswers('tok_capture_timeout')
+    expect(order.status).toBe('paid')
+    expect(order.timeline.map((step: { to: string }) => step.to)).toEqual(['pending', 'paid'])
+    // Three attempts (the retries of the test settings), each capture answered by a timeout, then one lookup.
+    expect(await calls(order.id, 'capture')).toEqual(['succeeded', 'replayed', 'replayed'])
+    expect(await calls(order.id, 'lookup')).toEqual(['captured'])
+    expect(await calls(order.id, 'void')).toEqual([])
+    expect(await calls(order.id, 'refund')).toEqual([])
+    const capture = (await outcomes(order.id)).find((outcome) => outcome.operation === 'capture')
+    expect((await orders.db('orders').where({ id: order.id }).first('paymentId')).paymentId).toBe(capture.reference)
+    const [paid] = await orders.eventsOf('order.paid', 1, (event) => event.data.orderId === order.id)
+    expect(paid.data).toMatchObject({ total: 6_000, paymentId: capture.reference })
+    expect((await orders.call('GET', '/ledger', { as: owner })).body).toMatchObject({ balances: [{ currency: 'EUR', held: 6_000, available: 0 }] })
+    expect(await stockOf(owner, lamp.id)).toBe(3)
+  })
+
+  it('voids the hold of an authorization whose answer was lost, once, and cancels the order for payment_failed', async () => {
+    const { owner, lamp, order } = await lostAnswers('tok_authorize_timeout')
+    expect(order).toMatchObject({ status: 'cancelled', reason: 'payment_failed' })
+    expect(await calls(order.id, 'authorize')).toEqual(['succeeded', 'replayed', 'replayed'])
+    expect(await calls(order.id, 'capture')).toEqual([])
+    expect(await calls(order.id, 'lookup')).toEqual(['authorized'])
+    expect(await calls(order.id, 'void')).toEqual(['succeeded'])
+    expect((await outcomes(order.id)).map((outcome) => outcome.operation)).toEqual(['authorize', 'void'])
+    await waitFor(async () => (await stockOf(owner, lamp.id)) === 5, { what: 'the stock back in the catalog' })
+  })
+
+  it('cancels for payment_failed when nothing reached the provider: no hold to void', async () => {
+    const { owner, lamp, order } = await lostAnswers('tok_outage')
+    expect(order).toMatchObject({ status: 'cancelled', reason: 'payment_failed' })
+    expect(await calls(order.id, 'authorize')).toEqual(['unavailable', 'unavailable', 'unavailable'])
+    expect(await calls(order.id, 'lookup')).toEqual(['none'])
+    expect(await calls(order.id, 'void')).toEqual([])
+    await waitFor(async () => (await stockOf(owner, lamp.id)) === 5, { what: 'the stock back in the catalog' })
+  })
+
+  it('never cancels while the lookup is unavailable too: it asks again in later rounds until the provider answers', async () => {
+    const { owner, lamp, order } = await lostAnswers('tok_lookup_outage')
+    expect(order.status).toBe('paid')
+    expect(order.timeline.map((step: { to: string }) => step.to)).toEqual(['pending', 'paid'])
+    // The first round's three lookups and the second's first were unavailable.
+    expect(await calls(order.id, 'lookup')).toEqual(['unavailable', 'unavailable', 'unavailable', 'unavailable', 'captured'])
+    expect(await orders.db('side_effects').where('key', 'like', `${order.id}:%`).orderBy('key').select('kind', 'key', 'status')).toEqual([
+      { kind: 'charge-settle', key: `${order.id}:1`, status: 'failed' },
+      { kind: 'charge-settle', key: `${order.id}:2`, status: 'done' }
+    ])
+    expect(await stockOf(owner, lamp.id)).toBe(3)
   })
 })

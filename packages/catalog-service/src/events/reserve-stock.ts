@@ -20,11 +20,16 @@ const byProduct = (lines: Line[]) => {
   return [...quantities].sort(([a], [b]) => (a < b ? -1 : 1))
 }
 
+/** A line quoting `productId` at other than `price`, the price it is reserved at. */
+const quotedOtherwise = (lines: Line[], productId: string, price: number) =>
+  lines.find((line) => line.productId === productId && line.unitPrice !== price)
+
 /**
- * The catalog's step of the order saga: every line of the order is reserved, or none is. The
- * product rows are locked in id order, so concurrent orders wait for each other instead of
- * overselling, and do not deadlock. An order that already ended (its cancellation, rejection or
- * refund was handled first) reserves nothing.
+ * The catalog's step of the order saga: every line of the order is reserved, or none is, and only
+ * at the unit prices the buyer was quoted: a price changed since is `price_changed`, so the buyer
+ * is never charged other than what the checkout said. The product rows are locked in id order, so
+ * concurrent orders wait for each other instead of overselling, and do not deadlock. An order that
+ * already ended (its cancellation, rejection or refund was handled first) reserves nothing.
  */
 export const reserveStock: EventHandler<'order.created'> = async (event, { trx, emit, logger }) => {
   const { orderId, sellerId, currency } = event.data
@@ -52,6 +57,7 @@ export const reserveStock: EventHandler<'order.created'> = async (event, { trx, 
   const reasons: Rejection[] = []
   for (const [productId, quantity] of wanted) {
     const product = products.get(productId)
+    const quote = product && quotedOtherwise(event.data.lines, productId, product.price)
     const reason =
       !product || product.deletedAt
         ? 'not_found'
@@ -61,9 +67,11 @@ export const reserveStock: EventHandler<'order.created'> = async (event, { trx, 
             ? 'wrong_seller'
             : product.currency !== currency
               ? 'currency_mismatch'
-              : product.stock < quantity
-                ? `insufficient_stock: ${product.stock} left`
-                : undefined
+              : quote
+                ? `price_changed: quoted ${quote.unitPrice}, now ${product.price}`
+                : product.stock < quantity
+                  ? `insufficient_stock: ${product.stock} left`
+                  : undefined
     if (reason) reasons.push({ productId, reason })
   }
   if (reasons.length > 0) {

@@ -5,6 +5,8 @@ import { paymentProviders } from '.'
 
 /** The side effect that pays for an order once its stock is reserved. */
 export const CHARGE = 'charge'
+/** The side effect that asks the provider what became of a charge that gave up, and ends the order by the answer. */
+export const SETTLE_CHARGE = 'charge-settle'
 
 interface ChargePayload {
   orderId: string
@@ -13,17 +15,35 @@ interface ChargePayload {
   causationId: string
 }
 
+interface SettlePayload extends ChargePayload {
+  /** 1 for the first round of lookups; each round that gives up schedules the next. */
+  round: number
+}
+
+/** The idempotency keys of an order's payment calls: one per order and step. */
+const keysOf = (orderId: string) => ({ authorize: `${orderId}:authorize`, capture: `${orderId}:capture`, void: `${orderId}:void` })
+
 /**
  * Authorizes and captures an order's total through its checkout's provider, then makes the
- * order `paid` (its total held in escrow, the receipt in `order.paid`) or `cancelled` for `payment_failed`. A provider
- * that is unavailable throws: the side effect is retried later with the same idempotency keys,
- * so a capture that happened before a crash is answered again, not charged again. When every
- * retry has failed, the order is cancelled as unpaid.
+ * order `paid` (its total held in escrow, the receipt in `order.paid`) or `cancelled` for
+ * `payment_failed`. A provider that is unavailable throws: the side effect is retried later with
+ * the same idempotency keys, so a capture that happened before a crash is answered again, not
+ * charged again.
+ *
+ * When every retry has failed, the order is not cancelled blindly (the capture may have happened
+ * and only its answer been lost): a `charge-settle` side effect asks the provider what became of
+ * the payment. Captured: the order is paid. Authorized: the hold is voided, then the order
+ * cancelled. Nothing (or voided): cancelled. While the provider cannot answer that either, the
+ * order stays pending with its payment in progress: the lookup is retried, and each round that
+ * gives up schedules another, the longest retry delay later, until the provider answers (each
+ * failed round is a failed side effect an operator sees).
  */
 export const chargeOrders = (app: ServiceApplication) => {
   const db: Knex = app.get('postgresqlClient')
   const events = app.get('events')
   const providers = paymentProviders(app)
+  const { retryDelaysMs, pollIntervalMs } = app.get('sideEffects')
+  const settleRoundEvery = Math.max(pollIntervalMs, ...retryDelaysMs)
 
   const conclude = (payload: ChargePayload, work: (trx: Knex.Transaction, order: OrderRow) => Promise<void>) =>
     runInTransaction(db, async (trx) => {
@@ -40,13 +60,20 @@ export const chargeOrders = (app: ServiceApplication) => {
       await events.emit(trx, 'order.cancelled', { orderId: order.id, buyerId: order.buyerId, sellerId: order.sellerId, reason: 'payment_failed' })
     })
 
-  const charge = async ({ payload }: SideEffect<ChargePayload>) => {
-    // The order and its receipt's lines and address, in one round trip: none of it changes once
-    // its payment has started.
-    const lines: ChargeLine[] = await db('orders')
+  const markPaid = (payload: ChargePayload, captureId: string, lines: ChargeLine[]) =>
+    conclude(payload, async (trx, pending) => {
+      await changeStatus(trx, pending, 'paid', { by: SYSTEM, changes: { paymentId: captureId } })
+      await holdPayment(trx, { orderId: pending.id, sellerId: pending.sellerId, currency: pending.currency, total: pending.total })
+      await events.emit(trx, 'order.paid', receiptOf(pending, captureId, lines))
+    })
+
+  // The order and its receipt's lines and address, in one round trip: none of it changes once
+  // its payment has started.
+  const chargeLinesOf = (orderId: string): Promise<ChargeLine[]> =>
+    db('orders')
       .join('checkouts', 'checkouts.id', 'orders.checkoutId')
       .join('order_lines', 'order_lines.orderId', 'orders.id')
-      .where('orders.id', payload.orderId)
+      .where('orders.id', orderId)
       .orderBy('order_lines.productId')
       .select(
         'orders.status',
@@ -60,26 +87,44 @@ export const chargeOrders = (app: ServiceApplication) => {
         'order_lines.quantity',
         'order_lines.unitPrice'
       )
+
+  const charge = async ({ payload }: SideEffect<ChargePayload>) => {
+    const lines = await chargeLinesOf(payload.orderId)
     const [order] = lines
     if (order?.status !== 'pending') return
     const provider = providers[order.paymentProvider]
+    const keys = keysOf(payload.orderId)
     const { total: amount, currency } = order
-    const authorization = await provider.authorize({ idempotencyKey: `${payload.orderId}:authorize`, token: order.paymentToken, amount, currency })
+    const authorization = await provider.authorize({ idempotencyKey: keys.authorize, token: order.paymentToken, amount, currency })
     if (authorization.status === 'declined') return cancelUnpaid(payload)
-    const { captureId } = await provider.capture({
-      idempotencyKey: `${payload.orderId}:capture`,
-      authorizationId: authorization.authorizationId,
-      amount,
-      currency
-    })
-    await conclude(payload, async (trx, pending) => {
-      await changeStatus(trx, pending, 'paid', { by: SYSTEM, changes: { paymentId: captureId } })
-      await holdPayment(trx, { orderId: pending.id, sellerId: pending.sellerId, currency: pending.currency, total: pending.total })
-      await events.emit(trx, 'order.paid', receiptOf(pending, captureId, lines))
-    })
+    const { captureId } = await provider.capture({ idempotencyKey: keys.capture, authorizationId: authorization.authorizationId, amount, currency })
+    await markPaid(payload, captureId, lines)
   }
 
-  events.effects.perform<ChargePayload>(CHARGE, charge, { onGiveUp: ({ payload }) => cancelUnpaid(payload) })
+  const settle = async ({ payload }: SideEffect<SettlePayload>) => {
+    const lines = await chargeLinesOf(payload.orderId)
+    const [order] = lines
+    if (order?.status !== 'pending') return
+    const provider = providers[order.paymentProvider]
+    const keys = keysOf(payload.orderId)
+    const payment = await provider.lookup({ idempotencyKey: keys.authorize })
+    if (payment.status === 'captured') return markPaid(payload, payment.captureId, lines)
+    if (payment.status === 'authorized') await provider.void({ idempotencyKey: keys.void, authorizationId: payment.authorizationId })
+    await cancelUnpaid(payload)
+  }
+
+  const scheduleSettle = (payload: ChargePayload, round: number, delayMs: number) =>
+    runInTransaction(db, async (trx) => {
+      const { orderId, correlationId, causationId } = payload
+      const next: SettlePayload = { orderId, correlationId, causationId, round }
+      await events.effects.schedule(trx, SETTLE_CHARGE, `${orderId}:${round}`, next, { delayMs })
+    })
+
+  events.effects
+    .perform<ChargePayload>(CHARGE, charge, { onGiveUp: ({ payload }) => scheduleSettle(payload, 1, 0) })
+    .perform<SettlePayload>(SETTLE_CHARGE, settle, {
+      onGiveUp: ({ payload }) => scheduleSettle(payload, payload.round + 1, settleRoundEvery)
+    })
 }
 
 interface ChargeLine {

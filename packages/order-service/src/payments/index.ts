@@ -21,7 +21,9 @@ const counted = (app: ServiceApplication, name: string, provider: PaymentProvide
   return {
     authorize: (request) => count('authorize', () => provider.authorize(request)),
     capture: (request) => count('capture', () => provider.capture(request)),
-    refund: (request) => count('refund', () => provider.refund(request))
+    refund: (request) => count('refund', () => provider.refund(request)),
+    lookup: (request) => count('lookup', () => provider.lookup(request)),
+    void: (request) => count('void', () => provider.void(request))
   }
 }
 
