@@ -147,7 +147,7 @@ beforeAll(async () => {
     role: 'seller',
     status: 'disabled'
   })
-  await waitFor(async () => (await catalog.call('GET', `/products/${hiddenProduct}`)).status === 404, { what: 'the disabled seller' })
+  await waitFor(async () => (await catalog.call('GET', `/products/${hiddenProduct}`)).body.available === false, { what: 'the disabled seller' })
   await waitFor(async () => (await catalog.call('GET', `/products/${ids.lamp}`)).body.shopName === 'Woodworks', { what: 'the shop' })
 })
 afterAll(() => catalog?.close())
@@ -158,7 +158,7 @@ describe('GET /search', () => {
     expect(result.total).toBe(3)
     expect(keysOf(result).slice(0, 2).sort()).toEqual(['diningChair', 'sideTable'])
     expect(keysOf(result)[2]).toBe('stool')
-    expect(result.data[0]).toMatchObject({ shopName: 'Woodworks', currency: 'EUR' })
+    expect(result.data[0]).toMatchObject({ shopName: 'Woodworks', currency: 'EUR', available: true })
   })
 
   it('answers a query nothing matches with empty data and facets', async () => {

@@ -41,7 +41,7 @@ const activeSellerWithProduct = async () => {
 const expectDisabledAtVersion3 = async (sellerId: string, productId: string) => {
   expect(await catalog.db('sellers').where({ id: sellerId }).first('status', 'version')).toEqual({ status: 'disabled', version: 3 })
   expect(await listedCount(sellerId)).toBe(0)
-  expect((await catalog.call('GET', `/products/${productId}`)).status).toBe(404)
+  expect((await catalog.call('GET', `/products/${productId}`)).body.available).toBe(false)
 }
 
 describe('the sellers read model orders a user’s events by version, not by clock', () => {

@@ -132,6 +132,36 @@ describe('stock reservation on order.created', () => {
     expect(await catalog.db('reservations').whereIn('orderId', [quotedBefore.orderId, quotedHigher.orderId])).toEqual([])
   })
 
+  it('rejects an order for a product of a disabled seller (seller_unavailable), and reserves again once the seller is re-enabled', async () => {
+    const owner = seller()
+    const user = { userId: owner.id, email: `${owner.id}@example.com`, name: 'Ada', role: 'seller' as const, shopName: 'Ada’s Attic' }
+    await catalog.emit('user.registered', { ...user, version: 1, status: 'active' })
+    const product = await createProduct(owner, { stock: 5 })
+    const sellerAt = (version: number) =>
+      waitFor(() => catalog.db('sellers').first('id').where({ id: owner.id, version }), { what: `seller version ${version}` })
+
+    const updatesBefore = await counted('events_consumed_total', 'user.updated')
+    await catalog.emit('user.updated', { ...user, version: 3, status: 'disabled' })
+    await sellerAt(3)
+    // An older event arriving late does not re-enable the seller.
+    await catalog.emit('user.updated', { ...user, version: 2, status: 'active' })
+    await untilCounted('events_consumed_total', 'user.updated', updatesBefore + 2)
+    const raced = order(owner.sellerId!, [{ productId: product.id, quantity: 1 }])
+    await catalog.emit('order.created', raced)
+    expect(await outcomeOf(raced.orderId)).toMatchObject({
+      type: 'stock.rejected',
+      data: { reasons: [{ productId: product.id, reason: 'seller_unavailable' }] }
+    })
+    expect(await stockOf(product.id)).toBe(5)
+
+    await catalog.emit('user.updated', { ...user, version: 4, status: 'active' })
+    await sellerAt(4)
+    const later = order(owner.sellerId!, [{ productId: product.id, quantity: 1 }])
+    await catalog.emit('order.created', later)
+    expect((await outcomeOf(later.orderId)).type).toBe('stock.reserved')
+    expect(await stockOf(product.id)).toBe(4)
+  })
+
   it('never oversells: 50 concurrent single-unit orders for 10 in stock reserve exactly 10', async () => {
     const owner = seller()
     const product = await createProduct(owner, { stock: 10 })

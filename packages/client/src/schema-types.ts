@@ -315,6 +315,7 @@ export interface Product {
     [k: string]: unknown
   }
   status: 'active' | 'archived'
+  available: boolean
   ratingCount: number
   rating: number | null
   ratingQuality: number | null
@@ -372,7 +373,7 @@ export type ProductQuery = {
     updatedAt?: number
   }
   /**
-   * @maxItems 20
+   * @maxItems 21
    */
   $select?: (
     | 'id'
@@ -387,6 +388,7 @@ export type ProductQuery = {
     | 'categoryId'
     | 'attributes'
     | 'status'
+    | 'available'
     | 'ratingCount'
     | 'rating'
     | 'ratingQuality'

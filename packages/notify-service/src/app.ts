@@ -3,6 +3,7 @@ import { migrations } from '../migrations'
 import { environment, settingsSchema } from './configuration'
 import { events } from './events'
 import { services } from './services'
+import { isDisabledUser } from './users'
 
 export const createApp = (overrides?: Record<string, unknown>) =>
   createServiceApp({
@@ -12,7 +13,8 @@ export const createApp = (overrides?: Record<string, unknown>) =>
     environment,
     overrides,
     migrations,
-    authentication: deviceAwareAuthentication,
+    // A disabled seller's devices are refused like revoked ones.
+    authentication: (app) => deviceAwareAuthentication(app, { isDisabled: (sellerId) => isDisabledUser(app.get('postgresqlClient'), sellerId) }),
     services,
     events
   })

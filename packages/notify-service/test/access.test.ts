@@ -6,7 +6,7 @@ import type { Knex } from '@marketmesh/shared'
 import { metricValue, waitFor } from '../../../test/support'
 import { accessToken } from '../../../test/support/tokens'
 import { appendNotifications } from '../src/log/append'
-import { buyer, orderPaid, registeredDevice, seller, startNotify, userRegistered, type Notify } from './helpers'
+import { asDevice, buyer, orderPaid, printJobOf, registeredDevice, seller, startNotify, userRegistered, type Notify } from './helpers'
 import { streamOpener, type Stream } from './sse'
 
 const closedForGood = (stream: Stream) =>
@@ -28,6 +28,16 @@ const holdNextAuthentication = (notify: Notify) => {
   }
   return { isHeld: () => held, release }
 }
+
+/** Waits until the log holds the `user.*` notification of `userId` at `version`: its event was handled. */
+const logHoldsUserEvent = (notify: Notify, userId: string, version: number) =>
+  waitFor(
+    async () => {
+      const { body } = await notify.call('GET', '/notifications?type=user.updated&$limit=50', { as: { id: randomUUID(), role: 'admin' } })
+      return body.data.some(({ data }: { data: { userId: string; version: number } }) => data.userId === userId && data.version === version)
+    },
+    { what: `user.updated version ${version} handled` }
+  )
 
 describe('who may stay connected', () => {
   let notify: Notify
@@ -93,6 +103,61 @@ describe('who may stay connected', () => {
     await closedForGood(stream)
     expect((await fetch(`${notify.url}/stream`, { headers: { Authorization: `Bearer ${accessToken(ada)}` } })).status).toBe(401)
     expect(other.source.readyState).toBe(EventSource.OPEN)
+  })
+
+  it('refuses a disabled seller’s devices on /stream and /print-jobs and ends their streams; re-enabled, lets them in again', async () => {
+    const shop = seller()
+    await notify.emit('user.registered', userRegistered(shop))
+    const device = await registeredDevice(notify, shop)
+    const otherDevice = await registeredDevice(notify, seller())
+    const paid = orderPaid(buyer(), shop)
+    await notify.emit('order.paid', paid)
+    const job = await printJobOf(notify, shop, paid.orderId)
+    const stream = await open(notify.url, { token: device.token })
+    const otherStream = await open(notify.url, { token: otherDevice.token })
+    const streamStatus = async () => (await fetch(`${notify.url}/stream`, { headers: { Authorization: `Bearer ${device.token}` } })).status
+
+    await notify.emit('user.updated', userRegistered(shop, { version: 3, status: 'disabled' }))
+    await closedForGood(stream)
+    expect(stream.opened).toBe(1)
+    expect(await streamStatus()).toBe(401)
+    const refused = await notify.call('GET', '/print-jobs', asDevice(device))
+    expect(refused.status).toBe(401)
+    expect(refused.body.message).toContain('disabled')
+    expect((await notify.call('PATCH', `/print-jobs/${job.id}`, { ...asDevice(device), body: { status: 'printing' } })).status).toBe(401)
+    expect(otherStream.source.readyState).toBe(EventSource.OPEN)
+
+    // An older event arriving late (version 2, active) does not let the devices back in.
+    await notify.emit('user.updated', userRegistered(shop, { version: 2, status: 'active' }))
+    await logHoldsUserEvent(notify, shop.id, 2)
+    expect((await notify.call('GET', '/print-jobs', asDevice(device))).status).toBe(401)
+
+    await notify.emit('user.updated', userRegistered(shop, { version: 4, status: 'active' }))
+    await waitFor(async () => (await notify.call('GET', '/print-jobs', asDevice(device))).status === 200, { what: 'the device let in again' })
+    expect((await notify.call('PATCH', `/print-jobs/${job.id}`, { ...asDevice(device), body: { status: 'printing' } })).status).toBe(200)
+    const again = await open(notify.url, { token: device.token })
+    expect(again.source.readyState).toBe(EventSource.OPEN)
+  })
+
+  it('ends a device stream whose credential was read just before its seller’s disabling committed, once it is opened', async () => {
+    const shop = seller()
+    await notify.emit('user.registered', userRegistered(shop))
+    const device = await registeredDevice(notify, shop)
+    const authentication = holdNextAuthentication(notify)
+    let openedClosed = false
+    const opened = new Promise<http.IncomingMessage>((resolve) =>
+      http.get(`${notify.url}/stream`, { headers: { Authorization: `Bearer ${device.token}` } }, (response) => {
+        response.socket.once('close', () => (openedClosed = true))
+        response.resume()
+        resolve(response)
+      })
+    )
+    await waitFor(authentication.isHeld, { what: 'the stream past the read of its credential' })
+    await notify.emit('user.updated', userRegistered(shop, { version: 2, status: 'disabled' }))
+    await waitFor(async () => (await notify.call('GET', '/print-jobs', asDevice(device))).status === 401, { what: 'the seller disabled' })
+    authentication.release()
+    expect((await opened).statusCode).toBe(200)
+    await waitFor(() => openedClosed, { what: 'the stream opened across the disabling ended' })
   })
 
   it('ends a stream when its access token expires', async () => {

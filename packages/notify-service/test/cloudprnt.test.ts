@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Principal } from '@marketmesh/shared'
 import { waitFor } from '../../../test/support'
-import { buyer, orderPaid, printJobOf, registeredDevice, seller, startNotify, type Notify } from './helpers'
+import { buyer, orderPaid, printJobOf, registeredDevice, seller, startNotify, userRegistered, type Notify } from './helpers'
 
 type Device = Awaited<ReturnType<typeof registeredDevice>>
 
@@ -175,5 +175,22 @@ describe('Star CloudPRNT at /cloudprnt', () => {
     await notify.emit('device.revoked', { deviceId: device.deviceId, sellerId: shop.sellerId! })
     await waitFor(async () => (await star.poll()).status === 401, { what: 'the revoked printer refused' })
     expect((await star.confirm('OK', job.id)).status).toBe(401)
+  })
+  it('refuses the printer of a disabled seller, and lets it in again once the seller is re-enabled', async () => {
+    const shop = seller()
+    await notify.emit('user.registered', userRegistered(shop))
+    const star = printer(notify, await registeredDevice(notify, shop))
+    expect(await star.poll()).toEqual({ status: 200, body: { jobReady: false } })
+
+    await notify.emit('user.updated', userRegistered(shop, { version: 2, status: 'disabled' }))
+    await waitFor(async () => (await star.poll()).status === 401, { what: 'the disabled seller’s printer refused' })
+    // A job of an order paid before the seller was disabled waits for the printer.
+    const job = await paidJob(shop)
+    expect((await star.poll()).status).toBe(401)
+    expect((await star.fetchJob('text/plain', job.id)).status).toBe(401)
+    expect((await star.confirm('OK', job.id)).status).toBe(401)
+
+    await notify.emit('user.updated', userRegistered(shop, { version: 3, status: 'active' }))
+    await waitFor(async () => (await star.poll()).body.jobToken === job.id, { what: 'the printer let in again' })
   })
 })

@@ -42,23 +42,37 @@ describe('the log tail when its LISTEN connection is lost', () => {
     ])
   const ended = (stream: Stream) => stream.source.readyState === EventSource.CLOSED
 
-  it('ends the streams of a device revoked and a user disabled while it was not listening, once it listens again', async () => {
+  it('ends the streams of a device revoked and of users disabled (a seller’s devices too) while it was not listening, once it listens again', async () => {
     const shop = seller()
     const device = await registeredDevice(notify, shop)
+    const disabledShop = seller()
+    await notify.emit('user.registered', userRegistered(disabledShop))
+    const disabledShopDevice = await registeredDevice(notify, disabledShop)
     const ada = buyer()
     await notify.emit('user.registered', userRegistered(ada))
-    const [deviceStream, adaStream, other] = [
+    await waitFor(
+      () =>
+        notify
+          .db('users')
+          .whereIn('id', [ada.id, disabledShop.id])
+          .then((rows) => rows.length === 2),
+      { what: 'the users' }
+    )
+    const [deviceStream, disabledShopDeviceStream, adaStream, other] = [
       await open(notify.url, { token: device.token }),
+      await open(notify.url, { token: disabledShopDevice.token }),
       await open(notify.url, { as: ada }),
       await open(notify.url, { as: buyer() })
     ]
     // Written as the handlers write them, but without their NOTIFY: the notices this instance missed.
     await notify.db('device_credentials').where({ id: device.deviceId }).update({ revoked_at: new Date(), token_hash: null })
-    await notify.db('users').where({ id: ada.id }).update({ status: 'disabled' })
-    expect([ended(deviceStream), ended(adaStream)]).toEqual([false, false])
+    await notify.db('users').whereIn('id', [ada.id, disabledShop.id]).update({ status: 'disabled' })
+    expect([ended(deviceStream), ended(disabledShopDeviceStream), ended(adaStream)]).toEqual([false, false, false])
 
     await endListener()
-    await waitFor(() => ended(deviceStream) && ended(adaStream), { what: 'the revoked device’s and the disabled user’s streams ended' })
+    await waitFor(() => ended(deviceStream) && ended(disabledShopDeviceStream) && ended(adaStream), {
+      what: 'the streams of the revoked device, of the disabled seller’s device and of the disabled user ended'
+    })
     expect(ended(other)).toBe(false)
   })
 

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { metricValue, waitFor } from '../../../test/support'
 import { purgeExpiredIdempotencyKeys } from '../src/idempotency-keys'
 import { buyer, checkoutBody, knownProducts, productCreated, seller, startOrders, type Orders } from './helpers'
 
@@ -90,6 +91,39 @@ describe('POST /checkouts', () => {
     const deleted = await checkout(customer, checkoutBody([{ productId: removed.productId, quantity: 1 }]))
     expect(deleted.body.message).toMatch(/items\.0\.productId: no product/)
     expect(await orders.db('orders').where({ buyerId: customer.id })).toEqual([])
+  })
+
+  it('refuses a product of a disabled seller with a 409 naming it, whatever older event arrives late, and sells it again once re-enabled', async () => {
+    const owner = seller()
+    const account = { userId: owner.id, email: `${owner.id}@example.com`, name: 'Olga', role: 'seller' as const, shopName: 'Oak & Iron' }
+    const userAt = (version: number) =>
+      waitFor(() => orders.db('users').first('id').where({ id: owner.id, version }), { what: `user version ${version}` })
+    await orders.emit('user.registered', { ...account, version: 1, status: 'active' })
+    const [other, product] = await knownProducts(orders, [productCreated(seller()), productCreated(owner)])
+    await userAt(1)
+    const customer = buyer()
+    const cart = checkoutBody([
+      { productId: other.productId, quantity: 1 },
+      { productId: product.productId, quantity: 1 }
+    ])
+
+    await orders.emit('user.updated', { ...account, version: 3, status: 'disabled' })
+    await userAt(3)
+    const updatesBefore = await metricValue(orders.app.get('metrics'), 'events_consumed_total', { type: 'user.updated' })
+    // An older event arriving late (version 2, active) changes nothing.
+    await orders.emit('user.updated', { ...account, version: 2, status: 'active' })
+    await waitFor(async () => (await metricValue(orders.app.get('metrics'), 'events_consumed_total', { type: 'user.updated' })) > updatesBefore, {
+      what: 'the late user.updated handled'
+    })
+    const refused = await checkout(customer, cart)
+    expect(refused.status).toBe(409)
+    expect(refused.body.message).toBe(`Product ${product.productId} (items.1.productId) cannot be bought: its seller is unavailable`)
+    expect(refused.body.data).toEqual({ field: 'items.1.productId', productId: product.productId })
+    expect(await orders.db('orders').where({ buyerId: customer.id })).toEqual([])
+
+    await orders.emit('user.updated', { ...account, version: 4, status: 'active' })
+    await userAt(4)
+    expect((await checkout(customer, cart)).status).toBe(201)
   })
 
   it('is for buyers only', async () => {

@@ -71,11 +71,23 @@ export const deviceCredentialHandlers = (bus: EventBus, { onRevoked }: { onRevok
 // A device polls or streams all day: one last_seen_at write a minute is plenty.
 const LAST_SEEN_RESOLUTION_MS = 60_000
 
-/** `Authorization: Bearer mmdev_...` of a registered, unrevoked device becomes `params.principal` with role `device`. */
+/** What a service that lets devices in knows of their sellers beyond the credentials. */
+export interface DeviceSellers {
+  /** Whether the seller's account is disabled (from the service's own users read model): their devices are refused. */
+  isDisabled(sellerId: string): Promise<boolean>
+}
+
+/**
+ * `Authorization: Bearer mmdev_...` of a registered, unrevoked device becomes `params.principal` with role
+ * `device`; with `sellers`, only while its seller's account is not disabled.
+ */
 export class DeviceStrategy extends AuthenticationBaseStrategy {
   private readonly lastSeenWrites = new Map<string, number>()
 
-  constructor(private readonly db: Knex) {
+  constructor(
+    private readonly db: Knex,
+    private readonly sellers?: DeviceSellers
+  ) {
     super()
   }
 
@@ -92,6 +104,7 @@ export class DeviceStrategy extends AuthenticationBaseStrategy {
       .where({ token_hash: hashDeviceToken(accessToken) })
       .whereNull('revoked_at')
     if (!device) throw new NotAuthenticated('Unknown or revoked device token')
+    if (await this.sellers?.isDisabled(device.seller_id)) throw new NotAuthenticated('The device’s seller account is disabled')
     await this.recordSeen(device.id)
     const principal: Principal = { id: device.id, role: 'device', sellerId: device.seller_id }
     return { authentication: { strategy: this.name }, principal }
@@ -109,12 +122,13 @@ export class DeviceStrategy extends AuthenticationBaseStrategy {
 
 /**
  * The stateless JWT verification plus device tokens, for a service that devices call
- * (createServiceApp's `authentication` option). Its endpoints still choose: `authenticated()` lets
+ * (createServiceApp's `authentication` option; with `sellers`, wrapped: `(app) =>
+ * deviceAwareAuthentication(app, sellers)`). Its endpoints still choose: `authenticated()` lets
  * only users in, `authenticatedOrDevice()` devices too.
  */
-export const deviceAwareAuthentication = (app: ServiceApplication) => {
+export const deviceAwareAuthentication = (app: ServiceApplication, sellers?: DeviceSellers) => {
   statelessAuthentication(app)
-  app.service('authentication').register(DEVICE_STRATEGY, new DeviceStrategy(app.get('postgresqlClient')))
+  app.service('authentication').register(DEVICE_STRATEGY, new DeviceStrategy(app.get('postgresqlClient'), sellers))
   // The device strategy looks first: it claims only `mmdev_` tokens and leaves every other bearer to JWT.
   app.set('authentication', { ...app.get('authentication')!, authStrategies: ['jwt', DEVICE_STRATEGY], parseStrategies: [DEVICE_STRATEGY, 'jwt'] })
 }

@@ -10,6 +10,7 @@ interface StockRow {
   currency: string
   stock: number
   status: string
+  sellerDisabled: boolean
   deletedAt: Date | null
 }
 
@@ -51,7 +52,7 @@ export const reserveStock: EventHandler<'order.created'> = async (event, { trx, 
     )
     .orderBy('id')
     .forUpdate()
-    .select('id', 'sellerId', 'price', 'currency', 'stock', 'status', 'deletedAt')
+    .select('id', 'sellerId', 'price', 'currency', 'stock', 'status', 'sellerDisabled', 'deletedAt')
   const products = new Map(rows.map((row) => [row.id, row]))
 
   const reasons: Rejection[] = []
@@ -65,13 +66,15 @@ export const reserveStock: EventHandler<'order.created'> = async (event, { trx, 
           ? 'not_available'
           : product.sellerId !== sellerId
             ? 'wrong_seller'
-            : product.currency !== currency
-              ? 'currency_mismatch'
-              : quote
-                ? `price_changed: quoted ${quote.unitPrice}, now ${product.price}`
-                : product.stock < quantity
-                  ? `insufficient_stock: ${product.stock} left`
-                  : undefined
+            : product.sellerDisabled
+              ? 'seller_unavailable'
+              : product.currency !== currency
+                ? 'currency_mismatch'
+                : quote
+                  ? `price_changed: quoted ${quote.unitPrice}, now ${product.price}`
+                  : product.stock < quantity
+                    ? `insufficient_stock: ${product.stock} left`
+                    : undefined
     if (reason) reasons.push({ productId, reason })
   }
   if (reasons.length > 0) {

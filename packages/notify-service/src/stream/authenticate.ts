@@ -1,6 +1,7 @@
 import type { ParameterizedContext } from 'koa'
 import { NotAuthenticated } from '@feathersjs/errors'
 import { DEVICE_STRATEGY, isDeviceToken, type Principal, type ServiceApplication } from '@marketmesh/shared'
+import { isDisabledUser } from '../users'
 
 export interface StreamCaller {
   principal: Principal
@@ -11,7 +12,7 @@ export interface StreamCaller {
 /**
  * The caller of `GET /stream`, by `Authorization: Bearer` or `?token=` (a browser's EventSource
  * cannot send headers): an access token, or a device token. A disabled user is refused although
- * their token has not expired yet.
+ * their token has not expired yet (a disabled seller's device by the device strategy).
  */
 export const authenticateStream = async (app: ServiceApplication, ctx: ParameterizedContext): Promise<StreamCaller> => {
   const [scheme, value] = (ctx.get('authorization') || '').split(/\s+/)
@@ -20,9 +21,8 @@ export const authenticateStream = async (app: ServiceApplication, ctx: Parameter
   const strategy = isDeviceToken(token) ? DEVICE_STRATEGY : 'jwt'
   const result = await app.service('authentication').authenticate({ strategy, accessToken: token }, {}, strategy)
   const principal: Principal = result.principal
-  if (principal.role !== 'device') {
-    const user = await app.get('postgresqlClient')('users').first('status').where({ id: principal.id })
-    if (user?.status === 'disabled') throw new NotAuthenticated('This account is disabled')
+  if (principal.role !== 'device' && (await isDisabledUser(app.get('postgresqlClient'), principal.id))) {
+    throw new NotAuthenticated('This account is disabled')
   }
   const exp = result.authentication?.payload?.exp
   return { principal, expiresAt: typeof exp === 'number' ? exp * 1000 : undefined }

@@ -1,7 +1,7 @@
 import { Counter, Gauge } from 'prom-client'
 import type { Principal, ServiceApplication } from '@marketmesh/shared'
 import { canSee } from '../log/audience'
-import { streamOwner } from './control'
+import { streamOwners } from './control'
 import type { Frame } from './frame'
 import type { StreamClient } from './stream-client'
 
@@ -79,7 +79,7 @@ export class StreamHub {
     const ended = new Set<string>()
     this.openings.add(ended)
     return {
-      endedMeanwhile: (principal: Principal) => ended.has(streamOwner(principal)),
+      endedMeanwhile: (principal: Principal) => streamOwners(principal).some((owner) => ended.has(owner)),
       done: () => this.openings.delete(ended)
     }
   }
@@ -87,7 +87,7 @@ export class StreamHub {
   /** Ends the streams of `owner` (see control.ts), also those being opened. */
   end(owner: string) {
     for (const ended of this.openings) ended.add(owner)
-    this.close((principal) => streamOwner(principal) === owner)
+    this.close((principal) => streamOwners(principal).includes(owner))
   }
 
   /** Ends the streams `matches` picks, or all. */

@@ -2,17 +2,26 @@ import type { Id, NullableId } from '@feathersjs/feathers'
 import { BadRequest, MethodNotAllowed, NotFound } from '@feathersjs/errors'
 import { errorHandler, KnexService, type KnexAdapterOptions, type KnexAdapterParams } from '@feathersjs/knex'
 import { invalidField, isUuid, queryPooled, type Knex, type ServiceApplication } from '@marketmesh/shared'
-import { productColumns, productQueryCheck, type Product, type ProductData, type ProductPatch, type ProductQuery } from './products.schema'
-import { isListed, shopNameOf } from './products.sql'
+import {
+  computedProductFields,
+  productColumns,
+  productQueryCheck,
+  type Product,
+  type ProductData,
+  type ProductPatch,
+  type ProductQuery
+} from './products.schema'
+import { isActive, isListed, shopNameOf } from './products.sql'
 
 export type { Product, ProductData, ProductPatch, ProductQuery }
 
 export interface ProductParams extends KnexAdapterParams<ProductQuery> {
   /**
    * Set for outside callers: they see active products of sellers who are not disabled, and
-   * everything of the shop `ownShop` (a seller's own archived products).
+   * everything of the shop `ownShop` (a seller's own archived products). With `unavailableShops`
+   * (a read by id), also the active products of disabled sellers, which show `available: false`.
    */
-  listing?: { ownShop?: string }
+  listing?: { ownShop?: string; unavailableShops?: boolean }
   /** The product as it was before this patch or remove (set by `requireOwnProduct`). */
   previous?: Product
 }
@@ -20,10 +29,10 @@ export interface ProductParams extends KnexAdapterParams<ProductQuery> {
 // Stands for the id while the SQL of `get` is built once; each call binds its own id in its place.
 const ID = ':id'
 
-/** `shopName` is no column: the adapter selects the columns asked for, the sellers read model adds the shop name. */
-const withoutShopName = <P extends ProductParams>(params: P, $select: string[]): P => ({
+/** `shopName` and `available` are no columns: the adapter selects the columns asked for, `createQuery` adds these. */
+const withoutComputedFields = <P extends ProductParams>(params: P, $select: string[]): P => ({
   ...params,
-  query: { ...params.query, $select: $select.filter((field) => field !== 'shopName') }
+  query: { ...params.query, $select: $select.filter((field) => !computedProductFields.includes(field as keyof Product)) }
 })
 
 export class ProductService<ServiceParams extends ProductParams = ProductParams> extends KnexService<
@@ -46,7 +55,7 @@ export class ProductService<ServiceParams extends ProductParams = ProductParams>
     if (!params) return super._get(id)
     const { listing, transaction, knex } = params
     const { filters, query } = this.filterQuery(params)
-    const shape = !listing ? 'all' : listing.ownShop ? undefined : 'public'
+    const shape = !listing ? 'all' : listing.ownShop || !listing.unavailableShops ? undefined : 'public'
     if (!shape || transaction || knex || filters.$select || Object.keys(query).length > 0) return super._get(id, params)
     let statement = this.getStatements.get(shape)
     if (!statement) {
@@ -68,14 +77,16 @@ export class ProductService<ServiceParams extends ProductParams = ProductParams>
   // Every read goes through here: soft-deleted rows are gone, and outside callers see only what is listed.
   override createQuery(params?: ServiceParams) {
     const $select = params?.query?.$select
-    const builder = super.createQuery(params && $select ? withoutShopName(params, $select) : params)
+    const builder = super.createQuery(params && $select ? withoutComputedFields(params, $select) : params)
     if (!$select) builder.clearSelect().select(productColumns.map((column) => `products.${column}`))
-    if (!$select || $select.includes('shopName')) builder.select(this.getModel(params).raw(`${shopNameOf('products')} AS "shopName"`))
+    const model = this.getModel(params)
+    if (!$select || $select.includes('shopName')) builder.select(model.raw(`${shopNameOf('products')} AS "shopName"`))
+    if (!$select || $select.includes('available')) builder.select(model.raw(`${isListed('products')} AS available`))
     builder.whereNull('products.deletedAt')
     const listing = params?.listing
     if (listing) {
       builder.where((visible) => {
-        visible.whereRaw(isListed('products'))
+        visible.whereRaw(listing.unavailableShops ? isActive('products') : isListed('products'))
         if (listing.ownShop) visible.orWhere('products.sellerId', listing.ownShop)
       })
     }

@@ -28,6 +28,8 @@ export const productSchema = Type.Object(
     categoryId: Nullable(Uuid),
     attributes: attributesSchema,
     status: StringEnum(['active', 'archived']),
+    /** Read-only: whether it can be bought now (active, and its seller's account not disabled). */
+    available: Type.Boolean(),
     ratingCount: Type.Integer({ minimum: 0 }),
     /** Averages over the verified reviews (1–5, two decimals); null without reviews. */
     rating: Type.Union([Type.Number(), Type.Null()]),
@@ -43,8 +45,11 @@ export const productSchema = Type.Object(
 )
 export type Product = Static<typeof productSchema>
 
+/** The fields of a product that are computed, not read from its row (see products.sql.ts). */
+export const computedProductFields: ReadonlyArray<keyof Product> = ['shopName', 'available']
+
 /** What the service reads from the table for a product; everything else there is internal. */
-export const productColumns = Object.keys(productSchema.properties).filter((key) => key !== 'shopName')
+export const productColumns = Object.keys(productSchema.properties).filter((key) => !computedProductFields.includes(key as keyof Product))
 
 // A variant takes its title (and the other shared fields) from its parent, so only a product without parentId needs one.
 export const productDataSchema = Type.Intersect(

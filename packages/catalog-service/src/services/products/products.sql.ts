@@ -3,5 +3,11 @@
 /** The shop name from the sellers read model (null until the seller's `user.*` event has arrived). */
 export const shopNameOf = (table: string) => `(SELECT "shopName" FROM sellers WHERE sellers.id = ${table}."sellerId")`
 
-/** Listed: active, and not of a seller known to be disabled (the condition of the products_listed index). */
-export const isListed = (table: string) => `${table}.status = 'active' AND NOT ${table}."sellerDisabled"`
+/** Active: not archived by its seller. */
+export const isActive = (table: string) => `${table}.status = 'active'`
+
+/**
+ * Listed: active, and not of a seller known to be disabled (the condition of the products_listed
+ * index). A listed product can be bought: its `available`.
+ */
+export const isListed = (table: string) => `${isActive(table)} AND NOT ${table}."sellerDisabled"`

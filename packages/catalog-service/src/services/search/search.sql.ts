@@ -101,7 +101,7 @@ export const searchStatements = (query: SearchQuery, limit: number, skip: number
 
   const page = {
     sql: `
-      SELECT ${productColumns.map((column) => `p."${column}"`).join(', ')}, ${shopNameOf('p')} AS "shopName"
+      SELECT ${productColumns.map((column) => `p."${column}"`).join(', ')}, ${shopNameOf('p')} AS "shopName", ${isListed('p')} AS available
       FROM (
         SELECT p.id, p.price, p."createdAt", p.rating, p."ratingCount", ${rank} AS rank
         FROM products p

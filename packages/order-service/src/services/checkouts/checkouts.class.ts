@@ -1,4 +1,4 @@
-import { BadRequest, NotFound } from '@feathersjs/errors'
+import { BadRequest, Conflict, NotFound } from '@feathersjs/errors'
 import type { Id, Params } from '@feathersjs/feathers'
 import type { KnexAdapterParams } from '@feathersjs/knex'
 import { durationMs, invalidField, type Knex, type ServiceApplication } from '@marketmesh/shared'
@@ -21,6 +21,8 @@ interface ProductRow {
   currency: string
   status: string
   deleted: boolean
+  /** The seller's account status from the users read model; null until their `user.*` event has arrived. */
+  sellerStatus: string | null
 }
 
 interface PlannedOrder {
@@ -33,7 +35,8 @@ interface PlannedOrder {
 /**
  * One buyer's cart becomes one order per seller, all `pending`, with their lines, timelines and
  * `order.created` events, in one transaction. Products come from the read model: no call to
- * catalog-service, whose stock reservation then confirms the lines and their prices.
+ * catalog-service, whose stock reservation then confirms the lines and their prices (and refuses
+ * those of a seller disabled since this read model heard of it).
  */
 export class CheckoutService {
   constructor(private readonly app: ServiceApplication) {}
@@ -53,6 +56,12 @@ export class CheckoutService {
       const product = products.get(productId)
       if (!product || product.deleted) throw invalidField(`items.${index}.productId`, `no product ${productId}`)
       if (product.status !== 'active') throw invalidField(`items.${index}.productId`, `product ${productId} is not available`)
+      if (product.sellerStatus === 'disabled') {
+        throw new Conflict(`Product ${productId} (items.${index}.productId) cannot be bought: its seller is unavailable`, {
+          field: `items.${index}.productId`,
+          productId
+        })
+      }
       if (quantities.get(productId)! > 999) throw invalidField(`items.${index}.quantity`, 'must be <= 999 in all for one product')
     }
     const currencies = new Set([...products.values()].map((product) => product.currency))
@@ -133,7 +142,10 @@ export class CheckoutService {
   }
 
   private async productsOf(trx: Knex.Transaction, ids: string[]) {
-    const rows: ProductRow[] = await trx('products').whereIn('id', ids).select('id', 'sellerId', 'title', 'price', 'currency', 'status', 'deleted')
+    const rows: ProductRow[] = await trx('products')
+      .leftJoin('users', 'users.id', 'products.sellerId')
+      .whereIn('products.id', ids)
+      .select('products.id', 'sellerId', 'title', 'price', 'currency', 'products.status', 'deleted', 'users.status as sellerStatus')
     return new Map(rows.map((row) => [row.id, row]))
   }
 
