@@ -25,7 +25,7 @@ export const timelineEntrySchema = Type.Object({
 })
 
 /** A refund as the order's buyer and seller see it: not who asked for it, nor the provider's reference. */
-export const orderRefundSchema = Type.Pick(refundSchema, ['id', 'amount', 'currency', 'status', 'reason', 'createdAt'])
+export const orderRefundSchema = Type.Pick(refundSchema, ['id', 'amount', 'currency', 'status', 'reason', 'createdAt'], { $id: 'OrderRefund' })
 
 export const orderSchema = Type.Object(
   {
