@@ -9,7 +9,7 @@ export type { Refund, RefundData, RefundQuery }
 
 export type RefundParams = KnexAdapterParams<RefundQuery> & {
   /** Only the refunds of this buyer's or seller's orders (hooks/limit-to-own-orders.ts). */
-  ordersOf?: { buyerId: string } | { sellerId: string }
+  ordersOf?: { buyerId: string } | { sellerId: string | null }
 }
 
 /**

@@ -20,7 +20,7 @@ export const refund = (app: ServiceApplication) => {
     before: {
       all: [uuidIds(), schemaHooks.validateQuery(refundQueryValidator)],
       // Buyers and sellers find the refunds of their own orders, admins all.
-      find: [authenticated(), limitToOwnOrders()],
+      find: [authenticated(), requireRole('buyer', 'seller', 'admin'), limitToOwnOrders()],
       create: [schemaHooks.validateData(refundDataValidator)]
     }
   })
