@@ -134,6 +134,18 @@ describe('refunds and stock', () => {
     await waitFor(async () => (await stockOf(placed.productId)) === 5, { what: 'the stock back in the catalog' })
   })
 
+  it('refuses to ship an order refunded in full while the provider is still paying it back', async () => {
+    const placed = await paidOrder(1)
+    // A refund of everything, pending: its provider has not answered yet.
+    await orders
+      .db('refunds')
+      .insert({ id: randomUUID(), orderId: placed.orderId, amount: 4_000, currency: 'EUR', reason: 'void', by: 'system', status: 'pending' })
+    const shipped = await patch(placed.orderId, placed.owner, { status: 'shipped' })
+    expect(shipped.status).toBe(409)
+    expect(shipped.body.message).toMatch(/is refunded in full: it cannot become shipped/)
+    expect(await statusOf(placed.orderId)).toBe('paid')
+  })
+
   it('gives the stock of a paid order cancelled before shipping back once, and its buyer sees the money come back', async () => {
     const placed = await paidOrder(3)
     const cancelled = await patch(placed.orderId, placed.customer, { status: 'cancelled' })

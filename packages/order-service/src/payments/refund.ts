@@ -15,6 +15,10 @@ const refundedSoFar = async (trx: Knex.Transaction, orderId: string, statuses: A
   return sum as number
 }
 
+/** What is left to refund of a paid order: its total less its refunds, paid back or still pending. */
+export const leftToRefund = async (trx: Knex.Transaction, order: OrderRow) =>
+  order.total - (await refundedSoFar(trx, order.id, ['pending', 'succeeded']))
+
 /**
  * A refund of `amount` (all that is left when none is given), never more than was paid in all;
  * written in the order's transaction (the order locked) and carried out with the provider after.
@@ -26,7 +30,7 @@ export const requestRefund = async (
   request: { amount?: number; reason: string; by: string }
 ): Promise<Refund> => {
   if (!order.paymentId) throw new Conflict(`Order ${order.id} is ${order.status}: nothing was paid to refund`)
-  const refundable = order.total - (await refundedSoFar(trx, order.id, ['pending', 'succeeded']))
+  const refundable = await leftToRefund(trx, order)
   if (refundable <= 0) throw new Conflict(`Order ${order.id} is refunded in full already`)
   const amount = request.amount ?? refundable
   if (amount > refundable) throw invalidField('amount', `must be at most ${refundable}, what is left to refund of order ${order.id}`)

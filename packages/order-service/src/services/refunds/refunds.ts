@@ -13,12 +13,13 @@ export const refund = (app: ServiceApplication) => {
   app.use(refundPath, new RefundService(getOptions(app), app), { methods: [...refundMethods], events: [] })
   app.service(refundPath).hooks({
     around: {
-      all: [schemaHooks.resolveExternal(refundExternalResolver)],
+      // The query is refused first, before the caller, the transaction and the key (as at checkout).
+      all: [schemaHooks.validateQuery(refundQueryValidator), schemaHooks.resolveExternal(refundExternalResolver)],
       // Admins refund; like a checkout, the same Idempotency-Key of the same admin pays back once.
       create: [authenticated(), requireRole('admin'), inTransaction(), idempotent()]
     },
     before: {
-      all: [uuidIds(), schemaHooks.validateQuery(refundQueryValidator)],
+      all: [uuidIds()],
       // Buyers and sellers find the refunds of their own orders, admins all.
       find: [authenticated(), requireRole('buyer', 'seller', 'admin'), limitToOwnOrders()],
       create: [schemaHooks.validateData(refundDataValidator)]
