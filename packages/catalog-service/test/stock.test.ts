@@ -196,6 +196,26 @@ describe('stock release', () => {
     expect(await stockOf(product.id)).toBe(10)
   })
 
+  it('keeps the stock of a refund that is money only, and gives it back once for one that restocks', async () => {
+    const { product, created, outcome } = await orderOfNew(10, 4)
+    expect(outcome.type).toBe('stock.reserved')
+    const before = await counted('events_consumed_total', 'order.refunded')
+    await catalog.emit('order.refunded', { ...orderRef(created), amount: 100, currency: 'EUR', restock: false })
+    // An event written before `restock` existed is money only too.
+    await catalog.emit('order.refunded', { ...orderRef(created), amount: 100, currency: 'EUR' })
+    await untilCounted('events_consumed_total', 'order.refunded', before + 2)
+    expect(await stockOf(product.id)).toBe(6)
+
+    const restocking = envelope('order.refunded', { ...orderRef(created), amount: 9_800, currency: 'EUR', restock: true })
+    await catalog.publishRaw(restocking)
+    await catalog.publishRaw(restocking)
+    await untilCounted('events_duplicates_total', 'order.refunded', 1)
+    const released = await catalog.eventsOf('stock.released', 1, (event) => event.data.orderId === created.orderId)
+    expect(released).toHaveLength(1)
+    expect(released[0].data.lines).toEqual([{ productId: product.id, quantity: 4 }])
+    expect(await stockOf(product.id)).toBe(10)
+  })
+
   it('releases nothing for an order whose stock was rejected', async () => {
     const { product, created, outcome } = await orderOfNew(1, 2)
     expect(outcome.type).toBe('stock.rejected')

@@ -66,7 +66,7 @@ const types = () => {
     { schema: orders.orderSchema },
     { schema: orders.orderPatchSchema },
     { schema: orders.orderQuerySchema, name: 'OrderQuery' },
-    { schema: refunds.refundSchema },
+    { schema: refunds.refundSchema, resolver: refunds.refundExternalResolver, sometimes: ['by', 'refundReference'] },
     { schema: refunds.refundDataSchema },
     { schema: refunds.refundQuerySchema, name: 'RefundQuery' },
     { schema: ledger.ledgerViewSchema },

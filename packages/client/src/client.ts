@@ -1,6 +1,6 @@
 import { feathers, type Application } from '@feathersjs/feathers'
 import rest from '@feathersjs/rest-client'
-import { paths, type CheckoutsService, type ServiceName, type ServiceTypes } from './services'
+import { paths, type CheckoutsService, type RefundsService, type ServiceName, type ServiceTypes } from './services'
 import type { User } from './schema-types'
 import { Session, type Fetch, type Tokens, type TokenStorage } from './session'
 import { openStream, type Stream, type StreamOptions } from './stream'
@@ -40,7 +40,7 @@ export interface MarketmeshClient {
   search: ServiceTypes['search']
   checkouts: CheckoutsService
   orders: ServiceTypes['orders']
-  refunds: ServiceTypes['refunds']
+  refunds: RefundsService
   ledger: ServiceTypes['ledger']
   notifications: ServiceTypes['notifications']
   announcements: ServiceTypes['announcements']
@@ -101,6 +101,7 @@ export const createMarketmeshClient = (options: ClientOptions): MarketmeshClient
   }
   const authenticated = connections.user.service('authentication') as unknown as AuthenticationService
   const checkouts = app.service('checkouts')
+  const refunds = app.service('refunds')
 
   return {
     async login(email, password) {
@@ -133,7 +134,11 @@ export const createMarketmeshClient = (options: ClientOptions): MarketmeshClient
       get: (id, params) => checkouts.get(id, params)
     },
     orders: app.service('orders'),
-    refunds: app.service('refunds'),
+    refunds: {
+      create: (data, { idempotencyKey, ...params }) =>
+        refunds.create(data, { ...params, headers: { ...params.headers, 'Idempotency-Key': idempotencyKey } }),
+      find: (params) => refunds.find(params)
+    },
     ledger: app.service('ledger'),
     notifications: app.service('notifications'),
     announcements: app.service('announcements'),

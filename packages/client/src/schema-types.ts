@@ -743,6 +743,17 @@ export interface Order {
     by: string
     reason: string | null
   }[]
+  refunded: number
+  refunds: OrderRefund[]
+}
+
+export interface OrderRefund {
+  id: string
+  amount: number
+  currency: string
+  reason: string
+  status: 'pending' | 'succeeded' | 'failed'
+  createdAt: string
 }
 
 export interface OrderPatch {
@@ -887,9 +898,9 @@ export interface Refund {
   amount: number
   currency: string
   reason: string
-  by: string
+  by?: string
   status: 'pending' | 'succeeded' | 'failed'
-  refundReference: string | null
+  refundReference?: string | null
   createdAt: string
 }
 
@@ -1396,6 +1407,10 @@ export interface OrderRefundedData {
   sellerId: string
   amount: number
   currency: string
+  /**
+   * True when this refund completes the full refund of an order never shipped: its stock comes back.
+   */
+  restock?: boolean
 }
 
 export interface UserNotificationData {

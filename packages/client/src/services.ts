@@ -118,3 +118,12 @@ export interface CheckoutsService {
   create(data: CheckoutData, params: RequestParams & { idempotencyKey: string }): Promise<Checkout>
   get(id: string, params?: RequestParams): Promise<Checkout>
 }
+
+/**
+ * `POST /refunds` (admins) with its `Idempotency-Key`: the same key and body again gets the stored
+ * refund back, never a second payment; `find` gives buyers and sellers the refunds of their orders.
+ */
+export interface RefundsService {
+  create(data: RefundData, params: RequestParams & { idempotencyKey: string }): Promise<Refund>
+  find(params?: RequestParams<RefundQuery>): Promise<Paginated<Refund>>
+}

@@ -110,7 +110,11 @@ describe('the order lifecycle', () => {
     await waitFor(async () => (await statusOf(orders, orderId)) === 'completed', { what: 'completed' })
     const operator = admin()
 
-    const partial = await orders.call('POST', '/refunds', { as: operator, body: { orderId, amount: 5_000, reason: 'one of two legs broken' } })
+    const partial = await orders.call('POST', '/refunds', {
+      as: operator,
+      body: { orderId, amount: 5_000, reason: 'one of two legs broken' },
+      headers: { 'Idempotency-Key': randomUUID() }
+    })
     expect(partial.status).toBe(201)
     expect(partial.body).toMatchObject({ orderId, amount: 5_000, status: 'pending' })
     await waitFor(async () => (await orders.db('refunds').where({ id: partial.body.id }).first('status')).status === 'succeeded', {
@@ -123,11 +127,22 @@ describe('the order lifecycle', () => {
     expect(commission.find((row: { account: string }) => row.account === 'refunds').balance).toBeLessThanOrEqual(-5_000)
     expect(await statusOf(orders, orderId)).toBe('completed')
 
-    const tooMuch = await orders.call('POST', '/refunds', { as: operator, body: { orderId, amount: 6_000, reason: 'again' } })
+    const tooMuch = await orders.call('POST', '/refunds', {
+      as: operator,
+      body: { orderId, amount: 6_000, reason: 'again' },
+      headers: { 'Idempotency-Key': randomUUID() }
+    })
     expect(tooMuch.status).toBe(400)
     expect(tooMuch.body.message).toMatch(/amount: must be at most 5000/)
-    expect((await orders.call('POST', '/refunds', { as: customer, body: { orderId, reason: 'mine' } })).status).toBe(403)
-    const rest = await orders.call('POST', '/refunds', { as: operator, body: { orderId, reason: 'the rest' } })
+    expect(
+      (await orders.call('POST', '/refunds', { as: customer, body: { orderId, reason: 'mine' }, headers: { 'Idempotency-Key': randomUUID() } }))
+        .status
+    ).toBe(403)
+    const rest = await orders.call('POST', '/refunds', {
+      as: operator,
+      body: { orderId, reason: 'the rest' },
+      headers: { 'Idempotency-Key': randomUUID() }
+    })
     expect(rest.body.amount).toBe(5_000)
     await waitFor(async () => (await statusOf(orders, orderId)) === 'refunded', { what: 'refunded in full' })
     expect(await sellerLedger(owner)).toMatchObject({ balances: [{ currency: 'EUR', held: 0, available: 0 }] })

@@ -1,6 +1,6 @@
 import type { ServiceApplication } from '@marketmesh/shared'
 import { recordDelivery } from './record-delivery'
-import { releaseStock } from './release-stock'
+import { releaseRefundedStock, releaseStock } from './release-stock'
 import { reserveStock } from './reserve-stock'
 import { updateUser } from './update-user'
 
@@ -14,7 +14,7 @@ export const events = (app: ServiceApplication) => {
     .on('order.created', reserveStock, locking)
     .on('order.cancelled', releaseStock, locking)
     .on('order.rejected', releaseStock, locking)
-    .on('order.refunded', releaseStock, locking)
+    .on('order.refunded', releaseRefundedStock, locking)
     .on('order.delivered', recordDelivery)
     .on('user.registered', updateUser, locking)
     .on('user.updated', updateUser, locking)

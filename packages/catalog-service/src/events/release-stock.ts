@@ -1,10 +1,10 @@
 import { lockAggregate, placeTombstone, type EventHandler } from '@marketmesh/shared'
 
 /**
- * An order that ends without being fulfilled gives its stock back. Marking the reservations
+ * An order that ends without its goods shipped gives its stock back. Marking the reservations
  * released and giving back only what this statement marked makes the release happen once,
- * whichever of order.cancelled / order.rejected / order.refunded arrives, and however often.
- * The order's tombstone makes an order.created handled after it reserve nothing.
+ * whichever of order.cancelled / order.rejected / a restocking order.refunded arrives, and
+ * however often. The order's tombstone makes an order.created handled after it reserve nothing.
  */
 export const releaseStock: EventHandler<'order.cancelled' | 'order.rejected' | 'order.refunded'> = async (event, { trx, emit }) => {
   const { orderId } = event.data
@@ -23,4 +23,12 @@ export const releaseStock: EventHandler<'order.cancelled' | 'order.rejected' | '
       .update({ stock: trx.raw('stock + ?', [quantity]), version: trx.raw('version + 1') })
   }
   await emit('stock.released', { orderId, lines: released })
+}
+
+/**
+ * A refund is money only (the goods were shipped, or the order stays open to ship), unless it
+ * says `restock`: it completed the full refund of an order that never shipped.
+ */
+export const releaseRefundedStock: EventHandler<'order.refunded'> = async (event, context) => {
+  if (event.data.restock === true) await releaseStock(event, context)
 }

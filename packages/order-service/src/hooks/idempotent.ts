@@ -24,7 +24,7 @@ const keyOf = (context: ServiceHookContext) => {
   const value = context.params.headers?.[IDEMPOTENCY_KEY_HEADER]
   if (value === undefined) {
     throw new BadRequest(
-      'Missing Idempotency-Key header: send a unique key (1–255 characters) with every checkout, and the same key when you retry it'
+      'Missing Idempotency-Key header: send a unique key (1–255 characters) with every request of this kind, and the same key when you retry it'
     )
   }
   const key = Array.isArray(value) ? value[0] : String(value)
@@ -33,16 +33,17 @@ const keyOf = (context: ServiceHookContext) => {
 }
 
 /**
- * Around hook, inside `inTransaction()`, for a create that must run once per key (the IETF
- * Idempotency-Key draft, as Stripe does it): the key is required and scoped to the caller; while
- * a request with it runs, the same key gets 409; once it has succeeded, the same body gets the
- * stored status and body again with `Idempotent-Replayed: true`, another body 422, until the key
- * expires. The stored response commits with the work, so a crash leaves neither; a failed
- * request stores nothing and may be retried with its key.
+ * Around hook, inside `inTransaction()`, for a create that must run once per key, a checkout or a
+ * refund (the IETF Idempotency-Key draft, as Stripe does it): the key is required and scoped to
+ * the caller; while a request with it runs, the same key gets 409; once it has succeeded, the
+ * same body gets the stored status and body again with `Idempotent-Replayed: true`, another body
+ * 422, until the key expires. The stored response commits with the work, so a crash leaves
+ * neither; a failed request stores nothing and may be retried with its key.
  */
 export const idempotent = () => async (context: ServiceHookContext, next: NextFunction) => {
   if (!context.params.provider) return next()
   const key = keyOf(context)
+  // Keys are the caller's own (the column's name is from when only buyers sent them, at checkout).
   const buyerId = principalOf(context).id
   const requestHash = createHash('sha256').update(canonical(context.data)).digest('hex')
   const trx = transactionOf(context)

@@ -93,16 +93,23 @@ export const releaseEscrow = async (trx: Knex.Transaction, order: Movement, comm
   return { payout, commission }
 }
 
+/** `part` of `whole`, times `amount`, rounded half up to the minor unit (exact for any amounts). */
+const shareOf = (amount: number, part: number, whole: number) =>
+  whole === 0 ? 0 : Number((2n * BigInt(amount) * BigInt(part) + BigInt(whole)) / (2n * BigInt(whole)))
+
 /**
  * Money back to the buyer: from escrow while it is held; after the release, from the seller's
- * credit and the commission, each in proportion to what it got of the order.
+ * credit and the commission. The commission gives back its share of everything refunded since
+ * the release less what earlier refunds took from it, so refunds in parts reverse to the minor
+ * unit what one refund of their sum would, and a refund of all gives back the whole commission.
  */
 export const refundToBuyer = async (trx: Knex.Transaction, order: Movement, refund: { id: string; amount: number }) => {
-  const release = await trx('ledger_entries')
+  const entries: Array<{ kind: string; account: string; amount: string }> = await trx('ledger_entries')
     .join('ledger_journals', 'ledger_journals.id', 'ledger_entries.journalId')
-    .where({ 'ledger_journals.orderId': order.orderId, 'ledger_journals.kind': 'release' })
-    .select('account', 'amount')
+    .where({ 'ledger_journals.orderId': order.orderId })
+    .select('ledger_journals.kind', 'ledger_entries.account', 'ledger_entries.amount')
   const kind = `refund:${refund.id}`
+  const release = entries.filter((entry) => entry.kind === 'release')
   if (release.length === 0) {
     return postJournal(trx, {
       ...order,
@@ -113,14 +120,20 @@ export const refundToBuyer = async (trx: Knex.Transaction, order: Movement, refu
       ]
     })
   }
-  const released = -release.filter(({ account }) => account !== ACCOUNTS.escrow).reduce((sum, { amount }) => sum + Number(amount), 0)
-  const commission = -Number(release.find(({ account }) => account === ACCOUNTS.commission)?.amount ?? 0)
-  const commissionShare = Math.floor((commission * refund.amount) / released + 0.5)
+  const seller = ACCOUNTS.seller(order.sellerId)
+  const sum = (rows: typeof entries) => rows.reduce((total, { amount }) => total + Number(amount), 0)
+  const released = -sum(release.filter(({ account }) => account !== ACCOUNTS.escrow))
+  const commission = -sum(release.filter(({ account }) => account === ACCOUNTS.commission))
+  // Refunds after the release took from the seller and the commission exactly what they paid back.
+  const earlier = entries.filter((entry) => entry.kind.startsWith('refund:') && (entry.account === seller || entry.account === ACCOUNTS.commission))
+  const refundedBefore = sum(earlier)
+  const reversedBefore = sum(earlier.filter(({ account }) => account === ACCOUNTS.commission))
+  const commissionShare = shareOf(commission, refundedBefore + refund.amount, released) - reversedBefore
   return postJournal(trx, {
     ...order,
     kind,
     entries: [
-      [ACCOUNTS.seller(order.sellerId), refund.amount - commissionShare],
+      [seller, refund.amount - commissionShare],
       [ACCOUNTS.commission, commissionShare],
       [ACCOUNTS.refunds, -refund.amount]
     ]

@@ -1,6 +1,6 @@
 import { Conflict, Forbidden, NotFound } from '@feathersjs/errors'
 import { durationMs, type Knex, type Principal, type ServiceApplication } from '@marketmesh/shared'
-import { requestRefund } from '../payments/refund'
+import { leftToRefund, requestRefund } from '../payments/refund'
 import type { OrderStatus } from '../services/orders/orders.schema'
 import { changeStatus, lockOrder, SYSTEM, type OrderRow } from './status'
 import { AUTO_DELIVER, RELEASE_ESCROW } from './timers'
@@ -37,6 +37,10 @@ export const changeOrderByRequest = async (
   if (!rule.from.includes(order.status)) throw new Conflict(`Order ${orderId} is ${order.status}: it cannot become ${change.status}`)
   if (change.status === 'cancelled' && order.status === 'pending' && order.paymentStartedAt) {
     throw new Conflict(`Order ${orderId} is pending with its payment in progress: cancel it once it is paid`)
+  }
+  // Its money is on its way back (the refund's order.refunded will give the stock back): the goods stay.
+  if (change.status === 'shipped' && order.paymentId && (await leftToRefund(trx, order)) <= 0) {
+    throw new Conflict(`Order ${orderId} is refunded in full: it cannot become shipped`)
   }
   const by = principal.id
   if (change.status === 'shipped') await ship(app, trx, order, by, change.trackingNumber)

@@ -9,10 +9,15 @@ import { paymentProviders } from '.'
 /** The side effect that returns money through the provider. */
 export const REFUND = 'refund'
 
-const refundedSoFar = async (trx: Knex.Transaction, orderId: string) => {
-  const [{ sum }] = await trx('refunds').where({ orderId }).whereNot({ status: 'failed' }).select(trx.raw('coalesce(sum(amount), 0)::int AS sum'))
+/** The sum of the order's refunds in `statuses`. */
+const refundedSoFar = async (trx: Knex.Transaction, orderId: string, statuses: Array<Refund['status']>) => {
+  const [{ sum }] = await trx('refunds').where({ orderId }).whereIn('status', statuses).select(trx.raw('coalesce(sum(amount), 0)::int AS sum'))
   return sum as number
 }
+
+/** What is left to refund of a paid order: its total less its refunds, paid back or still pending. */
+export const leftToRefund = async (trx: Knex.Transaction, order: OrderRow) =>
+  order.total - (await refundedSoFar(trx, order.id, ['pending', 'succeeded']))
 
 /**
  * A refund of `amount` (all that is left when none is given), never more than was paid in all;
@@ -25,7 +30,7 @@ export const requestRefund = async (
   request: { amount?: number; reason: string; by: string }
 ): Promise<Refund> => {
   if (!order.paymentId) throw new Conflict(`Order ${order.id} is ${order.status}: nothing was paid to refund`)
-  const refundable = order.total - (await refundedSoFar(trx, order.id))
+  const refundable = await leftToRefund(trx, order)
   if (refundable <= 0) throw new Conflict(`Order ${order.id} is refunded in full already`)
   const amount = request.amount ?? refundable
   if (amount > refundable) throw invalidField('amount', `must be at most ${refundable}, what is left to refund of order ${order.id}`)
@@ -39,7 +44,8 @@ export const requestRefund = async (
 /**
  * Carries out refunds with the order's provider (key per order and refund: a retry never pays
  * back twice), then posts the ledger journal and emits `order.refunded`. A refund of everything
- * paid makes an order that was not cancelled `refunded`.
+ * paid makes an order that was not cancelled `refunded`; it is money only unless the order was
+ * never shipped (`restock`).
  */
 export const refundOrders = (app: ServiceApplication) => {
   const db: Knex = app.get('postgresqlClient')
@@ -65,14 +71,17 @@ export const refundOrders = (app: ServiceApplication) => {
       if (updated === 0) return
       const movement = { orderId: current.id, sellerId: current.sellerId, currency: current.currency }
       await refundToBuyer(trx, movement, pending)
+      const fully = (await refundedSoFar(trx, current.id, ['succeeded'])) >= current.total
       await events.emit(trx, 'order.refunded', {
         orderId: current.id,
         buyerId: current.buyerId,
         sellerId: current.sellerId,
         amount: pending.amount,
-        currency: pending.currency
+        currency: pending.currency,
+        // Refunded in full while still paid: the goods never left, so the catalog takes them back.
+        // A cancelled order's stock comes back on order.cancelled; a shipped one's does not.
+        restock: fully && current.status === 'paid'
       })
-      const fully = (await refundedSoFar(trx, current.id)) >= current.total
       if (fully && current.status !== 'cancelled' && current.status !== 'refunded') {
         await changeStatus(trx, current, 'refunded', { by: pending.by === SYSTEM ? SYSTEM : pending.by, reason: pending.reason })
       }

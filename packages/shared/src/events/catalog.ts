@@ -104,7 +104,15 @@ export const eventSchemas = {
   'order.shipped': Type.Object(orderRef),
   'order.delivered': Type.Object({ ...orderRef, productIds: Type.Array(Id) }),
   'order.completed': Type.Object({ ...orderRef, payout: Money.amount, commission: Money.amount, currency: Money.currency }),
-  'order.refunded': Type.Object({ ...orderRef, amount: Money.amount, currency: Money.currency })
+  'order.refunded': Type.Object({
+    ...orderRef,
+    amount: Money.amount,
+    currency: Money.currency,
+    // Absent in events written before it: money only, as for any refund after shipping.
+    restock: Type.Optional(
+      Type.Boolean({ description: 'True when this refund completes the full refund of an order never shipped: its stock comes back.' })
+    )
+  })
 } satisfies Record<string, TSchema>
 
 export type EventType = keyof typeof eventSchemas

@@ -1,5 +1,6 @@
 import { getValidator, StringEnum, Type, type Static } from '@feathersjs/typebox'
 import { dataValidator, publicQuerySyntax, queryValidator } from '@marketmesh/shared'
+import { refundSchema } from '../refunds/refunds.schema'
 
 const Uuid = Type.String({ format: 'uuid' })
 const Nullable = <T extends ReturnType<typeof Type.String>>(schema: T) => Type.Union([schema, Type.Null()])
@@ -23,6 +24,9 @@ export const timelineEntrySchema = Type.Object({
   reason: Nullable(Type.String())
 })
 
+/** A refund as the order's buyer and seller see it: not who asked for it, nor the provider's reference. */
+export const orderRefundSchema = Type.Pick(refundSchema, ['id', 'amount', 'currency', 'status', 'reason', 'createdAt'], { $id: 'OrderRefund' })
+
 export const orderSchema = Type.Object(
   {
     id: Uuid,
@@ -40,17 +44,21 @@ export const orderSchema = Type.Object(
     createdAt: Type.String({ format: 'date-time' }),
     updatedAt: Type.String({ format: 'date-time' }),
     lines: Type.Array(orderLineSchema),
-    timeline: Type.Array(timelineEntrySchema)
+    timeline: Type.Array(timelineEntrySchema),
+    /** Minor units paid back so far: the sum of the succeeded refunds. */
+    refunded: Type.Integer({ minimum: 0 }),
+    /** Every refund of the order, oldest first, `pending` until the provider has paid it back. */
+    refunds: Type.Array(orderRefundSchema)
   },
   { $id: 'Order', additionalProperties: false }
 )
 export type Order = Static<typeof orderSchema>
 
+// Read from other tables after the query (hooks/attach-order-details.ts).
+const attached = ['lines', 'timeline', 'refunded', 'refunds']
+
 /** The columns of the `orders` table a caller may read, filter and sort by. */
-export const orderColumns = Object.keys(orderSchema.properties).filter((key) => key !== 'lines' && key !== 'timeline') as [
-  keyof Order,
-  ...Array<keyof Order>
-]
+export const orderColumns = Object.keys(orderSchema.properties).filter((key) => !attached.includes(key)) as [keyof Order, ...Array<keyof Order>]
 
 export const orderQueryProperties = Type.Pick(orderSchema, ['id', 'checkoutId', 'buyerId', 'sellerId', 'status', 'total', 'createdAt', 'updatedAt'])
 export const orderQuerySchema = publicQuerySyntax(orderQueryProperties, orderColumns)

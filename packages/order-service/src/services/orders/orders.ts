@@ -3,7 +3,7 @@ import { authenticated, inTransaction, uuidIds, type ServiceApplication } from '
 import { getOptions, OrderService } from './orders.class'
 import { orderPatchValidator, orderQueryValidator } from './orders.schema'
 import { orderMethods, orderPath } from './orders.shared'
-import { attachLinesAndTimeline, limitToOwnOrders } from './hooks'
+import { attachOrderDetails, limitToOwnOrders } from './hooks'
 
 export * from './orders.class'
 export * from './orders.schema'
@@ -23,9 +23,9 @@ export const order = (app: ServiceApplication) => {
       patch: [schemaHooks.validateData(orderPatchValidator)]
     },
     after: {
-      find: [attachLinesAndTimeline()],
-      get: [attachLinesAndTimeline()],
-      patch: [attachLinesAndTimeline()]
+      find: [attachOrderDetails()],
+      get: [attachOrderDetails()],
+      patch: [attachOrderDetails()]
     }
   })
 }

@@ -7,9 +7,15 @@ import type { Refund, RefundData, RefundQuery } from './refunds.schema'
 
 export type { Refund, RefundData, RefundQuery }
 
-export type RefundParams = KnexAdapterParams<RefundQuery>
+export type RefundParams = KnexAdapterParams<RefundQuery> & {
+  /** Only the refunds of this buyer's or seller's orders (hooks/limit-to-own-orders.ts). */
+  ordersOf?: { buyerId: string } | { sellerId: string | null }
+}
 
-/** Refunds as rows of `refunds`; creating one asks the provider to pay it back (payments/refund.ts). */
+/**
+ * Refunds as rows of `refunds`, found only among the orders of `params.ordersOf` when it is
+ * given; creating one asks the provider to pay it back (payments/refund.ts).
+ */
 export class RefundService extends KnexService<Refund, RefundData, RefundParams> {
   constructor(
     options: KnexAdapterOptions,
@@ -26,6 +32,12 @@ export class RefundService extends KnexService<Refund, RefundData, RefundParams>
     const order = await lockOrder(trx, data.orderId)
     if (!order) throw new NotFound(`No order ${data.orderId}`)
     return requestRefund(this.app, trx, order, { amount: data.amount, reason: data.reason, by: params.principal?.id ?? 'system' })
+  }
+
+  override createQuery(params: RefundParams = {}) {
+    const builder = super.createQuery(params)
+    if (params.ordersOf) builder.whereIn('refunds.orderId', this.Model('orders').select('id').where(params.ordersOf))
+    return builder
   }
 }
 

@@ -1,5 +1,6 @@
+import { resolve } from '@feathersjs/schema'
 import { getValidator, StringEnum, Type, type Static } from '@feathersjs/typebox'
-import { dataValidator, publicQuerySyntax, queryValidator } from '@marketmesh/shared'
+import { dataValidator, publicQuerySyntax, queryValidator, type ServiceHookContext } from '@marketmesh/shared'
 
 const Uuid = Type.String({ format: 'uuid' })
 
@@ -9,17 +10,28 @@ export const refundSchema = Type.Object(
     orderId: Uuid,
     amount: Type.Integer({ minimum: 1 }),
     currency: Type.String(),
+    /** Why: an admin's words, or how the order was cancelled (`cancelled_by_buyer`). Shown to the order's buyer and seller. */
     reason: Type.String(),
-    /** Who asked for it: an admin's id, or the buyer or seller who cancelled. */
+    /** Who asked for it: an admin's id, or the buyer or seller who cancelled. Shown to admins only. */
     by: Type.String(),
     /** `pending` until the provider has paid it back. */
     status: StringEnum(['pending', 'succeeded', 'failed']),
+    /** The provider's reference once paid back. Shown to admins only. */
     refundReference: Type.Union([Type.String(), Type.Null()]),
     createdAt: Type.String({ format: 'date-time' })
   },
   { $id: 'Refund', additionalProperties: false }
 )
 export type Refund = Static<typeof refundSchema>
+
+/** A field for admins; undefined (left out) for the order's buyer and seller. */
+const onlyForAdmins = async <T>(value: T, _refund: Refund, context: ServiceHookContext) =>
+  context.params.principal?.role === 'admin' ? value : undefined
+
+export const refundExternalResolver = resolve<Refund, ServiceHookContext>({
+  by: onlyForAdmins,
+  refundReference: onlyForAdmins
+})
 
 export const refundDataSchema = Type.Object(
   {

@@ -1,2 +1,2 @@
-export * from './attach-lines-and-timeline'
+export * from './attach-order-details'
 export * from './limit-to-own-orders'
