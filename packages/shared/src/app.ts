@@ -54,6 +54,9 @@ export const createServiceApp = (options: ServiceAppOptions): ServiceApplication
   const app: ServiceApplication = koa(feathers())
   Object.assign(app.settings, settings)
   app.proxy = settings.trustProxy
+  // Koa reads the client address this many entries from the right of X-Forwarded-For; with 0 (its
+  // default) it takes the leftmost, which any client can write.
+  app.maxIpsCount = settings.trustProxyHops
   app.configure(inputGuards)
 
   const logger = createLogger({ name: options.name, level: settings.logLevel })

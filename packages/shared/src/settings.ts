@@ -13,6 +13,11 @@ export const baseSettingsProperties = {
   shutdownTimeoutMs: Type.Integer({ minimum: 100 }),
   /** Behind a load balancer: take the client address from X-Forwarded-For (rate limits need it). */
   trustProxy: Type.Boolean(),
+  /**
+   * How many proxies in front append to X-Forwarded-For: the client address is the entry this many
+   * from the right, the one the outermost trusted proxy wrote. Entries left of it are the client's own.
+   */
+  trustProxyHops: Type.Integer({ minimum: 1 }),
   postgresql: Type.Object({
     client: Type.Literal('pg'),
     connection: Type.String({ pattern: '^postgres(ql)?://' }),
@@ -78,6 +83,7 @@ export const baseDefaults: Omit<BaseSettings, 'name' | 'port' | 'postgresql'> & 
   logLevel: 'info',
   shutdownTimeoutMs: 10_000,
   trustProxy: false,
+  trustProxyHops: 1,
   postgresql: { client: 'pg', pool: { min: 0, max: 10 }, preparedStatements: true },
   amqp: {
     url: 'amqp://guest:guest@127.0.0.1:5672',
@@ -108,6 +114,7 @@ export const baseEnvironment: Record<string, [path: string, format: EnvFormat]> 
   LOG_LEVEL: ['logLevel', 'string'],
   SHUTDOWN_TIMEOUT_MS: ['shutdownTimeoutMs', 'integer'],
   TRUST_PROXY: ['trustProxy', 'boolean'],
+  TRUST_PROXY_HOPS: ['trustProxyHops', 'integer'],
   DATABASE_URL: ['postgresql.connection', 'string'],
   DATABASE_POOL_MAX: ['postgresql.pool.max', 'integer'],
   DATABASE_PREPARED_STATEMENTS: ['postgresql.preparedStatements', 'boolean'],
