@@ -56,7 +56,10 @@ export const baseSettingsProperties = {
   jwt: Type.Object({
     issuer: Type.String({ minLength: 1 }),
     audience: Type.String({ minLength: 1 }),
+    /** How long access tokens live; a token made to live longer is refused, so every service must have the same. */
     accessTokenExpiresIn: Type.String({ pattern: '^[0-9]+[smhd]$' }),
+    /** How long a verified token is taken again without its signature checked (never past its `exp`); 0: never. */
+    verifiedTokenMemoryMs: Type.Integer({ minimum: 0, maximum: 60_000 }),
     /** The public keys that verify access tokens, every one still valid during a rotation. */
     publicKeys: Type.Optional(jwksSchema),
     /** Instead of `publicKeys`: user-service's /.well-known/jwks.json, fetched and cached. */
@@ -101,7 +104,8 @@ export const baseDefaults: Omit<BaseSettings, 'name' | 'port' | 'postgresql'> & 
   jwt: {
     issuer: 'marketmesh',
     audience: 'https://marketmesh.dev',
-    accessTokenExpiresIn: '15m'
+    accessTokenExpiresIn: '15m',
+    verifiedTokenMemoryMs: 60_000
   }
 }
 
@@ -133,7 +137,8 @@ export const baseEnvironment: Record<string, [path: string, format: EnvFormat]> 
   JWT_JWKS_URL: ['jwt.jwksUrl', 'string'],
   JWT_ISSUER: ['jwt.issuer', 'string'],
   JWT_AUDIENCE: ['jwt.audience', 'string'],
-  JWT_EXPIRES_IN: ['jwt.accessTokenExpiresIn', 'string']
+  JWT_EXPIRES_IN: ['jwt.accessTokenExpiresIn', 'string'],
+  JWT_VERIFIED_TOKEN_MEMORY_MS: ['jwt.verifiedTokenMemoryMs', 'integer']
 }
 
 /** A setting is missing or invalid: the message names the setting and its environment variable. */
