@@ -93,6 +93,8 @@ try {
       DATABASE_URL: run.connection,
       AMQP_PREFIX: run.prefix,
       PORT: String(port),
+      // Its /metrics on any free port: port + 1000 may be taken.
+      OPS_PORT: '0',
       HOST: '127.0.0.1',
       LOG_LEVEL: 'warn',
       // Every stream of the bench comes from this one address.

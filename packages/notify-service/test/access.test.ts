@@ -145,7 +145,7 @@ describe('who may stay connected', () => {
     )
     await waitFor(() => fast.ids().includes(ping), { what: 'the ping after the burst' })
     expect(await metricValue(metrics, 'sse_buffered_bytes')).toBeLessThan(1_048_576)
-    const text = await (await fetch(`${notify.url}/metrics`)).text()
+    const text = await (await fetch(`${notify.opsUrl}/metrics`)).text()
     expect(text).toMatch(/sse_connections\{[^}]*kind="buyer"[^}]*\} \d+/)
     expect(text).toMatch(/sse_evictions_total\{[^}]*\} 1/)
     expect(text).toMatch(/http_request_duration_seconds_count\{[^}]*route="\/stream"[^}]*\} \d+/)

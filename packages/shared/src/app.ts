@@ -40,8 +40,8 @@ export const prepareDatabase = async (app: ServiceApplication) => {
 }
 
 /**
- * A marketmesh service: koa(feathers()) with request ids, logging, metrics, errors as Feathers
- * errors, /health /ready /metrics, REST, authentication, its database (created and migrated
+ * A marketmesh service: koa(feathers()) with request ids, logging, metrics (served on the ops port,
+ * see `listen`), errors as Feathers errors, /health /ready, REST, authentication, its database (created and migrated
  * on setup) and the event bus (started on setup, stopped on teardown).
  */
 export const createServiceApp = (options: ServiceAppOptions): ServiceApplication => {

@@ -9,6 +9,8 @@ export const baseSettingsProperties = {
   name: Type.String({ minLength: 1 }),
   host: Type.String({ minLength: 1 }),
   port: Type.Integer({ minimum: 0, maximum: 65535 }),
+  /** Where `GET /metrics` is served, apart from the public port (see ops-server.ts); by default `port` + 1000. */
+  opsPort: Type.Optional(Type.Integer({ minimum: 0, maximum: 65535 })),
   logLevel: Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((level) => Type.Literal(level))),
   shutdownTimeoutMs: Type.Integer({ minimum: 100 }),
   /** Behind a load balancer: take the client address from X-Forwarded-For (rate limits need it). */
@@ -115,6 +117,7 @@ type EnvFormat = 'string' | 'integer' | 'number' | 'boolean' | 'integer-list' | 
 export const baseEnvironment: Record<string, [path: string, format: EnvFormat]> = {
   HOST: ['host', 'string'],
   PORT: ['port', 'integer'],
+  OPS_PORT: ['opsPort', 'integer'],
   LOG_LEVEL: ['logLevel', 'string'],
   SHUTDOWN_TIMEOUT_MS: ['shutdownTimeoutMs', 'integer'],
   TRUST_PROXY: ['trustProxy', 'boolean'],
