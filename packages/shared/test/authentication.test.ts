@@ -2,7 +2,7 @@ import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { SignJWT, UnsecuredJWT, base64url } from 'jose'
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
-import { baseDefaults, DEVELOPMENT_SIGNING_KEY, generateSigningKey, importSigningKey, publicPartOf, type PrivateJwk } from '../src'
+import { baseDefaults, DEVELOPMENT_SIGNING_KEY, durationMs, generateSigningKey, importSigningKey, publicPartOf, type PrivateJwk } from '../src'
 import { AccessTokenVerifier } from '../src/tokens/access-token-verifier'
 import { startVerifier, type Verifier } from '../../../test/support/verifier'
 import { accessToken } from '../../../test/support/tokens'
@@ -35,12 +35,14 @@ const craft = async ({
   aud = audience
 }: { key?: PrivateJwk; header?: Record<string, unknown>; payload?: Record<string, unknown>; expiresAt?: string | number; aud?: string } = {}) => {
   const { key: privateKey } = await importSigningKey(key)
+  // One reading of the clock, as user-service's: `exp - iat` is the lifetime to the second.
+  const issuedAt = Math.floor(Date.now() / 1000)
   return new SignJWT(payload)
     .setProtectedHeader({ alg: 'EdDSA', kid: key.kid, typ: 'access', ...header })
     .setIssuer(issuer)
     .setAudience(aud)
-    .setIssuedAt()
-    .setExpirationTime(expiresAt)
+    .setIssuedAt(issuedAt)
+    .setExpirationTime(typeof expiresAt === 'number' ? expiresAt : issuedAt + durationMs(expiresAt) / 1000)
     .sign(privateKey)
 }
 
