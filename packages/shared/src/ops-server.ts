@@ -1,4 +1,4 @@
-import { createServer, type Server } from 'node:http'
+import { createServer, type Server, type ServerResponse } from 'node:http'
 import { errors } from '@feathersjs/errors'
 import type { ServiceApplication } from './declarations'
 
@@ -14,7 +14,7 @@ const OPS_PORT_OFFSET = 1000
  */
 export const opsPortOf = (app: ServiceApplication, port: number) => app.get('opsPort') ?? (port === 0 ? 0 : port + OPS_PORT_OFFSET)
 
-const answer = (response: import('node:http').ServerResponse, status: number, type: string, body: string) =>
+const answer = (response: ServerResponse, status: number, type: string, body: string) =>
   response.writeHead(status, { 'Content-Type': type, 'Content-Length': Buffer.byteLength(body) }).end(body)
 
 /**
