@@ -211,5 +211,8 @@ describe('how many streams one may hold open', () => {
     )
     expect(again.status).toBe(200)
     expect((await request(ada)).status).toBe(429)
+    const metrics = notify.app.get('metrics')
+    expect(await metricValue(metrics, 'sse_refused_total', { limit: 'address' })).toBe(1)
+    expect(await metricValue(metrics, 'sse_refused_total', { limit: 'caller' })).toBeGreaterThanOrEqual(2)
   })
 })

@@ -1,3 +1,5 @@
+import { Counter, type Registry } from 'prom-client'
+
 /** What a refused stream's caller is told to wait before trying again (`Retry-After`): a slot frees only when one of its streams ends. */
 export const STREAM_LIMIT_RETRY_AFTER_SECONDS = 30
 
@@ -16,8 +18,19 @@ export interface StreamLimitSettings {
 export class StreamLimits {
   private readonly byCaller = new Map<string, number>()
   private readonly byAddress = new Map<string, number>()
+  private readonly refusals: Counter<'limit'>
 
-  constructor(private readonly limits: StreamLimitSettings) {}
+  constructor(
+    private readonly limits: StreamLimitSettings,
+    registry: Registry
+  ) {
+    this.refusals = new Counter({
+      name: 'sse_refused_total',
+      help: 'Streams refused for a limit reached',
+      labelNames: ['limit'],
+      registers: [registry]
+    })
+  }
 
   /**
    * Counts one more stream of `caller` (see `streamOwner`) from `address`, and returns what uncounts
@@ -25,9 +38,11 @@ export class StreamLimits {
    */
   admit(caller: string, address: string): { release: () => void } | { refused: string } {
     if ((this.byCaller.get(caller) ?? 0) >= this.limits.perCaller) {
+      this.refusals.inc({ limit: 'caller' })
       return { refused: `Too many open streams for this caller (${this.limits.perCaller}); close one first` }
     }
     if ((this.byAddress.get(address) ?? 0) >= this.limits.perAddress) {
+      this.refusals.inc({ limit: 'address' })
       return { refused: `Too many open streams from this address (${this.limits.perAddress}); close one first` }
     }
     add(this.byCaller, caller, 1)

@@ -25,7 +25,7 @@ const lastEventIdOf = (header: string, query: unknown) => {
  */
 export const streamRoute = (app: ServiceApplication, hub: StreamHub): Middleware => {
   const settings = app.get('stream')
-  const limits = new StreamLimits({ perCaller: settings.maxPerCaller, perAddress: settings.maxPerAddress })
+  const limits = new StreamLimits({ perCaller: settings.maxPerCaller, perAddress: settings.maxPerAddress }, app.get('metrics'))
   return async (ctx, next) => {
     if (ctx.path !== STREAM_PATH) return next()
     if (ctx.method !== 'GET') throw new MethodNotAllowed('Only GET /stream')
