@@ -60,6 +60,8 @@ try {
       DATABASE_URL: connection,
       AMQP_PREFIX: prefix,
       PORT: String(servicePort),
+      // Its /metrics on any free port: port + 1000 may be taken.
+      OPS_PORT: '0',
       HOST: '127.0.0.1',
       LOG_LEVEL: 'warn'
     },

@@ -43,9 +43,12 @@ const percentile = (sorted, p) => sorted[Math.min(sorted.length - 1, Math.floor(
 
 const startService = async (service) => {
   const port = await freePort()
+  const opsPort = await freePort()
   const env = {
     ...process.env,
     PORT: String(port),
+    // Where its /metrics is: the bench counts the events consumed there.
+    OPS_PORT: String(opsPort),
     DATABASE_URL: service.database,
     AMQP_PREFIX: prefix,
     LOG_LEVEL: 'warn',
@@ -62,7 +65,7 @@ const startService = async (service) => {
   })
   const url = `http://127.0.0.1:${port}`
   await waitUntil(async () => (await fetch(`${url}/ready`)).status === 200, `${service.name}-service ready`)
-  return { ...service, child, url }
+  return { ...service, child, url, opsUrl: `http://127.0.0.1:${opsPort}` }
 }
 
 const json = async (url, method, body, headers = {}) => {
@@ -99,7 +102,7 @@ const commitsOf = async () => {
 // Only the services' consumers: the bench's own queue is the measuring instrument, not part of an
 // order's path (it would add one delivery per order).
 const consumedOf = async () =>
-  (await Promise.all(started.map(({ url }) => scrapedMetric(url, 'events_consumed_total')))).reduce((sum, n) => sum + n, 0)
+  (await Promise.all(started.map(({ opsUrl }) => scrapedMetric(opsUrl, 'events_consumed_total')))).reduce((sum, n) => sum + n, 0)
 
 const removeTopology = async () => {
   const connection = await amqplib.connect(amqpUrl)

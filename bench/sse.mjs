@@ -89,7 +89,17 @@ try {
   const notify = await startServer(
     'notify-service',
     () => [join(root, 'packages/notify-service/lib/src/index.js')],
-    (port) => ({ DATABASE_URL: run.connection, AMQP_PREFIX: run.prefix, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn' }),
+    (port) => ({
+      DATABASE_URL: run.connection,
+      AMQP_PREFIX: run.prefix,
+      PORT: String(port),
+      // Its /metrics on any free port: port + 1000 may be taken.
+      OPS_PORT: '0',
+      HOST: '127.0.0.1',
+      LOG_LEVEL: 'warn',
+      // Every stream of the bench comes from this one address.
+      STREAM_LIMIT_PER_ADDRESS: String(CONNECTIONS)
+    }),
     cpuProfile ? ['--cpu-prof', '--cpu-prof-dir', resolve(cpuProfile)] : []
   )
   servers.push(notify)

@@ -117,6 +117,10 @@ const { commands, result } = concurrently(
         ...service.env,
         // PORT=0 (any free port, as the tests use) stays 0 for every instance.
         ...(instances === 1 || portOf(service) === 0 ? {} : { PORT: String(portOf(service) + INSTANCE_PORT_STEP * instance) }),
+        // An OPS_PORT given steps likewise; not given, each instance's is its own PORT + 1000.
+        ...(instances === 1 || !Number(settingOf(service, 'OPS_PORT'))
+          ? {}
+          : { OPS_PORT: String(Number(settingOf(service, 'OPS_PORT')) + INSTANCE_PORT_STEP * instance) }),
         LOG_PRETTY: process.stdout.isTTY ? '1' : '0'
       }
     }))

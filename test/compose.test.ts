@@ -130,11 +130,13 @@ describe('docker-compose.yml', () => {
       expect(asMap(build.args).SERVICE).toBe(name)
     })
 
-    it(`publishes the port of its config/default.json`, () => {
+    it(`publishes the port of its config/default.json, and not its ops port (/metrics)`, () => {
       expect(publishedPorts(service(name).ports)).toContainEqual({ published: port, target: port })
       const env = asMap(service(name).environment)
       // PORT, if set, would override the config: it must not move the service off the published port.
       if ('PORT' in env) expect(Number(env.PORT)).toBe(port)
+      const opsPort = 'OPS_PORT' in env ? Number(env.OPS_PORT) : port + 1000
+      expect(publishedPorts(service(name).ports).map((published) => published.target)).not.toContain(opsPort)
     })
 
     it('has a healthcheck on its /ready', () => {

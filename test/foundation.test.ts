@@ -67,13 +67,22 @@ describe('the four services as processes', () => {
     expect(await response.json()).toMatchObject({ name: 'BadRequest', message: expect.stringMatching(/Malformed JSON/) })
   })
 
-  it('exposes Prometheus metrics with the request duration histogram', async () => {
-    const { url } = started['user-service']
+  it('exposes Prometheus metrics with the request duration histogram on the ops port, not on the public one', async () => {
+    const { url, opsUrl } = started['user-service']
+    expect(new URL(opsUrl).port).not.toBe(new URL(url).port)
+    const onPublicPort = await fetch(`${url}/metrics`)
+    expect(onPublicPort.status).toBe(404)
+    expect(await onPublicPort.text()).not.toContain('process_cpu_user_seconds_total')
     await fetch(`${url}/health`)
-    const text = await (await fetch(`${url}/metrics`)).text()
+    const response = await fetch(`${opsUrl}/metrics`)
+    expect(response.headers.get('content-type')).toMatch(/^text\/plain/)
+    const text = await response.text()
     expect(text).toMatch(/http_request_duration_seconds_count\{service="user-service",method="GET",route="\/health",status="200"\} \d+/)
     expect(text).toContain('process_cpu_user_seconds_total')
     expect(text).toContain('outbox_backlog')
+    // The ops port answers nothing else: no API there.
+    expect((await fetch(`${opsUrl}/health`)).status).toBe(404)
+    expect((await fetch(`${opsUrl}/metrics`, { method: 'POST' })).status).toBe(404)
   })
 
   it('on SIGTERM finishes the request in flight, then exits 0', async () => {

@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process'
 import { existsSync, readdirSync, readFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { dirname, join, relative } from 'node:path'
-import { baseDefaults } from '@marketmesh/shared'
+import { baseDefaults, METRICS_PATH } from '@marketmesh/shared'
 import { describe, expect, it } from 'vitest'
 import { parse, parseAllDocuments } from 'yaml'
 import { environmentVariablesOf, serviceConfig, SERVICES, type ServiceName } from './support/service-settings'
@@ -248,6 +248,20 @@ describe('deploy/k8s', () => {
       // PORT, if set, would move the service off the probed port.
       const portVariable = valueOf(environmentOf(container).get('PORT'))
       if (portVariable !== undefined) expect(Number(portVariable)).toBe(port)
+    })
+
+    it('is scraped by Prometheus on its ops port (/metrics), which its Service does not expose', () => {
+      const container = containerOf(name)
+      const opsVariable = valueOf(environmentOf(container).get('OPS_PORT'))
+      const opsPort = opsVariable === undefined ? port + 1000 : Number(opsVariable)
+      expect(containerPort(container, 'ops')).toBe(opsPort)
+      expect(deploymentOf(name).spec.template.metadata.annotations).toMatchObject({
+        'prometheus.io/scrape': 'true',
+        'prometheus.io/port': String(opsPort),
+        'prometheus.io/path': METRICS_PATH
+      })
+      const servicePorts = find('Service', name).spec.ports as Entry[]
+      expect(servicePorts.map((entry) => containerPort(container, entry.targetPort ?? entry.port))).not.toContain(opsPort)
     })
 
     it('sets only variables the service reads (its settings in src/configuration.ts, NODE_ENV, LOG_PRETTY)', () => {

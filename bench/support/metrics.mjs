@@ -1,10 +1,10 @@
-// A running service's Prometheus counters, read from its `GET /metrics`: for the benches, and for
-// the tests (test/support re-exports it).
+// A running service's Prometheus counters, read from its `GET /metrics` on its ops port (OPS_PORT):
+// for the benches, and for the tests (test/support re-exports it).
 
 /**
  * The sum of every sample of `name` whose labels include `labels`, e.g.
- * scrapedMetric(url, 'events_consumed_total', { type: 'order.paid' }).
- * @param {string} url
+ * scrapedMetric(opsUrl, 'events_consumed_total', { type: 'order.paid' }).
+ * @param {string} url the service's ops port, e.g. `http://127.0.0.1:4033`
  * @param {string} name
  * @param {Record<string, string>} [labels]
  * @returns {Promise<number>}

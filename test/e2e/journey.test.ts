@@ -446,7 +446,7 @@ const journey = (instances: number) => {
     expect(new Set(smtp.received.map((mail) => mail.messageId)).size).toBe(smtp.received.length)
 
     // Competing consumers: each order.paid was handled by one notify-service instance, and no instance got one another had handled.
-    const notify = mesh.instances.notify.map((instance) => instance.url)
+    const notify = mesh.instances.notify.map((instance) => instance.opsUrl)
     const handled = await Promise.all(notify.map((url) => scrapedMetric(url, 'events_consumed_total', { type: 'order.paid' })))
     const skipped = await Promise.all(notify.map((url) => scrapedMetric(url, 'events_duplicates_total', { type: 'order.paid' })))
     expect(handled.reduce((sum, count) => sum + count, 0)).toBe(shops.length)

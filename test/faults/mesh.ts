@@ -8,11 +8,12 @@ const SIDE_EFFECT_RETRY_DELAYS_MS = '200,500,1000,2000,4000,8000,15000,30000'
 const SIDE_EFFECT_LEASE_MS = '5000'
 
 /**
- * The four services as processes on the private PostgreSQL and RabbitMQ, each on a fixed port so
- * that a killed and restarted one answers at the same URL, as behind a load balancer.
+ * The four services as processes on the private PostgreSQL and RabbitMQ, each on fixed ports so
+ * that a killed and restarted one answers at the same URLs, as behind a load balancer.
  */
 export const startFaultMesh = async ({ postgres, rabbitmq, smtpUrl }: { postgres: PrivateServer; rabbitmq: PrivateServer; smtpUrl: string }) => {
-  const ports = await freePorts(MESH_SERVICES.length)
+  // A public port and an ops port (its /metrics) each.
+  const ports = await freePorts(2 * MESH_SERVICES.length)
   const environment = meshEnvironment('faults', {
     servers: { postgresUrl: postgres.url, amqpUrl: rabbitmq.url },
     env: {
@@ -31,7 +32,7 @@ export const startFaultMesh = async ({ postgres, rabbitmq, smtpUrl }: { postgres
       // The private server allows 300 connections: the services' default pools, as in production.
       DATABASE_POOL_MAX: '10'
     },
-    envOf: Object.fromEntries(MESH_SERVICES.map((name, index) => [name, { PORT: String(ports[index]) }]))
+    envOf: Object.fromEntries(MESH_SERVICES.map((name, index) => [name, { PORT: String(ports[2 * index]), OPS_PORT: String(ports[2 * index + 1]) }]))
   })
   return startMesh(environment)
 }

@@ -29,15 +29,15 @@ const register = async (mesh: Mesh, label: string, role: 'buyer' | 'seller'): Pr
   return { id: user.id, email, token: session.accessToken }
 }
 
-/** How many events of `type` a service has consumed, from its /metrics. */
-const consumed = (url: string, type: string) => scrapedMetric(url, 'events_consumed_total', { type })
+/** How many events of `type` a service has consumed, from its /metrics (on its ops port). */
+const consumed = (opsUrl: string, type: string) => scrapedMetric(opsUrl, 'events_consumed_total', { type })
 
 /**
  * Two sellers with a product each that is plentiful and one that runs out (some orders are
  * rejected), and twenty buyers; returns once order-service can sell the products.
  */
 export const openMarket = async (mesh: Mesh, label: string) => {
-  const orders = mesh.urls.order
+  const orders = mesh.opsUrls.order
   const productsBefore = await consumed(orders, 'product.created')
   const sellers = await Promise.all([register(mesh, `${label}-s1`, 'seller'), register(mesh, `${label}-s2`, 'seller')])
   const products: Product[] = []

@@ -97,6 +97,8 @@ export const waitFor = async <T>(
 export interface ServiceProcess {
   child: ChildProcess
   url: string
+  /** Its ops port, where `GET /metrics` is. */
+  opsUrl: string
   output: () => string
   exited: Promise<number | null>
 }
@@ -117,8 +119,11 @@ export const startServiceProcess = async (
   child.stderr!.on('data', (chunk) => (output += chunk))
   // 'close', not 'exit': by then its output is all read.
   const exited = new Promise<number | null>((resolve) => child.once('close', (code) => resolve(code)))
-  const port = await Promise.race([
-    waitFor(() => /"port":(\d+),"msg":"[a-z-]+ listening"/.exec(output)?.[1], { what: `${service} to listen`, timeoutMs: startTimeoutMs }),
+  const [, port, opsPort] = await Promise.race([
+    waitFor(() => /"port":(\d+),"opsPort":(\d+),"msg":"[a-z-]+ listening"/.exec(output) ?? undefined, {
+      what: `${service} to listen`,
+      timeoutMs: startTimeoutMs
+    }),
     exited.then((code) => {
       throw new Error(`${service} exited with ${code} before listening:\n${output}`)
     })
@@ -128,7 +133,7 @@ export const startServiceProcess = async (
     child.kill('SIGKILL')
     throw new Error(`${error.message}:\n${output}`)
   })
-  return { child, url: `http://127.0.0.1:${port}`, output: () => output, exited }
+  return { child, url: `http://127.0.0.1:${port}`, opsUrl: `http://127.0.0.1:${opsPort}`, output: () => output, exited }
 }
 
 /** An event bus on its own database, the way a service builds it, for tests of the backbone itself. */
@@ -178,7 +183,7 @@ export const metricValue = async (registry: Registry, name: string, labels: Reco
     .reduce((sum, value) => sum + value.value, 0)
 }
 
-/** The same sum from a running service's `GET /metrics` (Prometheus text): the benches' reader. */
+/** The same sum from a running service's `GET /metrics` on its ops port (Prometheus text): the benches' reader. */
 export { scrapedMetric } from '../../bench/support/metrics.mjs'
 
 /**

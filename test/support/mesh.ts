@@ -19,7 +19,7 @@ export interface MeshServers {
 /**
  * The environment of the four services for a test: one broker prefix, a database each. `env`
  * applies to all four, `envOf` to one (e.g. `{ user: { JWT_EXPIRES_IN: '4s' } }`, or a fixed
- * `PORT` for a service that is to be restarted at the same URL).
+ * `PORT` and `OPS_PORT` for a service that is to be restarted at the same URLs).
  */
 export const meshEnvironment = (
   label: string,
@@ -39,6 +39,7 @@ export const meshEnvironment = (
         AMQP_PREFIX,
         EVENT_RETRY_DELAYS_MS,
         PORT: '0',
+        OPS_PORT: '0',
         DATABASE_URL: `${servers.postgresUrl}/${uniqueName(`${label}_${name}`)}`,
         // Eight processes of a two-instance mesh and another test file beside them must fit in a
         // stock PostgreSQL's 100 connections (each process also holds its relay's and listener's).
@@ -96,6 +97,8 @@ export const startMesh = async ({ prefix, servers, env }: MeshEnvironment, { ins
     env,
     /** Where each service's first instance answered when the mesh started: the same after a restart only on a fixed `PORT`. */
     urls: Object.fromEntries(MESH_SERVICES.map((name) => [name, first(name).url])) as Record<MeshService, string>,
+    /** Where each service's first instance serves `GET /metrics` (its ops port): the same after a restart only on a fixed `OPS_PORT`. */
+    opsUrls: Object.fromEntries(MESH_SERVICES.map((name) => [name, first(name).opsUrl])) as Record<MeshService, string>,
     /** Every instance of each service, in start order. */
     instances: instancesOf,
     /** Kills the service's first instance without warning (SIGKILL) and waits until it is gone. */

@@ -43,6 +43,7 @@ export const startServiceUnderTest = async (options: {
   const app = options.createApp(settings)
   const server = await listen(app, 0)
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+  const opsUrl = `http://127.0.0.1:${(app.get('opsServer')!.address() as AddressInfo).port}`
 
   const busDatabase = `${POSTGRES}/${uniqueName(`${options.label}_bus`)}`
   const { bus, db } = await createTestBus({ service: 'test-consumer', connection: busDatabase, prefix })
@@ -64,6 +65,8 @@ export const startServiceUnderTest = async (options: {
   return {
     app,
     url,
+    /** Where its `GET /metrics` is (the ops port). */
+    opsUrl,
     /** What the app was created with: another instance of the service on the same database and prefix. */
     settings,
     db: app.get('postgresqlClient'),

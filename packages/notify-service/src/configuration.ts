@@ -16,7 +16,11 @@ export const settingsSchema = serviceSettingsSchema({
     retry: durationSetting,
     retryJitter: durationSetting,
     /** A client this many bytes behind is disconnected (it replays on reconnect). */
-    maxBufferedBytes: Type.Integer({ minimum: 1024 })
+    maxBufferedBytes: Type.Integer({ minimum: 1024 }),
+    /** The most streams one caller (a user, a device) may have open on an instance; one more gets 429. */
+    maxPerCaller: Type.Integer({ minimum: 1 }),
+    /** The most streams one client address may have open on an instance, whoever the callers. */
+    maxPerAddress: Type.Integer({ minimum: 1 })
   }),
   live: Type.Object({
     /** Where the live orders page (`GET /live`) signs sellers in: user-service's public URL. */
@@ -48,6 +52,8 @@ export const environment: typeof baseEnvironment = {
   STREAM_RETRY: ['stream.retry', 'string'],
   STREAM_RETRY_JITTER: ['stream.retryJitter', 'string'],
   STREAM_MAX_BUFFERED_BYTES: ['stream.maxBufferedBytes', 'integer'],
+  STREAM_LIMIT_PER_CALLER: ['stream.maxPerCaller', 'integer'],
+  STREAM_LIMIT_PER_ADDRESS: ['stream.maxPerAddress', 'integer'],
   LIVE_USER_SERVICE_URL: ['live.userServiceUrl', 'string'],
   PRINT_CONFIRM_TIMEOUT: ['printing.confirmTimeout', 'string'],
   PRINTER_ONLINE_WINDOW: ['printing.onlineWindow', 'string'],
@@ -61,7 +67,7 @@ declare module '@marketmesh/shared' {
   interface ServiceConfiguration {
     paginate: { default: number; max: number }
     notificationRetention: string
-    stream: { heartbeat: string; retry: string; retryJitter: string; maxBufferedBytes: number }
+    stream: { heartbeat: string; retry: string; retryJitter: string; maxBufferedBytes: number; maxPerCaller: number; maxPerAddress: number }
     printing: { confirmTimeout: string; onlineWindow: string; cloudprntColumns: ReceiptColumns }
   }
 }

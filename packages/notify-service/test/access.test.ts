@@ -210,10 +210,74 @@ describe('who may stay connected', () => {
     )
     await waitFor(() => fast.ids().includes(ping), { what: 'the ping after the burst' })
     expect(await metricValue(metrics, 'sse_buffered_bytes')).toBeLessThan(1_048_576)
-    const text = await (await fetch(`${notify.url}/metrics`)).text()
+    const text = await (await fetch(`${notify.opsUrl}/metrics`)).text()
     expect(text).toMatch(/sse_connections\{[^}]*kind="buyer"[^}]*\} \d+/)
     expect(text).toMatch(/sse_evictions_total\{[^}]*\} 1/)
     expect(text).toMatch(/http_request_duration_seconds_count\{[^}]*route="\/stream"[^}]*\} \d+/)
     expect(text).not.toMatch(/route="unmatched"/)
+  })
+})
+
+describe('how many streams one may hold open', () => {
+  let notify: Notify
+  const held: http.IncomingMessage[] = []
+  beforeAll(async () => {
+    notify = await startNotify('notify_stream_limits', { stream: { maxPerCaller: 10, maxPerAddress: 15 } })
+  })
+  afterAll(async () => {
+    for (const response of held) response.destroy()
+    await notify?.close()
+  })
+
+  /** A raw `GET /stream`: a 200 is held open (until destroyed), anything else read to its end. */
+  const request = (token: string) =>
+    new Promise<{ status: number; retryAfter?: string; response: http.IncomingMessage; body: () => Promise<any> }>((resolve, reject) =>
+      http
+        .get(`${notify.url}/stream`, { headers: { Authorization: `Bearer ${token}` } }, (response) => {
+          if (response.statusCode === 200) held.push(response)
+          const chunks: Buffer[] = []
+          response.on('data', (chunk: Buffer) => chunks.push(chunk))
+          const ended = new Promise((done) => response.once('end', done))
+          resolve({
+            status: response.statusCode!,
+            retryAfter: response.headers['retry-after'],
+            response,
+            body: async () => (await ended, JSON.parse(Buffer.concat(chunks).toString('utf8')))
+          })
+        })
+        .on('error', reject)
+    )
+
+  it('refuses the 11th stream of a caller, and one past the address’s limit, with 429 and Retry-After; closing one frees its slot', async () => {
+    const ada = accessToken(buyer())
+    const first = await Promise.all(Array.from({ length: 10 }, () => request(ada)))
+    expect(first.map(({ status }) => status)).toEqual(Array(10).fill(200))
+    const eleventh = await request(ada)
+    expect(eleventh.status).toBe(429)
+    expect(Number(eleventh.retryAfter)).toBeGreaterThan(0)
+    expect(await eleventh.body()).toMatchObject({ name: 'TooManyRequests', message: 'Too many open streams for this caller (10); close one first' })
+
+    // Another caller from the same address: 5 more fill the address's 15.
+    const bob = accessToken(buyer())
+    expect((await Promise.all(Array.from({ length: 5 }, () => request(bob)))).map(({ status }) => status)).toEqual(Array(5).fill(200))
+    const pastAddress = await request(accessToken(buyer()))
+    expect(pastAddress.status).toBe(429)
+    expect(Number(pastAddress.retryAfter)).toBeGreaterThan(0)
+    expect(await pastAddress.body()).toMatchObject({ message: 'Too many open streams from this address (15); close one first' })
+
+    // One of Ada's ends: her next stream is taken again.
+    first[0].response.destroy()
+    const again = await waitFor(
+      async () => {
+        const attempt = await request(ada)
+        return attempt.status === 200 ? attempt : undefined
+      },
+      { what: 'a slot freed by the closed stream' }
+    )
+    expect(again.status).toBe(200)
+    expect((await request(ada)).status).toBe(429)
+    const metrics = notify.app.get('metrics')
+    expect(await metricValue(metrics, 'sse_refused_total', { limit: 'address' })).toBe(1)
+    expect(await metricValue(metrics, 'sse_refused_total', { limit: 'caller' })).toBeGreaterThanOrEqual(2)
   })
 })

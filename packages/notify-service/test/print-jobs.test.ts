@@ -396,7 +396,7 @@ describe('print jobs', () => {
   })
 
   it('counts queued and printing jobs in the metrics', async () => {
-    const text = await (await fetch(`${notify.url}/metrics`)).text()
+    const text = await (await fetch(`${notify.opsUrl}/metrics`)).text()
     expect(text).toMatch(/print_jobs\{[^}]*status="queued"[^}]*\} [1-9]/)
     expect(text).toMatch(/print_jobs\{[^}]*status="printing"[^}]*\} \d+/)
   })

@@ -98,7 +98,7 @@ describe('the order saga', () => {
     })
     expect(await stockOf(first, lamp.id)).toBe(3)
 
-    const metrics = await (await fetch(`${orders.url}/metrics`)).text()
+    const metrics = await (await fetch(`${orders.opsUrl}/metrics`)).text()
     expect(metrics).toMatch(/payment_provider_calls_total\{provider="test",operation="capture",result="succeeded"[^}]*\} [1-9]/)
     expect(metrics).toMatch(/orders\{status="paid"[^}]*\} [1-9]/)
     expect(metrics).toMatch(/order_saga_step_seconds_count\{[^}]*step="paid"[^}]*\} [1-9]/)

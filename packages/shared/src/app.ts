@@ -40,8 +40,8 @@ export const prepareDatabase = async (app: ServiceApplication) => {
 }
 
 /**
- * A marketmesh service: koa(feathers()) with request ids, logging, metrics, errors as Feathers
- * errors, /health /ready /metrics, REST, authentication, its database (created and migrated
+ * A marketmesh service: koa(feathers()) with request ids, logging, metrics (served on the ops port,
+ * see `listen`), errors as Feathers errors, /health /ready, REST, authentication, its database (created and migrated
  * on setup) and the event bus (started on setup, stopped on teardown).
  */
 export const createServiceApp = (options: ServiceAppOptions): ServiceApplication => {
@@ -54,6 +54,9 @@ export const createServiceApp = (options: ServiceAppOptions): ServiceApplication
   const app: ServiceApplication = koa(feathers())
   Object.assign(app.settings, settings)
   app.proxy = settings.trustProxy
+  // Koa reads the client address this many entries from the right of X-Forwarded-For; with 0 (its
+  // default) it takes the leftmost, which any client can write.
+  app.maxIpsCount = settings.trustProxyHops
   app.configure(inputGuards)
 
   const logger = createLogger({ name: options.name, level: settings.logLevel })

@@ -1,3 +1,4 @@
+import type { Server } from 'node:http'
 import type { AuthenticationConfiguration, AuthenticationService } from '@feathersjs/authentication'
 import type { HookContext as FeathersHookContext } from '@feathersjs/feathers'
 import type { Application as KoaApplication } from '@feathersjs/koa'
@@ -23,6 +24,8 @@ export interface ServiceConfiguration extends BaseSettings {
   migrations: MigrationList
   events: EventBus
   metrics: Registry
+  /** The server of the ops port (`GET /metrics`), once the app listens. */
+  opsServer?: Server
   /** The paths answered by Koa middleware rather than a Feathers service (see `answersPath`). */
   httpPaths?: string[]
   /** Feathers' authentication settings, without its HMAC `secret`: access tokens are signed and verified with keys. */

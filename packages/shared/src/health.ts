@@ -19,10 +19,10 @@ export const readiness = async (app: ServiceApplication) => {
   return { ready: checks.database === 'ok' && checks.broker === 'ok', checks }
 }
 
-/** The paths every service answers besides its Feathers services. */
-export const HEALTH_PATHS = ['/health', '/ready', '/metrics'] as const
+/** The paths every service answers besides its Feathers services (`/metrics` is on the ops port, see ops-server.ts). */
+export const HEALTH_PATHS = ['/health', '/ready'] as const
 
-/** GET /health (the process lives), /ready (its database and broker answer), /metrics (Prometheus). */
+/** GET /health (the process lives), /ready (its database and broker answer): public, for probes and load balancers. */
 export const healthRoutes =
   (app: ServiceApplication): Middleware =>
   async (ctx, next) => {
@@ -37,10 +37,6 @@ export const healthRoutes =
         ctx.body = { status: ready ? 'ready' : 'unavailable', service: app.get('name'), checks }
         return
       }
-      case '/metrics':
-        ctx.type = app.get('metrics').contentType
-        ctx.body = await app.get('metrics').metrics()
-        return
       default:
         return next()
     }

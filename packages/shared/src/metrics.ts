@@ -32,7 +32,7 @@ export const httpMetrics = (app: ServiceApplication, registry: Registry, logger:
       const path = servicePaths.get(ctx.lookup.service) ?? 'unknown'
       return ctx.lookup.params.__id !== undefined ? `${path}/:id` : path
     }
-    ownPaths ??= new Set(['/health', '/ready', '/metrics', ...(app.get('httpPaths') ?? [])])
+    ownPaths ??= new Set(app.get('httpPaths') ?? [])
     return ownPaths.has(ctx.path) ? ctx.path : 'unmatched'
   }
 

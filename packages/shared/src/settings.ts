@@ -9,10 +9,17 @@ export const baseSettingsProperties = {
   name: Type.String({ minLength: 1 }),
   host: Type.String({ minLength: 1 }),
   port: Type.Integer({ minimum: 0, maximum: 65535 }),
+  /** Where `GET /metrics` is served, apart from the public port (see ops-server.ts); by default `port` + 1000. */
+  opsPort: Type.Optional(Type.Integer({ minimum: 0, maximum: 65535 })),
   logLevel: Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((level) => Type.Literal(level))),
   shutdownTimeoutMs: Type.Integer({ minimum: 100 }),
   /** Behind a load balancer: take the client address from X-Forwarded-For (rate limits need it). */
   trustProxy: Type.Boolean(),
+  /**
+   * How many proxies in front append to X-Forwarded-For: the client address is the entry this many
+   * from the right, the one the outermost trusted proxy wrote. Entries left of it are the client's own.
+   */
+  trustProxyHops: Type.Integer({ minimum: 1 }),
   postgresql: Type.Object({
     client: Type.Literal('pg'),
     connection: Type.String({ pattern: '^postgres(ql)?://' }),
@@ -51,7 +58,10 @@ export const baseSettingsProperties = {
   jwt: Type.Object({
     issuer: Type.String({ minLength: 1 }),
     audience: Type.String({ minLength: 1 }),
+    /** How long access tokens live; a token made to live longer is refused, so every service must have the same. */
     accessTokenExpiresIn: Type.String({ pattern: '^[0-9]+[smhd]$' }),
+    /** How long a verified token is taken again without its signature checked (never past its `exp`); 0: never. */
+    verifiedTokenMemoryMs: Type.Integer({ minimum: 0, maximum: 60_000 }),
     /** The public keys that verify access tokens, every one still valid during a rotation. */
     publicKeys: Type.Optional(jwksSchema),
     /** Instead of `publicKeys`: user-service's /.well-known/jwks.json, fetched and cached. */
@@ -78,6 +88,7 @@ export const baseDefaults: Omit<BaseSettings, 'name' | 'port' | 'postgresql'> & 
   logLevel: 'info',
   shutdownTimeoutMs: 10_000,
   trustProxy: false,
+  trustProxyHops: 1,
   postgresql: { client: 'pg', pool: { min: 0, max: 10 }, preparedStatements: true },
   amqp: {
     url: 'amqp://guest:guest@127.0.0.1:5672',
@@ -95,7 +106,8 @@ export const baseDefaults: Omit<BaseSettings, 'name' | 'port' | 'postgresql'> & 
   jwt: {
     issuer: 'marketmesh',
     audience: 'https://marketmesh.dev',
-    accessTokenExpiresIn: '15m'
+    accessTokenExpiresIn: '15m',
+    verifiedTokenMemoryMs: 60_000
   }
 }
 
@@ -105,9 +117,11 @@ type EnvFormat = 'string' | 'integer' | 'number' | 'boolean' | 'integer-list' | 
 export const baseEnvironment: Record<string, [path: string, format: EnvFormat]> = {
   HOST: ['host', 'string'],
   PORT: ['port', 'integer'],
+  OPS_PORT: ['opsPort', 'integer'],
   LOG_LEVEL: ['logLevel', 'string'],
   SHUTDOWN_TIMEOUT_MS: ['shutdownTimeoutMs', 'integer'],
   TRUST_PROXY: ['trustProxy', 'boolean'],
+  TRUST_PROXY_HOPS: ['trustProxyHops', 'integer'],
   DATABASE_URL: ['postgresql.connection', 'string'],
   DATABASE_POOL_MAX: ['postgresql.pool.max', 'integer'],
   DATABASE_PREPARED_STATEMENTS: ['postgresql.preparedStatements', 'boolean'],
@@ -126,7 +140,8 @@ export const baseEnvironment: Record<string, [path: string, format: EnvFormat]> 
   JWT_JWKS_URL: ['jwt.jwksUrl', 'string'],
   JWT_ISSUER: ['jwt.issuer', 'string'],
   JWT_AUDIENCE: ['jwt.audience', 'string'],
-  JWT_EXPIRES_IN: ['jwt.accessTokenExpiresIn', 'string']
+  JWT_EXPIRES_IN: ['jwt.accessTokenExpiresIn', 'string'],
+  JWT_VERIFIED_TOKEN_MEMORY_MS: ['jwt.verifiedTokenMemoryMs', 'integer']
 }
 
 /** A setting is missing or invalid: the message names the setting and its environment variable. */

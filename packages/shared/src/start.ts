@@ -3,17 +3,37 @@ import type { AddressInfo } from 'node:net'
 import { prepareDatabase } from './app'
 import type { ServiceApplication } from './declarations'
 import { answerUnparsableRequests } from './http'
+import { createOpsServer, opsPortOf } from './ops-server'
 import { redactUrl } from './redact'
 import { SettingsError } from './settings'
 
-/** Sets the app up (database, migrations, event bus), then opens its HTTP port. */
+const listenOn = (server: Server, port: number, host: string) =>
+  new Promise<void>((resolve, reject) => {
+    server.once('error', reject)
+    server.listen(port, host, () => resolve())
+  })
+
+/**
+ * Sets the app up (database, migrations, event bus), then opens its HTTP port and its ops port
+ * (`opsPortOf`; the ops server is `app.get('opsServer')`, and closes when the HTTP server has).
+ */
 export const listen = async (app: ServiceApplication, port: number = app.get('port'), host: string = app.get('host')) => {
   const server = createServer(app.callback())
   answerUnparsableRequests(server)
+  const ops = createOpsServer(app)
   await app.setup(server)
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject)
-    server.listen(port, host, () => resolve())
+  await listenOn(ops, opsPortOf(app, port), host)
+  try {
+    await listenOn(server, port, host)
+  } catch (error) {
+    ops.close()
+    throw error
+  }
+  app.set('opsServer', ops)
+  server.once('close', () => {
+    ops.close()
+    // A scraper's kept-alive connection must not hold the process.
+    ops.closeAllConnections()
   })
   return server
 }
@@ -45,7 +65,12 @@ export const describeStartupError = (error: unknown, app?: ServiceApplication) =
   if (app && code && connectionCodes.includes(code)) {
     return `PostgreSQL is not reachable at ${redactUrl(app.get('postgresql').connection)} (${message}): ${HOW_TO_START_POSTGRES}.`
   }
-  if (code === 'EADDRINUSE' && app) return `Port ${app.get('port')} is already in use (set PORT to use another).`
+  if (code === 'EADDRINUSE' && app) {
+    const { port } = error as NodeJS.ErrnoException & { port?: number }
+    return port === app.get('port')
+      ? `Port ${port} is already in use (set PORT to use another).`
+      : `Ops port ${port} (GET /metrics) is already in use (set OPS_PORT to use another).`
+  }
   return (error as Error)?.stack ?? String(error)
 }
 
@@ -61,7 +86,8 @@ export const runService = async (createApp: () => ServiceApplication) => {
     process.exit(1)
   }
   const logger = app.get('logger')
-  logger.info({ port: (server.address() as AddressInfo).port }, `${app.get('name')} listening`)
+  const opsPort = (app.get('opsServer')!.address() as AddressInfo).port
+  logger.info({ port: (server.address() as AddressInfo).port, opsPort }, `${app.get('name')} listening`)
 
   let stopping = false
   const shutdown = async (signal: NodeJS.Signals) => {

@@ -1,8 +1,8 @@
 import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { SignJWT, UnsecuredJWT, base64url } from 'jose'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { baseDefaults, DEVELOPMENT_SIGNING_KEY, generateSigningKey, importSigningKey, publicPartOf, type PrivateJwk } from '../src'
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
+import { baseDefaults, DEVELOPMENT_SIGNING_KEY, durationMs, generateSigningKey, importSigningKey, publicPartOf, type PrivateJwk } from '../src'
 import { AccessTokenVerifier } from '../src/tokens/access-token-verifier'
 import { startVerifier, type Verifier } from '../../../test/support/verifier'
 import { accessToken } from '../../../test/support/tokens'
@@ -35,12 +35,14 @@ const craft = async ({
   aud = audience
 }: { key?: PrivateJwk; header?: Record<string, unknown>; payload?: Record<string, unknown>; expiresAt?: string | number; aud?: string } = {}) => {
   const { key: privateKey } = await importSigningKey(key)
+  // One reading of the clock, as user-service's: `exp - iat` is the lifetime to the second.
+  const issuedAt = Math.floor(Date.now() / 1000)
   return new SignJWT(payload)
     .setProtectedHeader({ alg: 'EdDSA', kid: key.kid, typ: 'access', ...header })
     .setIssuer(issuer)
     .setAudience(aud)
-    .setIssuedAt()
-    .setExpirationTime(expiresAt)
+    .setIssuedAt(issuedAt)
+    .setExpirationTime(typeof expiresAt === 'number' ? expiresAt : issuedAt + durationMs(expiresAt) / 1000)
     .sign(privateKey)
 }
 
@@ -117,6 +119,95 @@ describe('tokens verified once', () => {
     await expect(verifier.verify(forged)).rejects.toMatchObject({ name: 'NotAuthenticated' })
     await new Promise((resolve) => setTimeout(resolve, expiresAt * 1000 - Date.now() + 50))
     await expect(verifier.verify(token)).rejects.toMatchObject({ name: 'NotAuthenticated' })
+  })
+})
+
+describe('a verification remembered', () => {
+  afterEach(() => vi.useRealTimers())
+
+  /** A JWKS server whose set the test changes, as an operator rotating keys would. */
+  const servedKeySet = async (keys: PrivateJwk[]) => {
+    const served = { keys }
+    const server = createServer((_request, response) => {
+      response.setHeader('Content-Type', 'application/json')
+      response.end(JSON.stringify({ keys: served.keys.map(publicPartOf) }))
+    })
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/.well-known/jwks.json`
+    return { served, url, close: () => new Promise((resolve) => server.close(resolve)) }
+  }
+  const verifierOf = async (url: string) => {
+    const verifier = new AccessTokenVerifier({ url }, baseDefaults.jwt)
+    await verifier.load()
+    return verifier
+  }
+  const later = (ms: number) => vi.setSystemTime(Date.now() + ms)
+
+  it('lasts a minute at most: a token whose key left the JWKS is refused after it, however far off its exp', async () => {
+    const [old, current] = await Promise.all([generateSigningKey(), generateSigningKey()])
+    const jwks = await servedKeySet([old])
+    try {
+      const verifier = await verifierOf(jwks.url)
+      const token = await craft({ key: old })
+      vi.useFakeTimers({ toFake: ['Date'] })
+      await verifier.verify(token)
+      jwks.served.keys = [current]
+      later(59_000)
+      expect(await verifier.verify(token)).toMatchObject({ sub: 'u' })
+      later(2_000)
+      await expect(verifier.verify(token)).rejects.toMatchObject({ name: 'NotAuthenticated', message: 'Access token signed by an unknown key' })
+    } finally {
+      await jwks.close()
+    }
+  })
+
+  it('is forgotten as soon as the set, fetched again, no longer holds its kid', async () => {
+    const [old, current] = await Promise.all([generateSigningKey(), generateSigningKey()])
+    const jwks = await servedKeySet([old])
+    try {
+      const verifier = await verifierOf(jwks.url)
+      const token = await craft({ key: old })
+      vi.useFakeTimers({ toFake: ['Date'] })
+      await verifier.verify(token)
+      jwks.served.keys = [current]
+      // Past jose's 30 s between fetches: a token of the new key has the set fetched again.
+      later(31_000)
+      expect(await verifier.verify(await craft({ key: current }))).toMatchObject({ sub: 'u' })
+      await expect(verifier.verify(token)).rejects.toMatchObject({ name: 'NotAuthenticated', message: 'Access token signed by an unknown key' })
+    } finally {
+      await jwks.close()
+    }
+  })
+})
+
+describe('a token made to live longer than access tokens do (JWT_EXPIRES_IN)', () => {
+  it('is refused although its signature is good, as is one without iat; with a longer lifetime configured it is taken', async () => {
+    const verifier = new AccessTokenVerifier({ keys: [publicPartOf(DEVELOPMENT_SIGNING_KEY)] }, baseDefaults.jwt)
+    await verifier.load()
+    const longLived = await craft({ expiresAt: '16m' })
+    await expect(verifier.verify(longLived)).rejects.toMatchObject({
+      name: 'NotAuthenticated',
+      message: 'Access token lives longer than access tokens may (15m)'
+    })
+    const { key } = await importSigningKey(DEVELOPMENT_SIGNING_KEY)
+    const withoutIssuedAt = await new SignJWT(claims)
+      .setProtectedHeader({ alg: 'EdDSA', kid: DEVELOPMENT_SIGNING_KEY.kid, typ: 'access' })
+      .setIssuer(issuer)
+      .setAudience(audience)
+      .setExpirationTime('5m')
+      .sign(key)
+    await expect(verifier.verify(withoutIssuedAt)).rejects.toMatchObject({ name: 'NotAuthenticated', message: 'missing required "iat" claim' })
+
+    const hourly = new AccessTokenVerifier({ keys: [publicPartOf(DEVELOPMENT_SIGNING_KEY)] }, { ...baseDefaults.jwt, accessTokenExpiresIn: '1h' })
+    await hourly.load()
+    expect(await hourly.verify(longLived)).toMatchObject({ sub: 'u' })
+  })
+
+  it('gets 401 from a service', async () => {
+    const service = await startWhoami()
+    const response = await service.whoami(accessToken({ id: 'u', role: 'buyer' }, { lifetimeSeconds: 365 * 24 * 3600 }))
+    expect(response.status).toBe(401)
+    expect(((await response.json()) as { message: string }).message).toBe('Access token lives longer than access tokens may (15m)')
   })
 })
 

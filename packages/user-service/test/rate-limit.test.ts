@@ -115,3 +115,30 @@ describe('registration rate limit', () => {
     expect((await register('made-by-admin@example.com', admin.accessToken)).status).toBe(201)
   })
 })
+
+describe('behind a proxy (TRUST_PROXY, TRUST_PROXY_HOPS=1)', () => {
+  let proxied: UserServiceUnderTest
+  beforeAll(async () => {
+    proxied = await startUserService('ratelimit_proxy', { trustProxy: true, trustProxyHops: 1, registrationRateLimit: { window: '1h', maxPerIp: 3 } })
+  })
+  afterAll(() => proxied?.stop())
+
+  // The proxy appends the address it saw to whatever X-Forwarded-For the client sent.
+  const registerVia = (email: string, clientWrote: string, proxySaw: string) =>
+    fetch(`${proxied.url}/users`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', 'X-Forwarded-For': `${clientWrote}, ${proxySaw}` },
+      body: JSON.stringify({ email, password: 'long enough password', name: 'Someone', role: 'buyer' })
+    })
+
+  it('counts the address the proxy saw: a client writing another leftmost address each time is still limited', async () => {
+    for (let attempt = 1; attempt <= 3; attempt++) {
+      expect((await registerVia(`spoofer${attempt}@example.com`, `198.51.100.${attempt}`, '203.0.113.7')).status).toBe(201)
+    }
+    const refused = await registerVia('spoofer4@example.com', '198.51.100.4', '203.0.113.7')
+    expect(refused.status).toBe(429)
+    expect(Number(refused.headers.get('retry-after'))).toBeGreaterThan(0)
+    // Another client behind the same proxy is counted apart: the header is read, not the proxy's own address.
+    expect((await registerVia('neighbour@example.com', '198.51.100.4', '203.0.113.8')).status).toBe(201)
+  })
+})

@@ -1,8 +1,10 @@
 import type { Middleware } from 'koa'
-import { BadRequest, MethodNotAllowed } from '@feathersjs/errors'
+import { BadRequest, MethodNotAllowed, TooManyRequests } from '@feathersjs/errors'
 import { durationMs, type ServiceApplication } from '@marketmesh/shared'
 import { authenticateStream } from './authenticate'
+import { streamOwner } from './control'
 import type { StreamHub } from './hub'
+import { STREAM_LIMIT_RETRY_AFTER_SECONDS, StreamLimits } from './limits'
 import { catchUp } from './replay'
 import { StreamClient } from './stream-client'
 
@@ -18,11 +20,13 @@ const lastEventIdOf = (header: string, query: unknown) => {
 /**
  * `GET /stream`: authenticate, open the SSE stream, replay what the caller missed (Last-Event-ID
  * or ?lastEventId=), then live. `retry` is jittered per stream so that after a restart thousands
- * of clients do not all reconnect in the same instant.
+ * of clients do not all reconnect in the same instant. A caller or an address with its most
+ * streams open (`stream.maxPerCaller`, `stream.maxPerAddress`) gets 429 with Retry-After.
  */
-export const streamRoute =
-  (app: ServiceApplication, hub: StreamHub): Middleware =>
-  async (ctx, next) => {
+export const streamRoute = (app: ServiceApplication, hub: StreamHub): Middleware => {
+  const settings = app.get('stream')
+  const limits = new StreamLimits({ perCaller: settings.maxPerCaller, perAddress: settings.maxPerAddress }, app.get('metrics'))
+  return async (ctx, next) => {
     if (ctx.path !== STREAM_PATH) return next()
     if (ctx.method !== 'GET') throw new MethodNotAllowed('Only GET /stream')
     // From before the credential is read until the stream is in the hub, or the request ends without it.
@@ -30,7 +34,15 @@ export const streamRoute =
     ctx.res.once('close', opening.done)
     const { principal, expiresAt } = await authenticateStream(app, ctx)
     const after = lastEventIdOf(ctx.get('last-event-id'), ctx.query.lastEventId)
-    const settings = app.get('stream')
+    // Counted and registered with no await between: streams opened at once cannot all pass the count.
+    const admission = limits.admit(streamOwner(principal), ctx.ip)
+    if ('refused' in admission) {
+      ctx.set('Retry-After', String(STREAM_LIMIT_RETRY_AFTER_SECONDS))
+      throw new TooManyRequests(admission.refused)
+    }
+    // A caller gone while its credential was read has no close to come.
+    if (ctx.res.closed) admission.release()
+    else ctx.res.once('close', admission.release)
 
     ctx.status = 200
     ctx.respond = false
@@ -64,3 +76,4 @@ export const streamRoute =
       client.close()
     }
   }
+}
