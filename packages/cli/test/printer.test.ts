@@ -221,7 +221,8 @@ describe('marketmesh printer', () => {
       })
       await waitForStatus(orderId, ['printed'])
       const receipt = printer.receipts.find((bytes) => bytes.includes(`Order ${orderId}`))!
-      const { placedAt } = (await (await asDevice(`/print-jobs?orderId=${orderId}`)).json()).data[0].receipt
+      const jobs = (await (await asDevice(`/print-jobs?orderId=${orderId}`)).json()) as { data: Array<{ receipt: { placedAt: string } }> }
+      const { placedAt } = jobs.data[0].receipt
       const printable = {
         copy: false,
         receipt: {
