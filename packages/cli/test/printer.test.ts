@@ -245,6 +245,20 @@ describe('marketmesh printer', () => {
     }
   })
 
+  it('reports a failure whose error has several lines or control characters as one printable line', async () => {
+    // The file cannot be opened: Node's message names the path, line break and ESC included.
+    const missing = join(directory, 'no such\ndirectory\u001b[2J', 'receipt.bin')
+    const running = agent(['--url', notify.url, '--token', token, '--out', `file:${missing}`, '--state', join(directory, 'failing.json')])
+    try {
+      const orderId = await paidOrder()
+      await waitForStatus(orderId, ['failed'])
+      const job = (await (await asDevice(`/print-jobs?orderId=${orderId}`)).json()) as { data: Array<{ error: string }> }
+      expect(job.data[0].error).toBe(`ENOENT: no such file or directory, open '${missing.replace('\n', ' ').replace('\u001b', ' ')}'`)
+    } finally {
+      await running.kill()
+    }
+  })
+
   it('prints nothing twice and misses nothing when it is killed (SIGKILL) and restarted mid-stream', async () => {
     const printer = await startPrinter()
     const proxy = await createTcpProxy({ host: '127.0.0.1', port: Number(new URL(notify.url).port) })
