@@ -1,7 +1,7 @@
 import { BadRequest } from '@feathersjs/errors'
 import { Ajv, addFormats, type FormatsPluginOptions } from '@feathersjs/schema'
 import type { SchemaValidateFunction } from 'ajv'
-import { TEXT_KINDS, textProblem, type TextKind } from './text'
+import { TEXT_KINDS, textProblem, type TextKind } from './free-text'
 
 const formats: FormatsPluginOptions = [
   'date-time',

@@ -1,6 +1,6 @@
 import { Type, type Static } from '@feathersjs/typebox'
 import { eventSchemas } from '../events/catalog'
-import { printableLine } from '../text'
+import { printableLine } from '../free-text'
 import { dataValidator } from '../validators'
 
 const paid = eventSchemas['order.paid'].properties
