@@ -101,7 +101,7 @@ describe('receipts', () => {
   })
 
   describe('with printer commands and invisible characters in every field', () => {
-    // ESC p (kick the cash drawer), GS V (cut), ESC @ (reset), a bidi override, a zero-width space.
+    // ESC p (kick the cash drawer), GS V (cut), ESC @ (reset), a bidi override, a zero-width space and joiner.
     const hostile: PrintableReceipt = {
       copy: false,
       receipt: {
@@ -116,11 +116,11 @@ describe('receipts', () => {
           postalCode: 'SW1Y\t4JH\u001d',
           country: 'G\u0007B'
         },
-        lines: [{ title: 'Brie\u001bd\u0003\u00ad', quantity: 1, unitPrice: 899, total: 899 }],
+        lines: [{ title: 'Brie\u001bd\u0003\u00ad\u200d', quantity: 1, unitPrice: 899, total: 899 }],
         total: 899
       }
     }
-    // What is printed: the same fields, control characters as spaces, invisible characters gone.
+    // What is printed: the same fields, control characters as spaces, invisible characters (joiners too) gone.
     const printable: PrintableReceipt = {
       copy: false,
       receipt: {

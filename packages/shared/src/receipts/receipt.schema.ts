@@ -21,17 +21,20 @@ export const receiptSchema = Type.Object({
 })
 export type Receipt = Static<typeof receiptSchema>
 
+// The zero-width (non-)joiners free text may hold are no characters of a printer's code pages: ESC/POS would print a stray glyph.
+const JOINERS = /[\u200c\u200d]/g
+
 const withPrintableStrings = (value: unknown): unknown => {
-  if (typeof value === 'string') return printableLine(value)
+  if (typeof value === 'string') return printableLine(value).replace(JOINERS, '')
   if (Array.isArray(value)) return value.map(withPrintableStrings)
   if (value === null || typeof value !== 'object') return value
   return Object.fromEntries(Object.entries(value).map(([key, member]) => [key, withPrintableStrings(member)]))
 }
 
 /**
- * The receipt with every string in it a printable line (see `printableLine`): what is handed to
- * devices, which may print what they get as it is. `order.paid` is not checked that strictly, so
- * that an event published before the input checks still prints.
+ * The receipt with every string in it a printable line (see `printableLine`), without joiners:
+ * what is handed to devices, which may print what they get as it is. `order.paid` is not checked
+ * that strictly, so that an event published before the input checks still prints.
  */
 export const printableReceipt = (receipt: Receipt) => withPrintableStrings(receipt) as Receipt
 
