@@ -26,7 +26,7 @@ export interface FuzzRequest {
 
 const HUGE = 'x'.repeat(1_100_000)
 
-/** Text a careless client or an attacker sends: wrong types spelled as text, edge numbers, NUL bytes, injections. */
+/** Text a careless client or an attacker sends: wrong types spelled as text, edge numbers, NUL bytes, control characters, injections. */
 const awkwardText = fc.oneof(
   fc.constantFrom(
     '',
@@ -59,6 +59,21 @@ const awkwardText = fc.oneof(
     '\ud800',
     '\uffff',
     '\u202e',
+    // Printer commands and text that hides what it holds: every free-text field refuses them with a 400.
+    'Main St 1\u001bp022',
+    '\u001dV1',
+    'a\nb',
+    'a\r\nb',
+    '\t',
+    '\u007f',
+    '\u0085',
+    '\u009b',
+    '\u00ad',
+    '\u200b',
+    '\u2066x\u2069',
+    '\u2028',
+    '\ufeff',
+    'a\u200db',
     'é',
     '🙂',
     '__proto__',

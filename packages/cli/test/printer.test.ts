@@ -5,7 +5,7 @@ import { createServer, type AddressInfo, type Socket } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createDeviceToken, hashDeviceToken, type EventData, type EventType } from '@marketmesh/shared'
+import { createDeviceToken, hashDeviceToken, renderReceipt, type EventData, type EventType } from '@marketmesh/shared'
 import type { AgentStateData } from '../src/printer/state'
 import {
   cleanUp,
@@ -109,7 +109,7 @@ describe('marketmesh printer', () => {
 
   const emit = <T extends EventType>(type: T, data: EventData<T>) => bus.db.transaction((trx) => bus.bus.emit(trx, type, data))
 
-  const paidOrder = async () => {
+  const paidOrder = async (text: Partial<EventData<'order.paid'>> = {}) => {
     const orderId = randomUUID()
     await emit('order.paid', {
       orderId,
@@ -123,7 +123,8 @@ describe('marketmesh printer', () => {
       buyerName: 'Ada Buyer',
       shopName: 'Oak & Iron',
       shippingAddress: { name: 'Ada Buyer', line1: 'Main Street 1', city: 'Berlin', postalCode: '10115', country: 'DE' },
-      lines: [{ productId: randomUUID(), title: 'Oak side table', quantity: 1, unitPrice: 4_250 }]
+      lines: [{ productId: randomUUID(), title: 'Oak side table', quantity: 1, unitPrice: 4_250 }],
+      ...text
     })
     return orderId
   }
@@ -193,6 +194,68 @@ describe('marketmesh printer', () => {
     } finally {
       await running.kill()
       await printer.close()
+    }
+  })
+
+  it('prints no printer command or invisible character that order.paid carried', async () => {
+    const printer = await startPrinter()
+    const running = agent([
+      '--url',
+      notify.url,
+      '--token',
+      token,
+      '--out',
+      printer.url,
+      '--columns',
+      '42',
+      '--state',
+      join(directory, 'hostile.json')
+    ])
+    try {
+      // ESC p kicks the cash drawer, GS V cuts the paper; a bidi override and a zero-width space hide text.
+      const orderId = await paidOrder({
+        buyerName: 'Ada\u001dV1 Buyer',
+        shopName: 'Oak\u001bp022 & Iron\u202e',
+        shippingAddress: { name: 'Ada\r\nBuyer', line1: 'Main St 1\u001bp022', city: 'Ber\u200blin', postalCode: '10115\u001b@', country: 'DE' },
+        lines: [{ productId: randomUUID(), title: 'Oak\u001bd\u0003 side table', quantity: 1, unitPrice: 4_250 }]
+      })
+      await waitForStatus(orderId, ['printed'])
+      const receipt = printer.receipts.find((bytes) => bytes.includes(`Order ${orderId}`))!
+      const jobs = (await (await asDevice(`/print-jobs?orderId=${orderId}`)).json()) as { data: Array<{ receipt: { placedAt: string } }> }
+      const { placedAt } = jobs.data[0].receipt
+      const printable = {
+        copy: false,
+        receipt: {
+          orderId,
+          placedAt,
+          total: 4_250,
+          currency: 'EUR',
+          buyerName: 'Ada V1 Buyer',
+          shopName: 'Oak p022 & Iron',
+          shippingAddress: { name: 'Ada  Buyer', line1: 'Main St 1 p022', city: 'Berlin', postalCode: '10115 @', country: 'DE' },
+          lines: [{ title: 'Oak d  side table', quantity: 1, unitPrice: 4_250, total: 4_250 }]
+        }
+      }
+      expect(receipt.equals(Buffer.from(renderReceipt(printable, { language: 'esc-pos', columns: 42 })))).toBe(true)
+      expect(receipt.includes('\u001bp0')).toBe(false)
+      expect(receipt.includes('Main St 1 p022')).toBe(true)
+    } finally {
+      await running.kill()
+      await printer.close()
+    }
+  })
+
+  it('reports a failure whose error has several lines or control characters as one printable line', async () => {
+    // The file cannot be opened: Node's message names the path, line break and ESC included.
+    const missing = join(directory, 'no such\ndirectory\u001b[2J', 'receipt.bin')
+    const running = agent(['--url', notify.url, '--token', token, '--out', `file:${missing}`, '--state', join(directory, 'failing.json')])
+    try {
+      const orderId = await paidOrder()
+      await waitForStatus(orderId, ['failed'])
+      const job = (await (await asDevice(`/print-jobs?orderId=${orderId}`)).json()) as { data: Array<{ error: string }> }
+      expect(job.data[0].error).toBe(`ENOENT: no such file or directory, open '${missing.replace('\n', ' ').replace('\u001b', ' ')}'`)
+    } finally {
+      await running.kill()
     }
   })
 

@@ -23,6 +23,10 @@ describe('announcements', () => {
     const bad = await notify.call('POST', '/announcements', { as: admin(), body: { message: 'hi', level: 'loud' } })
     expect(bad.status).toBe(400)
     expect(bad.body.message).toContain('level')
+    // Shown on every stream, devices' too: no control or invisible characters (line breaks are taken).
+    const forged = await notify.call('POST', '/announcements', { as: admin(), body: { message: 'Maintenance\u001b[2J', level: 'info' } })
+    expect(forged.status).toBe(400)
+    expect(forged.body.message).toBe('Invalid message: must not contain U+001B (a control character)')
   })
 
   it('reaches every open stream, buyers, sellers, admins and devices, and a stream opened later gets the current ones', async () => {

@@ -1,8 +1,19 @@
 import { randomUUID } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { Principal } from '@marketmesh/shared'
+import { renderReceipt, renderReceiptText, type Principal } from '@marketmesh/shared'
 import { waitFor } from '../../../test/support'
-import { buyer, orderPaid, printJobOf, registeredDevice, seller, startNotify, userRegistered, type Notify } from './helpers'
+import {
+  buyer,
+  holdsControlCharacters,
+  hostileText,
+  orderPaid,
+  printJobOf,
+  registeredDevice,
+  seller,
+  startNotify,
+  userRegistered,
+  type Notify
+} from './helpers'
 
 type Device = Awaited<ReturnType<typeof registeredDevice>>
 
@@ -50,8 +61,8 @@ describe('Star CloudPRNT at /cloudprnt', () => {
     await notify?.close()
   })
 
-  const paidJob = async (shop: Principal) => {
-    const paid = orderPaid(buyer(), shop)
+  const paidJob = async (shop: Principal, overrides?: Parameters<typeof orderPaid>[2]) => {
+    const paid = orderPaid(buyer(), shop, overrides)
     await notify.emit('order.paid', paid)
     return printJobOf(notify, shop, paid.orderId)
   }
@@ -116,6 +127,30 @@ describe('Star CloudPRNT at /cloudprnt', () => {
 
     const printers = (await notify.call('GET', '/printers', { as: shop })).body.data
     expect(printers).toEqual([expect.objectContaining({ id: device.deviceId, online: true, transport: 'cloudprnt' })])
+  })
+
+  it('prints no printer command or invisible character that order.paid carried, in either media type', async () => {
+    const shop = seller()
+    const star = printer(notify, await registeredDevice(notify, shop))
+    const job = await paidJob(shop, hostileText.order)
+    expect((await star.poll()).body.jobToken).toBe(job.id)
+    const { orderId, placedAt, total, currency } = job.receipt
+    const printable = { copy: false, receipt: { orderId, placedAt, total, currency, ...hostileText.printable } }
+
+    const text = await (await star.fetchJob('text/plain', job.id)).text()
+    expect(text).toBe(renderReceiptText(printable, { columns: 42 }))
+    expect(text).toContain('Main St 1 p022')
+    expect(holdsControlCharacters(text, { lineBreaks: true })).toBe(false)
+    const starprnt = Buffer.from(await (await star.fetchJob('application/vnd.star.starprnt', job.id)).arrayBuffer())
+    expect(starprnt.equals(Buffer.from(renderReceipt(printable, { language: 'star-prnt', columns: 42 })))).toBe(true)
+    expect(starprnt.includes('\u001bp0')).toBe(false)
+
+    // The printer's error code is shown to the seller: one printable line, whatever was sent.
+    expect((await star.confirm('520 Paper\u001b[2J\u202e jam', job.id)).status).toBe(200)
+    expect(await notify.db('print_jobs').first('status', 'error').where({ id: job.id })).toEqual({
+      status: 'failed',
+      error: 'CloudPRNT 520 Paper [2J jam'
+    })
   })
 
   it('records a printer’s error code as a failure, and claims nothing while it cannot print', async () => {

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto'
-import { createDeviceToken, hashDeviceToken, type EventData, type Principal } from '@marketmesh/shared'
+import { createDeviceToken, hashDeviceToken, type EventData, type Principal, type Receipt } from '@marketmesh/shared'
 import { waitFor } from '../../../test/support'
 import { admin, startServiceUnderTest, type ServiceUnderTest } from '../../../test/support/service-under-test'
 import { createApp } from '../src/app'
@@ -71,3 +71,38 @@ export const printJobOf = (notify: Notify, shop: Principal, orderId: string) =>
     },
     { what: `the print job of order ${orderId}` }
   )
+
+/**
+ * The text fields of `order.paid` with printer commands (ESC p kicks the cash drawer, GS V cuts,
+ * ESC @ resets) and invisible characters (a bidi override, a zero-width space, a soft hyphen) in
+ * each, as an event published before the input checks may carry them; `printable`: the same
+ * fields as every device gets them, control characters as spaces and invisible characters gone.
+ */
+export const hostileText = {
+  order: {
+    buyerName: 'Ada\u001dV1 Buyer',
+    shopName: 'Oak\u001bp022 & Iron',
+    shippingAddress: {
+      name: 'Ada\r\nBuyer\u202e',
+      line1: 'Main St 1\u001bp022',
+      line2: 'Flat\u001b@3',
+      city: 'Ber\u200blin\u0085',
+      postalCode: '10115\t',
+      country: 'D\u0007E'
+    },
+    lines: [{ productId: randomUUID(), title: 'Oak\u001bd\u0003 side table\u00ad', quantity: 2, unitPrice: 12_500 }]
+  },
+  printable: {
+    buyerName: 'Ada V1 Buyer',
+    shopName: 'Oak p022 & Iron',
+    shippingAddress: { name: 'Ada  Buyer', line1: 'Main St 1 p022', line2: 'Flat @3', city: 'Berlin ', postalCode: '10115 ', country: 'D E' },
+    lines: [{ title: 'Oak d  side table', quantity: 2, unitPrice: 12_500, total: 25_000 }]
+  }
+} satisfies { order: Partial<EventData<'order.paid'>>; printable: Partial<Receipt> }
+
+/** Whether any string in `value` holds a control or an invisible format character (a line break only where `lineBreaks`). */
+export const holdsControlCharacters = (value: unknown, { lineBreaks = false } = {}): boolean => {
+  if (typeof value === 'string') return (lineBreaks ? /(?!\n)[\p{Cc}\p{Cf}]/u : /[\p{Cc}\p{Cf}]/u).test(value)
+  if (value === null || typeof value !== 'object') return false
+  return Object.values(value).some((member) => holdsControlCharacters(member, { lineBreaks }))
+}

@@ -58,6 +58,24 @@ describe('e-mail', () => {
     expect(confirmation.text).toContain('Main Street 1')
   })
 
+  it('puts no line break, control or invisible character in a subject or the recipient’s name, whatever the names hold', async () => {
+    smtp = await startSmtpServer()
+    notify = await startNotify('notify_mail_headers', { mail: { smtpUrl: smtp.url }, ...quickRetries })
+    const eve = buyer()
+    const shop = seller()
+    const eveUser = userRegistered(eve, { name: 'Eve\r\nBcc: victim@example.test\u202e\u001b[2J' })
+    await notify.emit('user.registered', eveUser)
+    await notify.emit('user.registered', userRegistered(shop, { shopName: 'Oak\u001bp022\u200b & Iron' }))
+    await notify.emit('order.paid', orderPaid(eve, shop, { shopName: 'Oak\u001bp022\u200b & Iron' }))
+    await waitFor(() => smtp!.received.filter(({ to }) => to === eveUser.email).length >= 2, { what: 'the welcome and the confirmation' })
+
+    const subjects = smtp.received.filter(({ to }) => to === eveUser.email).map(({ subject }) => subject)
+    expect(subjects.sort()).toEqual(['Welcome to marketmesh, Eve  Bcc: victim@example.test [2J', 'Your order from Oak p022 & Iron is confirmed'])
+    const welcome = smtp.received.find(({ to, subject }) => to === eveUser.email && subject.startsWith('Welcome'))!
+    expect(welcome.toName).toBe('Eve  Bcc: victim@example.test [2J')
+    expect(smtp.received.map(({ to }) => to)).not.toContain('victim@example.test')
+  })
+
   it('delays mail while the SMTP server is down or refusing, and loses none nor sends one twice', async () => {
     const probe = await startSmtpServer()
     const { port } = probe

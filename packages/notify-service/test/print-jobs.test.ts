@@ -8,7 +8,18 @@ import { metricValue, waitFor } from '../../../test/support'
 import { envelope } from '../../../test/support/service-under-test'
 import { createApp } from '../src/app'
 import type { Printer } from '../src/services/printers/printers.schema'
-import { asDevice, buyer, orderPaid, printJobOf, registeredDevice, seller, startNotify, type Notify } from './helpers'
+import {
+  asDevice,
+  buyer,
+  holdsControlCharacters,
+  hostileText,
+  orderPaid,
+  printJobOf,
+  registeredDevice,
+  seller,
+  startNotify,
+  type Notify
+} from './helpers'
 import { streamOpener, type Stream } from './sse'
 
 const settle = () => new Promise((resolve) => setTimeout(resolve, 300))
@@ -70,6 +81,23 @@ describe('print jobs', () => {
     const messages = await notify.db('notifications').where({ type: 'print.job' }).whereRaw(`data->>'orderId' = ?`, [paid.orderId])
     expect(messages).toHaveLength(1)
     expect(messages[0].data).toEqual({ jobId: job.id, orderId: paid.orderId, copy: false, createdAt: job.createdAt, receipt: job.receipt })
+  })
+
+  it('hands devices no printer command or invisible character that order.paid carried, in print.job data and in GET /print-jobs', async () => {
+    const shop = seller()
+    const device = await registeredDevice(notify, shop)
+    const stream = await open(notify.url, { token: device.token })
+    const paid = orderPaid(buyer(), shop, hostileText.order)
+    await notify.emit('order.paid', paid)
+    const job = await printJobOf(notify, shop, paid.orderId)
+    await waitFor(() => jobsOn(stream, 'print.job', job.id).length === 1, { what: 'the print.job message' })
+
+    const [message] = jobsOn(stream, 'print.job', job.id)
+    const { orderId, placedAt, total, currency } = paid
+    expect(message.data.receipt).toEqual({ orderId, placedAt, total, currency, ...hostileText.printable })
+    expect(holdsControlCharacters(message.data)).toBe(false)
+    const { body } = await notify.call('GET', `/print-jobs/${job.id}`, { ...asDevice(device) })
+    expect(body.receipt).toEqual(message.data.receipt)
   })
 
   it('withdraws a cancelled order’s queued receipt (no device may claim it, its seller sees it cancelled, no reprint), and makes none, nor a confirmation mail, when order.paid comes after order.cancelled', async () => {
@@ -256,6 +284,10 @@ describe('print jobs', () => {
     expect((await notify.call('PATCH', `/print-jobs/${job.id}`, { as: shop, body: { status: 'printing' } })).status).toBe(403)
 
     expect((await patch({ status: 'printing' })).status).toBe(200)
+    // The error is shown to the seller: one line, no control characters.
+    const forged = await patch({ status: 'failed', error: 'Cover open\u001b[2J' })
+    expect(forged.status).toBe(400)
+    expect(forged.body.message).toBe('Invalid error: must not contain U+001B (a control character)')
     const failed = await patch({ status: 'failed', error: 'Cover open' })
     expect(failed.status).toBe(200)
     expect(failed.body).toMatchObject({ status: 'failed', error: 'Cover open' })

@@ -5,6 +5,8 @@ import { SMTPServer } from 'smtp-server'
 export interface ReceivedMail {
   messageId: string
   to: string
+  /** The name in the To header. */
+  toName: string
   subject: string
   text: string
   html: string
@@ -28,6 +30,7 @@ export const startSmtpServer = async (port = 0) => {
         received.push({
           messageId: parsed.messageId ?? '',
           to: session.envelope.rcptTo.map(({ address }) => address).join(','),
+          toName: (Array.isArray(parsed.to) ? parsed.to : [parsed.to]).flatMap((to) => to?.value.map(({ name }) => name) ?? []).join(','),
           subject: parsed.subject ?? '',
           text: parsed.text ?? '',
           html: typeof parsed.html === 'string' ? parsed.html : ''

@@ -5,6 +5,7 @@ import {
   PRINTER_LANGUAGES,
   RECEIPT_COLUMNS,
   renderReceipt,
+  printableReceipt,
   renderReceiptText,
   type PrintableReceipt,
   type Receipt,
@@ -97,6 +98,70 @@ describe('receipts', () => {
     expect(yen).toMatch(/^Total +¥500$/m)
     const dinar = renderReceiptText({ receipt: { ...receipt, currency: 'KWD', total: 1234 }, copy: false }, { columns: 32 })
     expect(dinar).toMatch(/^Total +KWD 1\.234$/m)
+  })
+
+  describe('with printer commands and invisible characters in every field', () => {
+    // ESC p (kick the cash drawer), GS V (cut), ESC @ (reset), a bidi override, a zero-width space and joiner.
+    const hostile: PrintableReceipt = {
+      copy: false,
+      receipt: {
+        ...receipt,
+        shopName: 'Käse\u001bp022 & Co.',
+        buyerName: 'Ada\u001dV1 Lovelace',
+        shippingAddress: {
+          name: 'Ada\r\nLovelace\u202e',
+          line1: 'Main St 1\u001bp022',
+          line2: 'Flat\u001b@3',
+          city: 'Lon\u200bdon\u0085',
+          postalCode: 'SW1Y\t4JH\u001d',
+          country: 'G\u0007B'
+        },
+        lines: [{ title: 'Brie\u001bd\u0003\u00ad\u200d', quantity: 1, unitPrice: 899, total: 899 }],
+        total: 899
+      }
+    }
+    // What is printed: the same fields, control characters as spaces, invisible characters (joiners too) gone.
+    const printable: PrintableReceipt = {
+      copy: false,
+      receipt: {
+        ...hostile.receipt,
+        shopName: 'Käse p022 & Co.',
+        buyerName: 'Ada V1 Lovelace',
+        shippingAddress: {
+          name: 'Ada  Lovelace',
+          line1: 'Main St 1 p022',
+          line2: 'Flat @3',
+          city: 'London ',
+          postalCode: 'SW1Y 4JH ',
+          country: 'G B'
+        },
+        lines: [{ title: 'Brie d ', quantity: 1, unitPrice: 899, total: 899 }]
+      }
+    }
+    const invisible = /[\p{Cc}\p{Cf}]/u
+
+    for (const language of PRINTER_LANGUAGES) {
+      it(`prints none of them in ${language}: the bytes are those of the printable receipt`, () => {
+        for (const columns of RECEIPT_COLUMNS) {
+          const bytes = Buffer.from(renderReceipt(hostile, { language, columns }))
+          expect(bytes.equals(Buffer.from(renderReceipt(printable, { language, columns }))), `${columns} columns`).toBe(true)
+          expect(contains(bytes, '\u001bp0')).toBe(false)
+          expect(contains(bytes, 'Main St 1 p022')).toBe(true)
+        }
+      })
+    }
+
+    it('writes none of them in plain text', () => {
+      for (const columns of RECEIPT_COLUMNS) {
+        const text = renderReceiptText(hostile, { columns })
+        expect(text).toBe(renderReceiptText(printable, { columns }))
+        expect(text.replaceAll('\n', '')).not.toMatch(invisible)
+      }
+    })
+
+    it('has none of them once made printable', () => {
+      expect(printableReceipt(hostile.receipt)).toEqual(printable.receipt)
+    })
   })
 
   it('validates print.job messages against the contract', () => {

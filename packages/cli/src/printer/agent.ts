@@ -1,8 +1,21 @@
-import { renderReceipt, validPrintJobMessage, type PrinterLanguage, type PrintJobMessage, type ReceiptColumns } from '@marketmesh/shared/receipts'
+import {
+  printableLine,
+  renderReceipt,
+  validPrintJobMessage,
+  type PrinterLanguage,
+  type PrintJobMessage,
+  type ReceiptColumns
+} from '@marketmesh/shared/receipts'
 import { sendJobStep } from './device-api'
 import type { PrinterOutput } from './output'
 import { AgentState, type JobOutcome } from './state'
 import { followDeviceStream, type StreamMessage } from './stream'
+
+/** What the service is told of a failure: one printable line of at most 500 characters, as it takes (a Node error message may have several). */
+const failureText = (error: unknown) =>
+  printableLine((error as Error).message || String(error))
+    .trim()
+    .slice(0, 500) || 'unknown error'
 
 export interface PrinterAgentOptions {
   url: string
@@ -64,8 +77,7 @@ export const runPrinterAgent = async (options: PrinterAgentOptions) => {
       await output.write(renderReceipt(message, { language: options.language, columns: options.columns }))
       outcome = { step: 'printed', message }
     } catch (error) {
-      // The service keeps up to 500 characters of it.
-      outcome = { step: 'failed', message, error: ((error as Error).message || String(error)).slice(0, 500) }
+      outcome = { step: 'failed', message, error: failureText(error) }
     }
     await state.record({ jobId: message.jobId, job: outcome })
     await report(message.jobId, outcome, lastEventId)

@@ -1,6 +1,6 @@
 import type { Middleware, ParameterizedContext } from 'koa'
 import { FeathersError, MethodNotAllowed, NotFound } from '@feathersjs/errors'
-import { renderReceipt, renderReceiptText, runInTransaction, type ServiceApplication } from '@marketmesh/shared'
+import { printableLine, renderReceipt, renderReceiptText, runInTransaction, type ServiceApplication } from '@marketmesh/shared'
 import { printJobMessage, jobFromRow } from '../printing/jobs'
 import { changeJobByDevice, claimNextJob, type Device } from '../printing/lifecycle'
 import { authenticatePrinter } from './authenticate'
@@ -55,7 +55,8 @@ const fetchJob = async (app: ServiceApplication, ctx: ParameterizedContext, devi
 /** DELETE: the printer's word on the job: `OK` printed, anything else failed with that code. */
 const confirm = async (app: ServiceApplication, ctx: ParameterizedContext, device: Device) => {
   const { code, token } = checked(confirmationCheck, ctx.query)
-  const text = decoded(code).trim()
+  // Shown to the seller as the job's error: one printable line, whatever the firmware (or a forged request) sent.
+  const text = printableLine(decoded(code)).trim()
   const change = /^(OK|2\d\d)\b/i.test(text)
     ? { status: 'printed' as const }
     : { status: 'failed' as const, error: `CloudPRNT ${text}`.slice(0, 500) }

@@ -1,6 +1,6 @@
 import { isAbsolute, join } from 'node:path'
 import type { HookContext, NextFunction } from '@feathersjs/feathers'
-import { packageRoot, type ServiceApplication } from '@marketmesh/shared'
+import { packageRoot, printableLine, type ServiceApplication } from '@marketmesh/shared'
 import { loadMailTemplates, type MailTemplate } from './templates'
 import { createMailTransport } from './transport'
 
@@ -33,7 +33,8 @@ export const mail = (app: ServiceApplication) => {
     const { subject, html, text } = render(payload.template, { ...payload.context, name: user.name, email: user.email })
     await transport.send({
       from: settings.from,
-      to: { name: user.name, address: user.email },
+      // A header, like the subject: one printable line, whatever the read model holds.
+      to: { name: printableLine(user.name), address: user.email },
       subject,
       html,
       text,

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import Handlebars from 'handlebars'
-import { formatMoney } from '@marketmesh/shared'
+import { formatMoney, printableLine } from '@marketmesh/shared'
 
 export const MAIL_TEMPLATES = ['welcome', 'order-confirmation', 'new-order', 'order-shipped'] as const
 export type MailTemplate = (typeof MAIL_TEMPLATES)[number]
@@ -17,7 +17,8 @@ type Compiled = { [part in keyof RenderedMail]: Handlebars.TemplateDelegate }
 /**
  * The mails, as Handlebars templates in `templates/<name>.{subject,text,html}.hbs`: the HTML part
  * escapes every value (a buyer named `<script>` stays text); subject and text are plain text
- * and are not HTML-escaped.
+ * and are not HTML-escaped. The subject, a header, is one printable line whatever the values hold
+ * (see `printableLine`): no line break can add a header, no bidi override turn it around.
  */
 export const loadMailTemplates = (root: string) => {
   const handlebars = Handlebars.create()
@@ -37,6 +38,6 @@ export const loadMailTemplates = (root: string) => {
   )
   return (name: MailTemplate, context: object): RenderedMail => {
     const template = compiled.get(name)!
-    return { subject: template.subject(context).trim(), text: template.text(context), html: template.html(context) }
+    return { subject: printableLine(template.subject(context)).trim(), text: template.text(context), html: template.html(context) }
   }
 }

@@ -1,5 +1,5 @@
 import { formatMoney } from '../money'
-import type { PrintableReceipt } from './receipt.schema'
+import { printableReceipt, type PrintableReceipt } from './receipt.schema'
 
 /** The paper widths receipts are laid out for, in characters of the printer's normal font: 58 mm, 80 mm (two fonts). */
 export const RECEIPT_COLUMNS = [32, 42, 48] as const
@@ -50,7 +50,14 @@ export const textWidth = (text: string) => characters(text).length
 // The printer does not know the shop's time zone; UTC, said so, is never misread.
 const placedAtFormat = new Intl.DateTimeFormat('en-GB', { dateStyle: 'medium', timeStyle: 'short', timeZone: 'UTC' })
 
-export const layoutReceipt = ({ receipt, copy }: PrintableReceipt, columns: ReceiptColumns): ReceiptBlock[] => {
+/**
+ * The receipt's blocks for a paper width. Every string of the receipt, whichever field it is in,
+ * is made a printable line first (see `printableReceipt`): no printer command reaches the paper.
+ */
+export const layoutReceipt = ({ receipt, copy }: PrintableReceipt, columns: ReceiptColumns): ReceiptBlock[] =>
+  receiptBlocks({ receipt: printableReceipt(receipt), copy }, columns)
+
+const receiptBlocks = ({ receipt, copy }: PrintableReceipt, columns: ReceiptColumns): ReceiptBlock[] => {
   const money = (amount: number) => formatMoney(amount, receipt.currency)
   const text = (...lines: string[]): ReceiptBlock => ({ kind: 'text', lines: lines.flatMap((line) => wrapText(line, columns)), align: 'left' })
   const copyBanner: ReceiptBlock[] = copy ? [{ kind: 'text', lines: ['*** COPY ***'], align: 'center', emphasis: 'inverted' }] : []

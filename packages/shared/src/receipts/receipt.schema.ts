@@ -1,5 +1,6 @@
 import { Type, type Static } from '@feathersjs/typebox'
 import { eventSchemas } from '../events/catalog'
+import { printableLine } from '../free-text'
 import { dataValidator } from '../validators'
 
 const paid = eventSchemas['order.paid'].properties
@@ -19,6 +20,23 @@ export const receiptSchema = Type.Object({
   currency: paid.currency
 })
 export type Receipt = Static<typeof receiptSchema>
+
+// The zero-width (non-)joiners free text may hold are no characters of a printer's code pages: ESC/POS would print a stray glyph.
+const JOINERS = /[\u200c\u200d]/g
+
+const withPrintableStrings = (value: unknown): unknown => {
+  if (typeof value === 'string') return printableLine(value).replace(JOINERS, '')
+  if (Array.isArray(value)) return value.map(withPrintableStrings)
+  if (value === null || typeof value !== 'object') return value
+  return Object.fromEntries(Object.entries(value).map(([key, member]) => [key, withPrintableStrings(member)]))
+}
+
+/**
+ * The receipt with every string in it a printable line (see `printableLine`), without joiners:
+ * what is handed to devices, which may print what they get as it is. `order.paid` is not checked
+ * that strictly, so that an event published before the input checks still prints.
+ */
+export const printableReceipt = (receipt: Receipt) => withPrintableStrings(receipt) as Receipt
 
 /** The `data` of a `print.job` SSE message: what a device prints and acknowledges by `jobId`. */
 export const printJobMessageSchema = Type.Object({

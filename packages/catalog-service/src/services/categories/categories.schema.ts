@@ -1,12 +1,12 @@
 import { resolve } from '@feathersjs/schema'
 import { getValidator, Type, type Static } from '@feathersjs/typebox'
-import { dataValidator, publicQuerySyntax, queryValidator, type ServiceHookContext } from '@marketmesh/shared'
+import { dataValidator, publicQuerySyntax, queryValidator, SingleLineText, type ServiceHookContext } from '@marketmesh/shared'
 import type { CategoryService } from './categories.class'
 
 export const categorySchema = Type.Object(
   {
     id: Type.String({ format: 'uuid' }),
-    name: Type.String({ minLength: 1, maxLength: 100 }),
+    name: SingleLineText({ minLength: 1, maxLength: 100 }),
     /** The category above this one; null at the top of the tree. */
     parentId: Type.Union([Type.String({ format: 'uuid' }), Type.Null()]),
     createdAt: Type.String({ format: 'date-time' }),

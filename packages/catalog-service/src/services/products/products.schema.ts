@@ -1,15 +1,19 @@
 import { resolve } from '@feathersjs/schema'
 import { getValidator, StringEnum, Type, type Static } from '@feathersjs/typebox'
-import { dataValidator, publicQuerySyntax, queryValidator, type ServiceHookContext } from '@marketmesh/shared'
+import { dataValidator, MultiLineText, publicQuerySyntax, queryValidator, SingleLineText, type ServiceHookContext } from '@marketmesh/shared'
 import type { ProductService } from './products.class'
 
 const Uuid = Type.String({ format: 'uuid' })
 const Nullable = <T extends ReturnType<typeof Type.String>>(schema: T) => Type.Union([schema, Type.Null()])
 
-/** Free JSON per product, e.g. `{ "color": "red", "size": 42 }`; scalar values can be filtered and faceted in search. */
+/**
+ * Free JSON per product, e.g. `{ "color": "red", "size": 42 }`; scalar values can be filtered and
+ * faceted in search. Shown to buyers: every name and string in it is a single line of text.
+ */
 export const attributesSchema = Type.Record(Type.String(), Type.Unknown(), {
   propertyNames: { minLength: 1, maxLength: 64 },
-  maxProperties: 50
+  maxProperties: 50,
+  text: 'single-line'
 })
 
 export const productSchema = Type.Object(
@@ -19,8 +23,8 @@ export const productSchema = Type.Object(
     /** From the sellers read model; null until the seller's `user.*` event has arrived. */
     shopName: Nullable(Type.String()),
     parentId: Nullable(Uuid),
-    title: Type.String({ minLength: 1, maxLength: 200 }),
-    description: Type.String({ maxLength: 20_000 }),
+    title: SingleLineText({ minLength: 1, maxLength: 200 }),
+    description: MultiLineText({ maxLength: 20_000 }),
     /** Minor units of `currency`. */
     price: Type.Integer({ minimum: 0, maximum: 2_147_483_647 }),
     currency: Type.String({ pattern: '^[A-Z]{3}$' }),

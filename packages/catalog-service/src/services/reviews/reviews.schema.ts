@@ -1,6 +1,6 @@
 import { resolve } from '@feathersjs/schema'
 import { getValidator, Type, type Static } from '@feathersjs/typebox'
-import { dataValidator, publicQuerySyntax, queryValidator, transactionOf, type ServiceHookContext } from '@marketmesh/shared'
+import { dataValidator, MultiLineText, publicQuerySyntax, queryValidator, transactionOf, type ServiceHookContext } from '@marketmesh/shared'
 import type { ReviewService } from './reviews.class'
 
 type ReviewHookContext = ServiceHookContext<ReviewService>
@@ -21,7 +21,7 @@ export const reviewSchema = Type.Object(
     /** What the review is signed with: the buyer's first name and initial when it was written ("Ada L."). */
     displayName: Type.String(),
     ratings: Type.Object({ quality: Rating, value: Rating, delivery: Rating }, { additionalProperties: false }),
-    comment: Type.String({ maxLength: 5_000 }),
+    comment: MultiLineText({ maxLength: 5_000 }),
     createdAt: Type.String({ format: 'date-time' })
   },
   { $id: 'Review', additionalProperties: false }

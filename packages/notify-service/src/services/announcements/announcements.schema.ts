@@ -1,7 +1,7 @@
 import type { HookContext } from '@feathersjs/feathers'
 import { resolve } from '@feathersjs/schema'
 import { getValidator, StringEnum, Type, type Static } from '@feathersjs/typebox'
-import { dataValidator, publicQuerySyntax, queryValidator } from '@marketmesh/shared'
+import { dataValidator, MultiLineText, publicQuerySyntax, queryValidator } from '@marketmesh/shared'
 
 export const announcementSchema = Type.Object(
   {
@@ -30,7 +30,7 @@ export const announcementExternalResolver = resolve<AnnouncementRow, HookContext
 
 export const announcementDataSchema = Type.Object(
   {
-    message: Type.String({ minLength: 1, maxLength: 2000 }),
+    message: MultiLineText({ minLength: 1, maxLength: 2000 }),
     level: StringEnum(['info', 'warning', 'critical']),
     endsAt: Type.Optional(Type.String({ format: 'date-time' }))
   },

@@ -1,7 +1,7 @@
 import type { HookContext } from '@feathersjs/feathers'
 import { resolve } from '@feathersjs/schema'
 import { getValidator, StringEnum, Type, type Static } from '@feathersjs/typebox'
-import { dataValidator, publicQuerySyntax, queryValidator, receiptSchema } from '@marketmesh/shared'
+import { dataValidator, publicQuerySyntax, queryValidator, receiptSchema, SingleLineText } from '@marketmesh/shared'
 
 export type { Receipt } from '@marketmesh/shared'
 
@@ -72,7 +72,7 @@ export const printJobDataValidator = getValidator(printJobDataSchema, dataValida
 export const printJobPatchSchema = Type.Object(
   {
     status: StringEnum(['printing', 'printed', 'failed']),
-    error: Type.Optional(Type.String({ minLength: 1, maxLength: 500 }))
+    error: Type.Optional(SingleLineText({ minLength: 1, maxLength: 500 }))
   },
   { $id: 'PrintJobPatch', additionalProperties: false }
 )

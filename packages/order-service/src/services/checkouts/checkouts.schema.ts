@@ -1,14 +1,14 @@
 import { getValidator, Type, type Static } from '@feathersjs/typebox'
-import { dataValidator } from '@marketmesh/shared'
+import { dataValidator, SingleLineText } from '@marketmesh/shared'
 
 const Uuid = Type.String({ format: 'uuid' })
-const Text = (maxLength: number) => Type.String({ minLength: 1, maxLength, pattern: '\\S' })
+const Text = (maxLength: number) => SingleLineText({ minLength: 1, maxLength, pattern: '\\S' })
 
 export const shippingAddressSchema = Type.Object(
   {
     name: Text(200),
     line1: Text(200),
-    line2: Type.Optional(Type.String({ maxLength: 200 })),
+    line2: Type.Optional(SingleLineText({ maxLength: 200 })),
     city: Text(100),
     postalCode: Text(20),
     /** ISO 3166-1 alpha-2, e.g. `DE`. */

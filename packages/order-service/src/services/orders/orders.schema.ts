@@ -1,5 +1,5 @@
 import { getValidator, StringEnum, Type, type Static } from '@feathersjs/typebox'
-import { dataValidator, publicQuerySyntax, queryValidator } from '@marketmesh/shared'
+import { dataValidator, publicQuerySyntax, queryValidator, SingleLineText } from '@marketmesh/shared'
 import { refundSchema } from '../refunds/refunds.schema'
 
 const Uuid = Type.String({ format: 'uuid' })
@@ -68,7 +68,7 @@ export const orderQueryValidator = getValidator(orderQuerySchema, queryValidator
 export const orderPatchSchema = Type.Object(
   {
     status: StringEnum(['shipped', 'delivered', 'cancelled']),
-    trackingNumber: Type.Optional(Type.String({ minLength: 1, maxLength: 100 }))
+    trackingNumber: Type.Optional(SingleLineText({ minLength: 1, maxLength: 100 }))
   },
   { $id: 'OrderPatch', additionalProperties: false }
 )

@@ -1,6 +1,6 @@
 import { resolve } from '@feathersjs/schema'
 import { getValidator, StringEnum, Type, type Static } from '@feathersjs/typebox'
-import { dataValidator, publicQuerySyntax, queryValidator, type ServiceHookContext } from '@marketmesh/shared'
+import { dataValidator, publicQuerySyntax, queryValidator, SingleLineText, type ServiceHookContext } from '@marketmesh/shared'
 
 const Uuid = Type.String({ format: 'uuid' })
 
@@ -38,7 +38,7 @@ export const refundDataSchema = Type.Object(
     orderId: Uuid,
     /** Minor units; all that is left to refund when not given. */
     amount: Type.Optional(Type.Integer({ minimum: 1, maximum: 2_147_483_647 })),
-    reason: Type.String({ minLength: 1, maxLength: 500 })
+    reason: SingleLineText({ minLength: 1, maxLength: 500 })
   },
   { $id: 'RefundData', additionalProperties: false }
 )

@@ -1,6 +1,6 @@
 import { resolve } from '@feathersjs/schema'
 import { getValidator, Type, type Static } from '@feathersjs/typebox'
-import { dataValidator, hashDeviceToken, principalOf, publicQuerySyntax, queryValidator } from '@marketmesh/shared'
+import { dataValidator, hashDeviceToken, principalOf, publicQuerySyntax, queryValidator, SingleLineText } from '@marketmesh/shared'
 import { isoTimestamp } from '../../resolvers'
 import type { DeviceHookContext } from './devices.class'
 
@@ -11,7 +11,7 @@ export const deviceSchema = Type.Object(
   {
     id: Type.String({ format: 'uuid' }),
     sellerId: Type.String({ format: 'uuid' }),
-    name: Type.String({ minLength: 1, maxLength: 100 }),
+    name: SingleLineText({ minLength: 1, maxLength: 100 }),
     tokenHash: Type.Optional(Type.String()),
     /** Only in the answer to `POST /devices`: the device's credential, shown this once. */
     token: Type.Optional(Type.String()),

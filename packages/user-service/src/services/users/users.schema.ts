@@ -1,7 +1,7 @@
 import { passwordHash } from '@feathersjs/authentication-local'
 import { resolve } from '@feathersjs/schema'
 import { getValidator, Type, type Static } from '@feathersjs/typebox'
-import { dataValidator, publicQuerySyntax, queryValidator } from '@marketmesh/shared'
+import { dataValidator, MultiLineText, publicQuerySyntax, queryValidator, SingleLineText } from '@marketmesh/shared'
 import { isoTimestamp } from '../../resolvers'
 import type { UserHookContext } from './users.class'
 
@@ -11,9 +11,9 @@ const Timestamp = Type.String({ format: 'date-time' })
 const email = Type.String({ format: 'email', maxLength: 254 })
 // bcrypt reads at most 72 bytes: a longer password would be checked only in part.
 const password = Type.String({ minLength: 8, maxLength: 72 })
-const name = Type.String({ minLength: 1, maxLength: 200 })
-const shopName = Type.String({ minLength: 1, maxLength: 120 })
-const shopDescription = Type.String({ maxLength: 2000 })
+const name = SingleLineText({ minLength: 1, maxLength: 200 })
+const shopName = SingleLineText({ minLength: 1, maxLength: 120 })
+const shopDescription = MultiLineText({ maxLength: 2000 })
 
 /** A user as stored; `password` is the hash and never leaves the service (see the external resolver). */
 export const userSchema = Type.Object(
