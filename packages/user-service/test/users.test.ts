@@ -59,11 +59,11 @@ describe('registration', () => {
     expect(created.body.role).toBe('admin')
   })
 
-  it('stores only a bcrypt hash and never returns it', async () => {
+  it('stores only an argon2id hash of OWASP parameters and never returns it', async () => {
     const created = await register({ ...valid, email: 'hash@example.com' })
     expect(created.body).not.toHaveProperty('password')
     const [row] = await usersWithEmail('hash@example.com')
-    expect(row.password).toMatch(/^\$2[aby]\$10\$/)
+    expect(row.password).toMatch(/^\$argon2id\$v=19\$m=19456,p=1,t=2\$/)
   })
 
   it('gives a second shop of the same name its own slug', async () => {

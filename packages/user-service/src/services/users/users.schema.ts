@@ -9,8 +9,8 @@ const Role = Type.Union([Type.Literal('buyer'), Type.Literal('seller'), Type.Lit
 const Status = Type.Union([Type.Literal('active'), Type.Literal('disabled')])
 const Timestamp = Type.String({ format: 'date-time' })
 const email = Type.String({ format: 'email', maxLength: 254 })
-// bcrypt reads at most 72 bytes: a longer password would be checked only in part.
-const password = Type.String({ minLength: 8, maxLength: 72 })
+// argon2id reads all of it, unlike bcrypt's first 72 bytes; the maximum only bounds the request.
+const password = Type.String({ minLength: 8, maxLength: 128 })
 const name = Type.String({ minLength: 1, maxLength: 200 })
 const shopName = Type.String({ minLength: 1, maxLength: 120 })
 const shopDescription = Type.String({ maxLength: 2000 })
@@ -84,7 +84,7 @@ export const userPatchSchema = Type.Object(
   {
     email: Type.Optional(email),
     password: Type.Optional(password),
-    currentPassword: Type.Optional(Type.String({ maxLength: 72 })),
+    currentPassword: Type.Optional(Type.String({ maxLength: 128 })),
     name: Type.Optional(name),
     shopName: Type.Optional(shopName),
     shopDescription: Type.Optional(shopDescription),
