@@ -26,6 +26,19 @@ export const settingsSchema = serviceSettingsSchema({
   registrationRateLimit: Type.Object({
     window: durationSetting,
     maxPerIp: Type.Integer({ minimum: 1 })
+  }),
+  /** Password reset links: how long one works, and how many may be asked for per email and per client IP within the window (then 429). */
+  passwordReset: Type.Object({
+    tokenLifetime: durationSetting,
+    window: durationSetting,
+    maxPerEmail: Type.Integer({ minimum: 1 }),
+    maxPerIp: Type.Integer({ minimum: 1 })
+  }),
+  /** Email verification links: how long one works, and how many more a user may ask for within the window (then 429). */
+  emailVerification: Type.Object({
+    tokenLifetime: durationSetting,
+    window: durationSetting,
+    maxPerUser: Type.Integer({ minimum: 1 })
   })
 })
 
@@ -39,7 +52,14 @@ export const environment: typeof baseEnvironment = {
   LOGIN_RATE_LIMIT_PER_EMAIL: ['loginRateLimit.maxFailuresPerEmail', 'integer'],
   LOGIN_RATE_LIMIT_PER_IP: ['loginRateLimit.maxFailuresPerIp', 'integer'],
   REGISTRATION_RATE_LIMIT_WINDOW: ['registrationRateLimit.window', 'string'],
-  REGISTRATION_RATE_LIMIT_PER_IP: ['registrationRateLimit.maxPerIp', 'integer']
+  REGISTRATION_RATE_LIMIT_PER_IP: ['registrationRateLimit.maxPerIp', 'integer'],
+  PASSWORD_RESET_TOKEN_LIFETIME: ['passwordReset.tokenLifetime', 'string'],
+  PASSWORD_RESET_RATE_LIMIT_WINDOW: ['passwordReset.window', 'string'],
+  PASSWORD_RESET_RATE_LIMIT_PER_EMAIL: ['passwordReset.maxPerEmail', 'integer'],
+  PASSWORD_RESET_RATE_LIMIT_PER_IP: ['passwordReset.maxPerIp', 'integer'],
+  EMAIL_VERIFICATION_TOKEN_LIFETIME: ['emailVerification.tokenLifetime', 'string'],
+  EMAIL_VERIFICATION_RATE_LIMIT_WINDOW: ['emailVerification.window', 'string'],
+  EMAIL_VERIFICATION_RATE_LIMIT_PER_USER: ['emailVerification.maxPerUser', 'integer']
 }
 
 declare module '@marketmesh/shared' {
@@ -49,5 +69,7 @@ declare module '@marketmesh/shared' {
     refreshTokenReuseGrace: string
     loginRateLimit: { window: string; maxFailuresPerEmailAndIp: number; maxFailuresPerEmail: number; maxFailuresPerIp: number }
     registrationRateLimit: { window: string; maxPerIp: number }
+    passwordReset: { tokenLifetime: string; window: string; maxPerEmail: number; maxPerIp: number }
+    emailVerification: { tokenLifetime: string; window: string; maxPerUser: number }
   }
 }
