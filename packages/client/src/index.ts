@@ -1,5 +1,15 @@
 export { createMarketmeshClient, type ClientOptions, type MarketmeshClient } from './client'
 export type * from './schema-types'
-export { paths, type CheckoutsService, type Paginated, type Path, type RequestParams, type ServiceName, type ServiceTypes } from './services'
+export {
+  paths,
+  type CheckoutsService,
+  type EmailVerificationsService,
+  type PasswordResetsService,
+  type Paginated,
+  type Path,
+  type RequestParams,
+  type ServiceName,
+  type ServiceTypes
+} from './services'
 export type { Tokens, TokenStorage } from './session'
 export type { EventSourceConstructor, Stream, StreamEvent, StreamEventData, StreamEventType, StreamOptions } from './stream'
