@@ -65,7 +65,6 @@ export const seed = async (stack: Stack) => {
   // Well-formed account requests; the tokens are no real ones (a real one is mailed), so they meet the 400 of a bad token.
   ;(bodies['password-resets'] ??= []).push({ email: buyer.user.email })
   ;(bodies['password-resets/confirm'] ??= []).push({ token: 'mmpr_not-a-mailed-token', password: PASSWORD })
-  ;(bodies['email-verifications'] ??= []).push({})
   ;(bodies['email-verifications/confirm'] ??= []).push({ token: 'mmev_not-a-mailed-token' })
 
   const device = await made(users.url, 'devices', { name: 'Warehouse printer' }, as(seller))
