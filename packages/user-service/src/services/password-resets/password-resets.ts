@@ -2,6 +2,7 @@ import { hooks as schemaHooks } from '@feathersjs/schema'
 import { noQueryValidator, type ServiceApplication } from '@marketmesh/shared'
 import { answerAccepted } from '../../hooks/answer-accepted'
 import { rateLimitedHttp } from '../../http'
+import { normaliseEmail } from '../users/hooks'
 import { limitPasswordResetRequests } from './hooks'
 import { PasswordResetConfirmationService, PasswordResetService } from './password-resets.class'
 import { passwordResetConfirmationDataValidator, passwordResetDataValidator } from './password-resets.schema'
@@ -25,7 +26,7 @@ export const passwordResets = (app: ServiceApplication) => {
     around: { create: [limitPasswordResetRequests] },
     before: {
       all: [schemaHooks.validateQuery(noQueryValidator)],
-      create: [schemaHooks.validateData(passwordResetDataValidator)]
+      create: [normaliseEmail, schemaHooks.validateData(passwordResetDataValidator)]
     },
     after: { create: [answerAccepted] }
   })
