@@ -32,7 +32,7 @@ describe('password hashes', () => {
     expect(await storedHash(email)).toMatch(/^\$2[aby]\$/)
 
     expect((await login(email, password)).status).toBe(201)
-    expect(await storedHash(email)).toMatch(/^\$argon2id\$v=19\$m=19456,p=1,t=2\$/)
+    expect(await storedHash(email)).toMatch(/^\$argon2id\$v=19\$m=19456,t=2,p=1\$/)
     expect((await login(email, password)).status).toBe(201)
   })
 
