@@ -62,6 +62,10 @@ export const seed = async (stack: Stack) => {
   const as = (session: { accessToken: string }) => `Bearer ${session.accessToken}`
 
   ;(bodies.authentication ??= []).push({ strategy: 'refresh', refreshToken: otherBuyer.refreshToken })
+  // Well-formed account requests; the tokens are no real ones (a real one is mailed), so they meet the 400 of a bad token.
+  ;(bodies['password-resets'] ??= []).push({ email: buyer.user.email })
+  ;(bodies['password-resets/confirm'] ??= []).push({ token: 'mmpr_not-a-mailed-token', password: PASSWORD })
+  ;(bodies['email-verifications/confirm'] ??= []).push({ token: 'mmev_not-a-mailed-token' })
 
   const device = await made(users.url, 'devices', { name: 'Warehouse printer' }, as(seller))
   // The device credential's own device: its id is in no record, so the fuzz cannot revoke it, and

@@ -28,6 +28,7 @@ export const accessToken = (
     sub: principal.id,
     role: principal.role,
     ...(principal.sellerId ? { sellerId: principal.sellerId } : {}),
+    ...(principal.emailVerified !== undefined ? { email_verified: principal.emailVerified } : {}),
     iss: jwt.issuer,
     aud: jwt.audience,
     iat: now,

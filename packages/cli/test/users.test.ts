@@ -58,7 +58,7 @@ describe('marketmesh users create-admin', () => {
     expect(session.status).toBe(201)
     expect(session.body.user).toMatchObject({ id, role: 'admin', name: 'Root' })
     const [stored] = await app.get('postgresqlClient')('users').where({ id })
-    expect(stored.password).toMatch(/^\$2[aby]\$/)
+    expect(stored.password).toMatch(/^\$argon2id\$/)
 
     // Written to the outbox by the CLI, published by the running service's relay.
     const [event] = await app.get('postgresqlClient')('outbox').where({ type: 'user.registered' })

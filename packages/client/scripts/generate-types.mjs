@@ -25,6 +25,8 @@ const schemasOf = (service, name) => require(join(packages, `${service}-service`
 const types = () => {
   const users = schemasOf('user', 'users')
   const devices = schemasOf('user', 'devices')
+  const passwordResets = schemasOf('user', 'password-resets')
+  const emailVerifications = schemasOf('user', 'email-verifications')
   const categories = schemasOf('catalog', 'categories')
   const products = schemasOf('catalog', 'products')
   const reviews = schemasOf('catalog', 'reviews')
@@ -48,6 +50,13 @@ const types = () => {
     { schema: devices.deviceSchema, resolver: devices.deviceExternalResolver, hidden: ['tokenHash'] },
     { schema: devices.deviceDataSchema },
     { schema: devices.deviceQuerySchema, name: 'DeviceQuery' },
+    { schema: passwordResets.passwordResetDataSchema },
+    { schema: passwordResets.passwordResetSchema },
+    { schema: passwordResets.passwordResetConfirmationDataSchema },
+    { schema: passwordResets.passwordResetConfirmationSchema },
+    { schema: emailVerifications.emailVerificationSchema },
+    { schema: emailVerifications.emailVerificationConfirmationDataSchema },
+    { schema: emailVerifications.emailVerificationConfirmationSchema },
     { schema: categories.categorySchema },
     { schema: categories.categoryDataSchema },
     { schema: categories.categoryPatchSchema },

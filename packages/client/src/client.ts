@@ -1,6 +1,14 @@
 import { feathers, type Application } from '@feathersjs/feathers'
 import rest from '@feathersjs/rest-client'
-import { paths, type CheckoutsService, type RefundsService, type ServiceName, type ServiceTypes } from './services'
+import {
+  paths,
+  type CheckoutsService,
+  type EmailVerificationsService,
+  type PasswordResetsService,
+  type RefundsService,
+  type ServiceName,
+  type ServiceTypes
+} from './services'
 import type { User } from './schema-types'
 import { Session, type Fetch, type Tokens, type TokenStorage } from './session'
 import { openStream, type Stream, type StreamOptions } from './stream'
@@ -34,6 +42,8 @@ export interface MarketmeshClient {
   readonly tokens: Tokens | undefined
   users: ServiceTypes['users']
   devices: ServiceTypes['devices']
+  passwordResets: PasswordResetsService
+  emailVerifications: EmailVerificationsService
   products: ServiceTypes['products']
   categories: ServiceTypes['categories']
   reviews: ServiceTypes['reviews']
@@ -102,6 +112,8 @@ export const createMarketmeshClient = (options: ClientOptions): MarketmeshClient
   const authenticated = connections.user.service('authentication') as unknown as AuthenticationService
   const checkouts = app.service('checkouts')
   const refunds = app.service('refunds')
+  // The confirmations are services of their own at a sub-path, which takes a token rather than a login.
+  const confirmation = (path: string) => connections.user.service(path) as unknown as { create(data: object, params: object): Promise<any> }
 
   return {
     async login(email, password) {
@@ -124,6 +136,14 @@ export const createMarketmeshClient = (options: ClientOptions): MarketmeshClient
     },
     users: app.service('users'),
     devices: app.service('devices'),
+    passwordResets: {
+      request: (data) => app.service('password-resets').create(data),
+      confirm: (data) => confirmation('password-resets/confirm').create(data, {})
+    },
+    emailVerifications: {
+      request: () => app.service('email-verifications').create({}),
+      confirm: (data) => confirmation('email-verifications/confirm').create(data, {})
+    },
     products: app.service('products'),
     categories: app.service('categories'),
     reviews: app.service('reviews'),

@@ -3,6 +3,8 @@ export type * from './schema-types'
 export {
   paths,
   type CheckoutsService,
+  type EmailVerificationsService,
+  type PasswordResetsService,
   type Paginated,
   type RefundsService,
   type Path,

@@ -11,6 +11,7 @@ export interface User {
   shopSlug: string | null
   shopDescription: string | null
   lastLoginAt: string | null
+  emailVerifiedAt: string | null
   createdAt: string
   updatedAt: string
   version: number
@@ -48,10 +49,22 @@ export type UserQuery = {
     createdAt?: number
   }
   /**
-   * @maxItems 12
+   * @maxItems 13
    */
   $select?: (
-    'id' | 'email' | 'name' | 'role' | 'status' | 'shopName' | 'shopSlug' | 'shopDescription' | 'lastLoginAt' | 'createdAt' | 'updatedAt' | 'version'
+    | 'id'
+    | 'email'
+    | 'name'
+    | 'role'
+    | 'status'
+    | 'shopName'
+    | 'shopSlug'
+    | 'shopDescription'
+    | 'lastLoginAt'
+    | 'emailVerifiedAt'
+    | 'createdAt'
+    | 'updatedAt'
+    | 'version'
   )[]
   $and?: (
     | UserFilter
@@ -211,6 +224,36 @@ export interface DeviceFilter {
         $in?: string[]
         $nin?: string[]
       }
+}
+
+export interface PasswordResetData {
+  email: string
+}
+
+export interface PasswordReset {
+  email: string
+}
+
+export interface PasswordResetConfirmationData {
+  token: string
+  password: string
+}
+
+export interface PasswordResetConfirmation {
+  userId: string
+}
+
+export interface EmailVerification {
+  email: string
+}
+
+export interface EmailVerificationConfirmationData {
+  token: string
+}
+
+export interface EmailVerificationConfirmation {
+  userId: string
+  emailVerifiedAt: string
 }
 
 export interface Category {

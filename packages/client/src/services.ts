@@ -11,12 +11,19 @@ import type {
   Device,
   DeviceData,
   DeviceQuery,
+  EmailVerification,
+  EmailVerificationConfirmation,
+  EmailVerificationConfirmationData,
   LedgerView,
   Notification,
   NotificationQuery,
   Order,
   OrderPatch,
   OrderQuery,
+  PasswordReset,
+  PasswordResetConfirmation,
+  PasswordResetConfirmationData,
+  PasswordResetData,
   PrintJob,
   PrintJobData,
   PrintJobPatch,
@@ -62,6 +69,8 @@ export type ServiceName = 'user' | 'catalog' | 'order' | 'notify'
 export const paths = {
   users: { service: 'user', methods: ['find', 'get', 'create', 'patch'] },
   devices: { service: 'user', methods: ['find', 'get', 'create', 'remove'] },
+  'password-resets': { service: 'user', methods: ['create'] },
+  'email-verifications': { service: 'user', methods: ['create'] },
   products: { service: 'catalog', methods: ['find', 'get', 'create', 'patch', 'remove'] },
   categories: { service: 'catalog', methods: ['find', 'get', 'create', 'patch', 'remove'] },
   reviews: { service: 'catalog', methods: ['find', 'get', 'create'] },
@@ -96,6 +105,8 @@ type Service<P extends Path, Result, Data = never, Patch = never, Query = never>
 export interface ServiceTypes {
   users: Service<'users', User, UserData, UserPatch, UserQuery>
   devices: Service<'devices', Device, DeviceData, never, DeviceQuery>
+  'password-resets': Service<'password-resets', PasswordReset, PasswordResetData>
+  'email-verifications': Service<'email-verifications', EmailVerification, Record<string, never>>
   products: Service<'products', Product, ProductData, ProductPatch, ProductQuery>
   categories: Service<'categories', Category, CategoryData, CategoryPatch, CategoryQuery>
   reviews: Service<'reviews', Review, ReviewData, never, ReviewQuery>
@@ -108,6 +119,27 @@ export interface ServiceTypes {
   announcements: Service<'announcements', Announcement, AnnouncementData, never, AnnouncementQuery>
   'print-jobs': Service<'print-jobs', PrintJob, PrintJobData, PrintJobPatch, PrintJobQuery>
   printers: Service<'printers', Printer, never, never, PrinterQuery>
+}
+
+/**
+ * A forgotten password. `request` (`POST /password-resets`) mails a link to the account of the
+ * email, if there is one: the answer is the same either way. The link opens the app with the token
+ * in its fragment (`/reset-password#token=…`); `confirm` (`POST /password-resets/confirm`) sets the
+ * new password with it and ends every session of the account.
+ */
+export interface PasswordResetsService {
+  request(data: PasswordResetData): Promise<PasswordReset>
+  confirm(data: PasswordResetConfirmationData): Promise<PasswordResetConfirmation>
+}
+
+/**
+ * Verifying the signed-in user's email. `request` (`POST /email-verifications`) mails a new link;
+ * `confirm` (`POST /email-verifications/confirm`) takes the token of a link (`/verify-email#token=…`)
+ * and needs no login. The access token says `email_verified` from the next refresh or login on.
+ */
+export interface EmailVerificationsService {
+  request(): Promise<EmailVerification>
+  confirm(data: EmailVerificationConfirmationData): Promise<EmailVerificationConfirmation>
 }
 
 /**

@@ -39,7 +39,9 @@ export const settingsSchema = serviceSettingsSchema({
     smtpUrl: Type.String({ pattern: '^(smtps?://.+)?$' }),
     from: Type.String({ minLength: 3 }),
     /** Relative to the package folder unless absolute. */
-    directory: Type.String({ minLength: 1 })
+    directory: Type.String({ minLength: 1 }),
+    /** The web app's base URL, which the password reset and email verification links open. */
+    appUrl: Type.String({ pattern: '^https?://.+' })
   })
 })
 
@@ -60,7 +62,8 @@ export const environment: typeof baseEnvironment = {
   CLOUDPRNT_COLUMNS: ['printing.cloudprntColumns', 'integer'],
   SMTP_URL: ['mail.smtpUrl', 'string'],
   MAIL_FROM: ['mail.from', 'string'],
-  MAIL_DIRECTORY: ['mail.directory', 'string']
+  MAIL_DIRECTORY: ['mail.directory', 'string'],
+  APP_URL: ['mail.appUrl', 'string']
 }
 
 declare module '@marketmesh/shared' {

@@ -39,6 +39,20 @@ export const orderPaid = (buyer: Principal, shop: Principal, overrides: Partial<
   ...overrides
 })
 
+/** The event that brings a user's welcome mail (`welcome`) or another verification link. */
+export const emailVerificationRequested = (
+  registered: EventData<'user.registered'>,
+  overrides: Partial<EventData<'user.email_verification_requested'>> = {}
+): EventData<'user.email_verification_requested'> => ({
+  userId: registered.userId,
+  email: registered.email,
+  token: `mmev_${randomUUID()}`,
+  expiresAt: new Date(Date.now() + 86_400_000).toISOString(),
+  welcome: true,
+  ...(registered.shopName !== undefined && { shopName: registered.shopName }),
+  ...overrides
+})
+
 export const userRegistered = (user: Principal, overrides: Partial<EventData<'user.registered'>> = {}): EventData<'user.registered'> => ({
   userId: user.id,
   version: 1,

@@ -4,7 +4,7 @@ import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { metricValue, waitFor } from '../../../test/support'
 import { envelope } from '../../../test/support/service-under-test'
-import { buyer, orderPaid, orderRef, seller, startNotify, userRegistered, type Notify } from './helpers'
+import { buyer, emailVerificationRequested, orderPaid, orderRef, seller, startNotify, userRegistered, type Notify } from './helpers'
 import { startSmtpServer } from './smtp'
 
 const quickRetries = { sideEffects: { retryDelaysMs: Array(20).fill(300), pollIntervalMs: 100 } }
@@ -29,6 +29,9 @@ describe('e-mail', () => {
     const paid = orderPaid(ada, shop)
     await notify.emit('user.registered', adaUser)
     await notify.emit('user.registered', shopUser)
+    const adaVerification = emailVerificationRequested(adaUser)
+    await notify.emit('user.email_verification_requested', adaVerification)
+    await notify.emit('user.email_verification_requested', emailVerificationRequested(shopUser))
     const paidEvent = envelope('order.paid', paid)
     await notify.publishRaw(paidEvent)
     await notify.emit('order.shipped', { orderId: paid.orderId, buyerId: ada.id, sellerId: shop.sellerId! })
@@ -53,6 +56,10 @@ describe('e-mail', () => {
     expect(welcome.html).toContain('Hello &lt;b&gt;Ada&lt;/b&gt; &amp; Co,')
     expect(welcome.html).not.toContain('<b>Ada</b>')
     expect(welcome.text).toContain('Hello <b>Ada</b> & Co,')
+    // The link to verify the address, with its token in the fragment, which no server gets to log.
+    expect(welcome.text).toContain(`http://localhost:5173/verify-email#token=${adaVerification.token}`)
+    const shopWelcome = mails.find(({ to, subject }) => to === shopUser.email && subject.startsWith('Welcome'))!
+    expect(shopWelcome.text).toContain('and so is your shop Oak & Iron')
     const confirmation = mails.find(({ subject }) => subject.startsWith('Your order from'))!
     expect(confirmation.text).toContain('2 × Oak side table  €250.00')
     expect(confirmation.text).toContain('Main Street 1')
@@ -82,7 +89,11 @@ describe('e-mail', () => {
     await probe.close()
     notify = await startNotify('notify_mail_down', { mail: { smtpUrl: `smtp://127.0.0.1:${port}` }, ...quickRetries })
     const users = [buyer(), buyer(), buyer()].map((user) => userRegistered(user))
-    for (const user of users.slice(0, 2)) await notify.emit('user.registered', user)
+    const register = async (user: (typeof users)[number]) => {
+      await notify!.emit('user.registered', user)
+      await notify!.emit('user.email_verification_requested', emailVerificationRequested(user))
+    }
+    for (const user of users.slice(0, 2)) await register(user)
     const attempts = () => notify!.db('side_effects').where({ kind: 'mail' }).sum({ attempts: 'attempts' }).first()
     await waitFor(async () => Number((await attempts())?.attempts) >= 4, { what: 'failed attempts while SMTP is down' })
     const done = await notify.db('side_effects').where({ kind: 'mail', status: 'done' }).count({ n: '*' }).first()
@@ -90,7 +101,7 @@ describe('e-mail', () => {
 
     smtp = await startSmtpServer(port)
     smtp.state.failing = true
-    await notify.emit('user.registered', users[2])
+    await register(users[2])
     await waitFor(() => smtp!.state.attempts >= 4, { what: 'mails refused with 451' })
     smtp.state.failing = false
     await waitFor(() => smtp!.received.length >= 3, { what: 'the 3 mails once SMTP is back' })
@@ -112,7 +123,13 @@ describe('e-mail', () => {
     `)
     const users = Array.from({ length: 20 }, () => userRegistered(buyer()))
     const failing = envelope('order.rejected', { ...orderRef(buyer(), seller()), reason: 'explode' })
-    await Promise.all([...users.map((user) => notify!.publishRaw(envelope('user.registered', user))), notify.publishRaw(failing)])
+    await Promise.all([
+      ...users.flatMap((user) => [
+        notify!.publishRaw(envelope('user.registered', user)),
+        notify!.publishRaw(envelope('user.email_verification_requested', emailVerificationRequested(user)))
+      ]),
+      notify.publishRaw(failing)
+    ])
     await waitFor(() => smtp!.received.length >= 20, { what: '20 welcome mails' })
     await waitFor(async () => (await metricValue(notify!.app.get('metrics'), 'events_failed_total', { type: 'order.rejected' })) >= 1, {
       what: 'the failing event counted'
@@ -121,11 +138,42 @@ describe('e-mail', () => {
     expect(smtp.received.map(({ to }) => to).sort()).toEqual(users.map(({ email }) => email).sort())
   })
 
+  it('mails a password reset or verification link to the address it was asked for, once per event, and logs no notification of it', async () => {
+    smtp = await startSmtpServer()
+    notify = await startNotify('notify_mail_links', { mail: { smtpUrl: smtp.url, appUrl: 'https://shop.example/app/' }, ...quickRetries })
+    const user = userRegistered(buyer())
+    await notify.emit('user.registered', user)
+    const reset = envelope('user.password_reset_requested', {
+      userId: user.userId,
+      email: 'new-address@example.com',
+      token: 'mmpr_the-reset-token',
+      expiresAt: new Date(Date.now() + 30 * 60_000).toISOString()
+    })
+    await notify.publishRaw(reset)
+    await notify.emit('user.email_verification_requested', emailVerificationRequested(user, { welcome: false, token: 'mmev_the-token' }))
+    await waitFor(() => smtp!.received.length >= 2, { what: 'the two mails' })
+    // A redelivery mails nothing more.
+    await notify.publishRaw(reset)
+    await settle()
+
+    expect(smtp.received.map(({ to, subject }) => `${to} ${subject}`).sort()).toEqual(
+      [`new-address@example.com Reset your marketmesh password`, `${user.email} Confirm your e-mail address for marketmesh`].sort()
+    )
+    const [resetMail] = smtp.received.filter(({ subject }) => subject.startsWith('Reset'))
+    expect(resetMail.text).toContain('https://shop.example/app/reset-password#token=mmpr_the-reset-token')
+    expect(resetMail.text).toContain(`Hello ${user.name},`)
+    const [verifyMail] = smtp.received.filter(({ subject }) => subject.startsWith('Confirm'))
+    expect(verifyMail.text).toContain('https://shop.example/app/verify-email#token=mmev_the-token')
+    const logged = await notify.db('notifications').select('type', 'data')
+    expect(JSON.stringify(logged)).not.toMatch(/mmpr_|mmev_/)
+  })
+
   it('writes mails to the file transport folder without SMTP', async () => {
     const directory = join(tmpdir(), `mmtest-mail-${Date.now()}`)
     notify = await startNotify('notify_mail_file', { mail: { smtpUrl: '', directory }, ...quickRetries })
     const user = userRegistered(buyer())
     await notify.emit('user.registered', user)
+    await notify.emit('user.email_verification_requested', emailVerificationRequested(user))
     const files = await waitFor(async () => {
       const names = await readdir(directory).catch(() => [])
       return names.length > 0 && names

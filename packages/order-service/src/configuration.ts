@@ -16,7 +16,9 @@ export const settingsSchema = serviceSettingsSchema({
   /** How long after delivery the escrow goes to the seller (`0`: at once). */
   escrowReleaseAfter: durationSetting,
   /** The platform's share of an order's total, in percent, kept when the escrow is released. */
-  commissionPercent: Type.Number({ minimum: 0, maximum: 100 })
+  commissionPercent: Type.Number({ minimum: 0, maximum: 100 }),
+  /** Only buyers whose access token says their email is verified (`email_verified`) may check out; on in production. */
+  requireVerifiedEmail: Type.Boolean()
 })
 
 export const environment: typeof baseEnvironment = {
@@ -27,7 +29,8 @@ export const environment: typeof baseEnvironment = {
   ORDER_PENDING_TIMEOUT: ['orderPendingTimeout', 'string'],
   AUTO_DELIVER_AFTER: ['autoDeliverAfter', 'string'],
   ESCROW_RELEASE_AFTER: ['escrowReleaseAfter', 'string'],
-  COMMISSION_PERCENT: ['commissionPercent', 'number']
+  COMMISSION_PERCENT: ['commissionPercent', 'number'],
+  REQUIRE_VERIFIED_EMAIL: ['requireVerifiedEmail', 'boolean']
 }
 
 declare module '@marketmesh/shared' {
@@ -38,5 +41,6 @@ declare module '@marketmesh/shared' {
     autoDeliverAfter: string
     escrowReleaseAfter: string
     commissionPercent: number
+    requireVerifiedEmail: boolean
   }
 }

@@ -205,3 +205,24 @@ describe('Idempotency-Key', () => {
     expect(later.body.id).not.toBe(first.body.id)
   })
 })
+
+describe('REQUIRE_VERIFIED_EMAIL', () => {
+  let strict: Orders
+  beforeAll(async () => {
+    strict = await startOrders('checkouts_verified', { requireVerifiedEmail: true })
+  })
+  afterAll(() => strict?.close())
+
+  it('lets only a buyer whose access token says email_verified check out; the others get 403 and nothing is written', async () => {
+    const [lamp] = await knownProducts(strict, [productCreated(seller())])
+    const body = checkoutBody([{ productId: lamp.productId, quantity: 1 }])
+    const post = (as: ReturnType<typeof buyer>) => strict.call('POST', '/checkouts', { as, body, headers: { 'Idempotency-Key': randomUUID() } })
+    for (const unverified of [{ ...buyer(), emailVerified: false }, buyer()]) {
+      const refused = await post(unverified)
+      expect(refused.status).toBe(403)
+      expect(refused.body.message).toMatch(/Verify your email address/)
+    }
+    expect(Number((await strict.app.get('postgresqlClient')('orders').count({ n: '*' }).first())?.n)).toBe(0)
+    expect((await post({ ...buyer(), emailVerified: true })).status).toBe(201)
+  })
+})

@@ -8,11 +8,16 @@ const roles: ReadonlyArray<Principal['role']> = ['buyer', 'seller', 'admin', 'de
 
 /** The caller, from the claims user-service signs into every access token. */
 export const principalFromPayload = (payload: Record<string, unknown>): Principal => {
-  const { sub, role, sellerId } = payload
+  const { sub, role, sellerId, email_verified: emailVerified } = payload
   if (typeof sub !== 'string' || !roles.includes(role as Principal['role'])) {
     throw new NotAuthenticated('Access token lacks a subject or role')
   }
-  return { id: sub, role: role as Principal['role'], ...(typeof sellerId === 'string' ? { sellerId } : {}) }
+  return {
+    id: sub,
+    role: role as Principal['role'],
+    ...(typeof sellerId === 'string' ? { sellerId } : {}),
+    ...(typeof emailVerified === 'boolean' ? { emailVerified } : {})
+  }
 }
 
 /** The JWT strategy of every service: the verified token becomes `params.principal`. */

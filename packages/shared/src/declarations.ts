@@ -14,6 +14,8 @@ export interface Principal {
   role: 'buyer' | 'seller' | 'admin' | 'device'
   /** The shop a seller owns or a device belongs to. */
   sellerId?: string
+  /** Whether the user had verified their email when the access token was signed (claim `email_verified`). */
+  emailVerified?: boolean
 }
 
 /** The settings and what the kit puts on every app; a service adds its own settings by declaration merging. */

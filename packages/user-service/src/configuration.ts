@@ -11,16 +11,34 @@ export const settingsSchema = serviceSettingsSchema({
    * session: two tabs refreshing at once, or a client retrying a refresh whose answer it lost. `0s`: never.
    */
   refreshTokenReuseGrace: durationSetting,
-  /** Failed logins tolerated per email and per client IP within the window, then 429. */
+  /**
+   * Failed logins tolerated within the window, then 429: per email from one client IP (low, so
+   * guessing stops early), per email from all addresses (higher, so a stranger cannot lock the
+   * owner out from elsewhere) and per client IP for any email.
+   */
   loginRateLimit: Type.Object({
     window: durationSetting,
+    maxFailuresPerEmailAndIp: Type.Integer({ minimum: 1 }),
     maxFailuresPerEmail: Type.Integer({ minimum: 1 }),
     maxFailuresPerIp: Type.Integer({ minimum: 1 })
   }),
-  /** Registrations tolerated per client IP within the window (each costs a bcrypt hash), then 429. */
+  /** Registrations tolerated per client IP within the window (each costs a password hash), then 429. */
   registrationRateLimit: Type.Object({
     window: durationSetting,
     maxPerIp: Type.Integer({ minimum: 1 })
+  }),
+  /** Password reset links: how long one works, and how many may be asked for per email and per client IP within the window (then 429). */
+  passwordReset: Type.Object({
+    tokenLifetime: durationSetting,
+    window: durationSetting,
+    maxPerEmail: Type.Integer({ minimum: 1 }),
+    maxPerIp: Type.Integer({ minimum: 1 })
+  }),
+  /** Email verification links: how long one works, and how many more a user may ask for within the window (then 429). */
+  emailVerification: Type.Object({
+    tokenLifetime: durationSetting,
+    window: durationSetting,
+    maxPerUser: Type.Integer({ minimum: 1 })
   })
 })
 
@@ -30,10 +48,18 @@ export const environment: typeof baseEnvironment = {
   REFRESH_TOKEN_EXPIRES_IN: ['refreshTokenExpiresIn', 'string'],
   REFRESH_TOKEN_REUSE_GRACE: ['refreshTokenReuseGrace', 'string'],
   LOGIN_RATE_LIMIT_WINDOW: ['loginRateLimit.window', 'string'],
+  LOGIN_RATE_LIMIT_PER_EMAIL_AND_IP: ['loginRateLimit.maxFailuresPerEmailAndIp', 'integer'],
   LOGIN_RATE_LIMIT_PER_EMAIL: ['loginRateLimit.maxFailuresPerEmail', 'integer'],
   LOGIN_RATE_LIMIT_PER_IP: ['loginRateLimit.maxFailuresPerIp', 'integer'],
   REGISTRATION_RATE_LIMIT_WINDOW: ['registrationRateLimit.window', 'string'],
-  REGISTRATION_RATE_LIMIT_PER_IP: ['registrationRateLimit.maxPerIp', 'integer']
+  REGISTRATION_RATE_LIMIT_PER_IP: ['registrationRateLimit.maxPerIp', 'integer'],
+  PASSWORD_RESET_TOKEN_LIFETIME: ['passwordReset.tokenLifetime', 'string'],
+  PASSWORD_RESET_RATE_LIMIT_WINDOW: ['passwordReset.window', 'string'],
+  PASSWORD_RESET_RATE_LIMIT_PER_EMAIL: ['passwordReset.maxPerEmail', 'integer'],
+  PASSWORD_RESET_RATE_LIMIT_PER_IP: ['passwordReset.maxPerIp', 'integer'],
+  EMAIL_VERIFICATION_TOKEN_LIFETIME: ['emailVerification.tokenLifetime', 'string'],
+  EMAIL_VERIFICATION_RATE_LIMIT_WINDOW: ['emailVerification.window', 'string'],
+  EMAIL_VERIFICATION_RATE_LIMIT_PER_USER: ['emailVerification.maxPerUser', 'integer']
 }
 
 declare module '@marketmesh/shared' {
@@ -41,7 +67,9 @@ declare module '@marketmesh/shared' {
     signingKey?: PrivateJwk
     refreshTokenExpiresIn: string
     refreshTokenReuseGrace: string
-    loginRateLimit: { window: string; maxFailuresPerEmail: number; maxFailuresPerIp: number }
+    loginRateLimit: { window: string; maxFailuresPerEmailAndIp: number; maxFailuresPerEmail: number; maxFailuresPerIp: number }
     registrationRateLimit: { window: string; maxPerIp: number }
+    passwordReset: { tokenLifetime: string; window: string; maxPerEmail: number; maxPerIp: number }
+    emailVerification: { tokenLifetime: string; window: string; maxPerUser: number }
   }
 }

@@ -1,4 +1,5 @@
 import { runPeriodically, type ServiceApplication } from '@marketmesh/shared'
+import { purgeAccountTokens } from './account-tokens'
 import { purgeSessions } from './authentication/sessions'
 
 const PURGE_INTERVAL_MS = 15 * 60_000
@@ -6,7 +7,8 @@ const PURGE_INTERVAL_MS = 15 * 60_000
 /** Deletes the rows no request needs any more; answers how many of each kind. */
 export const purgeExpired = async (app: ServiceApplication) => ({
   refreshTokens: await purgeSessions(app.get('postgresqlClient')),
-  rateLimits: await app.get('rateLimits').purge()
+  rateLimits: await app.get('rateLimits').purge(),
+  accountTokens: await purgeAccountTokens(app.get('postgresqlClient'))
 })
 
 /** Runs `purgeExpired` every 15 minutes while the app is up, logging what it deleted. */

@@ -6,18 +6,27 @@ import { normalisedEmail } from './services/users/hooks'
 
 /**
  * Runs `attempt`, a check of `email`'s password, under the login limits: within the window at most
- * `maxFailuresPerEmail` wrong passwords for the email and `maxFailuresPerIp` from the client's IP,
- * then 429 with Retry-After, even to the right password. A wrong password is a NotAuthenticated from
- * `attempt`. The attempt is counted before it runs, so parallel guesses cannot all pass the check
- * before the first failure is counted; an attempt that ends otherwise is taken back, and the right
- * password clears the email's failures (not the IP's).
+ * `maxFailuresPerEmailAndIp` wrong passwords for the email from the client's IP, `maxFailuresPerEmail`
+ * for the email from all addresses together and `maxFailuresPerIp` from the IP for any email, then
+ * 429 with Retry-After, even to the right password. The low limit is the pair's: a stranger guessing
+ * from elsewhere does not lock the owner out, only a guessing spread over many addresses does. A
+ * wrong password is a NotAuthenticated from `attempt`. The attempt is counted before it runs, so
+ * parallel guesses cannot all pass the check before the first failure is counted; an attempt that
+ * ends otherwise is taken back, and the right password clears the pair's failures (not the email's
+ * nor the IP's, which count others' guesses too).
  */
 export const limitPasswordGuesses = async <T>(context: HookContext<ServiceApplication>, email: string, attempt: () => Promise<T>) => {
   const settings = context.app.get('loginRateLimit')
   const windowMs = durationMs(settings.window)
-  const emailKey = `login-email:${normalisedEmail(email)}`
-  const limits: Limit[] = [{ key: emailKey, max: settings.maxFailuresPerEmail, windowMs }]
-  if (context.params.ip) limits.push({ key: `login-ip:${context.params.ip}`, max: settings.maxFailuresPerIp, windowMs })
+  const { ip } = context.params
+  const normalised = normalisedEmail(email)
+  // Without an address (an internal call) the pair is the email's alone.
+  const pairKey = `login-email-ip:${normalised} ${ip ?? ''}`
+  const limits: Limit[] = [
+    { key: pairKey, max: settings.maxFailuresPerEmailAndIp, windowMs },
+    { key: `login-email:${normalised}`, max: settings.maxFailuresPerEmail, windowMs }
+  ]
+  if (ip) limits.push({ key: `login-ip:${ip}`, max: settings.maxFailuresPerIp, windowMs })
 
   const rateLimits = context.app.get('rateLimits')
   const taken = await rateLimits.take(limits)
@@ -29,7 +38,7 @@ export const limitPasswordGuesses = async <T>(context: HookContext<ServiceApplic
     if (!(error instanceof NotAuthenticated)) await rateLimits.giveBack(taken.hits)
     throw error
   }
-  await rateLimits.clear(emailKey)
-  await rateLimits.giveBack(taken.hits.filter((hit) => hit.key !== emailKey))
+  await rateLimits.clear(pairKey)
+  await rateLimits.giveBack(taken.hits.filter((hit) => hit.key !== pairKey))
   return result
 }

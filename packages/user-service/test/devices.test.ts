@@ -130,7 +130,7 @@ describe('devices', () => {
     expect(credential.last_seen_at).not.toBeNull()
 
     // The same service takes user access tokens signed by user-service, through the shared verification.
-    expect((await whoIs(seller.accessToken)).body).toEqual({ id: seller.user.id, role: 'seller', sellerId: seller.user.id })
+    expect((await whoIs(seller.accessToken)).body).toEqual({ id: seller.user.id, role: 'seller', sellerId: seller.user.id, emailVerified: false })
     // A device is refused where only users may call, there and on every user-service endpoint.
     expect((await atConsumer('GET', '/users-only', { token: printer.token })).status).toBe(401)
     expect((await atConsumer('GET', '/users-only', { token: seller.accessToken })).status).toBe(200)

@@ -1,3 +1,4 @@
+import { request } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { createMarketmeshClient } from '@marketmesh/client'
 import { deepMerge, listen } from '@marketmesh/shared'
@@ -22,6 +23,23 @@ export const httpClient =
     const text = await response.text()
     return { status: response.status, headers: response.headers, body: text ? JSON.parse(text) : undefined }
   }
+
+/**
+ * A JSON POST from another loopback address (`127.0.0.2`, ...), which the service sees as another
+ * client IP: a stranger's requests, in tests of the limits per address.
+ */
+export const postFrom = (url: string, from: string, path: string, body: unknown) =>
+  new Promise<Reply>((resolve, reject) => {
+    const sent = request(`${url}${path}`, { method: 'POST', localAddress: from, headers: { 'Content-Type': 'application/json' } }, (response) => {
+      let text = ''
+      response.setEncoding('utf8').on('data', (chunk: string) => (text += chunk))
+      response.on('end', () => {
+        const headers = new Headers(Object.entries(response.headers).map(([name, value]) => [name, String(value)] as [string, string]))
+        resolve({ status: response.statusCode!, headers, body: text ? JSON.parse(text) : undefined })
+      })
+    })
+    sent.on('error', reject).end(JSON.stringify(body))
+  })
 
 /** user-service in this process, on its own database and broker prefix, called over HTTP. */
 export const startUserService = async (label: string, extra: Record<string, unknown> = {}) => {
@@ -58,6 +76,8 @@ export const startUserService = async (label: string, extra: Record<string, unkn
     url,
     settings,
     http,
+    /** A POST from another loopback address (see `postFrom`). */
+    postFrom: (from: string, path: string, body: unknown) => postFrom(url, from, path, body),
     signUp,
     signUpAdmin,
     /** A fresh @marketmesh/client, as a web or mobile app uses it. */

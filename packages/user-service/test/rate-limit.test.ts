@@ -67,6 +67,33 @@ describe('failed login rate limit', () => {
   })
 })
 
+describe('failed logins from other addresses', () => {
+  let spread: UserServiceUnderTest
+  beforeAll(async () => {
+    spread = await startUserService('ratelimit_spread', { loginRateLimit: { maxFailuresPerEmailAndIp: 5, maxFailuresPerEmail: 8 } })
+  })
+  afterAll(() => spread?.stop())
+
+  const loginFrom = (from: string, email: string, password: string) =>
+    spread.postFrom(from, '/authentication', { strategy: 'local', email, password })
+
+  it('do not lock the owner out: a stranger is refused after 5 from their address, the owner logs in from theirs', async () => {
+    const { email, password } = await spread.signUp('buyer')
+    for (let attempt = 1; attempt <= 5; attempt++) expect((await loginFrom('127.0.0.2', email, 'wrong password')).status).toBe(401)
+    expectRetryAfter(await loginFrom('127.0.0.2', email, password))
+    expect((await loginFrom('127.0.0.1', email, password)).status).toBe(201)
+  })
+
+  it("count for the email across addresses up to a higher ceiling, then 429 from everywhere, the owner's too", async () => {
+    const { email, password } = await spread.signUp('buyer')
+    for (const from of ['127.0.0.3', '127.0.0.3', '127.0.0.3', '127.0.0.4', '127.0.0.4', '127.0.0.4', '127.0.0.5', '127.0.0.5']) {
+      expect((await loginFrom(from, email, 'wrong password')).status).toBe(401)
+    }
+    expectRetryAfter(await loginFrom('127.0.0.6', email, 'wrong password'))
+    expectRetryAfter(await loginFrom('127.0.0.1', email, password))
+  })
+})
+
 describe('the window of a limit', () => {
   it('lets an email and an IP try again once their windows have ended, and purges the windows that have', async () => {
     // The tests above left this IP over its limit.
@@ -75,17 +102,19 @@ describe('the window of a limit', () => {
     await rateLimitRows().update({ expires_at: new Date(Date.now() - 1_000) })
     for (let attempt = 1; attempt <= 5; attempt++) expect((await login(email, 'wrong password')).status).toBe(401)
     expectRetryAfter(await login(email, password))
-    const key = `login-email:${email}`
+    // The email's own window and that of the email from this address.
+    const keys = await rateLimitRows().whereLike('key', `login-email%:${email}%`).pluck('key')
+    expect(keys).toHaveLength(2)
     await rateLimitRows()
-      .where({ key })
+      .whereIn('key', keys)
       .update({ expires_at: new Date(Date.now() - 1_000) })
     await rateLimitRows().insert({ key: 'login-email:someone-else@example.com', hits: 1, expires_at: new Date(Date.now() + 60_000) })
     const ended = await rateLimitRows().where('expires_at', '<=', new Date()).pluck('key')
-    expect(ended).toContain(key)
+    expect(ended).toEqual(expect.arrayContaining(keys))
 
     const { rateLimits } = await purgeExpired(service.app)
     expect(rateLimits).toBe(ended.length)
-    expect(await rateLimitRows().where({ key }).first()).toBeUndefined()
+    expect(await rateLimitRows().whereIn('key', keys)).toEqual([])
     expect(await rateLimitRows().where({ key: 'login-email:someone-else@example.com' }).first('hits')).toEqual({ hits: 1 })
     expect((await login(email, password)).status).toBe(201)
   })

@@ -3,6 +3,7 @@ import { mail } from '../mail/mail'
 import { printConfirmTimeout } from '../printing/confirm-timeout'
 import { withdrawSkipped } from '../printing/withdraw-skipped'
 import { endRevokedDeviceStreams } from './end-revoked-device-streams'
+import { mailAccountLink } from './mail-account-link'
 import { notifyOrderShipped } from './mail-order'
 import { notifyOrder } from './notify-order'
 import { notifyUser } from './notify-user'
@@ -13,6 +14,8 @@ export const events = (app: ServiceApplication) => {
   const bus = app.get('events')
   deviceCredentialHandlers(bus, { onRevoked: endRevokedDeviceStreams })
   bus.on('user.registered', notifyUser).on('user.updated', notifyUser)
+  const mailLink = mailAccountLink(app)
+  bus.on('user.password_reset_requested', mailLink).on('user.email_verification_requested', mailLink)
   bus.on('order.paid', printOrderPaid).on('order.cancelled', withdrawCancelledOrder).on('order.shipped', notifyOrderShipped)
   for (const type of ['order.created', 'order.rejected', 'order.delivered', 'order.completed', 'order.refunded'] as const) {
     bus.on(type, notifyOrder)

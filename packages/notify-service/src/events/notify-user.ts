@@ -1,15 +1,14 @@
 import type { EventHandler } from '@marketmesh/shared'
 import { appendNotification } from '../log/append'
-import { MAIL_EFFECT, type MailPayload } from '../mail/mail'
 import { endStreamsOnCommit } from '../stream/control'
 
 /**
  * Keeps the users read model at its newest version (mail addresses, disabled accounts), ends the
  * streams of a user it disables, and tells the user about their account. The notification is
- * written whatever the version: it records the event, which happened whenever it arrives. A
- * registration also schedules the welcome mail.
+ * written whatever the version: it records the event, which happened whenever it arrives. (The
+ * welcome mail goes with the registration's email verification link: see `mailAccountLink`.)
  */
-export const notifyUser: EventHandler<'user.registered' | 'user.updated'> = async (event, { trx, schedule }) => {
+export const notifyUser: EventHandler<'user.registered' | 'user.updated'> = async (event, { trx }) => {
   const { userId, email, name, role, status, version, shopName } = event.data
   await appendNotification(trx, {
     type: event.type,
@@ -27,8 +26,4 @@ export const notifyUser: EventHandler<'user.registered' | 'user.updated'> = asyn
     .returning('status')
   // Only a write makes it the newest version: an older event arriving late changes nothing.
   if (written?.status === 'disabled') await endStreamsOnCommit(trx, { id: userId, role })
-  if (event.type === 'user.registered') {
-    const welcome: MailPayload = { template: 'welcome', to: userId, context: { shopName } }
-    await schedule(MAIL_EFFECT, `welcome:${userId}`, welcome)
-  }
 }

@@ -10,6 +10,8 @@ export const MAIL_EFFECT = 'mail'
 export interface MailPayload {
   template: MailTemplate
   to: string
+  /** The address to send to instead of the user's current one: a link goes where it was asked for. */
+  address?: string
   context: Record<string, unknown>
 }
 
@@ -30,11 +32,12 @@ export const mail = (app: ServiceApplication) => {
   app.get('events').effects.perform<MailPayload>(MAIL_EFFECT, async ({ id, payload }) => {
     const user = await db('users').first('email', 'name').where({ id: payload.to })
     if (!user) throw new Error(`No address yet for user ${payload.to}`)
-    const { subject, html, text } = render(payload.template, { ...payload.context, name: user.name, email: user.email })
+    const address = payload.address ?? user.email
+    const { subject, html, text } = render(payload.template, { ...payload.context, name: user.name, email: address })
     await transport.send({
       from: settings.from,
       // A header, like the subject: one printable line, whatever the read model holds.
-      to: { name: printableLine(user.name), address: user.email },
+      to: { name: printableLine(user.name), address },
       subject,
       html,
       text,
@@ -53,6 +56,6 @@ export const mail = (app: ServiceApplication) => {
 
 declare module '@marketmesh/shared' {
   interface ServiceConfiguration {
-    mail: { smtpUrl: string; from: string; directory: string }
+    mail: { smtpUrl: string; from: string; directory: string; appUrl: string }
   }
 }

@@ -47,6 +47,23 @@ const stockLine = Type.Object({ productId: Id, quantity: Type.Integer({ minimum:
 export const eventSchemas = {
   'user.registered': Type.Object(userFields),
   'user.updated': Type.Object(userFields),
+  // A one-time token to mail to `email`, the address it was made for; user-service keeps only its hash.
+  // Only notify-service consumes these events, and no service logs an event's data.
+  'user.password_reset_requested': Type.Object({
+    userId: Id,
+    email: Type.String({ format: 'email' }),
+    token: Type.String({ minLength: 1 }),
+    expiresAt: Type.String({ format: 'date-time' })
+  }),
+  // `welcome`: made at registration, so the link goes in the welcome mail (which names the shop).
+  'user.email_verification_requested': Type.Object({
+    userId: Id,
+    email: Type.String({ format: 'email' }),
+    token: Type.String({ minLength: 1 }),
+    expiresAt: Type.String({ format: 'date-time' }),
+    welcome: Type.Boolean(),
+    shopName: Type.Optional(Type.String())
+  }),
   // A SHA-256 hash of a 256-bit random token is no secret: services that let devices in verify against it.
   'device.registered': Type.Object({ deviceId: Id, sellerId: Id, name: Type.String(), tokenHash: Type.String({ pattern: '^[0-9a-f]{64}$' }) }),
   'device.revoked': Type.Object({ deviceId: Id, sellerId: Id }),

@@ -23,6 +23,8 @@ export const EVENT_CONSUMERS = {
   'notify-service': [
     'user.registered',
     'user.updated',
+    'user.password_reset_requested',
+    'user.email_verification_requested',
     'device.registered',
     'device.revoked',
     'order.created',
@@ -42,7 +44,14 @@ export const EVENT_CONSUMERS = {
  * it against the event types each service's code emits.
  */
 export const EVENT_PUBLISHERS = {
-  'user-service': ['user.registered', 'user.updated', 'device.registered', 'device.revoked'],
+  'user-service': [
+    'user.registered',
+    'user.updated',
+    'user.password_reset_requested',
+    'user.email_verification_requested',
+    'device.registered',
+    'device.revoked'
+  ],
   'catalog-service': [
     'product.created',
     'product.updated',

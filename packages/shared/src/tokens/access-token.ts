@@ -19,11 +19,12 @@ export const importSigningKey = async (jwk: PrivateJwk): Promise<SigningKey> => 
   key: (await importJWK(jwk, ACCESS_TOKEN_ALGORITHM)) as CryptoKey
 })
 
-/** What user-service puts in an access token: `sub` (user id), `role`, `sellerId` (sellers), `sid` (session). */
+/** What user-service puts in an access token: `sub` (user id), `role`, `sellerId` (sellers), `email_verified`, `sid` (session). */
 export interface AccessTokenClaims extends JWTPayload {
   sub: string
   role: string
   sellerId?: string
+  email_verified?: boolean
   sid?: string
 }
 

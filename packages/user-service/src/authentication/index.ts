@@ -32,7 +32,7 @@ export const authentication = (app: ServiceApplication) => {
   })
   const service = new UserAuthenticationService(app, sessions, signingKey, publicKeys)
   service.register('jwt', new PrincipalJWTStrategy())
-  service.register('local', new PasswordStrategy(sessions))
+  service.register('local', new PasswordStrategy(sessions, app.get('postgresqlClient')))
   service.register('refresh', new RefreshTokenStrategy(sessions))
 
   app.use('authentication', service, { methods: ['create', 'remove'], koa: { before: [rateLimitedHttp()] } })

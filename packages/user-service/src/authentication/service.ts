@@ -8,7 +8,7 @@ import type { SessionStore } from './sessions'
 
 /**
  * POST /authentication signs the access token every service verifies (claims `sub`, `role`,
- * `sellerId` for sellers, and `sid`, the session of the refresh token issued with it) with the
+ * `sellerId` for sellers, `email_verified`, and `sid`, the session of the refresh token issued with it) with the
  * private key only this service has. DELETE /authentication with that access token is the logout:
  * it revokes the session's refresh tokens.
  */
@@ -37,6 +37,8 @@ export class UserAuthenticationService extends AccessTokenAuthenticationService 
       ...(await super.getPayload(authResult, params)),
       role: user.role,
       ...(user.role === 'seller' ? { sellerId: user.id } : {}),
+      // OpenID Connect's claim: order-service lets only verified buyers check out (REQUIRE_VERIFIED_EMAIL).
+      email_verified: user.emailVerifiedAt !== null && user.emailVerifiedAt !== undefined,
       ...(typeof authResult.sessionId === 'string' ? { sid: authResult.sessionId } : {})
     }
   }

@@ -4,7 +4,7 @@ import { purgeInBatches, runInTransaction, type Knex } from '@marketmesh/shared'
 
 const REFRESH_TOKEN_PREFIX = 'mmrt_'
 
-const hashToken = (token: string) => createHash('sha256').update(token).digest('hex')
+export const hashToken = (token: string) => createHash('sha256').update(token).digest('hex')
 
 const randomToken = () => `${REFRESH_TOKEN_PREFIX}${randomBytes(32).toString('base64url')}`
 

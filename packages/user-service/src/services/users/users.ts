@@ -18,9 +18,11 @@ import {
   normaliseEmail,
   onlySelfOrAdmin,
   refuseAdminRegistration,
+  requestVerificationOfEmail,
   requireCurrentPassword,
   revokeSessionsOnCredentialChange,
-  roleAndStatusOnlyByAdmin
+  roleAndStatusOnlyByAdmin,
+  unverifyChangedEmail
 } from './hooks'
 import { getOptions, UserService, type User } from './users.class'
 import {
@@ -81,12 +83,13 @@ export const users = (app: ServiceApplication) => {
         normaliseEmail,
         schemaHooks.validateData(userPatchValidator),
         schemaHooks.resolveData(userPatchResolver),
-        assignShopSlug
+        assignShopSlug,
+        unverifyChangedEmail
       ]
     },
     after: {
-      create: [emitEvent('user.registered', userEventData)],
-      patch: [bumpVersion, emitEvent('user.updated', userEventData), revokeSessionsOnCredentialChange]
+      create: [emitEvent('user.registered', userEventData), requestVerificationOfEmail],
+      patch: [bumpVersion, emitEvent('user.updated', userEventData), revokeSessionsOnCredentialChange, requestVerificationOfEmail]
     },
     error: {
       create: [duplicates],

@@ -6,7 +6,7 @@ import type { UserHookContext } from '../users.class'
 /**
  * Around hook of POST /users, ahead of the transaction: at most `maxPerIp` registrations per client
  * IP within the window, counted in PostgreSQL for all instances, then 429 with Retry-After. Every
- * attempt counts, whatever its outcome: each costs a bcrypt hash, and a 409 tells whether an email
+ * attempt counts, whatever its outcome: each costs a password hash, and a 409 tells whether an email
  * has an account. An admin creating accounts is not limited.
  */
 export const limitRegistrations = async (context: UserHookContext, next: NextFunction) => {

@@ -1,10 +1,9 @@
-import type { UserHookContext } from '../users.class'
-import { dataOf } from './data-of'
+import type { HookContext } from '@feathersjs/feathers'
 
 export const normalisedEmail = (email: string) => email.trim().toLowerCase()
 
-/** Emails compare case-insensitively: they are stored, looked up and rate-limited in one form. */
-export const normaliseEmail = (context: UserHookContext) => {
-  const data = dataOf(context)
-  if (typeof data?.email === 'string') context.data = { ...data, email: normalisedEmail(data.email) }
+/** Emails compare case-insensitively: they are stored, looked up and rate-limited in one form (users, password resets). */
+export const normaliseEmail = (context: HookContext) => {
+  const { data } = context
+  if (!Array.isArray(data) && typeof data?.email === 'string') context.data = { ...data, email: normalisedEmail(data.email) }
 }
