@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto'
 import { eventTypes, type EventData, type Principal } from '@marketmesh/shared'
-import { metricValue, waitFor } from '../../../test/support'
+import { metricValue, waitFor, type ServiceProcess } from '../../../test/support'
 import { seller, startServiceUnderTest, type ServiceUnderTest } from '../../../test/support/service-under-test'
+import { bearer } from '../../../test/support/tokens'
 import { createApp } from '../src/app'
 
 export { admin, buyer, seller } from '../../../test/support/service-under-test'
@@ -52,3 +53,13 @@ export const checkoutBody = (items: Array<{ productId: string; quantity: number 
   shippingAddress,
   payment: { provider: 'test', token }
 })
+
+/** Calls a service running as its own process (`startServiceProcess`) as `as`, and returns its JSON answer. */
+export const callProcess = async (service: ServiceProcess, method: string, path: string, as: Principal, body?: unknown) => {
+  const response = await fetch(`${service.url}${path}`, {
+    method,
+    headers: { 'Content-Type': 'application/json', ...bearer(as) },
+    body: body === undefined ? undefined : JSON.stringify(body)
+  })
+  return (await response.json()) as any
+}

@@ -3,8 +3,7 @@ import knex, { type Knex } from 'knex'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Principal } from '@marketmesh/shared'
 import { cleanUp, isolatedEnvironment, startServiceProcess, waitFor, type ServiceProcess } from '../../../test/support'
-import { bearer } from '../../../test/support/tokens'
-import { admin, buyer, checkoutBody, seller, startOrders, type Orders } from './helpers'
+import { admin, buyer, callProcess, checkoutBody, seller, startOrders, type Orders } from './helpers'
 
 // Refunds across real processes: catalog-service runs as its own process on the same broker
 // prefix, so its stock shows what each refund's events do to it.
@@ -30,14 +29,7 @@ afterAll(async () => {
   await cleanUp({ databases: [env.DATABASE_URL] })
 })
 
-const catalogCall = async (method: string, path: string, as: Principal, body?: unknown) => {
-  const response = await fetch(`${catalog.url}${path}`, {
-    method,
-    headers: { 'Content-Type': 'application/json', ...bearer(as) },
-    body: body === undefined ? undefined : JSON.stringify(body)
-  })
-  return (await response.json()) as any
-}
+const catalogCall = (method: string, path: string, as: Principal, body?: unknown) => callProcess(catalog, method, path, as, body)
 
 const stockOf = async (productId: string) => (await catalogDb('products').where({ id: productId }).first('stock')).stock as number
 

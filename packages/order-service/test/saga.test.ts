@@ -3,8 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Principal } from '@marketmesh/shared'
 import { cleanUp, isolatedEnvironment, startServiceProcess, waitFor, type ServiceProcess } from '../../../test/support'
 import { envelope } from '../../../test/support/service-under-test'
-import { bearer } from '../../../test/support/tokens'
-import { buyer, checkoutBody, seller, shippingAddress, startOrders, type Orders } from './helpers'
+import { buyer, callProcess, checkoutBody, seller, shippingAddress, startOrders, type Orders } from './helpers'
 
 // The saga across real processes: catalog-service runs as its own process on the same broker prefix.
 const env = isolatedEnvironment('saga')
@@ -24,14 +23,7 @@ afterAll(async () => {
   await cleanUp({ databases: [env.DATABASE_URL] })
 })
 
-const catalogCall = async (method: string, path: string, as: Principal, body?: unknown) => {
-  const response = await fetch(`${catalog.url}${path}`, {
-    method,
-    headers: { 'Content-Type': 'application/json', ...bearer(as) },
-    body: body === undefined ? undefined : JSON.stringify(body)
-  })
-  return (await response.json()) as any
-}
+const catalogCall = (method: string, path: string, as: Principal, body?: unknown) => callProcess(catalog, method, path, as, body)
 
 /** A product in the catalog, once order-service's read model has it. */
 const listed = async (owner: Principal, overrides: Record<string, unknown> = {}) => {
