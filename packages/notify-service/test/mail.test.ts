@@ -72,6 +72,7 @@ describe('e-mail', () => {
     const shop = seller()
     const eveUser = userRegistered(eve, { name: 'Eve\r\nBcc: victim@example.test\u202e\u001b[2J' })
     await notify.emit('user.registered', eveUser)
+    await notify.emit('user.email_verification_requested', emailVerificationRequested(eveUser))
     await notify.emit('user.registered', userRegistered(shop, { shopName: 'Oak\u001bp022\u200b & Iron' }))
     await notify.emit('order.paid', orderPaid(eve, shop, { shopName: 'Oak\u001bp022\u200b & Iron' }))
     await waitFor(() => smtp!.received.filter(({ to }) => to === eveUser.email).length >= 2, { what: 'the welcome and the confirmation' })
