@@ -40,9 +40,9 @@ export const streamRoute = (app: ServiceApplication, hub: StreamHub): Middleware
       ctx.set('Retry-After', String(STREAM_LIMIT_RETRY_AFTER_SECONDS))
       throw new TooManyRequests(admission.refused)
     }
-    // A caller gone while its credential was read has no close to come.
-    if (ctx.res.closed) admission.release()
-    else ctx.res.once('close', admission.release)
+    // A caller gone while its credential was read has no close to come: nothing to open.
+    if (ctx.res.closed) return admission.release()
+    ctx.res.once('close', admission.release)
 
     ctx.status = 200
     ctx.respond = false
