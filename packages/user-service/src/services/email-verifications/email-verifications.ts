@@ -27,11 +27,12 @@ export const emailVerifications = (app: ServiceApplication) => {
     koa: { before: [rateLimitedHttp()] }
   })
   app.service(emailVerificationPath).hooks({
-    around: { create: [authenticated(), requireRole('buyer', 'seller', 'admin'), limitVerificationRequests] },
-    before: {
+    around: {
+      // The query is refused first, before the caller and the limit (as at checkout).
       all: [schemaHooks.validateQuery(noQueryValidator)],
-      create: [schemaHooks.validateData(emailVerificationDataValidator)]
+      create: [authenticated(), requireRole('buyer', 'seller', 'admin'), limitVerificationRequests]
     },
+    before: { create: [schemaHooks.validateData(emailVerificationDataValidator)] },
     after: { create: [answerAccepted] }
   })
   app.use(emailVerificationConfirmationPath, new EmailVerificationConfirmationService(app), {

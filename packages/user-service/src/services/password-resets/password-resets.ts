@@ -23,11 +23,12 @@ export const passwordResets = (app: ServiceApplication) => {
     koa: { before: [rateLimitedHttp()] }
   })
   app.service(passwordResetPath).hooks({
-    around: { create: [limitPasswordResetRequests] },
-    before: {
+    around: {
+      // The query is refused first, before the limit (as at checkout).
       all: [schemaHooks.validateQuery(noQueryValidator)],
-      create: [normaliseEmail, schemaHooks.validateData(passwordResetDataValidator)]
+      create: [limitPasswordResetRequests]
     },
+    before: { create: [normaliseEmail, schemaHooks.validateData(passwordResetDataValidator)] },
     after: { create: [answerAccepted] }
   })
   app.use(passwordResetConfirmationPath, new PasswordResetConfirmationService(app), {
