@@ -1,4 +1,4 @@
-import { Type } from '@feathersjs/typebox'
+import { Type, type Static } from '@feathersjs/typebox'
 import { baseEnvironment, serviceSettingsSchema } from '@marketmesh/shared'
 
 export const settingsSchema = serviceSettingsSchema({
@@ -11,12 +11,11 @@ export const settingsSchema = serviceSettingsSchema({
 
 export const environment: typeof baseEnvironment = {
   ...baseEnvironment,
-  PAGINATE_DEFAULT: ['paginate.default', 'integer'],
-  PAGINATE_MAX: ['paginate.max', 'integer']
+  PAGINATE_DEFAULT: 'paginate.default',
+  PAGINATE_MAX: 'paginate.max'
 }
 
+// The app's settings are what its schema says: `app.get('mail')` is typed from it, declared nowhere else.
 declare module '@marketmesh/shared' {
-  interface ServiceConfiguration {
-    paginate: { default: number; max: number }
-  }
+  interface ServiceConfiguration extends Static<typeof settingsSchema> {}
 }

@@ -1,5 +1,5 @@
-import { Type } from '@feathersjs/typebox'
-import { baseEnvironment, durationSetting, RECEIPT_COLUMNS, serviceSettingsSchema, type ReceiptColumns } from '@marketmesh/shared'
+import { Type, type Static } from '@feathersjs/typebox'
+import { baseEnvironment, durationSetting, RECEIPT_COLUMNS, serviceSettingsSchema } from '@marketmesh/shared'
 
 export const settingsSchema = serviceSettingsSchema({
   /** Page sizes of `GET /notifications` (`$limit`): the default and the most a caller may ask for. */
@@ -47,30 +47,26 @@ export const settingsSchema = serviceSettingsSchema({
 
 export const environment: typeof baseEnvironment = {
   ...baseEnvironment,
-  PAGINATE_DEFAULT: ['paginate.default', 'integer'],
-  PAGINATE_MAX: ['paginate.max', 'integer'],
-  NOTIFICATION_RETENTION: ['notificationRetention', 'string'],
-  STREAM_HEARTBEAT: ['stream.heartbeat', 'string'],
-  STREAM_RETRY: ['stream.retry', 'string'],
-  STREAM_RETRY_JITTER: ['stream.retryJitter', 'string'],
-  STREAM_MAX_BUFFERED_BYTES: ['stream.maxBufferedBytes', 'integer'],
-  STREAM_LIMIT_PER_CALLER: ['stream.maxPerCaller', 'integer'],
-  STREAM_LIMIT_PER_ADDRESS: ['stream.maxPerAddress', 'integer'],
-  LIVE_USER_SERVICE_URL: ['live.userServiceUrl', 'string'],
-  PRINT_CONFIRM_TIMEOUT: ['printing.confirmTimeout', 'string'],
-  PRINTER_ONLINE_WINDOW: ['printing.onlineWindow', 'string'],
-  CLOUDPRNT_COLUMNS: ['printing.cloudprntColumns', 'integer'],
-  SMTP_URL: ['mail.smtpUrl', 'string'],
-  MAIL_FROM: ['mail.from', 'string'],
-  MAIL_DIRECTORY: ['mail.directory', 'string'],
-  APP_URL: ['mail.appUrl', 'string']
+  PAGINATE_DEFAULT: 'paginate.default',
+  PAGINATE_MAX: 'paginate.max',
+  NOTIFICATION_RETENTION: 'notificationRetention',
+  STREAM_HEARTBEAT: 'stream.heartbeat',
+  STREAM_RETRY: 'stream.retry',
+  STREAM_RETRY_JITTER: 'stream.retryJitter',
+  STREAM_MAX_BUFFERED_BYTES: 'stream.maxBufferedBytes',
+  STREAM_LIMIT_PER_CALLER: 'stream.maxPerCaller',
+  STREAM_LIMIT_PER_ADDRESS: 'stream.maxPerAddress',
+  LIVE_USER_SERVICE_URL: 'live.userServiceUrl',
+  PRINT_CONFIRM_TIMEOUT: 'printing.confirmTimeout',
+  PRINTER_ONLINE_WINDOW: 'printing.onlineWindow',
+  CLOUDPRNT_COLUMNS: 'printing.cloudprntColumns',
+  SMTP_URL: 'mail.smtpUrl',
+  MAIL_FROM: 'mail.from',
+  MAIL_DIRECTORY: 'mail.directory',
+  APP_URL: 'mail.appUrl'
 }
 
+// The app's settings are what its schema says: `app.get('mail')` is typed from it, declared nowhere else.
 declare module '@marketmesh/shared' {
-  interface ServiceConfiguration {
-    paginate: { default: number; max: number }
-    notificationRetention: string
-    stream: { heartbeat: string; retry: string; retryJitter: string; maxBufferedBytes: number; maxPerCaller: number; maxPerAddress: number }
-    printing: { confirmTimeout: string; onlineWindow: string; cloudprntColumns: ReceiptColumns }
-  }
+  interface ServiceConfiguration extends Static<typeof settingsSchema> {}
 }

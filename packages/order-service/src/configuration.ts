@@ -1,4 +1,4 @@
-import { Type } from '@feathersjs/typebox'
+import { Type, type Static } from '@feathersjs/typebox'
 import { baseEnvironment, durationSetting, serviceSettingsSchema } from '@marketmesh/shared'
 
 export const settingsSchema = serviceSettingsSchema({
@@ -23,24 +23,17 @@ export const settingsSchema = serviceSettingsSchema({
 
 export const environment: typeof baseEnvironment = {
   ...baseEnvironment,
-  PAGINATE_DEFAULT: ['paginate.default', 'integer'],
-  PAGINATE_MAX: ['paginate.max', 'integer'],
-  IDEMPOTENCY_KEY_TTL: ['idempotencyKeyTtl', 'string'],
-  ORDER_PENDING_TIMEOUT: ['orderPendingTimeout', 'string'],
-  AUTO_DELIVER_AFTER: ['autoDeliverAfter', 'string'],
-  ESCROW_RELEASE_AFTER: ['escrowReleaseAfter', 'string'],
-  COMMISSION_PERCENT: ['commissionPercent', 'number'],
-  REQUIRE_VERIFIED_EMAIL: ['requireVerifiedEmail', 'boolean']
+  PAGINATE_DEFAULT: 'paginate.default',
+  PAGINATE_MAX: 'paginate.max',
+  IDEMPOTENCY_KEY_TTL: 'idempotencyKeyTtl',
+  ORDER_PENDING_TIMEOUT: 'orderPendingTimeout',
+  AUTO_DELIVER_AFTER: 'autoDeliverAfter',
+  ESCROW_RELEASE_AFTER: 'escrowReleaseAfter',
+  COMMISSION_PERCENT: 'commissionPercent',
+  REQUIRE_VERIFIED_EMAIL: 'requireVerifiedEmail'
 }
 
+// The app's settings are what its schema says: `app.get('mail')` is typed from it, declared nowhere else.
 declare module '@marketmesh/shared' {
-  interface ServiceConfiguration {
-    paginate: { default: number; max: number }
-    idempotencyKeyTtl: string
-    orderPendingTimeout: string
-    autoDeliverAfter: string
-    escrowReleaseAfter: string
-    commissionPercent: number
-    requireVerifiedEmail: boolean
-  }
+  interface ServiceConfiguration extends Static<typeof settingsSchema> {}
 }

@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs'
 import { dirname, join } from 'node:path'
-import { Type, type Static, type TObject, type TProperties } from '@feathersjs/typebox'
+import { Type, type Static, type TObject, type TProperties, type TSchema } from '@feathersjs/typebox'
 import { jwksSchema } from './tokens/jwk'
 import { dataValidator, fieldName } from './validators'
 
@@ -111,37 +111,41 @@ export const baseDefaults: Omit<BaseSettings, 'name' | 'port' | 'postgresql'> & 
   }
 }
 
-type EnvFormat = 'string' | 'integer' | 'number' | 'boolean' | 'integer-list' | 'json'
+/**
+ * Environment variable -> the setting it sets. How its text is read (a number, a boolean, a list,
+ * JSON) follows from the setting's schema, so each setting is declared once. A service extends it
+ * with its own variables.
+ */
+export type SettingsEnvironment = Record<string, string>
 
-/** Environment variable -> setting path. A service extends it with its own variables. */
-export const baseEnvironment: Record<string, [path: string, format: EnvFormat]> = {
-  HOST: ['host', 'string'],
-  PORT: ['port', 'integer'],
-  OPS_PORT: ['opsPort', 'integer'],
-  LOG_LEVEL: ['logLevel', 'string'],
-  SHUTDOWN_TIMEOUT_MS: ['shutdownTimeoutMs', 'integer'],
-  TRUST_PROXY: ['trustProxy', 'boolean'],
-  TRUST_PROXY_HOPS: ['trustProxyHops', 'integer'],
-  DATABASE_URL: ['postgresql.connection', 'string'],
-  DATABASE_POOL_MAX: ['postgresql.pool.max', 'integer'],
-  DATABASE_PREPARED_STATEMENTS: ['postgresql.preparedStatements', 'boolean'],
-  AMQP_URL: ['amqp.url', 'string'],
-  AMQP_PREFIX: ['amqp.prefix', 'string'],
-  AMQP_PREFETCH: ['amqp.prefetch', 'integer'],
-  AMQP_CONCURRENCY: ['amqp.concurrency', 'integer'],
-  AMQP_PUBLISH_TIMEOUT_MS: ['amqp.publishTimeoutMs', 'integer'],
-  EVENT_RETRY_DELAYS_MS: ['amqp.retryDelaysMs', 'integer-list'],
-  EVENT_DEDUPE_RETENTION_HOURS: ['amqp.dedupeRetentionHours', 'number'],
-  EVENT_CRASH_LIMIT: ['amqp.crashLimit', 'integer'],
-  SIDE_EFFECT_RETRY_DELAYS_MS: ['sideEffects.retryDelaysMs', 'integer-list'],
-  SIDE_EFFECT_LEASE_MS: ['sideEffects.leaseMs', 'integer'],
-  OUTBOX_RETENTION_HOURS: ['outbox.retentionHours', 'number'],
-  JWT_PUBLIC_KEYS: ['jwt.publicKeys', 'json'],
-  JWT_JWKS_URL: ['jwt.jwksUrl', 'string'],
-  JWT_ISSUER: ['jwt.issuer', 'string'],
-  JWT_AUDIENCE: ['jwt.audience', 'string'],
-  JWT_EXPIRES_IN: ['jwt.accessTokenExpiresIn', 'string'],
-  JWT_VERIFIED_TOKEN_MEMORY_MS: ['jwt.verifiedTokenMemoryMs', 'integer']
+export const baseEnvironment: SettingsEnvironment = {
+  HOST: 'host',
+  PORT: 'port',
+  OPS_PORT: 'opsPort',
+  LOG_LEVEL: 'logLevel',
+  SHUTDOWN_TIMEOUT_MS: 'shutdownTimeoutMs',
+  TRUST_PROXY: 'trustProxy',
+  TRUST_PROXY_HOPS: 'trustProxyHops',
+  DATABASE_URL: 'postgresql.connection',
+  DATABASE_POOL_MAX: 'postgresql.pool.max',
+  DATABASE_PREPARED_STATEMENTS: 'postgresql.preparedStatements',
+  AMQP_URL: 'amqp.url',
+  AMQP_PREFIX: 'amqp.prefix',
+  AMQP_PREFETCH: 'amqp.prefetch',
+  AMQP_CONCURRENCY: 'amqp.concurrency',
+  AMQP_PUBLISH_TIMEOUT_MS: 'amqp.publishTimeoutMs',
+  EVENT_RETRY_DELAYS_MS: 'amqp.retryDelaysMs',
+  EVENT_DEDUPE_RETENTION_HOURS: 'amqp.dedupeRetentionHours',
+  EVENT_CRASH_LIMIT: 'amqp.crashLimit',
+  SIDE_EFFECT_RETRY_DELAYS_MS: 'sideEffects.retryDelaysMs',
+  SIDE_EFFECT_LEASE_MS: 'sideEffects.leaseMs',
+  OUTBOX_RETENTION_HOURS: 'outbox.retentionHours',
+  JWT_PUBLIC_KEYS: 'jwt.publicKeys',
+  JWT_JWKS_URL: 'jwt.jwksUrl',
+  JWT_ISSUER: 'jwt.issuer',
+  JWT_AUDIENCE: 'jwt.audience',
+  JWT_EXPIRES_IN: 'jwt.accessTokenExpiresIn',
+  JWT_VERIFIED_TOKEN_MEMORY_MS: 'jwt.verifiedTokenMemoryMs'
 }
 
 /** A setting is missing or invalid: the message names the setting and its environment variable. */
@@ -172,33 +176,44 @@ const setPath = (target: Record<string, unknown>, path: string, value: unknown) 
   node[keys[keys.length - 1]] = value
 }
 
-const parseEnvValue = (raw: string, format: EnvFormat): unknown => {
-  const number = (text: string) => (text.trim() === '' ? Number.NaN : Number(text))
-  switch (format) {
-    case 'integer':
-    case 'number':
-      return number(raw)
-    case 'boolean':
-      return { true: true, '1': true, false: false, '0': false }[raw.trim().toLowerCase()] ?? raw
-    case 'integer-list':
-      return raw.trim() === '' ? [] : raw.split(',').map(number)
-    case 'json':
-      try {
-        return JSON.parse(raw)
-      } catch {
-        // Left as text, the schema names the setting: "must be object".
-        return raw
-      }
-    default:
-      return raw
-  }
+/** The schema of the setting at `path` (`a.b.c`), or undefined where the schema has none. */
+const schemaAt = (schema: TSchema, path: string): TSchema | undefined =>
+  path.split('.').reduce<TSchema | undefined>((node, key) => node?.properties?.[key], schema)
+
+/** A list of JSON-schema types a schema allows (a union of literals: theirs). */
+const typesOf = (schema: TSchema | undefined): string[] => {
+  if (!schema) return []
+  if (schema.anyOf) return (schema.anyOf as TSchema[]).flatMap(typesOf)
+  if (schema.const !== undefined) return [typeof schema.const === 'number' ? 'number' : typeof schema.const]
+  return [schema.type].flat().filter(Boolean)
 }
 
-export const settingsFromEnvironment = (environment: Record<string, [string, EnvFormat]>, env: NodeJS.ProcessEnv = process.env) => {
+/**
+ * An environment variable's text as its setting's schema reads it: numbers, booleans (true/false,
+ * 1/0), comma-separated lists, JSON for objects; text stays text. What cannot be read is left as
+ * text, for the schema to name the setting ("must be integer").
+ */
+const parseEnvValue = (raw: string, schema: TSchema | undefined): unknown => {
+  const number = (text: string) => (text.trim() === '' ? Number.NaN : Number(text))
+  const types = typesOf(schema)
+  if (types.includes('object')) {
+    try {
+      return JSON.parse(raw)
+    } catch {
+      return raw
+    }
+  }
+  if (types.includes('array')) return raw.trim() === '' ? [] : raw.split(',').map(number)
+  if (types.includes('boolean')) return { true: true, '1': true, false: false, '0': false }[raw.trim().toLowerCase()] ?? raw
+  if (types.length > 0 && types.every((type) => type === 'integer' || type === 'number')) return number(raw)
+  return raw
+}
+
+export const settingsFromEnvironment = (schema: TObject, environment: SettingsEnvironment, env: NodeJS.ProcessEnv = process.env) => {
   const settings: Record<string, unknown> = {}
-  for (const [name, [path, format]] of Object.entries(environment)) {
+  for (const [name, path] of Object.entries(environment)) {
     const raw = env[name]
-    if (raw !== undefined) setPath(settings, path, parseEnvValue(raw, format))
+    if (raw !== undefined) setPath(settings, path, parseEnvValue(raw, schemaAt(schema, path)))
   }
   return settings
 }
@@ -207,9 +222,9 @@ export const settingsFromEnvironment = (environment: Record<string, [string, Env
 export const validateSettings = <T extends TObject>(
   schema: T,
   settings: unknown,
-  environment: Record<string, [string, EnvFormat]> = baseEnvironment
+  environment: SettingsEnvironment = baseEnvironment
 ): BaseSettings => {
-  const envNameOf = (path: string) => Object.entries(environment).find(([, [setting]]) => path === setting || path.startsWith(`${setting}.`))?.[0]
+  const envNameOf = (path: string) => Object.entries(environment).find(([, setting]) => path === setting || path.startsWith(`${setting}.`))?.[0]
   const validate = dataValidator.compile(schema)
   validate(settings)
   const problems = (validate.errors ?? []).map((error) => {
@@ -238,7 +253,7 @@ export interface LoadSettingsOptions<T extends TObject> {
   schema: T
   /** The service's folder: its `config/` holds default.json and per-NODE_ENV files. */
   root: string
-  environment?: Record<string, [string, EnvFormat]>
+  environment?: SettingsEnvironment
   /** Applied last; tests use it for unique database names and queue prefixes. */
   overrides?: Record<string, unknown>
 }
@@ -254,6 +269,11 @@ export const loadSettings = <T extends TObject>(options: LoadSettingsOptions<T>)
   process.env.SUPPRESS_NO_CONFIG_WARNING ??= 'true'
   const configuration = require('@feathersjs/configuration') as typeof import('@feathersjs/configuration')
   const fromFiles = configuration()()
-  const merged = deepMerge(baseDefaults, JSON.parse(JSON.stringify(fromFiles)), settingsFromEnvironment(environment), options.overrides ?? {})
+  const merged = deepMerge(
+    baseDefaults,
+    JSON.parse(JSON.stringify(fromFiles)),
+    settingsFromEnvironment(options.schema, environment),
+    options.overrides ?? {}
+  )
   return validateSettings(options.schema, merged, environment)
 }

@@ -1,5 +1,14 @@
+import { Type } from '@feathersjs/typebox'
 import { describe, expect, it } from 'vitest'
-import { baseDefaults, baseEnvironment, baseSettingsSchema, deepMerge, settingsFromEnvironment, validateSettings } from '../src'
+import {
+  baseDefaults,
+  baseEnvironment,
+  baseSettingsSchema,
+  deepMerge,
+  serviceSettingsSchema,
+  settingsFromEnvironment,
+  validateSettings
+} from '../src'
 
 const complete = (overrides: Record<string, unknown> = {}) =>
   deepMerge(baseDefaults, { name: 'x', port: 3000, postgresql: { connection: 'postgres://h/db' } }, overrides)
@@ -7,7 +16,7 @@ const complete = (overrides: Record<string, unknown> = {}) =>
 describe('settings', () => {
   it('reads typed values from environment variables', () => {
     expect(
-      settingsFromEnvironment(baseEnvironment, {
+      settingsFromEnvironment(baseSettingsSchema, baseEnvironment, {
         PORT: '4000',
         TRUST_PROXY: 'true',
         EVENT_RETRY_DELAYS_MS: '100, 200',
@@ -16,8 +25,28 @@ describe('settings', () => {
     ).toEqual({ port: 4000, trustProxy: true, amqp: { retryDelaysMs: [100, 200] }, postgresql: { connection: 'postgres://db/x' } })
   })
 
+  it("reads a service's own variables as their settings' schemas say: no format declared beside them", () => {
+    const schema = serviceSettingsSchema({
+      columns: Type.Union([Type.Literal(32), Type.Literal(42)]),
+      level: Type.Union([Type.Literal('low'), Type.Literal('high')]),
+      key: Type.Optional(Type.Object({ kid: Type.String() })),
+      delaysMs: Type.Array(Type.Integer())
+    })
+    const environment = { COLUMNS: 'columns', LEVEL: 'level', KEY: 'key', DELAYS_MS: 'delaysMs' }
+    expect(settingsFromEnvironment(schema, environment, { COLUMNS: '42', LEVEL: 'high', KEY: '{"kid":"k1"}', DELAYS_MS: '5,10' })).toEqual({
+      columns: 42,
+      level: 'high',
+      key: { kid: 'k1' },
+      delaysMs: [5, 10]
+    })
+  })
+
   it('names every invalid setting with its environment variable', () => {
-    const env = settingsFromEnvironment(baseEnvironment, { TRUST_PROXY: 'perhaps', EVENT_RETRY_DELAYS_MS: '1,x', JWT_PUBLIC_KEYS: '{"keys": [' })
+    const env = settingsFromEnvironment(baseSettingsSchema, baseEnvironment, {
+      TRUST_PROXY: 'perhaps',
+      EVENT_RETRY_DELAYS_MS: '1,x',
+      JWT_PUBLIC_KEYS: '{"keys": ['
+    })
     expect(() => validateSettings(baseSettingsSchema, complete(env))).toThrow(
       /setting "trustProxy" \(env TRUST_PROXY\): must be boolean[\s\S]*setting "amqp.retryDelaysMs.1" \(env EVENT_RETRY_DELAYS_MS\): must be integer[\s\S]*setting "jwt.publicKeys" \(env JWT_PUBLIC_KEYS\): must be object/
     )
@@ -31,9 +60,9 @@ describe('settings', () => {
 
   it('reads a JWK Set from JSON, and names what is wrong in one', () => {
     const key = { kty: 'OKP', crv: 'Ed25519', kid: 'k1', x: 'FLYOiutErGHgKr5c50yqQBEDoo5uDXDWCXmPSGrlmYE' }
-    const env = settingsFromEnvironment(baseEnvironment, { JWT_PUBLIC_KEYS: JSON.stringify({ keys: [key] }) })
+    const env = settingsFromEnvironment(baseSettingsSchema, baseEnvironment, { JWT_PUBLIC_KEYS: JSON.stringify({ keys: [key] }) })
     expect(validateSettings(baseSettingsSchema, complete(env)).jwt.publicKeys).toEqual({ keys: [key] })
-    const rsa = settingsFromEnvironment(baseEnvironment, { JWT_PUBLIC_KEYS: JSON.stringify({ keys: [{ ...key, kty: 'RSA' }] }) })
+    const rsa = settingsFromEnvironment(baseSettingsSchema, baseEnvironment, { JWT_PUBLIC_KEYS: JSON.stringify({ keys: [{ ...key, kty: 'RSA' }] }) })
     expect(() => validateSettings(baseSettingsSchema, complete(rsa))).toThrow(
       /setting "jwt.publicKeys.keys.0.kty" \(env JWT_PUBLIC_KEYS\): must be equal to constant/
     )

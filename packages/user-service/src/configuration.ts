@@ -1,5 +1,5 @@
-import { Type } from '@feathersjs/typebox'
-import { baseEnvironment, durationSetting, privateJwkSchema, serviceSettingsSchema, type PrivateJwk } from '@marketmesh/shared'
+import { Type, type Static } from '@feathersjs/typebox'
+import { baseEnvironment, durationSetting, privateJwkSchema, serviceSettingsSchema } from '@marketmesh/shared'
 
 export const settingsSchema = serviceSettingsSchema({
   /** The private key access tokens are signed with; the development key when not given. */
@@ -44,32 +44,25 @@ export const settingsSchema = serviceSettingsSchema({
 
 export const environment: typeof baseEnvironment = {
   ...baseEnvironment,
-  JWT_PRIVATE_KEY: ['signingKey', 'json'],
-  REFRESH_TOKEN_EXPIRES_IN: ['refreshTokenExpiresIn', 'string'],
-  REFRESH_TOKEN_REUSE_GRACE: ['refreshTokenReuseGrace', 'string'],
-  LOGIN_RATE_LIMIT_WINDOW: ['loginRateLimit.window', 'string'],
-  LOGIN_RATE_LIMIT_PER_EMAIL_AND_IP: ['loginRateLimit.maxFailuresPerEmailAndIp', 'integer'],
-  LOGIN_RATE_LIMIT_PER_EMAIL: ['loginRateLimit.maxFailuresPerEmail', 'integer'],
-  LOGIN_RATE_LIMIT_PER_IP: ['loginRateLimit.maxFailuresPerIp', 'integer'],
-  REGISTRATION_RATE_LIMIT_WINDOW: ['registrationRateLimit.window', 'string'],
-  REGISTRATION_RATE_LIMIT_PER_IP: ['registrationRateLimit.maxPerIp', 'integer'],
-  PASSWORD_RESET_TOKEN_LIFETIME: ['passwordReset.tokenLifetime', 'string'],
-  PASSWORD_RESET_RATE_LIMIT_WINDOW: ['passwordReset.window', 'string'],
-  PASSWORD_RESET_RATE_LIMIT_PER_EMAIL: ['passwordReset.maxPerEmail', 'integer'],
-  PASSWORD_RESET_RATE_LIMIT_PER_IP: ['passwordReset.maxPerIp', 'integer'],
-  EMAIL_VERIFICATION_TOKEN_LIFETIME: ['emailVerification.tokenLifetime', 'string'],
-  EMAIL_VERIFICATION_RATE_LIMIT_WINDOW: ['emailVerification.window', 'string'],
-  EMAIL_VERIFICATION_RATE_LIMIT_PER_USER: ['emailVerification.maxPerUser', 'integer']
+  JWT_PRIVATE_KEY: 'signingKey',
+  REFRESH_TOKEN_EXPIRES_IN: 'refreshTokenExpiresIn',
+  REFRESH_TOKEN_REUSE_GRACE: 'refreshTokenReuseGrace',
+  LOGIN_RATE_LIMIT_WINDOW: 'loginRateLimit.window',
+  LOGIN_RATE_LIMIT_PER_EMAIL_AND_IP: 'loginRateLimit.maxFailuresPerEmailAndIp',
+  LOGIN_RATE_LIMIT_PER_EMAIL: 'loginRateLimit.maxFailuresPerEmail',
+  LOGIN_RATE_LIMIT_PER_IP: 'loginRateLimit.maxFailuresPerIp',
+  REGISTRATION_RATE_LIMIT_WINDOW: 'registrationRateLimit.window',
+  REGISTRATION_RATE_LIMIT_PER_IP: 'registrationRateLimit.maxPerIp',
+  PASSWORD_RESET_TOKEN_LIFETIME: 'passwordReset.tokenLifetime',
+  PASSWORD_RESET_RATE_LIMIT_WINDOW: 'passwordReset.window',
+  PASSWORD_RESET_RATE_LIMIT_PER_EMAIL: 'passwordReset.maxPerEmail',
+  PASSWORD_RESET_RATE_LIMIT_PER_IP: 'passwordReset.maxPerIp',
+  EMAIL_VERIFICATION_TOKEN_LIFETIME: 'emailVerification.tokenLifetime',
+  EMAIL_VERIFICATION_RATE_LIMIT_WINDOW: 'emailVerification.window',
+  EMAIL_VERIFICATION_RATE_LIMIT_PER_USER: 'emailVerification.maxPerUser'
 }
 
+// The app's settings are what its schema says: `app.get('mail')` is typed from it, declared nowhere else.
 declare module '@marketmesh/shared' {
-  interface ServiceConfiguration {
-    signingKey?: PrivateJwk
-    refreshTokenExpiresIn: string
-    refreshTokenReuseGrace: string
-    loginRateLimit: { window: string; maxFailuresPerEmailAndIp: number; maxFailuresPerEmail: number; maxFailuresPerIp: number }
-    registrationRateLimit: { window: string; maxPerIp: number }
-    passwordReset: { tokenLifetime: string; window: string; maxPerEmail: number; maxPerIp: number }
-    emailVerification: { tokenLifetime: string; window: string; maxPerUser: number }
-  }
+  interface ServiceConfiguration extends Static<typeof settingsSchema> {}
 }

@@ -27,9 +27,3 @@ export const livePage = (app: ServiceApplication) => {
   app.use(page)
   answersPath(app, LIVE_PATH)
 }
-
-declare module '@marketmesh/shared' {
-  interface ServiceConfiguration {
-    live: { userServiceUrl: string }
-  }
-}

@@ -53,9 +53,3 @@ export const mail = (app: ServiceApplication) => {
     ]
   })
 }
-
-declare module '@marketmesh/shared' {
-  interface ServiceConfiguration {
-    mail: { smtpUrl: string; from: string; directory: string; appUrl: string }
-  }
-}
