@@ -125,7 +125,7 @@ export const asyncApiDocument = () => ({
       'The events the marketmesh services exchange through RabbitMQ. Each message is a JSON envelope ' +
       '{id, type, version, occurredAt, source, correlationId, causationId, data}; id is also the AMQP messageId. ' +
       'Events of one aggregate may arrive in any order. Written by `npm run docs:asyncapi` from packages/shared/src/events ' +
-      '(catalog.ts, topology.ts); docs/architecture.md describes the backbone.'
+      '(event-types.ts, topology.ts); docs/architecture.md describes the backbone.'
   },
   defaultContentType: 'application/json',
   servers: {

@@ -2,6 +2,6 @@
 // the broker's exchanges, queues and headers, without loading the service kit (Feathers, Koa,
 // knex), which would take most of a command's start.
 export * from './events/topology'
-export { eventTypes, type EventType } from './events/catalog'
+export { eventTypes, type EventType } from './events/event-types'
 export { durationMs } from './durations'
 export { redactUrl } from './redact'

@@ -1,5 +1,5 @@
 import type { ConfirmChannel } from 'amqplib'
-import type { EventType } from './catalog'
+import type { EventType } from './event-types'
 
 /**
  * Every exchange and queue name comes from here, so services, tests and the CLI agree.

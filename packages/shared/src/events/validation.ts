@@ -1,6 +1,6 @@
 import type { ValidateFunction } from 'ajv'
 import { dataValidator, fieldName } from '../validators'
-import { envelopeSchema, eventSchemas, type EventEnvelope, type EventType } from './catalog'
+import { envelopeSchema, eventSchemas, type EventEnvelope, type EventType } from './event-types'
 
 /** The message is not a valid event: retrying cannot help, so it is dead-lettered at once. */
 export class InvalidEventError extends Error {

@@ -1,5 +1,5 @@
 import { Type, type Static } from '@feathersjs/typebox'
-import { eventSchemas } from '../events/catalog'
+import { eventSchemas } from '../events/event-types'
 import { printableLine } from '../free-text'
 import { dataValidator } from '../validators'
 

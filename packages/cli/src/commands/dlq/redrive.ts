@@ -5,7 +5,7 @@ import { addBrokerOptions, queueState, withConnection, type BrokerOptions } from
 import { formatLetterLine } from '../../dead-letter'
 import { addFilterOptions, describeFilter, filterFrom, positiveInteger, type LetterFilter } from '../../letter-filter'
 import { confirm, examples, print, printJson } from '../../output'
-import { redrive, type RedriveProgress, type RedriveResult } from '../../redrive'
+import { redrive, type RedriveProgress, type RedriveResult } from '../../dead-letter-redrive'
 import { consumerArgument } from './consumer-argument'
 
 interface RedriveOptions extends BrokerOptions {
