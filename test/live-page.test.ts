@@ -10,7 +10,7 @@ import { httpClient } from '../packages/user-service/test/helpers'
 import { cleanUp, isolatedEnvironment, ROOT, startServiceProcess, waitFor, type ServiceProcess } from './support'
 import { buyer, startServiceUnderTest, type ServiceUnderTest } from './support/service-under-test'
 
-// Debian's chromium (README: the tests need it); flags as this machine's closed network wants them.
+// Debian's chromium (docs/testing.md: the tests need it); flags as this machine's closed network wants them.
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
 const CHROMIUM_ARGS = [
   '--no-sandbox',

@@ -2,19 +2,19 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startSmtpServer } from '../../packages/notify-service/test/smtp'
 import { waitFor } from '../support'
 import { createAdmin, meshEnvironment, startMesh, type Mesh } from '../support/mesh'
-import { promisedOutput, runWalkThrough, walkThroughScript } from './readme-script'
+import { promisedOutput, runWalkThrough, walkThroughScript } from './walk-through-script'
 
-// The password README's script and its create-admin step use.
+// The password the walk-through's script and its create-admin step use.
 const PASSWORD = 'correct horse battery staple'
 
-describe("README's walk-through, on a fresh mesh as after `npm start`", () => {
+describe("docs/walk-through.md's script, on a fresh mesh as after `npm start`", () => {
   let smtp: Awaited<ReturnType<typeof startSmtpServer>>
   let mesh: Mesh
 
   beforeAll(async () => {
     smtp = await startSmtpServer()
     mesh = await startMesh(meshEnvironment('walk', { envOf: { notify: { SMTP_URL: smtp.url } } }))
-    // README has the admin made first, with the CLI.
+    // The walk-through has the admin made first, with the CLI.
     await createAdmin(mesh.env.user, { email: 'root@example.com', name: 'Root', password: PASSWORD })
   }, 180_000)
 

@@ -12,7 +12,7 @@ const validPrivateKey = dataValidator.compile(privateJwkSchema)
 const cli = (args: string[], input = '') => runCli(args, {}, input)
 
 describe('marketmesh keys', () => {
-  it('runs as README writes it, `npx marketmesh keys generate` in the repository (the bin npm ci links)', async () => {
+  it('runs as docs/configuration.md writes it, `npx marketmesh keys generate` in the repository (the bin npm ci links)', async () => {
     const { stdout } = await promisify(execFile)('npx', ['--no-install', 'marketmesh', 'keys', 'generate'], { cwd: ROOT })
     expect(validPrivateKey(JSON.parse(stdout))).toBe(true)
   })

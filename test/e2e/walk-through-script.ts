@@ -4,14 +4,13 @@ import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { ROOT } from '../support'
 
-const SECTION = '## Walk through it'
+const WALK_THROUGH = 'docs/walk-through.md'
 
-/** The script of README's "Walk through it", with `urls` swapped for the mesh's. */
+/** The script of the walk-through page (its first js block), with `urls` swapped for the mesh's. */
 export const walkThroughScript = (urls: Record<string, string>) => {
-  const readme = readFileSync(join(ROOT, 'README.md'), 'utf8')
-  const section = readme.slice(readme.indexOf(SECTION))
-  const script = /```js\n([\s\S]*?)\n```/.exec(section)?.[1]
-  if (!readme.includes(SECTION) || !script) throw new Error(`README.md has no js block under "${SECTION}"`)
+  const page = readFileSync(join(ROOT, WALK_THROUGH), 'utf8')
+  const script = /```js\n([\s\S]*?)\n```/.exec(page)?.[1]
+  if (!script) throw new Error(`${WALK_THROUGH} has no js block`)
   const urlsLine = /^const urls = .*$/m
   if (!urlsLine.test(script)) throw new Error('the walk-through no longer starts with `const urls = …`')
   return script.replace(urlsLine, `const urls = ${JSON.stringify(urls)}`)
@@ -24,7 +23,7 @@ export const walkThroughScript = (urls: Record<string, string>) => {
 export const promisedOutput = (script: string) =>
   [...script.matchAll(/console\.log\('([^']+)', .*\) \/\/ (.*)$/gm)].map(([, label, expected]) => `${label} ${expected}`)
 
-/** Runs the script as README says (an ES module where @marketmesh/client resolves) and returns what it printed. */
+/** Runs the script as the walk-through page says (an ES module where @marketmesh/client resolves) and returns what it printed. */
 export const runWalkThrough = async (script: string) => {
   // Under the repository's node_modules: `import '@marketmesh/client'` finds the workspace package.
   const directory = join(ROOT, 'node_modules', '.cache', 'marketmesh-e2e')
