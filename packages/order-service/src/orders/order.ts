@@ -193,7 +193,12 @@ export const place = async (
  * the most it is ever charged, and its payment starts: a `charge` side effect, carrying the saga's
  * correlation (authorize and capture happen after commit, once, see payments/charge.ts).
  */
-export const reserve = async (app: ServiceApplication, trx: Knex.Transaction, order: OrderRow, cause: { correlationId: string; causationId: string }) => {
+export const reserve = async (
+  app: ServiceApplication,
+  trx: Knex.Transaction,
+  order: OrderRow,
+  cause: { correlationId: string; causationId: string }
+) => {
   if (!mayTake('reserve', order, BY_SYSTEM)) return
   await trx('orders').where({ id: order.id }).update({ paymentStartedAt: trx.fn.now(), updatedAt: trx.fn.now() })
   order.paymentStartedAt = new Date()

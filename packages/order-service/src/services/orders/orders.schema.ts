@@ -65,7 +65,7 @@ export const orderQueryValidator = getValidator(orderQuerySchema, queryValidator
 
 export const orderPatchSchema = Type.Object(
   {
-    status: StringEnum(requestedStatuses),
+    status: StringEnum([...requestedStatuses]),
     trackingNumber: Type.Optional(SingleLineText({ minLength: 1, maxLength: 100 }))
   },
   { $id: 'OrderPatch', additionalProperties: false }
