@@ -25,8 +25,9 @@ export type Step = 'place' | 'reserve' | 'reject' | 'pay' | 'decline' | 'expire'
 
 /**
  * Every transition of the order: who may take each step (an admin may take any step a person may),
- * from which stages (none: it makes a new order), and the stage it leads to. The one place the
- * saga's preconditions live; a refund that is not yet all of what was paid is money only, no step.
+ * from which stages (none: it makes a new order), and the stage it leads to. Only the money adds
+ * checks of its own (orders/order.ts): nothing ships once refunded in full, and a refund, money
+ * only until all that was paid is back (then refundInFull), never exceeds what was paid.
  */
 export const TRANSITIONS: Record<Step, { from: Stage[]; to: Stage; by: Role[] }> = {
   place: { from: [], to: 'pending', by: ['buyer'] },
