@@ -1,9 +1,9 @@
 import type { ServiceApplication } from '@marketmesh/shared'
-import { orderTimers } from '../orders/timers'
 import { chargeOrders } from '../payments/charge'
 import { refundOrders } from '../payments/refund'
 import { rejectOrder } from './reject-order'
 import { startPayment } from './start-payment'
+import { orderTimers } from './timers'
 import { deleteProduct, updateProduct } from './update-product'
 import { updateUser } from './update-user'
 
@@ -14,8 +14,8 @@ const locking = { ownTransaction: true }
 export const events = (app: ServiceApplication) => {
   app
     .get('events')
-    .on('stock.reserved', startPayment, locking)
-    .on('stock.rejected', rejectOrder, locking)
+    .on('stock.reserved', startPayment(app), locking)
+    .on('stock.rejected', rejectOrder(app), locking)
     .on('product.created', updateProduct, locking)
     .on('product.updated', updateProduct, locking)
     .on('product.deleted', deleteProduct, locking)

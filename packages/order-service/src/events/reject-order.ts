@@ -1,12 +1,11 @@
-import type { EventHandler } from '@marketmesh/shared'
-import { changeStatus, lockOrder, SYSTEM } from '../orders/status'
+import type { EventHandler, ServiceApplication } from '@marketmesh/shared'
+import { lockOrder, reject } from '../orders/order'
 
-/** The catalog could not reserve the stock: the order is rejected with its reasons, once, if it is still pending. */
-export const rejectOrder: EventHandler<'stock.rejected'> = async (event, { trx, emit }) => {
-  const { orderId, reasons } = event.data
-  const order = await lockOrder(trx, orderId)
-  if (!order || order.status !== 'pending' || order.paymentStartedAt) return
-  const reason = reasons.map((line) => `${line.productId}: ${line.reason}`).join('; ')
-  await changeStatus(trx, order, 'rejected', { by: SYSTEM, reason })
-  await emit('order.rejected', { orderId, buyerId: order.buyerId, sellerId: order.sellerId, reason })
-}
+/** The catalog could not reserve the stock: the order is rejected with its reasons (orders/order.ts `reject`). */
+export const rejectOrder =
+  (app: ServiceApplication): EventHandler<'stock.rejected'> =>
+  async (event, { trx }) => {
+    const { orderId, reasons } = event.data
+    const order = await lockOrder(trx, orderId)
+    if (order) await reject(app, trx, order, reasons.map((line) => `${line.productId}: ${line.reason}`).join('; '))
+  }

@@ -1,17 +1,10 @@
-import type { EventHandler } from '@marketmesh/shared'
-import { lockOrder } from '../orders/status'
-import { CHARGE } from '../payments/charge'
+import type { EventHandler, ServiceApplication } from '@marketmesh/shared'
+import { lockOrder, reserve } from '../orders/order'
 
-/**
- * The catalog reserved the stock, at the unit prices the buyer was quoted (it rejects the order
- * with `price_changed` otherwise): the order keeps its quoted total, the most it is ever charged,
- * and its payment is scheduled (authorize and capture happen after commit, once, see
- * payments/charge.ts).
- */
-export const startPayment: EventHandler<'stock.reserved'> = async (event, { trx, schedule }) => {
-  const { orderId } = event.data
-  const order = await lockOrder(trx, orderId)
-  if (!order || order.status !== 'pending' || order.paymentStartedAt) return
-  await trx('orders').where({ id: orderId }).update({ paymentStartedAt: trx.fn.now(), updatedAt: trx.fn.now() })
-  await schedule(CHARGE, `${orderId}`, { orderId, correlationId: event.correlationId, causationId: event.id })
-}
+/** The catalog reserved the stock at the quoted prices: the order's payment starts (orders/order.ts `reserve`). */
+export const startPayment =
+  (app: ServiceApplication): EventHandler<'stock.reserved'> =>
+  async (event, { trx }) => {
+    const order = await lockOrder(trx, event.data.orderId)
+    if (order) await reserve(app, trx, order, { correlationId: event.correlationId, causationId: event.id })
+  }

@@ -1,46 +1,47 @@
-import type { Knex } from '@marketmesh/shared'
-import type { OrderStatus } from '../services/orders/orders.schema'
+import type { Principal } from '@marketmesh/shared'
 
-export interface OrderRow {
-  id: string
-  checkoutId: string
-  buyerId: string
-  sellerId: string
-  status: OrderStatus
-  total: number
-  currency: string
-  buyerName: string
-  shopName: string | null
-  paymentId: string | null
-  paymentStartedAt: Date | null
-  createdAt: Date
-}
+/** An order's status, as stored and as the API shows it. */
+export const orderStatuses = ['pending', 'paid', 'rejected', 'cancelled', 'shipped', 'delivered', 'completed', 'refunded'] as const
+export type OrderStatus = (typeof orderStatuses)[number]
+
+/** A refund's status: `pending` until the provider has paid it back. */
+export const refundStatuses = ['pending', 'succeeded', 'failed'] as const
+export type RefundStatus = (typeof refundStatuses)[number]
 
 /**
- * The order, with every other handler, timer and request for it waiting until `trx` ends: the
- * one way the saga, the timers and the API read an order they are about to change.
+ * Where an order is in the saga: its status, with a pending order whose payment has started told
+ * apart as `paying` (only the payment's outcome ends it, paid or cancelled).
  */
-export const lockOrder = (trx: Knex.Transaction, orderId: string): Promise<OrderRow | undefined> =>
-  // The row lock, unlike an advisory one taken before the read, gives the read the row as the
-  // last holder committed it, in one round trip; NO KEY leaves the inserts referencing the order free.
-  trx('orders').where({ id: orderId }).forNoKeyUpdate().first()
+export type Stage = OrderStatus | 'paying'
 
-/** Moves the order to `to` and writes the step to its timeline, in one statement. */
-export const changeStatus = async (
-  trx: Knex.Transaction,
-  order: OrderRow,
-  to: OrderStatus,
-  step: { by: string; reason?: string; changes?: Record<string, unknown> }
-) => {
-  const moved = trx('orders')
-    .where({ id: order.id })
-    .update({ status: to, updatedAt: trx.fn.now(), ...(step.reason ? { reason: step.reason } : {}), ...step.changes })
-  await trx
-    .with('moved', moved)
-    .insert({ orderId: order.id, from: order.status, to, by: step.by, reason: step.reason ?? null })
-    .into('order_timeline')
-  order.status = to
-}
+/** Who takes a step: a person by their role, or the system (the saga's event handlers, timers and payments). */
+export type Role = Principal['role'] | 'system'
 
 /** Who a step is by when no person took it: the saga and the timers. */
 export const SYSTEM = 'system'
+
+/** The saga's named steps; orders/order.ts takes each one. */
+export type Step = 'place' | 'reserve' | 'reject' | 'pay' | 'decline' | 'expire' | 'cancel' | 'ship' | 'deliver' | 'complete' | 'refundInFull'
+
+/**
+ * Every transition of the order: who may take each step (an admin may take any step a person may),
+ * from which stages (none: it makes a new order), and the stage it leads to. Only the money adds
+ * checks of its own (orders/order.ts): nothing ships once refunded in full, and a refund, money
+ * only until all that was paid is back (then refundInFull), never exceeds what was paid.
+ */
+export const TRANSITIONS: Record<Step, { from: Stage[]; to: Stage; by: Role[] }> = {
+  place: { from: [], to: 'pending', by: ['buyer'] },
+  reserve: { from: ['pending'], to: 'paying', by: ['system'] },
+  reject: { from: ['pending'], to: 'rejected', by: ['system'] },
+  pay: { from: ['paying'], to: 'paid', by: ['system'] },
+  decline: { from: ['paying'], to: 'cancelled', by: ['system'] },
+  expire: { from: ['pending'], to: 'cancelled', by: ['system'] },
+  cancel: { from: ['pending', 'paid'], to: 'cancelled', by: ['buyer', 'seller', 'admin'] },
+  ship: { from: ['paid'], to: 'shipped', by: ['seller', 'admin'] },
+  deliver: { from: ['shipped'], to: 'delivered', by: ['buyer', 'admin', 'system'] },
+  complete: { from: ['delivered'], to: 'completed', by: ['system'] },
+  refundInFull: { from: ['paid', 'shipped', 'delivered', 'completed'], to: 'refunded', by: ['system'] }
+}
+
+/** The statuses a person asks for in PATCH /orders/:id: the `to` of the steps ship, deliver and cancel. */
+export const requestedStatuses = ['shipped', 'delivered', 'cancelled'] as const

@@ -1,10 +1,7 @@
 import { type EventData, type Knex, runInTransaction, type ServiceApplication, setEventCause, type SideEffect } from '@marketmesh/shared'
-import { holdPayment } from '../ledger/ledger'
-import { changeStatus, lockOrder, SYSTEM, type OrderRow } from '../orders/status'
+import { awaitsPayment, CHARGE, decline, lockOrder, pay, type OrderRow } from '../orders/order'
 import { paymentProviders } from '.'
 
-/** The side effect that pays for an order once its stock is reserved. */
-export const CHARGE = 'charge'
 /** The side effect that asks the provider what became of a charge that gave up, and ends the order by the answer. */
 export const SETTLE_CHARGE = 'charge-settle'
 
@@ -24,9 +21,9 @@ interface SettlePayload extends ChargePayload {
 const keysOf = (orderId: string) => ({ authorize: `${orderId}:authorize`, capture: `${orderId}:capture`, void: `${orderId}:void` })
 
 /**
- * Authorizes and captures an order's total through its checkout's provider, then makes the
- * order `paid` (its total held in escrow, the receipt in `order.paid`) or `cancelled` for
- * `payment_failed`. A provider that is unavailable throws: the side effect is retried later with
+ * Performs the `charge` side effect the `reserve` step schedules: authorizes and captures an
+ * order's total through its checkout's provider, then takes the order's `pay` step (its total held
+ * in escrow, the receipt in `order.paid`) or `decline` (`cancelled` for `payment_failed`). A provider that is unavailable throws: the side effect is retried later with
  * the same idempotency keys, so a capture that happened before a crash is answered again, not
  * charged again.
  *
@@ -45,27 +42,18 @@ export const chargeOrders = (app: ServiceApplication) => {
   const { retryDelaysMs, pollIntervalMs } = app.get('sideEffects')
   const settleRoundEvery = Math.max(pollIntervalMs, ...retryDelaysMs)
 
-  const conclude = (payload: ChargePayload, work: (trx: Knex.Transaction, order: OrderRow) => Promise<void>) =>
+  const conclude = (payload: ChargePayload, step: (trx: Knex.Transaction, order: OrderRow) => Promise<boolean>) =>
     runInTransaction(db, async (trx) => {
       setEventCause(trx, { correlationId: payload.correlationId, causationId: payload.causationId })
       const order = await lockOrder(trx, payload.orderId)
-      if (order?.status !== 'pending') return
-      await work(trx, order)
+      if (!order || !(await step(trx, order))) return
       app.get('orderMetrics').sagaStep.observe({ step: order.status }, (Date.now() - new Date(order.createdAt).getTime()) / 1000)
     })
 
-  const cancelUnpaid = (payload: ChargePayload) =>
-    conclude(payload, async (trx, order) => {
-      await changeStatus(trx, order, 'cancelled', { by: SYSTEM, reason: 'payment_failed' })
-      await events.emit(trx, 'order.cancelled', { orderId: order.id, buyerId: order.buyerId, sellerId: order.sellerId, reason: 'payment_failed' })
-    })
+  const cancelUnpaid = (payload: ChargePayload) => conclude(payload, (trx, order) => decline(app, trx, order))
 
   const markPaid = (payload: ChargePayload, captureId: string, lines: ChargeLine[]) =>
-    conclude(payload, async (trx, pending) => {
-      await changeStatus(trx, pending, 'paid', { by: SYSTEM, changes: { paymentId: captureId } })
-      await holdPayment(trx, { orderId: pending.id, sellerId: pending.sellerId, currency: pending.currency, total: pending.total })
-      await events.emit(trx, 'order.paid', receiptOf(pending, captureId, lines))
-    })
+    conclude(payload, (trx, order) => pay(app, trx, order, captureId, receiptOf(lines)))
 
   // The order and its receipt's lines and address, in one round trip: none of it changes once
   // its payment has started.
@@ -77,6 +65,7 @@ export const chargeOrders = (app: ServiceApplication) => {
       .orderBy('order_lines.productId')
       .select(
         'orders.status',
+        'orders.paymentStartedAt',
         'orders.total',
         'orders.currency',
         'checkouts.paymentProvider',
@@ -91,7 +80,7 @@ export const chargeOrders = (app: ServiceApplication) => {
   const charge = async ({ payload }: SideEffect<ChargePayload>) => {
     const lines = await chargeLinesOf(payload.orderId)
     const [order] = lines
-    if (order?.status !== 'pending') return
+    if (!order || !awaitsPayment(order)) return
     const provider = providers[order.paymentProvider]
     const keys = keysOf(payload.orderId)
     const { total: amount, currency } = order
@@ -104,7 +93,7 @@ export const chargeOrders = (app: ServiceApplication) => {
   const settle = async ({ payload }: SideEffect<SettlePayload>) => {
     const lines = await chargeLinesOf(payload.orderId)
     const [order] = lines
-    if (order?.status !== 'pending') return
+    if (!order || !awaitsPayment(order)) return
     const provider = providers[order.paymentProvider]
     const keys = keysOf(payload.orderId)
     const payment = await provider.lookup({ idempotencyKey: keys.authorize })
@@ -129,6 +118,7 @@ export const chargeOrders = (app: ServiceApplication) => {
 
 interface ChargeLine {
   status: OrderRow['status']
+  paymentStartedAt: OrderRow['paymentStartedAt']
   total: number
   currency: string
   paymentProvider: string
@@ -140,18 +130,8 @@ interface ChargeLine {
   unitPrice: number
 }
 
-/** `order.paid`: what notify-service needs to print and mail the order, with no other service's data. */
-const receiptOf = (order: OrderRow, paymentId: string, lines: ChargeLine[]) => ({
-  orderId: order.id,
-  buyerId: order.buyerId,
-  sellerId: order.sellerId,
-  checkoutId: order.checkoutId,
-  total: order.total,
-  currency: order.currency,
-  paymentId,
-  placedAt: new Date(order.createdAt).toISOString(),
-  buyerName: order.buyerName,
-  shopName: order.shopName,
+/** The receipt's part of `order.paid` the order row does not hold: what notify-service needs to print and mail it. */
+const receiptOf = (lines: ChargeLine[]) => ({
   shippingAddress: lines[0].shippingAddress,
   lines: lines.map(({ productId, title, quantity, unitPrice }) => ({ productId, title, quantity, unitPrice }))
 })

@@ -1,9 +1,9 @@
 import { BadRequest, Conflict, NotFound } from '@feathersjs/errors'
 import type { Id, Params } from '@feathersjs/feathers'
 import type { KnexAdapterParams } from '@feathersjs/knex'
-import { durationMs, invalidField, type Knex, type ServiceApplication } from '@marketmesh/shared'
+import { invalidField, type Knex, type ServiceApplication } from '@marketmesh/shared'
 import { randomUUID } from 'node:crypto'
-import { PENDING_TIMEOUT } from '../../orders/timers'
+import { place, type NewOrder } from '../../orders/order'
 import type { Checkout, CheckoutData } from './checkouts.schema'
 
 export type { Checkout, CheckoutData }
@@ -25,16 +25,11 @@ interface ProductRow {
   sellerStatus: string | null
 }
 
-interface PlannedOrder {
-  id: string
-  sellerId: string
-  lines: Array<{ productId: string; title: string; quantity: number; unitPrice: number }>
-  total: number
-}
+type PlannedOrder = Omit<NewOrder, 'shopName'>
 
 /**
- * One buyer's cart becomes one order per seller, all `pending`, with their lines, timelines and
- * `order.created` events, in one transaction. Products come from the read model: no call to
+ * One buyer's cart becomes one order per seller, placed (orders/order.ts `place`: all `pending`,
+ * with their lines, timelines and `order.created` events) in one transaction. Products come from the read model: no call to
  * catalog-service, whose stock reservation then confirms the lines and their prices (and refuses
  * those of a seller disabled since this read model heard of it).
  */
@@ -79,51 +74,8 @@ export class CheckoutService {
     // Until the buyer's user.registered has arrived, the receipt names the addressee.
     const buyerName = people.get(buyerId)?.name ?? data.shippingAddress.name
     const checkoutId = randomUUID()
-    // The checkout, its orders, their lines and first timeline steps: one statement (the foreign
-    // keys are checked at its end, when all four are written).
-    const checkout = trx('checkouts').insert({
-      id: checkoutId,
-      buyerId,
-      shippingAddress: JSON.stringify(data.shippingAddress),
-      paymentProvider: data.payment.provider,
-      paymentToken: data.payment.token
-    })
-    const orders = trx('orders').insert(
-      planned.map((order) => ({
-        id: order.id,
-        checkoutId,
-        buyerId,
-        sellerId: order.sellerId,
-        status: 'pending',
-        total: order.total,
-        currency,
-        buyerName,
-        shopName: people.get(order.sellerId)?.shopName ?? null
-      }))
-    )
-    const lines = trx('order_lines').insert(planned.flatMap((order) => order.lines.map((line) => ({ orderId: order.id, ...line }))))
-    await trx
-      .with('checkout', checkout)
-      .with('orders', orders)
-      .with('lines', lines)
-      .insert(planned.map((order) => ({ orderId: order.id, from: null, to: 'pending', by: buyerId })))
-      .into('order_timeline')
-    await this.app.get('events').emitAll(
-      trx,
-      'order.created',
-      planned.map((order) => ({
-        orderId: order.id,
-        buyerId,
-        sellerId: order.sellerId,
-        checkoutId,
-        lines: order.lines.map(({ productId, quantity, unitPrice }) => ({ productId, quantity, unitPrice })),
-        total: order.total,
-        currency
-      }))
-    )
-    const timeout = durationMs(this.app.get('orderPendingTimeout'))
-    for (const order of planned)
-      await this.app.get('events').effects.schedule(trx, PENDING_TIMEOUT, order.id, { orderId: order.id }, { delayMs: timeout })
+    const orders = planned.map((order) => ({ ...order, shopName: people.get(order.sellerId)?.shopName ?? null }))
+    await place(this.app, trx, { id: checkoutId, buyerId, buyerName, currency, shippingAddress: data.shippingAddress, payment: data.payment }, orders)
     return {
       id: checkoutId,
       status: 'pending',

@@ -1,12 +1,10 @@
 import { getValidator, StringEnum, Type, type Static } from '@feathersjs/typebox'
 import { dataValidator, publicQuerySyntax, queryValidator, SingleLineText } from '@marketmesh/shared'
+import { orderStatuses, requestedStatuses } from '../../orders/status'
 import { refundSchema } from '../refunds/refunds.schema'
 
 const Uuid = Type.String({ format: 'uuid' })
 const Nullable = <T extends ReturnType<typeof Type.String>>(schema: T) => Type.Union([schema, Type.Null()])
-
-export const orderStatuses = ['pending', 'paid', 'rejected', 'cancelled', 'shipped', 'delivered', 'completed', 'refunded'] as const
-export type OrderStatus = (typeof orderStatuses)[number]
 
 export const orderLineSchema = Type.Object({
   productId: Uuid,
@@ -67,7 +65,7 @@ export const orderQueryValidator = getValidator(orderQuerySchema, queryValidator
 
 export const orderPatchSchema = Type.Object(
   {
-    status: StringEnum(['shipped', 'delivered', 'cancelled']),
+    status: StringEnum([...requestedStatuses]),
     trackingNumber: Type.Optional(SingleLineText({ minLength: 1, maxLength: 100 }))
   },
   { $id: 'OrderPatch', additionalProperties: false }

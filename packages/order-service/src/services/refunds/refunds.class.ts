@@ -1,8 +1,8 @@
 import { NotFound } from '@feathersjs/errors'
 import { KnexService, type KnexAdapterOptions, type KnexAdapterParams } from '@feathersjs/knex'
 import type { ServiceApplication } from '@marketmesh/shared'
-import { lockOrder } from '../../orders/status'
-import { requestRefund } from '../../payments/refund'
+import { lockOrder, refund } from '../../orders/order'
+import { SYSTEM } from '../../orders/status'
 import type { Refund, RefundData, RefundQuery } from './refunds.schema'
 
 export type { Refund, RefundData, RefundQuery }
@@ -14,7 +14,7 @@ export type RefundParams = KnexAdapterParams<RefundQuery> & {
 
 /**
  * Refunds as rows of `refunds`, found only among the orders of `params.ordersOf` when it is
- * given; creating one asks the provider to pay it back (payments/refund.ts).
+ * given; creating one is the order's `refund` step (orders/order.ts), paid back by the provider after.
  */
 export class RefundService extends KnexService<Refund, RefundData, RefundParams> {
   constructor(
@@ -31,7 +31,8 @@ export class RefundService extends KnexService<Refund, RefundData, RefundParams>
     if (Array.isArray(data) || !trx) throw new Error('refunds.create takes one refund and runs in the transaction of inTransaction()')
     const order = await lockOrder(trx, data.orderId)
     if (!order) throw new NotFound(`No order ${data.orderId}`)
-    return requestRefund(this.app, trx, order, { amount: data.amount, reason: data.reason, by: params.principal?.id ?? 'system' })
+    // Its createdAt is a Date until the response is serialized.
+    return (await refund(this.app, trx, order, { amount: data.amount, reason: data.reason, by: params.principal?.id ?? SYSTEM })) as unknown as Refund
   }
 
   override createQuery(params: RefundParams = {}) {

@@ -1,6 +1,7 @@
 import { resolve } from '@feathersjs/schema'
 import { getValidator, StringEnum, Type, type Static } from '@feathersjs/typebox'
 import { dataValidator, publicQuerySyntax, queryValidator, SingleLineText, type ServiceHookContext } from '@marketmesh/shared'
+import { refundStatuses } from '../../orders/status'
 
 const Uuid = Type.String({ format: 'uuid' })
 
@@ -15,7 +16,7 @@ export const refundSchema = Type.Object(
     /** Who asked for it: an admin's id, or the buyer or seller who cancelled. Shown to admins only. */
     by: Type.String(),
     /** `pending` until the provider has paid it back. */
-    status: StringEnum(['pending', 'succeeded', 'failed']),
+    status: StringEnum([...refundStatuses]),
     /** The provider's reference once paid back. Shown to admins only. */
     refundReference: Type.Union([Type.String(), Type.Null()]),
     createdAt: Type.String({ format: 'date-time' })

@@ -1,0 +1,34 @@
+import { type Knex, runInTransaction, type ServiceApplication, setEventCause } from '@marketmesh/shared'
+import { AUTO_DELIVER, BY_SYSTEM, complete, deliver, expire, lockOrder, PENDING_TIMEOUT, RELEASE_ESCROW, type OrderRow } from '../orders/order'
+
+/**
+ * The order's durable timers: delayed side effects (rows in PostgreSQL, claimed by one instance
+ * with SKIP LOCKED), so they survive restarts and fire once however many instances run. Each
+ * takes its step with the order locked: a timer whose moment has passed changes nothing.
+ */
+export const orderTimers = (app: ServiceApplication) => {
+  const db: Knex = app.get('postgresqlClient')
+  const events = app.get('events')
+  const onOrder =
+    (step: (trx: Knex.Transaction, order: OrderRow) => Promise<void>) =>
+    async ({ payload, id }: { payload: { orderId: string }; id: string }) =>
+      runInTransaction(db, async (trx) => {
+        setEventCause(trx, { correlationId: id, causationId: null })
+        const order = await lockOrder(trx, payload.orderId)
+        if (order) await step(trx, order)
+      })
+
+  events.effects
+    .perform<{ orderId: string }>(
+      PENDING_TIMEOUT,
+      onOrder((trx, order) => expire(app, trx, order))
+    )
+    .perform<{ orderId: string }>(
+      AUTO_DELIVER,
+      onOrder((trx, order) => deliver(app, trx, order, BY_SYSTEM))
+    )
+    .perform<{ orderId: string }>(
+      RELEASE_ESCROW,
+      onOrder((trx, order) => complete(app, trx, order))
+    )
+}

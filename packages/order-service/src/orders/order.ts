@@ -1,0 +1,346 @@
+/**
+ * The order aggregate: the saga's steps, each checking TRANSITIONS (./status.ts), moving the order,
+ * writing its timeline and emitting its event, in the caller's transaction with the order locked.
+ * The adapters that take them keep their I/O and check nothing the table owns:
+ *
+ * - place: POST /checkouts (services/checkouts/checkouts.class.ts), with a pending timeout timer
+ * - reserve, reject: `stock.reserved` and `stock.rejected` (events/start-payment.ts, events/reject-order.ts)
+ * - pay, decline: the `charge` and `charge-settle` side effects (payments/charge.ts)
+ * - expire, deliver, complete: the timers (events/timers.ts)
+ * - ship, deliver, cancel: PATCH /orders/:id (services/orders/orders.class.ts)
+ * - refund: POST /refunds (services/refunds/refunds.class.ts) and the cancel of a paid order;
+ *   payBack: the `refund` side effect (payments/refund.ts), `refunded` once all is paid back
+ *
+ * Direction: services/, events/ and payments/ → orders/ → ledger/ and @marketmesh/shared.
+ */
+import { randomUUID } from 'node:crypto'
+import { Conflict, Forbidden } from '@feathersjs/errors'
+import { durationMs, invalidField, type EventData, type Knex, type ServiceApplication } from '@marketmesh/shared'
+import { holdPayment, refundToBuyer, releaseEscrow } from '../ledger/ledger'
+import { SYSTEM, TRANSITIONS, type OrderStatus, type RefundStatus, type Role, type Stage, type Step } from './status'
+
+export interface OrderRow {
+  id: string
+  checkoutId: string
+  buyerId: string
+  sellerId: string
+  status: OrderStatus
+  total: number
+  currency: string
+  buyerName: string
+  shopName: string | null
+  paymentId: string | null
+  paymentStartedAt: Date | null
+  createdAt: Date
+}
+
+export interface RefundRow {
+  id: string
+  orderId: string
+  amount: number
+  currency: string
+  reason: string
+  by: string
+  status: RefundStatus
+  refundReference: string | null
+  createdAt: Date
+}
+
+/** Who takes a step: a person (their user id and role), or the system. */
+export interface Actor {
+  id: string
+  role: Role
+}
+
+export const BY_SYSTEM: Actor = { id: SYSTEM, role: 'system' }
+
+/** The side effects and timers the steps schedule (performed by payments/ and events/timers.ts). */
+export const CHARGE = 'charge'
+export const REFUND = 'refund'
+export const PENDING_TIMEOUT = 'order-pending-timeout'
+export const AUTO_DELIVER = 'order-auto-deliver'
+export const RELEASE_ESCROW = 'order-release-escrow'
+
+/**
+ * The order, with every other handler, timer and request for it waiting until `trx` ends: the
+ * one way the saga, the timers and the API read an order they are about to change.
+ */
+export const lockOrder = (trx: Knex.Transaction, orderId: string): Promise<OrderRow | undefined> =>
+  // The row lock, unlike an advisory one taken before the read, gives the read the row as the
+  // last holder committed it, in one round trip; NO KEY leaves the inserts referencing the order free.
+  trx('orders').where({ id: orderId }).forNoKeyUpdate().first()
+
+const stageOf = (order: Pick<OrderRow, 'status' | 'paymentStartedAt'>): Stage =>
+  order.status === 'pending' && order.paymentStartedAt ? 'paying' : order.status
+
+/** Whether the order waits for its payment's outcome (`pay` or `decline`): the provider is asked only then. */
+export const awaitsPayment = (order: Pick<OrderRow, 'status' | 'paymentStartedAt'>) => TRANSITIONS.pay.from.includes(stageOf(order))
+
+/**
+ * Whether `actor` may take `step` now, by TRANSITIONS. A person who may not is answered: 403 for a
+ * step not theirs, 409 naming the order's status. For the system it is false: a repeated or late
+ * event, or a timer whose moment has passed, changes nothing.
+ */
+const mayTake = (step: Step, order: OrderRow, actor: Actor) => {
+  const rule = TRANSITIONS[step]
+  const stage = stageOf(order)
+  if (actor.role === 'system') return rule.by.includes('system') && rule.from.includes(stage)
+  if (!rule.by.includes(actor.role)) {
+    throw new Forbidden(`Only the order's ${rule.by.filter((role) => role !== 'admin' && role !== 'system').join(' or ')} may mark it ${rule.to}`)
+  }
+  // A step a person may take from `pending` (cancel) waits for the payment that has started.
+  if (stage === 'paying' && rule.from.includes('pending')) {
+    throw new Conflict(`Order ${order.id} is pending with its payment in progress: ${step} it once it is paid`)
+  }
+  if (!rule.from.includes(stage)) throw new Conflict(`Order ${order.id} is ${order.status}: it cannot become ${rule.to}`)
+  return true
+}
+
+/** Moves the order to `to` and writes the step to its timeline, in one statement. */
+const move = async (
+  trx: Knex.Transaction,
+  order: OrderRow,
+  to: OrderStatus,
+  step: { by: string; reason?: string; changes?: Record<string, unknown> }
+) => {
+  const moved = trx('orders')
+    .where({ id: order.id })
+    .update({ status: to, updatedAt: trx.fn.now(), ...(step.reason ? { reason: step.reason } : {}), ...step.changes })
+  await trx
+    .with('moved', moved)
+    .insert({ orderId: order.id, from: order.status, to, by: step.by, reason: step.reason ?? null })
+    .into('order_timeline')
+  order.status = to
+}
+
+const refOf = (order: OrderRow) => ({ orderId: order.id, buyerId: order.buyerId, sellerId: order.sellerId })
+
+/** An order `place` makes: one seller's lines of a checkout. */
+export interface NewOrder {
+  id: string
+  sellerId: string
+  shopName: string | null
+  lines: Array<{ productId: string; title: string; quantity: number; unitPrice: number }>
+  total: number
+}
+
+/**
+ * place: the checkout and one `pending` order per seller, with their lines, first timeline steps
+ * and `order.created` events, and a pending timeout timer each.
+ */
+export const place = async (
+  app: ServiceApplication,
+  trx: Knex.Transaction,
+  checkout: {
+    id: string
+    buyerId: string
+    buyerName: string
+    currency: string
+    shippingAddress: EventData<'order.paid'>['shippingAddress']
+    payment: { provider: string; token: string }
+  },
+  orders: NewOrder[]
+) => {
+  const { id: checkoutId, buyerId, buyerName, currency } = checkout
+  // The checkout, its orders, their lines and first timeline steps: one statement (the foreign
+  // keys are checked at its end, when all four are written).
+  const checkoutRow = trx('checkouts').insert({
+    id: checkoutId,
+    buyerId,
+    shippingAddress: JSON.stringify(checkout.shippingAddress),
+    paymentProvider: checkout.payment.provider,
+    paymentToken: checkout.payment.token
+  })
+  const orderRows = trx('orders').insert(
+    orders.map((order) => ({
+      id: order.id,
+      checkoutId,
+      buyerId,
+      sellerId: order.sellerId,
+      status: TRANSITIONS.place.to,
+      total: order.total,
+      currency,
+      buyerName,
+      shopName: order.shopName
+    }))
+  )
+  const lines = trx('order_lines').insert(orders.flatMap((order) => order.lines.map((line) => ({ orderId: order.id, ...line }))))
+  await trx
+    .with('checkout', checkoutRow)
+    .with('orders', orderRows)
+    .with('lines', lines)
+    .insert(orders.map((order) => ({ orderId: order.id, from: null, to: TRANSITIONS.place.to, by: buyerId })))
+    .into('order_timeline')
+  await app.get('events').emitAll(
+    trx,
+    'order.created',
+    orders.map((order) => ({
+      orderId: order.id,
+      buyerId,
+      sellerId: order.sellerId,
+      checkoutId,
+      lines: order.lines.map(({ productId, quantity, unitPrice }) => ({ productId, quantity, unitPrice })),
+      total: order.total,
+      currency
+    }))
+  )
+  const timeout = durationMs(app.get('orderPendingTimeout'))
+  for (const order of orders) await app.get('events').effects.schedule(trx, PENDING_TIMEOUT, order.id, { orderId: order.id }, { delayMs: timeout })
+}
+
+/**
+ * reserve: the catalog reserved the stock at the quoted prices; the order keeps its quoted total,
+ * the most it is ever charged, and its payment starts: a `charge` side effect, carrying the saga's
+ * correlation (authorize and capture happen after commit, once, see payments/charge.ts).
+ */
+export const reserve = async (
+  app: ServiceApplication,
+  trx: Knex.Transaction,
+  order: OrderRow,
+  cause: { correlationId: string; causationId: string }
+) => {
+  if (!mayTake('reserve', order, BY_SYSTEM)) return
+  await trx('orders').where({ id: order.id }).update({ paymentStartedAt: trx.fn.now(), updatedAt: trx.fn.now() })
+  order.paymentStartedAt = new Date()
+  await app.get('events').effects.schedule(trx, CHARGE, order.id, { orderId: order.id, ...cause })
+}
+
+/** reject: the catalog could not reserve the stock; the order is rejected with its reasons. */
+export const reject = async (app: ServiceApplication, trx: Knex.Transaction, order: OrderRow, reason: string) => {
+  if (!mayTake('reject', order, BY_SYSTEM)) return
+  await move(trx, order, 'rejected', { by: SYSTEM, reason })
+  await app.get('events').emit(trx, 'order.rejected', { ...refOf(order), reason })
+}
+
+/** pay: captured as `paymentId`; the total is held in escrow and `order.paid` carries the receipt. Whether it was taken. */
+export const pay = async (
+  app: ServiceApplication,
+  trx: Knex.Transaction,
+  order: OrderRow,
+  paymentId: string,
+  receipt: Pick<EventData<'order.paid'>, 'shippingAddress' | 'lines'>
+) => {
+  if (!mayTake('pay', order, BY_SYSTEM)) return false
+  await move(trx, order, 'paid', { by: SYSTEM, changes: { paymentId } })
+  await holdPayment(trx, { orderId: order.id, sellerId: order.sellerId, currency: order.currency, total: order.total })
+  await app.get('events').emit(trx, 'order.paid', {
+    ...refOf(order),
+    checkoutId: order.checkoutId,
+    total: order.total,
+    currency: order.currency,
+    paymentId,
+    placedAt: new Date(order.createdAt).toISOString(),
+    buyerName: order.buyerName,
+    shopName: order.shopName,
+    ...receipt
+  })
+  return true
+}
+
+const cancelled = async (app: ServiceApplication, trx: Knex.Transaction, order: OrderRow, by: string, reason: string) => {
+  const wasPaid = order.status === 'paid'
+  await move(trx, order, 'cancelled', { by, reason })
+  await app.get('events').emit(trx, 'order.cancelled', { ...refOf(order), reason })
+  if (wasPaid) await refund(app, trx, order, { reason, by })
+}
+
+/** decline: the payment failed (declined, or nothing captured): cancelled for `payment_failed`. Whether it was taken. */
+export const decline = async (app: ServiceApplication, trx: Knex.Transaction, order: OrderRow) => {
+  if (!mayTake('decline', order, BY_SYSTEM)) return false
+  await cancelled(app, trx, order, SYSTEM, 'payment_failed')
+  return true
+}
+
+/** expire: still pending at its timeout, its payment not started: cancelled for `timeout`. */
+export const expire = async (app: ServiceApplication, trx: Knex.Transaction, order: OrderRow) => {
+  if (mayTake('expire', order, BY_SYSTEM)) await cancelled(app, trx, order, SYSTEM, 'timeout')
+}
+
+/** cancel: by a person, before shipping; a paid order is refunded in full (the catalog gives the stock back on either event). */
+export const cancel = async (app: ServiceApplication, trx: Knex.Transaction, order: OrderRow, actor: Actor) => {
+  if (mayTake('cancel', order, actor)) await cancelled(app, trx, order, actor.id, `cancelled_by_${actor.role}`)
+}
+
+/** ship: with an auto-deliver timer. An order whose money is on its way back stays (the refund's order.refunded gives the stock back). */
+export const ship = async (app: ServiceApplication, trx: Knex.Transaction, order: OrderRow, actor: Actor, trackingNumber?: string) => {
+  if (!mayTake('ship', order, actor)) return
+  if (order.paymentId && (await leftToRefund(trx, order)) <= 0) throw new Conflict(`Order ${order.id} is refunded in full: it cannot become shipped`)
+  await move(trx, order, 'shipped', { by: actor.id, changes: trackingNumber ? { trackingNumber } : {} })
+  await app.get('events').emit(trx, 'order.shipped', refOf(order))
+  await app.get('events').effects.schedule(trx, AUTO_DELIVER, order.id, { orderId: order.id }, { delayMs: durationMs(app.get('autoDeliverAfter')) })
+}
+
+/** deliver: by its buyer, or by the auto-deliver timer; with an escrow release timer. */
+export const deliver = async (app: ServiceApplication, trx: Knex.Transaction, order: OrderRow, actor: Actor) => {
+  if (!mayTake('deliver', order, actor)) return
+  await move(trx, order, 'delivered', { by: actor.id })
+  const productIds: string[] = await trx('order_lines').where({ orderId: order.id }).pluck('productId')
+  await app.get('events').emit(trx, 'order.delivered', { ...refOf(order), productIds })
+  await app
+    .get('events')
+    .effects.schedule(trx, RELEASE_ESCROW, order.id, { orderId: order.id }, { delayMs: durationMs(app.get('escrowReleaseAfter')) })
+}
+
+/** complete: the escrow released to the seller less the commission. */
+export const complete = async (app: ServiceApplication, trx: Knex.Transaction, order: OrderRow) => {
+  if (!mayTake('complete', order, BY_SYSTEM)) return
+  const { payout, commission } = await releaseEscrow(
+    trx,
+    { orderId: order.id, sellerId: order.sellerId, currency: order.currency },
+    app.get('commissionPercent')
+  )
+  await move(trx, order, 'completed', { by: SYSTEM })
+  await app.get('events').emit(trx, 'order.completed', { ...refOf(order), payout, commission, currency: order.currency })
+}
+
+/** The sum of the order's refunds in `statuses`. */
+const refundedSoFar = async (trx: Knex.Transaction, orderId: string, statuses: RefundStatus[]) => {
+  const [{ sum }] = await trx('refunds').where({ orderId }).whereIn('status', statuses).select(trx.raw('coalesce(sum(amount), 0)::int AS sum'))
+  return sum as number
+}
+
+/** What is left to refund of a paid order: its total less its refunds, paid back or still pending. */
+const leftToRefund = async (trx: Knex.Transaction, order: OrderRow) => order.total - (await refundedSoFar(trx, order.id, ['pending', 'succeeded']))
+
+/**
+ * refund: `amount` (all that is left when none is given) of any order that was paid, never more
+ * than was paid in all; written now and carried out with the provider after (the `refund` side effect).
+ */
+export const refund = async (
+  app: ServiceApplication,
+  trx: Knex.Transaction,
+  order: OrderRow,
+  request: { amount?: number; reason: string; by: string }
+): Promise<RefundRow> => {
+  if (!order.paymentId) throw new Conflict(`Order ${order.id} is ${order.status}: nothing was paid to refund`)
+  const refundable = await leftToRefund(trx, order)
+  if (refundable <= 0) throw new Conflict(`Order ${order.id} is refunded in full already`)
+  const amount = request.amount ?? refundable
+  if (amount > refundable) throw invalidField('amount', `must be at most ${refundable}, what is left to refund of order ${order.id}`)
+  const [row] = await trx('refunds')
+    .insert({ id: randomUUID(), orderId: order.id, amount, currency: order.currency, reason: request.reason, by: request.by, status: 'pending' })
+    .returning('*')
+  await app.get('events').effects.schedule(trx, REFUND, row.id, { refundId: row.id })
+  return row
+}
+
+/**
+ * payBack: the provider paid `pending` back as `refundReference` (once: a refund no longer pending
+ * changes nothing): the ledger's journal, `order.refunded`, and `refunded` (refundInFull) once all
+ * that was paid is back, unless the order was cancelled.
+ */
+export const payBack = async (app: ServiceApplication, trx: Knex.Transaction, order: OrderRow, pending: RefundRow, refundReference: string) => {
+  const updated = await trx('refunds').where({ id: pending.id, status: 'pending' }).update({ status: 'succeeded', refundReference })
+  if (updated === 0) return
+  await refundToBuyer(trx, { orderId: order.id, sellerId: order.sellerId, currency: order.currency }, pending)
+  const fully = (await refundedSoFar(trx, order.id, ['succeeded'])) >= order.total
+  await app.get('events').emit(trx, 'order.refunded', {
+    ...refOf(order),
+    amount: pending.amount,
+    currency: pending.currency,
+    // Refunded in full while still paid: the goods never left, so the catalog takes them back.
+    // A cancelled order's stock comes back on order.cancelled; a shipped one's does not.
+    restock: fully && order.status === 'paid'
+  })
+  if (fully && mayTake('refundInFull', order, BY_SYSTEM)) await move(trx, order, 'refunded', { by: pending.by, reason: pending.reason })
+}
