@@ -1,7 +1,7 @@
 import type { HookContext, NextFunction } from '@feathersjs/feathers'
 import { durationMs, type ServiceApplication } from '@marketmesh/shared'
+import { normalisedEmail } from '../../../email-addresses'
 import { refuseTooMany, type Limit } from '../../../rate-limits'
-import { normalisedEmail } from '../../users/hooks'
 
 /**
  * Around hook of POST /password-resets: at most `maxPerEmail` requests for an email and `maxPerIp`

@@ -1,6 +1,5 @@
 import type { HookContext } from '@feathersjs/feathers'
-
-export const normalisedEmail = (email: string) => email.trim().toLowerCase()
+import { normalisedEmail } from '../../../email-addresses'
 
 /** Emails compare case-insensitively: they are stored, looked up and rate-limited in one form (users, password resets). */
 export const normaliseEmail = (context: HookContext) => {
