@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import pg from 'pg'
-import { POSTGRES, waitFor } from '../../../test/support'
+import { POSTGRES, waitFor } from '@marketmesh/test-support'
 import { buyer, orderPaid, registeredDevice, seller, startNotify, userRegistered, type Notify } from './helpers'
 import { streamOpener, type Stream } from './sse'
 import { EventSource } from 'eventsource'
