@@ -7,7 +7,7 @@ import { metricValue, waitFor } from '@marketmesh/test-support'
 import { accessToken } from '@marketmesh/test-support/tokens'
 import { appendNotifications } from '../src/log/append'
 import { asDevice, buyer, orderPaid, printJobOf, registeredDevice, seller, startNotify, userRegistered, type Notify } from './helpers'
-import { streamOpener, type Stream } from './sse'
+import { streamOpener, type Stream } from '@marketmesh/test-support/sse'
 
 const closedForGood = (stream: Stream) =>
   waitFor(() => stream.source.readyState === EventSource.CLOSED, { what: 'the stream closed and refused again' })

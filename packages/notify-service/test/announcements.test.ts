@@ -4,7 +4,7 @@ import { waitFor } from '@marketmesh/test-support'
 import { accessToken } from '@marketmesh/test-support/tokens'
 import { purgeEndedAnnouncements } from '../src/services/announcements/purge-ended'
 import { admin, buyer, registeredDevice, seller, startNotify, type Notify } from './helpers'
-import { streamOpener } from './sse'
+import { streamOpener } from '@marketmesh/test-support/sse'
 
 describe('announcements', () => {
   let notify: Notify

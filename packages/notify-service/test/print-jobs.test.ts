@@ -20,7 +20,7 @@ import {
   startNotify,
   type Notify
 } from './helpers'
-import { streamOpener, type Stream } from './sse'
+import { streamOpener, type Stream } from '@marketmesh/test-support/sse'
 
 const settle = () => new Promise((resolve) => setTimeout(resolve, 300))
 

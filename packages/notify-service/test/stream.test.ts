@@ -6,7 +6,7 @@ import { accessToken } from '@marketmesh/test-support/tokens'
 import { createApp } from '../src/app'
 import { appendNotification } from '../src/log/append'
 import { admin, buyer, orderPaid, orderRef, seller, startNotify, type Notify } from './helpers'
-import { receivedAtLeast, streamOpener, type Stream } from './sse'
+import { receivedAtLeast, streamOpener, type Stream } from '@marketmesh/test-support/sse'
 
 const settle = () => new Promise((resolve) => setTimeout(resolve, 300))
 

@@ -1,7 +1,7 @@
 import { EventSource } from 'eventsource'
 import { eventTypes, type Principal } from '@marketmesh/shared'
-import { waitFor } from '@marketmesh/test-support'
-import { accessToken } from '@marketmesh/test-support/tokens'
+import { waitFor } from '.'
+import { accessToken } from './tokens'
 
 export interface Received {
   id: string
