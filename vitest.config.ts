@@ -13,6 +13,6 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 60_000,
     env: { NODE_ENV: 'test', LOG_PRETTY: '0' },
-    reporters: ['default', './test/support/summary-reporter.ts']
+    reporters: ['default', '@marketmesh/test-support/summary-reporter']
   }
 })

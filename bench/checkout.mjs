@@ -19,7 +19,7 @@ import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { quorumDeliveries } from './support/broker-baseline.mjs'
 import { oneRowTransactions } from './support/database-baseline.mjs'
-import { scrapedMetric } from './support/metrics.mjs'
+import { scrapedMetric } from '@marketmesh/test-support/metrics'
 import { cpuSecondsOf, freePort, machineCpuSeconds, waitUntil } from './support/processes.mjs'
 
 const require = createRequire(import.meta.url)

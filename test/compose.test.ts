@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { parse } from 'yaml'
-import { environmentVariablesOf, serviceConfig, SERVICES } from './support/service-settings'
+import { environmentVariablesOf, serviceConfig, SERVICES } from './service-settings'
 
 /**
  * docker-compose.yml and the Dockerfile cannot be run here (no Docker engine): this reads

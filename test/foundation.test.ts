@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process'
 import { connect } from 'node:net'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { cleanUp, isolatedEnvironment, ROOT, startServiceProcess, waitFor, type ServiceProcess } from './support'
+import { cleanUp, isolatedEnvironment, ROOT, startServiceProcess, waitFor, type ServiceProcess } from '@marketmesh/test-support'
 
 const SERVICES = ['user-service', 'catalog-service', 'order-service', 'notify-service']
 

@@ -5,7 +5,7 @@ import { dirname, join, relative } from 'node:path'
 import { baseDefaults, METRICS_PATH } from '@marketmesh/shared'
 import { describe, expect, it } from 'vitest'
 import { parse, parseAllDocuments } from 'yaml'
-import { environmentVariablesOf, serviceConfig, SERVICES, type ServiceName } from './support/service-settings'
+import { environmentVariablesOf, serviceConfig, SERVICES, type ServiceName } from './service-settings'
 
 /**
  * deploy/k8s cannot be applied here (no cluster): this reads every manifest and checks it against

@@ -5,10 +5,10 @@ import { chromium, type Browser, type Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createApp as createNotifyApp } from '../packages/notify-service/src/app'
 import { orderPaid, registeredDevice } from '../packages/notify-service/test/helpers'
-import { openStream } from '../packages/notify-service/test/sse'
+import { openStream } from '@marketmesh/test-support/sse'
 import { httpClient } from '../packages/user-service/test/helpers'
-import { cleanUp, isolatedEnvironment, ROOT, startServiceProcess, waitFor, type ServiceProcess } from './support'
-import { buyer, startServiceUnderTest, type ServiceUnderTest } from './support/service-under-test'
+import { cleanUp, isolatedEnvironment, ROOT, startServiceProcess, waitFor, type ServiceProcess } from '@marketmesh/test-support'
+import { buyer, startServiceUnderTest, type ServiceUnderTest } from '@marketmesh/test-support/service-under-test'
 
 // Debian's chromium (docs/testing.md: the tests need it); flags as this machine's closed network wants them.
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'

@@ -5,7 +5,7 @@ import { join } from 'node:path'
 import { promisify } from 'node:util'
 import pg from 'pg'
 import { expect, it } from 'vitest'
-import { cleanUp, isolatedEnvironment, POSTGRES, ROOT, uniqueName, waitFor } from './support'
+import { cleanUp, isolatedEnvironment, POSTGRES, ROOT, uniqueName, waitFor } from '@marketmesh/test-support'
 
 const SERVICES = ['user', 'catalog', 'order', 'notify']
 

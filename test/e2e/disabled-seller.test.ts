@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto'
 import { createMarketmeshClient, type CheckoutData, type Device, type MarketmeshClient, type Product, type User } from '@marketmesh/client'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { waitFor } from '../support'
-import { createAdmin, meshEnvironment, startMesh, type Mesh } from '../support/mesh'
+import { waitFor } from '@marketmesh/test-support'
+import { createAdmin, meshEnvironment, startMesh, type Mesh } from '@marketmesh/test-support/mesh'
 
 const PASSWORD = 'correct horse battery staple'
 const SHIPPING_ADDRESS = { name: 'Bea Buyer', line1: 'Main Street 1', city: 'Utrecht', postalCode: '3511 AB', country: 'NL' }

@@ -10,9 +10,9 @@ import {
   type User
 } from '@marketmesh/client'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { startSmtpServer } from '../../packages/notify-service/test/smtp'
-import { scrapedMetric, waitFor } from '../support'
-import { createAdmin, meshEnvironment, MESH_SERVICES, startMesh, type Mesh } from '../support/mesh'
+import { startSmtpServer } from '@marketmesh/test-support/smtp'
+import { scrapedMetric, waitFor } from '@marketmesh/test-support'
+import { createAdmin, meshEnvironment, MESH_SERVICES, startMesh, type Mesh } from '@marketmesh/test-support/mesh'
 import { loadBalancer, type LoadBalancer } from './load-balancer'
 import { nextOn, recordStream, type RecordedStream } from './streams'
 

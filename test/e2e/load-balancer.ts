@@ -1,4 +1,4 @@
-import { MESH_SERVICES, type Mesh, type MeshService } from '../support/mesh'
+import { MESH_SERVICES, type Mesh, type MeshService } from '@marketmesh/test-support/mesh'
 
 export interface Served {
   service: MeshService

@@ -1,5 +1,5 @@
 import type { MarketmeshClient, StreamEvent, StreamEventData, StreamEventType } from '@marketmesh/client'
-import { waitFor } from '../support'
+import { waitFor } from '@marketmesh/test-support'
 
 /** A client's `stream()`, recording every message it gets; resolves once the stream is open. */
 export const recordStream = async (client: MarketmeshClient, { lastEventId }: { lastEventId?: string } = {}) => {

@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process'
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
-import { ROOT } from '../support'
+import { ROOT } from '@marketmesh/test-support'
 
 const WALK_THROUGH = 'docs/walk-through.md'
 

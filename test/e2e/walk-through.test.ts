@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { startSmtpServer } from '../../packages/notify-service/test/smtp'
-import { waitFor } from '../support'
-import { createAdmin, meshEnvironment, startMesh, type Mesh } from '../support/mesh'
+import { startSmtpServer } from '@marketmesh/test-support/smtp'
+import { waitFor } from '@marketmesh/test-support'
+import { createAdmin, meshEnvironment, startMesh, type Mesh } from '@marketmesh/test-support/mesh'
 import { promisedOutput, runWalkThrough, walkThroughScript } from './walk-through-script'
 
 // The password the walk-through's script and its create-admin step use.

@@ -1,4 +1,4 @@
-import { MESH_SERVICES, meshEnvironment, startMesh } from '../support/mesh'
+import { MESH_SERVICES, meshEnvironment, startMesh } from '@marketmesh/test-support/mesh'
 import { freePorts, type PrivateServer } from './private-servers'
 
 // Short enough that a fault test settles in seconds, long enough to outlast every outage it makes:

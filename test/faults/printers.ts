@@ -1,8 +1,8 @@
 import { EventSource } from 'eventsource'
 import { EventSourceParserStream } from 'eventsource-parser/stream'
 import { Agent, fetch as streamFetch } from 'undici'
-import { waitFor } from '../support'
-import type { Mesh } from '../support/mesh'
+import { waitFor } from '@marketmesh/test-support'
+import type { Mesh } from '@marketmesh/test-support/mesh'
 import { call, persistentCall } from './http'
 import type { Market } from './shoppers'
 

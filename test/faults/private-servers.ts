@@ -6,7 +6,7 @@ import { join } from 'node:path'
 import { promisify } from 'node:util'
 import amqplib from 'amqplib'
 import pg from 'pg'
-import { waitFor } from '../support'
+import { waitFor } from '@marketmesh/test-support'
 
 const run = promisify(execFile)
 

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto'
-import { scrapedMetric, waitFor } from '../support'
+import { scrapedMetric, waitFor } from '@marketmesh/test-support'
 import { call, persistentCall } from './http'
-import type { Mesh } from '../support/mesh'
+import type { Mesh } from '@marketmesh/test-support/mesh'
 
 const PASSWORD = 'correct horse battery staple'
 const BUYERS = 20

@@ -1,6 +1,6 @@
 import fc from 'fast-check'
 import { encodeQuery, encodeText } from './encode'
-import { INTERNAL_NAMES } from '../support/leaks'
+import { INTERNAL_NAMES } from '@marketmesh/test-support/leaks'
 
 /** What a generated request may use: the routes the app registers, and what seeding left behind. */
 export interface Target {

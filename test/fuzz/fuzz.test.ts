@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, expect, it } from 'vitest'
-import { hasKeys } from '../support/leaks'
+import { hasKeys } from '@marketmesh/test-support/leaks'
 import { probeQueries } from './probe'
 import { fuzzService, type AnswerCheck, type FuzzReport } from './run'
 import { seed, type Seeded } from './seed'

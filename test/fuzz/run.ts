@@ -1,7 +1,7 @@
 import { appendFileSync } from 'node:fs'
 import fc from 'fast-check'
 import { requestArbitrary, type FuzzRequest, type Target } from './arbitraries'
-import { errorBodyProblem, internalKeysIn } from '../support/leaks'
+import { errorBodyProblem, internalKeysIn } from '@marketmesh/test-support/leaks'
 import type { RunningService } from './stack'
 
 /** Slower than this is a hang. */

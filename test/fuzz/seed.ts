@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto'
-import { createTestBus, POSTGRES, uniqueName, waitFor } from '../support'
-import { createAdmin } from '../support/mesh'
-import { bearer } from '../support/tokens'
+import { createTestBus, POSTGRES, uniqueName, waitFor } from '@marketmesh/test-support'
+import { createAdmin } from '@marketmesh/test-support/mesh'
+import { bearer } from '@marketmesh/test-support/tokens'
 import type { Stack } from './stack'
 
 const PASSWORD = 'correct horse battery staple'

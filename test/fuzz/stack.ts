@@ -1,8 +1,8 @@
 import { execFile } from 'node:child_process'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
-import { ROOT, type ServiceProcess } from '../support'
-import { meshEnvironment, startMesh, type MeshService } from '../support/mesh'
+import { ROOT, type ServiceProcess } from '@marketmesh/test-support'
+import { meshEnvironment, startMesh, type MeshService } from '@marketmesh/test-support/mesh'
 
 const run = promisify(execFile)
 

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { bearer } from '../../../test/support/tokens'
+import { bearer } from '@marketmesh/test-support/tokens'
 import { envelope, productData, seller, startCatalog, type Catalog } from './helpers'
 
 let catalog: Catalog

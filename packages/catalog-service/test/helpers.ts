@@ -1,10 +1,10 @@
 import { createMarketmeshClient } from '@marketmesh/client'
 import { EVENT_PUBLISHERS, type EventData, type EventEnvelope, type EventType, type Principal } from '@marketmesh/shared'
 import { createApp } from '../src/app'
-import { envelope as envelopeFrom, startServiceUnderTest } from '../../../test/support/service-under-test'
-import { accessToken } from '../../../test/support/tokens'
+import { envelope as envelopeFrom, startServiceUnderTest } from '@marketmesh/test-support/service-under-test'
+import { accessToken } from '@marketmesh/test-support/tokens'
 
-export { admin, buyer, seller } from '../../../test/support/service-under-test'
+export { admin, buyer, seller } from '@marketmesh/test-support/service-under-test'
 
 /** The event types a catalog test watches for: all that catalog-service publishes. */
 const WATCHED: EventType[] = [...EVENT_PUBLISHERS['catalog-service']]

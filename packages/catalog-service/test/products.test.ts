@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { waitFor } from '../../../test/support'
+import { waitFor } from '@marketmesh/test-support'
 import { SELLER_LOCK } from '../src/events/seller-lock'
 import { admin, buyer, productData, seller, startCatalog, type Catalog } from './helpers'
 

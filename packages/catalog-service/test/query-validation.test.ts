@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { databaseOrCrashDetails } from '../../../test/support/leaks'
-import { bearer } from '../../../test/support/tokens'
+import { databaseOrCrashDetails } from '@marketmesh/test-support/leaks'
+import { bearer } from '@marketmesh/test-support/tokens'
 import { admin, buyer, productData, seller, startCatalog, type Catalog } from './helpers'
 
 let catalog: Catalog

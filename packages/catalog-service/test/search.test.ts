@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { waitFor } from '../../../test/support'
+import { waitFor } from '@marketmesh/test-support'
 import { admin, seller, startCatalog, type Catalog } from './helpers'
 
 interface Fixture {

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { EventData, EventEnvelope } from '@marketmesh/shared'
-import { waitFor } from '../../../test/support'
+import { waitFor } from '@marketmesh/test-support'
 import { envelope, productData, seller, startCatalog, type Catalog } from './helpers'
 
 let catalog: Catalog

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { EventData, EventType } from '@marketmesh/shared'
-import { metricValue, waitFor } from '../../../test/support'
+import { metricValue, waitFor } from '@marketmesh/test-support'
 import { envelope, productData, seller, startCatalog, type Catalog } from './helpers'
 
 let catalog: Catalog

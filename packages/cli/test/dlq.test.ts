@@ -3,7 +3,7 @@ import amqplib, { type ChannelModel } from 'amqplib'
 import knex, { type Knex } from 'knex'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { consumerQueueNames, CONSUMERS, exchangeNames, EVENT_VERSION } from '@marketmesh/shared'
-import { AMQP, cleanUp, isolatedEnvironment, startServiceProcess, waitFor, type ServiceProcess } from '../../../test/support'
+import { AMQP, cleanUp, isolatedEnvironment, startServiceProcess, waitFor, type ServiceProcess } from '@marketmesh/test-support'
 import { cli, cliInProcess } from './support/cli'
 import { messageCount, snapshotQueue, type LetterSnapshot } from './support/dead-letters'
 

@@ -2,9 +2,9 @@ import { execFile } from 'node:child_process'
 import { promisify } from 'node:util'
 import { describe, expect, it } from 'vitest'
 import { dataValidator, DEVELOPMENT_PUBLIC_KEY, privateJwkSchema } from '@marketmesh/shared'
-import { ROOT } from '../../../test/support'
-import { accessToken } from '../../../test/support/tokens'
-import { startVerifier } from '../../../test/support/verifier'
+import { ROOT } from '@marketmesh/test-support'
+import { accessToken } from '@marketmesh/test-support/tokens'
+import { startVerifier } from '@marketmesh/test-support/verifier'
 import { cli as runCli } from './support/cli'
 
 const validPrivateKey = dataValidator.compile(privateJwkSchema)

@@ -17,7 +17,7 @@ import {
   uniqueName,
   waitFor,
   type ServiceProcess
-} from '../../../test/support'
+} from '@marketmesh/test-support'
 
 // Runs the built CLI (`npx tsc -b` first, as `npm test` does) against notify-service as a process.
 const CLI = join(__dirname, '..', 'lib', 'index.js')

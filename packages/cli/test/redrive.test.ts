@@ -10,7 +10,7 @@ import {
   exchangeNames,
   REDRIVE_HEADER
 } from '@marketmesh/shared'
-import { AMQP, cleanUp, isolatedEnvironment, waitFor } from '../../../test/support'
+import { AMQP, cleanUp, isolatedEnvironment, waitFor } from '@marketmesh/test-support'
 import { cli, spawnCli } from './support/cli'
 import { messageCount, snapshotQueue } from './support/dead-letters'
 

@@ -1,7 +1,7 @@
 import amqplib from 'amqplib'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { consumerQueueNames } from '@marketmesh/shared'
-import { AMQP, cleanUp, isolatedEnvironment, startServiceProcess, waitFor, type ServiceProcess } from '../../../test/support'
+import { AMQP, cleanUp, isolatedEnvironment, startServiceProcess, waitFor, type ServiceProcess } from '@marketmesh/test-support'
 import { cli } from './support/cli'
 
 // The four services as processes, each on its own database, on one broker prefix; the CLI finds

@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { listen, type ServiceApplication } from '@marketmesh/shared'
 import { createApp } from '@marketmesh/user-service'
-import { cleanUp, isolatedEnvironment, waitFor } from '../../../test/support'
+import { cleanUp, isolatedEnvironment, waitFor } from '@marketmesh/test-support'
 import { cli as runCli } from './support/cli'
 
 // Runs the built CLI against a database of its own, which a user-service in this process serves,

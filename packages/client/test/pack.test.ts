@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { meshEnvironment, startMesh } from '../../../test/support/mesh'
+import { meshEnvironment, startMesh } from '@marketmesh/test-support/mesh'
 
 const run = promisify(execFile)
 const PACKAGE = join(__dirname, '..')

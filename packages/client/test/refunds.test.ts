@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { waitFor } from '../../../test/support'
-import { accessToken } from '../../../test/support/tokens'
+import { waitFor } from '@marketmesh/test-support'
+import { accessToken } from '@marketmesh/test-support/tokens'
 import { admin, buyer, checkoutBody, knownProducts, productCreated, seller, startOrders, type Orders } from '../../order-service/test/helpers'
 import { createMarketmeshClient } from '../src'
 

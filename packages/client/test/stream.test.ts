@@ -1,7 +1,7 @@
 import { EventSource } from 'eventsource'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { waitFor } from '../../../test/support'
-import { accessToken } from '../../../test/support/tokens'
+import { waitFor } from '@marketmesh/test-support'
+import { accessToken } from '@marketmesh/test-support/tokens'
 import { buyer, orderPaid, seller, startNotify, userRegistered, type Notify } from '../../notify-service/test/helpers'
 import { createMarketmeshClient, type StreamEvent } from '../src'
 

@@ -3,11 +3,11 @@ import { randomUUID } from 'node:crypto'
 import { EventSource } from 'eventsource'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Knex } from '@marketmesh/shared'
-import { metricValue, waitFor } from '../../../test/support'
-import { accessToken } from '../../../test/support/tokens'
+import { metricValue, waitFor } from '@marketmesh/test-support'
+import { accessToken } from '@marketmesh/test-support/tokens'
 import { appendNotifications } from '../src/log/append'
 import { asDevice, buyer, orderPaid, printJobOf, registeredDevice, seller, startNotify, userRegistered, type Notify } from './helpers'
-import { streamOpener, type Stream } from './sse'
+import { streamOpener, type Stream } from '@marketmesh/test-support/sse'
 
 const closedForGood = (stream: Stream) =>
   waitFor(() => stream.source.readyState === EventSource.CLOSED, { what: 'the stream closed and refused again' })

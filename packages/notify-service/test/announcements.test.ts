@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createMarketmeshClient } from '@marketmesh/client'
-import { waitFor } from '../../../test/support'
-import { accessToken } from '../../../test/support/tokens'
+import { waitFor } from '@marketmesh/test-support'
+import { accessToken } from '@marketmesh/test-support/tokens'
 import { purgeEndedAnnouncements } from '../src/services/announcements/purge-ended'
 import { admin, buyer, registeredDevice, seller, startNotify, type Notify } from './helpers'
-import { streamOpener } from './sse'
+import { streamOpener } from '@marketmesh/test-support/sse'
 
 describe('announcements', () => {
   let notify: Notify

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { renderReceipt, renderReceiptText, type Principal } from '@marketmesh/shared'
-import { waitFor } from '../../../test/support'
+import { waitFor } from '@marketmesh/test-support'
 import {
   buyer,
   holdsControlCharacters,

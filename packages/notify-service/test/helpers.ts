@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto'
 import { createDeviceToken, hashDeviceToken, type EventData, type Principal, type Receipt } from '@marketmesh/shared'
-import { waitFor } from '../../../test/support'
-import { admin, startServiceUnderTest, type ServiceUnderTest } from '../../../test/support/service-under-test'
+import { waitFor } from '@marketmesh/test-support'
+import { admin, startServiceUnderTest, type ServiceUnderTest } from '@marketmesh/test-support/service-under-test'
 import { createApp } from '../src/app'
 
-export { admin, buyer, seller } from '../../../test/support/service-under-test'
+export { admin, buyer, seller } from '@marketmesh/test-support/service-under-test'
 
 export const startNotify = (label: string, settings?: Record<string, unknown>) => startServiceUnderTest({ label, createApp, settings, watched: [] })
 

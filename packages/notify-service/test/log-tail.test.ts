@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import pg from 'pg'
-import { POSTGRES, waitFor } from '../../../test/support'
+import { POSTGRES, waitFor } from '@marketmesh/test-support'
 import { buyer, orderPaid, registeredDevice, seller, startNotify, userRegistered, type Notify } from './helpers'
-import { streamOpener, type Stream } from './sse'
+import { streamOpener, type Stream } from '@marketmesh/test-support/sse'
 import { EventSource } from 'eventsource'
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))

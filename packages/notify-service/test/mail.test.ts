@@ -2,10 +2,10 @@ import { readdir, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
-import { metricValue, waitFor } from '../../../test/support'
-import { envelope } from '../../../test/support/service-under-test'
+import { metricValue, waitFor } from '@marketmesh/test-support'
+import { envelope } from '@marketmesh/test-support/service-under-test'
 import { buyer, emailVerificationRequested, orderPaid, orderRef, seller, startNotify, userRegistered, type Notify } from './helpers'
-import { startSmtpServer } from './smtp'
+import { startSmtpServer } from '@marketmesh/test-support/smtp'
 
 const quickRetries = { sideEffects: { retryDelaysMs: Array(20).fill(300), pollIntervalMs: 100 } }
 const settle = (ms = 1_000) => new Promise((resolve) => setTimeout(resolve, ms))

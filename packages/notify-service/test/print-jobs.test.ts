@@ -4,8 +4,8 @@ import type { Paginated } from '@feathersjs/feathers'
 import { EventSource } from 'eventsource'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { listen, type ServiceApplication } from '@marketmesh/shared'
-import { metricValue, waitFor } from '../../../test/support'
-import { envelope } from '../../../test/support/service-under-test'
+import { metricValue, waitFor } from '@marketmesh/test-support'
+import { envelope } from '@marketmesh/test-support/service-under-test'
 import { createApp } from '../src/app'
 import type { Printer } from '../src/services/printers/printers.schema'
 import {
@@ -20,7 +20,7 @@ import {
   startNotify,
   type Notify
 } from './helpers'
-import { streamOpener, type Stream } from './sse'
+import { streamOpener, type Stream } from '@marketmesh/test-support/sse'
 
 const settle = () => new Promise((resolve) => setTimeout(resolve, 300))
 

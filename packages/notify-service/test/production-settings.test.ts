@@ -1,5 +1,5 @@
 import { expect, it } from 'vitest'
-import { cleanUp, isolatedEnvironment, startServiceProcess } from '../../../test/support'
+import { cleanUp, isolatedEnvironment, startServiceProcess } from '@marketmesh/test-support'
 
 it('stops a production start without APP_URL, naming it: account links must not point at a developer’s machine', async () => {
   const env = { ...isolatedEnvironment('notify_production'), NODE_ENV: 'production', JWT_JWKS_URL: 'http://127.0.0.1:9/.well-known/jwks.json' }

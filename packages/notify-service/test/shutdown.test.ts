@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, it } from 'vitest'
-import { cleanUp, isolatedEnvironment, startServiceProcess, waitFor, type ServiceProcess } from '../../../test/support'
-import { accessToken } from '../../../test/support/tokens'
+import { cleanUp, isolatedEnvironment, startServiceProcess, waitFor, type ServiceProcess } from '@marketmesh/test-support'
+import { accessToken } from '@marketmesh/test-support/tokens'
 import { buyer } from './helpers'
 
 describe('notify-service as a process', () => {

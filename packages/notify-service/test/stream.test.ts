@@ -1,12 +1,12 @@
 import type { AddressInfo } from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { listen, type Knex, type ServiceApplication } from '@marketmesh/shared'
-import { waitFor } from '../../../test/support'
-import { accessToken } from '../../../test/support/tokens'
+import { waitFor } from '@marketmesh/test-support'
+import { accessToken } from '@marketmesh/test-support/tokens'
 import { createApp } from '../src/app'
 import { appendNotification } from '../src/log/append'
 import { admin, buyer, orderPaid, orderRef, seller, startNotify, type Notify } from './helpers'
-import { receivedAtLeast, streamOpener, type Stream } from './sse'
+import { receivedAtLeast, streamOpener, type Stream } from '@marketmesh/test-support/sse'
 
 const settle = () => new Promise((resolve) => setTimeout(resolve, 300))
 

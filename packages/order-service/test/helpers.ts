@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto'
 import { eventTypes, type EventData, type Principal } from '@marketmesh/shared'
-import { metricValue, waitFor, type ServiceProcess } from '../../../test/support'
-import { seller, startServiceUnderTest, type ServiceUnderTest } from '../../../test/support/service-under-test'
-import { bearer } from '../../../test/support/tokens'
+import { metricValue, waitFor, type ServiceProcess } from '@marketmesh/test-support'
+import { seller, startServiceUnderTest, type ServiceUnderTest } from '@marketmesh/test-support/service-under-test'
+import { bearer } from '@marketmesh/test-support/tokens'
 import { createApp } from '../src/app'
 
-export { admin, buyer, seller } from '../../../test/support/service-under-test'
+export { admin, buyer, seller } from '@marketmesh/test-support/service-under-test'
 
 /** Every event order-service emits: the order.* types of the catalog. */
 const ORDER_EVENTS = eventTypes.filter((type) => type.startsWith('order.'))

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto'
 import type { AddressInfo } from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { listen, type Principal } from '@marketmesh/shared'
-import { waitFor } from '../../../test/support'
+import { waitFor } from '@marketmesh/test-support'
 import { createApp } from '../src/app'
 import { admin, buyer, checkoutBody, knownProducts, productCreated, seller, startOrders, type Orders } from './helpers'
 

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { metricValue, waitFor } from '../../../test/support'
+import { metricValue, waitFor } from '@marketmesh/test-support'
 import { admin, buyer, checkoutBody, knownProducts, productCreated, seller, startOrders, type Orders } from './helpers'
 
 let orders: Orders

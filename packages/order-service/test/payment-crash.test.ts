@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto'
 import { afterAll, beforeAll, expect, it } from 'vitest'
 import { createKnex, type Knex, type Principal } from '@marketmesh/shared'
-import { cleanUp, isolatedEnvironment, POSTGRES, startServiceProcess, uniqueName, waitFor, type ServiceProcess } from '../../../test/support'
-import { bearer } from '../../../test/support/tokens'
+import { cleanUp, isolatedEnvironment, POSTGRES, startServiceProcess, uniqueName, waitFor, type ServiceProcess } from '@marketmesh/test-support'
+import { bearer } from '@marketmesh/test-support/tokens'
 import { buyer, checkoutBody, seller } from './helpers'
 
 // order-service and catalog-service as processes on one prefix: order-service is killed between the capture and its commit.

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto'
 import knex, { type Knex } from 'knex'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Principal } from '@marketmesh/shared'
-import { cleanUp, isolatedEnvironment, startServiceProcess, waitFor, type ServiceProcess } from '../../../test/support'
+import { cleanUp, isolatedEnvironment, startServiceProcess, waitFor, type ServiceProcess } from '@marketmesh/test-support'
 import { admin, buyer, callProcess, checkoutBody, seller, startOrders, type Orders } from './helpers'
 
 // Refunds across real processes: catalog-service runs as its own process on the same broker

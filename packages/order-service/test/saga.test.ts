@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Principal } from '@marketmesh/shared'
-import { cleanUp, isolatedEnvironment, startServiceProcess, waitFor, type ServiceProcess } from '../../../test/support'
-import { envelope } from '../../../test/support/service-under-test'
+import { cleanUp, isolatedEnvironment, startServiceProcess, waitFor, type ServiceProcess } from '@marketmesh/test-support'
+import { envelope } from '@marketmesh/test-support/service-under-test'
 import { buyer, callProcess, checkoutBody, seller, shippingAddress, startOrders, type Orders } from './helpers'
 
 // The saga across real processes: catalog-service runs as its own process on the same broker prefix.

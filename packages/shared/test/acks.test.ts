@@ -1,7 +1,7 @@
 import amqplib, { type ConfirmChannel, type ConsumeMessage } from 'amqplib'
 import { afterEach, describe, expect, it } from 'vitest'
 import { AckWindow } from '../src/events/acks'
-import { AMQP, uniqueName, waitFor } from '../../../test/support'
+import { AMQP, uniqueName, waitFor } from '@marketmesh/test-support'
 
 const cleanups: Array<() => Promise<void>> = []
 afterEach(async () => {

@@ -4,8 +4,8 @@ import { SignJWT, UnsecuredJWT, base64url } from 'jose'
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
 import { baseDefaults, DEVELOPMENT_SIGNING_KEY, durationMs, generateSigningKey, importSigningKey, publicPartOf, type PrivateJwk } from '../src'
 import { AccessTokenVerifier } from '../src/tokens/access-token-verifier'
-import { startVerifier, type Verifier } from '../../../test/support/verifier'
-import { accessToken } from '../../../test/support/tokens'
+import { startVerifier, type Verifier } from '@marketmesh/test-support/verifier'
+import { accessToken } from '@marketmesh/test-support/tokens'
 
 /** The shared secret every service verified HS256 tokens with before the keys; it must open nothing now. */
 const OLD_DEVELOPMENT_SECRET = 'marketmesh-development-secret-change-me-0123456789'

@@ -5,7 +5,7 @@ import { KnexService } from '@feathersjs/knex'
 import { bodyParser, koa, rest } from '@feathersjs/koa'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createKnex, createLogger, dropDatabase, ensureDatabase, errorHandler, type Knex } from '../src'
-import { POSTGRES, uniqueName } from '../../../test/support'
+import { POSTGRES, uniqueName } from '@marketmesh/test-support'
 
 // The safety net behind the schemas: a service with none, so that every bad input reaches PostgreSQL.
 const connection = `${POSTGRES}/${uniqueName('database_errors')}`

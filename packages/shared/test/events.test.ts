@@ -4,7 +4,7 @@ import { join } from 'node:path'
 import amqplib from 'amqplib'
 import { describe, expect, it } from 'vitest'
 import { consumerQueueNames, DEAD_LETTER_HEADERS, exchangeNames } from '../src'
-import { AMQP, cleanUp, createTcpProxy, createTestBus, metricValue, POSTGRES, uniqueName, waitFor } from '../../../test/support'
+import { AMQP, cleanUp, createTcpProxy, createTestBus, metricValue, POSTGRES, uniqueName, waitFor } from '@marketmesh/test-support'
 import { applyEffect, orderCreated } from './fixtures/effects.cjs'
 import { afterThisTest, CONSUMER, effectsOf, emitInTransaction, twoServices, unsent, watchEverything } from './helpers'
 

@@ -3,7 +3,16 @@ import { join } from 'node:path'
 import amqplib from 'amqplib'
 import { describe, expect, it } from 'vitest'
 import { consumerQueueNames, DEAD_LETTER_HEADERS, EVENT_CONSUMERS, type EventType } from '../src'
-import { AMQP, cleanUp, createTcpProxy, createTestBus, isolatedEnvironment, metricValue, startServiceProcess, waitFor } from '../../../test/support'
+import {
+  AMQP,
+  cleanUp,
+  createTcpProxy,
+  createTestBus,
+  isolatedEnvironment,
+  metricValue,
+  startServiceProcess,
+  waitFor
+} from '@marketmesh/test-support'
 import { applyEffect, effectsMigrations, orderCreated } from './fixtures/effects.cjs'
 import { afterThisTest, CONSUMER, effectsOf, emitInTransaction, twoServices, watchEverything } from './helpers'
 

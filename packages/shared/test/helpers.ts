@@ -2,7 +2,7 @@ import amqplib from 'amqplib'
 import { afterEach } from 'vitest'
 import type { EventBus } from '@marketmesh/shared'
 import { EVENT_CONSUMERS, exchangeNames, type Knex } from '../src'
-import { AMQP, cleanUp, createTestBus, POSTGRES, uniqueName } from '../../../test/support'
+import { AMQP, cleanUp, createTestBus, POSTGRES, uniqueName } from '@marketmesh/test-support'
 import { effectsMigrations, orderCreated } from './fixtures/effects.cjs'
 
 export const CONSUMER = 'test-consumer'

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { afterCommit, createKnex, dropDatabase, ensureDatabase, purgeInBatches, queryPooled, type Knex } from '../src'
-import { POSTGRES, uniqueName } from '../../../test/support'
+import { POSTGRES, uniqueName } from '@marketmesh/test-support'
 
 // What the kit takes from knex beyond its documented query API (src/knex-internals.ts): if an upgrade changes it, this fails.
 const url = `${POSTGRES}/${uniqueName('knex')}`

@@ -1,6 +1,6 @@
 import { afterAll, expect, it } from 'vitest'
 import { createKnex, dropDatabase, ensureDatabase, eventBackboneMigrations, migrateLatest } from '../src'
-import { POSTGRES, uniqueName } from '../../../test/support'
+import { POSTGRES, uniqueName } from '@marketmesh/test-support'
 
 const database = `${POSTGRES}/${uniqueName('migrations')}`
 afterAll(() => dropDatabase(database))

@@ -11,7 +11,7 @@ import {
   migrateLatest,
   type Knex
 } from '../src'
-import { POSTGRES, uniqueName } from '../../../test/support'
+import { POSTGRES, uniqueName } from '@marketmesh/test-support'
 import { orderCreated } from './fixtures/effects.cjs'
 
 const database = `${POSTGRES}/${uniqueName('transaction')}`

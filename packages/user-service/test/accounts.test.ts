@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { startSmtpServer } from '../../notify-service/test/smtp'
-import { POSTGRES, ROOT, startServiceProcess, uniqueName, waitFor, type ServiceProcess } from '../../../test/support'
+import { startSmtpServer } from '@marketmesh/test-support/smtp'
+import { POSTGRES, ROOT, startServiceProcess, uniqueName, waitFor, type ServiceProcess } from '@marketmesh/test-support'
 import { claimsOf, startUserService, type UserServiceUnderTest } from './helpers'
 
 const APP_URL = 'https://app.example'

@@ -16,8 +16,8 @@ import {
   serviceSettingsSchema,
   type ServiceApplication
 } from '@marketmesh/shared'
-import { isolatedSettings, waitFor } from '../../../test/support'
-import { WhoAmI } from '../../../test/support/verifier'
+import { isolatedSettings, waitFor } from '@marketmesh/test-support'
+import { WhoAmI } from '@marketmesh/test-support/verifier'
 import { httpClient, startUserService, type UserServiceUnderTest } from './helpers'
 
 declare module '@marketmesh/shared' {

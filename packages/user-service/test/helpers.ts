@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net'
 import { createMarketmeshClient } from '@marketmesh/client'
 import { deepMerge, listen } from '@marketmesh/shared'
 import { createApp } from '../src/app'
-import { cleanUp, isolatedSettings } from '../../../test/support'
+import { cleanUp, isolatedSettings } from '@marketmesh/test-support'
 
 export interface Reply {
   status: number

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { cleanUp, isolatedEnvironment, startServiceProcess, type ServiceProcess } from '../../../test/support'
+import { cleanUp, isolatedEnvironment, startServiceProcess, type ServiceProcess } from '@marketmesh/test-support'
 import { httpClient } from './helpers'
 
 const environment = isolatedEnvironment('user_instances')

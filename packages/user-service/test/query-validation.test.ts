@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { databaseOrCrashDetails } from '../../../test/support/leaks'
+import { databaseOrCrashDetails } from '@marketmesh/test-support/leaks'
 import { startUserService, type UserServiceUnderTest } from './helpers'
 
 let service: UserServiceUnderTest

@@ -11,8 +11,8 @@ import {
 } from '@marketmesh/shared'
 import { createApp } from '../src/app'
 import { tokenKeysFrom } from '../src/authentication/token-keys'
-import { cleanUp, isolatedSettings } from '../../../test/support'
-import { startVerifier } from '../../../test/support/verifier'
+import { cleanUp, isolatedSettings } from '@marketmesh/test-support'
+import { startVerifier } from '@marketmesh/test-support/verifier'
 import { httpClient, startUserService, type UserServiceUnderTest } from './helpers'
 
 const headerOf = (token: string) => JSON.parse(Buffer.from(token.split('.')[0], 'base64url').toString('utf8'))

@@ -1,7 +1,7 @@
 import { afterAll, describe, expect, it } from 'vitest'
 import { DEVELOPMENT_SIGNING_KEY, generateSigningKey } from '@marketmesh/shared'
-import { cleanUp, isolatedEnvironment, startServiceProcess, type ServiceProcess } from '../../../test/support'
-import { accessToken } from '../../../test/support/tokens'
+import { cleanUp, isolatedEnvironment, startServiceProcess, type ServiceProcess } from '@marketmesh/test-support'
+import { accessToken } from '@marketmesh/test-support/tokens'
 import { httpClient } from './helpers'
 
 const production = { NODE_ENV: 'production' }

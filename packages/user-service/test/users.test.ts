@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto'
 import amqplib from 'amqplib'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { exchangeNames, type EventEnvelope } from '@marketmesh/shared'
-import { AMQP, createTestBus, POSTGRES, uniqueName, waitFor } from '../../../test/support'
+import { AMQP, createTestBus, POSTGRES, uniqueName, waitFor } from '@marketmesh/test-support'
 import { startUserService, type UserServiceUnderTest } from './helpers'
 
 let service: UserServiceUnderTest

@@ -1,6 +1,6 @@
 import { execFile, spawn } from 'node:child_process'
 import { join } from 'node:path'
-import { ROOT } from '../../../../test/support'
+import { ROOT } from '@marketmesh/test-support'
 import { createProgram } from '../../src/program'
 
 // The command as `npm ci` links it, which `npx marketmesh` runs: its bin loads the built CLI

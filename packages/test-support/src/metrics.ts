@@ -1,15 +1,12 @@
 // A running service's Prometheus counters, read from its `GET /metrics` on its ops port (OPS_PORT):
-// for the benches, and for the tests (test/support re-exports it).
+// for the tests, and for the benches (plain scripts, which import the built module).
 
 /**
  * The sum of every sample of `name` whose labels include `labels`, e.g.
  * scrapedMetric(opsUrl, 'events_consumed_total', { type: 'order.paid' }).
- * @param {string} url the service's ops port, e.g. `http://127.0.0.1:4033`
- * @param {string} name
- * @param {Record<string, string>} [labels]
- * @returns {Promise<number>}
+ * @param url the service's ops port, e.g. `http://127.0.0.1:4033`
  */
-export const scrapedMetric = async (url, name, labels = {}) => {
+export const scrapedMetric = async (url: string, name: string, labels: Record<string, string> = {}): Promise<number> => {
   // A timeout: a fault test polls it while services come and go.
   const text = await (await fetch(`${url}/metrics`, { signal: AbortSignal.timeout(30_000) })).text()
   return text

@@ -24,7 +24,8 @@ import {
 
 export const POSTGRES = process.env.TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432'
 export const AMQP = process.env.TEST_AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672'
-export const ROOT = join(__dirname, '..', '..')
+/** The repository's root (this file is packages/test-support/src/index.ts, or lib/index.js built). */
+export const ROOT = join(__dirname, '..', '..', '..')
 
 /** A name no other test run uses: databases and broker prefixes never collide. */
 export const uniqueName = (label: string) => `mmtest_${label.replace(/-/g, '_')}_${Date.now().toString(36)}${randomBytes(3).toString('hex')}`
@@ -184,7 +185,7 @@ export const metricValue = async (registry: Registry, name: string, labels: Reco
 }
 
 /** The same sum from a running service's `GET /metrics` on its ops port (Prometheus text): the benches' reader. */
-export { scrapedMetric } from '../../bench/support/metrics.mjs'
+export { scrapedMetric } from './metrics'
 
 /**
  * A TCP proxy in front of RabbitMQ (or, given its port, PostgreSQL) that a test can cut and

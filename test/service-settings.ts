@@ -1,14 +1,13 @@
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { environment as catalogEnvironment } from '../../packages/catalog-service/src/configuration'
-import { environment as notifyEnvironment } from '../../packages/notify-service/src/configuration'
-import { environment as orderEnvironment } from '../../packages/order-service/src/configuration'
-import { environment as userEnvironment } from '../../packages/user-service/src/configuration'
+import { ROOT } from '@marketmesh/test-support'
+import { environment as catalogEnvironment } from '../packages/catalog-service/src/configuration'
+import { environment as notifyEnvironment } from '../packages/notify-service/src/configuration'
+import { environment as orderEnvironment } from '../packages/order-service/src/configuration'
+import { environment as userEnvironment } from '../packages/user-service/src/configuration'
 
 // What deployment files (docker-compose.yml, deploy/k8s) must agree with, read from the services'
 // own code and config, so that they cannot drift from it.
-
-const ROOT = join(__dirname, '..', '..')
 
 export const SERVICES = ['user-service', 'catalog-service', 'order-service', 'notify-service'] as const
 export type ServiceName = (typeof SERVICES)[number]

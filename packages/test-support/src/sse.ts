@@ -1,7 +1,7 @@
 import { EventSource } from 'eventsource'
 import { eventTypes, type Principal } from '@marketmesh/shared'
-import { waitFor } from '../../../test/support'
-import { accessToken } from '../../../test/support/tokens'
+import { waitFor } from '.'
+import { accessToken } from './tokens'
 
 export interface Received {
   id: string
