@@ -2,7 +2,7 @@ import type { Middleware, ParameterizedContext } from 'koa'
 import { FeathersError, MethodNotAllowed, NotFound } from '@feathersjs/errors'
 import { printableLine, renderReceipt, renderReceiptText, runInTransaction, type ServiceApplication } from '@marketmesh/shared'
 import { printJobMessage, jobFromRow } from '../printing/jobs'
-import { changeJobByDevice, claimNextJob, type Device } from '../printing/lifecycle'
+import { changeJobByDevice, claimNextJob, type Device } from '../printing/print-job'
 import { authenticatePrinter } from './authenticate'
 import { checked, confirmationCheck, jobRequestCheck, pollCheck } from './cloudprnt.schema'
 

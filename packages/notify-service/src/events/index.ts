@@ -7,7 +7,7 @@ import { mailAccountLink } from './mail-account-link'
 import { notifyOrderShipped } from './mail-order'
 import { notifyOrder } from './notify-order'
 import { notifyUser } from './notify-user'
-import { printOrderPaid, withdrawCancelledOrder } from './print-order'
+import { printOrderPaid, withdrawCancelledOrder } from './order-receipts'
 
 /** The handlers of the events this service consumes (its line of EVENT_CONSUMERS), and the mail and print timers they schedule. */
 export const events = (app: ServiceApplication) => {

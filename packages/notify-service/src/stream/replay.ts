@@ -1,6 +1,6 @@
 import type { ServiceApplication } from '@marketmesh/shared'
 import { purgedThrough } from '../log/purge'
-import { sendQueuedPrintJobs } from '../printing/queued-on-connect'
+import { sendQueuedPrintJobs } from './queued-print-jobs'
 import { announcementMessage } from '../services/announcements/announcements.class'
 import type { NotificationParams } from '../services/notifications/notifications.class'
 import { frameOf } from './frame'

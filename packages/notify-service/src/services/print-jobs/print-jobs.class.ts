@@ -3,7 +3,7 @@ import { KnexService, type KnexAdapterOptions, type KnexAdapterParams } from '@f
 import { Conflict, NotAuthenticated, NotFound } from '@feathersjs/errors'
 import type { Principal, ServiceApplication } from '@marketmesh/shared'
 import { queuePrintJob } from '../../printing/jobs'
-import { changeJobByDevice } from '../../printing/lifecycle'
+import { changeJobByDevice } from '../../printing/print-job'
 import type { PrintJob, PrintJobData, PrintJobPatch, PrintJobQuery, PrintJobRow } from './print-jobs.schema'
 
 export type { PrintJob, PrintJobData, PrintJobPatch, PrintJobQuery }
