@@ -1,7 +1,7 @@
 import type { ParameterizedContext } from 'koa'
 import { NotAuthenticated } from '@feathersjs/errors'
 import { DEVICE_STRATEGY, isDeviceToken, type ServiceApplication } from '@marketmesh/shared'
-import type { Device } from '../printing/lifecycle'
+import type { Device } from '../printing/print-job'
 
 /**
  * The printer polling `/cloudprnt`, by HTTP Basic: the device's id as user name, its device token

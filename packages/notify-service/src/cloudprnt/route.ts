@@ -1,8 +1,7 @@
 import type { Middleware, ParameterizedContext } from 'koa'
 import { FeathersError, MethodNotAllowed, NotFound } from '@feathersjs/errors'
 import { printableLine, renderReceipt, renderReceiptText, runInTransaction, type ServiceApplication } from '@marketmesh/shared'
-import { printJobMessage, jobFromRow } from '../printing/jobs'
-import { changeJobByDevice, claimNextJob, type Device } from '../printing/lifecycle'
+import { claimNextJob, jobFromRow, printJobMessage, takeDeviceStep, type Device } from '../printing/print-job'
 import { authenticatePrinter } from './authenticate'
 import { checked, confirmationCheck, jobRequestCheck, pollCheck } from './cloudprnt.schema'
 
@@ -60,7 +59,7 @@ const confirm = async (app: ServiceApplication, ctx: ParameterizedContext, devic
   const change = /^(OK|2\d\d)\b/i.test(text)
     ? { status: 'printed' as const }
     : { status: 'failed' as const, error: `CloudPRNT ${text}`.slice(0, 500) }
-  const job = await runInTransaction(app.get('postgresqlClient'), (trx) => changeJobByDevice(app, trx, token, change, device, 'cloudprnt'))
+  const job = await runInTransaction(app.get('postgresqlClient'), (trx) => takeDeviceStep(app, trx, token, change, device, 'cloudprnt'))
   ctx.body = { jobId: job.id, status: job.status }
 }
 

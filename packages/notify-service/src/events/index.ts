@@ -7,7 +7,7 @@ import { mailAccountLink } from './mail-account-link'
 import { notifyOrderShipped } from './mail-order'
 import { notifyOrder } from './notify-order'
 import { notifyUser } from './notify-user'
-import { printOrderPaid, withdrawCancelledOrder } from './print-order'
+import { notifyAndWithdrawCancelledOrder, notifyMailAndPrintPaidOrder } from './order-receipts'
 
 /** The handlers of the events this service consumes (its line of EVENT_CONSUMERS), and the mail and print timers they schedule. */
 export const events = (app: ServiceApplication) => {
@@ -16,7 +16,7 @@ export const events = (app: ServiceApplication) => {
   bus.on('user.registered', notifyUser).on('user.updated', notifyUser)
   const mailLink = mailAccountLink(app)
   bus.on('user.password_reset_requested', mailLink).on('user.email_verification_requested', mailLink)
-  bus.on('order.paid', printOrderPaid).on('order.cancelled', withdrawCancelledOrder).on('order.shipped', notifyOrderShipped)
+  bus.on('order.paid', notifyMailAndPrintPaidOrder).on('order.cancelled', notifyAndWithdrawCancelledOrder).on('order.shipped', notifyOrderShipped)
   for (const type of ['order.created', 'order.rejected', 'order.delivered', 'order.completed', 'order.refunded'] as const) {
     bus.on(type, notifyOrder)
   }

@@ -1,5 +1,5 @@
 import { runInTransaction, type ServiceApplication } from '@marketmesh/shared'
-import { CONFIRM_TIMEOUT, expireClaim } from './lifecycle'
+import { CONFIRM_TIMEOUT, expireClaim } from './print-job'
 
 /**
  * Carries out the claims' timers: a durable side effect each (a row in `side_effects`, claimed by

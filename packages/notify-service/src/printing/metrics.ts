@@ -1,7 +1,8 @@
 import { Gauge } from 'prom-client'
 import type { ServiceApplication } from '@marketmesh/shared'
+import type { PrintJobStatus } from './print-job'
 
-const OPEN = ['queued', 'printing'] as const
+const OPEN = ['queued', 'printing'] as const satisfies readonly PrintJobStatus[]
 
 /** `print_jobs{status}`: the jobs waiting for a printer and those claimed and not yet confirmed, read at each scrape. */
 export const printJobMetrics = (app: ServiceApplication) => {

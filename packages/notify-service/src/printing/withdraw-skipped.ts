@@ -1,5 +1,5 @@
 import { runInTransaction, type ServiceApplication } from '@marketmesh/shared'
-import { WITHDRAW_SKIPPED_JOBS, withdrawSkippedJobs } from './jobs'
+import { WITHDRAW_SKIPPED_JOBS, withdrawSkippedJobs } from './print-job'
 
 /** Carries out the withdrawals a cancellation left for later: once, after its commit, on one instance. */
 export const withdrawSkipped = (app: ServiceApplication) => {

@@ -1,5 +1,4 @@
 import type { Knex, Principal } from '@marketmesh/shared'
-import type { StreamHub } from './hub'
 
 /**
  * Each payload on it ends the streams of one caller on every instance: `device:<id>`, or `user:<id>`
@@ -23,12 +22,18 @@ export const streamOwners = (principal: Principal) =>
 export const endStreamsOnCommit = (trx: Knex.Transaction, principal: Pick<Principal, 'id' | 'role'>) =>
   trx.raw('SELECT pg_notify(?, ?)', [STREAM_CONTROL_CHANNEL, streamOwner(principal)])
 
+/** What the streams open on this instance offer control (the hub, which names owners by `streamOwners`). */
+export interface OpenStreams {
+  callers(): Principal[]
+  end(owner: string): void
+}
+
 /**
  * A notice sent while this instance's listener was down never reaches it: once it listens again,
  * it ends the streams of the devices revoked and the users disabled meanwhile (with their devices),
  * read from the tables those notices follow.
  */
-export const endStreamsRevokedMeanwhile = async (db: Knex, hub: StreamHub) => {
+export const endStreamsRevokedMeanwhile = async (db: Knex, hub: OpenStreams) => {
   const callers = hub.callers()
   const devices = [...new Set(callers.filter(({ role }) => role === 'device').map(({ id }) => id))]
   // A device's stream also ends with its seller's account.

@@ -1,7 +1,7 @@
 import { Counter, Gauge } from 'prom-client'
 import type { Principal, ServiceApplication } from '@marketmesh/shared'
 import { canSee } from '../log/audience'
-import { streamOwners } from './control'
+import { streamOwners, type OpenStreams } from './control'
 import type { Frame } from './frame'
 import type { StreamClient } from './stream-client'
 
@@ -17,7 +17,7 @@ export interface LogRow {
  * The streams open on this instance. The log tail hands it each new notification once, as one
  * frame; it goes to every stream whose caller may see it.
  */
-export class StreamHub {
+export class StreamHub implements OpenStreams {
   private readonly clients = new Set<StreamClient>()
   /** Per stream being opened, the owners whose streams were ended meanwhile (see `opening`). */
   private readonly openings = new Set<Set<string>>()

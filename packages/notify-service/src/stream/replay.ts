@@ -1,9 +1,9 @@
 import type { ServiceApplication } from '@marketmesh/shared'
 import { purgedThrough } from '../log/purge'
-import { sendQueuedPrintJobs } from '../printing/queued-on-connect'
 import { announcementMessage } from '../services/announcements/announcements.class'
 import type { NotificationParams } from '../services/notifications/notifications.class'
 import { frameOf } from './frame'
+import { sendQueuedPrintJobs } from './queued-print-jobs'
 import type { StreamClient } from './stream-client'
 
 const PAGE = 500

@@ -2,18 +2,13 @@ import type { HookContext } from '@feathersjs/feathers'
 import { resolve } from '@feathersjs/schema'
 import { getValidator, StringEnum, Type, type Static } from '@feathersjs/typebox'
 import { dataValidator, publicQuerySyntax, queryValidator, receiptSchema, SingleLineText } from '@marketmesh/shared'
+import { printJobStatuses, printTransports, type PrintJob, type PrintJobRow } from '../../printing/print-job'
 
 export type { Receipt } from '@marketmesh/shared'
+export type { PrintJob, PrintJobRow, PrintJobStatus, PrintJobUpdateMessage, PrintTransport } from '../../printing/print-job'
 
 const Uuid = Type.String({ format: 'uuid' })
 const Nullable = <T extends ReturnType<typeof Type.String>>(schema: T) => Type.Union([schema, Type.Null()])
-
-/** `cancelled`: withdrawn while still queued, its order cancelled before a device took it. */
-export const printJobStatuses = ['queued', 'printing', 'printed', 'failed', 'unconfirmed', 'cancelled'] as const
-export type PrintJobStatus = (typeof printJobStatuses)[number]
-
-export const printTransports = ['sse', 'cloudprnt'] as const
-export type PrintTransport = (typeof printTransports)[number]
 
 export const printJobSchema = Type.Object(
   {
@@ -35,7 +30,6 @@ export const printJobSchema = Type.Object(
   },
   { $id: 'PrintJob', additionalProperties: false }
 )
-export type PrintJob = Static<typeof printJobSchema>
 
 const { orderId, copy, status, deviceId, transport, error, claimedAt, finishedAt } = printJobSchema.properties
 /** The `data` of a `print.job.updated` message on the seller's stream: a job's new state. */
@@ -43,12 +37,6 @@ export const printJobUpdateMessageSchema = Type.Object(
   { jobId: Uuid, orderId, copy, status, deviceId, transport, error, claimedAt, finishedAt },
   { $id: 'PrintJobUpdateMessage', additionalProperties: false }
 )
-export type PrintJobUpdateMessage = Static<typeof printJobUpdateMessageSchema>
-
-/** A row: the job and its `print.job` notification in the log. */
-export interface PrintJobRow extends PrintJob {
-  notificationId: string
-}
 
 export const printJobExternalResolver = resolve<PrintJobRow, HookContext>({
   notificationId: async () => undefined

@@ -1,6 +1,6 @@
 import { getValidator, StringEnum, Type, type Static } from '@feathersjs/typebox'
 import { queryValidator } from '@marketmesh/shared'
-import { printTransports } from '../print-jobs/print-jobs.schema'
+import { printTransports } from '../../printing/print-job'
 
 export const printerSchema = Type.Object(
   {

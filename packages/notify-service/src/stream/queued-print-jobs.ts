@@ -1,7 +1,7 @@
 import type { ServiceApplication } from '@marketmesh/shared'
-import { frameOf } from '../stream/frame'
-import type { StreamClient } from '../stream/stream-client'
-import { PRINT_JOB, printJobMessage, jobFromRow } from './jobs'
+import { jobFromRow, PRINT_JOB, printJobMessage } from '../printing/print-job'
+import { frameOf } from './frame'
+import type { StreamClient } from './stream-client'
 
 // The oldest ones; a stream that opens with more waiting gets the rest as it reconnects, and its
 // bound (stream.maxBufferedBytes) is not blown by a backlog of receipts.
