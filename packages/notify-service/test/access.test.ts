@@ -29,6 +29,19 @@ const holdNextAuthentication = (notify: Notify) => {
   return { isHeld: () => held, release }
 }
 
+/** Opens a device stream with a plain HTTP request, to see its answer and whether its connection ends. */
+const openedPastCredential = (notify: Notify, token: string) => {
+  let closed = false
+  const response = new Promise<http.IncomingMessage>((resolve) =>
+    http.get(`${notify.url}/stream`, { headers: { Authorization: `Bearer ${token}` } }, (answer) => {
+      answer.socket.once('close', () => (closed = true))
+      answer.resume()
+      resolve(answer)
+    })
+  )
+  return { response, closed: () => closed }
+}
+
 /** Waits until the log holds the `user.*` notification of `userId` at `version`: its event was handled. */
 const logHoldsUserEvent = (notify: Notify, userId: string, version: number) =>
   waitFor(
@@ -76,21 +89,14 @@ describe('who may stay connected', () => {
     const device = await registeredDevice(notify, shop)
     const first = await open(notify.url, { token: device.token })
     const authentication = holdNextAuthentication(notify)
-    let openedClosed = false
-    const opened = new Promise<http.IncomingMessage>((resolve) =>
-      http.get(`${notify.url}/stream`, { headers: { Authorization: `Bearer ${device.token}` } }, (response) => {
-        response.socket.once('close', () => (openedClosed = true))
-        response.resume()
-        resolve(response)
-      })
-    )
+    const opened = openedPastCredential(notify, device.token)
     await waitFor(authentication.isHeld, { what: 'the second stream past the read of its credential' })
     await notify.emit('device.revoked', { deviceId: device.deviceId, sellerId: shop.sellerId! })
     // The revocation has reached this instance's streams: the first one ended.
     await closedForGood(first)
     authentication.release()
-    expect((await opened).statusCode).toBe(200)
-    await waitFor(() => openedClosed, { what: 'the stream opened across the revocation ended' })
+    expect((await opened.response).statusCode).toBe(200)
+    await waitFor(opened.closed, { what: 'the stream opened across the revocation ended' })
   })
 
   it('disconnects a user who is disabled and refuses them afterwards, although their token is still valid', async () => {
@@ -144,20 +150,13 @@ describe('who may stay connected', () => {
     await notify.emit('user.registered', userRegistered(shop))
     const device = await registeredDevice(notify, shop)
     const authentication = holdNextAuthentication(notify)
-    let openedClosed = false
-    const opened = new Promise<http.IncomingMessage>((resolve) =>
-      http.get(`${notify.url}/stream`, { headers: { Authorization: `Bearer ${device.token}` } }, (response) => {
-        response.socket.once('close', () => (openedClosed = true))
-        response.resume()
-        resolve(response)
-      })
-    )
+    const opened = openedPastCredential(notify, device.token)
     await waitFor(authentication.isHeld, { what: 'the stream past the read of its credential' })
     await notify.emit('user.updated', userRegistered(shop, { version: 2, status: 'disabled' }))
     await waitFor(async () => (await notify.call('GET', '/print-jobs', asDevice(device))).status === 401, { what: 'the seller disabled' })
     authentication.release()
-    expect((await opened).statusCode).toBe(200)
-    await waitFor(() => openedClosed, { what: 'the stream opened across the disabling ended' })
+    expect((await opened.response).statusCode).toBe(200)
+    await waitFor(opened.closed, { what: 'the stream opened across the disabling ended' })
   })
 
   it('ends a stream when its access token expires', async () => {
