@@ -95,13 +95,26 @@ describe('access token verification (public keys only)', () => {
     expect(response.status).toBe(401)
   })
 
-  it('has no login endpoint: only user-service issues tokens', async () => {
-    const response = await fetch(`${service.url}/authentication`, {
-      method: 'POST',
-      headers: { 'Content-Type': 'application/json' },
-      body: JSON.stringify({ strategy: 'jwt', accessToken: accessToken({ id: 'u', role: 'admin' }) })
-    })
-    expect(response.status).toBe(405)
+  const checkToken = (body: unknown) =>
+    fetch(`${service.url}/authentication`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) })
+
+  it("checks an access token (Feathers' reAuthenticate) and answers its identity, never a new token: only user-service issues tokens", async () => {
+    const token = accessToken({ id: 'u', role: 'admin' })
+    const response = await checkToken({ strategy: 'jwt', accessToken: token })
+    expect(response.status).toBe(201)
+    const answer = await response.json()
+    expect(answer).toMatchObject({ accessToken: token, principal: { id: 'u', role: 'admin' }, authentication: { strategy: 'jwt' } })
+    expect((await checkToken({ strategy: 'jwt', accessToken: await craft({ aud: 'https://elsewhere' }) })).status).toBe(401)
+  })
+
+  it.each([
+    ['a login', { strategy: 'local', email: 'a@example.com', password: 'secret' }, 'strategy'],
+    ['no token', { strategy: 'jwt' }, 'accessToken'],
+    ['an unknown field', { strategy: 'jwt', accessToken: 'x', admin: true }, 'admin']
+  ])('refuses %s with 400 naming the field', async (_case, body, field) => {
+    const response = await checkToken(body)
+    expect(response.status).toBe(400)
+    expect(JSON.stringify(await response.json())).toContain(field)
   })
 })
 
