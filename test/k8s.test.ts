@@ -36,7 +36,7 @@ const readDocuments = (path: string): Entry[] =>
   })
 
 /** Kinds of the operators the manifests are for, which kubernetes-models has no schema of. */
-const CUSTOM_KINDS = ['rabbitmq.com/v1beta1/RabbitmqCluster']
+const CUSTOM_KINDS = ['rabbitmq.com/v1beta1/RabbitmqCluster', 'monitoring.coreos.com/v1/ServiceMonitor', 'monitoring.coreos.com/v1/PrometheusRule']
 
 /** kubernetes-models' class of a built-in kind: `kubernetes-models/<group>/<version>/<Kind>`, core ones `kubernetes-models/v1/<Kind>`. */
 const modelOf = (apiVersion: string, kind: string): (new (data: Entry) => { validate(): void }) | undefined => {
@@ -160,6 +160,22 @@ describe('deploy/k8s', () => {
         expect(Model, `${what}: no such kind in ${document.apiVersion}`).toBeDefined()
         expect(() => new Model!(document).validate(), what).not.toThrow()
       }
+    }
+  })
+
+  it('has the alert rules of deploy/observability in its PrometheusRule, and scrapes every ops port as job "marketmesh"', () => {
+    const monitoring = join(K8S, 'monitoring')
+    const [rule] = readDocuments(join(monitoring, 'prometheus-rule.yaml'))
+    const alerts = parse(readFileSync(join(ROOT, 'deploy', 'observability', 'prometheus', 'alerts.yml'), 'utf8')) as Entry
+    expect(rule.spec.groups).toEqual(alerts.groups)
+    const [monitor] = readDocuments(join(monitoring, 'service-monitor.yaml'))
+    const metricsServices = readDocuments(join(monitoring, 'metrics-services.yaml'))
+    for (const name of SERVICES) {
+      const service = metricsServices.find((candidate) => candidate.metadata.name === `${name}-metrics`)
+      expect(service, name).toBeDefined()
+      expect(service!.metadata.labels).toMatchObject({ ...monitor.spec.selector.matchLabels, [monitor.spec.jobLabel]: 'marketmesh' })
+      expect(service!.spec.selector).toEqual(deploymentOf(name).spec.selector.matchLabels)
+      expect(service!.spec.ports).toEqual([expect.objectContaining({ name: monitor.spec.endpoints[0].port, targetPort: 'ops' })])
     }
   })
 

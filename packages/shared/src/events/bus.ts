@@ -59,7 +59,7 @@ export class EventBus {
       registry,
       afterPublish: options.afterPublish
     })
-    this.effects = new SideEffects({ db, logger, metrics, ...settings.sideEffects, retentionHours: settings.amqp.dedupeRetentionHours })
+    this.effects = new SideEffects({ db, logger, metrics, registry, ...settings.sideEffects, retentionHours: settings.amqp.dedupeRetentionHours })
     this.consumer = new EventConsumer({
       consumer: service,
       prefix: settings.amqp.prefix,

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto'
+import { Gauge, type Registry } from 'prom-client'
 import type { Knex } from '../database'
 import { afterCommit, queryPooled } from '../knex-internals'
 import type { Logger } from '../logger'
@@ -29,6 +30,8 @@ export interface SideEffectsOptions {
   db: Knex
   logger: Logger
   metrics: EventMetrics
+  /** Where `side_effects_pending{kind}` is read at each scrape. */
+  registry: Registry
   /** Delay before each retry; after the last one the effect is marked failed. */
   retryDelaysMs: number[]
   /** A claimed effect not finished within this is run again (its runner may have died). */
@@ -81,7 +84,26 @@ export class SideEffects {
   private finished: ClaimedRow[] = []
   private timers: NodeJS.Timeout[] = []
 
-  constructor(private readonly options: SideEffectsOptions) {}
+  constructor(private readonly options: SideEffectsOptions) {
+    const { db } = options
+    new Gauge({
+      name: 'side_effects_pending',
+      help: 'Side effects not yet carried out (due, waiting for a retry or a timer), by kind',
+      labelNames: ['kind'],
+      registers: [options.registry],
+      async collect() {
+        let rows: Array<{ kind: string; count: number }>
+        try {
+          rows = await db('side_effects').where({ status: 'pending' }).groupBy('kind').select('kind', db.raw('count(*)::int AS count'))
+        } catch {
+          // An unreachable database shows in /ready; the scrape still answers, with the last counts.
+          return
+        }
+        this.reset()
+        for (const { kind, count } of rows) this.set({ kind }, count)
+      }
+    })
+  }
 
   /** Registers how effects of `kind` are carried out (before the bus starts). */
   perform<P>(kind: string, performer: SideEffectPerformer<P>, options: PerformerOptions<P> = {}) {
