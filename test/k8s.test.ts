@@ -179,6 +179,19 @@ describe('deploy/k8s', () => {
     }
   })
 
+  it("migrates every service's database before its new pods start: a Job in each service's image, the services not migrating at start", () => {
+    const job = find('Job', 'marketmesh-migrate')
+    const containers = job.spec.template.spec.containers as Entry[]
+    for (const name of SERVICES) {
+      const container = containers.find((candidate) => candidate.name === name)!
+      expect(container.image, name).toBe(containerOf(name).image)
+      expect(container.command.slice(-4)).toEqual(['migrate', 'up', '--service', name])
+      const key = `MARKETMESH_${name.replace('-service', '').toUpperCase()}_DATABASE_URL`
+      expect(container.env).toEqual([{ name: key, valueFrom: { secretKeyRef: { name: `${name}-secrets`, key: 'DATABASE_URL' } } }])
+    }
+    expect(find('ConfigMap', 'marketmesh-config').data.MIGRATE_AT_START).toBe('false')
+  })
+
   it('keeps the secrets out of git: the env files the Secrets are generated from are ignored, their examples committed', () => {
     expect(generatedSecrets.size).toBeGreaterThan(0)
     for (const generator of kustomization.secretGenerator as Entry[]) {

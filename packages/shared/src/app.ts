@@ -2,7 +2,7 @@ import { feathers, type HookContext, type NextFunction } from '@feathersjs/feath
 import { bodyParser, cors, koa, rest } from '@feathersjs/koa'
 import type { TObject } from '@feathersjs/typebox'
 import { statelessAuthentication } from './authentication'
-import { createKnex, ensureDatabase, migrateLatest, type MigrationList } from './database'
+import { createKnex, ensureDatabase, migrateLatest, migrationStatus, type MigrationList } from './database'
 import type { ServiceApplication } from './declarations'
 import { EventBus } from './events/bus'
 import { inputGuards } from './guards'
@@ -13,7 +13,7 @@ import { errorHandler, requestId } from './http'
 import { answersPath } from './http-paths'
 import { createLogger } from './logger'
 import { createMetricsRegistry, httpMetrics } from './metrics'
-import { baseEnvironment, loadSettings } from './settings'
+import { baseEnvironment, loadSettings, SettingsError } from './settings'
 
 export interface ServiceAppOptions {
   /** e.g. `catalog-service`: logs, metrics, the events' source and the queue name. */
@@ -32,11 +32,29 @@ export interface ServiceAppOptions {
   events?: (app: ServiceApplication) => void
 }
 
+/** A service's migrations: the event backbone's tables first, then its own. */
+export const serviceMigrations = (own: MigrationList): MigrationList => ({ ...eventBackboneMigrations, ...own })
+
 /** Creates the service's database if it is missing and applies its pending migrations. */
 export const prepareDatabase = async (app: ServiceApplication) => {
   const { connection } = app.get('postgresql')
   await ensureDatabase(connection)
   return migrateLatest(app.get('postgresqlClient'), app.get('migrations'), connection)
+}
+
+/** With MIGRATE_AT_START=false: the schema must already be current, or the start stops here, saying what to run. */
+const requireMigrated = async (app: ServiceApplication) => {
+  const migrations = app.get('migrations')
+  const { pending } = await migrationStatus(app.get('postgresqlClient'), migrations).catch((error: { code?: string }) => {
+    // No database yet: nothing was ever applied.
+    if (error.code === '3D000') return { pending: Object.keys(migrations).sort() }
+    throw error
+  })
+  if (pending.length === 0) return
+  const name = app.get('name')
+  throw new SettingsError(
+    `${pending.length} migration(s) pending (${pending.join(', ')}): run \`marketmesh migrate up --service ${name}\` first, or set MIGRATE_AT_START=true`
+  )
 }
 
 /**
@@ -65,7 +83,7 @@ export const createServiceApp = (options: ServiceAppOptions): ServiceApplication
   app.set('logger', logger)
   app.set('metrics', metrics)
   app.set('postgresqlClient', db)
-  app.set('migrations', { ...eventBackboneMigrations, ...options.migrations })
+  app.set('migrations', serviceMigrations(options.migrations))
   app.set('events', new EventBus({ service: options.name, settings, db, logger, registry: metrics }))
 
   app.use(requestId())
@@ -81,8 +99,10 @@ export const createServiceApp = (options: ServiceAppOptions): ServiceApplication
   app.hooks({
     setup: [
       async (_context: HookContext, next: NextFunction) => {
-        const applied = await prepareDatabase(app)
-        if (applied.length > 0) logger.info({ migrations: applied }, 'database migrated')
+        if (settings.migrateAtStart) {
+          const applied = await prepareDatabase(app)
+          if (applied.length > 0) logger.info({ migrations: applied }, 'database migrated')
+        } else await requireMigrated(app)
         await app.get('events').start()
         await next()
       }

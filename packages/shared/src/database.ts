@@ -99,15 +99,33 @@ const MIGRATION_LOCK = 0x6d6d6d67
  * their start. The lock is held on a connection outside the pool, so a pool of one still migrates,
  * and PostgreSQL releases it if the process dies.
  */
-export const migrateLatest = async (db: Knex, migrations: MigrationList, connection: string) => {
+export const migrateLatest = (db: Knex, migrations: MigrationList, connection: string) =>
+  inMigrationTurn(connection, async () => {
+    const [, applied] = await db.migrate.latest({ migrationSource: new ListedMigrations(migrations) })
+    return applied as string[]
+  })
+
+/** Undoes the last batch of migrations (what one `migrateLatest` applied), in the migration turn; answers their names. */
+export const rollbackLatest = (db: Knex, migrations: MigrationList, connection: string) =>
+  inMigrationTurn(connection, async () => {
+    const [, undone] = await db.migrate.rollback({ migrationSource: new ListedMigrations(migrations) })
+    return undone as string[]
+  })
+
+/** Which of the migrations are applied and which pending, in the order they run. */
+export const migrationStatus = async (db: Knex, migrations: MigrationList) => {
+  const [applied, pending] = (await db.migrate.list({ migrationSource: new ListedMigrations(migrations) })) as [Array<{ name: string }>, string[]]
+  return { applied: applied.map(({ name }) => name), pending }
+}
+
+const inMigrationTurn = async <T>(connection: string, migrate: () => Promise<T>) => {
   const lock = new pg.Client({ connectionString: connection, application_name: 'migrations' })
   // Losing it mid-way ends the turn early, which knex's lock in the migration transaction still covers.
   lock.on('error', () => undefined)
   await lock.connect()
   try {
     await lock.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK])
-    const [, applied] = await db.migrate.latest({ migrationSource: new ListedMigrations(migrations) })
-    return applied as string[]
+    return await migrate()
   } finally {
     await lock.end()
   }

@@ -20,6 +20,11 @@ export const baseSettingsProperties = {
    * from the right, the one the outermost trusted proxy wrote. Entries left of it are the client's own.
    */
   trustProxyHops: Type.Integer({ minimum: 1 }),
+  /**
+   * Apply pending migrations at start (instances take turns). Off where a deployment runs
+   * `marketmesh migrate up` first (the Kubernetes Job): a start then refuses while any is pending.
+   */
+  migrateAtStart: Type.Boolean(),
   postgresql: Type.Object({
     client: Type.Literal('pg'),
     connection: Type.String({ pattern: '^postgres(ql)?://' }),
@@ -89,6 +94,7 @@ export const baseDefaults: Omit<BaseSettings, 'name' | 'port' | 'postgresql'> & 
   shutdownTimeoutMs: 10_000,
   trustProxy: false,
   trustProxyHops: 1,
+  migrateAtStart: true,
   postgresql: { client: 'pg', pool: { min: 0, max: 10 }, preparedStatements: true },
   amqp: {
     url: 'amqp://guest:guest@127.0.0.1:5672',
@@ -126,6 +132,7 @@ export const baseEnvironment: SettingsEnvironment = {
   SHUTDOWN_TIMEOUT_MS: 'shutdownTimeoutMs',
   TRUST_PROXY: 'trustProxy',
   TRUST_PROXY_HOPS: 'trustProxyHops',
+  MIGRATE_AT_START: 'migrateAtStart',
   DATABASE_URL: 'postgresql.connection',
   DATABASE_POOL_MAX: 'postgresql.pool.max',
   DATABASE_PREPARED_STATEMENTS: 'postgresql.preparedStatements',
