@@ -100,15 +100,15 @@ const dockerfileStages = (text: string) => {
 describe('docker-compose.yml', () => {
   it('runs PostgreSQL 15 with a pg_isready healthcheck and a named volume', () => {
     const postgres = service('postgres')
-    expect(postgres.image).toBe('postgres:15')
+    expect(postgres.image).toMatch(/^postgres:15\.\d+$/)
     expect(healthcheckCommand(postgres)).toMatch(/\bpg_isready\b/)
     const volumes = (postgres.volumes ?? []).map(String)
     expect(volumes.some((volume: string) => /^[A-Za-z0-9][\w.-]*:\/var\/lib\/postgresql\/data\b/.test(volume))).toBe(true)
   })
 
-  it('runs RabbitMQ 3 with management, a diagnostics healthcheck and a named volume', () => {
+  it('runs RabbitMQ 4 with management, a diagnostics healthcheck and a named volume', () => {
     const rabbitmq = service('rabbitmq')
-    expect(rabbitmq.image).toBe('rabbitmq:4-management')
+    expect(rabbitmq.image).toMatch(/^rabbitmq:4\.\d+\.\d+-management$/)
     expect(healthcheckCommand(rabbitmq)).toMatch(/\brabbitmq-diagnostics\b.*\bping\b/)
     expect(
       publishedPorts(rabbitmq.ports)
@@ -117,6 +117,23 @@ describe('docker-compose.yml', () => {
     ).toEqual(expect.arrayContaining([5672, 15672]))
     const volumes = (rabbitmq.volumes ?? []).map(String)
     expect(volumes.some((volume: string) => /^[A-Za-z0-9][\w.-]*:\/var\/lib\/rabbitmq\b/.test(volume))).toBe(true)
+  })
+
+  it('pins every image to a version, never a moving tag', () => {
+    for (const [name, entry] of Object.entries(compose.services)) {
+      if (entry.image === undefined) continue
+      expect(entry.image, name).toMatch(/:v?\d+\.\d+(\.\d+)?(-[a-z]+)?$/)
+    }
+  })
+
+  it("sends notify-service's mail to Mailpit, which it waits for, and shows Mailpit's inbox on loopback only", () => {
+    const mailpit = service('mailpit')
+    expect(mailpit.image).toMatch(/^axllent\/mailpit:/)
+    expect(healthcheckCommand(mailpit)).toMatch(/mailpit readyz/)
+    expect((mailpit.ports as string[]).every((port) => port.startsWith('127.0.0.1:'))).toBe(true)
+    const notify = service('notify-service')
+    expect(asMap(notify.environment).SMTP_URL).toBe('smtp://mailpit:1025')
+    expect(notify.depends_on.mailpit).toEqual({ condition: 'service_healthy' })
   })
 
   describe.each(SERVICES)('%s', (name) => {
