@@ -12,7 +12,7 @@ import {
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startSmtpServer } from '@marketmesh/test-support/smtp'
 import { scrapedMetric, waitFor } from '@marketmesh/test-support'
-import { createAdmin, meshEnvironment, MESH_SERVICES, startMesh, type Mesh } from '@marketmesh/test-support/mesh'
+import { createAdmin, meshEnvironment, MESH_SERVICES, operatorCommand, startMesh, type Mesh } from '@marketmesh/test-support/mesh'
 import { loadBalancer, type LoadBalancer } from './load-balancer'
 import { nextOn, recordStream, type RecordedStream } from './streams'
 
@@ -459,6 +459,33 @@ const journey = (instances: number) => {
     }
     const streamed = new Set(balancers.flatMap((balancer) => [...balancer.instancesThatServed('notify', '/stream')]))
     expect(streamed.size).toBe(instances)
+  })
+
+  it("an operator follows one order's whole life with `marketmesh order <id>`", async () => {
+    const [shop] = shops
+    const { code, stdout } = await operatorCommand(mesh, ['order', shop.order.id, '--json'])
+    expect(code).toBe(0)
+    const life = JSON.parse(stdout)
+    expect(life.order).toMatchObject({ id: shop.order.id, status: 'completed', sellerId: shop.user.sellerId ?? shop.user.id })
+    const steps = life.timeline.map(({ to }: { to: string }) => to)
+    expect(steps).toEqual(expect.arrayContaining(['pending', 'paid', 'shipped', 'delivered', 'completed']))
+    expect(steps.at(-1)).toBe('completed')
+    const handled = (type: string) =>
+      life.events.find((event: { type: string }) => event.type === type)?.handledBy.map(({ consumer }: { consumer: string }) => consumer)
+    expect(handled('order.created')).toEqual(expect.arrayContaining(['catalog-service', 'notify-service']))
+    expect(handled('stock.reserved')).toEqual(['order-service'])
+    expect(handled('order.paid')).toEqual(expect.arrayContaining(['notify-service']))
+    expect(life.sideEffects).toEqual(expect.arrayContaining([expect.objectContaining({ service: 'order-service', kind: 'charge', status: 'done' })]))
+    expect(life.printJobs).toEqual([expect.objectContaining({ status: 'printed', deviceId: shop.device.id, copy: false })])
+    expect(life.mails.map(({ status }: { status: string }) => status)).toEqual(life.mails.map(() => 'sent'))
+    expect(life.mails.length).toBeGreaterThanOrEqual(3)
+    expect(life.deadLetters).toEqual([])
+
+    const human = await operatorCommand(mesh, ['order', shop.order.id])
+    expect(human.stdout).toMatch(new RegExp(`^order ${shop.order.id}: completed`))
+    for (const section of ['timeline', 'events', 'side effects', 'print jobs', 'mails', 'dead letters'])
+      expect(human.stdout).toMatch(new RegExp(`^${section}$`, 'm'))
+    expect(await operatorCommand(mesh, ['order', randomUUID()])).toMatchObject({ code: 1, stdout: expect.stringContaining('knows no order') })
   })
 }
 

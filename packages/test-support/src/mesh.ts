@@ -131,3 +131,22 @@ export const createAdmin = (userEnvironment: Record<string, string>, admin: { em
     ],
     { env: { ...process.env, NODE_ENV: 'test', ...userEnvironment } }
   )
+
+/**
+ * `marketmesh …` as an operator runs it against the mesh: its databases (MARKETMESH_<SERVICE>_DATABASE_URL),
+ * URLs and broker prefix. Resolves with the exit code and output, whatever the code.
+ */
+export const operatorCommand = (mesh: Mesh, args: string[]) =>
+  new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
+    const env: Record<string, string> = { AMQP_URL: mesh.env.order.AMQP_URL, AMQP_PREFIX: mesh.env.order.AMQP_PREFIX }
+    for (const name of MESH_SERVICES) {
+      env[`MARKETMESH_${name.toUpperCase()}_DATABASE_URL`] = mesh.env[name].DATABASE_URL
+      env[`MARKETMESH_${name.toUpperCase()}_URL`] = mesh.urls[name]
+    }
+    execFile(
+      process.execPath,
+      [join(ROOT, 'packages', 'cli', 'lib', 'index.js'), ...args],
+      { env: { ...process.env, ...env } },
+      (error, stdout, stderr) => resolve({ code: error ? Number(error.code) : 0, stdout, stderr })
+    )
+  })
