@@ -466,7 +466,7 @@ const journey = (instances: number) => {
     const { code, stdout } = await operatorCommand(mesh, ['order', shop.order.id, '--json'])
     expect(code).toBe(0)
     const life = JSON.parse(stdout)
-    expect(life.order).toMatchObject({ id: shop.order.id, status: 'completed', sellerId: shop.user.sellerId ?? shop.user.id })
+    expect(life.order).toMatchObject({ id: shop.order.id, status: 'completed', sellerId: shop.order.sellerId })
     const steps = life.timeline.map(({ to }: { to: string }) => to)
     expect(steps).toEqual(expect.arrayContaining(['pending', 'paid', 'shipped', 'delivered', 'completed']))
     expect(steps.at(-1)).toBe('completed')
