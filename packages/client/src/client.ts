@@ -6,6 +6,7 @@ import {
   type EmailVerificationsService,
   type PasswordResetsService,
   type RefundsService,
+  type RequestParams,
   type ServiceName,
   type ServiceTypes
 } from './services'
@@ -109,6 +110,26 @@ export const createMarketmeshClient = (options: ClientOptions): MarketmeshClient
     // ServiceTypes says what each path takes and answers.
     ;(app as Application).use(path, connections[service].service(path), { methods: [...methods] })
   }
+  // The REST transport hands `params.connection` to fetch as its options: a call's signal goes there.
+  // It converts fetch's rejection into a plain Error: an aborted call rejects with the signal's reason instead.
+  ;(app as Application).hooks({
+    before: {
+      all: [
+        (context) => {
+          const { signal } = context.params as RequestParams
+          if (signal) context.params.connection = { ...context.params.connection, signal }
+        }
+      ]
+    },
+    error: {
+      all: [
+        (context) => {
+          const { signal } = context.params as RequestParams
+          if (signal?.aborted) context.error = signal.reason
+        }
+      ]
+    }
+  })
   const authenticated = connections.user.service('authentication') as unknown as AuthenticationService
   const checkouts = app.service('checkouts')
   const refunds = app.service('refunds')

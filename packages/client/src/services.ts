@@ -60,6 +60,8 @@ export interface Paginated<T> {
 export interface RequestParams<Query = never> {
   query?: Query
   headers?: Record<string, string>
+  /** Cancels the call: it rejects with the signal's reason (an `AbortError` unless given another), and its request is aborted. */
+  signal?: AbortSignal
 }
 
 /** The four services; `urls` names one base URL for each. */
