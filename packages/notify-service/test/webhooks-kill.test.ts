@@ -1,5 +1,14 @@
 import { afterAll, expect, it } from 'vitest'
-import { cleanUp, createTestBus, isolatedEnvironment, POSTGRES, startServiceProcess, uniqueName, waitFor, type ServiceProcess } from '@marketmesh/test-support'
+import {
+  cleanUp,
+  createTestBus,
+  isolatedEnvironment,
+  POSTGRES,
+  startServiceProcess,
+  uniqueName,
+  waitFor,
+  type ServiceProcess
+} from '@marketmesh/test-support'
 import { bearer } from '@marketmesh/test-support/tokens'
 import { startWebhookReceiver } from '@marketmesh/test-support/webhook-receiver'
 import pg from 'pg'
@@ -58,7 +67,11 @@ it('loses no delivery when notify-service is killed mid-delivery, and sends none
     const shipped = new Set(receiver.received.map((webhook) => JSON.parse(webhook.body).data.orderId))
     expect(shipped).toEqual(new Set(orders.map((order) => order.orderId)))
     for (const { id } of deliveries) expect(received).toContain(id)
-    for (const id of recorded) expect(received.filter((got) => got === id), id).toHaveLength(1)
+    for (const id of recorded)
+      expect(
+        received.filter((got) => got === id),
+        id
+      ).toHaveLength(1)
   } finally {
     await notifyDb.end()
     await bus.stop()

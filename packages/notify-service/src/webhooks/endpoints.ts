@@ -65,7 +65,9 @@ const ownedBy = (principal: Principal) => ({ ownerId: principal.id })
 
 /** The caller's endpoint `id`, locked in `trx` when given; 404 for anyone else's. */
 export const ownEndpoint = async (db: Knex, principal: Principal, id: string, { lock = false } = {}): Promise<WebhookEndpointRow> => {
-  const query = db('webhook_endpoints').first().where({ id, ...ownedBy(principal) })
+  const query = db('webhook_endpoints')
+    .first()
+    .where({ id, ...ownedBy(principal) })
   const row = await (lock ? query.forUpdate() : query)
   if (!row) throw new NotFound(`No webhook endpoint '${id}' of yours`)
   return row
@@ -81,7 +83,8 @@ const checkUrl = async (url: string, policy: TargetPolicy) => {
   try {
     await resolveTarget(new URL(url), policy)
   } catch (error) {
-    const message = error instanceof RefusedTarget ? error.message : `cannot be resolved (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`
+    const message =
+      error instanceof RefusedTarget ? error.message : `cannot be resolved (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`
     throw invalidField('url', message)
   }
 }
@@ -157,7 +160,10 @@ export const updateEndpoint = async (trx: Knex.Transaction, principal: Principal
  * failed, not left to go out whenever it is enabled again; its owner may retry them then.
  */
 export const disableEndpoint = async (trx: Knex.Transaction, id: string, reason: string | null): Promise<WebhookEndpointRow> => {
-  const [row] = await trx('webhook_endpoints').where({ id }).update({ status: 'disabled', disabledReason: reason, updatedAt: trx.fn.now() }).returning('*')
+  const [row] = await trx('webhook_endpoints')
+    .where({ id })
+    .update({ status: 'disabled', disabledReason: reason, updatedAt: trx.fn.now() })
+    .returning('*')
   await trx('webhook_deliveries').where({ endpointId: id, status: 'pending' }).update({ status: 'failed', finishedAt: trx.fn.now() })
   return row
 }

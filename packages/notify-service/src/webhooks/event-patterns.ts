@@ -1,5 +1,5 @@
 import { eventTypes } from '@marketmesh/shared'
-import { PRINT_JOB, PRINT_JOB_UPDATED } from '../printing/print-job'
+import { PRINT_JOB, PRINT_JOB_UPDATED } from '../printing/message-types'
 
 /** What an endpoint may subscribe to: these families, each by its exact type or `<family>.*`, and `ping`. */
 export const WEBHOOK_FAMILIES = ['order', 'print.job', 'conversation.message', 'payout', 'product'] as const

@@ -1,6 +1,16 @@
 import type { HookContext, NextFunction } from '@feathersjs/feathers'
 import { Webhook } from 'standardwebhooks'
-import { afterCommit, CoalescingRunner, durationMs, queryPooled, runInTransaction, type Knex, type Logger, type ServiceApplication, type SideEffects } from '@marketmesh/shared'
+import {
+  afterCommit,
+  CoalescingRunner,
+  durationMs,
+  queryPooled,
+  runInTransaction,
+  type Knex,
+  type Logger,
+  type ServiceApplication,
+  type SideEffects
+} from '@marketmesh/shared'
 import { appendNotification } from '../log/append'
 import { MAIL_EFFECT, type MailPayload } from '../mail/mail'
 import { deliveriesScheduled } from './deliveries'
@@ -82,9 +92,7 @@ export class WebhookSender {
   private timer?: NodeJS.Timeout
   private readonly wake = () => this.runner.wake()
 
-  constructor(
-    private readonly options: { db: Knex; logger: Logger; effects: SideEffects; settings: WebhookSettings }
-  ) {}
+  constructor(private readonly options: { db: Knex; logger: Logger; effects: SideEffects; settings: WebhookSettings }) {}
 
   private get timeoutMs() {
     return durationMs(this.options.settings.timeout)
@@ -111,7 +119,14 @@ export class WebhookSender {
       if (free <= 0 || this.runner.isStopped) return
       const full = [...this.inFlight].filter(([, count]) => count >= settings.perEndpointConcurrency).map(([id]) => id)
       const lease = this.timeoutMs + 5_000
-      const rows = await queryPooled<ClaimedDelivery>(db, CLAIM, [free, lease, full, settings.perEndpointConcurrency, 'enabled', Math.max(free * 4, 200)])
+      const rows = await queryPooled<ClaimedDelivery>(db, CLAIM, [
+        free,
+        lease,
+        full,
+        settings.perEndpointConcurrency,
+        'enabled',
+        Math.max(free * 4, 200)
+      ])
       for (const row of rows) this.track(row)
       if (rows.length < free) return
     }
@@ -121,7 +136,9 @@ export class WebhookSender {
     this.running++
     this.inFlight.set(row.endpointId, (this.inFlight.get(row.endpointId) ?? 0) + 1)
     const sending = this.deliver(row)
-      .catch((error: Error) => this.options.logger.warn({ deliveryId: row.id, err: error.message }, 'recording a webhook attempt failed; it is sent again after its lease'))
+      .catch((error: Error) =>
+        this.options.logger.warn({ deliveryId: row.id, err: error.message }, 'recording a webhook attempt failed; it is sent again after its lease')
+      )
       .finally(() => {
         this.running--
         const left = this.inFlight.get(row.endpointId)! - 1
@@ -193,11 +210,15 @@ export class WebhookSender {
       if (endpoint?.status !== 'enabled') return
       const failingMs = at.getTime() - new Date(endpoint.failingSince).getTime()
       if (outcome.statusCode === 410) await this.disable(trx, row.endpointId, 'the endpoint answered 410 Gone')
-      else if (failingMs >= durationMs(settings.disableAfter)) await this.disable(trx, row.endpointId, `its deliveries have failed since ${new Date(endpoint.failingSince).toISOString()}`)
+      else if (failingMs >= durationMs(settings.disableAfter))
+        await this.disable(trx, row.endpointId, `its deliveries have failed since ${new Date(endpoint.failingSince).toISOString()}`)
       // A retry due before the next poll is woken for (the tests' short schedules, the immediate first retry).
       else if (delay !== undefined && delay < durationMs(settings.pollInterval)) afterCommit(trx, () => setTimeout(this.wake, delay + 1).unref())
     })
-    logger.info({ deliveryId: row.id, endpointId: row.endpointId, attempt: row.attempts, statusCode: outcome.statusCode, err: outcome.error }, 'webhook delivery failed')
+    logger.info(
+      { deliveryId: row.id, endpointId: row.endpointId, attempt: row.attempts, statusCode: outcome.statusCode, err: outcome.error },
+      'webhook delivery failed'
+    )
   }
 
   /** Disables the endpoint and tells its owner: a stream message and a mail, each once. */

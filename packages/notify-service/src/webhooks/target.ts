@@ -63,7 +63,8 @@ export const urlProblem = (text: string, policy: TargetPolicy) => {
   } catch {
     return 'must be an absolute URL'
   }
-  if (url.protocol !== 'https:' && !(policy.allowHttp && url.protocol === 'http:')) return policy.allowHttp ? 'must be http or https' : 'must be https'
+  if (url.protocol !== 'https:' && !(policy.allowHttp && url.protocol === 'http:'))
+    return policy.allowHttp ? 'must be http or https' : 'must be https'
   if (url.username || url.password) return 'must not carry credentials'
   if (url.hash) return 'must not have a fragment'
   return undefined
@@ -99,7 +100,8 @@ const checkedLookup =
     resolveTarget(new URL(`http://${isIP(hostname) === 6 ? `[${hostname}]` : hostname}`), policy).then(
       (addresses) => {
         const usable = addresses.filter(({ family }) => !options.family || family === options.family)
-        if (usable.length === 0) return callback(Object.assign(new Error(`${hostname} has no address of family ${options.family}`), { code: 'ENOTFOUND' }), '', 4)
+        if (usable.length === 0)
+          return callback(Object.assign(new Error(`${hostname} has no address of family ${options.family}`), { code: 'ENOTFOUND' }), '', 4)
         if (options.all) return (callback as unknown as (error: null, addresses: typeof usable) => void)(null, usable)
         callback(null, usable[0].address, usable[0].family)
       },
@@ -154,7 +156,12 @@ export const sendWebhook = async (
       const request = client.request(url, {
         method: 'POST',
         agent: url.protocol === 'https:' ? pair.https : pair.http,
-        headers: { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)), 'user-agent': 'marketmesh-webhooks/1', ...headers },
+        headers: {
+          'content-type': 'application/json',
+          'content-length': String(Buffer.byteLength(body)),
+          'user-agent': 'marketmesh-webhooks/1',
+          ...headers
+        },
         signal: AbortSignal.timeout(timeoutMs)
       })
       request.on('error', (error: Error) =>
