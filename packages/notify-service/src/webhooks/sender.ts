@@ -62,13 +62,25 @@ const CLAIM = `
    WHERE d.id IN (SELECT id FROM claimable) AND e.id = d."endpointId" AND e.status = $5
   RETURNING d.id, d."endpointId", d."eventType", d.body, d.attempts, e.url, e.secret, e."previousSecret", e."previousSecretExpiresAt"`
 
-// A success in one statement: the attempt, the delivery (if this claim still holds it) and the endpoint no longer failing.
-const RECORD_SUCCESS = `
-  WITH attempt AS (
-         INSERT INTO webhook_attempts ("deliveryId", at, "statusCode", "durationMs", "responseSnippet") VALUES ($1, $3, $4, $5, $6)),
+// Successes, recorded together in one statement: their attempts, the deliveries (those their
+// claim still holds) and their endpoints no longer failing.
+const RECORD_SUCCESSES = `
+  WITH done AS (
+         SELECT * FROM unnest($1::uuid[], $2::int[], $3::timestamptz[], $4::int[], $5::int[], $6::text[], $7::uuid[])
+                AS t(id, attempts, at, "statusCode", "durationMs", snippet, "endpointId")),
+       attempt AS (
+         INSERT INTO webhook_attempts ("deliveryId", at, "statusCode", "durationMs", "responseSnippet")
+         SELECT id, at, "statusCode", "durationMs", snippet FROM done),
        endpoint AS (
-         UPDATE webhook_endpoints SET "failingSince" = NULL WHERE id = $7 AND "failingSince" IS NOT NULL)
-  UPDATE webhook_deliveries SET status = 'succeeded', "finishedAt" = now() WHERE id = $1 AND attempts = $2 AND status = 'pending'`
+         UPDATE webhook_endpoints SET "failingSince" = NULL WHERE id IN (SELECT "endpointId" FROM done) AND "failingSince" IS NOT NULL)
+  UPDATE webhook_deliveries d SET status = 'succeeded', "finishedAt" = now()
+    FROM done WHERE d.id = done.id AND d.attempts = done.attempts AND d.status = 'pending'`
+
+interface Success {
+  row: ClaimedDelivery
+  at: Date
+  outcome: AttemptOutcome
+}
 
 /**
  * Sends the due webhook deliveries: claims them (`FOR UPDATE SKIP LOCKED`, so instances share
@@ -89,6 +101,8 @@ export class WebhookSender {
   private readonly runner = new CoalescingRunner(() =>
     this.claimAndSend().catch((error: Error) => this.options.logger.warn({ err: error.message }, 'claiming webhook deliveries failed; will retry'))
   )
+  private succeeded: Success[] = []
+  private readonly marker = new CoalescingRunner(() => this.recordSuccesses())
   private timer?: NodeJS.Timeout
   private readonly wake = () => this.runner.wake()
 
@@ -101,6 +115,7 @@ export class WebhookSender {
   start() {
     deliveriesScheduled.on('due', this.wake)
     this.timer = setInterval(this.wake, durationMs(this.options.settings.pollInterval))
+    this.marker.start()
     this.runner.start()
   }
 
@@ -110,13 +125,16 @@ export class WebhookSender {
     clearInterval(this.timer)
     await this.runner.stop()
     await Promise.all(this.sending)
+    await this.marker.stop()
+    await this.recordSuccesses()
   }
 
   private async claimAndSend() {
     const { db, settings } = this.options
     for (;;) {
       const free = settings.concurrency - this.running
-      if (free <= 0 || this.runner.isStopped) return
+      // A busy sender claims a few slots' worth at a time, not one claim per finished delivery.
+      if (free < Math.min(this.running, Math.ceil(settings.concurrency / 4)) || free <= 0 || this.runner.isStopped) return
       const full = [...this.inFlight].filter(([, count]) => count >= settings.perEndpointConcurrency).map(([id]) => id)
       const lease = this.timeoutMs + 5_000
       const rows = await queryPooled<ClaimedDelivery>(db, CLAIM, [
@@ -167,17 +185,37 @@ export class WebhookSender {
     const outcome = await sendWebhook(row.url, row.body, headers, { policy: this.options.settings, timeoutMs: this.timeoutMs })
     const succeeded = outcome.statusCode !== undefined && outcome.statusCode >= 200 && outcome.statusCode < 300
     if (succeeded) {
-      await queryPooled(this.options.db, RECORD_SUCCESS, [
-        row.id,
-        row.attempts,
-        at,
-        outcome.statusCode,
-        outcome.durationMs,
-        outcome.responseSnippet ?? null,
-        row.endpointId
-      ])
+      this.succeeded.push({ row, at, outcome })
+      this.marker.wake()
     } else {
       await this.recordFailure(row, at, outcome)
+    }
+  }
+
+  /**
+   * Records the successes since the last time in one statement, not one commit each. One not
+   * recorded (the process died first, the database failed) is sent again after its lease, with
+   * the same webhook-id: a 2xx that was recorded is never sent again.
+   */
+  private async recordSuccesses() {
+    const done = this.succeeded.splice(0)
+    if (done.length === 0) return
+    const column = <T>(pick: (success: Success) => T) => done.map(pick)
+    try {
+      await queryPooled(this.options.db, RECORD_SUCCESSES, [
+        column(({ row }) => row.id),
+        column(({ row }) => row.attempts),
+        column(({ at }) => at),
+        column(({ outcome }) => outcome.statusCode),
+        column(({ outcome }) => outcome.durationMs),
+        column(({ outcome }) => outcome.responseSnippet ?? null),
+        column(({ row }) => row.endpointId)
+      ])
+    } catch (error) {
+      this.options.logger.warn(
+        { err: (error as Error).message, deliveries: done.length },
+        'recording webhook successes failed; they are sent again after their lease'
+      )
     }
   }
 
