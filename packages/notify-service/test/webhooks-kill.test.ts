@@ -35,7 +35,7 @@ it('loses no delivery when notify-service is killed mid-delivery, and sends none
   const notifyDb = new pg.Pool({ connectionString: environment.DATABASE_URL })
   const deliveryRows = async () => (await notifyDb.query<{ id: string; status: string }>('SELECT id, status FROM webhook_deliveries')).rows
   try {
-    service = await startServiceProcess('notify-service', environment)
+    service = await startServiceProcess('notify-service', environment, { startTimeoutMs: 90_000 })
     const shop = seller()
     const registered = await fetch(`${service.url}/webhook-endpoints`, {
       method: 'POST',
@@ -55,7 +55,7 @@ it('loses no delivery when notify-service is killed mid-delivery, and sends none
     const recorded = (await deliveryRows()).filter((row) => row.status === 'succeeded').map((row) => row.id)
     expect(recorded.length).toBeLessThan(orders.length)
 
-    service = await startServiceProcess('notify-service', environment)
+    service = await startServiceProcess('notify-service', environment, { startTimeoutMs: 90_000 })
     const deliveries = await waitFor(
       async () => {
         const rows = await deliveryRows()
@@ -78,4 +78,4 @@ it('loses no delivery when notify-service is killed mid-delivery, and sends none
     await busDb.destroy()
     await receiver.close()
   }
-}, 90_000)
+}, 240_000)
