@@ -59,6 +59,8 @@ export const settingsSchema = serviceSettingsSchema({
     perEndpointConcurrency: Type.Integer({ minimum: 1 }),
     /** Safety net only: a commit that schedules deliveries wakes its instance's sender. */
     pollInterval: durationSetting,
+    /** Finished deliveries (and their attempts) are kept this long in the delivery log. */
+    deliveryRetention: durationSetting,
     /** The most endpoints one seller or admin may have. */
     maxEndpointsPerOwner: Type.Integer({ minimum: 1 })
   })
@@ -91,6 +93,7 @@ export const environment: typeof baseEnvironment = {
   WEBHOOK_CONCURRENCY: 'webhooks.concurrency',
   WEBHOOK_PER_ENDPOINT_CONCURRENCY: 'webhooks.perEndpointConcurrency',
   WEBHOOK_POLL_INTERVAL: 'webhooks.pollInterval',
+  WEBHOOK_DELIVERY_RETENTION: 'webhooks.deliveryRetention',
   WEBHOOK_MAX_ENDPOINTS_PER_OWNER: 'webhooks.maxEndpointsPerOwner'
 }
 

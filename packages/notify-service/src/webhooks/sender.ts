@@ -15,16 +15,10 @@ import { appendNotification } from '../log/append'
 import { MAIL_EFFECT, type MailPayload } from '../mail/mail'
 import { deliveriesScheduled } from './deliveries'
 import { disableEndpoint } from './endpoints'
-import { sendWebhook, type AttemptOutcome, type TargetPolicy } from './target'
+import { sendWebhook, type AttemptOutcome } from './target'
 
-export interface WebhookSettings extends TargetPolicy {
-  timeout: string
-  retryDelaysMs: number[]
-  disableAfter: string
-  concurrency: number
-  perEndpointConcurrency: number
-  pollInterval: string
-}
+/** The `webhooks` settings (configuration.ts declares them). */
+export type WebhookSettings = ServiceConfiguration['webhooks']
 
 interface ClaimedDelivery {
   id: string

@@ -1,5 +1,6 @@
 import { hooks as schemaHooks } from '@feathersjs/schema'
 import { authenticated, inTransaction, requireRole, uuidIds, type ServiceApplication } from '@marketmesh/shared'
+import { webhookDeliveryPurge } from '../../webhooks/purge'
 import { webhookSender } from '../../webhooks/sender'
 import {
   WebhookDeliveryRetryService,
@@ -51,6 +52,7 @@ export const webhookEndpoint = (app: ServiceApplication) => {
   app.use(webhookDeliveryPath, new WebhookDeliveryService(app), { methods: ['find'], events: [] })
   app.service(webhookDeliveryPath).hooks({ around: { find: owners }, before: { find: [schemaHooks.validateQuery(webhookDeliveryQueryValidator)] } })
   app.configure(webhookSender)
+  app.configure(webhookDeliveryPurge)
 }
 
 declare module '@marketmesh/shared' {
