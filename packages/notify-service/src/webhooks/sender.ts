@@ -9,6 +9,7 @@ import {
   type Knex,
   type Logger,
   type ServiceApplication,
+  type ServiceConfiguration,
   type SideEffects
 } from '@marketmesh/shared'
 import { appendNotification } from '../log/append'
