@@ -212,6 +212,22 @@ describe('webhook endpoints and deliveries', () => {
     expect(verified(endpoint.secret, path)[0]).toMatchObject({ type: 'ping' })
   })
 
+  it('refuses a fourth ping while three are still on their way', async () => {
+    const { owner, path, endpoint } = await register()
+    plans.set(path, { failures: [], delayMs: 1_000 })
+    const statuses = []
+    for (let index = 0; index < 4; index++)
+      statuses.push((await notify.call('POST', `/webhook-endpoints/${endpoint.id}/test`, { as: owner, body: {} })).status)
+    expect(statuses).toEqual([201, 201, 201, 429])
+    await waitFor(
+      async () => (await notify.call('GET', `/webhook-endpoints/${endpoint.id}/deliveries?status=succeeded`, { as: owner })).body.total === 3,
+      {
+        what: 'the pings answered'
+      }
+    )
+    expect((await notify.call('POST', `/webhook-endpoints/${endpoint.id}/test`, { as: owner, body: {} })).status).toBe(201)
+  })
+
   it("answers 404 for another seller's endpoint, 403 for a buyer, 400 naming the field for bad input, 409 past the limit", async () => {
     const { endpoint } = await register()
     const other = seller()

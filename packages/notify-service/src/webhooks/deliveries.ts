@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events'
 import { randomUUID } from 'node:crypto'
-import { Conflict, NotFound } from '@feathersjs/errors'
+import { Conflict, NotFound, TooManyRequests } from '@feathersjs/errors'
 import { afterCommit, type Knex, type Principal } from '@marketmesh/shared'
 import { ownEndpoint } from './endpoints'
 import { isWebhookType, PING, subscribes } from './event-patterns'
@@ -65,10 +65,16 @@ export const scheduleWebhookDeliveries = async (trx: Knex.Transaction, sources: 
   await insertDeliveries(trx, rows)
 }
 
+/** Pings not yet answered, per endpoint: more are refused, so the test route sends no flood anywhere. */
+export const MAX_PENDING_PINGS = 3
+
 /** `POST /webhook-endpoints/:id/test`: a `ping` to the caller's endpoint, whatever it subscribed to. */
 export const schedulePing = async (trx: Knex.Transaction, principal: Principal, endpointId: string) => {
-  const endpoint = await ownEndpoint(trx, principal, endpointId)
+  const endpoint = await ownEndpoint(trx, principal, endpointId, { lock: true })
   if (endpoint.status !== 'enabled') throw new Conflict(`Webhook endpoint '${endpointId}' is disabled: enable it first`)
+  const [{ pending }] = await trx('webhook_deliveries').where({ endpointId, eventType: PING, status: 'pending' }).count({ pending: '*' })
+  if (Number(pending) >= MAX_PENDING_PINGS)
+    throw new TooManyRequests(`${MAX_PENDING_PINGS} pings to this endpoint are still on their way: wait for their answers`)
   const [id] = await insertDeliveries(trx, [{ endpointId, eventType: PING, body: webhookBody({ type: PING, data: { endpointId } }) }])
   return { id, eventType: PING, status: 'pending' as const, attempts: [] }
 }
