@@ -1,4 +1,4 @@
-// What @marketmesh/client relies on: the paths and the methods callers from outside may use.
+// The paths and the methods callers from outside may use (what a client of the service relies on).
 export const webhookEndpointPath = 'webhook-endpoints'
 export const webhookEndpointMethods = ['find', 'get', 'create', 'patch', 'remove'] as const
 
