@@ -33,7 +33,7 @@ export default tseslint.config(
   //   `src/services` or `src/events` (schemas import the domain's enums, not the other way round);
   //   the kit imports no service, nor the cli or the client. The domain, per service:
   //   order-service `src/orders`, `src/payments`, `src/ledger` (the saga, money and its books);
-  //   notify-service `src/printing` (a print job's life); user-service `src/email-addresses.ts`,
+  //   notify-service `src/printing` (a print job's life), `src/webhooks` (endpoints and deliveries); user-service `src/email-addresses.ts`,
   //   `src/password-guesses.ts`, `src/rate-limits.ts` (what its services' and authentication's
   //   hooks share). catalog-service has none: its logic lives in its services. The other folders
   //   (hooks/, authentication/, stream/, mail/, cloudprnt/, …) are adapters and may import either.
@@ -57,7 +57,7 @@ export default tseslint.config(
           zones: [
             ...[
               ['order-service', ['src/orders', 'src/payments', 'src/ledger']],
-              ['notify-service', ['src/printing']],
+              ['notify-service', ['src/printing', 'src/webhooks']],
               ['user-service', ['src/email-addresses.ts', 'src/password-guesses.ts', 'src/rate-limits.ts']]
             ].map(([service, domain]) => ({
               target: domain.map((path) => `packages/${service}/${path}`),

@@ -42,6 +42,27 @@ export const settingsSchema = serviceSettingsSchema({
     directory: Type.String({ minLength: 1 }),
     /** The web app's base URL, which the password reset and email verification links open. */
     appUrl: Type.String({ pattern: '^https?://.+' })
+  }),
+  webhooks: Type.Object({
+    /** Endpoints may be http:// (development); false: https only (production). */
+    allowHttp: Type.Boolean(),
+    /** Endpoints may resolve to loopback, private, link-local and metadata addresses (development's local receivers). */
+    allowPrivate: Type.Boolean(),
+    /** A delivery not answered 2xx within this failed (the whole exchange: connect, headers, the capped body read). */
+    timeout: durationSetting,
+    /** Delay before each retry of a failed delivery, in ms; after the last one it is failed. */
+    retryDelaysMs: Type.Array(Type.Integer({ minimum: 0 }), { minItems: 0 }),
+    /** An endpoint whose deliveries have failed for this long, with no success between, is disabled and its owner told. */
+    disableAfter: durationSetting,
+    /** Deliveries in flight on an instance, and of those to one endpoint: a slow endpoint takes at most its share. */
+    concurrency: Type.Integer({ minimum: 1 }),
+    perEndpointConcurrency: Type.Integer({ minimum: 1 }),
+    /** Safety net only: a commit that schedules deliveries wakes its instance's sender. */
+    pollInterval: durationSetting,
+    /** Finished deliveries (and their attempts) are kept this long in the delivery log. */
+    deliveryRetention: durationSetting,
+    /** The most endpoints one seller or admin may have. */
+    maxEndpointsPerOwner: Type.Integer({ minimum: 1 })
   })
 })
 
@@ -63,7 +84,17 @@ export const environment: typeof baseEnvironment = {
   SMTP_URL: 'mail.smtpUrl',
   MAIL_FROM: 'mail.from',
   MAIL_DIRECTORY: 'mail.directory',
-  APP_URL: 'mail.appUrl'
+  APP_URL: 'mail.appUrl',
+  WEBHOOKS_ALLOW_HTTP: 'webhooks.allowHttp',
+  WEBHOOKS_ALLOW_PRIVATE: 'webhooks.allowPrivate',
+  WEBHOOK_TIMEOUT: 'webhooks.timeout',
+  WEBHOOK_RETRY_DELAYS_MS: 'webhooks.retryDelaysMs',
+  WEBHOOK_DISABLE_AFTER: 'webhooks.disableAfter',
+  WEBHOOK_CONCURRENCY: 'webhooks.concurrency',
+  WEBHOOK_PER_ENDPOINT_CONCURRENCY: 'webhooks.perEndpointConcurrency',
+  WEBHOOK_POLL_INTERVAL: 'webhooks.pollInterval',
+  WEBHOOK_DELIVERY_RETENTION: 'webhooks.deliveryRetention',
+  WEBHOOK_MAX_ENDPOINTS_PER_OWNER: 'webhooks.maxEndpointsPerOwner'
 }
 
 // The app's settings are what its schema says: `app.get('mail')` is typed from it, declared nowhere else.

@@ -8,6 +8,7 @@ import { notifyOrderShipped } from './mail-order'
 import { notifyOrder } from './notify-order'
 import { notifyUser } from './notify-user'
 import { notifyAndWithdrawCancelledOrder, notifyMailAndPrintPaidOrder } from './order-receipts'
+import { deliverProductEvent } from './webhook-products'
 
 /** The handlers of the events this service consumes (its line of EVENT_CONSUMERS), and the mail and print timers they schedule. */
 export const events = (app: ServiceApplication) => {
@@ -20,6 +21,7 @@ export const events = (app: ServiceApplication) => {
   for (const type of ['order.created', 'order.rejected', 'order.delivered', 'order.completed', 'order.refunded'] as const) {
     bus.on(type, notifyOrder)
   }
+  for (const type of ['product.created', 'product.updated', 'product.deleted'] as const) bus.on(type, deliverProductEvent)
   app.configure(mail)
   app.configure(printConfirmTimeout)
   app.configure(withdrawSkipped)

@@ -1,4 +1,5 @@
 import type { Knex } from '@marketmesh/shared'
+import { scheduleWebhookDeliveries } from '../webhooks/deliveries'
 
 /** Who may see a notification besides admins (who see all). */
 export interface Audience {
@@ -63,6 +64,16 @@ export const appendNotifications = async (trx: Knex.Transaction, notifications: 
     eventId: eventId ?? null
   }))
   const inserted: Array<{ id: string }> = await trx('notifications').insert(rows).returning('id')
+  // What the log records goes to the webhooks subscribed to it, in the same transaction.
+  await scheduleWebhookDeliveries(
+    trx,
+    notifications.map(({ type, data, audience }, index) => ({
+      type,
+      data: data as Record<string, unknown>,
+      sellerId: audience.sellerId,
+      sequence: Number(inserted[index].id)
+    }))
+  )
   // Delivered at commit, and only then: one per transaction tells the listeners all its appends.
   if (!notifying.has(trx)) {
     await trx.raw('SELECT pg_notify(?, ?)', [NOTIFICATIONS_CHANNEL, ''])

@@ -11,6 +11,7 @@ import {
   type ServiceApplication
 } from '@marketmesh/shared'
 import { appendNotification, lockLog } from '../log/append'
+import { PRINT_JOB, PRINT_JOB_UPDATED } from './message-types'
 
 /**
  * A print job's life. A job is one receipt for the printers of one shop: the original of a paid
@@ -117,8 +118,7 @@ export interface DeviceStep {
   error?: string
 }
 
-export const PRINT_JOB = 'print.job'
-export const PRINT_JOB_UPDATED = 'print.job.updated'
+export { PRINT_JOB, PRINT_JOB_UPDATED } from './message-types'
 /** The durable timer of a claim: a side effect due `printing.confirmTimeout` after it. */
 export const CONFIRM_TIMEOUT = 'print-confirm-timeout'
 /** The side effect that withdraws a cancelled order's jobs a claim had locked at the time (see withdrawOrderJobs). */

@@ -9,6 +9,7 @@ import { announcement } from './announcements/announcements'
 import { notification } from './notifications/notifications'
 import { printJob } from './print-jobs/print-jobs'
 import { printer } from './printers/printers'
+import { webhookEndpoint } from './webhook-endpoints/webhook-endpoints'
 
 export const services = (app: ServiceApplication) => {
   app.configure(notification)
@@ -21,4 +22,5 @@ export const services = (app: ServiceApplication) => {
   app.configure(stream)
   app.configure(cloudprnt)
   app.configure(livePage)
+  app.configure(webhookEndpoint)
 }

@@ -34,7 +34,10 @@ export const EVENT_CONSUMERS = {
     'order.shipped',
     'order.delivered',
     'order.completed',
-    'order.refunded'
+    'order.refunded',
+    'product.created',
+    'product.updated',
+    'product.deleted'
   ]
 } as const satisfies Record<string, readonly EventType[]>
 

@@ -1,0 +1,131 @@
+// bench/webhooks: webhook deliveries per second to a local receiver
+//   N pending deliveries to one endpoint, written at once -> notify-service's sender (in this
+//   process) claims, signs (Standard Webhooks), POSTs and records each; timed from the first
+//   arrival to the last success recorded
+// and, in the same run, the bound: the receiver alone, N POSTs of the same body from a
+// keep-alive client with as many in flight as the sender may have (its `concurrency`).
+// The receiver is a process of its own (bench/support/webhook-receiver.mjs). Target: >= 0.5 of the bound.
+// Usage: node bench/webhooks.mjs [N]   (after `npm run build`; default 5000)
+import { spawn } from 'node:child_process'
+import { randomUUID } from 'node:crypto'
+import http from 'node:http'
+import { createRequire } from 'node:module'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+
+const require = createRequire(import.meta.url)
+const { listen } = require('@marketmesh/shared')
+const { cleanUp, isolatedSettings, waitFor } = require('@marketmesh/test-support')
+const { createApp } = require('@marketmesh/notify-service')
+
+const N = Number(process.argv[2] ?? 5_000)
+const CONCURRENCY = 32
+const TARGET_RATIO = 0.5
+const PORT = 20_000 + Math.floor(Math.random() * 20_000)
+const here = dirname(fileURLToPath(import.meta.url))
+const target = `http://127.0.0.1:${PORT}/hook`
+
+const receiver = spawn(process.execPath, [join(here, 'support', 'webhook-receiver.mjs'), String(PORT)], { stdio: 'inherit' })
+const receivedSoFar = async () => (await (await fetch(`http://127.0.0.1:${PORT}/count`)).json()).received
+
+// What a delivery carries: an order.shipped body and the three Standard Webhooks headers.
+const body = JSON.stringify({
+  type: 'order.shipped',
+  timestamp: new Date().toISOString(),
+  data: { orderId: randomUUID(), buyerId: randomUUID(), sellerId: randomUUID(), version: 1 }
+})
+
+/** The bound: N POSTs straight to the receiver, CONCURRENCY in flight on keep-alive sockets. */
+const receiverAlone = async () => {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: CONCURRENCY })
+  const post = () =>
+    new Promise((resolve, reject) => {
+      const request = http.request(target, {
+        method: 'POST',
+        agent,
+        headers: {
+          'content-type': 'application/json',
+          'webhook-id': randomUUID(),
+          'webhook-timestamp': String(Math.floor(Date.now() / 1000)),
+          'webhook-signature': `v1,${'A'.repeat(44)}`
+        }
+      })
+      request.on('error', reject)
+      request.on('response', (response) => response.resume().on('end', resolve))
+      request.end(body)
+    })
+  let next = 0
+  const started = performance.now()
+  await Promise.all(
+    Array.from({ length: CONCURRENCY }, async () => {
+      while (next++ < N) await post()
+    })
+  )
+  const rate = Math.round(N / ((performance.now() - started) / 1000))
+  agent.destroy()
+  return rate
+}
+
+const settings = isolatedSettings('bench_webhooks', {
+  logLevel: 'warn',
+  webhooks: { concurrency: CONCURRENCY, perEndpointConcurrency: CONCURRENCY, pollInterval: '1s', allowPrivate: true, allowHttp: true }
+})
+let app
+let server
+try {
+  await waitFor(async () => (await receivedSoFar().catch(() => undefined)) !== undefined, { what: 'the receiver to listen' })
+  console.log(`bench/webhooks: ${N} deliveries to one local endpoint, ${CONCURRENCY} in flight`)
+  // A first round warms up the receiver and the client (JIT, sockets); measured from the second.
+  await receiverAlone()
+  const boundBefore = await receiverAlone()
+  console.log(`baseline receiver alone, before: ${boundBefore} requests/s`)
+
+  app = createApp(settings)
+  server = await listen(app, 0)
+  const db = app.get('postgresqlClient')
+  const [endpoint] = await db('webhook_endpoints')
+    .insert({
+      id: randomUUID(),
+      ownerId: randomUUID(),
+      ownerRole: 'admin',
+      url: target,
+      events: ['order.*'],
+      secret: `whsec_${Buffer.alloc(32, 7).toString('base64')}`
+    })
+    .returning('id')
+  const offset = await receivedSoFar()
+  await db.transaction(async (trx) => {
+    for (let index = 0; index < N; index += 1_000) {
+      const rows = Array.from({ length: Math.min(1_000, N - index) }, () => ({
+        id: randomUUID(),
+        endpointId: endpoint.id,
+        eventType: 'order.shipped',
+        body
+      }))
+      await trx('webhook_deliveries').insert(rows)
+    }
+  })
+  await waitFor(async () => (await receivedSoFar()) > offset, { what: 'the first delivery', intervalMs: 5 })
+  const started = performance.now()
+  await waitFor(async () => Number((await db('webhook_deliveries').where({ status: 'succeeded' }).count({ count: '*' }))[0].count) === N, {
+    what: 'every delivery recorded',
+    timeoutMs: 600_000,
+    intervalMs: 20
+  })
+  const rate = Math.round(N / ((performance.now() - started) / 1000))
+  const duplicates = (await receivedSoFar()) - offset - N
+  console.log(`webhooks         signed, sent and recorded: ${rate} deliveries/s (${duplicates} sent twice)`)
+
+  const boundAfter = await receiverAlone()
+  console.log(`baseline receiver alone, after: ${boundAfter} requests/s`)
+  const bound = Math.round((boundBefore + boundAfter) / 2)
+  const ratio = rate / bound
+  console.log(
+    `ratio            ${ratio.toFixed(2)} of the receiver alone (${bound} requests/s); target >= ${TARGET_RATIO}: ${ratio >= TARGET_RATIO ? 'met' : 'not met'}`
+  )
+} finally {
+  await app?.teardown()
+  server?.close()
+  receiver.kill()
+  await cleanUp({ prefix: settings.amqp.prefix, databases: [settings.postgresql.connection] })
+}
