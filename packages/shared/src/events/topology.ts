@@ -34,7 +34,10 @@ export const EVENT_CONSUMERS = {
     'order.shipped',
     'order.delivered',
     'order.completed',
-    'order.refunded'
+    'order.refunded',
+    'payout.paid',
+    'payout.failed',
+    'payout.reversed'
   ]
 } as const satisfies Record<string, readonly EventType[]>
 
@@ -69,7 +72,10 @@ export const EVENT_PUBLISHERS = {
     'order.shipped',
     'order.delivered',
     'order.completed',
-    'order.refunded'
+    'order.refunded',
+    'payout.paid',
+    'payout.failed',
+    'payout.reversed'
   ],
   'notify-service': []
 } as const satisfies Record<keyof typeof EVENT_CONSUMERS, readonly EventType[]>
