@@ -6,6 +6,7 @@ import { endRevokedDeviceStreams } from './end-revoked-device-streams'
 import { mailAccountLink } from './mail-account-link'
 import { notifyOrderShipped } from './mail-order'
 import { notifyOrder } from './notify-order'
+import { notifyPayout, notifyPayoutFailed } from './notify-payout'
 import { notifyUser } from './notify-user'
 import { notifyAndWithdrawCancelledOrder, notifyMailAndPrintPaidOrder } from './order-receipts'
 
@@ -20,6 +21,7 @@ export const events = (app: ServiceApplication) => {
   for (const type of ['order.created', 'order.rejected', 'order.delivered', 'order.completed', 'order.refunded'] as const) {
     bus.on(type, notifyOrder)
   }
+  bus.on('payout.paid', notifyPayout).on('payout.reversed', notifyPayout).on('payout.failed', notifyPayoutFailed)
   app.configure(mail)
   app.configure(printConfirmTimeout)
   app.configure(withdrawSkipped)

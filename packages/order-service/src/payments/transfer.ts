@@ -1,4 +1,4 @@
-import { type Knex, printableLine, runInTransaction, type ServiceApplication, type SideEffect } from '@marketmesh/shared'
+import { type Knex, runInTransaction, type ServiceApplication, type SideEffect } from '@marketmesh/shared'
 import {
   payoutPaid,
   reversalKey,
@@ -16,9 +16,6 @@ interface ReversalPayload {
   refundId: string
   amount: number
 }
-
-/** A reason the seller may read: the provider's message on one line, not too long. */
-const reasonOf = (error: Error) => printableLine(error.message).slice(0, 500)
 
 /**
  * Performs the payouts' side effects (payouts/payout.ts). `payout-transfer`: the payout's amount
@@ -53,7 +50,7 @@ export const payoutTransfers = (app: ServiceApplication) => {
       }))
     } catch (error) {
       if (error instanceof PaymentUnavailableError) throw error
-      return runInTransaction(db, (trx) => transferRefused(app, trx, payout.id, reasonOf(error as Error)))
+      return runInTransaction(db, (trx) => transferRefused(app, trx, payout.id, (error as Error).message))
     }
     await runInTransaction(db, (trx) => payoutPaid(app, trx, payout.id, transferId))
   }

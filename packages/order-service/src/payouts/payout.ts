@@ -13,7 +13,7 @@
  * Direction: services/, events/ and payments/ → payouts/ → ledger/ and @marketmesh/shared.
  */
 import { randomUUID } from 'node:crypto'
-import type { Knex, ServiceApplication } from '@marketmesh/shared'
+import { printableLine, type Knex, type ServiceApplication } from '@marketmesh/shared'
 import { owedForOrder, paidOutBy, payOut, sellerShareOfRefund, takeBackPayout } from '../ledger/ledger'
 
 export const payoutStatuses = ['pending', 'paid', 'failed', 'reversed'] as const
@@ -133,9 +133,13 @@ export const payoutPaid = async (app: ServiceApplication, trx: Knex.Transaction,
   await app.get('events').emit(trx, 'payout.paid', { ...payoutRef(payout, payout.amount), reference })
 }
 
-/** The provider refused the transfer, or failed it after: what it had moved comes back to what is owed to the seller. */
-export const payoutFailed = async (app: ServiceApplication, trx: Knex.Transaction, payout: PayoutRow, reason: string) => {
+/**
+ * The provider refused the transfer, or failed it after: what it had moved comes back to what is
+ * owed to the seller. The provider's reason reaches the seller's stream and mail: one printable line.
+ */
+const payoutFailed = async (app: ServiceApplication, trx: Knex.Transaction, payout: PayoutRow, providerReason: string) => {
   if (payout.status !== 'pending' && payout.status !== 'paid') return
+  const reason = printableLine(providerReason).trim().slice(0, 500) || 'refused by the provider'
   await trx('payouts').where({ id: payout.id }).update({ status: 'failed', failureReason: reason })
   const moved = await paidOutBy(trx, movementOf(payout), payout.id)
   if (moved > 0) await takeBackPayout(trx, movementOf(payout), { id: payout.id, amount: moved }, 'failed')
