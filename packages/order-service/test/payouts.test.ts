@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { runInTransaction, type Principal } from '@marketmesh/shared'
 import { waitFor } from '@marketmesh/test-support'
+import { TestPaymentProvider } from '../src/payments/test-provider'
 import { applyAccountUpdate, applyTransferFailed, applyTransferReversed } from '../src/payouts/payout'
 import { admin, buyer, checkoutBody, knownProducts, productCreated, seller, startOrders, type Orders } from './helpers'
 
@@ -57,7 +58,7 @@ const paidOrder = async (owner: Principal, price = 10_000, customer = buyer()) =
   const orderId: string = placed.body.orders[0].id
   await orders.emit('stock.reserved', { orderId, currency: 'EUR', lines: [{ productId: product.productId, quantity: 1, unitPrice: price }] })
   await waitFor(async () => (await statusOf(orderId)) === 'paid', { what: 'the order paid' })
-  return { orderId, customer }
+  return { orderId, customer, checkoutId: placed.body.id as string }
 }
 
 /** Shipped and delivered: the escrow is released at once (ESCROW_RELEASE_AFTER 0). */
@@ -193,6 +194,30 @@ describe('payouts', () => {
     expect((await openAccount(owner)).body.status).toBe('enabled')
     const [paid] = await payoutSettled(orderId, 'paid')
     expect(paid).toMatchObject({ id: waiting.id, amount: 4_500 })
+    expect((await sellerLedger(owner)).balances).toEqual([{ currency: 'EUR', held: 0, available: 0, paidOut: 4_500 }])
+  })
+
+  it('pays once when the answer to a transfer was lost: the retry with its key is answered, not paid again', async () => {
+    const owner = await registeredSeller()
+    const { orderId, checkoutId } = await completedOrder(owner, 5_000)
+    const [waiting] = await payoutSettled(orderId, 'pending')
+    // A first attempt reached the provider and its answer was lost (played here before the account is enabled here).
+    const provider = new TestPaymentProvider(orders.db)
+    const account = await provider.createAccount({ idempotencyKey: `${owner.sellerId}:test:account`, sellerId: owner.sellerId!, email: 'x@example.com' })
+    const { paymentId } = await orders.db('orders').where({ id: orderId }).first('paymentId')
+    const lost = await provider.transfer({
+      idempotencyKey: `${waiting.id}:transfer`,
+      accountId: account.accountId,
+      amount: 4_500,
+      currency: 'EUR',
+      transferGroup: checkoutId,
+      sourcePaymentId: paymentId
+    })
+    expect((await openAccount(owner)).body.status).toBe('enabled')
+    const [paid] = await payoutSettled(orderId, 'paid')
+    expect(paid.reference).toBe(lost.transferId)
+    expect(await transferCalls(waiting.id)).toEqual(['succeeded', 'replayed'])
+    expect(await orders.db('test_provider_outcomes').where({ idempotencyKey: `${waiting.id}:transfer` })).toHaveLength(1)
     expect((await sellerLedger(owner)).balances).toEqual([{ currency: 'EUR', held: 0, available: 0, paidOut: 4_500 }])
   })
 
