@@ -84,7 +84,7 @@ const payoutSettled = (orderId: string, status: string, count = 1) =>
 const transferCalls = (payoutId: string) =>
   orders.db('test_provider_calls').where({ idempotencyKey: `${payoutId}:transfer` }).orderBy('id').pluck('result')
 
-const setTransfers = (owner: Principal, result: 'enabled' | 'transfers_fail') =>
+const setTransfers = (owner: Principal, result: 'enabled' | 'transfers_fail' | 'transfers_unavailable_once') =>
   orders.db('test_provider_outcomes').where({ idempotencyKey: `${owner.sellerId}:test:account` }).update({ result })
 
 const accountIdOf = async (owner: Principal) => (await orders.db('payout_accounts').where({ sellerId: owner.sellerId }).first('accountId')).accountId
@@ -184,17 +184,28 @@ describe('payouts', () => {
     expect(await trialBalance()).toEqual([{ currency: 'EUR', balance: 0 }])
   })
 
-  it('keeps a payout pending until the seller’s account is enabled, then pays it', async () => {
+  it('keeps a payout pending until the seller’s account is enabled, then pays what is owed then', async () => {
     const owner = await registeredSeller()
     const { orderId } = await completedOrder(owner, 5_000)
     const [waiting] = await payoutSettled(orderId, 'pending')
     expect(waiting).toMatchObject({ amount: 4_500, transferStartedAt: null })
     expect((await sellerLedger(owner)).orders[0]).toMatchObject({ net: 4_500, payoutStatus: 'pending' })
     expect((await sellerLedger(owner)).balances).toEqual([{ currency: 'EUR', held: 0, available: 4_500, paidOut: 0 }])
+    // A refund while it waits lowers what it will pay: 1,000 less the commission's 100.
+    const refund = await orders.call('POST', '/refunds', {
+      as: admin(),
+      body: { orderId, amount: 1_000, reason: 'scratched' },
+      headers: { 'Idempotency-Key': randomUUID() }
+    })
+    await waitFor(async () => (await orders.db('refunds').where({ id: refund.body.id }).first('status')).status === 'succeeded', {
+      what: 'the refund paid back'
+    })
     expect((await openAccount(owner)).body.status).toBe('enabled')
     const [paid] = await payoutSettled(orderId, 'paid')
-    expect(paid).toMatchObject({ id: waiting.id, amount: 4_500 })
-    expect((await sellerLedger(owner)).balances).toEqual([{ currency: 'EUR', held: 0, available: 0, paidOut: 4_500 }])
+    expect(paid).toMatchObject({ id: waiting.id, amount: 3_600 })
+    expect(await orders.db('test_provider_outcomes').where({ idempotencyKey: `${refund.body.id}:reverse` })).toEqual([])
+    expect((await sellerLedger(owner)).balances).toEqual([{ currency: 'EUR', held: 0, available: 0, paidOut: 3_600 }])
+    expect((await sellerLedger(owner)).orders[0]).toMatchObject({ gross: 5_000, commission: 400, refunds: 1_000, net: 3_600, payoutStatus: 'paid' })
   })
 
   it('pays once when the answer to a transfer was lost: the retry with its key is answered, not paid again', async () => {
@@ -219,6 +230,15 @@ describe('payouts', () => {
     expect(await transferCalls(waiting.id)).toEqual(['succeeded', 'replayed'])
     expect(await orders.db('test_provider_outcomes').where({ idempotencyKey: `${waiting.id}:transfer` })).toHaveLength(1)
     expect((await sellerLedger(owner)).balances).toEqual([{ currency: 'EUR', held: 0, available: 0, paidOut: 4_500 }])
+  })
+
+  it('asks again, with the same key, a provider that could not answer: paid, not failed', async () => {
+    const owner = await payableSeller()
+    await setTransfers(owner, 'transfers_unavailable_once')
+    const { orderId } = await completedOrder(owner, 2_000)
+    const [paid] = await payoutSettled(orderId, 'paid')
+    expect(await transferCalls(paid.id)).toEqual(['unavailable', 'succeeded'])
+    expect(paid.failureReason).toBeNull()
   })
 
   it('puts a failed transfer back in the seller’s balance, tells them, and pays again once the account is enabled', async () => {

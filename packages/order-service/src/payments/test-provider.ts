@@ -46,7 +46,7 @@ const LOOKUP_OUTAGE_CALLS = 4
  * outcomes and every call (what it did, whether or not its answer arrived) in the database, so
  * tests count charges and voids. Seller accounts are `enabled` at once; a test makes an account's
  * transfers fail by setting its stored outcome (operation `account`, reference = the account id)
- * to `transfers_fail`, and back to `enabled`.
+ * to `transfers_fail` (or `transfers_unavailable_once`), and back to `enabled`.
  */
 export class TestPaymentProvider implements PaymentProvider {
   constructor(private readonly db: Knex) {}
@@ -88,11 +88,17 @@ export class TestPaymentProvider implements PaymentProvider {
   /**
    * Pays a seller's account: declined (an error that is not PaymentUnavailableError) when the
    * account's transfers are made to fail (its stored outcome's result `transfers_fail`, as tests
-   * set it), and stored like every call, so a repeated key pays once.
+   * set it), unavailable at the first call of each key with `transfers_unavailable_once`, and
+   * stored like every call, so a repeated key pays once.
    */
   async transfer({ idempotencyKey, accountId, amount, currency }: Parameters<PaymentProvider['transfer']>[0]) {
     const account: StoredOutcome | undefined = await this.db('test_provider_outcomes').where({ reference: accountId, operation: 'account' }).first()
-    const result = account?.result === 'enabled' ? 'succeeded' : 'declined'
+    const result =
+      account?.result === 'enabled' || (account?.result === 'transfers_unavailable_once' && (await this.calledBefore(idempotencyKey)))
+        ? 'succeeded'
+        : account?.result === 'transfers_unavailable_once'
+          ? 'unavailable'
+          : 'declined'
     const outcome = await this.call('transfer', idempotencyKey, amount, currency, result, { authorizationId: accountId })
     if (outcome.result === 'declined') throw new Error(`test provider: transfers to account ${accountId} are refused`)
     return { transferId: outcome.reference }
