@@ -10,7 +10,10 @@ let notify: Notify
 let smtp: Awaited<ReturnType<typeof startSmtpServer>>
 beforeAll(async () => {
   smtp = await startSmtpServer()
-  notify = await startNotify('notify_payouts', { mail: { smtpUrl: smtp.url }, sideEffects: { retryDelaysMs: Array(20).fill(300), pollIntervalMs: 100 } })
+  notify = await startNotify('notify_payouts', {
+    mail: { smtpUrl: smtp.url },
+    sideEffects: { retryDelaysMs: Array(20).fill(300), pollIntervalMs: 100 }
+  })
 })
 afterAll(async () => {
   await notify?.close()

@@ -82,10 +82,17 @@ const payoutSettled = (orderId: string, status: string, count = 1) =>
   )
 
 const transferCalls = (payoutId: string) =>
-  orders.db('test_provider_calls').where({ idempotencyKey: `${payoutId}:transfer` }).orderBy('id').pluck('result')
+  orders
+    .db('test_provider_calls')
+    .where({ idempotencyKey: `${payoutId}:transfer` })
+    .orderBy('id')
+    .pluck('result')
 
 const setTransfers = (owner: Principal, result: 'enabled' | 'transfers_fail' | 'transfers_unavailable_once') =>
-  orders.db('test_provider_outcomes').where({ idempotencyKey: `${owner.sellerId}:test:account` }).update({ result })
+  orders
+    .db('test_provider_outcomes')
+    .where({ idempotencyKey: `${owner.sellerId}:test:account` })
+    .update({ result })
 
 const accountIdOf = async (owner: Principal) => (await orders.db('payout_accounts').where({ sellerId: owner.sellerId }).first('accountId')).accountId
 
@@ -106,7 +113,12 @@ describe('payout accounts', () => {
     const again = await openAccount(owner)
     expect(again.body.id).toBe(first.body.id)
     expect(await orders.db('payout_accounts').where({ sellerId: owner.sellerId })).toHaveLength(1)
-    expect(await orders.db('test_provider_calls').where({ idempotencyKey: `${owner.sellerId}:test:account` }).pluck('result')).toEqual(['enabled'])
+    expect(
+      await orders
+        .db('test_provider_calls')
+        .where({ idempotencyKey: `${owner.sellerId}:test:account` })
+        .pluck('result')
+    ).toEqual(['enabled'])
 
     const own = await orders.call('GET', '/payout-accounts', { as: owner })
     expect(own.body.data.map((account: { id: string }) => account.id)).toEqual([first.body.id])
@@ -114,7 +126,9 @@ describe('payout accounts', () => {
     const all = await orders.call('GET', `/payout-accounts?sellerId=${owner.sellerId}`, { as: admin() })
     expect(all.body.data).toMatchObject([{ id: first.body.id, accountId: expect.stringMatching(/^test_account_/) }])
     expect((await orders.call('GET', '/payout-accounts', { as: buyer() })).status).toBe(403)
-    expect((await orders.call('POST', '/payout-accounts', { as: buyer(), body: { provider: 'test', returnUrl: 'https://a.example' } })).status).toBe(403)
+    expect((await orders.call('POST', '/payout-accounts', { as: buyer(), body: { provider: 'test', returnUrl: 'https://a.example' } })).status).toBe(
+      403
+    )
   })
 
   it('refuses bad input naming the field, and a seller order-service has not heard of yet', async () => {
@@ -137,7 +151,10 @@ describe('payout accounts', () => {
     try {
       const refused = await orders.call('POST', '/checkouts', {
         as: buyer(),
-        body: checkoutBody([{ productId: rug.productId, quantity: 1 }, { productId: lamp.productId, quantity: 1 }]),
+        body: checkoutBody([
+          { productId: rug.productId, quantity: 1 },
+          { productId: lamp.productId, quantity: 1 }
+        ]),
         headers: { 'Idempotency-Key': randomUUID() }
       })
       expect(refused.status).toBe(409)
@@ -170,9 +187,12 @@ describe('payouts', () => {
 
     // The side effect run again (a redelivery, a retry after a crash): nothing is paid twice.
     await orders.db('side_effects').where({ kind: 'payout-transfer', key: payout.id }).update({ status: 'pending', run_after: orders.db.fn.now() })
-    await waitFor(async () => (await orders.db('side_effects').where({ kind: 'payout-transfer', key: payout.id }).first('status')).status === 'done', {
-      what: 'the transfer run again'
-    })
+    await waitFor(
+      async () => (await orders.db('side_effects').where({ kind: 'payout-transfer', key: payout.id }).first('status')).status === 'done',
+      {
+        what: 'the transfer run again'
+      }
+    )
     expect(await transferCalls(payout.id)).toEqual(['succeeded'])
     expect(await payoutsOf(orderId)).toHaveLength(1)
 
@@ -214,7 +234,11 @@ describe('payouts', () => {
     const [waiting] = await payoutSettled(orderId, 'pending')
     // A first attempt reached the provider and its answer was lost (played here before the account is enabled here).
     const provider = new TestPaymentProvider(orders.db)
-    const account = await provider.createAccount({ idempotencyKey: `${owner.sellerId}:test:account`, sellerId: owner.sellerId!, email: 'x@example.com' })
+    const account = await provider.createAccount({
+      idempotencyKey: `${owner.sellerId}:test:account`,
+      sellerId: owner.sellerId!,
+      email: 'x@example.com'
+    })
     const { paymentId } = await orders.db('orders').where({ id: orderId }).first('paymentId')
     const lost = await provider.transfer({
       idempotencyKey: `${waiting.id}:transfer`,
@@ -275,7 +299,9 @@ describe('payouts', () => {
     await inTransaction((trx) =>
       applyAccountUpdate(orders.app, trx, { accountId, status: 'restricted', requirements: ['external_account'] }, new Date('2026-12-01T10:00:00Z'))
     )
-    await inTransaction((trx) => applyAccountUpdate(orders.app, trx, { accountId, status: 'enabled', requirements: [] }, new Date('2026-12-01T09:00:00Z')))
+    await inTransaction((trx) =>
+      applyAccountUpdate(orders.app, trx, { accountId, status: 'enabled', requirements: [] }, new Date('2026-12-01T09:00:00Z'))
+    )
     const [account] = (await orders.call('GET', '/payout-accounts', { as: owner })).body.data
     expect(account).toMatchObject({ status: 'restricted', requirements: ['external_account'] })
     // A restricted account's seller's orders wait.
@@ -296,7 +322,12 @@ describe('payouts', () => {
     const [reversed] = await orders.eventsOf('payout.reversed', 1, (event) => event.data.orderId === orderId)
     // The seller's share: 5,000 less the commission's 500.
     expect(reversed.data).toMatchObject({ payoutId: payout.id, amount: 4_500, reason: 'refund' })
-    expect(await orders.db('test_provider_outcomes').where({ idempotencyKey: `${refund.body.id}:reverse` }).pluck('amount')).toEqual([4_500])
+    expect(
+      await orders
+        .db('test_provider_outcomes')
+        .where({ idempotencyKey: `${refund.body.id}:reverse` })
+        .pluck('amount')
+    ).toEqual([4_500])
     expect(await orders.db('payouts').where({ id: payout.id }).first()).toMatchObject({ status: 'paid', reversedAmount: 4_500 })
     // The provider's transfer.reversed for our own reversal changes nothing.
     await inTransaction((trx) => applyTransferReversed(orders.app, trx, { transferId: payout.reference, amount: 4_500 }))

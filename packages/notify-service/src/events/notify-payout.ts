@@ -13,5 +13,9 @@ export const notifyPayout: EventHandler<PayoutEvent> = async (event, { trx }) =>
 export const notifyPayoutFailed: EventHandler<'payout.failed'> = async (event, context) => {
   await notifyPayout(event, context)
   const { payoutId, sellerId } = event.data
-  await context.schedule(MAIL_EFFECT, `payout-failed:${payoutId}`, { template: 'payout-failed', to: sellerId, context: { payout: event.data } } satisfies MailPayload)
+  await context.schedule(MAIL_EFFECT, `payout-failed:${payoutId}`, {
+    template: 'payout-failed',
+    to: sellerId,
+    context: { payout: event.data }
+  } satisfies MailPayload)
 }

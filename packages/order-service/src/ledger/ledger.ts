@@ -194,7 +194,11 @@ export const takeBackPayout = (trx: Knex.Transaction, order: Movement, payout: {
 export const sellerShareOfRefund = async (trx: Knex.Transaction, order: Movement, refundId: string) => {
   const [{ share }] = await trx('ledger_entries')
     .join('ledger_journals', 'ledger_journals.id', 'ledger_entries.journalId')
-    .where({ 'ledger_journals.orderId': order.orderId, 'ledger_journals.kind': `refund:${refundId}`, 'ledger_entries.account': ACCOUNTS.seller(order.sellerId) })
+    .where({
+      'ledger_journals.orderId': order.orderId,
+      'ledger_journals.kind': `refund:${refundId}`,
+      'ledger_entries.account': ACCOUNTS.seller(order.sellerId)
+    })
     .select(trx.raw('coalesce(sum(amount), 0)::bigint AS share'))
   return Number(share)
 }

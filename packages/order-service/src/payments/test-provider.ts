@@ -106,7 +106,9 @@ export class TestPaymentProvider implements PaymentProvider {
 
   async reverseTransfer({ idempotencyKey, transferId, amount }: Parameters<PaymentProvider['reverseTransfer']>[0]) {
     const transfer: StoredOutcome = await this.db('test_provider_outcomes').where({ reference: transferId, operation: 'transfer' }).first()
-    return { reversalId: (await this.call('reverse', idempotencyKey, amount, transfer.currency, 'succeeded', { authorizationId: transferId })).reference }
+    return {
+      reversalId: (await this.call('reverse', idempotencyKey, amount, transfer.currency, 'succeeded', { authorizationId: transferId })).reference
+    }
   }
 
   /** An account that is `enabled` at once: the test provider asks the seller nothing. */
@@ -116,7 +118,10 @@ export class TestPaymentProvider implements PaymentProvider {
   }
 
   async onboardingLink({ accountId, returnUrl }: Parameters<PaymentProvider['onboardingLink']>[0]) {
-    return { url: `${returnUrl}${returnUrl.includes('?') ? '&' : '?'}test_account=${encodeURIComponent(accountId)}`, expiresAt: new Date(Date.now() + 5 * 60_000) }
+    return {
+      url: `${returnUrl}${returnUrl.includes('?') ? '&' : '?'}test_account=${encodeURIComponent(accountId)}`,
+      expiresAt: new Date(Date.now() + 5 * 60_000)
+    }
   }
 
   parseWebhook(): never {

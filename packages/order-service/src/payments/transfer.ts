@@ -61,7 +61,11 @@ export const payoutTransfers = (app: ServiceApplication) => {
     if (!payout || payout.status === 'failed') return
     // The transfer is still under way: its reversal waits for it (a retry).
     if (!payout.reference) throw new Error(`payout ${payout.id}: its transfer is not made yet`)
-    await providers[payout.provider].reverseTransfer({ idempotencyKey: reversalKey(payload.refundId), transferId: payout.reference, amount: payload.amount })
+    await providers[payout.provider].reverseTransfer({
+      idempotencyKey: reversalKey(payload.refundId),
+      transferId: payout.reference,
+      amount: payload.amount
+    })
     await runInTransaction(db, (trx) => transferReversed(app, trx, payload))
   }
 

@@ -46,9 +46,14 @@ export const payoutAccountDataSchema = Type.Object(
 export type PayoutAccountData = Static<typeof payoutAccountDataSchema>
 export const payoutAccountDataValidator = getValidator(payoutAccountDataSchema, dataValidator)
 
-export const payoutAccountQuerySchema = publicQuerySyntax(
-  Type.Pick(payoutAccountSchema, ['sellerId', 'provider', 'status', 'createdAt']),
-  ['id', 'sellerId', 'provider', 'status', 'requirements', 'createdAt', 'updatedAt']
-)
+export const payoutAccountQuerySchema = publicQuerySyntax(Type.Pick(payoutAccountSchema, ['sellerId', 'provider', 'status', 'createdAt']), [
+  'id',
+  'sellerId',
+  'provider',
+  'status',
+  'requirements',
+  'createdAt',
+  'updatedAt'
+])
 export type PayoutAccountQuery = Static<typeof payoutAccountQuerySchema>
 export const payoutAccountQueryValidator = getValidator(payoutAccountQuerySchema, queryValidator)

@@ -34,7 +34,6 @@ export type Payout = Static<typeof payoutSchema>
 /** The columns a caller sees: the account and the transfer's start are the platform's business. */
 export const payoutColumns = Object.keys(payoutSchema.properties) as [keyof Payout, ...Array<keyof Payout>]
 
-
 export const payoutQuerySchema = publicQuerySyntax(Type.Pick(payoutSchema, ['status', 'orderId', 'sellerId', 'createdAt']), payoutColumns)
 export type PayoutQuery = Static<typeof payoutQuerySchema>
 export const payoutQueryValidator = getValidator(payoutQuerySchema, queryValidator)
