@@ -32,7 +32,7 @@ export default tseslint.config(
   // - no-restricted-paths: a domain folder imports nothing, types included, from its service's
   //   `src/services` or `src/events` (schemas import the domain's enums, not the other way round);
   //   the kit imports no service, nor the cli or the client. The domain, per service:
-  //   order-service `src/orders`, `src/payments`, `src/ledger` (the saga, money and its books);
+  //   order-service `src/orders`, `src/payouts`, `src/payments`, `src/ledger` (the saga, paying sellers, money and its books);
   //   notify-service `src/printing` (a print job's life), `src/webhooks` (endpoints and deliveries); user-service `src/email-addresses.ts`,
   //   `src/password-guesses.ts`, `src/rate-limits.ts` (what its services' and authentication's
   //   hooks share). catalog-service has none: its logic lives in its services. The other folders
@@ -56,7 +56,7 @@ export default tseslint.config(
           basePath: import.meta.dirname,
           zones: [
             ...[
-              ['order-service', ['src/orders', 'src/payments', 'src/ledger']],
+              ['order-service', ['src/orders', 'src/payouts', 'src/payments', 'src/ledger']],
               ['notify-service', ['src/printing', 'src/webhooks']],
               ['user-service', ['src/email-addresses.ts', 'src/password-guesses.ts', 'src/rate-limits.ts']]
             ].map(([service, domain]) => ({

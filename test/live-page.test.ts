@@ -26,6 +26,9 @@ describe('the live orders page (GET /live) in headless Chromium', () => {
   const usersEnvironment = isolatedEnvironment('live_users')
   let users: ServiceProcess
   let notify: ServiceUnderTest
+  // order-service in a process of its own on user-service's broker prefix: its GET /ledger feeds the Earnings panel.
+  const ordersEnvironment = { ...isolatedEnvironment('live_orders'), AMQP_PREFIX: usersEnvironment.AMQP_PREFIX }
+  let orders: ServiceProcess
   let browser: Browser
   let page: Page
   let registered = 0
@@ -43,11 +46,12 @@ describe('the live orders page (GET /live) in headless Chromium', () => {
   beforeAll(async () => {
     // user-service in a process of its own: the page signs in there, as a browser would.
     users = await startServiceProcess('user-service', usersEnvironment)
+    orders = await startServiceProcess('order-service', ordersEnvironment)
     notify = await startServiceUnderTest({
       label: 'live_notify',
       createApp: createNotifyApp,
       watched: [],
-      settings: { live: { userServiceUrl: users.url } }
+      settings: { live: { userServiceUrl: users.url, orderServiceUrl: orders.url } }
     })
     shop = await signUp('seller')
     browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS })
@@ -56,17 +60,19 @@ describe('the live orders page (GET /live) in headless Chromium', () => {
   afterAll(async () => {
     await browser?.close()
     await notify?.close()
+    orders?.child.kill('SIGTERM')
     users?.child.kill('SIGTERM')
+    await orders?.exited
     await users?.exited
-    await cleanUp({ prefix: usersEnvironment.AMQP_PREFIX, databases: [usersEnvironment.DATABASE_URL] })
+    await cleanUp({ prefix: usersEnvironment.AMQP_PREFIX, databases: [usersEnvironment.DATABASE_URL, ordersEnvironment.DATABASE_URL] })
   })
 
   it('serves the page and its settings with a content security policy; anything else under /live is a 404', async () => {
     const html = await fetch(`${notify.url}/live`)
     expect(html.status).toBe(200)
     expect(html.headers.get('content-type')).toContain('text/html')
-    expect(html.headers.get('content-security-policy')).toContain(`connect-src 'self' ${users.url}`)
-    expect(await (await fetch(`${notify.url}/live/config.json`)).json()).toEqual({ userServiceUrl: users.url })
+    expect(html.headers.get('content-security-policy')).toContain(`connect-src 'self' ${users.url} ${orders.url}`)
+    expect(await (await fetch(`${notify.url}/live/config.json`)).json()).toEqual({ userServiceUrl: users.url, orderServiceUrl: orders.url })
     expect((await fetch(`${notify.url}/live/missing.js`)).status).toBe(404)
   })
 
@@ -94,6 +100,9 @@ describe('the live orders page (GET /live) in headless Chromium', () => {
 
     await expect.poll(() => page.locator('#printers').textContent(), { timeout: 20_000 }).toContain('online')
     expect(await page.locator('#printers').textContent()).toContain('Packing desk printer')
+    // The Earnings panel read the shop's GET /ledger at order-service (signed in at user-service): nothing yet.
+    await expect.poll(() => page.locator('#no-earnings').isVisible(), { timeout: 15_000 }).toBe(true)
+    expect(await page.locator('#earnings').isHidden()).toBe(true)
 
     const order = orderPaid(buyer(), seller, { buyerName: 'Grace Hopper' })
     await notify.emit('order.paid', order)

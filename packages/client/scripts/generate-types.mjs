@@ -35,6 +35,8 @@ const types = () => {
   const orders = schemasOf('order', 'orders')
   const refunds = schemasOf('order', 'refunds')
   const ledger = schemasOf('order', 'ledger')
+  const payoutAccounts = schemasOf('order', 'payout-accounts')
+  const payouts = schemasOf('order', 'payouts')
   const notifications = schemasOf('notify', 'notifications')
   const announcements = schemasOf('notify', 'announcements')
   const printJobs = schemasOf('notify', 'print-jobs')
@@ -79,6 +81,12 @@ const types = () => {
     { schema: refunds.refundDataSchema },
     { schema: refunds.refundQuerySchema, name: 'RefundQuery' },
     { schema: ledger.ledgerViewSchema },
+    { schema: ledger.ledgerQuerySchema, name: 'LedgerQuery' },
+    { schema: payoutAccounts.payoutAccountSchema, resolver: payoutAccounts.payoutAccountExternalResolver, sometimes: ['accountId'] },
+    { schema: payoutAccounts.payoutAccountDataSchema },
+    { schema: payoutAccounts.payoutAccountQuerySchema, name: 'PayoutAccountQuery' },
+    { schema: payouts.payoutSchema },
+    { schema: payouts.payoutQuerySchema, name: 'PayoutQuery' },
     { schema: notifications.notificationSchema },
     { schema: notifications.notificationQuerySchema, name: 'NotificationQuery' },
     { schema: announcements.announcementSchema, resolver: announcements.announcementExternalResolver },
@@ -172,8 +180,8 @@ const compileType = async (entry) => {
 const compileEvents = async () => {
   const { eventSchemas, EVENT_CONSUMERS } = require('@marketmesh/shared')
   const out = []
-  // The order events notify-service consumes it streams as they are (see its events/notify-order.ts).
-  for (const type of EVENT_CONSUMERS['notify-service'].filter((consumed) => consumed.startsWith('order.'))) {
+  // The order and payout events notify-service consumes it streams as they are (see its events/notify-order.ts, notify-payout.ts).
+  for (const type of EVENT_CONSUMERS['notify-service'].filter((consumed) => consumed.startsWith('order.') || consumed.startsWith('payout.'))) {
     const schema = plain(eventSchemas[type])
     schema.title = `${pascal(type)}Data`
     out.push(await compile(schema, schema.title, COMPILE_OPTIONS))

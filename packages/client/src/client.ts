@@ -53,6 +53,10 @@ export interface MarketmeshClient {
   orders: ServiceTypes['orders']
   refunds: RefundsService
   ledger: ServiceTypes['ledger']
+  /** A seller's payout accounts at the payment providers (`create` answers a fresh onboarding link); admins see all. */
+  payoutAccounts: ServiceTypes['payout-accounts']
+  /** A seller's payouts (admins: all), filtered by status, orderId, createdAt. */
+  payouts: ServiceTypes['payouts']
   notifications: ServiceTypes['notifications']
   announcements: ServiceTypes['announcements']
   printJobs: ServiceTypes['print-jobs']
@@ -181,6 +185,8 @@ export const createMarketmeshClient = (options: ClientOptions): MarketmeshClient
       find: (params) => refunds.find(params)
     },
     ledger: app.service('ledger'),
+    payoutAccounts: app.service('payout-accounts'),
+    payouts: app.service('payouts'),
     notifications: app.service('notifications'),
     announcements: app.service('announcements'),
     printJobs: app.service('print-jobs'),

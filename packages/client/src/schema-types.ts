@@ -1015,6 +1015,17 @@ export interface LedgerView {
     currency: string
     held: number
     available: number
+    paidOut: number
+  }[]
+  orders?: {
+    orderId: string
+    currency: string
+    status: string
+    gross: number
+    commission: number
+    refunds: number
+    net: number
+    payoutStatus: ('pending' | 'paid' | 'failed' | 'reversed') | null
   }[]
   entries?: {
     id: number
@@ -1034,6 +1045,203 @@ export interface LedgerView {
     currency: string
     balance: number
   }[]
+  commission?: {
+    period: string
+    currency: string
+    amount: number
+  }[]
+}
+
+export interface LedgerQuery {
+  view?: 'commission'
+  period?: 'day' | 'month'
+}
+
+export interface PayoutAccount {
+  id: string
+  sellerId: string
+  provider: string
+  accountId?: string
+  status: 'pending' | 'enabled' | 'restricted'
+  requirements: string[]
+  onboardingUrl?: string
+  createdAt: string
+  updatedAt: string
+}
+
+export interface PayoutAccountData {
+  provider: string
+  country?: string
+  returnUrl: string
+  refreshUrl?: string
+}
+
+export type PayoutAccountQuery = {
+  $limit?: number
+  $skip?: number
+  $sort?: {
+    sellerId?: number
+    provider?: number
+    status?: number
+    createdAt?: number
+  }
+  /**
+   * @maxItems 7
+   */
+  $select?: ('id' | 'sellerId' | 'provider' | 'status' | 'requirements' | 'createdAt' | 'updatedAt')[]
+  $and?: (
+    | PayoutAccountFilter
+    | {
+        $or: PayoutAccountFilter[]
+      }
+  )[]
+  $or?: PayoutAccountFilter[]
+} & PayoutAccountFilter
+
+export interface PayoutAccountFilter {
+  sellerId?:
+    | string
+    | {
+        $gt?: string
+        $gte?: string
+        $lt?: string
+        $lte?: string
+        $ne?: string
+        $in?: string[]
+        $nin?: string[]
+      }
+  provider?:
+    | string
+    | {
+        $gt?: string
+        $gte?: string
+        $lt?: string
+        $lte?: string
+        $ne?: string
+        $in?: string[]
+        $nin?: string[]
+      }
+  status?:
+    | ('pending' | 'enabled' | 'restricted')
+    | {
+        $gt?: 'pending' | 'enabled' | 'restricted'
+        $gte?: 'pending' | 'enabled' | 'restricted'
+        $lt?: 'pending' | 'enabled' | 'restricted'
+        $lte?: 'pending' | 'enabled' | 'restricted'
+        $ne?: 'pending' | 'enabled' | 'restricted'
+        $in?: ('pending' | 'enabled' | 'restricted')[]
+        $nin?: ('pending' | 'enabled' | 'restricted')[]
+      }
+  createdAt?:
+    | string
+    | {
+        $gt?: string
+        $gte?: string
+        $lt?: string
+        $lte?: string
+        $ne?: string
+        $in?: string[]
+        $nin?: string[]
+      }
+}
+
+export interface Payout {
+  id: string
+  sellerId: string
+  orderId: string
+  provider: string
+  amount: number
+  currency: string
+  status: 'pending' | 'paid' | 'failed' | 'reversed'
+  reference: string | null
+  failureReason: string | null
+  reversedAmount: number
+  retryOf: string | null
+  createdAt: string
+  paidAt: string | null
+}
+
+export type PayoutQuery = {
+  $limit?: number
+  $skip?: number
+  $sort?: {
+    sellerId?: number
+    orderId?: number
+    status?: number
+    createdAt?: number
+  }
+  /**
+   * @maxItems 13
+   */
+  $select?: (
+    | 'id'
+    | 'sellerId'
+    | 'orderId'
+    | 'provider'
+    | 'amount'
+    | 'currency'
+    | 'status'
+    | 'reference'
+    | 'failureReason'
+    | 'reversedAmount'
+    | 'retryOf'
+    | 'createdAt'
+    | 'paidAt'
+  )[]
+  $and?: (
+    | PayoutFilter
+    | {
+        $or: PayoutFilter[]
+      }
+  )[]
+  $or?: PayoutFilter[]
+} & PayoutFilter
+
+export interface PayoutFilter {
+  sellerId?:
+    | string
+    | {
+        $gt?: string
+        $gte?: string
+        $lt?: string
+        $lte?: string
+        $ne?: string
+        $in?: string[]
+        $nin?: string[]
+      }
+  orderId?:
+    | string
+    | {
+        $gt?: string
+        $gte?: string
+        $lt?: string
+        $lte?: string
+        $ne?: string
+        $in?: string[]
+        $nin?: string[]
+      }
+  status?:
+    | ('pending' | 'paid' | 'failed' | 'reversed')
+    | {
+        $gt?: 'pending' | 'paid' | 'failed' | 'reversed'
+        $gte?: 'pending' | 'paid' | 'failed' | 'reversed'
+        $lt?: 'pending' | 'paid' | 'failed' | 'reversed'
+        $lte?: 'pending' | 'paid' | 'failed' | 'reversed'
+        $ne?: 'pending' | 'paid' | 'failed' | 'reversed'
+        $in?: ('pending' | 'paid' | 'failed' | 'reversed')[]
+        $nin?: ('pending' | 'paid' | 'failed' | 'reversed')[]
+      }
+  createdAt?:
+    | string
+    | {
+        $gt?: string
+        $gte?: string
+        $lt?: string
+        $lte?: string
+        $ne?: string
+        $in?: string[]
+        $nin?: string[]
+      }
 }
 
 export interface Notification {
@@ -1454,6 +1662,33 @@ export interface OrderRefundedData {
    * True when this refund completes the full refund of an order never shipped: its stock comes back.
    */
   restock?: boolean
+}
+
+export interface PayoutPaidData {
+  payoutId: string
+  orderId: string
+  sellerId: string
+  amount: number
+  currency: string
+  reference: string
+}
+
+export interface PayoutFailedData {
+  payoutId: string
+  orderId: string
+  sellerId: string
+  amount: number
+  currency: string
+  reason: string
+}
+
+export interface PayoutReversedData {
+  payoutId: string
+  orderId: string
+  sellerId: string
+  amount: number
+  currency: string
+  reason: 'refund' | 'provider'
 }
 
 export interface UserNotificationData {

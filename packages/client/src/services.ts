@@ -14,12 +14,18 @@ import type {
   EmailVerification,
   EmailVerificationConfirmation,
   EmailVerificationConfirmationData,
+  LedgerQuery,
   LedgerView,
   Notification,
   NotificationQuery,
   Order,
   OrderPatch,
   OrderQuery,
+  Payout,
+  PayoutAccount,
+  PayoutAccountData,
+  PayoutAccountQuery,
+  PayoutQuery,
   PasswordReset,
   PasswordResetConfirmation,
   PasswordResetConfirmationData,
@@ -81,6 +87,8 @@ export const paths = {
   orders: { service: 'order', methods: ['find', 'get', 'patch'] },
   refunds: { service: 'order', methods: ['find', 'create'] },
   ledger: { service: 'order', methods: ['find'] },
+  'payout-accounts': { service: 'order', methods: ['find', 'create'] },
+  payouts: { service: 'order', methods: ['find'] },
   notifications: { service: 'notify', methods: ['find'] },
   announcements: { service: 'notify', methods: ['find', 'create'] },
   'print-jobs': { service: 'notify', methods: ['find', 'get', 'create', 'patch'] },
@@ -116,7 +124,9 @@ export interface ServiceTypes {
   checkouts: Service<'checkouts', Checkout, CheckoutData>
   orders: Service<'orders', Order, never, OrderPatch, OrderQuery>
   refunds: Service<'refunds', Refund, RefundData, never, RefundQuery>
-  ledger: { find(params?: RequestParams): Promise<LedgerView> }
+  ledger: { find(params?: RequestParams<LedgerQuery>): Promise<LedgerView> }
+  'payout-accounts': Service<'payout-accounts', PayoutAccount, PayoutAccountData, never, PayoutAccountQuery>
+  payouts: Service<'payouts', Payout, never, never, PayoutQuery>
   notifications: Service<'notifications', Notification, never, never, NotificationQuery>
   announcements: Service<'announcements', Announcement, AnnouncementData, never, AnnouncementQuery>
   'print-jobs': Service<'print-jobs', PrintJob, PrintJobData, PrintJobPatch, PrintJobQuery>

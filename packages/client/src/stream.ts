@@ -9,6 +9,9 @@ import type {
   OrderRefundedData,
   OrderRejectedData,
   OrderShippedData,
+  PayoutFailedData,
+  PayoutPaidData,
+  PayoutReversedData,
   PrintJobMessage,
   PrintJobUpdateMessage,
   UserNotificationData
@@ -27,6 +30,9 @@ export interface StreamEventData {
   'order.delivered': OrderDeliveredData
   'order.completed': OrderCompletedData
   'order.refunded': OrderRefundedData
+  'payout.paid': PayoutPaidData
+  'payout.failed': PayoutFailedData
+  'payout.reversed': PayoutReversedData
   announcement: Pick<Announcement, 'id' | 'message' | 'level' | 'endsAt' | 'createdAt'>
   /** What the caller missed is no longer kept: load the current state again. */
   resync: { reason: string }
@@ -51,6 +57,9 @@ const streamEventTypes = Object.keys({
   'order.delivered': 0,
   'order.completed': 0,
   'order.refunded': 0,
+  'payout.paid': 0,
+  'payout.failed': 0,
+  'payout.reversed': 0,
   announcement: 0,
   resync: 0,
   'print.job': 0,

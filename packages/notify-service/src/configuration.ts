@@ -24,7 +24,9 @@ export const settingsSchema = serviceSettingsSchema({
   }),
   live: Type.Object({
     /** Where the live orders page (`GET /live`) signs sellers in: user-service's public URL. */
-    userServiceUrl: Type.String({ pattern: '^https?://.+' })
+    userServiceUrl: Type.String({ pattern: '^https?://.+' }),
+    /** Where the live page reads the seller's earnings (`GET /ledger`): order-service's public URL. */
+    orderServiceUrl: Type.String({ pattern: '^https?://.+' })
   }),
   printing: Type.Object({
     /** A claimed job not confirmed (printed or failed) within this becomes `unconfirmed`, and is not sent again by itself. */
@@ -78,6 +80,7 @@ export const environment: typeof baseEnvironment = {
   STREAM_LIMIT_PER_CALLER: 'stream.maxPerCaller',
   STREAM_LIMIT_PER_ADDRESS: 'stream.maxPerAddress',
   LIVE_USER_SERVICE_URL: 'live.userServiceUrl',
+  LIVE_ORDER_SERVICE_URL: 'live.orderServiceUrl',
   PRINT_CONFIRM_TIMEOUT: 'printing.confirmTimeout',
   PRINTER_ONLINE_WINDOW: 'printing.onlineWindow',
   CLOUDPRNT_COLUMNS: 'printing.cloudprntColumns',

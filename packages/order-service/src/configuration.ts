@@ -18,7 +18,9 @@ export const settingsSchema = serviceSettingsSchema({
   /** The platform's share of an order's total, in percent, kept when the escrow is released. */
   commissionPercent: Type.Number({ minimum: 0, maximum: 100 }),
   /** Only buyers whose access token says their email is verified (`email_verified`) may check out; on in production. */
-  requireVerifiedEmail: Type.Boolean()
+  requireVerifiedEmail: Type.Boolean(),
+  /** Only sellers with an enabled payout account (POST /payout-accounts) can be bought from; on in production. */
+  requirePayoutAccount: Type.Boolean()
 })
 
 export const environment: typeof baseEnvironment = {
@@ -30,7 +32,8 @@ export const environment: typeof baseEnvironment = {
   AUTO_DELIVER_AFTER: 'autoDeliverAfter',
   ESCROW_RELEASE_AFTER: 'escrowReleaseAfter',
   COMMISSION_PERCENT: 'commissionPercent',
-  REQUIRE_VERIFIED_EMAIL: 'requireVerifiedEmail'
+  REQUIRE_VERIFIED_EMAIL: 'requireVerifiedEmail',
+  REQUIRE_PAYOUT_ACCOUNT: 'requirePayoutAccount'
 }
 
 // The app's settings are what its schema says: `app.get('mail')` is typed from it, declared nowhere else.

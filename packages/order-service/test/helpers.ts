@@ -7,8 +7,8 @@ import { createApp } from '../src/app'
 
 export { admin, buyer, seller } from '@marketmesh/test-support/service-under-test'
 
-/** Every event order-service emits: the order.* types of the catalog. */
-const ORDER_EVENTS = eventTypes.filter((type) => type.startsWith('order.'))
+/** Every event order-service emits: the order.* and payout.* types of the catalog. */
+const ORDER_EVENTS = eventTypes.filter((type) => type.startsWith('order.') || type.startsWith('payout.'))
 
 export const startOrders = (label: string, settings?: Record<string, unknown>) =>
   startServiceUnderTest({

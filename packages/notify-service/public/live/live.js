@@ -1,5 +1,6 @@
 // The seller's live orders page: signs in at user-service, then watches the shop's stream
-// (GET /stream through EventSource) for orders and print jobs, and lists the shop's printers.
+// (GET /stream through EventSource) for orders and print jobs, lists the shop's printers, and
+// shows its earnings from order-service (GET /ledger), read again when money moves.
 // Plain browser JavaScript, served as it is: no build step.
 
 const ORDER_EVENTS = [
@@ -13,6 +14,7 @@ const ORDER_EVENTS = [
   'order.refunded'
 ]
 const PRINT_EVENTS = ['print.job', 'print.job.updated']
+const PAYOUT_EVENTS = ['payout.paid', 'payout.failed', 'payout.reversed']
 // Events of one order may arrive in any order: a status only ever moves forward on this scale.
 const STATUS_RANK = { pending: 0, paid: 1, shipped: 2, delivered: 3, completed: 4, rejected: 5, cancelled: 5 }
 const STATUS_OF_EVENT = {
@@ -178,6 +180,35 @@ const reprint = async (orderId, item) => {
   }
 }
 
+// --- earnings -------------------------------------------------------------------------------
+
+// order-service's GET /ledger: what is in escrow, available and paid out, per currency. Not
+// through api(): a refusal there is not a reason to refresh the session and reopen the stream.
+const loadEarnings = async () => {
+  const response = await fetch(`${config.orderServiceUrl}/ledger`, { headers: { Authorization: `Bearer ${session.accessToken}` } }).catch(
+    () => undefined
+  )
+  if (!response?.ok) return
+  const ledger = await response.json()
+  const balances = ledger.balances ?? []
+  $('#no-earnings').hidden = balances.length > 0
+  $('#earnings').hidden = balances.length === 0
+  $('#earnings tbody').replaceChildren(
+    ...balances.map((balance) => {
+      const row = document.createElement('tr')
+      row.dataset.currency = balance.currency
+      for (const text of [balance.currency, ...[balance.held, balance.available, balance.paidOut].map((amount) => money(amount, balance.currency))]) {
+        const cell = document.createElement('td')
+        cell.textContent = text
+        row.append(cell)
+      }
+      return row
+    })
+  )
+  const failed = (ledger.orders ?? []).filter((order) => order.payoutStatus === 'failed').length
+  $('#payout-problems').textContent = failed > 0 ? `${failed} payout${failed === 1 ? '' : 's'} failed: check your payout account.` : ''
+}
+
 // --- printers and announcements -------------------------------------------------------------
 
 const loadPrinters = async () => {
@@ -211,6 +242,8 @@ const showAnnouncement = (data) => {
 
 const handle = (type, data, { isNew }) => {
   if (type === 'announcement') return showAnnouncement(data)
+  // The log replayed at start does not ask for them each: loadAll reads them once.
+  if (isNew && (PAYOUT_EVENTS.includes(type) || type === 'order.completed' || type === 'order.refunded')) loadEarnings()
   if (PRINT_EVENTS.includes(type)) return renderOrder(applyPrintEvent(data))
   if (ORDER_EVENTS.includes(type)) {
     const known = orders.has(data.orderId)
@@ -234,7 +267,7 @@ const openStream = () => {
     lastEventId = Number(message.lastEventId)
     handle(message.type, JSON.parse(message.data), { isNew: true })
   }
-  for (const type of [...ORDER_EVENTS, ...PRINT_EVENTS, 'announcement']) stream.addEventListener(type, onMessage)
+  for (const type of [...ORDER_EVENTS, ...PRINT_EVENTS, ...PAYOUT_EVENTS, 'announcement']) stream.addEventListener(type, onMessage)
   // What was missed is no longer kept: start over from the current state.
   stream.addEventListener('resync', () => {
     lastEventId = undefined
@@ -251,7 +284,7 @@ const loadAll = async () => {
   lastEventId = notifications.at(-1)?.id
   for (const { type, data } of notifications) handle(type, data, { isNew: false })
   $('#no-orders').hidden = orders.size > 0
-  await loadPrinters()
+  await Promise.all([loadPrinters(), loadEarnings()])
   openStream()
 }
 

@@ -6,6 +6,7 @@ import { endRevokedDeviceStreams } from './end-revoked-device-streams'
 import { mailAccountLink } from './mail-account-link'
 import { notifyOrderShipped } from './mail-order'
 import { notifyOrder } from './notify-order'
+import { notifyPayout, notifyPayoutFailed } from './notify-payout'
 import { notifyUser } from './notify-user'
 import { notifyAndWithdrawCancelledOrder, notifyMailAndPrintPaidOrder } from './order-receipts'
 import { deliverProductEvent } from './webhook-products'
@@ -22,6 +23,7 @@ export const events = (app: ServiceApplication) => {
     bus.on(type, notifyOrder)
   }
   for (const type of ['product.created', 'product.updated', 'product.deleted'] as const) bus.on(type, deliverProductEvent)
+  bus.on('payout.paid', notifyPayout).on('payout.reversed', notifyPayout).on('payout.failed', notifyPayoutFailed)
   app.configure(mail)
   app.configure(printConfirmTimeout)
   app.configure(withdrawSkipped)

@@ -10,7 +10,8 @@ export const MAIL_TEMPLATES = [
   'order-confirmation',
   'new-order',
   'order-shipped',
-  'webhook-endpoint-disabled'
+  'webhook-endpoint-disabled',
+  'payout-failed'
 ] as const
 export type MailTemplate = (typeof MAIL_TEMPLATES)[number]
 

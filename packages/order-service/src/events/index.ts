@@ -1,6 +1,7 @@
 import type { ServiceApplication } from '@marketmesh/shared'
 import { chargeOrders } from '../payments/charge'
 import { refundOrders } from '../payments/refund'
+import { payoutTransfers } from '../payments/transfer'
 import { rejectOrder } from './reject-order'
 import { startPayment } from './start-payment'
 import { orderTimers } from './timers'
@@ -23,5 +24,6 @@ export const events = (app: ServiceApplication) => {
     .on('user.updated', updateUser)
   app.configure(chargeOrders)
   app.configure(refundOrders)
+  app.configure(payoutTransfers)
   app.configure(orderTimers)
 }

@@ -1,1 +1,2 @@
 export * from './idempotent'
+export * from './limit-to-own-shop'

@@ -11,6 +11,8 @@ export const ACCOUNTS = {
   commission: 'commission',
   /** Money returned to buyers. */
   refunds: 'refunds',
+  /** Money transferred to sellers' payout accounts (less what came back: failed or reversed transfers). */
+  payouts: 'payouts',
   /** What the platform owes a seller. */
   seller: (sellerId: string) => `seller:${sellerId}`
 }
@@ -138,4 +140,65 @@ export const refundToBuyer = async (trx: Knex.Transaction, order: Movement, refu
       [ACCOUNTS.refunds, -refund.amount]
     ]
   })
+}
+
+/** What the platform still owes the seller for an order: released to them, less refunds and payouts. */
+export const owedForOrder = async (trx: Knex.Transaction, order: Movement) => {
+  const [{ owed }] = await trx('ledger_entries')
+    .join('ledger_journals', 'ledger_journals.id', 'ledger_entries.journalId')
+    .where({ 'ledger_journals.orderId': order.orderId, 'ledger_entries.account': ACCOUNTS.seller(order.sellerId) })
+    .select(trx.raw('coalesce(-sum(amount), 0)::bigint AS owed'))
+  return Number(owed)
+}
+
+/**
+ * Payout journals are kinds `payout:<payoutId>` (the transfer made) and `payout:<payoutId>:<why>`
+ * (money that came back: a failed transfer, a reversal). What a payout has moved to the seller so
+ * far, net of what came back.
+ */
+export const paidOutBy = async (trx: Knex.Transaction, order: Movement, payoutId: string) => {
+  const [{ paid }] = await trx('ledger_entries')
+    .join('ledger_journals', 'ledger_journals.id', 'ledger_entries.journalId')
+    .where({ 'ledger_journals.orderId': order.orderId, 'ledger_entries.account': ACCOUNTS.payouts })
+    .where((query) => query.where('ledger_journals.kind', `payout:${payoutId}`).orWhereLike('ledger_journals.kind', `payout:${payoutId}:%`))
+    .select(trx.raw('coalesce(-sum(amount), 0)::bigint AS paid'))
+  return Number(paid)
+}
+
+/** A transfer to the seller made: what the platform owes them goes down by `amount`. */
+export const payOut = (trx: Knex.Transaction, order: Movement, payout: { id: string; amount: number }) =>
+  postJournal(trx, {
+    ...order,
+    kind: `payout:${payout.id}`,
+    entries: [
+      [ACCOUNTS.seller(order.sellerId), payout.amount],
+      [ACCOUNTS.payouts, -payout.amount]
+    ]
+  })
+
+/**
+ * Money of a payout came back from the seller's account (`why`: the transfer failed, was reversed
+ * for a refund, or by the provider): what the platform owes the seller goes up by `amount` again.
+ */
+export const takeBackPayout = (trx: Knex.Transaction, order: Movement, payout: { id: string; amount: number }, why: string) =>
+  postJournal(trx, {
+    ...order,
+    kind: `payout:${payout.id}:${why}`,
+    entries: [
+      [ACCOUNTS.payouts, payout.amount],
+      [ACCOUNTS.seller(order.sellerId), -payout.amount]
+    ]
+  })
+
+/** What a refund took from the seller's credit (after the release; 0 before it, when it came out of escrow). */
+export const sellerShareOfRefund = async (trx: Knex.Transaction, order: Movement, refundId: string) => {
+  const [{ share }] = await trx('ledger_entries')
+    .join('ledger_journals', 'ledger_journals.id', 'ledger_entries.journalId')
+    .where({
+      'ledger_journals.orderId': order.orderId,
+      'ledger_journals.kind': `refund:${refundId}`,
+      'ledger_entries.account': ACCOUNTS.seller(order.sellerId)
+    })
+    .select(trx.raw('coalesce(sum(amount), 0)::bigint AS share'))
+  return Number(share)
 }

@@ -17,6 +17,7 @@ import { randomUUID } from 'node:crypto'
 import { Conflict, Forbidden } from '@feathersjs/errors'
 import { durationMs, invalidField, type EventData, type Knex, type ServiceApplication } from '@marketmesh/shared'
 import { holdPayment, refundToBuyer, releaseEscrow } from '../ledger/ledger'
+import { openPayout, reverseForRefund } from '../payouts/payout'
 import { SYSTEM, TRANSITIONS, type OrderStatus, type RefundStatus, type Role, type Stage, type Step } from './status'
 
 export interface OrderRow {
@@ -281,7 +282,7 @@ export const deliver = async (app: ServiceApplication, trx: Knex.Transaction, or
     .effects.schedule(trx, RELEASE_ESCROW, order.id, { orderId: order.id }, { delayMs: durationMs(app.get('escrowReleaseAfter')) })
 }
 
-/** complete: the escrow released to the seller less the commission. */
+/** complete: the escrow released to the seller less the commission, and paid out to them (payouts/payout.ts). */
 export const complete = async (app: ServiceApplication, trx: Knex.Transaction, order: OrderRow) => {
   if (!mayTake('complete', order, BY_SYSTEM)) return
   const { payout, commission } = await releaseEscrow(
@@ -290,6 +291,8 @@ export const complete = async (app: ServiceApplication, trx: Knex.Transaction, o
     app.get('commissionPercent')
   )
   await move(trx, order, 'completed', { by: SYSTEM })
+  const { paymentProvider: provider } = await trx('checkouts').where({ id: order.checkoutId }).first('paymentProvider')
+  await openPayout(app, trx, { orderId: order.id, sellerId: order.sellerId, currency: order.currency, provider })
   await app.get('events').emit(trx, 'order.completed', { ...refOf(order), payout, commission, currency: order.currency })
 }
 
@@ -332,7 +335,9 @@ export const refund = async (
 export const payBack = async (app: ServiceApplication, trx: Knex.Transaction, order: OrderRow, pending: RefundRow, refundReference: string) => {
   const updated = await trx('refunds').where({ id: pending.id, status: 'pending' }).update({ status: 'succeeded', refundReference })
   if (updated === 0) return
-  await refundToBuyer(trx, { orderId: order.id, sellerId: order.sellerId, currency: order.currency }, pending)
+  const movement = { orderId: order.id, sellerId: order.sellerId, currency: order.currency }
+  await refundToBuyer(trx, movement, pending)
+  await reverseForRefund(app, trx, movement, pending.id)
   const fully = (await refundedSoFar(trx, order.id, ['succeeded'])) >= order.total
   await app.get('events').emit(trx, 'order.refunded', {
     ...refOf(order),

@@ -23,7 +23,12 @@ const counted = (app: ServiceApplication, name: string, provider: PaymentProvide
     capture: (request) => count('capture', () => provider.capture(request)),
     refund: (request) => count('refund', () => provider.refund(request)),
     lookup: (request) => count('lookup', () => provider.lookup(request)),
-    void: (request) => count('void', () => provider.void(request))
+    void: (request) => count('void', () => provider.void(request)),
+    transfer: (request) => count('transfer', () => provider.transfer(request)),
+    reverseTransfer: (request) => count('reverseTransfer', () => provider.reverseTransfer(request)),
+    createAccount: (request) => count('createAccount', () => provider.createAccount(request)),
+    onboardingLink: (request) => count('onboardingLink', () => provider.onboardingLink(request)),
+    parseWebhook: (request) => provider.parseWebhook(request)
   }
 }
 

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import type { Knex } from '@marketmesh/shared'
-import { PaymentUnavailableError, type PaymentProvider, type PaymentState } from './provider'
+import { PaymentUnavailableError, WebhookSignatureError, type PaymentProvider, type PayoutAccountState, type PaymentState } from './provider'
 
 type Outcome = { result: string; reference: string }
 
@@ -44,13 +44,15 @@ const LOOKUP_OUTAGE_CALLS = 4
  * `tok_capture_timeout` (the capture is made, every answer to it is lost), and `tok_lookup_outage`
  * (as `tok_capture_timeout`, and the payment's first 4 lookups are unavailable too). It keeps its
  * outcomes and every call (what it did, whether or not its answer arrived) in the database, so
- * tests count charges and voids.
+ * tests count charges and voids. Seller accounts are `enabled` at once; a test makes an account's
+ * transfers fail by setting its stored outcome (operation `account`, reference = the account id)
+ * to `transfers_fail` (or `transfers_unavailable_once`), and back to `enabled`.
  */
 export class TestPaymentProvider implements PaymentProvider {
   constructor(private readonly db: Knex) {}
 
   async authorize({ idempotencyKey, token, amount, currency }: Parameters<PaymentProvider['authorize']>[0]) {
-    const result = AUTHORIZED.has(token)
+    const result = AUTHORIZED.has(token ?? '')
       ? 'succeeded'
       : token === 'tok_unavailable'
         ? (await this.calledBefore(idempotencyKey))
@@ -63,12 +65,12 @@ export class TestPaymentProvider implements PaymentProvider {
     if (token === 'tok_authorize_timeout') throw new PaymentUnavailableError('test provider: the answer to authorize timed out')
     return outcome.result === 'declined'
       ? ({ status: 'declined', reason: 'card_declined' } as const)
-      : ({ status: 'authorized', authorizationId: outcome.reference } as const)
+      : ({ status: 'authorized', paymentId: outcome.reference } as const)
   }
 
-  async capture({ idempotencyKey, authorizationId, amount, currency }: Parameters<PaymentProvider['capture']>[0]) {
-    const { reference } = await this.call('capture', idempotencyKey, amount, currency, 'succeeded', { authorizationId })
-    if (CAPTURE_TIMES_OUT.has((await this.authorization(authorizationId)).token ?? '')) {
+  async capture({ idempotencyKey, paymentId, amount, currency }: Parameters<PaymentProvider['capture']>[0]) {
+    const { reference } = await this.call('capture', idempotencyKey, amount, currency, 'succeeded', { authorizationId: paymentId })
+    if (CAPTURE_TIMES_OUT.has((await this.authorization(paymentId)).token ?? '')) {
       throw new PaymentUnavailableError('test provider: the answer to capture timed out')
     }
     return { captureId: reference }
@@ -78,9 +80,52 @@ export class TestPaymentProvider implements PaymentProvider {
     return { refundId: (await this.call('refund', idempotencyKey, amount, currency, 'succeeded')).reference }
   }
 
-  async void({ idempotencyKey, authorizationId }: Parameters<PaymentProvider['void']>[0]) {
-    const { amount, currency } = await this.authorization(authorizationId)
-    return { voidId: (await this.call('void', idempotencyKey, amount, currency, 'succeeded', { authorizationId })).reference }
+  async void({ idempotencyKey, paymentId }: Parameters<PaymentProvider['void']>[0]) {
+    const { amount, currency } = await this.authorization(paymentId)
+    return { voidId: (await this.call('void', idempotencyKey, amount, currency, 'succeeded', { authorizationId: paymentId })).reference }
+  }
+
+  /**
+   * Pays a seller's account: declined (an error that is not PaymentUnavailableError) when the
+   * account's transfers are made to fail (its stored outcome's result `transfers_fail`, as tests
+   * set it), unavailable at the first call of each key with `transfers_unavailable_once`, and
+   * stored like every call, so a repeated key pays once.
+   */
+  async transfer({ idempotencyKey, accountId, amount, currency }: Parameters<PaymentProvider['transfer']>[0]) {
+    const account: StoredOutcome | undefined = await this.db('test_provider_outcomes').where({ reference: accountId, operation: 'account' }).first()
+    const result =
+      account?.result === 'enabled' || (account?.result === 'transfers_unavailable_once' && (await this.calledBefore(idempotencyKey)))
+        ? 'succeeded'
+        : account?.result === 'transfers_unavailable_once'
+          ? 'unavailable'
+          : 'declined'
+    const outcome = await this.call('transfer', idempotencyKey, amount, currency, result, { authorizationId: accountId })
+    if (outcome.result === 'declined') throw new Error(`test provider: transfers to account ${accountId} are refused`)
+    return { transferId: outcome.reference }
+  }
+
+  async reverseTransfer({ idempotencyKey, transferId, amount }: Parameters<PaymentProvider['reverseTransfer']>[0]) {
+    const transfer: StoredOutcome = await this.db('test_provider_outcomes').where({ reference: transferId, operation: 'transfer' }).first()
+    return {
+      reversalId: (await this.call('reverse', idempotencyKey, amount, transfer.currency, 'succeeded', { authorizationId: transferId })).reference
+    }
+  }
+
+  /** An account that is `enabled` at once: the test provider asks the seller nothing. */
+  async createAccount({ idempotencyKey }: Parameters<PaymentProvider['createAccount']>[0]): Promise<PayoutAccountState> {
+    const { reference } = await this.call('account', idempotencyKey, 0, 'XXX', 'enabled')
+    return { accountId: reference, status: 'enabled', requirements: [] }
+  }
+
+  async onboardingLink({ accountId, returnUrl }: Parameters<PaymentProvider['onboardingLink']>[0]) {
+    return {
+      url: `${returnUrl}${returnUrl.includes('?') ? '&' : '?'}test_account=${encodeURIComponent(accountId)}`,
+      expiresAt: new Date(Date.now() + 5 * 60_000)
+    }
+  }
+
+  parseWebhook(): never {
+    throw new WebhookSignatureError('the test provider sends no webhooks')
   }
 
   /** The authorization's state from the captures and voids made of it; each lookup is a call (its result the state). */
@@ -105,9 +150,11 @@ export class TestPaymentProvider implements PaymentProvider {
       .where({ authorizationId: authorization.reference })
       .select('operation', 'reference')
     const capture = later.find(({ operation }) => operation === 'capture')
-    if (capture) return { status: 'captured', captureId: capture.reference }
-    if (later.some(({ operation }) => operation === 'void')) return { status: 'voided' }
-    return { status: 'authorized', authorizationId: authorization.reference }
+    const paymentId = authorization.reference
+    const { amount } = authorization
+    if (capture) return { status: 'captured', paymentId, captureId: capture.reference, amount }
+    if (later.some(({ operation }) => operation === 'void')) return { status: 'voided', paymentId }
+    return { status: 'authorized', paymentId, amount }
   }
 
   private async authorization(reference: string): Promise<StoredOutcome> {

@@ -4,6 +4,8 @@ import { orderMetrics } from '../metrics'
 import { checkout } from './checkouts/checkouts'
 import { ledger } from './ledger/ledger'
 import { order } from './orders/orders'
+import { payoutAccount } from './payout-accounts/payout-accounts'
+import { payout } from './payouts/payouts'
 import { refund } from './refunds/refunds'
 
 export const services = (app: ServiceApplication) => {
@@ -13,4 +15,6 @@ export const services = (app: ServiceApplication) => {
   app.configure(order)
   app.configure(refund)
   app.configure(ledger)
+  app.configure(payoutAccount)
+  app.configure(payout)
 }

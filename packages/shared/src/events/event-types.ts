@@ -42,6 +42,7 @@ const orderLine = Type.Object({
   quantity: Type.Integer({ minimum: 1 }),
   unitPrice: Money.amount
 })
+const payoutRef = { payoutId: Id, orderId: Id, sellerId: Id, amount: Money.amount, currency: Money.currency }
 const stockLine = Type.Object({ productId: Id, quantity: Type.Integer({ minimum: 1 }) })
 
 export const eventSchemas = {
@@ -129,7 +130,12 @@ export const eventSchemas = {
     restock: Type.Optional(
       Type.Boolean({ description: 'True when this refund completes the full refund of an order never shipped: its stock comes back.' })
     )
-  })
+  }),
+  // A seller's payout for an order released from escrow (order-service `payouts`).
+  'payout.paid': Type.Object({ ...payoutRef, reference: Type.String() }),
+  'payout.failed': Type.Object({ ...payoutRef, reason: Type.String() }),
+  // Taken back from the seller's account: for a refund after the payout, or by the provider.
+  'payout.reversed': Type.Object({ ...payoutRef, reason: Type.Union([Type.Literal('refund'), Type.Literal('provider')]) })
 } satisfies Record<string, TSchema>
 
 export type EventType = keyof typeof eventSchemas

@@ -37,7 +37,10 @@ export const EVENT_CONSUMERS = {
     'order.refunded',
     'product.created',
     'product.updated',
-    'product.deleted'
+    'product.deleted',
+    'payout.paid',
+    'payout.failed',
+    'payout.reversed'
   ]
 } as const satisfies Record<string, readonly EventType[]>
 
@@ -72,7 +75,10 @@ export const EVENT_PUBLISHERS = {
     'order.shipped',
     'order.delivered',
     'order.completed',
-    'order.refunded'
+    'order.refunded',
+    'payout.paid',
+    'payout.failed',
+    'payout.reversed'
   ],
   'notify-service': []
 } as const satisfies Record<keyof typeof EVENT_CONSUMERS, readonly EventType[]>

@@ -23,6 +23,8 @@ interface ProductRow {
   deleted: boolean
   /** The seller's account status from the users read model; null until their `user.*` event has arrived. */
   sellerStatus: string | null
+  /** Whether the seller has an enabled payout account at the checkout's provider. */
+  sellerPayable: boolean
 }
 
 type PlannedOrder = Omit<NewOrder, 'shopName'>
@@ -46,13 +48,19 @@ export class CheckoutService {
       quantities.set(productId, (quantities.get(productId) ?? 0) + quantity)
       if (!firstIndex.has(productId)) firstIndex.set(productId, index)
     })
-    const products = await this.productsOf(trx, [...quantities.keys()])
+    const products = await this.productsOf(trx, [...quantities.keys()], data.payment.provider)
     for (const [productId, index] of firstIndex) {
       const product = products.get(productId)
       if (!product || product.deleted) throw invalidField(`items.${index}.productId`, `no product ${productId}`)
       if (product.status !== 'active') throw invalidField(`items.${index}.productId`, `product ${productId} is not available`)
       if (product.sellerStatus === 'disabled') {
         throw new Conflict(`Product ${productId} (items.${index}.productId) cannot be bought: its seller is unavailable`, {
+          field: `items.${index}.productId`,
+          productId
+        })
+      }
+      if (this.app.get('requirePayoutAccount') && !product.sellerPayable) {
+        throw new Conflict(`Product ${productId} (items.${index}.productId) cannot be bought: its seller cannot be paid yet`, {
           field: `items.${index}.productId`,
           productId
         })
@@ -93,11 +101,22 @@ export class CheckoutService {
     return { id: checkout.id, status: orders.some((order) => order.status === 'pending') ? 'pending' : 'settled', orders }
   }
 
-  private async productsOf(trx: Knex.Transaction, ids: string[]) {
+  private async productsOf(trx: Knex.Transaction, ids: string[], provider: string) {
+    const payable = trx('payout_accounts').where({ provider, status: 'enabled' }).whereRaw('payout_accounts."sellerId" = products."sellerId"')
     const rows: ProductRow[] = await trx('products')
       .leftJoin('users', 'users.id', 'products.sellerId')
       .whereIn('products.id', ids)
-      .select('products.id', 'sellerId', 'title', 'price', 'currency', 'products.status', 'deleted', 'users.status as sellerStatus')
+      .select(
+        'products.id',
+        'products.sellerId',
+        'title',
+        'price',
+        'currency',
+        'products.status',
+        'deleted',
+        'users.status as sellerStatus',
+        trx.raw('exists (?) AS "sellerPayable"', [payable])
+      )
     return new Map(rows.map((row) => [row.id, row]))
   }
 
