@@ -5,6 +5,7 @@ import * as announcements from './0003_announcements'
 import * as streamControl from './0004_stream_control'
 import * as printing from './0005_printing'
 import * as streamControlInCode from './0006_stream_control_in_code'
+import * as conversations from './0007_conversations'
 
 /** This service's migrations, run in name order after the event backbone's. */
 export const migrations: MigrationList = {
@@ -14,5 +15,6 @@ export const migrations: MigrationList = {
   '0003_announcements': announcements,
   '0004_stream_control': streamControl,
   '0005_printing': printing,
-  '0006_stream_control_in_code': streamControlInCode
+  '0006_stream_control_in_code': streamControlInCode,
+  '0007_conversations': conversations
 }

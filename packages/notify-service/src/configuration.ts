@@ -42,6 +42,10 @@ export const settingsSchema = serviceSettingsSchema({
     directory: Type.String({ minLength: 1 }),
     /** The web app's base URL, which the password reset and email verification links open. */
     appUrl: Type.String({ pattern: '^https?://.+' })
+  }),
+  conversations: Type.Object({
+    /** A party with no open stream is mailed new messages of a conversation at most once per this. */
+    mailAfter: durationSetting
   })
 })
 
@@ -63,7 +67,8 @@ export const environment: typeof baseEnvironment = {
   SMTP_URL: 'mail.smtpUrl',
   MAIL_FROM: 'mail.from',
   MAIL_DIRECTORY: 'mail.directory',
-  APP_URL: 'mail.appUrl'
+  APP_URL: 'mail.appUrl',
+  CONVERSATION_MAIL_AFTER: 'conversations.mailAfter'
 }
 
 // The app's settings are what its schema says: `app.get('mail')` is typed from it, declared nowhere else.

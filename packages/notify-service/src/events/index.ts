@@ -1,4 +1,5 @@
 import { deviceCredentialHandlers, type ServiceApplication } from '@marketmesh/shared'
+import { conversationMail } from '../conversations/mail'
 import { mail } from '../mail/mail'
 import { printConfirmTimeout } from '../printing/confirm-timeout'
 import { withdrawSkipped } from '../printing/withdraw-skipped'
@@ -7,6 +8,7 @@ import { mailAccountLink } from './mail-account-link'
 import { notifyOrderShipped } from './mail-order'
 import { notifyOrder } from './notify-order'
 import { notifyUser } from './notify-user'
+import { deleteProduct, keepProduct } from './products'
 import { notifyAndWithdrawCancelledOrder, notifyMailAndPrintPaidOrder } from './order-receipts'
 
 /** The handlers of the events this service consumes (its line of EVENT_CONSUMERS), and the mail and print timers they schedule. */
@@ -20,7 +22,9 @@ export const events = (app: ServiceApplication) => {
   for (const type of ['order.created', 'order.rejected', 'order.delivered', 'order.completed', 'order.refunded'] as const) {
     bus.on(type, notifyOrder)
   }
+  bus.on('product.created', keepProduct).on('product.updated', keepProduct).on('product.deleted', deleteProduct)
   app.configure(mail)
+  app.configure(conversationMail)
   app.configure(printConfirmTimeout)
   app.configure(withdrawSkipped)
 }

@@ -34,7 +34,10 @@ export const EVENT_CONSUMERS = {
     'order.shipped',
     'order.delivered',
     'order.completed',
-    'order.refunded'
+    'order.refunded',
+    'product.created',
+    'product.updated',
+    'product.deleted'
   ]
 } as const satisfies Record<string, readonly EventType[]>
 
@@ -71,7 +74,7 @@ export const EVENT_PUBLISHERS = {
     'order.completed',
     'order.refunded'
   ],
-  'notify-service': []
+  'notify-service': ['conversation.message.created', 'conversation.message.hidden']
 } as const satisfies Record<keyof typeof EVENT_CONSUMERS, readonly EventType[]>
 
 export type ConsumerTable = Record<string, readonly EventType[]>
