@@ -142,7 +142,10 @@ describe('the live orders page (GET /live) in headless Chromium', () => {
     const card = page.locator(`#order-${order.orderId}`)
     const customerStream = await openStream(notify.url, { as: customer })
 
-    const asked = await notify.call('POST', '/conversations', { as: customer, body: { orderId: order.orderId, body: 'Can it come <b>gift-wrapped</b>?' } })
+    const asked = await notify.call('POST', '/conversations', {
+      as: customer,
+      body: { orderId: order.orderId, body: 'Can it come <b>gift-wrapped</b>?' }
+    })
     expect(asked.status).toBe(201)
     await expect.poll(() => card.locator('.unread').textContent(), { timeout: 15_000 }).toBe('1 unread')
     expect(await card.locator('.messages').textContent()).toContain('Buyer: Can it come <b>gift-wrapped</b>?')

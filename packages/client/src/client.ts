@@ -115,7 +115,10 @@ export const createMarketmeshClient = (options: ClientOptions): MarketmeshClient
   const checkouts = app.service('checkouts')
   const refunds = app.service('refunds')
   // One conversation's messages, at the path of its id.
-  const messages = connections.notify.service('conversations/:conversationId/messages') as unknown as Record<'find' | 'create' | 'patch', (...args: unknown[]) => Promise<any>>
+  const messages = connections.notify.service('conversations/:conversationId/messages') as unknown as Record<
+    'find' | 'create' | 'patch',
+    (...args: unknown[]) => Promise<any>
+  >
   const conversationMessages: ConversationsService['messages'] = {
     find: (conversationId, params = {}) => messages.find({ ...params, route: { conversationId } }),
     create: (conversationId, data) => messages.create(data, { route: { conversationId } }),

@@ -9,7 +9,8 @@ import type { Knex } from '@marketmesh/shared'
  * - `conversation_messages`: `position` orders them (and pages `?after=`), `notificationId` is the
  *   message's `event: message` in the log, rewritten when an admin hides it;
  * - `conversation_reads`: per conversation and party, how far they have read and been mailed;
- * - `user_presence`: when a user's streams were last seen open, on any instance (no mail then).
+ * - `user_presence`: per user and instance, whether a stream is open there and when that was last
+ *   confirmed (a user streaming anywhere is not mailed).
  */
 export async function up(knex: Knex) {
   await knex.schema.alterTable('users', (table) => {
@@ -64,9 +65,12 @@ export async function up(knex: Knex) {
     table.primary(['conversationId', 'userId'])
   })
   await knex.schema.createTable('user_presence', (table) => {
-    table.uuid('userId').primary()
+    table.uuid('userId').notNullable()
+    table.uuid('instance').notNullable()
+    table.boolean('streaming').notNullable()
     table.timestamp('lastSeenAt', { useTz: true }).notNullable()
-    table.timestamp('streamClosedAt', { useTz: true })
+    table.primary(['userId', 'instance'])
+    table.index(['lastSeenAt'])
   })
 }
 

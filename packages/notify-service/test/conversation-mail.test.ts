@@ -20,12 +20,23 @@ describe('conversation mail', () => {
 
   const start = async (label: string) => {
     smtp = await startSmtpServer()
-    notify = await startNotify(label, { mail: { smtpUrl: smtp.url, appUrl: 'https://shop.example' }, conversations: { mailAfter: '3s' }, ...quickRetries })
+    notify = await startNotify(label, {
+      mail: { smtpUrl: smtp.url, appUrl: 'https://shop.example' },
+      conversations: { mailAfter: '3s' },
+      ...quickRetries
+    })
     const ada = buyer()
     const shop = seller()
     await notify.emit('user.registered', userRegistered(ada, { name: 'Ada' }))
     await notify.emit('user.registered', userRegistered(shop, { shopName: 'Oak & Iron' }))
-    await waitFor(() => notify!.db('users').whereIn('id', [ada.id, shop.id]).count({ n: '*' }).first().then((row) => Number(row?.n) === 2))
+    await waitFor(() =>
+      notify!
+        .db('users')
+        .whereIn('id', [ada.id, shop.id])
+        .count({ n: '*' })
+        .first()
+        .then((row) => Number(row?.n) === 2)
+    )
     const order = await orderCreated(notify, ada, shop)
     return { notify, smtp, ada, shop, order }
   }
@@ -64,7 +75,7 @@ describe('conversation mail', () => {
     expect(smtp.received).toHaveLength(1)
 
     const stream = await open(notify.url, { as: shop })
-    await waitFor(() => notify.db('user_presence').first().where({ userId: shop.id }), { what: 'the shop present' })
+    await waitFor(() => notify.db('user_presence').first().where({ userId: shop.id, streaming: true }), { what: 'the shop present' })
     const seen = await notify.call('POST', `/conversations/${opened.body.id}/messages`, { as: ada, body: { body: 'Seen live' } })
     await waitFor(() => stream.received.some(({ data }) => data.message?.id === seen.body.id), { what: 'the message live' })
     await settle(4_500)

@@ -43,7 +43,12 @@ describe('conversations', () => {
     const again = await notify.call('POST', '/conversations', { as: ada, body: { orderId: order.orderId, body: 'Anyone?' } })
     expect(again.body.id).toBe(conversationId)
     const created = await notify.eventsOf('conversation.message.created', 2, ({ data }) => data.conversationId === conversationId)
-    expect(created[0].data).toMatchObject({ buyerId: ada.id, sellerId: shop.sellerId, subject: { type: 'order', id: order.orderId }, senderRole: 'buyer' })
+    expect(created[0].data).toMatchObject({
+      buyerId: ada.id,
+      sellerId: shop.sellerId,
+      subject: { type: 'order', id: order.orderId },
+      senderRole: 'buyer'
+    })
 
     // Someone else's order, another buyer, another shop: as if it did not exist.
     expect((await notify.call('POST', '/conversations', { as: bob, body: { orderId: order.orderId, body: 'Hi' } })).status).toBe(404)
@@ -93,7 +98,9 @@ describe('conversations', () => {
       expect(JSON.stringify(answer.body)).toContain('body')
     }
     expect((await notify.call('POST', '/conversations', { as: ada, body: { body: 'Hi' } })).status).toBe(400)
-    expect((await notify.call('POST', '/conversations', { as: ada, body: { orderId: order.orderId, productId: randomUUID(), body: 'Hi' } })).status).toBe(400)
+    expect(
+      (await notify.call('POST', '/conversations', { as: ada, body: { orderId: order.orderId, productId: randomUUID(), body: 'Hi' } })).status
+    ).toBe(400)
     expect((await notify.call('GET', '/conversations/not-a-uuid/messages', { as: ada })).status).toBe(400)
     expect((await notify.call('POST', `/conversations/${conversationId}/messages`, { as: ada, body: { body: 'x'.repeat(4000) } })).status).toBe(201)
   })
@@ -104,13 +111,16 @@ describe('conversations', () => {
     const bobStream = await open(notify.url, { as: bob })
     const sent = await notify.call('POST', `/conversations/${conversationId}/messages`, { as: ada, body: { body: 'Live one' } })
     for (const stream of [shopStream, adaOther]) {
-      await waitFor(() => stream.received.some(({ type, data }) => type === 'message' && data.message.id === sent.body.id), { what: 'the message live' })
+      await waitFor(() => stream.received.some(({ type, data }) => type === 'message' && data.message.id === sent.body.id), {
+        what: 'the message live'
+      })
     }
     const live = shopStream.received.find(({ type }) => type === 'message')!
     expect(live.data).toEqual({ conversationId, message: sent.body })
     shopStream.close()
     const missed = []
-    for (const body of ['Missed one', 'Missed two']) missed.push((await notify.call('POST', `/conversations/${conversationId}/messages`, { as: ada, body: { body } })).body.id)
+    for (const body of ['Missed one', 'Missed two'])
+      missed.push((await notify.call('POST', `/conversations/${conversationId}/messages`, { as: ada, body: { body } })).body.id)
     const again = await open(notify.url, { as: shop, lastEventId: live.id })
     const later = await notify.call('POST', `/conversations/${conversationId}/messages`, { as: ada, body: { body: 'After' } })
     await waitFor(() => again.received.some(({ data }) => data.message?.id === later.body.id), { what: 'live after the replay' })
@@ -147,9 +157,10 @@ describe('conversations', () => {
     const opened = await notify.call('POST', '/conversations', { as: carol, body: { orderId, body: 'Rude words' } })
     const message = opened.body.lastMessage
     const shopStream = await open(notify.url, { as: shop })
-    expect((await notify.call('PATCH', `/conversations/${opened.body.id}/messages/${message.id}`, { as: shop, body: { hidden: true, reason: 'x' } })).status).toBe(
-      403
-    )
+    expect(
+      (await notify.call('PATCH', `/conversations/${opened.body.id}/messages/${message.id}`, { as: shop, body: { hidden: true, reason: 'x' } }))
+        .status
+    ).toBe(403)
     const hidden = await notify.call('PATCH', `/conversations/${opened.body.id}/messages/${message.id}`, {
       as: someAdmin,
       body: { hidden: true, reason: 'Insults' }

@@ -79,7 +79,12 @@ export const subjectOf = async (db: Knex, buyer: Principal, subject: { orderId?:
   }
   const product = await db('conversation_products').first('sellerId', 'title').where({ productId: subject.productId, deleted: false })
   if (!product) throw new NotFound(`No product ${subject.productId}`)
-  return { type: 'product' as const, id: subject.productId!, sellerId: product.sellerId as string, title: (product.title as string | null) ?? 'Product' }
+  return {
+    type: 'product' as const,
+    id: subject.productId!,
+    sellerId: product.sellerId as string,
+    title: (product.title as string | null) ?? 'Product'
+  }
 }
 
 /** The buyer's conversation with the shop about the subject: the one there is, or a new one. */
@@ -156,14 +161,26 @@ export const markRead = async (trx: Knex.Transaction, conversationId: string, us
  * An admin hides a message: both parties see it as removed from now on, in lists and in the log
  * (its `event: message` is rewritten, and a new one tells open streams). Hiding twice changes nothing.
  */
-export const hideMessage = async (app: ServiceApplication, trx: Knex.Transaction, conversation: ConversationRow, messageId: string, admin: Principal, reason: string) => {
-  const message: MessageRow | undefined = await trx('conversation_messages').first().where({ id: messageId, conversationId: conversation.id }).forUpdate()
+export const hideMessage = async (
+  app: ServiceApplication,
+  trx: Knex.Transaction,
+  conversation: ConversationRow,
+  messageId: string,
+  admin: Principal,
+  reason: string
+) => {
+  const message: MessageRow | undefined = await trx('conversation_messages')
+    .first()
+    .where({ id: messageId, conversationId: conversation.id })
+    .forUpdate()
   if (!message) throw new NotFound(`No message ${messageId} in conversation ${conversation.id}`)
   if (message.hidden) return message
   const hidden = { ...message, hidden: true, hiddenReason: reason }
   const data = { conversationId: conversation.id, message: messageShown(hidden, undefined) }
   await appendNotification(trx, { type: 'message', data, audience: { userId: conversation.buyerId, sellerId: conversation.sellerId } })
-  await trx('notifications').where({ id: message.notificationId }).update({ data: JSON.stringify(data) })
+  await trx('notifications')
+    .where({ id: message.notificationId })
+    .update({ data: JSON.stringify(data) })
   await trx('conversation_messages').where({ id: messageId }).update({ hidden: true, hiddenReason: reason })
   await app.get('events').emit(trx, 'conversation.message.hidden', { conversationId: conversation.id, messageId, hiddenBy: admin.id, reason })
   return hidden

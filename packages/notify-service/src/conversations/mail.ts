@@ -34,40 +34,44 @@ export const scheduleConversationMail = async (app: ServiceApplication, trx: Kne
  * quoted in one mail (its own side effect, keyed by the timer, so it goes once), with a link to the
  * conversation. Nothing to quote (read meanwhile, or hidden): no mail.
  */
-const mailUnread = (app: ServiceApplication) => async ({ id, payload }: SideEffect<ConversationMailTimer>) => {
-  const { conversationId, userId } = payload
-  await app.get('postgresqlClient').transaction(async (trx) => {
-    const marker = await trx('conversation_reads').first('readPosition', 'mailedPosition').where({ conversationId, userId }).forUpdate()
-    const conversation = await trx('conversations').first().where({ id: conversationId })
-    const after = Math.max(Number(marker.readPosition), Number(marker.mailedPosition))
-    const unread = await trx('conversation_messages')
-      .select('body', 'createdAt', 'position')
-      .where({ conversationId, hidden: false })
-      .whereNot({ senderId: userId })
-      .where('position', '>', after)
-      .orderBy('position')
-    const [{ last }] = await trx('conversation_messages').where({ conversationId }).max({ last: 'position' })
-    await trx('conversation_reads')
-      .where({ conversationId, userId })
-      .update({ mailedPosition: Math.max(after, Number(last ?? 0)), ...(unread.length > 0 && { mailedAt: trx.fn.now() }) })
-    if (unread.length === 0) return
-    const base = app.get('mail').appUrl.replace(/\/+$/, '')
-    const names = await trx('users').first('name', 'shopName').where({ id: userId === conversation.buyerId ? conversation.sellerId : conversation.buyerId })
-    const from = userId === conversation.buyerId ? (names?.shopName ?? names?.name ?? 'The shop') : (names?.name ?? 'The buyer')
-    const mail: MailPayload = {
-      template: 'conversation-message',
-      to: userId,
-      context: {
-        from,
-        title: conversation.title,
-        count: unread.length,
-        messages: unread.slice(-QUOTED_AT_MOST).map(({ body, createdAt }) => ({ body, sentAt: new Date(createdAt).toISOString() })),
-        link: `${base}/conversations/${conversationId}`
+const mailUnread =
+  (app: ServiceApplication) =>
+  async ({ id, payload }: SideEffect<ConversationMailTimer>) => {
+    const { conversationId, userId } = payload
+    await app.get('postgresqlClient').transaction(async (trx) => {
+      const marker = await trx('conversation_reads').first('readPosition', 'mailedPosition').where({ conversationId, userId }).forUpdate()
+      const conversation = await trx('conversations').first().where({ id: conversationId })
+      const after = Math.max(Number(marker.readPosition), Number(marker.mailedPosition))
+      const unread = await trx('conversation_messages')
+        .select('body', 'createdAt', 'position')
+        .where({ conversationId, hidden: false })
+        .whereNot({ senderId: userId })
+        .where('position', '>', after)
+        .orderBy('position')
+      const [{ last }] = await trx('conversation_messages').where({ conversationId }).max({ last: 'position' })
+      await trx('conversation_reads')
+        .where({ conversationId, userId })
+        .update({ mailedPosition: Math.max(after, Number(last ?? 0)), ...(unread.length > 0 && { mailedAt: trx.fn.now() }) })
+      if (unread.length === 0) return
+      const base = app.get('mail').appUrl.replace(/\/+$/, '')
+      const names = await trx('users')
+        .first('name', 'shopName')
+        .where({ id: userId === conversation.buyerId ? conversation.sellerId : conversation.buyerId })
+      const from = userId === conversation.buyerId ? (names?.shopName ?? names?.name ?? 'The shop') : (names?.name ?? 'The buyer')
+      const mail: MailPayload = {
+        template: 'conversation-message',
+        to: userId,
+        context: {
+          from,
+          title: conversation.title,
+          count: unread.length,
+          messages: unread.slice(-QUOTED_AT_MOST).map(({ body, createdAt }) => ({ body, sentAt: new Date(createdAt).toISOString() })),
+          link: `${base}/conversations/${conversationId}`
+        }
       }
-    }
-    await app.get('events').effects.schedule(trx, MAIL_EFFECT, `conversation:${id}`, mail)
-  })
-}
+      await app.get('events').effects.schedule(trx, MAIL_EFFECT, `conversation:${id}`, mail)
+    })
+  }
 
 export const conversationMail = (app: ServiceApplication) => {
   app.get('events').effects.perform(CONVERSATION_MAIL_EFFECT, mailUnread(app))

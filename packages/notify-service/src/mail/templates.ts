@@ -3,7 +3,15 @@ import { join } from 'node:path'
 import Handlebars from 'handlebars'
 import { formatMoney, printableLine } from '@marketmesh/shared'
 
-export const MAIL_TEMPLATES = ['welcome', 'verify-email', 'password-reset', 'order-confirmation', 'new-order', 'order-shipped', 'conversation-message'] as const
+export const MAIL_TEMPLATES = [
+  'welcome',
+  'verify-email',
+  'password-reset',
+  'order-confirmation',
+  'new-order',
+  'order-shipped',
+  'conversation-message'
+] as const
 export type MailTemplate = (typeof MAIL_TEMPLATES)[number]
 
 export interface RenderedMail {

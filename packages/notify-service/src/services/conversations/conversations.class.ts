@@ -93,13 +93,21 @@ export class ConversationService {
     if (unread === true) query.where('unread', '>', 0)
     if (unread === false) query.where('unread', 0)
     const [{ total }] = await query.clone().count({ total: '*' })
-    const rows: ListedRow[] = limit === 0 ? [] : await query.orderBy([{ column: 'updatedAt', order: 'desc' }, { column: 'id' }]).limit(limit).offset($skip)
+    const rows: ListedRow[] =
+      limit === 0
+        ? []
+        : await query
+            .orderBy([{ column: 'updatedAt', order: 'desc' }, { column: 'id' }])
+            .limit(limit)
+            .offset($skip)
     return { total: Number(total), limit, skip: $skip, data: rows.map((row) => shown(row, principal)) }
   }
 
   async get(id: Id, params: ConversationParams): Promise<Conversation> {
     const principal = params.principal!
-    const row: ListedRow | undefined = await readable(this.db, principal).where({ id: String(id) }).first()
+    const row: ListedRow | undefined = await readable(this.db, principal)
+      .where({ id: String(id) })
+      .first()
     if (!row) throw new NotFound(`No conversation ${id}`)
     return shown(row, principal)
   }
@@ -107,7 +115,8 @@ export class ConversationService {
   /** A buyer's message about an order or a product: in the conversation there is, or a new one. */
   async create(data: ConversationData, params: ConversationParams): Promise<Conversation> {
     const principal = params.principal!
-    if (Boolean(data.orderId) === Boolean(data.productId)) throw new BadRequest('Give either orderId or productId', { fields: ['orderId', 'productId'] })
+    if (Boolean(data.orderId) === Boolean(data.productId))
+      throw new BadRequest('Give either orderId or productId', { fields: ['orderId', 'productId'] })
     const trx = transactionIn(params)
     const subject = await subjectOf(trx, principal, data)
     const conversation = await openConversation(trx, principal, subject)
