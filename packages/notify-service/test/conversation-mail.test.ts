@@ -18,11 +18,11 @@ describe('conversation mail', () => {
     notify = smtp = undefined
   })
 
-  const start = async (label: string) => {
+  const start = async (label: string, mailAfter: string) => {
     smtp = await startSmtpServer()
     notify = await startNotify(label, {
       mail: { smtpUrl: smtp.url, appUrl: 'https://shop.example' },
-      conversations: { mailAfter: '3s' },
+      conversations: { mailAfter },
       ...quickRetries
     })
     const ada = buyer()
@@ -42,14 +42,16 @@ describe('conversation mail', () => {
   }
 
   it('mails a party with no stream open at most once per CONVERSATION_MAIL_AFTER, quoting what came since, with a link', async () => {
-    const { notify, smtp, ada, shop, order } = await start('notify_conversation_mail')
+    const { notify, smtp, ada, shop, order } = await start('notify_conversation_mail', '8s')
     const opened = await notify.call('POST', '/conversations', { as: ada, body: { orderId: order.orderId, body: 'First <b>question</b>' } })
     const link = `https://shop.example/conversations/${opened.body.id}`
     await waitFor(() => smtp.received.length >= 1, { what: 'the first mail' })
+    const firstMailedAt = Date.now()
     for (const body of ['Second', 'Third']) await notify.call('POST', `/conversations/${opened.body.id}/messages`, { as: ada, body: { body } })
     await settle(1_000)
     expect(smtp.received).toHaveLength(1)
-    await waitFor(() => smtp.received.length >= 2, { what: 'the second mail, after the window' })
+    await waitFor(() => smtp.received.length >= 2, { what: 'the second mail, after the window', timeoutMs: 30_000 })
+    expect(Date.now() - firstMailedAt).toBeGreaterThan(7_000)
     await settle(1_500)
     expect(smtp.received).toHaveLength(2)
     const [first, second] = smtp.received
@@ -66,7 +68,7 @@ describe('conversation mail', () => {
   })
 
   it('mails nothing when the message was read before the mail was due, nor to a party with a stream open', async () => {
-    const { notify, smtp, ada, shop, order } = await start('notify_conversation_mail_read')
+    const { notify, smtp, ada, shop, order } = await start('notify_conversation_mail_read', '3s')
     const opened = await notify.call('POST', '/conversations', { as: ada, body: { orderId: order.orderId, body: 'Mailed at once' } })
     await waitFor(() => smtp.received.length >= 1, { what: 'the first mail' })
     const next = await notify.call('POST', `/conversations/${opened.body.id}/messages`, { as: ada, body: { body: 'Read in time' } })
