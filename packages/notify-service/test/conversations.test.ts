@@ -149,6 +149,7 @@ describe('conversations', () => {
     await waitFor(() => notify.db('users').first().where({ id: ada.id, status: 'disabled' }), { what: 'Ada disabled' })
     expect((await notify.call('POST', `/conversations/${conversationId}/messages`, { as: shop, body: { body: 'Still there?' } })).status).toBe(409)
     expect((await notify.call('GET', `/conversations/${conversationId}/messages`, { as: shop })).status).toBe(200)
+    expect((await notify.call('POST', `/conversations/${conversationId}/messages`, { as: ada, body: { body: 'Me again' } })).status).toBe(409)
   })
 
   it('shows a message an admin hid as removed to both parties, live and on replay, and tells the bus', async () => {

@@ -110,6 +110,8 @@ export const postMessage = async (app: ServiceApplication, trx: Knex.Transaction
   const recipientId = partyId(conversation, otherParty(role))
   if (await isDisabledUser(trx, recipientId)) throw new Conflict('The other party’s account is disabled: this conversation is read-only')
   const senderId = partyId(conversation, role)
+  // A token signed before the account was disabled is still valid a while: it posts nothing.
+  if (await isDisabledUser(trx, senderId)) throw new Conflict('Your account is disabled')
   await takeTurnToPost(trx, senderId)
   const row = { id: randomUUID(), conversationId: conversation.id, senderId, senderRole: role, body, createdAt: new Date() }
   const shown = messageShown({ ...row, position: '0', hidden: false, hiddenReason: null, notificationId: '0' }, sender)
