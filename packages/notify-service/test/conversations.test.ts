@@ -89,6 +89,14 @@ describe('conversations', () => {
     const answered = await notify.call('POST', `/conversations/${opened.body.id}/messages`, { as: otherShop, body: { body: 'Yes, it is.' } })
     expect(answered.status).toBe(201)
     expect(answered.body).toMatchObject({ senderRole: 'seller', senderId: otherShop.sellerId })
+
+    // A deleted product takes no new conversation (a late update does not bring it back); the one there is stays.
+    await notify.emit('product.deleted', { productId, sellerId: otherShop.sellerId!, version: 4 })
+    await notify.emit('product.updated', { ...product, version: 3 })
+    await waitFor(() => notify.db('conversation_products').first().where({ productId, deleted: true }), { what: 'the product deleted' })
+    await settle()
+    expect((await notify.call('POST', '/conversations', { as: ada, body: { productId, body: 'Still for sale?' } })).status).toBe(404)
+    expect((await notify.call('GET', `/conversations/${opened.body.id}`, { as: bob })).status).toBe(200)
   })
 
   it('refuses bodies that are empty, too long or hold control characters other than line breaks, naming the field', async () => {
