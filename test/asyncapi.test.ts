@@ -28,7 +28,7 @@ const emittedBy = (service: string) => {
     )
   const types = new Set<string>()
   for (const file of files(join(ROOT, 'packages', service, 'src'))) {
-    for (const match of readFileSync(file, 'utf8').matchAll(/\bemit(?:All|Event)?\(\s*(?:trx\s*,\s*)?'([a-z]+\.[a-z_]+)'/g)) types.add(match[1])
+    for (const match of readFileSync(file, 'utf8').matchAll(/\bemit(?:All|Event)?\(\s*(?:trx\s*,\s*)?'([a-z]+(?:\.[a-z_]+)+)'/g)) types.add(match[1])
   }
   return [...types].sort()
 }

@@ -139,4 +139,35 @@ describe('the live orders page (GET /live) in headless Chromium', () => {
     if (!process.env.UPDATE_SCREENSHOT) rmSync(screenshot)
     printer.close()
   })
+
+  it('shows a buyer’s unread message on its order’s card, live, and lets the seller answer it there', async () => {
+    const seller = { id: shop.user.id, role: 'seller' as const, sellerId: shop.user.id }
+    const customer = buyer()
+    const order = orderPaid(customer, seller, { buyerName: 'Ada Lovelace' })
+    await notify.emit('order.paid', order)
+    await waitFor(() => notify.db('conversation_orders').first().where({ orderId: order.orderId }), { what: 'the order known' })
+    await page.goto(`${notify.url}/live`)
+    await expect.poll(() => page.locator('#connection').textContent(), { timeout: 15_000 }).toBe('live')
+    const card = page.locator(`#order-${order.orderId}`)
+    const customerStream = await openStream(notify.url, { as: customer })
+
+    const asked = await notify.call('POST', '/conversations', {
+      as: customer,
+      body: { orderId: order.orderId, body: 'Can it come <b>gift-wrapped</b>?' }
+    })
+    expect(asked.status).toBe(201)
+    await expect.poll(() => card.locator('.unread').textContent(), { timeout: 15_000 }).toBe('1 unread')
+    expect(await card.locator('.messages').textContent()).toContain('Buyer: Can it come <b>gift-wrapped</b>?')
+
+    await card.getByLabel('Answer').fill('Yes,\nwith a card.')
+    await card.getByRole('button', { name: 'Send answer' }).click()
+    await waitFor(() => customerStream.received.find(({ type, data }) => type === 'message' && data.message.senderRole === 'seller'), {
+      what: 'the answer on the buyer’s stream'
+    })
+    const answer = customerStream.received.find(({ type, data }) => type === 'message' && data.message.senderRole === 'seller')!
+    expect(answer.data.message.body).toBe('Yes,\nwith a card.')
+    expect(await card.locator('.unread').isHidden()).toBe(true)
+    await expect.poll(() => card.locator('.messages li').count(), { timeout: 10_000 }).toBe(2)
+    customerStream.close()
+  })
 })

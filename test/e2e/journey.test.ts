@@ -400,6 +400,26 @@ const journey = (instances: number) => {
     expect((await buyer.client.announcements.find()).data.map((current) => current.id)).toEqual([announcement.id])
   })
 
+  it('the buyer asks about an order, the seller answers live; each sees the other’s message on their stream once', async () => {
+    const [oak, woven] = shops
+    const asked = await buyer.client.conversations.create({ orderId: oak.order.id, body: 'Could you gift-wrap the table?\nThanks!' })
+    expect(asked).toMatchObject({ subject: { type: 'order', id: oak.order.id }, seller: { id: oak.user.id, shopName: oak.user.shopName } })
+    const question = await nextOn(oak.stream, 'message', (data) => data.message.id === asked.lastMessage!.id, "the question on the seller's stream")
+    expect(question.message.body).toBe('Could you gift-wrap the table?\nThanks!')
+    const [unread] = (await oak.client.conversations.find({ query: { unread: true } })).data
+    expect(unread).toMatchObject({ id: asked.id, unread: 1, buyer: { id: buyer.user.id, name: BUYER_NAME } })
+
+    const answer = await oak.client.conversations.messages.create(asked.id, { body: 'Gladly, at no charge.' })
+    const answered = await nextOn(buyer.resumed, 'message', (data) => data.message.id === answer.id, "the answer on the buyer's stream")
+    expect(answered).toMatchObject({ conversationId: asked.id, message: { senderRole: 'seller', body: 'Gladly, at no charge.' } })
+    expect((await buyer.client.conversations.get(asked.id)).unread).toBe(1)
+    expect((await buyer.client.conversations.patch(asked.id, { readUpTo: answer.id })).unread).toBe(0)
+    // Another shop neither sees it nor may post to it.
+    expect((await woven.client.conversations.find()).total).toBe(0)
+    await expect(woven.client.conversations.messages.create(asked.id, { body: 'Hi' })).rejects.toMatchObject({ code: 404 })
+    expect(woven.stream.ofType('message')).toEqual([])
+  })
+
   it(`${LOGIN_FAILURES_ALLOWED} failed logins, on whichever instances, lock the e-mail on every instance (429), even to the right password`, async () => {
     const [{ email }] = shops
     const guesser = party()

@@ -353,12 +353,18 @@ export const requestArbitrary = (target: Target): fc.Arbitrary<FuzzRequest> => {
     { weight: 2, arbitrary: fc.record({ 'Idempotency-Key': fc.oneof(fc.uuid(), fc.constantFrom('', 'x'.repeat(256), 'same-key')) }) }
   )
 
+  /** A route's path with each `:param` filled in, mostly with an id of the path before it (`conversations/:conversationId/messages`). */
+  const filledPath = (path: string) => {
+    const parts = path.split('/')
+    const filled = parts.map((part, index) => (part.startsWith(':') ? idOf(parts.slice(0, index).join('/')).map(encodeText) : fc.constant(part)))
+    return fc.tuple(...filled).map((segments) => `/${segments.join('/')}`)
+  }
+
   /** One HTTP form of a Feathers method (a custom one is a POST naming it): mostly the route's own, the rest must be 405s. */
   const serviceRequest = fc.constantFrom(...target.routes).chain((route) => {
     const all = ['find', 'get', 'create', 'update', 'patch', 'patchMany', 'remove', 'removeMany']
     const forms = [...all, ...route.methods.flatMap((method) => [method, method, method, method])]
-    return fc.constantFrom(...forms).chain((form) => {
-      const base = `/${route.path}`
+    return fc.tuple(fc.constantFrom(...forms), filledPath(route.path)).chain(([form, base]) => {
       const withId = idOf(route.path).map((id) => `${base}/${encodeText(id)}`)
       const hasBody = !['find', 'get', 'remove', 'removeMany'].includes(form)
       const methodOf: Record<string, string> = {

@@ -3,6 +3,15 @@ import type { RunningService } from './stack'
 
 export const UNKNOWN_FIELD = 'fuzzProbeUnknownField'
 
+const SOME_UUID = '00000000-0000-4000-8000-000000000000'
+
+/** A route's path with each `:param` filled in with a seeded id of the path before it (`conversations/:conversationId/messages`). */
+const filledPath = (path: string, seeded: Seeded) =>
+  path
+    .split('/')
+    .map((part, index, parts) => (part.startsWith(':') ? (seeded.ids[parts.slice(0, index).join('/')]?.[0] ?? SOME_UUID) : part))
+    .join('/')
+
 const forms: Record<string, { method: string; withId: boolean; body: boolean }> = {
   find: { method: 'GET', withId: false, body: false },
   get: { method: 'GET', withId: true, body: false },
@@ -23,8 +32,8 @@ export const probeQueries = async (service: RunningService, seeded: Seeded) => {
   for (const { path, methods } of service.routes) {
     for (const name of methods) {
       const form = forms[name] ?? { method: 'POST', withId: false, body: true }
-      const id = seeded.ids[path]?.[0] ?? '00000000-0000-4000-8000-000000000000'
-      const url = `${service.url}/${path}${form.withId ? `/${id}` : ''}?${UNKNOWN_FIELD}=1`
+      const id = seeded.ids[path]?.[0] ?? SOME_UUID
+      const url = `${service.url}/${filledPath(path, seeded)}${form.withId ? `/${id}` : ''}?${UNKNOWN_FIELD}=1`
       const answers = await Promise.all(
         Object.entries(seeded.credentials).map(async ([credential, authorization]) => {
           const response = await fetch(url, {

@@ -157,6 +157,26 @@ export const seed = async (stack: Stack) => {
   await bus.stop()
   await db.destroy()
 
+  // notify-service learns the order from order.*: then the buyer asks about it, and the seller answers.
+  const notify = stack.byName['notify-service']
+  const conversationBody = { orderId: checkout.orders[0].id, body: 'Is it\nin stock?' }
+  ;(bodies.conversations ??= []).push(conversationBody, { productId: product.id, body: 'Which bulb?' })
+  const conversation = await waitFor(
+    async () => {
+      const response = await fetch(`${notify.url}/conversations`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json', Authorization: as(buyer) },
+        body: JSON.stringify(conversationBody)
+      })
+      return response.status === 201 && ((await response.json()) as Made & { lastMessage: Made })
+    },
+    { what: 'notify-service to know the order', timeoutMs: 20_000, intervalMs: 200 }
+  )
+  const messagesPath = 'conversations/:conversationId/messages'
+  const answer = await made(notify.url, `conversations/${conversation.id}/messages`, { body: 'Yes.' }, as(seller))
+  ;(bodies[messagesPath] ??= []).push({ body: 'Yes.' }, { hidden: true, reason: 'Spam' })
+  ;(bodies.conversations ??= []).push({ readUpTo: answer.id })
+
   const credentials: Record<string, string | undefined> = {
     anonymous: undefined,
     buyer: as(buyer),
@@ -176,7 +196,9 @@ export const seed = async (stack: Stack) => {
     products: [product, variant, archived, ...spares],
     reviews: [review],
     checkouts: [checkout],
-    orders: checkout.orders
+    orders: checkout.orders,
+    conversations: [conversation],
+    [messagesPath]: [conversation.lastMessage, answer]
   }
   return {
     credentials,

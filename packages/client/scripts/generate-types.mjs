@@ -41,6 +41,8 @@ const types = () => {
   const announcements = schemasOf('notify', 'announcements')
   const printJobs = schemasOf('notify', 'print-jobs')
   const printers = schemasOf('notify', 'printers')
+  const conversations = schemasOf('notify', 'conversations')
+  const conversationMessages = schemasOf('notify', 'conversation-messages')
   const { printJobMessageSchema } = require('@marketmesh/shared/receipts')
   // The receipt a job carries, declared once under its name.
   const titles = { receipt: 'Receipt' }
@@ -99,7 +101,15 @@ const types = () => {
     { schema: printJobs.printJobUpdateMessageSchema },
     { schema: printJobMessageSchema, name: 'PrintJobMessage', titles },
     { schema: printers.printerSchema },
-    { schema: printers.printerQuerySchema, name: 'PrinterQuery' }
+    { schema: printers.printerQuerySchema, name: 'PrinterQuery' },
+    { schema: conversations.conversationSchema },
+    { schema: conversations.conversationDataSchema },
+    { schema: conversations.conversationPatchSchema },
+    { schema: conversations.conversationQuerySchema },
+    { schema: conversationMessages.messageSchema },
+    { schema: conversationMessages.messageDataSchema },
+    { schema: conversationMessages.messagePatchSchema },
+    { schema: conversationMessages.messageQuerySchema }
   ]
 }
 

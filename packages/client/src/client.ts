@@ -3,6 +3,7 @@ import rest from '@feathersjs/rest-client'
 import {
   paths,
   type CheckoutsService,
+  type ConversationsService,
   type EmailVerificationsService,
   type PasswordResetsService,
   type RefundsService,
@@ -60,6 +61,7 @@ export interface MarketmeshClient {
   notifications: ServiceTypes['notifications']
   announcements: ServiceTypes['announcements']
   printJobs: ServiceTypes['print-jobs']
+  conversations: ConversationsService
   printers: ServiceTypes['printers']
   /** notify-service's `GET /stream`: typed messages, resumed from `lastEventId` and after every reconnection. */
   stream(options: StreamOptions): Stream
@@ -137,6 +139,16 @@ export const createMarketmeshClient = (options: ClientOptions): MarketmeshClient
   const authenticated = connections.user.service('authentication') as unknown as AuthenticationService
   const checkouts = app.service('checkouts')
   const refunds = app.service('refunds')
+  // One conversation's messages, at the path of its id.
+  const messages = connections.notify.service('conversations/:conversationId/messages') as unknown as Record<
+    'find' | 'create' | 'patch',
+    (...args: unknown[]) => Promise<any>
+  >
+  const conversationMessages: ConversationsService['messages'] = {
+    find: (conversationId, params = {}) => messages.find({ ...params, route: { conversationId } }),
+    create: (conversationId, data) => messages.create(data, { route: { conversationId } }),
+    hide: (conversationId, messageId, reason) => messages.patch(messageId, { hidden: true, reason }, { route: { conversationId } })
+  }
   // The confirmations are services of their own at a sub-path, which takes a token rather than a login.
   const confirmation = (path: string) => connections.user.service(path) as unknown as { create(data: object, params: object): Promise<any> }
 
@@ -191,6 +203,7 @@ export const createMarketmeshClient = (options: ClientOptions): MarketmeshClient
     announcements: app.service('announcements'),
     printJobs: app.service('print-jobs'),
     printers: app.service('printers'),
+    conversations: Object.assign(app.service('conversations'), { messages: conversationMessages }),
     stream: (streamOptions) =>
       openStream(new URL('stream', `${urls.notify.replace(/\/$/, '')}/`).toString(), session, fetchImplementation, streamOptions)
   }

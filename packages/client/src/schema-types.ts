@@ -1569,6 +1569,70 @@ export interface PrinterQuery {
   $skip?: number
 }
 
+export interface Conversation {
+  id: string
+  subject: {
+    type: 'order' | 'product'
+    id: string
+    title: string
+  }
+  buyer: {
+    id: string
+    name: string | null
+  }
+  seller: {
+    id: string
+    shopName: string | null
+  }
+  lastMessage: ConversationMessage | null
+  unread: number
+  createdAt: string
+  updatedAt: string
+}
+
+export interface ConversationMessage {
+  id: string
+  conversationId: string
+  senderId: string
+  senderRole: 'buyer' | 'seller'
+  body: string
+  hidden: boolean
+  createdAt: string
+}
+
+export interface ConversationData {
+  orderId?: string
+  productId?: string
+  body: string
+}
+
+export interface ConversationPatch {
+  readUpTo: string
+}
+
+export interface ConversationQuery {
+  $limit?: number
+  $skip?: number
+  orderId?: string
+  productId?: string
+  unread?: boolean
+}
+
+export interface ConversationMessageData {
+  body: string
+}
+
+export interface ConversationMessagePatch {
+  hidden: true
+  reason: string
+}
+
+export interface ConversationMessageQuery {
+  $limit?: number
+  $skip?: number
+  after?: string
+}
+
 export interface OrderCreatedData {
   orderId: string
   buyerId: string

@@ -8,6 +8,14 @@ import type {
   CategoryQuery,
   Checkout,
   CheckoutData,
+  Conversation,
+  ConversationData,
+  ConversationMessage,
+  ConversationMessageData,
+  ConversationMessagePatch,
+  ConversationMessageQuery,
+  ConversationPatch,
+  ConversationQuery,
   Device,
   DeviceData,
   DeviceQuery,
@@ -92,7 +100,8 @@ export const paths = {
   notifications: { service: 'notify', methods: ['find'] },
   announcements: { service: 'notify', methods: ['find', 'create'] },
   'print-jobs': { service: 'notify', methods: ['find', 'get', 'create', 'patch'] },
-  printers: { service: 'notify', methods: ['find'] }
+  printers: { service: 'notify', methods: ['find'] },
+  conversations: { service: 'notify', methods: ['find', 'get', 'create', 'patch'] }
 } as const satisfies Record<string, { service: ServiceName; methods: readonly string[] }>
 
 export type Path = keyof typeof paths
@@ -131,6 +140,21 @@ export interface ServiceTypes {
   announcements: Service<'announcements', Announcement, AnnouncementData, never, AnnouncementQuery>
   'print-jobs': Service<'print-jobs', PrintJob, PrintJobData, PrintJobPatch, PrintJobQuery>
   printers: Service<'printers', Printer, never, never, PrinterQuery>
+  conversations: Service<'conversations', Conversation, ConversationData, ConversationPatch, ConversationQuery>
+}
+
+/**
+ * Buyers and shops talking about an order or a product (notify-service). `create` is a buyer's
+ * message about `orderId` or `productId`, in the conversation there is or a new one; `patch` with
+ * `readUpTo` marks it read. `messages` are one conversation's, oldest first: its parties post, an
+ * admin hides one (`hide`). New messages come live on `stream()` as `message`.
+ */
+export type ConversationsService = ServiceTypes['conversations'] & {
+  messages: {
+    find(conversationId: string, params?: RequestParams<ConversationMessageQuery>): Promise<Paginated<ConversationMessage>>
+    create(conversationId: string, data: ConversationMessageData): Promise<ConversationMessage>
+    hide(conversationId: string, messageId: string, reason: ConversationMessagePatch['reason']): Promise<ConversationMessage>
+  }
 }
 
 /**

@@ -1,6 +1,7 @@
 import { EventSource as FetchEventSource } from 'eventsource'
 import type {
   Announcement,
+  ConversationMessage,
   OrderCancelledData,
   OrderCompletedData,
   OrderCreatedData,
@@ -39,6 +40,8 @@ export interface StreamEventData {
   'print.job': PrintJobMessage
   /** A print job of the seller's changed state (claimed, printed, failed, unconfirmed). */
   'print.job.updated': PrintJobUpdateMessage
+  /** A message of one of the caller's conversations, new or hidden (then shown as removed: same id, `hidden`). */
+  message: { conversationId: string; message: ConversationMessage }
 }
 
 export type StreamEventType = keyof StreamEventData
@@ -63,7 +66,8 @@ const streamEventTypes = Object.keys({
   announcement: 0,
   resync: 0,
   'print.job': 0,
-  'print.job.updated': 0
+  'print.job.updated': 0,
+  message: 0
 } satisfies Record<StreamEventType, 0>) as StreamEventType[]
 
 /** A message, or an error with the `eventsource` package's status code and message. */

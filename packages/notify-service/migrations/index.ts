@@ -5,6 +5,7 @@ import * as announcements from './0003_announcements'
 import * as streamControl from './0004_stream_control'
 import * as printing from './0005_printing'
 import * as streamControlInCode from './0006_stream_control_in_code'
+import * as conversations from './0007_conversations'
 import * as webhooks from './0008_webhooks'
 
 /** This service's migrations, run in name order after the event backbone's. */
@@ -16,5 +17,6 @@ export const migrations: MigrationList = {
   '0004_stream_control': streamControl,
   '0005_printing': printing,
   '0006_stream_control_in_code': streamControlInCode,
+  '0007_conversations': conversations,
   '0008_webhooks': webhooks
 }

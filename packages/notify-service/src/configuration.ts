@@ -65,6 +65,10 @@ export const settingsSchema = serviceSettingsSchema({
     deliveryRetention: durationSetting,
     /** The most endpoints one seller or admin may have. */
     maxEndpointsPerOwner: Type.Integer({ minimum: 1 })
+  }),
+  conversations: Type.Object({
+    /** A party with no open stream is mailed new messages of a conversation at most once per this. */
+    mailAfter: durationSetting
   })
 })
 
@@ -97,7 +101,8 @@ export const environment: typeof baseEnvironment = {
   WEBHOOK_PER_ENDPOINT_CONCURRENCY: 'webhooks.perEndpointConcurrency',
   WEBHOOK_POLL_INTERVAL: 'webhooks.pollInterval',
   WEBHOOK_DELIVERY_RETENTION: 'webhooks.deliveryRetention',
-  WEBHOOK_MAX_ENDPOINTS_PER_OWNER: 'webhooks.maxEndpointsPerOwner'
+  WEBHOOK_MAX_ENDPOINTS_PER_OWNER: 'webhooks.maxEndpointsPerOwner',
+  CONVERSATION_MAIL_AFTER: 'conversations.mailAfter'
 }
 
 // The app's settings are what its schema says: `app.get('mail')` is typed from it, declared nowhere else.

@@ -1,12 +1,13 @@
 import { randomUUID } from 'node:crypto'
-import { createDeviceToken, hashDeviceToken, type EventData, type Principal, type Receipt } from '@marketmesh/shared'
+import { createDeviceToken, hashDeviceToken, type EventData, type EventType, type Principal, type Receipt } from '@marketmesh/shared'
 import { waitFor } from '@marketmesh/test-support'
 import { admin, startServiceUnderTest, type ServiceUnderTest } from '@marketmesh/test-support/service-under-test'
 import { createApp } from '../src/app'
 
 export { admin, buyer, seller } from '@marketmesh/test-support/service-under-test'
 
-export const startNotify = (label: string, settings?: Record<string, unknown>) => startServiceUnderTest({ label, createApp, settings, watched: [] })
+export const startNotify = (label: string, settings?: Record<string, unknown>, watched: EventType[] = []) =>
+  startServiceUnderTest({ label, createApp, settings, watched })
 
 export type Notify = ServiceUnderTest
 
@@ -119,4 +120,13 @@ export const holdsControlCharacters = (value: unknown, { lineBreaks = false } = 
   if (typeof value === 'string') return (lineBreaks ? /(?!\n)[\p{Cc}\p{Cf}]/u : /[\p{Cc}\p{Cf}]/u).test(value)
   if (value === null || typeof value !== 'object') return false
   return Object.values(value).some((member) => holdsControlCharacters(member, { lineBreaks }))
+}
+
+/** `order.created` as order-service sends it; resolves once notify-service knows the order's buyer and shop. */
+export const orderCreated = async (notify: Notify, buyer: Principal, shop: Principal) => {
+  const order = orderRef(buyer, shop)
+  const line = { productId: randomUUID(), quantity: 1, unitPrice: 1_000 }
+  await notify.emit('order.created', { ...order, checkoutId: randomUUID(), lines: [line], total: 1_000, currency: 'EUR' })
+  await waitFor(() => notify.db('conversation_orders').first('orderId').where({ orderId: order.orderId }), { what: 'the order in the read model' })
+  return order
 }

@@ -15,7 +15,8 @@ const TYPES = [
   'resync',
   'test.note',
   'print.job',
-  'print.job.updated'
+  'print.job.updated',
+  'message'
 ]
 
 /** A real SSE client (the `eventsource` package), authenticated by header, recording what it gets. */

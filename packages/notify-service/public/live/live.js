@@ -1,6 +1,7 @@
 // The seller's live orders page: signs in at user-service, then watches the shop's stream
-// (GET /stream through EventSource) for orders and print jobs, lists the shop's printers, and
-// shows its earnings from order-service (GET /ledger), read again when money moves.
+// (GET /stream through EventSource) for orders, print jobs and buyers' messages about orders (answered
+// from the order's card), lists the shop's printers, and shows its earnings from order-service (GET /ledger),
+// read again when money moves.
 // Plain browser JavaScript, served as it is: no build step.
 
 const ORDER_EVENTS = [
@@ -40,6 +41,10 @@ let lastEventId
 let refreshTimer
 let printersTimer
 const orders = new Map()
+// The shop's conversations about orders, by id: { id, orderId, unread, messages }.
+const conversations = new Map()
+// The latest messages of a conversation a card shows.
+const MESSAGES_SHOWN = 50
 
 const money = (amount, currency) => new Intl.NumberFormat(undefined, { style: 'currency', currency }).format(amount / 100)
 const shortId = (id) => id.slice(0, 8).toUpperCase()
@@ -140,6 +145,10 @@ const renderOrder = (order, { isNew = false } = {}) => {
     item.id = `order-${order.id}`
     item.dataset.orderId = order.id
     item.querySelector('.reprint').addEventListener('click', () => reprint(order.id, item))
+    item.querySelector('.answer').addEventListener('submit', (event) => {
+      event.preventDefault()
+      answer(order.id, item)
+    })
     $('#orders').prepend(item)
     if (isNew) item.classList.add('new')
   }
@@ -164,6 +173,7 @@ const renderOrder = (order, { isNew = false } = {}) => {
   printState.className = `print-state ${latest ? `job-${latest.status}` : ''}`
   // A receipt exists once the order is paid; before that there is nothing to reprint.
   item.querySelector('.reprint').hidden = STATUS_RANK[order.status] < 1 || STATUS_RANK[order.status] === 5
+  renderConversation(order, item)
   $('#no-orders').hidden = orders.size > 0
 }
 
@@ -180,6 +190,77 @@ const reprint = async (orderId, item) => {
   }
 }
 
+// --- conversations with buyers ---------------------------------------------------------------
+
+const conversationOfOrder = (orderId) => [...conversations.values()].find((conversation) => conversation.orderId === orderId)
+
+// Text, never HTML: a message is shown exactly as written (line breaks kept by CSS).
+const renderConversation = (order, item) => {
+  const conversation = conversationOfOrder(order.id)
+  const section = item.querySelector('.conversation')
+  section.hidden = !conversation
+  if (!conversation) return
+  const unread = item.querySelector('.unread')
+  unread.hidden = conversation.unread === 0
+  unread.textContent = `${conversation.unread} unread`
+  item.querySelector('.messages').replaceChildren(
+    ...conversation.messages.slice(-MESSAGES_SHOWN).map((message) => {
+      const li = document.createElement('li')
+      li.className = `message from-${message.senderRole}${message.hidden ? ' removed' : ''}`
+      li.textContent = message.hidden ? 'This message was removed.' : `${message.senderRole === 'buyer' ? 'Buyer' : 'You'}: ${message.body}`
+      return li
+    })
+  )
+}
+
+const loadConversation = async (id) => {
+  const conversation = await api('GET', `/conversations/${id}`)
+  if (conversation.subject.type !== 'order') return
+  const { total } = await api('GET', `/conversations/${id}/messages?$limit=0`)
+  const page = await api('GET', `/conversations/${id}/messages?$limit=${MESSAGES_SHOWN}&$skip=${Math.max(0, total - MESSAGES_SHOWN)}`)
+  conversations.set(id, { id, orderId: conversation.subject.id, unread: conversation.unread, messages: page.data })
+  renderOrder(orderOf(conversation.subject.id))
+}
+
+const loadConversations = async () => {
+  conversations.clear()
+  const { data } = await api('GET', '/conversations?$limit=100')
+  await Promise.all(data.filter(({ subject }) => subject.type === 'order').map(({ id }) => loadConversation(id)))
+}
+
+// A new message, or a hidden one again (same id): shown in place; a buyer's new one is unread.
+const applyMessage = ({ conversationId, message }, { isNew }) => {
+  const conversation = conversations.get(conversationId)
+  if (!conversation) {
+    if (isNew) loadConversation(conversationId).catch(() => undefined)
+    return
+  }
+  const index = conversation.messages.findIndex(({ id }) => id === message.id)
+  if (index >= 0) conversation.messages[index] = message
+  else {
+    conversation.messages.push(message)
+    if (isNew && message.senderRole === 'buyer') conversation.unread++
+  }
+  renderOrder(orderOf(conversation.orderId))
+}
+
+// Answering marks the conversation read (the server does the same).
+const answer = async (orderId, item) => {
+  const conversation = conversationOfOrder(orderId)
+  const form = item.querySelector('.answer')
+  const body = form.elements.body.value
+  form.querySelector('button').disabled = true
+  item.querySelector('.answer-error').textContent = ''
+  try {
+    const message = await api('POST', `/conversations/${conversation.id}/messages`, { body })
+    form.elements.body.value = ''
+    conversation.unread = 0
+    applyMessage({ conversationId: conversation.id, message }, { isNew: false })
+  } catch (error) {
+    item.querySelector('.answer-error').textContent = error.message
+  } finally {
+    form.querySelector('button').disabled = false
+  }
 // --- earnings -------------------------------------------------------------------------------
 
 // order-service's GET /ledger: what is in escrow, available and paid out, per currency. Not
@@ -242,6 +323,7 @@ const showAnnouncement = (data) => {
 
 const handle = (type, data, { isNew }) => {
   if (type === 'announcement') return showAnnouncement(data)
+  if (type === 'message') return applyMessage(data, { isNew })
   // The log replayed at start does not ask for them each: loadAll reads them once.
   if (isNew && (PAYOUT_EVENTS.includes(type) || type === 'order.completed' || type === 'order.refunded')) loadEarnings()
   if (PRINT_EVENTS.includes(type)) return renderOrder(applyPrintEvent(data))
@@ -267,7 +349,7 @@ const openStream = () => {
     lastEventId = Number(message.lastEventId)
     handle(message.type, JSON.parse(message.data), { isNew: true })
   }
-  for (const type of [...ORDER_EVENTS, ...PRINT_EVENTS, ...PAYOUT_EVENTS, 'announcement']) stream.addEventListener(type, onMessage)
+  for (const type of [...ORDER_EVENTS, ...PRINT_EVENTS, ...PAYOUT_EVENTS, 'announcement', 'message']) stream.addEventListener(type, onMessage)
   // What was missed is no longer kept: start over from the current state.
   stream.addEventListener('resync', () => {
     lastEventId = undefined
@@ -283,6 +365,7 @@ const loadAll = async () => {
   const notifications = [...recent.data].reverse()
   lastEventId = notifications.at(-1)?.id
   for (const { type, data } of notifications) handle(type, data, { isNew: false })
+  await loadConversations()
   $('#no-orders').hidden = orders.size > 0
   await Promise.all([loadPrinters(), loadEarnings()])
   openStream()

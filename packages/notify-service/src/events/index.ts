@@ -1,4 +1,5 @@
 import { deviceCredentialHandlers, type ServiceApplication } from '@marketmesh/shared'
+import { conversationMail } from '../conversations/mail'
 import { mail } from '../mail/mail'
 import { printConfirmTimeout } from '../printing/confirm-timeout'
 import { withdrawSkipped } from '../printing/withdraw-skipped'
@@ -8,8 +9,8 @@ import { notifyOrderShipped } from './mail-order'
 import { notifyOrder } from './notify-order'
 import { notifyPayout, notifyPayoutFailed } from './notify-payout'
 import { notifyUser } from './notify-user'
+import { deleteProduct, keepProduct } from './products'
 import { notifyAndWithdrawCancelledOrder, notifyMailAndPrintPaidOrder } from './order-receipts'
-import { deliverProductEvent } from './webhook-products'
 
 /** The handlers of the events this service consumes (its line of EVENT_CONSUMERS), and the mail and print timers they schedule. */
 export const events = (app: ServiceApplication) => {
@@ -22,9 +23,10 @@ export const events = (app: ServiceApplication) => {
   for (const type of ['order.created', 'order.rejected', 'order.delivered', 'order.completed', 'order.refunded'] as const) {
     bus.on(type, notifyOrder)
   }
-  for (const type of ['product.created', 'product.updated', 'product.deleted'] as const) bus.on(type, deliverProductEvent)
+  bus.on('product.created', keepProduct).on('product.updated', keepProduct).on('product.deleted', deleteProduct)
   bus.on('payout.paid', notifyPayout).on('payout.reversed', notifyPayout).on('payout.failed', notifyPayoutFailed)
   app.configure(mail)
+  app.configure(conversationMail)
   app.configure(printConfirmTimeout)
   app.configure(withdrawSkipped)
 }

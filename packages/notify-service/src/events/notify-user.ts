@@ -7,6 +7,7 @@ import { endStreamsOnCommit } from '../stream/control'
  * streams of a user it disables, and tells the user about their account. The notification is
  * written whatever the version: it records the event, which happened whenever it arrives. (The
  * welcome mail goes with the registration's email verification link: see `mailAccountLink`.)
+ * Conversations show the names kept here, so they follow too.
  */
 export const notifyUser: EventHandler<'user.registered' | 'user.updated'> = async (event, { trx }) => {
   const { userId, email, name, role, status, version, shopName } = event.data
@@ -19,7 +20,7 @@ export const notifyUser: EventHandler<'user.registered' | 'user.updated'> = asyn
   // After the append: this service's handlers take the log's lock before their row locks, so two
   // batches do not wait for each other in opposite order.
   const [written] = await trx('users')
-    .insert({ id: userId, email, name, role, status, version })
+    .insert({ id: userId, email, name, role, status, version, shopName: shopName ?? null })
     .onConflict('id')
     .merge()
     .whereRaw('users.version < excluded.version')

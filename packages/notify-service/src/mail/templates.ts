@@ -11,7 +11,8 @@ export const MAIL_TEMPLATES = [
   'new-order',
   'order-shipped',
   'webhook-endpoint-disabled',
-  'payout-failed'
+  'payout-failed',
+  'conversation-message'
 ] as const
 export type MailTemplate = (typeof MAIL_TEMPLATES)[number]
 

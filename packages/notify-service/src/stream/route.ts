@@ -59,12 +59,14 @@ export const streamRoute = (app: ServiceApplication, hub: StreamHub): Middleware
     hub.add(client)
     opening.done()
     const presenceEnds = app.get('printerPresence').streamOpened(principal)
+    const userPresenceEnds = app.get('userPresence').streamOpened(principal)
     const position = hub.position
     const expiry = expiresAt === undefined ? undefined : setTimeout(() => client.close(), Math.max(0, expiresAt - Date.now()))
     ctx.res.once('close', () => {
       clearTimeout(expiry)
       hub.remove(client)
       presenceEnds()
+      userPresenceEnds()
     })
     // Revoked after its credential was read: the end went by before the stream was in the hub.
     if (opening.endedMeanwhile(principal)) return client.close()

@@ -118,6 +118,20 @@ export const eventSchemas = {
     })
   }),
   'order.rejected': Type.Object({ ...orderRef, reason: Type.String() }),
+  // A message between a buyer and a shop (notify-service's conversations), about an order or a product.
+  'conversation.message.created': Type.Object({
+    conversationId: Id,
+    messageId: Id,
+    buyerId: Id,
+    sellerId: Id,
+    subject: Type.Object({ type: Type.Union([Type.Literal('order'), Type.Literal('product')]), id: Id }),
+    senderId: Id,
+    senderRole: Type.Union([Type.Literal('buyer'), Type.Literal('seller')]),
+    body: Type.String(),
+    createdAt: Type.String({ format: 'date-time' })
+  }),
+  // An admin hid a message: both parties see it as removed.
+  'conversation.message.hidden': Type.Object({ conversationId: Id, messageId: Id, hiddenBy: Id, reason: Type.String() }),
   'order.cancelled': Type.Object({ ...orderRef, reason: Type.String() }),
   'order.shipped': Type.Object(orderRef),
   'order.delivered': Type.Object({ ...orderRef, productIds: Type.Array(Id) }),

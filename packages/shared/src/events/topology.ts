@@ -80,7 +80,7 @@ export const EVENT_PUBLISHERS = {
     'payout.failed',
     'payout.reversed'
   ],
-  'notify-service': []
+  'notify-service': ['conversation.message.created', 'conversation.message.hidden']
 } as const satisfies Record<keyof typeof EVENT_CONSUMERS, readonly EventType[]>
 
 export type ConsumerTable = Record<string, readonly EventType[]>
