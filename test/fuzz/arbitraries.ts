@@ -26,6 +26,9 @@ export interface FuzzRequest {
 
 const HUGE = 'x'.repeat(1_100_000)
 
+/** Whose ids a route parameter takes: the records of this path. */
+const PARAMETER_IDS: Record<string, string> = { ':productId': 'products', ':imageId': 'products/:productId/images' }
+
 /** Text a careless client or an attacker sends: wrong types spelled as text, edge numbers, NUL bytes, control characters, injections. */
 const awkwardText = fc.oneof(
   fc.constantFrom(
@@ -358,8 +361,10 @@ export const requestArbitrary = (target: Target): fc.Arbitrary<FuzzRequest> => {
     const all = ['find', 'get', 'create', 'update', 'patch', 'patchMany', 'remove', 'removeMany']
     const forms = [...all, ...route.methods.flatMap((method) => [method, method, method, method])]
     return fc.constantFrom(...forms).chain((form) => {
-      const base = `/${route.path}`
-      const withId = idOf(route.path).map((id) => `${base}/${encodeText(id)}`)
+      // A path's own parameters (`products/:productId/images`) get ids of the records they name, or awkward text.
+      const segments = route.path.split('/').map((segment) => (segment.startsWith(':') ? idOf(PARAMETER_IDS[segment] ?? segment).map(encodeText) : fc.constant(segment)))
+      const base = fc.tuple(...segments).map((parts) => `/${parts.join('/')}`)
+      const withId = fc.tuple(base, idOf(route.path)).map(([path, id]) => `${path}/${encodeText(id)}`)
       const hasBody = !['find', 'get', 'remove', 'removeMany'].includes(form)
       const methodOf: Record<string, string> = {
         find: 'GET',
@@ -373,7 +378,7 @@ export const requestArbitrary = (target: Target): fc.Arbitrary<FuzzRequest> => {
       }
       return fc
         .record({
-          path: ['get', 'update', 'patch', 'remove'].includes(form) ? withId : fc.constant(base),
+          path: ['get', 'update', 'patch', 'remove'].includes(form) ? withId : base,
           query: queryOf(route.path, !['find', 'get'].includes(form)),
           body: hasBody ? fc.option(bodyOf(route.path), { freq: 8, nil: undefined }) : fc.constant(undefined),
           credential,

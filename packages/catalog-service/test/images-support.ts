@@ -133,7 +133,7 @@ export const startClamd = async (malware: Record<string, Buffer>) => {
       ''
     ].join('\n')
   )
-  const clamd: ChildProcess = spawn(process.env.CLAMD_PATH ?? 'clamd', ['--config-file', config], { stdio: 'ignore' })
+  const clamd: ChildProcess = spawn(process.env.CLAMD_PATH ?? '/usr/sbin/clamd', ['--config-file', config], { stdio: 'ignore' })
   await waitFor(() => answersPing(port), { what: 'clamd listening', timeoutMs: 60_000, intervalMs: 200 })
   return {
     url: `tcp://127.0.0.1:${port}`,
