@@ -362,7 +362,9 @@ export const requestArbitrary = (target: Target): fc.Arbitrary<FuzzRequest> => {
     const forms = [...all, ...route.methods.flatMap((method) => [method, method, method, method])]
     return fc.constantFrom(...forms).chain((form) => {
       // A path's own parameters (`products/:productId/images`) get ids of the records they name, or awkward text.
-      const segments = route.path.split('/').map((segment) => (segment.startsWith(':') ? idOf(PARAMETER_IDS[segment] ?? segment).map(encodeText) : fc.constant(segment)))
+      const segments = route.path
+        .split('/')
+        .map((segment) => (segment.startsWith(':') ? idOf(PARAMETER_IDS[segment] ?? segment).map(encodeText) : fc.constant(segment)))
       const base = fc.tuple(...segments).map((parts) => `/${parts.join('/')}`)
       const withId = fc.tuple(base, idOf(route.path)).map(([path, id]) => `${path}/${encodeText(id)}`)
       const hasBody = !['find', 'get', 'remove', 'removeMany'].includes(form)
