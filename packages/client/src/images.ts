@@ -50,7 +50,7 @@ export const productImagesApi = (catalogUrl: string, service: (path: string) => 
       const put = await fetch(new URL(ticket.uploadUrl, `${catalogUrl.replace(/\/$/, '')}/`).toString(), {
         method: ticket.method,
         headers: ticket.headers,
-        body: file as BodyInit
+        body: file as NonNullable<Parameters<Fetch>[1]>['body']
       })
       if (!put.ok) throw new Error(`products.images.upload: the upload answered ${put.status} ${await put.text()}`)
       const completion = service(`products/${encodeURIComponent(productId)}/images/${encodeURIComponent(ticket.imageId)}/complete`) as {

@@ -83,5 +83,17 @@ export const processUpload = async (imageId: string, processing: ImageProcessing
   )
 }
 
+/**
+ * When the checks failed on every attempt (clamd or the store unreachable all along): the image
+ * is rejected as not checked, never left `processing` nor passed unscanned, and its bytes go.
+ */
+export const giveUpProcessing = async (imageId: string, { db, storage }: Pick<ImageProcessing, 'db' | 'storage'>, error: Error) => {
+  const [row] = await db('product_images')
+    .where({ id: imageId, status: 'processing' })
+    .update({ status: 'rejected', rejectionReason: `The upload could not be checked: ${error.message}`, updatedAt: db.fn.now() })
+    .returning('uploadKey')
+  if (row) await storage.remove([row.uploadKey])
+}
+
 /** The side effect that deletes an image's files once its row is gone. */
 export const REMOVE_IMAGE_FILES = 'remove-image-files'

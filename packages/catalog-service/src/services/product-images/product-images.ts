@@ -8,7 +8,7 @@ import {
   requireRole,
   type ServiceApplication
 } from '@marketmesh/shared'
-import { processUpload, PROCESS_IMAGE, REMOVE_IMAGE_FILES } from '../../images/process'
+import { giveUpProcessing, processUpload, PROCESS_IMAGE, REMOVE_IMAGE_FILES } from '../../images/process'
 import { announceImages, limitUploadRequests, loadImageProduct } from './hooks'
 import { ImageCompletionService, ProductImageService } from './product-images.class'
 import { imageCompletionDataValidator, productImageDataValidator, productImagePatchValidator } from './product-images.schema'
@@ -52,18 +52,19 @@ export const productImages = (app: ServiceApplication) => {
   })
 
   const { maxBytes, maxSide, maxPixels } = app.get('media')
+  const processing = () => ({
+    db: app.get('postgresqlClient'),
+    storage: app.get('mediaStorage'),
+    scanner: app.get('malwareScanner'),
+    limits: { maxBytes, maxSide, maxPixels },
+    logger: app.get('logger'),
+    announce: announceImages(app)
+  })
   app
     .get('events')
-    .effects.perform<{ imageId: string }>(PROCESS_IMAGE, ({ payload }) =>
-      processUpload(payload.imageId, {
-        db: app.get('postgresqlClient'),
-        storage: app.get('mediaStorage'),
-        scanner: app.get('malwareScanner'),
-        limits: { maxBytes, maxSide, maxPixels },
-        logger: app.get('logger'),
-        announce: announceImages(app)
-      })
-    )
+    .effects.perform<{ imageId: string }>(PROCESS_IMAGE, ({ payload }) => processUpload(payload.imageId, processing()), {
+      onGiveUp: ({ payload }, error) => giveUpProcessing(payload.imageId, processing(), error)
+    })
     .perform<{ keys: string[] }>(REMOVE_IMAGE_FILES, ({ payload }) => app.get('mediaStorage').remove(payload.keys))
 }
 
