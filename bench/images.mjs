@@ -4,7 +4,7 @@
 // processed per second; then GETs of the images' files under autocannon (50 connections) from
 // catalog-service's /media and from a plain static file server over the same folder, in the same
 // run, alternating rounds, with the ratio.
-// Usage: node bench/images.mjs [uploads=40] [seconds per round=5] [rounds=3]   (after `npm run build`)
+// Usage: node bench/images.mjs [uploads=20] [seconds per round=5] [rounds=3]   (after `npm run build`)
 import { spawn } from 'node:child_process'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { createRequire } from 'node:module'
@@ -20,7 +20,7 @@ const autocannon = require('autocannon')
 const sharp = require('sharp')
 const { accessToken } = require('@marketmesh/test-support/tokens')
 
-const UPLOADS = Number(process.argv[2] ?? 40)
+const UPLOADS = Number(process.argv[2] ?? 20)
 const SECONDS = Number(process.argv[3] ?? 5)
 const ROUNDS = Number(process.argv[4] ?? 3)
 const AT_ONCE = 8

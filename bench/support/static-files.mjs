@@ -11,7 +11,9 @@ const [port, folder] = process.argv.slice(2)
 createServer(async (request, response) => {
   const path = normalize(decodeURIComponent(new URL(request.url, 'http://x').pathname)).replace(/^\/media\//, '')
   try {
-    const { size } = await stat(join(folder, path))
+    const file = await stat(join(folder, path))
+    if (!file.isFile()) throw new Error('not a file')
+    const { size } = file
     response.writeHead(200, {
       'Content-Type': path.endsWith('.webp') ? 'image/webp' : 'application/octet-stream',
       'Content-Length': size,
