@@ -34,8 +34,8 @@ export default tseslint.config(
   //   the kit imports no service, nor the cli or the client. The domain, per service:
   //   order-service `src/orders`, `src/payouts`, `src/payments`, `src/ledger` (the saga, paying sellers, money and its books);
   //   notify-service `src/printing` (a print job's life), `src/webhooks` (endpoints and deliveries); user-service `src/email-addresses.ts`,
-  //   `src/password-guesses.ts`, `src/rate-limits.ts` (what its services' and authentication's
-  //   hooks share). catalog-service has none: its logic lives in its services. The other folders
+  //   `src/password-guesses.ts` (what its services' and authentication's
+  //   hooks share); catalog-service `src/images` (a product image's checks and life). The other folders
   //   (hooks/, authentication/, stream/, mail/, cloudprnt/, …) are adapters and may import either.
   // import-x's own resolver (unrs-resolver, `.ts` first) finds the sources; other workspace packages
   // resolve through node_modules to their built `lib/` (built first, as `npm run lint`'s tsc needs).
@@ -58,7 +58,8 @@ export default tseslint.config(
             ...[
               ['order-service', ['src/orders', 'src/payouts', 'src/payments', 'src/ledger']],
               ['notify-service', ['src/printing', 'src/webhooks']],
-              ['user-service', ['src/email-addresses.ts', 'src/password-guesses.ts', 'src/rate-limits.ts']]
+              ['user-service', ['src/email-addresses.ts', 'src/password-guesses.ts']],
+              ['catalog-service', ['src/images']]
             ].map(([service, domain]) => ({
               target: domain.map((path) => `packages/${service}/${path}`),
               from: [`packages/${service}/src/services`, `packages/${service}/src/events`],

@@ -122,7 +122,8 @@ describe('docker-compose.yml', () => {
   it('pins every image to a version, never a moving tag', () => {
     for (const [name, entry] of Object.entries(compose.services)) {
       if (entry.image === undefined) continue
-      expect(entry.image, name).toMatch(/:v?\d+\.\d+(\.\d+)?(-[a-z]+)?$/)
+      // A version (`15.8`, `v1.21.0`, `4.0.4-management`) or a dated release (MinIO's `RELEASE.2024-10-13T13-34-11Z`).
+      expect(entry.image, name).toMatch(/:(v?\d+\.\d+(\.\d+)?(-[a-z]+)?|RELEASE\.\d{4}-\d{2}-\d{2}T\d{2}-\d{2}-\d{2}Z)$/)
     }
   })
 

@@ -26,6 +26,8 @@ export interface FuzzRequest {
 
 const HUGE = 'x'.repeat(1_100_000)
 
+/** Whose ids a route parameter takes: the records of this path. */
+
 /** Text a careless client or an attacker sends: wrong types spelled as text, edge numbers, NUL bytes, control characters, injections. */
 const awkwardText = fc.oneof(
   fc.constantFrom(

@@ -101,6 +101,16 @@ export const seed = async (stack: Stack) => {
       call(catalog.url, 'POST', '/products', { authorization: as(seller), body: { title, price: 1_000 * (index + 1), currency: 'EUR', stock: 3 } })
     )
   )
+  // A product image through its three steps, as a seller's app uploads it.
+  const png = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==', 'base64')
+  const imagesPath = `/products/${product.id}/images`
+  const ticket = await call<{ imageId: string; uploadUrl: string; headers: Record<string, string> }>(catalog.url, 'POST', imagesPath, {
+    authorization: as(seller),
+    body: { contentType: 'image/png', size: png.length, alt: 'The lamp' }
+  })
+  await fetch(new URL(ticket.uploadUrl, catalog.url), { method: 'PUT', headers: ticket.headers, body: png })
+  const image = await call<{ id: string }>(catalog.url, 'POST', `${imagesPath}/${ticket.imageId}/complete`, { authorization: as(seller), body: {} })
+  ;(bodies['products/:productId/images'] ??= []).push({ contentType: 'image/jpeg', size: 1_000, alt: 'Front' }, { position: 0, alt: 'Side' })
   ;(bodies.search ??= []).push({
     q: 'lamp',
     categoryId: category.id,
@@ -194,6 +204,7 @@ export const seed = async (stack: Stack) => {
     devices: [device],
     categories: [category, subcategory],
     products: [product, variant, archived, ...spares],
+    'products/:productId/images': [image],
     reviews: [review],
     checkouts: [checkout],
     orders: checkout.orders,

@@ -8,6 +8,7 @@ import * as sellerLock from './0006_seller_lock'
 import * as sellerVersion from './0007_seller_version'
 import * as productVersion from './0008_product_version'
 import * as reviewDisplayNames from './0009_review_display_names'
+import * as productImages from './0010_product_images'
 
 /** This service's migrations, run in name order after the event backbone's. */
 export const migrations: MigrationList = {
@@ -19,5 +20,6 @@ export const migrations: MigrationList = {
   '0006_seller_lock': sellerLock,
   '0007_seller_version': sellerVersion,
   '0008_product_version': productVersion,
-  '0009_review_display_names': reviewDisplayNames
+  '0009_review_display_names': reviewDisplayNames,
+  '0010_product_images': productImages
 }

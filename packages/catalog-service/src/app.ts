@@ -1,7 +1,8 @@
-import { createServiceApp, packageRoot } from '@marketmesh/shared'
+import { createServiceApp, packageRoot, rateLimits } from '@marketmesh/shared'
 import { migrations } from '../migrations'
 import { environment, settingsSchema } from './configuration'
 import { events } from './events'
+import { media } from './media/media'
 import { services } from './services'
 
 export const createApp = (overrides?: Record<string, unknown>) =>
@@ -12,6 +13,6 @@ export const createApp = (overrides?: Record<string, unknown>) =>
     environment,
     overrides,
     migrations,
-    services,
+    services: (app) => app.configure(rateLimits).configure(media).configure(services),
     events
   })

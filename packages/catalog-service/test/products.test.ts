@@ -191,7 +191,8 @@ describe('listing, soft delete and events', () => {
       title: 'Teak stool',
       price: 4_999,
       currency: 'EUR',
-      status: 'active'
+      status: 'active',
+      imageIds: []
     })
   })
 

@@ -29,6 +29,7 @@ const types = () => {
   const emailVerifications = schemasOf('user', 'email-verifications')
   const categories = schemasOf('catalog', 'categories')
   const products = schemasOf('catalog', 'products')
+  const productImages = schemasOf('catalog', 'product-images')
   const reviews = schemasOf('catalog', 'reviews')
   const search = schemasOf('catalog', 'search')
   const checkouts = schemasOf('order', 'checkouts')
@@ -69,6 +70,10 @@ const types = () => {
     { schema: products.productDataSchema },
     { schema: products.productPatchSchema },
     { schema: products.productQuerySchema, name: 'ProductQuery' },
+    { schema: productImages.productImageSchema },
+    { schema: productImages.productImageDataSchema },
+    { schema: productImages.productImagePatchSchema },
+    { schema: productImages.uploadTicketSchema },
     { schema: reviews.reviewSchema, resolver: reviews.reviewExternalResolver, sometimes: ['buyerId', 'orderId'] },
     { schema: reviews.reviewDataSchema },
     { schema: reviews.reviewQuerySchema, name: 'ReviewQuery' },

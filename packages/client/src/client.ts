@@ -11,6 +11,7 @@ import {
   type ServiceName,
   type ServiceTypes
 } from './services'
+import { productImagesApi, type ProductImagesApi } from './images'
 import type { User } from './schema-types'
 import { Session, type Fetch, type Tokens, type TokenStorage } from './session'
 import { openStream, type Stream, type StreamOptions } from './stream'
@@ -46,7 +47,8 @@ export interface MarketmeshClient {
   devices: ServiceTypes['devices']
   passwordResets: PasswordResetsService
   emailVerifications: EmailVerificationsService
-  products: ServiceTypes['products']
+  /** With `images`: a product's images, and `images.upload(productId, file)` doing the upload's three steps. */
+  products: ServiceTypes['products'] & { images: ProductImagesApi }
   categories: ServiceTypes['categories']
   reviews: ServiceTypes['reviews']
   search: ServiceTypes['search']
@@ -181,7 +183,9 @@ export const createMarketmeshClient = (options: ClientOptions): MarketmeshClient
       request: () => app.service('email-verifications').create({}),
       confirm: (data) => confirmation('email-verifications/confirm').create(data, {})
     },
-    products: app.service('products'),
+    products: Object.assign(app.service('products'), {
+      images: productImagesApi(urls.catalog, (path) => connections.catalog.service(path), fetchImplementation)
+    }),
     categories: app.service('categories'),
     reviews: app.service('reviews'),
     search: app.service('search'),

@@ -1,4 +1,5 @@
 export { createMarketmeshClient, type ClientOptions, type MarketmeshClient } from './client'
+export type { ImageFile, ProductImagesApi, UploadOptions } from './images'
 export type * from './schema-types'
 export {
   paths,

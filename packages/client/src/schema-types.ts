@@ -367,6 +367,32 @@ export interface Product {
   createdAt: string
   updatedAt: string
   version: number
+  images?: ProductImage[]
+}
+
+export interface ProductImage {
+  id: string
+  productId: string
+  status: 'pending' | 'processing' | 'ready' | 'rejected'
+  alt: string
+  position: number
+  width: number | null
+  height: number | null
+  rejectionReason: string | null
+  urls: {
+    thumb: string
+    medium: string
+    large: string
+    original: string
+  } | null
+  fallback: {
+    thumb: string
+    medium: string
+    large: string
+    original: string
+  } | null
+  createdAt: string
+  updatedAt: string
 }
 
 export interface ProductData {
@@ -416,7 +442,7 @@ export type ProductQuery = {
     updatedAt?: number
   }
   /**
-   * @maxItems 21
+   * @maxItems 22
    */
   $select?: (
     | 'id'
@@ -440,6 +466,7 @@ export type ProductQuery = {
     | 'createdAt'
     | 'updatedAt'
     | 'version'
+    | 'images'
   )[]
   $and?: (
     | ProductFilter
@@ -574,6 +601,27 @@ export interface ProductFilter {
       }
 }
 
+export interface ProductImageData {
+  contentType: 'image/jpeg' | 'image/png' | 'image/webp' | 'image/avif'
+  size: number
+  alt?: string
+}
+
+export interface ProductImagePatch {
+  alt?: string
+  position?: number
+}
+
+export interface UploadTicket {
+  imageId: string
+  uploadUrl: string
+  method: 'PUT'
+  headers: {
+    [k: string]: string
+  }
+  expiresAt: string
+}
+
 export interface Review {
   id: string
   productId: string
@@ -699,7 +747,32 @@ export interface SearchResult {
   total: number
   limit: number
   skip: number
-  data: Product[]
+  data: {
+    id: string
+    sellerId: string
+    shopName: string | null
+    parentId: string | null
+    title: string
+    description: string
+    price: number
+    currency: string
+    stock: number
+    categoryId: string | null
+    attributes: {
+      [k: string]: unknown
+    }
+    status: 'active' | 'archived'
+    available: boolean
+    ratingCount: number
+    rating: number | null
+    ratingQuality: number | null
+    ratingValue: number | null
+    ratingDelivery: number | null
+    createdAt: string
+    updatedAt: string
+    version: number
+    thumb: string | null
+  }[]
   facets: SearchFacets
 }
 

@@ -1,10 +1,9 @@
-import { createServiceApp, packageRoot } from '@marketmesh/shared'
+import { createServiceApp, packageRoot, rateLimits } from '@marketmesh/shared'
 import { migrations } from '../migrations'
 import { authentication } from './authentication'
 import { environment, settingsSchema } from './configuration'
 import { events } from './events'
 import { housekeeping } from './housekeeping'
-import { rateLimits } from './rate-limits'
 import { services } from './services'
 
 export const createApp = (overrides?: Record<string, unknown>) =>

@@ -1,8 +1,7 @@
 import { NotAuthenticated } from '@feathersjs/errors'
 import type { HookContext } from '@feathersjs/feathers'
-import { durationMs, type ServiceApplication } from '@marketmesh/shared'
+import { durationMs, type ServiceApplication, refuseTooMany, type Limit } from '@marketmesh/shared'
 import { normalisedEmail } from './email-addresses'
-import { refuseTooMany, type Limit } from './rate-limits'
 
 /**
  * Runs `attempt`, a check of `email`'s password, under the login limits: within the window at most

@@ -1,5 +1,6 @@
 import type { ServiceApplication } from '@marketmesh/shared'
 import { category } from './categories/categories'
+import { productImages } from './product-images/product-images'
 import { product } from './products/products'
 import { review } from './reviews/reviews'
 import { search } from './search/search'
@@ -7,6 +8,7 @@ import { search } from './search/search'
 export const services = (app: ServiceApplication) => {
   app.configure(category)
   app.configure(product)
+  app.configure(productImages)
   app.configure(search)
   app.configure(review)
 }

@@ -33,7 +33,9 @@ const productFields = {
   title: Type.String(),
   price: Money.amount,
   currency: Money.currency,
-  status: Type.Union([Type.Literal('active'), Type.Literal('archived')])
+  status: Type.Union([Type.Literal('active'), Type.Literal('archived')]),
+  /** The product's ready images, in their order (catalog-service serves them); absent where a change did not look at them. */
+  imageIds: Type.Optional(Type.Array(Id, { maxItems: 100 }))
 }
 
 const orderRef = { orderId: Id, buyerId: Id, sellerId: Id }

@@ -1,6 +1,13 @@
 import { hooks as schemaHooks } from '@feathersjs/schema'
-import { answersPath, authenticationSettings, durationMs, noQueryValidator, PrincipalJWTStrategy, type ServiceApplication } from '@marketmesh/shared'
-import { rateLimitedHttp } from '../http'
+import {
+  answersPath,
+  authenticationSettings,
+  durationMs,
+  noQueryValidator,
+  PrincipalJWTStrategy,
+  type ServiceApplication,
+  rateLimitedHttp
+} from '@marketmesh/shared'
 import { userPath } from '../services/users/users.shared'
 import { limitFailedLogins, recordLastLogin } from './hooks'
 import { JWKS_PATH, jwksRoute } from './jwks'

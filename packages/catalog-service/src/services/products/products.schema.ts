@@ -1,6 +1,7 @@
 import { resolve } from '@feathersjs/schema'
 import { getValidator, StringEnum, Type, type Static } from '@feathersjs/typebox'
 import { dataValidator, MultiLineText, publicQuerySyntax, queryValidator, SingleLineText, type ServiceHookContext } from '@marketmesh/shared'
+import { productImageSchema } from '../product-images/product-images.schema'
 import type { ProductService } from './products.class'
 
 const Uuid = Type.String({ format: 'uuid' })
@@ -42,15 +43,17 @@ export const productSchema = Type.Object(
     ratingDelivery: Type.Union([Type.Number(), Type.Null()]),
     createdAt: Type.String({ format: 'date-time' }),
     updatedAt: Type.String({ format: 'date-time' }),
-    /** Read-only: 1 at creation, one more with every change of the product (PATCH, delete, its parent's shared fields, a reservation or its release). */
-    version: Type.Integer({ minimum: 1 })
+    /** Read-only: 1 at creation, one more with every change of the product (PATCH, delete, its parent's shared fields, a reservation or its release, an image ready, moved or deleted). */
+    version: Type.Integer({ minimum: 1 }),
+    /** Read-only: its images in order (`/products/:id/images`); others than its shop and admins see the ready ones. */
+    images: Type.Optional(Type.Array(productImageSchema))
   },
   { $id: 'Product', additionalProperties: false }
 )
 export type Product = Static<typeof productSchema>
 
 /** The fields of a product that are computed, not read from its row (see products.sql.ts). */
-export const computedProductFields: ReadonlyArray<keyof Product> = ['shopName', 'available']
+export const computedProductFields: ReadonlyArray<keyof Product> = ['shopName', 'available', 'images']
 
 /** What the service reads from the table for a product; everything else there is internal. */
 export const productColumns = Object.keys(productSchema.properties).filter((key) => !computedProductFields.includes(key as keyof Product))

@@ -6,6 +6,7 @@ import { productMethods, productPath } from './products.shared'
 import {
   adjustStock,
   assignShop,
+  attachImages,
   bumpVersion,
   inheritFromParent,
   limitAttributesSize,
@@ -62,8 +63,10 @@ export const product = (app: ServiceApplication) => {
       remove: [uuidIds(), validQuery, listOnlyVisible(), requireOwnProduct()]
     },
     after: {
-      create: [emitEvent('product.created', productEvent)],
-      patch: [bumpVersion(), emitEvent('product.updated', productEvent), propagateToVariants()],
+      find: [attachImages()],
+      get: [attachImages()],
+      create: [attachImages(), emitEvent('product.created', productEvent)],
+      patch: [bumpVersion(), attachImages(), emitEvent('product.updated', productEvent), propagateToVariants()],
       remove: [bumpVersion(), emitEvent('product.deleted', productDeletedEvent), removeVariants()]
     }
   })

@@ -1,5 +1,7 @@
 import type { Params } from '@feathersjs/feathers'
 import type { Knex, ServiceApplication } from '@marketmesh/shared'
+import { thumbOf } from '../../images/image'
+import type { ImageFile } from '../../images/variants'
 import type { Product } from '../products/products.schema'
 import type { SearchFacets, SearchQuery, SearchResult } from './search.schema'
 import { PRICE_BANDS, searchStatements } from './search.sql'
@@ -11,6 +13,8 @@ export type SearchParams = Params<SearchQuery>
 export interface SearchOptions {
   Model: Knex
   paginate: { default: number; max: number }
+  /** Where image URLs point (`media.publicUrl`). */
+  mediaPublicUrl: string
 }
 
 interface FacetsRow {
@@ -36,12 +40,15 @@ export class SearchService {
       {
         rows: [counted]
       }
-    ] = await Promise.all([Model.raw<{ rows: Product[] }>(page.sql, page.bindings), Model.raw<{ rows: FacetsRow[] }>(facets.sql, facets.bindings)])
+    ] = await Promise.all([
+      Model.raw<{ rows: Array<Product & { firstImageFiles: ImageFile[] | null }> }>(page.sql, page.bindings),
+      Model.raw<{ rows: FacetsRow[] }>(facets.sql, facets.bindings)
+    ])
     return {
       total: counted.total,
       limit,
       skip,
-      data,
+      data: data.map(({ firstImageFiles, ...product }) => ({ ...product, thumb: thumbOf(firstImageFiles, this.options.mediaPublicUrl) })),
       facets: {
         categories: counted.categories,
         priceRanges: counted.bands.map(([band, count]) => ({
@@ -57,5 +64,6 @@ export class SearchService {
 
 export const getOptions = (app: ServiceApplication): SearchOptions => ({
   Model: app.get('postgresqlClient'),
-  paginate: app.get('paginate')
+  paginate: app.get('paginate'),
+  mediaPublicUrl: app.get('media').publicUrl
 })

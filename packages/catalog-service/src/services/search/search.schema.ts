@@ -52,7 +52,14 @@ export const searchFacetsSchema = Type.Object(
 export type SearchFacets = Static<typeof searchFacetsSchema>
 
 export const searchResultSchema = Type.Object(
-  { total: Count, limit: Count, skip: Count, data: Type.Array(productSchema), facets: searchFacetsSchema },
+  {
+    total: Count,
+    limit: Count,
+    skip: Count,
+    /** Each product with its first ready image's 200 px WebP (`thumb`), or null. */
+    data: Type.Array(Type.Intersect([Type.Omit(productSchema, ['images']), Type.Object({ thumb: Type.Union([Type.String(), Type.Null()]) })])),
+    facets: searchFacetsSchema
+  },
   { $id: 'SearchResult', additionalProperties: false }
 )
 export type SearchResult = Static<typeof searchResultSchema>

@@ -101,7 +101,8 @@ export const searchStatements = (query: SearchQuery, limit: number, skip: number
 
   const page = {
     sql: `
-      SELECT ${productColumns.map((column) => `p."${column}"`).join(', ')}, ${shopNameOf('p')} AS "shopName", ${isListed('p')} AS available
+      SELECT ${productColumns.map((column) => `p."${column}"`).join(', ')}, ${shopNameOf('p')} AS "shopName", ${isListed('p')} AS available,
+        (SELECT i.files FROM product_images i WHERE i."productId" = p.id AND i.status = 'ready' ORDER BY i.position, i."createdAt" LIMIT 1) AS "firstImageFiles"
       FROM (
         SELECT p.id, p.price, p."createdAt", p.rating, p."ratingCount", ${rank} AS rank
         FROM products p

@@ -1,7 +1,6 @@
 import { hooks as schemaHooks } from '@feathersjs/schema'
-import { authenticated, noQueryValidator, requireRole, type ServiceApplication } from '@marketmesh/shared'
+import { authenticated, noQueryValidator, requireRole, type ServiceApplication, rateLimitedHttp } from '@marketmesh/shared'
 import { answerAccepted } from '../../hooks/answer-accepted'
-import { rateLimitedHttp } from '../../http'
 import { EmailVerificationConfirmationService, EmailVerificationService } from './email-verifications.class'
 import { emailVerificationConfirmationDataValidator, emailVerificationDataValidator } from './email-verifications.schema'
 import {

@@ -1,7 +1,6 @@
 import { hooks as schemaHooks } from '@feathersjs/schema'
-import { noQueryValidator, type ServiceApplication } from '@marketmesh/shared'
+import { noQueryValidator, type ServiceApplication, rateLimitedHttp } from '@marketmesh/shared'
 import { answerAccepted } from '../../hooks/answer-accepted'
-import { rateLimitedHttp } from '../../http'
 import { normaliseEmail } from '../users/hooks'
 import { limitPasswordResetRequests } from './hooks'
 import { PasswordResetConfirmationService, PasswordResetService } from './password-resets.class'

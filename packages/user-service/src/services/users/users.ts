@@ -6,9 +6,9 @@ import {
   optionallyAuthenticated,
   uuidIds,
   type EventData,
-  type ServiceApplication
+  type ServiceApplication,
+  rateLimitedHttp
 } from '@marketmesh/shared'
-import { rateLimitedHttp } from '../../http'
 import {
   assignShopSlug,
   bumpVersion,

@@ -1,5 +1,6 @@
 export * from './adjust-stock'
 export * from './assign-shop'
+export * from './attach-images'
 export * from './bump-version'
 export * from './inherit-from-parent'
 export * from './limit-attributes-size'

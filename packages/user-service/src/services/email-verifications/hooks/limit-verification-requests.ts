@@ -1,6 +1,5 @@
 import type { HookContext, NextFunction } from '@feathersjs/feathers'
-import { durationMs, type ServiceApplication } from '@marketmesh/shared'
-import { refuseTooMany } from '../../../rate-limits'
+import { durationMs, type ServiceApplication, refuseTooMany } from '@marketmesh/shared'
 
 /**
  * Around hook of POST /email-verifications, after `authenticated()`: at most `maxPerUser` new links

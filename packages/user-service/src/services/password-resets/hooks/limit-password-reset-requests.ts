@@ -1,7 +1,6 @@
 import type { HookContext, NextFunction } from '@feathersjs/feathers'
-import { durationMs, type ServiceApplication } from '@marketmesh/shared'
+import { durationMs, type ServiceApplication, refuseTooMany, type Limit } from '@marketmesh/shared'
 import { normalisedEmail } from '../../../email-addresses'
-import { refuseTooMany, type Limit } from '../../../rate-limits'
 
 /**
  * Around hook of POST /password-resets: at most `maxPerEmail` requests for an email and `maxPerIp`

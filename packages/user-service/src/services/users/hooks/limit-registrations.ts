@@ -1,6 +1,5 @@
 import type { NextFunction } from '@feathersjs/feathers'
-import { durationMs } from '@marketmesh/shared'
-import { refuseTooMany } from '../../../rate-limits'
+import { durationMs, refuseTooMany } from '@marketmesh/shared'
 import type { UserHookContext } from '../users.class'
 
 /**

@@ -1,6 +1,9 @@
 import { TooManyRequests } from '@feathersjs/errors'
 import type { HookContext } from '@feathersjs/feathers'
-import { purgeInBatches, type Knex, type ServiceApplication } from '@marketmesh/shared'
+import type { Middleware } from '@feathersjs/koa'
+import type { Knex } from './database'
+import type { ServiceApplication } from './declarations'
+import { purgeInBatches } from './events/purge'
 
 /** At most `max` hits on `key` per window of `windowMs`, the window starting with the key's first hit. */
 export interface Limit {
@@ -91,8 +94,30 @@ export const rateLimits = (app: ServiceApplication) => {
   app.set('rateLimits', new RateLimits(app.get('postgresqlClient')))
 }
 
-declare module '@marketmesh/shared' {
+declare module './declarations' {
   interface ServiceConfiguration {
     rateLimits: RateLimits
+  }
+}
+
+declare module '@feathersjs/feathers' {
+  interface Params {
+    /** The client's address as Koa sees it (behind a proxy, only with the app's `proxy` trust on). */
+    ip?: string
+  }
+}
+
+/**
+ * Koa middleware of the rate-limited endpoints: hands the client IP to the hooks, and sends the
+ * headers a hook set for an error response too (Retry-After with 429), which the generic error
+ * handler does not.
+ */
+export const rateLimitedHttp = (): Middleware => async (ctx, next) => {
+  ctx.feathers = { ...ctx.feathers, ip: ctx.ip }
+  try {
+    await next()
+  } catch (error) {
+    ctx.set(ctx.hook?.http?.headers ?? {})
+    throw error
   }
 }

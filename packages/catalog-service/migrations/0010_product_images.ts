@@ -1,0 +1,44 @@
+import type { Migration } from '@marketmesh/shared'
+
+/**
+ * Product images: one row per image from the moment its upload is asked for (`pending`) through
+ * its checks (`processing`) to `ready` or `rejected`. `uploadKey` is where the unchecked bytes
+ * land; `files` names what was made of them (each variant's storage key and size). Rate-limit
+ * counters, as user-service keeps them, for the upload requests per seller.
+ */
+export const up: Migration['up'] = async (knex) => {
+  await knex.raw(`
+    CREATE TABLE product_images (
+      id uuid PRIMARY KEY,
+      "productId" uuid NOT NULL REFERENCES products (id),
+      "sellerId" uuid NOT NULL,
+      status text NOT NULL CHECK (status IN ('pending', 'processing', 'ready', 'rejected')),
+      "contentType" text NOT NULL,
+      size integer NOT NULL CHECK (size > 0),
+      alt text NOT NULL DEFAULT '',
+      position integer NOT NULL,
+      width integer,
+      height integer,
+      "rejectionReason" text,
+      "uploadKey" text NOT NULL,
+      files jsonb,
+      "expiresAt" timestamptz NOT NULL,
+      "createdAt" timestamptz NOT NULL DEFAULT now(),
+      "updatedAt" timestamptz NOT NULL DEFAULT now()
+    )
+  `)
+  await knex.raw('CREATE INDEX product_images_product ON product_images ("productId", position)')
+  await knex.raw(`
+    CREATE TABLE rate_limits (
+      key text PRIMARY KEY,
+      hits integer NOT NULL CHECK (hits >= 0),
+      expires_at timestamptz NOT NULL
+    )
+  `)
+  await knex.raw('CREATE INDEX rate_limits_expires_at ON rate_limits (expires_at)')
+}
+
+export const down: Migration['down'] = async (knex) => {
+  await knex.raw('DROP TABLE rate_limits')
+  await knex.raw('DROP TABLE product_images')
+}

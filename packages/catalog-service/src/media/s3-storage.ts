@@ -1,0 +1,71 @@
+import type { Readable } from 'node:stream'
+import { DeleteObjectsCommand, GetObjectCommand, NoSuchKey, PutObjectCommand, S3Client } from '@aws-sdk/client-s3'
+import { getSignedUrl } from '@aws-sdk/s3-request-presigner'
+import type { MediaSettings } from '../configuration'
+import { IMMUTABLE_CACHE_CONTROL, type MediaStorage, type StoredObject, type UploadTarget } from './storage'
+
+const isMissing = (error: unknown) => error instanceof NoSuchKey || (error as { name?: string }).name === 'NoSuchKey'
+
+/**
+ * An S3-compatible bucket (AWS, MinIO, R2, s3rver). Uploads go straight to the bucket with a
+ * presigned PUT whose signature covers the type and the length; what is made of them is written
+ * with an immutable Cache-Control, so a CDN in front of the bucket may keep it for good.
+ */
+export class S3Storage implements MediaStorage {
+  private readonly client: S3Client
+  private readonly bucket: string
+
+  constructor(settings: MediaSettings['s3']) {
+    this.bucket = settings.bucket
+    this.client = new S3Client({
+      region: settings.region,
+      endpoint: settings.endpoint || undefined,
+      forcePathStyle: settings.forcePathStyle,
+      credentials: settings.accessKeyId ? { accessKeyId: settings.accessKeyId, secretAccessKey: settings.secretAccessKey } : undefined
+    })
+  }
+
+  async presignUpload(key: string, contentType: string, size: number, expiresAt: Date): Promise<UploadTarget> {
+    const command = new PutObjectCommand({ Bucket: this.bucket, Key: key, ContentType: contentType, ContentLength: size })
+    const url = await getSignedUrl(this.client, command, {
+      expiresIn: Math.max(1, Math.floor((expiresAt.getTime() - Date.now()) / 1000)),
+      signableHeaders: new Set(['content-type', 'content-length'])
+    })
+    return { url, method: 'PUT', headers: { 'Content-Type': contentType }, expiresAt }
+  }
+
+  async read(key: string) {
+    try {
+      const object = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }))
+      return Buffer.from(await object.Body!.transformToByteArray())
+    } catch (error) {
+      if (isMissing(error)) return undefined
+      throw error
+    }
+  }
+
+  async write(key: string, body: Buffer, contentType: string) {
+    await this.client.send(
+      new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: body, ContentType: contentType, CacheControl: IMMUTABLE_CACHE_CONTROL })
+    )
+  }
+
+  async open(key: string): Promise<StoredObject | undefined> {
+    try {
+      const object = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }))
+      return { body: object.Body as Readable, size: object.ContentLength ?? 0, contentType: object.ContentType ?? 'application/octet-stream' }
+    } catch (error) {
+      if (isMissing(error)) return undefined
+      throw error
+    }
+  }
+
+  async remove(keys: string[]) {
+    if (keys.length === 0) return
+    await this.client.send(new DeleteObjectsCommand({ Bucket: this.bucket, Delete: { Objects: keys.map((Key) => ({ Key })), Quiet: true } }))
+  }
+
+  close() {
+    this.client.destroy()
+  }
+}

@@ -1,0 +1,3 @@
+export * from './announce-images'
+export * from './limit-upload-requests'
+export * from './load-image-product'

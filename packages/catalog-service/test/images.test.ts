@@ -1,0 +1,310 @@
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import exifReader from 'exif-reader'
+import sharp from 'sharp'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { listen, type ServiceApplication } from '@marketmesh/shared'
+import { waitFor } from '@marketmesh/test-support'
+import { createApp } from '../src/app'
+import { admin, buyer, productData, seller, startCatalog, type Catalog } from './helpers'
+import { bombPng, photoWithGps, settled, smallPng, startClamd, startS3, upload } from './images-support'
+
+const newProduct = async (catalog: Catalog, owner = seller()) => {
+  const { body } = await catalog.call('POST', '/products', { as: owner, body: productData() })
+  return { owner, productId: body.id as string }
+}
+
+/** Every file an image's URLs point at, fetched as a buyer's browser would. */
+const filesOf = async (catalog: Catalog, image: { urls: Record<string, string>; fallback: Record<string, string> }) =>
+  Promise.all(
+    [...Object.values(image.urls), ...Object.values(image.fallback)].map(async (url) => {
+      const response = await fetch(new URL(url, catalog.url))
+      return { url, response, bytes: Buffer.from(await response.arrayBuffer()) }
+    })
+  )
+
+/** The unchecked upload is deleted once its image is settled (right after the commit that settles it). */
+const uploadGone = (catalog: Catalog, imageId: string) =>
+  waitFor(async () => (await catalog.app.get('mediaStorage').read(`uploads/${imageId}`)) === undefined, { what: 'the upload deleted' })
+
+type Driver = { name: string; start: () => Promise<{ settings: Record<string, unknown>; close: () => Promise<void> }> }
+
+const drivers: Driver[] = [
+  {
+    name: 'the local folder',
+    start: async () => {
+      const directory = await mkdtemp(join(tmpdir(), 'mm-media-'))
+      return { settings: { directory }, close: () => rm(directory, { recursive: true, force: true }) }
+    }
+  },
+  {
+    name: 'S3 (s3rver)',
+    start: async () => {
+      const s3 = await startS3()
+      return { settings: { s3: s3.settings }, close: s3.close }
+    }
+  }
+]
+
+describe.each(drivers)('product images on $name', ({ start }) => {
+  let catalog: Catalog
+  let store: Awaited<ReturnType<Driver['start']>>
+  beforeAll(async () => {
+    store = await start()
+    catalog = await startCatalog('images', { media: store.settings })
+  })
+  afterAll(async () => {
+    await catalog?.close()
+    await store?.close()
+  })
+
+  it('takes a photo through the three steps, strips its GPS position from every variant, and serves them for good', async () => {
+    const { owner, productId } = await newProduct(catalog)
+    const photo = await photoWithGps()
+    expect(exifReader((await sharp(photo).metadata()).exif!).GPSInfo?.GPSLatitude).toBeDefined()
+    const imageId = await upload(catalog, owner, productId, photo, 'image/jpeg', 'The lamp, lit')
+    const image = await settled(catalog, owner, productId, imageId)
+    expect(image).toMatchObject({ id: imageId, status: 'ready', alt: 'The lamp, lit', width: 2400, height: 1600, rejectionReason: null })
+
+    const files = await filesOf(catalog, image)
+    expect(files).toHaveLength(8)
+    for (const { url, response, bytes } of files) {
+      expect(response.status, url).toBe(200)
+      expect(response.headers.get('cache-control')).toBe('public, max-age=31536000, immutable')
+      const etag = response.headers.get('etag')
+      expect(etag).toMatch(/^"[0-9a-f]{16}"$/)
+      const metadata = await sharp(bytes).metadata()
+      // No EXIF at all, so no GPS position, camera or serial number.
+      expect(metadata.exif, url).toBeUndefined()
+      expect(metadata.xmp, url).toBeUndefined()
+      const again = await fetch(new URL(url, catalog.url), { headers: { 'If-None-Match': etag! } })
+      expect(again.status).toBe(304)
+    }
+    const widths = await Promise.all(
+      (['thumb', 'medium', 'large'] as const).map(
+        async (size) => (await sharp(files.find((file) => file.url === image.urls[size])!.bytes).metadata()).width
+      )
+    )
+    expect(widths).toEqual([200, 800, 1600])
+    expect((await sharp(files.find((file) => file.url === image.urls.thumb)!.bytes).metadata()).format).toBe('webp')
+    expect((await sharp(files.find((file) => file.url === image.fallback.thumb)!.bytes).metadata()).format).toBe('jpeg')
+    expect((await sharp(files.find((file) => file.url === image.urls.original)!.bytes).metadata()).width).toBe(2400)
+
+    // A buyer sees it on the product and in search; the product's update carries its id.
+    const { body: product } = await catalog.call('GET', `/products/${productId}`, { as: buyer() })
+    expect(product.images).toEqual([expect.objectContaining({ id: imageId, status: 'ready', urls: image.urls })])
+    const { body: found } = await catalog.call('GET', '/search?$limit=100')
+    expect(found.data.find((one: { id: string }) => one.id === productId).thumb).toBe(image.urls.thumb)
+    const [updated] = await catalog.eventsOf('product.updated', 1, (event) => event.data.productId === productId)
+    expect(updated.data.imageIds).toEqual([imageId])
+    // The unchecked upload is gone.
+    await uploadGone(catalog, imageId)
+  })
+
+  it('rejects a text file with a PNG header, says why, and deletes its bytes', async () => {
+    const { owner, productId } = await newProduct(catalog)
+    const fake = Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), Buffer.from('just some text, not an image at all')])
+    const imageId = await upload(catalog, owner, productId, fake, 'image/png')
+    const image = await settled(catalog, owner, productId, imageId)
+    expect(image.status).toBe('rejected')
+    expect(image.rejectionReason).toMatch(/not a JPEG, PNG, WebP or AVIF image|cannot be read|decoded/)
+    expect(image.urls).toBeNull()
+    await uploadGone(catalog, imageId)
+    // Others do not see it.
+    expect((await catalog.call('GET', `/products/${productId}/images/${imageId}`, { as: buyer() })).status).toBe(404)
+    expect((await catalog.call('GET', `/products/${productId}`, { as: buyer() })).body.images).toEqual([])
+  })
+
+  it('rejects a JPEG announced as a PNG', async () => {
+    const { owner, productId } = await newProduct(catalog)
+    const imageId = await upload(catalog, owner, productId, await photoWithGps(400, 300), 'image/png')
+    expect(await settled(catalog, owner, productId, imageId)).toMatchObject({
+      status: 'rejected',
+      rejectionReason: expect.stringMatching(/image\/jpeg, not the image\/png/)
+    })
+  })
+
+  it('refuses a decompression bomb by its header, without decoding it', async () => {
+    const { owner, productId } = await newProduct(catalog)
+    const huge = await upload(catalog, owner, productId, bombPng(100_000, 100_000), 'image/png')
+    expect(await settled(catalog, owner, productId, huge)).toMatchObject({
+      status: 'rejected',
+      rejectionReason: expect.stringMatching(/at most 12000 on a side/)
+    })
+    const many = await upload(catalog, owner, productId, bombPng(9_000, 9_000), 'image/png')
+    expect(await settled(catalog, owner, productId, many)).toMatchObject({
+      status: 'rejected',
+      rejectionReason: expect.stringMatching(/at most 50000000 in all/)
+    })
+  })
+})
+
+describe('product images: who may, and the limits', () => {
+  let catalog: Catalog
+  let directory: string
+  beforeAll(async () => {
+    directory = await mkdtemp(join(tmpdir(), 'mm-media-'))
+    catalog = await startCatalog('images_rules', { media: { directory } })
+  })
+  afterAll(async () => {
+    await catalog?.close()
+    await rm(directory, { recursive: true, force: true })
+  })
+
+  const ask = (as: ReturnType<typeof seller>, productId: string, body: Record<string, unknown> = { contentType: 'image/png', size: 1_000 }) =>
+    catalog.call('POST', `/products/${productId}/images`, { as, body })
+
+  it('answers another shop 404 and a buyer 403; an admin may', async () => {
+    const { owner, productId } = await newProduct(catalog)
+    const imageId = await upload(catalog, owner, productId, await smallPng(), 'image/png')
+    await settled(catalog, owner, productId, imageId)
+    const other = seller()
+    expect((await ask(other, productId)).status).toBe(404)
+    expect((await catalog.call('PATCH', `/products/${productId}/images/${imageId}`, { as: other, body: { alt: 'mine' } })).status).toBe(404)
+    expect((await catalog.call('DELETE', `/products/${productId}/images/${imageId}`, { as: other })).status).toBe(404)
+    expect((await catalog.call('POST', `/products/${productId}/images/${imageId}/complete`, { as: other, body: {} })).status).toBe(404)
+    expect((await ask(buyer(), productId)).status).toBe(403)
+    expect((await catalog.call('POST', `/products/${productId}/images`, { body: { contentType: 'image/png', size: 1 } })).status).toBe(401)
+    expect((await ask(admin(), productId)).status).toBe(201)
+    // Reading a listed product's ready images is for anyone.
+    expect((await catalog.call('GET', `/products/${productId}/images/${imageId}`)).body.status).toBe('ready')
+  })
+
+  it.each([
+    ['a GIF', { contentType: 'image/gif', size: 10 }, '/contentType'],
+    ['more than 10 MB', { contentType: 'image/jpeg', size: 10 * 1024 * 1024 + 1 }, 'size'],
+    ['no size', { contentType: 'image/jpeg' }, 'size'],
+    ['an alt text with a control character', { contentType: 'image/jpeg', size: 10, alt: 'a\u001bb' }, '/alt'],
+    ['an unknown field', { contentType: 'image/jpeg', size: 10, url: 'x' }, '']
+  ])('refuses %s with 400 naming the field', async (_case, body, field) => {
+    const { owner, productId } = await newProduct(catalog)
+    const response = await ask(owner, productId, body)
+    expect(response.status).toBe(400)
+    expect(JSON.stringify(response.body)).toContain(field)
+    expect(await catalog.db('product_images').where({ productId }).count({ n: '*' })).toEqual([{ n: 0 }])
+  })
+
+  it('refuses an upload of another type or length than signed, and an 11th image', async () => {
+    const { owner, productId } = await newProduct(catalog)
+    const png = await smallPng()
+    const { body: ticket } = await ask(owner, productId, { contentType: 'image/png', size: png.length })
+    const url = new URL(ticket.uploadUrl, catalog.url)
+    expect((await fetch(url, { method: 'PUT', headers: { 'Content-Type': 'image/jpeg' }, body: png })).status).toBe(403)
+    expect((await fetch(url, { method: 'PUT', headers: ticket.headers, body: Buffer.concat([png, png]) })).status).toBe(403)
+    expect((await fetch(url, { method: 'PUT', headers: ticket.headers, body: png })).status).toBe(200)
+    for (let i = 1; i < 10; i++) expect((await ask(owner, productId)).status).toBe(201)
+    const eleventh = await ask(owner, productId)
+    expect(eleventh.status).toBe(400)
+    expect(eleventh.body.message).toMatch(/at most 10 images/)
+  })
+
+  it('limits a shop to 30 upload requests a minute: 429 with Retry-After', async () => {
+    const owner = seller()
+    const products = await Promise.all([1, 2, 3, 4].map(() => newProduct(catalog, owner)))
+    for (let i = 0; i < 30; i++) expect((await ask(owner, products[i % 4].productId)).status).toBe(201)
+    const refused = await ask(owner, products[0].productId)
+    expect(refused.status).toBe(429)
+    expect(Number(refused.headers.get('retry-after'))).toBeGreaterThan(0)
+    // Another shop's count is its own.
+    const another = await newProduct(catalog)
+    expect((await ask(another.owner, another.productId)).status).toBe(201)
+  })
+
+  it('reorders, describes and deletes images; the product follows', async () => {
+    const { owner, productId } = await newProduct(catalog)
+    const ids: string[] = []
+    for (let i = 0; i < 3; i++) ids.push(await upload(catalog, owner, productId, await smallPng(i), 'image/png'))
+    for (const id of ids) await settled(catalog, owner, productId, id)
+    const moved = await catalog.call('PATCH', `/products/${productId}/images/${ids[2]}`, { as: owner, body: { position: 0, alt: 'Front' } })
+    expect(moved.body).toMatchObject({ position: 0, alt: 'Front' })
+    const order = (await catalog.call('GET', `/products/${productId}`)).body.images.map((image: { id: string }) => image.id)
+    expect(order).toEqual([ids[2], ids[0], ids[1]])
+    await catalog.eventsOf('product.updated', 1, (event) => event.data.productId === productId && event.data.imageIds?.[0] === ids[2])
+
+    const { body: removed } = await catalog.call('DELETE', `/products/${productId}/images/${ids[0]}`, { as: owner })
+    expect((await catalog.call('GET', `/products/${productId}/images/${ids[0]}`, { as: owner })).status).toBe(404)
+    await waitFor(async () => (await fetch(new URL(removed.urls.thumb, catalog.url))).status === 404, { what: 'the files deleted' })
+    // The deletion's update: the two left, in their order (an earlier update, before the third was ready, had two others).
+    const [afterDelete] = await catalog.eventsOf(
+      'product.updated',
+      1,
+      (event) => event.data.productId === productId && event.data.imageIds?.length === 2 && !event.data.imageIds.includes(ids[0])
+    )
+    expect(afterDelete.data.imageIds).toEqual([ids[2], ids[1]])
+  })
+
+  it('finishes an image whose instance stopped between the upload and its checks: another one makes it ready', async () => {
+    const { owner, productId } = await newProduct(catalog)
+    const png = await smallPng(7)
+    const { body: ticket } = await ask(owner, productId, { contentType: 'image/png', size: png.length })
+    await fetch(new URL(ticket.uploadUrl, catalog.url), { method: 'PUT', headers: ticket.headers, body: png })
+    // This instance stops carrying out side effects, as one that dies right after answering would.
+    await catalog.app.get('events').effects.stop()
+    const completed = await catalog.call('POST', `/products/${productId}/images/${ticket.imageId}/complete`, { as: owner, body: {} })
+    expect(completed.body.status).toBe('processing')
+    await new Promise((resolve) => setTimeout(resolve, 500))
+    expect((await catalog.call('GET', `/products/${productId}/images/${ticket.imageId}`, { as: owner })).body.status).toBe('processing')
+
+    const second: ServiceApplication = createApp(catalog.settings)
+    const server = await listen(second, 0)
+    try {
+      expect(await settled(catalog, owner, productId, ticket.imageId)).toMatchObject({ status: 'ready', width: 300, height: 200 })
+    } finally {
+      await second.teardown()
+      server.close()
+    }
+  })
+})
+
+describe('product images scanned by clamd', () => {
+  let catalog: Catalog
+  let directory: string
+  let clamd: Awaited<ReturnType<typeof startClamd>>
+  let malware: Buffer
+  beforeAll(async () => {
+    malware = await smallPng(66)
+    clamd = await startClamd({ 'Marketmesh.Test.Malware': malware })
+    directory = await mkdtemp(join(tmpdir(), 'mm-media-'))
+    catalog = await startCatalog('images_scan', { media: { directory, scan: 'clamav', clamavUrl: clamd.url } })
+  }, 90_000)
+  afterAll(async () => {
+    await catalog?.close()
+    await clamd?.close()
+    await rm(directory, { recursive: true, force: true })
+  })
+
+  it('rejects an upload that matches a signature, with its name, and passes a clean one', async () => {
+    const { owner, productId } = await newProduct(catalog)
+    const infected = await upload(catalog, owner, productId, malware, 'image/png')
+    expect(await settled(catalog, owner, productId, infected)).toMatchObject({
+      status: 'rejected',
+      rejectionReason: 'Malware found: Marketmesh.Test.Malware.UNOFFICIAL'
+    })
+    await uploadGone(catalog, infected)
+    const clean = await upload(catalog, owner, productId, await smallPng(67), 'image/png')
+    expect((await settled(catalog, owner, productId, clean)).status).toBe('ready')
+  })
+
+  it('rejects an upload it could not scan on any attempt (clamd unreachable), never passing it unscanned', async () => {
+    const unscanned = await startCatalog('images_noscan', {
+      media: { directory, scan: 'clamav', clamavUrl: 'tcp://127.0.0.1:1' },
+      sideEffects: { retryDelaysMs: [50] }
+    })
+    try {
+      const { owner, productId } = await newProduct(unscanned)
+      const imageId = await upload(unscanned, owner, productId, await smallPng(68), 'image/png')
+      expect(await settled(unscanned, owner, productId, imageId)).toMatchObject({
+        status: 'rejected',
+        rejectionReason: expect.stringMatching(/^The upload could not be checked: /)
+      })
+      await uploadGone(unscanned, imageId)
+    } finally {
+      await unscanned.close()
+    }
+  })
+
+  it('refuses to start with media.scan "clamav" and no clamd URL, as production does by default', () => {
+    expect(() => createApp({ ...catalog.settings, media: { directory, scan: 'clamav', clamavUrl: '' } })).toThrow(/MEDIA_CLAMAV_URL.*MEDIA_SCAN=off/)
+  })
+})
