@@ -5,6 +5,7 @@ import * as idempotencyKeys from './0003_idempotency_keys'
 import * as payments from './0004_payments'
 import * as ledgerAndRefunds from './0005_ledger_and_refunds'
 import * as paymentLookups from './0006_payment_lookups'
+import * as checkoutPayments from './0007_checkout_payments'
 
 /** This service's migrations, run in name order after the event backbone's. */
 export const migrations: MigrationList = {
@@ -13,5 +14,6 @@ export const migrations: MigrationList = {
   '0003_idempotency_keys': idempotencyKeys,
   '0004_payments': payments,
   '0005_ledger_and_refunds': ledgerAndRefunds,
-  '0006_payment_lookups': paymentLookups
+  '0006_payment_lookups': paymentLookups,
+  '0007_checkout_payments': checkoutPayments
 }

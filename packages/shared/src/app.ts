@@ -30,6 +30,19 @@ export interface ServiceAppOptions {
   services: (app: ServiceApplication) => void
   /** Registers the service's event handlers. */
   events?: (app: ServiceApplication) => void
+  /**
+   * Path prefixes whose handlers verify a signature over the request body as it arrived (a
+   * provider's webhooks): their parsed body keeps its bytes, `rawBodyOf(body)`.
+   */
+  rawBodyPaths?: string[]
+}
+
+const UNPARSED_BODY = Symbol.for('unparsedBody')
+
+/** The bytes a request body arrived as, on a path of `rawBodyPaths`; undefined elsewhere or for a body that is not JSON. */
+export const rawBodyOf = (body: unknown): Buffer | undefined => {
+  const raw = body && typeof body === 'object' ? (body as Record<symbol, unknown>)[UNPARSED_BODY] : undefined
+  return typeof raw === 'string' ? Buffer.from(raw, 'utf8') : Buffer.isBuffer(raw) ? raw : undefined
 }
 
 /** Creates the service's database if it is missing and applies its pending migrations. */
@@ -75,7 +88,10 @@ export const createServiceApp = (options: ServiceAppOptions): ServiceApplication
   for (const path of HEALTH_PATHS) answersPath(app, path)
   // Browsers may read these: the request id, and whether a response is an idempotent replay.
   app.use(cors({ exposeHeaders: [REQUEST_ID_HEADER, 'Idempotent-Replayed'] }))
-  app.use(bodyParser({ jsonLimit: '1mb', multipart: false }))
+  const parseBody = bodyParser({ jsonLimit: '1mb', multipart: false })
+  const parseBodyKeepingBytes = bodyParser({ jsonLimit: '1mb', multipart: false, includeUnparsed: true })
+  const rawBodyPaths = options.rawBodyPaths ?? []
+  app.use((ctx, next) => (rawBodyPaths.some((path) => ctx.path.startsWith(path)) ? parseBodyKeepingBytes : parseBody)(ctx, next))
   app.configure(rest())
 
   app.hooks({

@@ -4,6 +4,7 @@ import { orderMetrics } from '../metrics'
 import { checkout } from './checkouts/checkouts'
 import { ledger } from './ledger/ledger'
 import { order } from './orders/orders'
+import { paymentWebhook } from './payment-webhooks/payment-webhooks'
 import { refund } from './refunds/refunds'
 
 export const services = (app: ServiceApplication) => {
@@ -13,4 +14,5 @@ export const services = (app: ServiceApplication) => {
   app.configure(order)
   app.configure(refund)
   app.configure(ledger)
+  app.configure(paymentWebhook)
 }

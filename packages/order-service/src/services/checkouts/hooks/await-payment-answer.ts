@@ -1,0 +1,31 @@
+import type { NextFunction } from '@feathersjs/feathers'
+import { durationMs, type Knex, type ServiceHookContext } from '@marketmesh/shared'
+import type { PaymentRow } from '../../../orders/payment'
+import { paymentView, type Checkout } from '../checkouts.class'
+
+const POLL_EVERY_MS = 50
+
+/**
+ * Around hook, outside the checkout's transaction: once it has committed, the `payment-authorize`
+ * side effect it scheduled asks the provider at once (the runner is woken by the commit); the
+ * answer waits for that first attempt's outcome, at most `checkoutPaymentWait`, so a buyer whose
+ * payment needs confirming gets its `clientSecret` in this answer. Past the wait it answers
+ * `authorizing` (GET /checkouts/:id shows the rest): the side effect goes on retrying, so a slow
+ * provider or a crash neither loses the authorization nor makes it twice. A replayed request
+ * shows the payment as it is now, too.
+ */
+export const awaitPaymentAnswer = async (context: ServiceHookContext, next: NextFunction) => {
+  await next()
+  const checkout = context.result as Checkout | undefined
+  if (!checkout?.payment) return
+  const db: Knex = context.app.get('postgresqlClient')
+  const deadline = Date.now() + durationMs(context.app.get('checkoutPaymentWait'))
+  for (;;) {
+    const payment: PaymentRow = await db('payments').where({ id: checkout.payment.id }).first()
+    if (payment.status !== 'authorizing' || Date.now() >= deadline) {
+      context.result = { ...checkout, payment: paymentView(payment) }
+      return
+    }
+    await new Promise((resolve) => setTimeout(resolve, POLL_EVERY_MS))
+  }
+}
