@@ -32,16 +32,14 @@ export interface ServiceAppOptions {
   events?: (app: ServiceApplication) => void
   /**
    * Path prefixes whose handlers verify a signature over the request body as it arrived (a
-   * provider's webhooks): their parsed body keeps its bytes, `rawBodyOf(body)`.
+   * provider's webhooks): their request keeps the body's bytes, `rawBodyOf(ctx.request)`.
    */
   rawBodyPaths?: string[]
 }
 
-const UNPARSED_BODY = Symbol.for('unparsedBody')
-
-/** The bytes a request body arrived as, on a path of `rawBodyPaths`; undefined elsewhere or for a body that is not JSON. */
-export const rawBodyOf = (body: unknown): Buffer | undefined => {
-  const raw = body && typeof body === 'object' ? (body as Record<symbol, unknown>)[UNPARSED_BODY] : undefined
+/** The bytes a JSON request body arrived as, on a path of `rawBodyPaths` (koa-body keeps them as `rawBody`); undefined elsewhere. */
+export const rawBodyOf = (request: object): Buffer | undefined => {
+  const raw = (request as { rawBody?: unknown }).rawBody
   return typeof raw === 'string' ? Buffer.from(raw, 'utf8') : Buffer.isBuffer(raw) ? raw : undefined
 }
 

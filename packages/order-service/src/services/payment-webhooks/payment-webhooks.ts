@@ -9,7 +9,7 @@ export const PAYMENT_WEBHOOKS_PATH = '/payment-webhooks/'
 
 /** Hands the service the body's bytes as they arrived (the app keeps them on this path: createServiceApp's rawBodyPaths). */
 const keepRawBody: Middleware = async (ctx, next) => {
-  const params: PaymentWebhookParams = { ...ctx.feathers, rawBody: rawBodyOf(ctx.request.body) }
+  const params: PaymentWebhookParams = { ...ctx.feathers, rawBody: rawBodyOf(ctx.request) }
   ctx.feathers = params
   await next()
 }
