@@ -733,8 +733,8 @@ export interface CheckoutData {
   }[]
   shippingAddress: ShippingAddress
   payment: {
-    provider: 'test'
-    token: string
+    provider: string
+    token?: string
   }
 }
 
@@ -757,6 +757,18 @@ export interface Checkout {
     total: number
     currency: string
   }[]
+  payment: CheckoutPayment
+}
+
+export interface CheckoutPayment {
+  id: string
+  provider: string
+  status: 'authorizing' | 'requires_action' | 'authorized' | 'captured' | 'voided' | 'failed'
+  amount: number
+  captured: number
+  refunded: number
+  currency: string
+  clientSecret?: string
 }
 
 export interface Order {

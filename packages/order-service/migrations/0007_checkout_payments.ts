@@ -27,7 +27,9 @@ export async function up(knex: Knex) {
     table.timestamp('updatedAt', { useTz: true }).notNullable().defaultTo(knex.fn.now())
     table.unique(['provider', 'paymentId'])
   })
-  await knex.raw('ALTER TABLE payments ADD CONSTRAINT payments_amounts_valid CHECK (captured BETWEEN 0 AND amount AND refunded BETWEEN 0 AND captured)')
+  await knex.raw(
+    'ALTER TABLE payments ADD CONSTRAINT payments_amounts_valid CHECK (captured BETWEEN 0 AND amount AND refunded BETWEEN 0 AND captured)'
+  )
   await knex.schema.createTable('payment_webhook_events', (table) => {
     table.string('provider').notNullable()
     table.string('eventId').notNullable()

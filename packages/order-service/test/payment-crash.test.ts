@@ -73,7 +73,11 @@ it('charges once when order-service dies after the capture and before its commit
     .pluck('result')
   expect(captures).toEqual(['succeeded', 'replayed'])
   const reference = async (operation: string) =>
-    (await db('test_provider_outcomes').where({ idempotencyKey: `${checkoutId}:${operation}` }).first('reference')).reference
+    (
+      await db('test_provider_outcomes')
+        .where({ idempotencyKey: `${checkoutId}:${operation}` })
+        .first('reference')
+    ).reference
   expect(await db('payments').where({ checkoutId }).first('status', 'paymentId', 'captureId', 'captured')).toEqual({
     status: 'captured',
     paymentId: await reference('authorize'),

@@ -90,7 +90,13 @@ describe('a payment the buyer confirms (3-D Secure): requires_action, then the p
     await reserveAll(checkout, products)
     const { paymentId } = await orders.db('payments').where({ checkoutId: checkout.id }).first('paymentId')
     const created = Math.floor(Date.now() / 1000)
-    const olderFailure = provider.signWebhook({ id: `evt_${randomUUID()}`, created: created - 60, type: 'payment.failed', paymentId, reason: 'card_declined' })
+    const olderFailure = provider.signWebhook({
+      id: `evt_${randomUUID()}`,
+      created: created - 60,
+      type: 'payment.failed',
+      paymentId,
+      reason: 'card_declined'
+    })
     expect((await deliver(await provider.confirm(paymentId))).status).toBe(200)
     await waitFor(async () => (await statusesOf(checkout.id))[0] === 'paid', { what: 'the order paid' })
     expect(await deliver(olderFailure)).toEqual({ status: 200, body: { received: true, handled: true } })
@@ -103,7 +109,13 @@ describe('a payment the buyer confirms (3-D Secure): requires_action, then the p
     const { checkout, products } = await placeCheckout(customer, [seller()], 'tok_requires_action')
     await reserveAll(checkout, products)
     const { paymentId } = await orders.db('payments').where({ checkoutId: checkout.id }).first('paymentId')
-    const failed = provider.signWebhook({ id: `evt_${randomUUID()}`, created: Math.floor(Date.now() / 1000), type: 'payment.failed', paymentId, reason: 'authentication_failed' })
+    const failed = provider.signWebhook({
+      id: `evt_${randomUUID()}`,
+      created: Math.floor(Date.now() / 1000),
+      type: 'payment.failed',
+      paymentId,
+      reason: 'authentication_failed'
+    })
     expect((await deliver(failed)).status).toBe(200)
     await waitFor(async () => (await statusesOf(checkout.id))[0] === 'cancelled', { what: 'the order cancelled' })
     expect(await orders.db('orders').where({ checkoutId: checkout.id }).first('reason')).toEqual({ reason: 'payment_failed' })
@@ -115,7 +127,13 @@ describe('a payment the buyer confirms (3-D Secure): requires_action, then the p
 })
 
 describe('POST /payment-webhooks/:provider refuses what its provider did not sign', () => {
-  const event = { id: `evt_${randomUUID()}`, created: Math.floor(Date.now() / 1000), type: 'payment.captured', paymentId: 'test_authorize_x', amount: 1 }
+  const event = {
+    id: `evt_${randomUUID()}`,
+    created: Math.floor(Date.now() / 1000),
+    type: 'payment.captured',
+    paymentId: 'test_authorize_x',
+    amount: 1
+  }
 
   it('answers 400 for a missing, wrong or stale signature and a body that is not JSON, 404 for an unknown provider', async () => {
     const signed = provider.signWebhook(event)
@@ -130,7 +148,7 @@ describe('POST /payment-webhooks/:provider refuses what its provider did not sig
     expect((await post('not json', { ...signed.headers, 'content-type': 'text/plain' })).status).toBe(400)
     const answer = await post(signed.rawBody, signed.headers, 'acme')
     expect(answer.status).toBe(404)
-    expect((await answer.json()).message).toBe('No payment provider acme')
+    expect(((await answer.json()) as { message: string }).message).toBe('No payment provider acme')
     expect(await orders.db('payment_webhook_events').where({ eventId: event.id })).toEqual([])
   })
 
@@ -153,7 +171,13 @@ describe('a webhook racing our own capture', () => {
     try {
       await reserveAll(checkout, products)
       await waitFor(async () => (await callsOf(checkout.id, 'capture')).length === 1, { what: 'our capture' })
-      const captured = provider.signWebhook({ id: `evt_${randomUUID()}`, created: Math.floor(Date.now() / 1000), type: 'payment.captured', paymentId, amount: 5_000 })
+      const captured = provider.signWebhook({
+        id: `evt_${randomUUID()}`,
+        created: Math.floor(Date.now() / 1000),
+        type: 'payment.captured',
+        paymentId,
+        amount: 5_000
+      })
       const webhook = deliver(captured)
       await new Promise((resolve) => setTimeout(resolve, 300))
       await blocker.commit()
@@ -173,7 +197,13 @@ describe('a webhook racing our own capture', () => {
     const { paymentId } = await orders.db('payments').where({ checkoutId: checkout.id }).first('paymentId')
     await reserveAll(checkout, products)
     await waitFor(async () => (await callsOf(checkout.id, 'capture')).length === 1, { what: 'our first capture' })
-    const captured = provider.signWebhook({ id: `evt_${randomUUID()}`, created: Math.floor(Date.now() / 1000), type: 'payment.captured', paymentId, amount: 5_000 })
+    const captured = provider.signWebhook({
+      id: `evt_${randomUUID()}`,
+      created: Math.floor(Date.now() / 1000),
+      type: 'payment.captured',
+      paymentId,
+      amount: 5_000
+    })
     expect(await deliver(captured)).toEqual({ status: 200, body: { received: true, handled: true } })
     expect(await statusesOf(checkout.id)).toEqual(['paid', 'paid'])
     // Its retries find the payment captured: the provider is not asked again.
@@ -185,4 +215,5 @@ describe('a webhook racing our own capture', () => {
   })
 })
 
-const outcomesOf = (checkoutId: string, operation: string) => orders.db('test_provider_outcomes').where({ idempotencyKey: `${checkoutId}:${operation}` })
+const outcomesOf = (checkoutId: string, operation: string) =>
+  orders.db('test_provider_outcomes').where({ idempotencyKey: `${checkoutId}:${operation}` })

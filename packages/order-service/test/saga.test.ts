@@ -58,9 +58,13 @@ const providerCalls = (checkoutId: string) =>
   orders.db('test_provider_calls').where('idempotencyKey', 'like', `${checkoutId}:%`).orderBy('id').select('operation', 'result')
 
 const outcome = (checkoutId: string, operation: string) =>
-  orders.db('test_provider_outcomes').where({ idempotencyKey: `${checkoutId}:${operation}` }).first('reference', 'amount')
+  orders
+    .db('test_provider_outcomes')
+    .where({ idempotencyKey: `${checkoutId}:${operation}` })
+    .first('reference', 'amount')
 
-const paymentOf = async (customer: Principal, checkoutId: string) => (await orders.call('GET', `/checkouts/${checkoutId}`, { as: customer })).body.payment
+const paymentOf = async (customer: Principal, checkoutId: string) =>
+  (await orders.call('GET', `/checkouts/${checkoutId}`, { as: customer })).body.payment
 
 describe('the order saga', () => {
   it('pays the orders of two sellers from one payment: authorized once, stock reserved at the quoted prices, captured once, order.paid with the receipt', async () => {

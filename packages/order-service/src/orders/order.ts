@@ -255,7 +255,13 @@ export const amountToCapture = async (db: Knex, checkoutId: string) => {
 }
 
 /** paymentAuthorized: the provider holds the total (its answer, a webhook or a lookup); captured once every reservation has its outcome. */
-export const paymentAuthorized = async (app: ServiceApplication, trx: Knex.Transaction, checkout: LockedCheckout, paymentId: string, cause: Cause) => {
+export const paymentAuthorized = async (
+  app: ServiceApplication,
+  trx: Knex.Transaction,
+  checkout: LockedCheckout,
+  paymentId: string,
+  cause: Cause
+) => {
   if (await movePayment(trx, checkout.payment, 'authorize', { paymentId, clientSecret: null })) {
     await captureWhenReady(app, trx, checkout.payment, checkout.orders, cause)
   }
@@ -306,7 +312,9 @@ const receiptsOf = async (trx: Knex.Transaction, checkoutId: string) => {
     .select('order_lines.orderId', 'productId', 'title', 'quantity', 'unitPrice')
   return (orderId: string) => ({
     shippingAddress,
-    lines: lines.filter((line) => line.orderId === orderId).map(({ productId, title, quantity, unitPrice }) => ({ productId, title, quantity, unitPrice }))
+    lines: lines
+      .filter((line) => line.orderId === orderId)
+      .map(({ productId, title, quantity, unitPrice }) => ({ productId, title, quantity, unitPrice }))
   })
 }
 

@@ -77,7 +77,10 @@ export const chargeCheckouts = (app: ServiceApplication) => {
     })
 
   const paymentOf = (checkoutId: string): Promise<(PaymentRow & { paymentToken: string }) | undefined> =>
-    db('payments').join('checkouts', 'checkouts.id', 'payments.checkoutId').where('payments.checkoutId', checkoutId).first('payments.*', 'checkouts.paymentToken')
+    db('payments')
+      .join('checkouts', 'checkouts.id', 'payments.checkoutId')
+      .where('payments.checkoutId', checkoutId)
+      .first('payments.*', 'checkouts.paymentToken')
 
   const concludeAuthorization = (checkoutId: string, cause: Cause, authorization: Authorization) =>
     conclude(checkoutId, cause, (trx, checkout) =>

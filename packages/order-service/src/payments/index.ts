@@ -56,6 +56,9 @@ export const paymentProviders = (app: ServiceApplication): Record<string, Paymen
       )
     }
     providers.test = counted(app, 'test', new TestPaymentProvider(app.get('postgresqlClient'), secret))
+    if (process.env.NODE_ENV === 'production') {
+      app.get('logger').warn('the test payment provider is on (PAYMENT_TEST_PROVIDER=true): checkouts paying with it move no money')
+    }
   }
   if (Object.keys(providers).length === 0) {
     throw new Error(

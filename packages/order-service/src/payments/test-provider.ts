@@ -142,9 +142,13 @@ export class TestPaymentProvider implements PaymentProvider {
   }
 
   async reverseTransfer({ idempotencyKey, transferId, amount }: Parameters<PaymentProvider['reverseTransfer']>[0]) {
-    const transfer: StoredOutcome | undefined = await this.db('test_provider_outcomes').where({ reference: transferId, operation: 'transfer' }).first()
+    const transfer: StoredOutcome | undefined = await this.db('test_provider_outcomes')
+      .where({ reference: transferId, operation: 'transfer' })
+      .first()
     if (!transfer || amount > transfer.amount) throw new Error(`test provider: cannot reverse ${amount} of transfer ${transferId}`)
-    return { reversalId: (await this.call('reverse_transfer', idempotencyKey, amount, transfer.currency, 'succeeded', { paymentId: transferId })).reference }
+    return {
+      reversalId: (await this.call('reverse_transfer', idempotencyKey, amount, transfer.currency, 'succeeded', { paymentId: transferId })).reference
+    }
   }
 
   async createAccount({ idempotencyKey, sellerId }: Parameters<PaymentProvider['createAccount']>[0]) {
@@ -165,7 +169,8 @@ export class TestPaymentProvider implements PaymentProvider {
     const timestamp = Number(parts.get('t'))
     const signature = Buffer.from(parts.get('v1') ?? '', 'hex')
     if (!Number.isInteger(timestamp) || signature.length === 0) throw new WebhookSignatureError('Missing or malformed Stripe-Signature header')
-    if (Math.abs(Date.now() / 1000 - timestamp) > WEBHOOK_TOLERANCE_S) throw new WebhookSignatureError('The webhook signature is outside the tolerance')
+    if (Math.abs(Date.now() / 1000 - timestamp) > WEBHOOK_TOLERANCE_S)
+      throw new WebhookSignatureError('The webhook signature is outside the tolerance')
     const expected = Buffer.from(signatureOf(this.webhookSecret, timestamp, rawBody), 'hex')
     if (signature.length !== expected.length || !timingSafeEqual(signature, expected)) {
       throw new WebhookSignatureError('The webhook signature does not verify')
@@ -178,7 +183,10 @@ export class TestPaymentProvider implements PaymentProvider {
   /** The webhook this provider sends for `event`: its body and signed headers (tests post it to /payment-webhooks/test). */
   signWebhook(event: ProviderEvent | { id: string; created: number; type: string }, timestamp = Math.floor(Date.now() / 1000)) {
     const rawBody = JSON.stringify(event)
-    const headers = { 'content-type': 'application/json', [TEST_SIGNATURE_HEADER]: `t=${timestamp},v1=${signatureOf(this.webhookSecret, timestamp, rawBody)}` }
+    const headers = {
+      'content-type': 'application/json',
+      [TEST_SIGNATURE_HEADER]: `t=${timestamp},v1=${signatureOf(this.webhookSecret, timestamp, rawBody)}`
+    }
     return { rawBody, headers }
   }
 

@@ -61,7 +61,12 @@ export class PaymentWebhookService {
   }
 
   /** The payment's step the event reports. */
-  private step(trx: Knex.Transaction, checkout: LockedCheckout, event: PaymentEvent, cause: { correlationId: string; causationId: string }): Promise<OrderRow[]> {
+  private step(
+    trx: Knex.Transaction,
+    checkout: LockedCheckout,
+    event: PaymentEvent,
+    cause: { correlationId: string; causationId: string }
+  ): Promise<OrderRow[]> {
     switch (event.type) {
       case 'payment.authorized':
         return paymentAuthorized(this.app, trx, checkout, event.paymentId, cause)

@@ -1,5 +1,6 @@
 import type { NextFunction } from '@feathersjs/feathers'
 import { durationMs, type Knex, type ServiceHookContext } from '@marketmesh/shared'
+import { REPLAYED_HEADER, storeCompletedAnswer } from '../../../hooks/idempotent'
 import type { PaymentRow } from '../../../orders/payment'
 import { paymentView, type Checkout } from '../checkouts.class'
 
@@ -11,20 +12,20 @@ const POLL_EVERY_MS = 50
  * answer waits for that first attempt's outcome, at most `checkoutPaymentWait`, so a buyer whose
  * payment needs confirming gets its `clientSecret` in this answer. Past the wait it answers
  * `authorizing` (GET /checkouts/:id shows the rest): the side effect goes on retrying, so a slow
- * provider or a crash neither loses the authorization nor makes it twice. A replayed request
- * shows the payment as it is now, too.
+ * provider or a crash neither loses the authorization nor makes it twice. The answer is stored
+ * for the request's Idempotency-Key: its replays get it again.
  */
 export const awaitPaymentAnswer = async (context: ServiceHookContext, next: NextFunction) => {
   await next()
   const checkout = context.result as Checkout | undefined
-  if (!checkout?.payment) return
+  if (!checkout?.payment || context.http?.headers?.[REPLAYED_HEADER]) return
   const db: Knex = context.app.get('postgresqlClient')
   const deadline = Date.now() + durationMs(context.app.get('checkoutPaymentWait'))
   for (;;) {
     const payment: PaymentRow = await db('payments').where({ id: checkout.payment.id }).first()
     if (payment.status !== 'authorizing' || Date.now() >= deadline) {
       context.result = { ...checkout, payment: paymentView(payment) }
-      return
+      return storeCompletedAnswer(context)
     }
     await new Promise((resolve) => setTimeout(resolve, POLL_EVERY_MS))
   }
