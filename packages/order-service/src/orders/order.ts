@@ -19,7 +19,7 @@ import { randomUUID } from 'node:crypto'
 import { Conflict, Forbidden } from '@feathersjs/errors'
 import { durationMs, invalidField, type EventData, type Knex, type ServiceApplication } from '@marketmesh/shared'
 import { holdPayment, refundToBuyer, releaseEscrow } from '../ledger/ledger'
-import { AUTHORIZE, CAPTURE, movePayment, type PaymentRow } from './payment'
+import { AUTHORIZE, CAPTURE, EXPIRE, movePayment, type PaymentRow } from './payment'
 import { SYSTEM, TRANSITIONS, type OrderStatus, type RefundStatus, type Role, type Stage, type Step } from './status'
 
 export interface OrderRow {
@@ -129,7 +129,8 @@ export interface NewOrder {
 /**
  * place: the checkout and one `pending` order per seller, with their lines, first timeline steps
  * and `order.created` events, and a pending timeout timer each; and the checkout's one payment of
- * their sum, `authorizing`: the `payment-authorize` side effect asks the provider after commit.
+ * their sum, `authorizing`: the `payment-authorize` side effect asks the provider after commit;
+ * a `payment-expire` timer voids it if its buyer has not confirmed it by the pending timeout.
  */
 export const place = async (
   app: ServiceApplication,
@@ -199,6 +200,7 @@ export const place = async (
     .returning('*')
   await app.get('events').effects.schedule(trx, AUTHORIZE, checkoutId, { checkoutId })
   const timeout = durationMs(app.get('orderPendingTimeout'))
+  await app.get('events').effects.schedule(trx, EXPIRE, checkoutId, { checkoutId }, { delayMs: timeout })
   for (const order of orders) await app.get('events').effects.schedule(trx, PENDING_TIMEOUT, order.id, { orderId: order.id }, { delayMs: timeout })
   return payment as PaymentRow
 }

@@ -25,6 +25,8 @@ export const AUTHORIZE = 'payment-authorize'
 export const CAPTURE = 'payment-capture'
 /** Asks the provider what became of a payment whose answers were lost past every retry. */
 export const SETTLE = 'payment-settle'
+/** At ORDER_PENDING_TIMEOUT: a payment its buyer never confirmed is voided, and its orders declined (their stock given back). */
+export const EXPIRE = 'payment-expire'
 
 /** The idempotency keys of a checkout's payment calls: one per checkout and step. */
 export const paymentKeys = (checkoutId: string) => ({

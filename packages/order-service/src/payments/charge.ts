@@ -10,7 +10,7 @@ import {
   type LockedCheckout,
   type OrderRow
 } from '../orders/order'
-import { AUTHORIZE, awaitsOutcome, CAPTURE, paymentKeys, SETTLE, type PaymentRow } from '../orders/payment'
+import { AUTHORIZE, awaitsOutcome, CAPTURE, EXPIRE, paymentKeys, SETTLE, type PaymentRow } from '../orders/payment'
 import { paymentProviders, type Authorization } from '.'
 
 interface Cause {
@@ -47,7 +47,8 @@ export const concludePayment = (
   })
 
 /**
- * Performs the side effects of a checkout's one payment, each call with a stable idempotency key
+ * Performs the side effects of a checkout's one payment (and `payment-expire`, the timer voiding
+ * one its buyer never confirmed), each call with a stable idempotency key
  * (`<checkoutId>:authorize`, `:capture`, `:void`): a call repeated after a crash or a timeout is
  * answered again by the provider, never charged again. `payment-authorize` (scheduled by `place`,
  * awaited by POST /checkouts) asks the provider to hold the checkout's total;
@@ -148,6 +149,14 @@ export const chargeCheckouts = (app: ServiceApplication) => {
     }
   }
 
+  // The buyer never confirmed the payment: the hold is released (a confirmation arriving meanwhile
+  // is voided with it), the orders declined.
+  const expire = async ({ id, payload }: SideEffect<{ checkoutId: string }>) => {
+    const payment = await paymentOf(payload.checkoutId)
+    if (payment?.status !== 'requires_action' || !payment.paymentId) return
+    await voidAndConclude(payment, payment.paymentId, { correlationId: id, causationId: null })
+  }
+
   const scheduleSettle = (payload: CapturePayload, phase: SettlePayload['phase'], round: number, delayMs: number) =>
     runInTransaction(db, async (trx) => {
       const { checkoutId, correlationId, causationId } = payload
@@ -160,6 +169,7 @@ export const chargeCheckouts = (app: ServiceApplication) => {
       onGiveUp: ({ id, payload }) => scheduleSettle({ checkoutId: payload.checkoutId, correlationId: id, causationId: null }, 'authorize', 1, 0)
     })
     .perform<CapturePayload>(CAPTURE, capture, { onGiveUp: ({ payload }) => scheduleSettle(payload, 'capture', 1, 0) })
+    .perform<{ checkoutId: string }>(EXPIRE, expire)
     .perform<SettlePayload>(SETTLE, settle, {
       onGiveUp: ({ payload }) => scheduleSettle(payload, payload.phase, payload.round + 1, settleRoundEvery)
     })
