@@ -21,12 +21,18 @@ export const awaitPaymentAnswer = async (context: ServiceHookContext, next: Next
   if (!checkout?.payment || context.http?.headers?.[REPLAYED_HEADER]) return
   const db: Knex = context.app.get('postgresqlClient')
   const deadline = Date.now() + durationMs(context.app.get('checkoutPaymentWait'))
-  for (;;) {
-    const payment: PaymentRow = await db('payments').where({ id: checkout.payment.id }).first()
-    if (payment.status !== 'authorizing' || Date.now() >= deadline) {
-      context.result = { ...checkout, payment: paymentView(payment) }
-      return storeCompletedAnswer(context)
+  try {
+    for (;;) {
+      const payment: PaymentRow = await db('payments').where({ id: checkout.payment.id }).first()
+      if (payment.status !== 'authorizing' || Date.now() >= deadline) {
+        context.result = { ...checkout, payment: paymentView(payment) }
+        return await storeCompletedAnswer(context)
+      }
+      await new Promise((resolve) => setTimeout(resolve, POLL_EVERY_MS))
     }
-    await new Promise((resolve) => setTimeout(resolve, POLL_EVERY_MS))
+  } catch (error) {
+    // The checkout has committed: it is answered as committed (`authorizing`), never with a 500 a retry would take for a failure.
+    context.result = checkout
+    context.app.get('logger').warn({ checkoutId: checkout.id, err: (error as Error).message }, 'answering a checkout without its payment answer')
   }
 }
