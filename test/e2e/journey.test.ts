@@ -210,6 +210,9 @@ const journey = (instances: number) => {
       [shops[1].user.id]: SHOPS[1].products[0].price
     })
     for (const placed of checkout.orders) expect(placed).toMatchObject({ status: 'pending', currency: 'EUR' })
+    // One payment for both shops' orders: their total authorized once.
+    expect(checkout.payment).toMatchObject({ provider: 'test', amount: 2 * SHOPS[0].products[0].price + SHOPS[1].products[0].price, currency: 'EUR' })
+    expect(['authorized', 'captured']).toContain(checkout.payment.status)
 
     // The same request again (a retry after a lost answer, on whichever instance): the stored checkout, no second one.
     expect(await buyer.client.checkouts.create(order, { idempotencyKey })).toEqual(checkout)
@@ -239,7 +242,15 @@ const journey = (instances: number) => {
     expect(shops[0].order.lines).toEqual([{ productId: shops[0].products[0].id, title: 'Oak side table', quantity: 2, unitPrice: 12_500 }])
     expect((await buyer.client.products.get(shops[0].products[0].id)).stock).toBe(SHOPS[0].products[0].stock - 2)
     expect((await buyer.client.products.get(shops[1].products[0].id)).stock).toBe(SHOPS[1].products[0].stock - 1)
-    expect((await buyer.client.checkouts.get(checkout.id)).status).toBe('settled')
+    const settled = await buyer.client.checkouts.get(checkout.id)
+    expect(settled.status).toBe('settled')
+    // Captured once, for both orders.
+    expect(settled.payment).toMatchObject({
+      status: 'captured',
+      amount: 2 * SHOPS[0].products[0].price + SHOPS[1].products[0].price,
+      captured: 2 * SHOPS[0].products[0].price + SHOPS[1].products[0].price,
+      refunded: 0
+    })
   })
 
   it("each shop's printer gets its order's print job over SSE and acknowledges it: printing, then printed", async () => {

@@ -806,8 +806,8 @@ export interface CheckoutData {
   }[]
   shippingAddress: ShippingAddress
   payment: {
-    provider: 'test'
-    token: string
+    provider: string
+    token?: string
   }
 }
 
@@ -830,6 +830,18 @@ export interface Checkout {
     total: number
     currency: string
   }[]
+  payment: CheckoutPayment
+}
+
+export interface CheckoutPayment {
+  id: string
+  provider: string
+  status: 'authorizing' | 'requires_action' | 'authorized' | 'captured' | 'voided' | 'failed'
+  amount: number
+  captured: number
+  refunded: number
+  currency: string
+  clientSecret?: string
 }
 
 export interface Order {

@@ -5,6 +5,7 @@ import * as idempotencyKeys from './0003_idempotency_keys'
 import * as payments from './0004_payments'
 import * as ledgerAndRefunds from './0005_ledger_and_refunds'
 import * as paymentLookups from './0006_payment_lookups'
+import * as checkoutPayments from './0007_checkout_payments'
 import * as payouts from './0008_payouts'
 
 /** This service's migrations, run in name order after the event backbone's. */
@@ -15,5 +16,6 @@ export const migrations: MigrationList = {
   '0004_payments': payments,
   '0005_ledger_and_refunds': ledgerAndRefunds,
   '0006_payment_lookups': paymentLookups,
+  '0007_checkout_payments': checkoutPayments,
   '0008_payouts': payouts
 }

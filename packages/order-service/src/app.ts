@@ -3,6 +3,7 @@ import { migrations } from '../migrations'
 import { environment, settingsSchema } from './configuration'
 import { events } from './events'
 import { services } from './services'
+import { PAYMENT_WEBHOOKS_PATH } from './services/payment-webhooks/payment-webhooks'
 
 export const createApp = (overrides?: Record<string, unknown>) =>
   createServiceApp({
@@ -13,5 +14,6 @@ export const createApp = (overrides?: Record<string, unknown>) =>
     overrides,
     migrations,
     services,
-    events
+    events,
+    rawBodyPaths: [PAYMENT_WEBHOOKS_PATH]
   })

@@ -20,7 +20,13 @@ export const settingsSchema = serviceSettingsSchema({
   /** Only buyers whose access token says their email is verified (`email_verified`) may check out; on in production. */
   requireVerifiedEmail: Type.Boolean(),
   /** Only sellers with an enabled payout account (POST /payout-accounts) can be bought from; on in production. */
-  requirePayoutAccount: Type.Boolean()
+  requirePayoutAccount: Type.Boolean(),
+  /** The built-in `test` payment provider (tok_ok, tok_declined, …), which moves no money: on in development, off in production. */
+  paymentTestProvider: Type.Boolean(),
+  /** The secret the `test` provider signs its webhooks with (at least 16 characters while it is on). */
+  paymentTestWebhookSecret: Type.String(),
+  /** How long POST /checkouts waits for the provider's answer to the authorization before answering `authorizing`, e.g. `5s`. */
+  checkoutPaymentWait: durationSetting
 })
 
 export const environment: typeof baseEnvironment = {
@@ -33,7 +39,10 @@ export const environment: typeof baseEnvironment = {
   ESCROW_RELEASE_AFTER: 'escrowReleaseAfter',
   COMMISSION_PERCENT: 'commissionPercent',
   REQUIRE_VERIFIED_EMAIL: 'requireVerifiedEmail',
-  REQUIRE_PAYOUT_ACCOUNT: 'requirePayoutAccount'
+  REQUIRE_PAYOUT_ACCOUNT: 'requirePayoutAccount',
+  PAYMENT_TEST_PROVIDER: 'paymentTestProvider',
+  PAYMENT_TEST_WEBHOOK_SECRET: 'paymentTestWebhookSecret',
+  CHECKOUT_PAYMENT_WAIT: 'checkoutPaymentWait'
 }
 
 // The app's settings are what its schema says: `app.get('mail')` is typed from it, declared nowhere else.

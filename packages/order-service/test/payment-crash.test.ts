@@ -40,6 +40,7 @@ it('charges once when order-service dies after the capture and before its commit
     'Idempotency-Key': randomUUID()
   })
   const orderId: string = placed.orders[0].id
+  const checkoutId: string = placed.id
 
   // The step that makes the order paid writes its timeline last: holding that table stops it after the capture.
   const blocker = await db.transaction()
@@ -47,7 +48,7 @@ it('charges once when order-service dies after the capture and before its commit
   await waitFor(
     () =>
       db('test_provider_calls')
-        .where({ idempotencyKey: `${orderId}:capture` })
+        .where({ idempotencyKey: `${checkoutId}:capture` })
         .first('id'),
     { what: 'the capture' }
   )
@@ -62,21 +63,26 @@ it('charges once when order-service dies after the capture and before its commit
     what: 'the order paid after the restart',
     timeoutMs: 30_000
   })
-  expect(await db('test_provider_outcomes').where('idempotencyKey', 'like', `${orderId}:%`).orderBy('operation').pluck('operation')).toEqual([
+  expect(await db('test_provider_outcomes').where('idempotencyKey', 'like', `${checkoutId}:%`).orderBy('operation').pluck('operation')).toEqual([
     'authorize',
     'capture'
   ])
   const captures = await db('test_provider_calls')
-    .where({ idempotencyKey: `${orderId}:capture` })
+    .where({ idempotencyKey: `${checkoutId}:capture` })
     .orderBy('id')
     .pluck('result')
   expect(captures).toEqual(['succeeded', 'replayed'])
-  const paymentId = (await db('orders').where({ id: orderId }).first('paymentId')).paymentId
-  expect(paymentId).toBe(
+  const reference = async (operation: string) =>
     (
       await db('test_provider_outcomes')
-        .where({ idempotencyKey: `${orderId}:capture` })
+        .where({ idempotencyKey: `${checkoutId}:${operation}` })
         .first('reference')
     ).reference
-  )
+  expect(await db('payments').where({ checkoutId }).first('status', 'paymentId', 'captureId', 'captured')).toEqual({
+    status: 'captured',
+    paymentId: await reference('authorize'),
+    captureId: await reference('capture'),
+    captured: 2_000
+  })
+  expect((await db('orders').where({ id: orderId }).first('paymentId')).paymentId).toBe(await reference('authorize'))
 })

@@ -41,7 +41,7 @@ const checkout = async (customer: Principal, items: Array<{ productId: string; q
     headers: { 'Idempotency-Key': randomUUID() }
   })
   expect(response.status).toBe(201)
-  return response.body as { id: string; orders: Array<{ id: string; sellerId: string }> }
+  return response.body as { id: string; orders: Array<{ id: string; sellerId: string }>; payment: { id: string; status: string; amount: number } }
 }
 
 const settled = async (customer: Principal, orderId: string) =>
@@ -53,11 +53,21 @@ const settled = async (customer: Principal, orderId: string) =>
     { what: `order ${orderId} to leave pending`, timeoutMs: 30_000 }
   )
 
-const providerCalls = (orderId: string) =>
-  orders.db('test_provider_calls').where('idempotencyKey', 'like', `${orderId}:%`).orderBy('id').select('operation', 'result')
+/** The calls of a checkout's payment (keys `<checkoutId>:<step>`). */
+const providerCalls = (checkoutId: string) =>
+  orders.db('test_provider_calls').where('idempotencyKey', 'like', `${checkoutId}:%`).orderBy('id').select('operation', 'result')
+
+const outcome = (checkoutId: string, operation: string) =>
+  orders
+    .db('test_provider_outcomes')
+    .where({ idempotencyKey: `${checkoutId}:${operation}` })
+    .first('reference', 'amount')
+
+const paymentOf = async (customer: Principal, checkoutId: string) =>
+  (await orders.call('GET', `/checkouts/${checkoutId}`, { as: customer })).body.payment
 
 describe('the order saga', () => {
-  it('pays the orders of two sellers: stock reserved at the quoted prices, captured once, order.paid with the receipt', async () => {
+  it('pays the orders of two sellers from one payment: authorized once, stock reserved at the quoted prices, captured once, order.paid with the receipt', async () => {
     const [first, second] = [seller(), seller()]
     const lamp = await listed(first, { price: 4_000 })
     const rug = await listed(second, { price: 9_900, title: 'Wool rug' })
@@ -67,16 +77,20 @@ describe('the order saga', () => {
       { productId: rug.id, quantity: 1 }
     ])
     expect(placed.orders).toHaveLength(2)
+    expect(placed.payment).toMatchObject({ provider: 'test', status: 'authorized', amount: 17_900, currency: 'EUR' })
+    expect(placed.payment).not.toHaveProperty('clientSecret')
 
     for (const { id } of placed.orders) {
       const order = await settled(customer, id)
       expect(order.status).toBe('paid')
       expect(order.timeline.map((step: { to: string }) => step.to)).toEqual(['pending', 'paid'])
-      expect(await providerCalls(id)).toEqual([
-        { operation: 'authorize', result: 'succeeded' },
-        { operation: 'capture', result: 'succeeded' }
-      ])
     }
+    expect(await providerCalls(placed.id)).toEqual([
+      { operation: 'authorize', result: 'succeeded' },
+      { operation: 'capture', result: 'succeeded' }
+    ])
+    expect((await outcome(placed.id, 'capture')).amount).toBe(17_900)
+    expect(await paymentOf(customer, placed.id)).toMatchObject({ status: 'captured', amount: 17_900, captured: 17_900, refunded: 0 })
     const lampOrder = placed.orders.find((order) => order.sellerId === first.sellerId)!
     const [paid] = await orders.eventsOf('order.paid', 1, (event) => event.data.orderId === lampOrder.id)
     expect(paid.data).toMatchObject({
@@ -86,7 +100,7 @@ describe('the order saga', () => {
       buyerName: shippingAddress.name,
       shippingAddress,
       lines: [{ productId: lamp.id, title: 'Brass lamp', quantity: 2, unitPrice: 4_000 }],
-      paymentId: expect.stringMatching(/^test_capture_/)
+      paymentId: (await outcome(placed.id, 'authorize')).reference
     })
     expect(await stockOf(first, lamp.id)).toBe(3)
 
@@ -103,7 +117,12 @@ describe('the order saga', () => {
     const placed = await checkout(customer, [{ productId: lamp.id, quantity: 2 }])
     const order = await settled(customer, placed.orders[0].id)
     expect(order).toMatchObject({ status: 'rejected', reason: `${lamp.id}: insufficient_stock: 1 left` })
-    expect(await providerCalls(order.id)).toEqual([])
+    // Nothing reserved: the hold is released, nothing captured.
+    await waitFor(async () => (await paymentOf(customer, placed.id)).status === 'voided', { what: 'the hold voided' })
+    expect(await providerCalls(placed.id)).toEqual([
+      { operation: 'authorize', result: 'succeeded' },
+      { operation: 'void', result: 'succeeded' }
+    ])
     await orders.eventsOf('order.rejected', 1, (event) => event.data.orderId === order.id)
   })
 
@@ -120,7 +139,8 @@ describe('the order saga', () => {
     const placed = await checkout(customer, [{ productId: lamp.id, quantity: 2 }])
     const order = await settled(customer, placed.orders[0].id)
     expect(order).toMatchObject({ status: 'rejected', reason: `${lamp.id}: price_changed: quoted 4000, now 4500`, total: 8_000 })
-    expect(await providerCalls(order.id)).toEqual([])
+    await waitFor(async () => (await paymentOf(customer, placed.id)).status === 'voided', { what: 'the hold voided' })
+    expect((await providerCalls(placed.id)).map((call) => call.operation)).toEqual(['authorize', 'void'])
     expect(await stockOf(owner, lamp.id)).toBe(5)
   })
 
@@ -131,7 +151,8 @@ describe('the order saga', () => {
     const placed = await checkout(customer, [{ productId: lamp.id, quantity: 2 }], 'tok_declined')
     const order = await settled(customer, placed.orders[0].id)
     expect(order).toMatchObject({ status: 'cancelled', reason: 'payment_failed' })
-    expect(await providerCalls(order.id)).toEqual([{ operation: 'authorize', result: 'declined' }])
+    expect(placed.payment.status).toBe('failed')
+    expect(await providerCalls(placed.id)).toEqual([{ operation: 'authorize', result: 'declined' }])
     await waitFor(async () => (await stockOf(owner, lamp.id)) === 5, { what: 'the stock back in the catalog' })
   })
 
@@ -142,7 +163,7 @@ describe('the order saga', () => {
     const placed = await checkout(customer, [{ productId: lamp.id, quantity: 1 }], 'tok_unavailable')
     const order = await settled(customer, placed.orders[0].id)
     expect(order.status).toBe('paid')
-    expect(await providerCalls(order.id)).toEqual([
+    expect(await providerCalls(placed.id)).toEqual([
       { operation: 'authorize', result: 'unavailable' },
       { operation: 'authorize', result: 'succeeded' },
       { operation: 'capture', result: 'succeeded' }
@@ -176,15 +197,36 @@ describe('the order saga', () => {
     )
     const after = (await orders.call('GET', `/orders/${order.id}`, { as: customer })).body
     expect(after).toMatchObject({ status: 'paid', total: order.total, lines: order.lines, timeline: order.timeline })
-    expect((await providerCalls(order.id)).filter((call) => call.operation === 'capture')).toHaveLength(1)
+    expect((await providerCalls(placed.id)).filter((call) => call.operation === 'capture')).toHaveLength(1)
+  })
+
+  it('captures only the reserved order of a checkout whose other order was rejected: one partial capture', async () => {
+    const [first, second] = [seller(), seller()]
+    const lamp = await listed(first, { price: 4_000, stock: 5 })
+    const rug = await listed(second, { price: 9_900, stock: 1, title: 'Wool rug' })
+    const customer = buyer()
+    const placed = await checkout(customer, [
+      { productId: lamp.id, quantity: 1 },
+      { productId: rug.id, quantity: 2 }
+    ])
+    const byShop = (owner: Principal) => placed.orders.find((order) => order.sellerId === owner.sellerId)!.id
+    expect(await settled(customer, byShop(first))).toMatchObject({ status: 'paid', total: 4_000 })
+    expect(await settled(customer, byShop(second))).toMatchObject({ status: 'rejected' })
+    expect(await providerCalls(placed.id)).toEqual([
+      { operation: 'authorize', result: 'succeeded' },
+      { operation: 'capture', result: 'succeeded' }
+    ])
+    expect((await outcome(placed.id, 'authorize')).amount).toBe(4_000 + 2 * 9_900)
+    expect((await outcome(placed.id, 'capture')).amount).toBe(4_000)
+    expect(await paymentOf(customer, placed.id)).toMatchObject({ status: 'captured', amount: 23_800, captured: 4_000 })
   })
 })
 
 describe('a charge whose answers were lost past every retry: the provider is asked what became of it', () => {
-  const calls = async (orderId: string, operation: string) =>
-    (await providerCalls(orderId)).filter((call) => call.operation === operation).map((call) => call.result)
-  const outcomes = (orderId: string) =>
-    orders.db('test_provider_outcomes').where('idempotencyKey', 'like', `${orderId}:%`).orderBy('operation').select('operation', 'reference')
+  const calls = async (checkoutId: string, operation: string) =>
+    (await providerCalls(checkoutId)).filter((call) => call.operation === operation).map((call) => call.result)
+  const outcomes = (checkoutId: string) =>
+    orders.db('test_provider_outcomes').where('idempotencyKey', 'like', `${checkoutId}:%`).orderBy('operation').select('operation', 'reference')
 
   const lostAnswers = async (token: string) => {
     const owner = seller()
@@ -192,55 +234,57 @@ describe('a charge whose answers were lost past every retry: the provider is ask
     const customer = buyer()
     const placed = await checkout(customer, [{ productId: lamp.id, quantity: 2 }], token)
     const order = await settled(customer, placed.orders[0].id)
-    return { owner, lamp, customer, order }
+    return { owner, lamp, customer, order, checkoutId: placed.id }
   }
 
   it('makes the order paid when the capture was made and only its answer lost: charged once, nothing voided or refunded', async () => {
-    const { owner, lamp, order } = await lostAnswers('tok_capture_timeout')
+    const { owner, lamp, order, checkoutId } = await lostAnswers('tok_capture_timeout')
     expect(order.status).toBe('paid')
     expect(order.timeline.map((step: { to: string }) => step.to)).toEqual(['pending', 'paid'])
     // Three attempts (the retries of the test settings), each capture answered by a timeout, then one lookup.
-    expect(await calls(order.id, 'capture')).toEqual(['succeeded', 'replayed', 'replayed'])
-    expect(await calls(order.id, 'lookup')).toEqual(['captured'])
-    expect(await calls(order.id, 'void')).toEqual([])
-    expect(await calls(order.id, 'refund')).toEqual([])
-    const capture = (await outcomes(order.id)).find((outcome) => outcome.operation === 'capture')
-    expect((await orders.db('orders').where({ id: order.id }).first('paymentId')).paymentId).toBe(capture.reference)
+    expect(await calls(checkoutId, 'capture')).toEqual(['succeeded', 'replayed', 'replayed'])
+    expect(await calls(checkoutId, 'lookup')).toEqual(['captured'])
+    expect(await calls(checkoutId, 'void')).toEqual([])
+    expect(await orders.db('test_provider_calls').where({ operation: 'refund' }).where('idempotencyKey', 'like', `${order.id}:%`)).toEqual([])
+    const capture = (await outcomes(checkoutId)).find((outcome) => outcome.operation === 'capture')
+    const payment = await orders.db('payments').where({ checkoutId }).first()
+    expect(payment).toMatchObject({ status: 'captured', captureId: capture.reference, captured: 6_000 })
+    expect((await orders.db('orders').where({ id: order.id }).first('paymentId')).paymentId).toBe(payment.paymentId)
     const [paid] = await orders.eventsOf('order.paid', 1, (event) => event.data.orderId === order.id)
-    expect(paid.data).toMatchObject({ total: 6_000, paymentId: capture.reference })
+    expect(paid.data).toMatchObject({ total: 6_000, paymentId: payment.paymentId })
     expect((await orders.call('GET', '/ledger', { as: owner })).body).toMatchObject({ balances: [{ currency: 'EUR', held: 6_000, available: 0 }] })
     expect(await stockOf(owner, lamp.id)).toBe(3)
   })
 
-  it('voids the hold of an authorization whose answer was lost, once, and cancels the order for payment_failed', async () => {
-    const { owner, lamp, order } = await lostAnswers('tok_authorize_timeout')
-    expect(order).toMatchObject({ status: 'cancelled', reason: 'payment_failed' })
-    expect(await calls(order.id, 'authorize')).toEqual(['succeeded', 'replayed', 'replayed'])
-    expect(await calls(order.id, 'capture')).toEqual([])
-    expect(await calls(order.id, 'lookup')).toEqual(['authorized'])
-    expect(await calls(order.id, 'void')).toEqual(['succeeded'])
-    expect((await outcomes(order.id)).map((outcome) => outcome.operation)).toEqual(['authorize', 'void'])
-    await waitFor(async () => (await stockOf(owner, lamp.id)) === 5, { what: 'the stock back in the catalog' })
+  it('goes on with an authorization whose answers were lost once the lookup finds it: authorized once, captured once', async () => {
+    const { owner, lamp, order, checkoutId } = await lostAnswers('tok_authorize_timeout')
+    expect(order.status).toBe('paid')
+    expect(await calls(checkoutId, 'authorize')).toEqual(['succeeded', 'replayed', 'replayed'])
+    expect(await calls(checkoutId, 'lookup')).toEqual(['authorized'])
+    expect(await calls(checkoutId, 'capture')).toEqual(['succeeded'])
+    expect(await calls(checkoutId, 'void')).toEqual([])
+    expect((await outcomes(checkoutId)).map((outcome) => outcome.operation)).toEqual(['authorize', 'capture'])
+    expect(await stockOf(owner, lamp.id)).toBe(3)
   })
 
   it('cancels for payment_failed when nothing reached the provider: no hold to void', async () => {
-    const { owner, lamp, order } = await lostAnswers('tok_outage')
+    const { owner, lamp, order, checkoutId } = await lostAnswers('tok_outage')
     expect(order).toMatchObject({ status: 'cancelled', reason: 'payment_failed' })
-    expect(await calls(order.id, 'authorize')).toEqual(['unavailable', 'unavailable', 'unavailable'])
-    expect(await calls(order.id, 'lookup')).toEqual(['none'])
-    expect(await calls(order.id, 'void')).toEqual([])
+    expect(await calls(checkoutId, 'authorize')).toEqual(['unavailable', 'unavailable', 'unavailable'])
+    expect(await calls(checkoutId, 'lookup')).toEqual(['none'])
+    expect(await calls(checkoutId, 'void')).toEqual([])
     await waitFor(async () => (await stockOf(owner, lamp.id)) === 5, { what: 'the stock back in the catalog' })
   })
 
   it('never cancels while the lookup is unavailable too: it asks again in later rounds until the provider answers', async () => {
-    const { owner, lamp, order } = await lostAnswers('tok_lookup_outage')
+    const { owner, lamp, order, checkoutId } = await lostAnswers('tok_lookup_outage')
     expect(order.status).toBe('paid')
     expect(order.timeline.map((step: { to: string }) => step.to)).toEqual(['pending', 'paid'])
     // The first round's three lookups and the second's first were unavailable.
-    expect(await calls(order.id, 'lookup')).toEqual(['unavailable', 'unavailable', 'unavailable', 'unavailable', 'captured'])
-    expect(await orders.db('side_effects').where('key', 'like', `${order.id}:%`).orderBy('key').select('kind', 'key', 'status')).toEqual([
-      { kind: 'charge-settle', key: `${order.id}:1`, status: 'failed' },
-      { kind: 'charge-settle', key: `${order.id}:2`, status: 'done' }
+    expect(await calls(checkoutId, 'lookup')).toEqual(['unavailable', 'unavailable', 'unavailable', 'unavailable', 'captured'])
+    expect(await orders.db('side_effects').where('key', 'like', `${checkoutId}:%`).orderBy('key').select('kind', 'key', 'status')).toEqual([
+      { kind: 'payment-settle', key: `${checkoutId}:capture:1`, status: 'failed' },
+      { kind: 'payment-settle', key: `${checkoutId}:capture:2`, status: 'done' }
     ])
     expect(await stockOf(owner, lamp.id)).toBe(3)
   })

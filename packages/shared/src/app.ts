@@ -30,6 +30,17 @@ export interface ServiceAppOptions {
   services: (app: ServiceApplication) => void
   /** Registers the service's event handlers. */
   events?: (app: ServiceApplication) => void
+  /**
+   * Path prefixes whose handlers verify a signature over the request body as it arrived (a
+   * provider's webhooks): their request keeps the body's bytes, `rawBodyOf(ctx.request)`.
+   */
+  rawBodyPaths?: string[]
+}
+
+/** The bytes a JSON request body arrived as, on a path of `rawBodyPaths` (koa-body keeps them as `rawBody`); undefined elsewhere. */
+export const rawBodyOf = (request: object): Buffer | undefined => {
+  const raw = (request as { rawBody?: unknown }).rawBody
+  return typeof raw === 'string' ? Buffer.from(raw, 'utf8') : Buffer.isBuffer(raw) ? raw : undefined
 }
 
 /** A service's migrations: the event backbone's tables first, then its own. */
@@ -93,7 +104,10 @@ export const createServiceApp = (options: ServiceAppOptions): ServiceApplication
   for (const path of HEALTH_PATHS) answersPath(app, path)
   // Browsers may read these: the request id, and whether a response is an idempotent replay.
   app.use(cors({ exposeHeaders: [REQUEST_ID_HEADER, 'Idempotent-Replayed'] }))
-  app.use(bodyParser({ jsonLimit: '1mb', multipart: false }))
+  const parseBody = bodyParser({ jsonLimit: '1mb', multipart: false })
+  const parseBodyKeepingBytes = bodyParser({ jsonLimit: '1mb', multipart: false, includeUnparsed: true })
+  const rawBodyPaths = options.rawBodyPaths ?? []
+  app.use((ctx, next) => (rawBodyPaths.some((path) => ctx.path.startsWith(path)) ? parseBodyKeepingBytes : parseBody)(ctx, next))
   app.configure(rest())
 
   app.hooks({

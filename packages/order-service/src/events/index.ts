@@ -1,5 +1,5 @@
 import type { ServiceApplication } from '@marketmesh/shared'
-import { chargeOrders } from '../payments/charge'
+import { chargeCheckouts } from '../payments/charge'
 import { refundOrders } from '../payments/refund'
 import { payoutTransfers } from '../payments/transfer'
 import { rejectOrder } from './reject-order'
@@ -22,7 +22,7 @@ export const events = (app: ServiceApplication) => {
     .on('product.deleted', deleteProduct, locking)
     .on('user.registered', updateUser)
     .on('user.updated', updateUser)
-  app.configure(chargeOrders)
+  app.configure(chargeCheckouts)
   app.configure(refundOrders)
   app.configure(payoutTransfers)
   app.configure(orderTimers)

@@ -7,5 +7,8 @@ export const rejectOrder =
   async (event, { trx }) => {
     const { orderId, reasons } = event.data
     const order = await lockOrder(trx, orderId)
-    if (order) await reject(app, trx, order, reasons.map((line) => `${line.productId}: ${line.reason}`).join('; '))
+    if (order) {
+      const reason = reasons.map((line) => `${line.productId}: ${line.reason}`).join('; ')
+      await reject(app, trx, order, reason, { correlationId: event.correlationId, causationId: event.id })
+    }
   }

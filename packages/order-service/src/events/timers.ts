@@ -10,18 +10,19 @@ export const orderTimers = (app: ServiceApplication) => {
   const db: Knex = app.get('postgresqlClient')
   const events = app.get('events')
   const onOrder =
-    (step: (trx: Knex.Transaction, order: OrderRow) => Promise<void>) =>
+    (step: (trx: Knex.Transaction, order: OrderRow, cause: { correlationId: string; causationId: null }) => Promise<void>) =>
     async ({ payload, id }: { payload: { orderId: string }; id: string }) =>
       runInTransaction(db, async (trx) => {
-        setEventCause(trx, { correlationId: id, causationId: null })
+        const cause = { correlationId: id, causationId: null }
+        setEventCause(trx, cause)
         const order = await lockOrder(trx, payload.orderId)
-        if (order) await step(trx, order)
+        if (order) await step(trx, order, cause)
       })
 
   events.effects
     .perform<{ orderId: string }>(
       PENDING_TIMEOUT,
-      onOrder((trx, order) => expire(app, trx, order))
+      onOrder((trx, order, cause) => expire(app, trx, order, cause))
     )
     .perform<{ orderId: string }>(
       AUTO_DELIVER,

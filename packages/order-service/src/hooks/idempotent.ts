@@ -71,3 +71,16 @@ export const idempotent = () => async (context: ServiceHookContext, next: NextFu
     .onConflict(['buyerId', 'key'])
     .merge()
 }
+
+/**
+ * For a create whose answer is completed after its transaction has committed (a checkout's
+ * payment, once the provider has answered): the stored response becomes that answer, so a replay
+ * gets what the first request got. A replay itself, or a request without a key, changes nothing.
+ */
+export const storeCompletedAnswer = async (context: ServiceHookContext) => {
+  if (!context.params.provider || context.http?.headers?.[REPLAYED_HEADER]) return
+  await context.app
+    .get('postgresqlClient')('idempotency_keys')
+    .where({ buyerId: principalOf(context).id, key: keyOf(context) })
+    .update({ body: JSON.stringify(context.result) })
+}

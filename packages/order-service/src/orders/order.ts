@@ -5,7 +5,9 @@
  *
  * - place: POST /checkouts (services/checkouts/checkouts.class.ts), with a pending timeout timer
  * - reserve, reject: `stock.reserved` and `stock.rejected` (events/start-payment.ts, events/reject-order.ts)
- * - pay, decline: the `charge` and `charge-settle` side effects (payments/charge.ts)
+ * - the checkout's payment (paymentAuthorized, paymentRequiresAction, paymentCaptured,
+ *   paymentVoided, paymentFailed), which pay or decline its orders: the payment side effects
+ *   (payments/charge.ts) and the provider's webhooks (services/payment-webhooks)
  * - expire, deliver, complete: the timers (events/timers.ts)
  * - ship, deliver, cancel: PATCH /orders/:id (services/orders/orders.class.ts)
  * - refund: POST /refunds (services/refunds/refunds.class.ts) and the cancel of a paid order;
@@ -18,6 +20,7 @@ import { Conflict, Forbidden } from '@feathersjs/errors'
 import { durationMs, invalidField, type EventData, type Knex, type ServiceApplication } from '@marketmesh/shared'
 import { holdPayment, refundToBuyer, releaseEscrow } from '../ledger/ledger'
 import { openPayout, reverseForRefund } from '../payouts/payout'
+import { AUTHORIZE, CAPTURE, EXPIRE, movePayment, type PaymentRow } from './payment'
 import { SYSTEM, TRANSITIONS, type OrderStatus, type RefundStatus, type Role, type Stage, type Step } from './status'
 
 export interface OrderRow {
@@ -56,7 +59,6 @@ export interface Actor {
 export const BY_SYSTEM: Actor = { id: SYSTEM, role: 'system' }
 
 /** The side effects and timers the steps schedule (performed by payments/ and events/timers.ts). */
-export const CHARGE = 'charge'
 export const REFUND = 'refund'
 export const PENDING_TIMEOUT = 'order-pending-timeout'
 export const AUTO_DELIVER = 'order-auto-deliver'
@@ -127,7 +129,9 @@ export interface NewOrder {
 
 /**
  * place: the checkout and one `pending` order per seller, with their lines, first timeline steps
- * and `order.created` events, and a pending timeout timer each.
+ * and `order.created` events, and a pending timeout timer each; and the checkout's one payment of
+ * their sum, `authorizing`: the `payment-authorize` side effect asks the provider after commit;
+ * a `payment-expire` timer voids it if its buyer has not confirmed it by the pending timeout.
  */
 export const place = async (
   app: ServiceApplication,
@@ -138,7 +142,7 @@ export const place = async (
     buyerName: string
     currency: string
     shippingAddress: EventData<'order.paid'>['shippingAddress']
-    payment: { provider: string; token: string }
+    payment: { provider: string; token?: string }
   },
   orders: NewOrder[]
 ) => {
@@ -150,7 +154,7 @@ export const place = async (
     buyerId,
     shippingAddress: JSON.stringify(checkout.shippingAddress),
     paymentProvider: checkout.payment.provider,
-    paymentToken: checkout.payment.token
+    paymentToken: checkout.payment.token ?? null
   })
   const orderRows = trx('orders').insert(
     orders.map((order) => ({
@@ -185,14 +189,142 @@ export const place = async (
       currency
     }))
   )
+  const [payment] = await trx('payments')
+    .insert({
+      id: randomUUID(),
+      checkoutId,
+      provider: checkout.payment.provider,
+      status: 'authorizing',
+      amount: orders.reduce((sum, order) => sum + order.total, 0),
+      currency
+    })
+    .returning('*')
+  await app.get('events').effects.schedule(trx, AUTHORIZE, checkoutId, { checkoutId })
   const timeout = durationMs(app.get('orderPendingTimeout'))
+  await app.get('events').effects.schedule(trx, EXPIRE, checkoutId, { checkoutId }, { delayMs: timeout })
   for (const order of orders) await app.get('events').effects.schedule(trx, PENDING_TIMEOUT, order.id, { orderId: order.id }, { delayMs: timeout })
+  return payment as PaymentRow
+}
+
+/** What caused a step of the checkout's payment: carried on to the events it emits. */
+interface Cause {
+  correlationId: string
+  causationId: string | null
+}
+
+/** Whether every order of the checkout has its reservation's outcome: none is pending with its payment not started. */
+const reservationsSettled = (orders: Array<Pick<OrderRow, 'status' | 'paymentStartedAt'>>) => orders.every((order) => stageOf(order) !== 'pending')
+
+/** The payment is captured (the `payment-capture` side effect) once it is authorized and every order of its checkout has its reservation's outcome. */
+const captureWhenReady = async (
+  app: ServiceApplication,
+  trx: Knex.Transaction,
+  payment: PaymentRow,
+  orders: Array<Pick<OrderRow, 'status' | 'paymentStartedAt'>>,
+  cause: Cause
+) => {
+  if (payment.status === 'authorized' && reservationsSettled(orders)) {
+    await app.get('events').effects.schedule(trx, CAPTURE, payment.checkoutId, { checkoutId: payment.checkoutId, ...cause })
+  }
+}
+
+/**
+ * An order's reservation has its outcome (reserved, rejected, or expired): an order reserved
+ * after its checkout's payment ended without capturing it (or captured without it) is declined;
+ * the last outcome of an authorized payment's checkout starts the capture. The payment row is
+ * locked (after the order: every path locks a checkout's orders before its payment), so of two
+ * outcomes arriving together the later one sees the earlier.
+ */
+const reservationSettled = async (app: ServiceApplication, trx: Knex.Transaction, order: OrderRow, cause: Cause) => {
+  const payment: PaymentRow | undefined = await trx('payments').where({ checkoutId: order.checkoutId }).forNoKeyUpdate().first()
+  if (!payment) return
+  if (['captured', 'voided', 'failed'].includes(payment.status) && (await decline(app, trx, order))) return
+  const orders = await trx('orders').where({ checkoutId: order.checkoutId }).select('status', 'paymentStartedAt')
+  await captureWhenReady(app, trx, payment, orders, cause)
+}
+
+/** A checkout's orders (by id) and then its payment, locked in that order: the order every path locks them in. */
+export const lockCheckout = async (trx: Knex.Transaction, checkoutId: string) => {
+  const orders: OrderRow[] = await trx('orders').where({ checkoutId }).orderBy('id').forNoKeyUpdate()
+  const payment: PaymentRow | undefined = await trx('payments').where({ checkoutId }).forNoKeyUpdate().first()
+  return { orders, payment }
+}
+export type LockedCheckout = { orders: OrderRow[]; payment: PaymentRow }
+
+/** The amount a capture takes: the totals of the checkout's orders waiting for their payment (reserved, not rejected or expired). */
+export const amountToCapture = async (db: Knex, checkoutId: string) => {
+  const orders: OrderRow[] = await db('orders').where({ checkoutId })
+  return orders.filter(awaitsPayment).reduce((sum, order) => sum + order.total, 0)
+}
+
+/** paymentAuthorized: the provider holds the total (its answer, a webhook or a lookup); captured once every reservation has its outcome. */
+export const paymentAuthorized = async (
+  app: ServiceApplication,
+  trx: Knex.Transaction,
+  checkout: LockedCheckout,
+  paymentId: string,
+  cause: Cause
+) => {
+  if (await movePayment(trx, checkout.payment, 'authorize', { paymentId, clientSecret: null })) {
+    await captureWhenReady(app, trx, checkout.payment, checkout.orders, cause)
+  }
+  return []
+}
+
+/** paymentRequiresAction: the buyer confirms the payment with the provider (`clientSecret`); its webhook tells the outcome. */
+export const paymentRequiresAction = async (trx: Knex.Transaction, checkout: LockedCheckout, paymentId: string, clientSecret: string | null) => {
+  await movePayment(trx, checkout.payment, 'requireAction', { paymentId, clientSecret })
+  return []
+}
+
+/** The orders waiting for the payment are cancelled for `payment_failed`: the ones moved. */
+const declineAll = async (app: ServiceApplication, trx: Knex.Transaction, checkout: LockedCheckout) => {
+  const moved: OrderRow[] = []
+  for (const order of checkout.orders) if (await decline(app, trx, order)) moved.push(order)
+  return moved
+}
+
+/** paymentFailed: declined (or nothing was authorized): the orders waiting for it are declined, and those reserved later. */
+export const paymentFailed = async (app: ServiceApplication, trx: Knex.Transaction, checkout: LockedCheckout, reason: string) =>
+  (await movePayment(trx, checkout.payment, 'fail', { failureReason: reason, clientSecret: null })) ? declineAll(app, trx, checkout) : []
+
+/** paymentVoided: the hold was released, nothing captured (no order reserved, or the capture could not be made): the orders waiting for it are declined. */
+export const paymentVoided = async (app: ServiceApplication, trx: Knex.Transaction, checkout: LockedCheckout) =>
+  (await movePayment(trx, checkout.payment, 'void', { clientSecret: null })) ? declineAll(app, trx, checkout) : []
+
+/**
+ * paymentCaptured: the totals of the orders waiting for the payment were captured (once, by our
+ * capture or as the provider's webhook or lookup reports it): each of them takes its `pay` step.
+ */
+export const paymentCaptured = async (app: ServiceApplication, trx: Knex.Transaction, checkout: LockedCheckout, captureId: string | null) => {
+  const paying = checkout.orders.filter(awaitsPayment)
+  const captured = paying.reduce((sum, order) => sum + order.total, 0)
+  if (!(await movePayment(trx, checkout.payment, 'capture', { captureId, captured, clientSecret: null }))) return []
+  const receipts = await receiptsOf(trx, checkout.payment.checkoutId)
+  for (const order of paying) await pay(app, trx, order, checkout.payment.paymentId!, receipts(order.id))
+  return paying
+}
+
+/** The receipt's part of `order.paid` the order row does not hold, per order of the checkout: what notify-service prints and mails. */
+const receiptsOf = async (trx: Knex.Transaction, checkoutId: string) => {
+  const { shippingAddress } = await trx('checkouts').where({ id: checkoutId }).first('shippingAddress')
+  const lines: Array<{ orderId: string; productId: string; title: string; quantity: number; unitPrice: number }> = await trx('order_lines')
+    .join('orders', 'orders.id', 'order_lines.orderId')
+    .where('orders.checkoutId', checkoutId)
+    .orderBy('order_lines.productId')
+    .select('order_lines.orderId', 'productId', 'title', 'quantity', 'unitPrice')
+  return (orderId: string) => ({
+    shippingAddress,
+    lines: lines
+      .filter((line) => line.orderId === orderId)
+      .map(({ productId, title, quantity, unitPrice }) => ({ productId, title, quantity, unitPrice }))
+  })
 }
 
 /**
  * reserve: the catalog reserved the stock at the quoted prices; the order keeps its quoted total,
- * the most it is ever charged, and its payment starts: a `charge` side effect, carrying the saga's
- * correlation (authorize and capture happen after commit, once, see payments/charge.ts).
+ * the most it is ever charged, and waits for its checkout's payment: captured with the others
+ * once every order of the checkout has its reservation's outcome (see reservationSettled).
  */
 export const reserve = async (
   app: ServiceApplication,
@@ -203,17 +335,18 @@ export const reserve = async (
   if (!mayTake('reserve', order, BY_SYSTEM)) return
   await trx('orders').where({ id: order.id }).update({ paymentStartedAt: trx.fn.now(), updatedAt: trx.fn.now() })
   order.paymentStartedAt = new Date()
-  await app.get('events').effects.schedule(trx, CHARGE, order.id, { orderId: order.id, ...cause })
+  await reservationSettled(app, trx, order, cause)
 }
 
 /** reject: the catalog could not reserve the stock; the order is rejected with its reasons. */
-export const reject = async (app: ServiceApplication, trx: Knex.Transaction, order: OrderRow, reason: string) => {
+export const reject = async (app: ServiceApplication, trx: Knex.Transaction, order: OrderRow, reason: string, cause: Cause) => {
   if (!mayTake('reject', order, BY_SYSTEM)) return
   await move(trx, order, 'rejected', { by: SYSTEM, reason })
   await app.get('events').emit(trx, 'order.rejected', { ...refOf(order), reason })
+  await reservationSettled(app, trx, order, cause)
 }
 
-/** pay: captured as `paymentId`; the total is held in escrow and `order.paid` carries the receipt. Whether it was taken. */
+/** pay: captured from the checkout's payment `paymentId` (the provider's id); the total is held in escrow and `order.paid` carries the receipt. Whether it was taken. */
 export const pay = async (
   app: ServiceApplication,
   trx: Knex.Transaction,
@@ -253,8 +386,10 @@ export const decline = async (app: ServiceApplication, trx: Knex.Transaction, or
 }
 
 /** expire: still pending at its timeout, its payment not started: cancelled for `timeout`. */
-export const expire = async (app: ServiceApplication, trx: Knex.Transaction, order: OrderRow) => {
-  if (mayTake('expire', order, BY_SYSTEM)) await cancelled(app, trx, order, SYSTEM, 'timeout')
+export const expire = async (app: ServiceApplication, trx: Knex.Transaction, order: OrderRow, cause: Cause) => {
+  if (!mayTake('expire', order, BY_SYSTEM)) return
+  await cancelled(app, trx, order, SYSTEM, 'timeout')
+  await reservationSettled(app, trx, order, cause)
 }
 
 /** cancel: by a person, before shipping; a paid order is refunded in full (the catalog gives the stock back on either event). */
@@ -335,6 +470,7 @@ export const refund = async (
 export const payBack = async (app: ServiceApplication, trx: Knex.Transaction, order: OrderRow, pending: RefundRow, refundReference: string) => {
   const updated = await trx('refunds').where({ id: pending.id, status: 'pending' }).update({ status: 'succeeded', refundReference })
   if (updated === 0) return
+  await trx('payments').where({ checkoutId: order.checkoutId }).increment('refunded', pending.amount).update({ updatedAt: trx.fn.now() })
   const movement = { orderId: order.id, sellerId: order.sellerId, currency: order.currency }
   await refundToBuyer(trx, movement, pending)
   await reverseForRefund(app, trx, movement, pending.id)

@@ -45,3 +45,27 @@ export const TRANSITIONS: Record<Step, { from: Stage[]; to: Stage; by: Role[] }>
 
 /** The statuses a person asks for in PATCH /orders/:id: the `to` of the steps ship, deliver and cancel. */
 export const requestedStatuses = ['shipped', 'delivered', 'cancelled'] as const
+
+/**
+ * A checkout's payment, as stored and as the API shows it: `authorizing` until the provider has
+ * answered the authorization, `requires_action` while the buyer confirms it (3-D Secure), then
+ * `authorized` (held), and at the end `captured`, `voided` (released, nothing captured) or `failed`.
+ */
+export const paymentStatuses = ['authorizing', 'requires_action', 'authorized', 'captured', 'voided', 'failed'] as const
+export type PaymentStatus = (typeof paymentStatuses)[number]
+
+export type PaymentStep = 'requireAction' | 'authorize' | 'capture' | 'void' | 'fail'
+
+/**
+ * Every transition of a checkout's payment, whoever reports it (the provider's answer, its
+ * webhook, or a lookup): the payment only moves forward, so a late or repeated report changes
+ * nothing. A failure counts only before the payment was authorized (a failed attempt the buyer
+ * then retried successfully may be reported after the success).
+ */
+export const PAYMENT_TRANSITIONS: Record<PaymentStep, { from: PaymentStatus[]; to: PaymentStatus }> = {
+  requireAction: { from: ['authorizing'], to: 'requires_action' },
+  authorize: { from: ['authorizing', 'requires_action'], to: 'authorized' },
+  capture: { from: ['authorizing', 'requires_action', 'authorized'], to: 'captured' },
+  void: { from: ['authorizing', 'requires_action', 'authorized'], to: 'voided' },
+  fail: { from: ['authorizing', 'requires_action'], to: 'failed' }
+}

@@ -1,145 +1,176 @@
-import { type EventData, type Knex, runInTransaction, type ServiceApplication, setEventCause, type SideEffect } from '@marketmesh/shared'
-import { awaitsPayment, CHARGE, decline, lockOrder, pay, type OrderRow } from '../orders/order'
-import { paymentProviders } from '.'
+import { runInTransaction, setEventCause, type Knex, type ServiceApplication, type SideEffect } from '@marketmesh/shared'
+import {
+  amountToCapture,
+  lockCheckout,
+  paymentAuthorized,
+  paymentCaptured,
+  paymentFailed,
+  paymentRequiresAction,
+  paymentVoided,
+  type LockedCheckout,
+  type OrderRow
+} from '../orders/order'
+import { AUTHORIZE, awaitsOutcome, CAPTURE, EXPIRE, paymentKeys, SETTLE, type PaymentRow } from '../orders/payment'
+import { paymentProviders, type Authorization } from '.'
 
-/** The side effect that asks the provider what became of a charge that gave up, and ends the order by the answer. */
-export const SETTLE_CHARGE = 'charge-settle'
-
-interface ChargePayload {
-  orderId: string
+interface Cause {
   /** The saga's correlation, carried on to the events the payment's outcome emits. */
   correlationId: string
-  causationId: string
+  causationId: string | null
 }
 
-interface SettlePayload extends ChargePayload {
+type CapturePayload = Cause & { checkoutId: string }
+
+interface SettlePayload extends CapturePayload {
+  /** Which call's answers were lost: the authorization, or the capture. */
+  phase: 'authorize' | 'capture'
   /** 1 for the first round of lookups; each round that gives up schedules the next. */
   round: number
 }
 
-/** The idempotency keys of an order's payment calls: one per order and step. */
-const keysOf = (orderId: string) => ({ authorize: `${orderId}:authorize`, capture: `${orderId}:capture`, void: `${orderId}:void` })
+/**
+ * Concludes a checkout's payment: with its orders and payment locked, takes the payment's step
+ * (orders/order.ts), which pays or declines its orders; the saga's step durations of the orders it
+ * moved are observed.
+ */
+export const concludePayment = (
+  app: ServiceApplication,
+  trx: Knex.Transaction,
+  checkoutId: string,
+  step: (checkout: LockedCheckout) => Promise<OrderRow[]>
+) =>
+  lockCheckout(trx, checkoutId).then(async ({ orders, payment }) => {
+    if (!payment) return
+    for (const order of await step({ orders, payment })) {
+      app.get('orderMetrics').sagaStep.observe({ step: order.status }, (Date.now() - new Date(order.createdAt).getTime()) / 1000)
+    }
+  })
 
 /**
- * Performs the `charge` side effect the `reserve` step schedules: authorizes and captures an
- * order's total through its checkout's provider, then takes the order's `pay` step (its total held
- * in escrow, the receipt in `order.paid`) or `decline` (`cancelled` for `payment_failed`). A provider that is unavailable throws: the side effect is retried later with
- * the same idempotency keys, so a capture that happened before a crash is answered again, not
- * charged again.
+ * Performs the side effects of a checkout's one payment (and `payment-expire`, the timer voiding
+ * one its buyer never confirmed), each call with a stable idempotency key
+ * (`<checkoutId>:authorize`, `:capture`, `:void`): a call repeated after a crash or a timeout is
+ * answered again by the provider, never charged again. `payment-authorize` (scheduled by `place`,
+ * awaited by POST /checkouts) asks the provider to hold the checkout's total;
+ * `payment-capture` (scheduled once the payment is authorized and every order has its
+ * reservation's outcome) captures the reserved orders' totals in one capture (voids the hold when
+ * none was reserved). Each answer is concluded with the checkout locked, by the payment's steps in
+ * orders/order.ts: a webhook reporting the same outcome meanwhile finds it taken and changes nothing.
  *
- * When every retry has failed, the order is not cancelled blindly (the capture may have happened
- * and only its answer been lost): a `charge-settle` side effect asks the provider what became of
- * the payment. Captured: the order is paid. Authorized: the hold is voided, then the order
- * cancelled. Nothing (or voided): cancelled. While the provider cannot answer that either, the
- * order stays pending with its payment in progress: the lookup is retried, and each round that
- * gives up schedules another, the longest retry delay later, until the provider answers (each
- * failed round is a failed side effect an operator sees).
+ * When every retry has failed, nothing is concluded blindly (the call may have been made and only
+ * its answer lost): a `payment-settle` side effect looks the payment up. Captured: the orders are
+ * paid. Authorized: after a lost authorization the capture follows; after a lost capture the hold
+ * is voided and the orders cancelled. Nothing, failed or voided: cancelled. While the provider
+ * cannot answer that either, the orders stay pending with their payment in progress: each round
+ * that gives up schedules another, the longest retry delay later, until the provider answers.
  */
-export const chargeOrders = (app: ServiceApplication) => {
+export const chargeCheckouts = (app: ServiceApplication) => {
   const db: Knex = app.get('postgresqlClient')
   const events = app.get('events')
   const providers = paymentProviders(app)
   const { retryDelaysMs, pollIntervalMs } = app.get('sideEffects')
   const settleRoundEvery = Math.max(pollIntervalMs, ...retryDelaysMs)
 
-  const conclude = (payload: ChargePayload, step: (trx: Knex.Transaction, order: OrderRow) => Promise<boolean>) =>
+  const conclude = (checkoutId: string, cause: Cause, step: (trx: Knex.Transaction, checkout: LockedCheckout) => Promise<OrderRow[]>) =>
     runInTransaction(db, async (trx) => {
-      setEventCause(trx, { correlationId: payload.correlationId, causationId: payload.causationId })
-      const order = await lockOrder(trx, payload.orderId)
-      if (!order || !(await step(trx, order))) return
-      app.get('orderMetrics').sagaStep.observe({ step: order.status }, (Date.now() - new Date(order.createdAt).getTime()) / 1000)
+      setEventCause(trx, cause)
+      await concludePayment(app, trx, checkoutId, (checkout) => step(trx, checkout))
     })
 
-  const cancelUnpaid = (payload: ChargePayload) => conclude(payload, (trx, order) => decline(app, trx, order))
+  const paymentOf = (checkoutId: string): Promise<(PaymentRow & { paymentToken: string }) | undefined> =>
+    db('payments')
+      .join('checkouts', 'checkouts.id', 'payments.checkoutId')
+      .where('payments.checkoutId', checkoutId)
+      .first('payments.*', 'checkouts.paymentToken')
 
-  const markPaid = (payload: ChargePayload, captureId: string, lines: ChargeLine[]) =>
-    conclude(payload, (trx, order) => pay(app, trx, order, captureId, receiptOf(lines)))
+  const concludeAuthorization = (checkoutId: string, cause: Cause, authorization: Authorization) =>
+    conclude(checkoutId, cause, (trx, checkout) =>
+      authorization.status === 'authorized'
+        ? paymentAuthorized(app, trx, checkout, authorization.paymentId, cause)
+        : authorization.status === 'requires_action'
+          ? paymentRequiresAction(trx, checkout, authorization.paymentId, authorization.clientSecret)
+          : paymentFailed(app, trx, checkout, authorization.reason)
+    )
 
-  // The order and its receipt's lines and address, in one round trip: none of it changes once
-  // its payment has started.
-  const chargeLinesOf = (orderId: string): Promise<ChargeLine[]> =>
-    db('orders')
-      .join('checkouts', 'checkouts.id', 'orders.checkoutId')
-      .join('order_lines', 'order_lines.orderId', 'orders.id')
-      .where('orders.id', orderId)
-      .orderBy('order_lines.productId')
-      .select(
-        'orders.status',
-        'orders.paymentStartedAt',
-        'orders.total',
-        'orders.currency',
-        'orders.checkoutId',
-        'checkouts.paymentProvider',
-        'checkouts.paymentToken',
-        'checkouts.shippingAddress',
-        'order_lines.productId',
-        'order_lines.title',
-        'order_lines.quantity',
-        'order_lines.unitPrice'
-      )
+  const authorize = async ({ id, payload }: SideEffect<{ checkoutId: string }>) => {
+    const payment = await paymentOf(payload.checkoutId)
+    if (payment?.status !== 'authorizing') return
+    const authorization = await providers[payment.provider].authorize({
+      idempotencyKey: paymentKeys(payment.checkoutId).authorize,
+      token: payment.paymentToken,
+      amount: payment.amount,
+      currency: payment.currency,
+      transferGroup: payment.checkoutId
+    })
+    await concludeAuthorization(payment.checkoutId, { correlationId: id, causationId: null }, authorization)
+  }
 
-  const charge = async ({ payload }: SideEffect<ChargePayload>) => {
-    const lines = await chargeLinesOf(payload.orderId)
-    const [order] = lines
-    if (!order || !awaitsPayment(order)) return
-    const provider = providers[order.paymentProvider]
-    const keys = keysOf(payload.orderId)
-    const { total: amount, currency } = order
-    const authorization = await provider.authorize({
-      idempotencyKey: keys.authorize,
-      token: order.paymentToken,
+  const voidAndConclude = async (payment: PaymentRow, paymentId: string, cause: Cause) => {
+    await providers[payment.provider].void({ idempotencyKey: paymentKeys(payment.checkoutId).void, paymentId })
+    await conclude(payment.checkoutId, cause, (trx, checkout) => paymentVoided(app, trx, checkout))
+  }
+
+  const capture = async ({ payload }: SideEffect<CapturePayload>) => {
+    const payment = await paymentOf(payload.checkoutId)
+    if (payment?.status !== 'authorized' || !payment.paymentId) return
+    const amount = await amountToCapture(db, payment.checkoutId)
+    if (amount === 0) return voidAndConclude(payment, payment.paymentId, payload)
+    const { captureId } = await providers[payment.provider].capture({
+      idempotencyKey: paymentKeys(payment.checkoutId).capture,
+      paymentId: payment.paymentId,
       amount,
-      currency,
-      transferGroup: order.checkoutId
+      currency: payment.currency
     })
-    if (authorization.status !== 'authorized') return cancelUnpaid(payload)
-    const { captureId } = await provider.capture({ idempotencyKey: keys.capture, paymentId: authorization.paymentId, amount, currency })
-    await markPaid(payload, captureId, lines)
+    await conclude(payment.checkoutId, payload, (trx, checkout) => paymentCaptured(app, trx, checkout, captureId))
   }
 
   const settle = async ({ payload }: SideEffect<SettlePayload>) => {
-    const lines = await chargeLinesOf(payload.orderId)
-    const [order] = lines
-    if (!order || !awaitsPayment(order)) return
-    const provider = providers[order.paymentProvider]
-    const keys = keysOf(payload.orderId)
-    const payment = await provider.lookup({ idempotencyKey: keys.authorize })
-    if (payment.status === 'captured') return markPaid(payload, payment.captureId, lines)
-    if (payment.status === 'authorized') await provider.void({ idempotencyKey: keys.void, paymentId: payment.paymentId })
-    await cancelUnpaid(payload)
+    const payment = await paymentOf(payload.checkoutId)
+    if (!payment || !awaitsOutcome(payment)) return
+    const state = await providers[payment.provider].lookup({
+      paymentId: payment.paymentId ?? undefined,
+      idempotencyKey: paymentKeys(payment.checkoutId).authorize
+    })
+    const on = (step: (trx: Knex.Transaction, checkout: LockedCheckout) => Promise<OrderRow[]>) => conclude(payment.checkoutId, payload, step)
+    switch (state.status) {
+      case 'captured':
+        return on((trx, checkout) => paymentCaptured(app, trx, checkout, state.captureId))
+      case 'authorized':
+        if (payload.phase === 'authorize') return on((trx, checkout) => paymentAuthorized(app, trx, checkout, state.paymentId, payload))
+        return voidAndConclude(payment, state.paymentId, payload)
+      case 'requires_action':
+        return on((trx, checkout) => paymentRequiresAction(trx, checkout, state.paymentId, null))
+      case 'voided':
+        return on((trx, checkout) => paymentVoided(app, trx, checkout))
+      case 'failed':
+        return on((trx, checkout) => paymentFailed(app, trx, checkout, state.reason))
+      default:
+        return on((trx, checkout) => paymentFailed(app, trx, checkout, 'not_authorized'))
+    }
   }
 
-  const scheduleSettle = (payload: ChargePayload, round: number, delayMs: number) =>
+  // The buyer never confirmed the payment: the hold is released (a confirmation arriving meanwhile
+  // is voided with it), the orders declined.
+  const expire = async ({ id, payload }: SideEffect<{ checkoutId: string }>) => {
+    const payment = await paymentOf(payload.checkoutId)
+    if (payment?.status !== 'requires_action' || !payment.paymentId) return
+    await voidAndConclude(payment, payment.paymentId, { correlationId: id, causationId: null })
+  }
+
+  const scheduleSettle = (payload: CapturePayload, phase: SettlePayload['phase'], round: number, delayMs: number) =>
     runInTransaction(db, async (trx) => {
-      const { orderId, correlationId, causationId } = payload
-      const next: SettlePayload = { orderId, correlationId, causationId, round }
-      await events.effects.schedule(trx, SETTLE_CHARGE, `${orderId}:${round}`, next, { delayMs })
+      const { checkoutId, correlationId, causationId } = payload
+      const next: SettlePayload = { checkoutId, correlationId, causationId, phase, round }
+      await events.effects.schedule(trx, SETTLE, `${checkoutId}:${phase}:${round}`, next, { delayMs })
     })
 
   events.effects
-    .perform<ChargePayload>(CHARGE, charge, { onGiveUp: ({ payload }) => scheduleSettle(payload, 1, 0) })
-    .perform<SettlePayload>(SETTLE_CHARGE, settle, {
-      onGiveUp: ({ payload }) => scheduleSettle(payload, payload.round + 1, settleRoundEvery)
+    .perform<{ checkoutId: string }>(AUTHORIZE, authorize, {
+      onGiveUp: ({ id, payload }) => scheduleSettle({ checkoutId: payload.checkoutId, correlationId: id, causationId: null }, 'authorize', 1, 0)
+    })
+    .perform<CapturePayload>(CAPTURE, capture, { onGiveUp: ({ payload }) => scheduleSettle(payload, 'capture', 1, 0) })
+    .perform<{ checkoutId: string }>(EXPIRE, expire)
+    .perform<SettlePayload>(SETTLE, settle, {
+      onGiveUp: ({ payload }) => scheduleSettle(payload, payload.phase, payload.round + 1, settleRoundEvery)
     })
 }
-
-interface ChargeLine {
-  status: OrderRow['status']
-  checkoutId: string
-  paymentStartedAt: OrderRow['paymentStartedAt']
-  total: number
-  currency: string
-  paymentProvider: string
-  paymentToken: string
-  shippingAddress: EventData<'order.paid'>['shippingAddress']
-  productId: string
-  title: string
-  quantity: number
-  unitPrice: number
-}
-
-/** The receipt's part of `order.paid` the order row does not hold: what notify-service needs to print and mail it. */
-const receiptOf = (lines: ChargeLine[]) => ({
-  shippingAddress: lines[0].shippingAddress,
-  lines: lines.map(({ productId, title, quantity, unitPrice }) => ({ productId, title, quantity, unitPrice }))
-})

@@ -4,7 +4,10 @@ import { TestPaymentProvider } from './test-provider'
 
 export * from './provider'
 
-/** Counts every call by its outcome (`payment_provider_calls_total`). */
+/** A secret shorter than this is refused: a guessable one lets anyone forge the test provider's webhooks. */
+const MIN_WEBHOOK_SECRET_LENGTH = 16
+
+/** Counts every call by its outcome (`payment_provider_calls_total`); parsing a webhook is no call. */
 const counted = (app: ServiceApplication, name: string, provider: PaymentProvider): PaymentProvider => {
   const count = async <R>(operation: string, call: () => Promise<R>) => {
     const { providerCalls } = app.get('orderMetrics')
@@ -21,9 +24,9 @@ const counted = (app: ServiceApplication, name: string, provider: PaymentProvide
   return {
     authorize: (request) => count('authorize', () => provider.authorize(request)),
     capture: (request) => count('capture', () => provider.capture(request)),
+    void: (request) => count('void', () => provider.void(request)),
     refund: (request) => count('refund', () => provider.refund(request)),
     lookup: (request) => count('lookup', () => provider.lookup(request)),
-    void: (request) => count('void', () => provider.void(request)),
     transfer: (request) => count('transfer', () => provider.transfer(request)),
     reverseTransfer: (request) => count('reverseTransfer', () => provider.reverseTransfer(request)),
     createAccount: (request) => count('createAccount', () => provider.createAccount(request)),
@@ -32,7 +35,36 @@ const counted = (app: ServiceApplication, name: string, provider: PaymentProvide
   }
 }
 
-/** The providers a checkout may name in `payment.provider`; a real one (e.g. Stripe) is one more entry. */
-export const paymentProviders = (app: ServiceApplication): Record<string, PaymentProvider> => ({
-  test: counted(app, 'test', new TestPaymentProvider(app.get('postgresqlClient')))
-})
+const registries = new WeakMap<ServiceApplication, Record<string, PaymentProvider>>()
+
+/**
+ * The providers a checkout may name in `payment.provider` and whose webhooks
+ * /payment-webhooks/:provider takes; a real one (e.g. Stripe) is one more entry. The `test`
+ * provider moves no money: it is there when `paymentTestProvider` is on (off in production), with
+ * a webhook secret of at least 16 characters. Created once per app; throws at start when none is
+ * configured, naming the setting.
+ */
+export const paymentProviders = (app: ServiceApplication): Record<string, PaymentProvider> => {
+  const known = registries.get(app)
+  if (known) return known
+  const providers: Record<string, PaymentProvider> = {}
+  if (app.get('paymentTestProvider')) {
+    const secret = app.get('paymentTestWebhookSecret')
+    if (secret.length < MIN_WEBHOOK_SECRET_LENGTH) {
+      throw new Error(
+        `Invalid setting "paymentTestWebhookSecret" (env PAYMENT_TEST_WEBHOOK_SECRET): must be at least ${MIN_WEBHOOK_SECRET_LENGTH} characters while the test provider is on (PAYMENT_TEST_PROVIDER=true)`
+      )
+    }
+    providers.test = counted(app, 'test', new TestPaymentProvider(app.get('postgresqlClient'), secret))
+    if (process.env.NODE_ENV === 'production') {
+      app.get('logger').warn('the test payment provider is on (PAYMENT_TEST_PROVIDER=true): checkouts paying with it move no money')
+    }
+  }
+  if (Object.keys(providers).length === 0) {
+    throw new Error(
+      'No payment provider is configured: the test provider, which moves no money, is off in production; set PAYMENT_TEST_PROVIDER=true (setting "paymentTestProvider") to run with it anyway'
+    )
+  }
+  registries.set(app, providers)
+  return providers
+}

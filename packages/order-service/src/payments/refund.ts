@@ -3,10 +3,10 @@ import { lockOrder, payBack, REFUND, type OrderRow, type RefundRow } from '../or
 import { paymentProviders } from '.'
 
 /**
- * Performs the `refund` side effect the order's `refund` step schedules: pays the refund back
- * through the order's provider (key per order and refund: a retry never pays back twice), then
- * takes the order's `payBack` step (the ledger's journal, `order.refunded`, `refunded` once all
- * that was paid is back).
+ * Performs the `refund` side effect the order's `refund` step schedules: pays the refund back from
+ * its checkout's payment (key per order and refund: a retry never pays back twice), then takes the
+ * order's `payBack` step (the ledger's journal, `order.refunded`, `refunded` once all that was
+ * paid is back).
  */
 export const refundOrders = (app: ServiceApplication) => {
   const db: Knex = app.get('postgresqlClient')
@@ -16,13 +16,13 @@ export const refundOrders = (app: ServiceApplication) => {
   const refund = async ({ payload }: SideEffect<{ refundId: string }>) => {
     const pending: RefundRow | undefined = await db('refunds').where({ id: payload.refundId, status: 'pending' }).first()
     if (!pending) return
-    const order = await db('orders')
-      .join('checkouts', 'checkouts.id', 'orders.checkoutId')
+    const payment = await db('payments')
+      .join('orders', 'orders.checkoutId', 'payments.checkoutId')
       .where('orders.id', pending.orderId)
-      .first('orders.paymentId', 'checkouts.paymentProvider')
-    const { refundId } = await providers[order.paymentProvider].refund({
+      .first('payments.paymentId', 'payments.provider')
+    const { refundId } = await providers[payment.provider].refund({
       idempotencyKey: `${pending.orderId}:refund:${pending.id}`,
-      paymentId: order.paymentId,
+      paymentId: payment.paymentId,
       amount: pending.amount,
       currency: pending.currency
     })

@@ -6,6 +6,7 @@ import { ledger } from './ledger/ledger'
 import { order } from './orders/orders'
 import { payoutAccount } from './payout-accounts/payout-accounts'
 import { payout } from './payouts/payouts'
+import { paymentWebhook } from './payment-webhooks/payment-webhooks'
 import { refund } from './refunds/refunds'
 
 export const services = (app: ServiceApplication) => {
@@ -17,4 +18,5 @@ export const services = (app: ServiceApplication) => {
   app.configure(ledger)
   app.configure(payoutAccount)
   app.configure(payout)
+  app.configure(paymentWebhook)
 }

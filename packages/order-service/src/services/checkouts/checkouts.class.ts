@@ -4,9 +4,11 @@ import type { KnexAdapterParams } from '@feathersjs/knex'
 import { invalidField, type Knex, type ServiceApplication } from '@marketmesh/shared'
 import { randomUUID } from 'node:crypto'
 import { place, type NewOrder } from '../../orders/order'
-import type { Checkout, CheckoutData } from './checkouts.schema'
+import type { PaymentRow } from '../../orders/payment'
+import { paymentProviders } from '../../payments'
+import type { Checkout, CheckoutData, CheckoutPayment } from './checkouts.schema'
 
-export type { Checkout, CheckoutData }
+export type { Checkout, CheckoutData, CheckoutPayment }
 
 export type CheckoutParams = KnexAdapterParams & Params
 
@@ -29,6 +31,18 @@ interface ProductRow {
 
 type PlannedOrder = Omit<NewOrder, 'shopName'>
 
+/** The payment as the buyer sees it: its client secret only while their app needs it to confirm the payment. */
+export const paymentView = (payment: PaymentRow): CheckoutPayment => ({
+  id: payment.id,
+  provider: payment.provider,
+  status: payment.status,
+  amount: payment.amount,
+  captured: payment.captured,
+  refunded: payment.refunded,
+  currency: payment.currency,
+  ...(payment.status === 'requires_action' && payment.clientSecret ? { clientSecret: payment.clientSecret } : {})
+})
+
 /**
  * One buyer's cart becomes one order per seller, placed (orders/order.ts `place`: all `pending`,
  * with their lines, timelines and `order.created` events) in one transaction. Products come from the read model: no call to
@@ -42,6 +56,7 @@ export class CheckoutService {
     const trx = params.transaction?.trx
     if (!trx) throw new Error('checkouts.create runs in the transaction of inTransaction()')
     const buyerId = params.principal!.id
+    if (!paymentProviders(this.app)[data.payment.provider]) throw invalidField('payment.provider', `no payment provider ${data.payment.provider}`)
     const quantities = new Map<string, number>()
     const firstIndex = new Map<string, number>()
     data.items.forEach(({ productId, quantity }, index) => {
@@ -83,11 +98,17 @@ export class CheckoutService {
     const buyerName = people.get(buyerId)?.name ?? data.shippingAddress.name
     const checkoutId = randomUUID()
     const orders = planned.map((order) => ({ ...order, shopName: people.get(order.sellerId)?.shopName ?? null }))
-    await place(this.app, trx, { id: checkoutId, buyerId, buyerName, currency, shippingAddress: data.shippingAddress, payment: data.payment }, orders)
+    const payment = await place(
+      this.app,
+      trx,
+      { id: checkoutId, buyerId, buyerName, currency, shippingAddress: data.shippingAddress, payment: data.payment },
+      orders
+    )
     return {
       id: checkoutId,
       status: 'pending',
-      orders: planned.map((order) => ({ id: order.id, sellerId: order.sellerId, status: 'pending', total: order.total, currency }))
+      orders: planned.map((order) => ({ id: order.id, sellerId: order.sellerId, status: 'pending', total: order.total, currency })),
+      payment: paymentView(payment)
     }
   }
 
@@ -98,7 +119,13 @@ export class CheckoutService {
       .first('id')
     if (!checkout) throw new NotFound(`No checkout ${id}`)
     const orders = await db('orders').where({ checkoutId: checkout.id }).orderBy('sellerId').select('id', 'sellerId', 'status', 'total', 'currency')
-    return { id: checkout.id, status: orders.some((order) => order.status === 'pending') ? 'pending' : 'settled', orders }
+    const payment: PaymentRow = await db('payments').where({ checkoutId: checkout.id }).first()
+    return {
+      id: checkout.id,
+      status: orders.some((order) => order.status === 'pending') ? 'pending' : 'settled',
+      orders,
+      payment: paymentView(payment)
+    }
   }
 
   private async productsOf(trx: Knex.Transaction, ids: string[], provider: string) {

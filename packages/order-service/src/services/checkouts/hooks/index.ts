@@ -1,1 +1,2 @@
 export * from './require-verified-email'
+export * from './await-payment-answer'

@@ -1,0 +1,50 @@
+import type { Knex } from '@marketmesh/shared'
+import { PAYMENT_TRANSITIONS, type PaymentStatus, type PaymentStep } from './status'
+
+/** A checkout's one payment (orders/order.ts takes its steps with the checkout's orders). */
+export interface PaymentRow {
+  id: string
+  checkoutId: string
+  provider: string
+  /** The provider's id of the payment, once it has answered. */
+  paymentId: string | null
+  status: PaymentStatus
+  amount: number
+  captured: number
+  refunded: number
+  currency: string
+  clientSecret: string | null
+  captureId: string | null
+  failureReason: string | null
+  createdAt: Date
+  updatedAt: Date
+}
+
+/** The side effects of a checkout's payment (performed by payments/charge.ts). */
+export const AUTHORIZE = 'payment-authorize'
+export const CAPTURE = 'payment-capture'
+/** Asks the provider what became of a payment whose answers were lost past every retry. */
+export const SETTLE = 'payment-settle'
+/** At ORDER_PENDING_TIMEOUT: a payment its buyer never confirmed is voided, and its orders declined (their stock given back). */
+export const EXPIRE = 'payment-expire'
+
+/** The idempotency keys of a checkout's payment calls: one per checkout and step. */
+export const paymentKeys = (checkoutId: string) => ({
+  authorize: `${checkoutId}:authorize`,
+  capture: `${checkoutId}:capture`,
+  void: `${checkoutId}:void`
+})
+
+/** Whether the payment still waits for its outcome (captured, voided or failed): the provider is asked only then. */
+export const awaitsOutcome = (payment: Pick<PaymentRow, 'status'>) => PAYMENT_TRANSITIONS.capture.from.includes(payment.status)
+
+/** Moves the payment by `step` when PAYMENT_TRANSITIONS allow it: whether it moved. */
+export const movePayment = async (trx: Knex.Transaction, payment: PaymentRow, step: PaymentStep, changes: Partial<PaymentRow> = {}) => {
+  const rule = PAYMENT_TRANSITIONS[step]
+  if (!rule.from.includes(payment.status)) return false
+  await trx('payments')
+    .where({ id: payment.id })
+    .update({ ...changes, status: rule.to, updatedAt: trx.fn.now() })
+  Object.assign(payment, changes, { status: rule.to })
+  return true
+}
