@@ -233,7 +233,7 @@ describe('payouts', () => {
     const { orderId, checkoutId } = await completedOrder(owner, 5_000)
     const [waiting] = await payoutSettled(orderId, 'pending')
     // A first attempt reached the provider and its answer was lost (played here before the account is enabled here).
-    const provider = new TestPaymentProvider(orders.db)
+    const provider = new TestPaymentProvider(orders.db, orders.app.get('paymentTestWebhookSecret'))
     const account = await provider.createAccount({
       idempotencyKey: `${owner.sellerId}:test:account`,
       sellerId: owner.sellerId!,
@@ -293,15 +293,21 @@ describe('payouts', () => {
     expect(await trialBalance()).toEqual([{ currency: 'EUR', balance: 0 }])
   })
 
-  it('applies account.updated by the provider’s order of events: an older one changes nothing', async () => {
+  it('applies the provider’s signed account.updated webhooks by their order of events: an older one changes nothing', async () => {
     const owner = await payableSeller()
     const accountId = await accountIdOf(owner)
-    await inTransaction((trx) =>
-      applyAccountUpdate(orders.app, trx, { accountId, status: 'restricted', requirements: ['external_account'] }, new Date('2026-12-01T10:00:00Z'))
-    )
-    await inTransaction((trx) =>
-      applyAccountUpdate(orders.app, trx, { accountId, status: 'enabled', requirements: [] }, new Date('2026-12-01T09:00:00Z'))
-    )
+    const provider = new TestPaymentProvider(orders.db, orders.app.get('paymentTestWebhookSecret'))
+    const accountUpdated = (status: 'enabled' | 'restricted', requirements: string[], at: string) => {
+      const { rawBody, headers } = provider.signWebhook({
+        id: `evt_${randomUUID()}`,
+        created: Date.parse(at) / 1000,
+        type: 'account.updated',
+        account: { accountId, status, requirements }
+      })
+      return fetch(`${orders.url}/payment-webhooks/test`, { method: 'POST', headers, body: rawBody }).then((response) => response.json())
+    }
+    expect(await accountUpdated('restricted', ['external_account'], '2026-12-01T10:00:00Z')).toEqual({ received: true, handled: true })
+    expect(await accountUpdated('enabled', [], '2026-12-01T09:00:00Z')).toEqual({ received: true, handled: true })
     const [account] = (await orders.call('GET', '/payout-accounts', { as: owner })).body.data
     expect(account).toMatchObject({ status: 'restricted', requirements: ['external_account'] })
     // A restricted account's seller's orders wait.

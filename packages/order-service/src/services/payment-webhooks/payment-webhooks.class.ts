@@ -5,6 +5,7 @@ import { randomUUID } from 'node:crypto'
 import { paymentCaptured, paymentAuthorized, paymentFailed, paymentVoided, type LockedCheckout, type OrderRow } from '../../orders/order'
 import { concludePayment } from '../../payments/charge'
 import { paymentProviders, WebhookSignatureError, type ProviderEvent } from '../../payments'
+import { applyAccountUpdate, applyTransferFailed, applyTransferReversed } from '../../payouts/payout'
 
 export type PaymentWebhookParams = Params & {
   route?: { provider?: string }
@@ -25,8 +26,10 @@ type PaymentEvent = Extract<ProviderEvent, { paymentId: string }>
  * POST /payment-webhooks/:provider: a provider tells what became of a payment. The signature is
  * checked over the raw body (400 when missing or wrong), each event is handled once (its id kept in
  * `payment_webhook_events`, in the transaction that acts on it), and in any order: the payment's
- * steps (orders/order.ts) only move it forward, so an older event changes nothing. Events about
- * payments this service does not know, and types it does not act on, are acknowledged and ignored.
+ * steps (orders/order.ts) only move it forward, so an older event changes nothing. A seller's
+ * account and transfer events go to the payouts (payouts/payout.ts), which order them the same
+ * way. Events about payments this service does not know, and types it does not act on, are
+ * acknowledged and ignored.
  */
 export class PaymentWebhookService {
   constructor(private readonly app: ServiceApplication) {}
@@ -50,7 +53,8 @@ export class PaymentWebhookService {
         .onConflict(['provider', 'eventId'])
         .ignore()
         .returning('eventId')
-      if (first.length === 0 || !('paymentId' in event)) return { received: true, handled: false }
+      if (first.length === 0) return { received: true, handled: false }
+      if (!('paymentId' in event)) return { received: true, handled: await this.payoutStep(trx, event) }
       const payment = await trx('payments').where({ provider: name, paymentId: event.paymentId }).first('checkoutId')
       if (!payment) return { received: true, handled: false }
       const cause = { correlationId: payment.checkoutId as string, causationId: randomUUID() }
@@ -58,6 +62,22 @@ export class PaymentWebhookService {
       await concludePayment(this.app, trx, payment.checkoutId, (checkout) => this.step(trx, checkout, event, cause))
       return { received: true, handled: true }
     })
+  }
+
+  /** What a seller's account or transfer event changes of the payouts (payouts/payout.ts); false for a type not acted on. */
+  private async payoutStep(trx: Knex.Transaction, event: Exclude<ProviderEvent, PaymentEvent>): Promise<boolean> {
+    switch (event.type) {
+      case 'account.updated':
+        return (await applyAccountUpdate(this.app, trx, event.account, new Date(event.created * 1000))) !== undefined
+      case 'transfer.failed':
+        await applyTransferFailed(this.app, trx, event)
+        return true
+      case 'transfer.reversed':
+        await applyTransferReversed(this.app, trx, event)
+        return true
+      case 'ignored':
+        return false
+    }
   }
 
   /** The payment's step the event reports. */
