@@ -18,7 +18,17 @@ export const settingsSchema = serviceSettingsSchema({
   /** The platform's share of an order's total, in percent, kept when the escrow is released. */
   commissionPercent: Type.Number({ minimum: 0, maximum: 100 }),
   /** Only buyers whose access token says their email is verified (`email_verified`) may check out; on in production. */
-  requireVerifiedEmail: Type.Boolean()
+  requireVerifiedEmail: Type.Boolean(),
+  /** The Stripe provider, registered as `stripe` when a secret key is set (docs/stripe.md). */
+  stripe: Type.Optional(
+    Type.Object({
+      secretKey: Type.Optional(Type.String({ minLength: 1 })),
+      /** The signing secret of the webhook endpoint (`whsec_…`); required with a secret key. */
+      webhookSecret: Type.Optional(Type.String({ minLength: 1 })),
+      /** Where Stripe's API is: only tests point it at a local Stripe-compatible server. */
+      apiUrl: Type.Optional(Type.String({ pattern: '^https?://' }))
+    })
+  )
 })
 
 export const environment: typeof baseEnvironment = {
@@ -30,7 +40,10 @@ export const environment: typeof baseEnvironment = {
   AUTO_DELIVER_AFTER: 'autoDeliverAfter',
   ESCROW_RELEASE_AFTER: 'escrowReleaseAfter',
   COMMISSION_PERCENT: 'commissionPercent',
-  REQUIRE_VERIFIED_EMAIL: 'requireVerifiedEmail'
+  REQUIRE_VERIFIED_EMAIL: 'requireVerifiedEmail',
+  STRIPE_SECRET_KEY: 'stripe.secretKey',
+  STRIPE_WEBHOOK_SECRET: 'stripe.webhookSecret',
+  STRIPE_API_URL: 'stripe.apiUrl'
 }
 
 // The app's settings are what its schema says: `app.get('mail')` is typed from it, declared nowhere else.

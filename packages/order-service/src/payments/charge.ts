@@ -68,6 +68,7 @@ export const chargeOrders = (app: ServiceApplication) => {
         'orders.paymentStartedAt',
         'orders.total',
         'orders.currency',
+        'orders.checkoutId',
         'checkouts.paymentProvider',
         'checkouts.paymentToken',
         'checkouts.shippingAddress',
@@ -84,9 +85,10 @@ export const chargeOrders = (app: ServiceApplication) => {
     const provider = providers[order.paymentProvider]
     const keys = keysOf(payload.orderId)
     const { total: amount, currency } = order
-    const authorization = await provider.authorize({ idempotencyKey: keys.authorize, token: order.paymentToken, amount, currency })
-    if (authorization.status === 'declined') return cancelUnpaid(payload)
-    const { captureId } = await provider.capture({ idempotencyKey: keys.capture, authorizationId: authorization.authorizationId, amount, currency })
+    const transferGroup = order.checkoutId
+    const authorization = await provider.authorize({ idempotencyKey: keys.authorize, token: order.paymentToken, amount, currency, transferGroup })
+    if (authorization.status !== 'authorized') return cancelUnpaid(payload)
+    const { captureId } = await provider.capture({ idempotencyKey: keys.capture, paymentId: authorization.paymentId, amount, currency })
     await markPaid(payload, captureId, lines)
   }
 
@@ -98,7 +100,7 @@ export const chargeOrders = (app: ServiceApplication) => {
     const keys = keysOf(payload.orderId)
     const payment = await provider.lookup({ idempotencyKey: keys.authorize })
     if (payment.status === 'captured') return markPaid(payload, payment.captureId, lines)
-    if (payment.status === 'authorized') await provider.void({ idempotencyKey: keys.void, authorizationId: payment.authorizationId })
+    if (payment.status === 'authorized') await provider.void({ idempotencyKey: keys.void, paymentId: payment.paymentId })
     await cancelUnpaid(payload)
   }
 
@@ -121,6 +123,7 @@ interface ChargeLine {
   paymentStartedAt: OrderRow['paymentStartedAt']
   total: number
   currency: string
+  checkoutId: string
   paymentProvider: string
   paymentToken: string
   shippingAddress: EventData<'order.paid'>['shippingAddress']

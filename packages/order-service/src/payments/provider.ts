@@ -1,28 +1,89 @@
 /**
- * What order-service needs of a payment provider. Every call carries an idempotency key derived
- * from the order and the step (`<orderId>:capture`): a call repeated after a crash or a timeout
- * answers what the first one did, and never charges twice.
+ * What order-service needs of a payment provider (version 2). Every call that changes something
+ * carries an idempotency key derived from our step (`<checkoutId>:capture`, `<payoutId>:transfer`):
+ * a call repeated after a crash or a timeout answers what the first one did, and never charges,
+ * refunds or transfers twice. A provider that cannot answer throws PaymentUnavailableError.
+ *
+ * One payment per checkout ("separate charges and transfers"): the buyer's total is authorized
+ * once (manual capture), what the sellers could reserve is captured (partially when some orders
+ * were rejected), each seller is paid by a transfer from that payment.
  */
 export interface PaymentProvider {
-  authorize(request: { idempotencyKey: string; token: string; amount: number; currency: string }): Promise<Authorization>
-  capture(request: { idempotencyKey: string; authorizationId: string; amount: number; currency: string }): Promise<{ captureId: string }>
-  refund(request: { idempotencyKey: string; captureId: string; amount: number; currency: string }): Promise<{ refundId: string }>
-  /**
-   * What became of the payment its authorization's `idempotencyKey` began, when the answers to its
-   * calls were lost: read-only, so it may be asked any number of times.
-   */
-  lookup(request: { idempotencyKey: string }): Promise<PaymentState>
-  /** Releases the hold of an authorization that will not be captured; a repeated key answers the first void again. */
-  void(request: { idempotencyKey: string; authorizationId: string }): Promise<{ voidId: string }>
+  /** Holds `amount` on the buyer's payment method; `token` is the payment method (test: tok_ok, …). */
+  authorize(request: {
+    idempotencyKey: string
+    token?: string
+    amount: number
+    currency: string
+    /** The checkout id: groups the payment and its sellers' transfers at the provider. */
+    transferGroup: string
+  }): Promise<Authorization>
+  /** Captures `amount` (≤ what was authorized; less is a partial capture, the rest released). */
+  capture(request: { idempotencyKey: string; paymentId: string; amount: number; currency: string }): Promise<{ captureId: string }>
+  /** Releases the hold of a payment that will not be captured. */
+  void(request: { idempotencyKey: string; paymentId: string }): Promise<{ voidId: string }>
+  refund(request: { idempotencyKey: string; paymentId: string; amount: number; currency: string }): Promise<{ refundId: string }>
+  /** What became of a payment when the answers to its calls were lost: read-only. */
+  lookup(request: { paymentId?: string; idempotencyKey: string }): Promise<PaymentState>
+  /** Pays a seller's connected account from a captured payment (`source_transaction`). */
+  transfer(request: {
+    idempotencyKey: string
+    accountId: string
+    amount: number
+    currency: string
+    transferGroup: string
+    sourcePaymentId: string
+  }): Promise<{ transferId: string }>
+  /** Takes back `amount` of a transfer (a refund after payout). */
+  reverseTransfer(request: { idempotencyKey: string; transferId: string; amount: number }): Promise<{ reversalId: string }>
+  /** Creates the seller's connected account (Stripe: Express). */
+  createAccount(request: { idempotencyKey: string; sellerId: string; email: string; country?: string }): Promise<PayoutAccountState>
+  /** A one-time onboarding link for the account (Stripe: Account Links). */
+  onboardingLink(request: { accountId: string; returnUrl: string; refreshUrl: string }): Promise<{ url: string; expiresAt: Date }>
+  /** Checks the webhook's signature and parses it; throws WebhookSignatureError when it does not verify. */
+  parseWebhook(request: { rawBody: Buffer; headers: Record<string, string | string[] | undefined> }): ProviderEvent
 }
 
-export type Authorization = { status: 'authorized'; authorizationId: string } | { status: 'declined'; reason: string }
+export type Authorization =
+  | { status: 'authorized'; paymentId: string }
+  /** The buyer must confirm (3-D Secure) with the provider's SDK using `clientSecret`; a webhook tells the outcome. */
+  | { status: 'requires_action'; paymentId: string; clientSecret: string }
+  | { status: 'declined'; paymentId?: string; reason: string }
 
-/** A payment as its provider knows it; `none`: nothing was authorized (no call arrived, or it was declined). */
+/** A payment as its provider knows it; `none`: nothing was authorized. */
 export type PaymentState =
-  { status: 'none' } | { status: 'authorized'; authorizationId: string } | { status: 'captured'; captureId: string } | { status: 'voided' }
+  | { status: 'none' }
+  | { status: 'requires_action'; paymentId: string }
+  | { status: 'authorized'; paymentId: string; amount: number }
+  | { status: 'captured'; paymentId: string; captureId: string; amount: number }
+  | { status: 'voided'; paymentId: string }
+  | { status: 'failed'; paymentId: string; reason: string }
+
+export interface PayoutAccountState {
+  accountId: string
+  status: 'pending' | 'enabled' | 'restricted'
+  /** What the provider still needs from the seller (Stripe: requirements.currently_due). */
+  requirements: string[]
+}
+
+/** A provider's webhook event, reduced to what order-service acts on. `id` dedupes; `created` (epoch s) orders. */
+export type ProviderEvent = { id: string; created: number } & (
+  | { type: 'payment.authorized'; paymentId: string; amount: number }
+  | { type: 'payment.captured'; paymentId: string; amount: number }
+  | { type: 'payment.failed'; paymentId: string; reason: string }
+  | { type: 'payment.canceled'; paymentId: string }
+  | { type: 'account.updated'; account: PayoutAccountState }
+  | { type: 'transfer.reversed'; transferId: string; amount: number }
+  | { type: 'transfer.failed'; transferId: string; reason: string }
+  | { type: 'ignored'; providerType: string }
+)
 
 /** The provider could not answer (timeout, 5xx, maintenance): try again later; not a decline. */
 export class PaymentUnavailableError extends Error {
   override name = 'PaymentUnavailableError'
+}
+
+/** A webhook whose signature is missing, wrong or outside the tolerance (5 minutes): answered 400. */
+export class WebhookSignatureError extends Error {
+  override name = 'WebhookSignatureError'
 }

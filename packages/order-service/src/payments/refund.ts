@@ -22,7 +22,7 @@ export const refundOrders = (app: ServiceApplication) => {
       .first('orders.paymentId', 'checkouts.paymentProvider')
     const { refundId } = await providers[order.paymentProvider].refund({
       idempotencyKey: `${pending.orderId}:refund:${pending.id}`,
-      captureId: order.paymentId,
+      paymentId: order.paymentId,
       amount: pending.amount,
       currency: pending.currency
     })

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import type { Knex } from '@marketmesh/shared'
-import { PaymentUnavailableError, type PaymentProvider, type PaymentState } from './provider'
+import { PaymentUnavailableError, type PaymentProvider, type PaymentState, type PayoutAccountState, type ProviderEvent } from './provider'
 
 type Outcome = { result: string; reference: string }
 
@@ -50,7 +50,7 @@ export class TestPaymentProvider implements PaymentProvider {
   constructor(private readonly db: Knex) {}
 
   async authorize({ idempotencyKey, token, amount, currency }: Parameters<PaymentProvider['authorize']>[0]) {
-    const result = AUTHORIZED.has(token)
+    const result = AUTHORIZED.has(token ?? '')
       ? 'succeeded'
       : token === 'tok_unavailable'
         ? (await this.calledBefore(idempotencyKey))
@@ -63,12 +63,12 @@ export class TestPaymentProvider implements PaymentProvider {
     if (token === 'tok_authorize_timeout') throw new PaymentUnavailableError('test provider: the answer to authorize timed out')
     return outcome.result === 'declined'
       ? ({ status: 'declined', reason: 'card_declined' } as const)
-      : ({ status: 'authorized', authorizationId: outcome.reference } as const)
+      : ({ status: 'authorized', paymentId: outcome.reference } as const)
   }
 
-  async capture({ idempotencyKey, authorizationId, amount, currency }: Parameters<PaymentProvider['capture']>[0]) {
-    const { reference } = await this.call('capture', idempotencyKey, amount, currency, 'succeeded', { authorizationId })
-    if (CAPTURE_TIMES_OUT.has((await this.authorization(authorizationId)).token ?? '')) {
+  async capture({ idempotencyKey, paymentId, amount, currency }: Parameters<PaymentProvider['capture']>[0]) {
+    const { reference } = await this.call('capture', idempotencyKey, amount, currency, 'succeeded', { authorizationId: paymentId })
+    if (CAPTURE_TIMES_OUT.has((await this.authorization(paymentId)).token ?? '')) {
       throw new PaymentUnavailableError('test provider: the answer to capture timed out')
     }
     return { captureId: reference }
@@ -78,9 +78,30 @@ export class TestPaymentProvider implements PaymentProvider {
     return { refundId: (await this.call('refund', idempotencyKey, amount, currency, 'succeeded')).reference }
   }
 
-  async void({ idempotencyKey, authorizationId }: Parameters<PaymentProvider['void']>[0]) {
-    const { amount, currency } = await this.authorization(authorizationId)
-    return { voidId: (await this.call('void', idempotencyKey, amount, currency, 'succeeded', { authorizationId })).reference }
+  async void({ idempotencyKey, paymentId }: Parameters<PaymentProvider['void']>[0]) {
+    const { amount, currency } = await this.authorization(paymentId)
+    return { voidId: (await this.call('void', idempotencyKey, amount, currency, 'succeeded', { authorizationId: paymentId })).reference }
+  }
+
+  // Payouts and webhooks of the test provider come with the v2 payment flow (issue #23, engineer `money`).
+  transfer(): Promise<{ transferId: string }> {
+    throw new Error('test provider: transfers are not supported yet')
+  }
+
+  reverseTransfer(): Promise<{ reversalId: string }> {
+    throw new Error('test provider: transfer reversals are not supported yet')
+  }
+
+  createAccount(): Promise<PayoutAccountState> {
+    throw new Error('test provider: accounts are not supported yet')
+  }
+
+  onboardingLink(): Promise<{ url: string; expiresAt: Date }> {
+    throw new Error('test provider: onboarding links are not supported yet')
+  }
+
+  parseWebhook(): ProviderEvent {
+    throw new Error('test provider: webhooks are not supported yet')
   }
 
   /** The authorization's state from the captures and voids made of it; each lookup is a call (its result the state). */
@@ -105,9 +126,10 @@ export class TestPaymentProvider implements PaymentProvider {
       .where({ authorizationId: authorization.reference })
       .select('operation', 'reference')
     const capture = later.find(({ operation }) => operation === 'capture')
-    if (capture) return { status: 'captured', captureId: capture.reference }
-    if (later.some(({ operation }) => operation === 'void')) return { status: 'voided' }
-    return { status: 'authorized', authorizationId: authorization.reference }
+    const paymentId = authorization.reference
+    if (capture) return { status: 'captured', paymentId, captureId: capture.reference, amount: authorization.amount }
+    if (later.some(({ operation }) => operation === 'void')) return { status: 'voided', paymentId }
+    return { status: 'authorized', paymentId, amount: authorization.amount }
   }
 
   private async authorization(reference: string): Promise<StoredOutcome> {
