@@ -41,13 +41,26 @@ describe('authorize', () => {
     const authorization = await provider.authorize({ idempotencyKey, token: pm.pays, amount: 4_200, currency: 'EUR', transferGroup })
     expect(authorization.status).toBe('authorized')
     const intent = stripe.intents.get((authorization as { paymentId: string }).paymentId)
-    expect(intent).toMatchObject({ status: 'requires_capture', amount: 4_200, amount_capturable: 4_200, currency: 'eur', capture_method: 'manual', transfer_group: transferGroup })
+    expect(intent).toMatchObject({
+      status: 'requires_capture',
+      amount: 4_200,
+      amount_capturable: 4_200,
+      currency: 'eur',
+      capture_method: 'manual',
+      transfer_group: transferGroup
+    })
     expect(intent?.metadata).toEqual({ checkout_id: transferGroup, idempotency_key: idempotencyKey })
   })
 
   it('without a payment method, or when 3-D Secure is needed, waits for the buyer with the client secret', async () => {
     for (const token of [undefined, pm.authenticationRequired]) {
-      const authorization = await provider.authorize({ idempotencyKey: key('authorize'), token, amount: 1_000, currency: 'EUR', transferGroup: checkoutId() })
+      const authorization = await provider.authorize({
+        idempotencyKey: key('authorize'),
+        token,
+        amount: 1_000,
+        currency: 'EUR',
+        transferGroup: checkoutId()
+      })
       expect(authorization).toMatchObject({ status: 'requires_action', clientSecret: expect.stringMatching(/^pi_\w+_secret_\w+$/) })
       const { paymentId } = authorization as { paymentId: string }
       expect(await provider.lookup({ paymentId, idempotencyKey: 'unused' })).toEqual({ status: 'requires_action', paymentId })
@@ -55,7 +68,13 @@ describe('authorize', () => {
   })
 
   it('a declined card is a decline naming the reason, not an error', async () => {
-    const authorization = await provider.authorize({ idempotencyKey: key('authorize'), token: pm.declined, amount: 1_000, currency: 'EUR', transferGroup: checkoutId() })
+    const authorization = await provider.authorize({
+      idempotencyKey: key('authorize'),
+      token: pm.declined,
+      amount: 1_000,
+      currency: 'EUR',
+      transferGroup: checkoutId()
+    })
     expect(authorization).toMatchObject({ status: 'declined', reason: 'generic_decline', paymentId: expect.stringMatching(/^pi_/) })
     const { paymentId } = authorization as { paymentId: string }
     expect(await provider.lookup({ paymentId, idempotencyKey: 'unused' })).toEqual({ status: 'failed', paymentId, reason: 'generic_decline' })
@@ -68,7 +87,10 @@ describe('authorize', () => {
     const again = await provider.authorize(request)
     expect(again).toEqual(first)
     expect(stripe.intents.size).toBe(intentsBefore + 1)
-    expect(stripe.requests.filter(({ idempotencyKey }) => idempotencyKey === request.idempotencyKey).map(({ replayed }) => replayed)).toEqual([false, true])
+    expect(stripe.requests.filter(({ idempotencyKey }) => idempotencyKey === request.idempotencyKey).map(({ replayed }) => replayed)).toEqual([
+      false,
+      true
+    ])
   })
 })
 
@@ -92,7 +114,9 @@ describe('capture, void, refund', () => {
     await provider.capture({ idempotencyKey: key('capture'), paymentId, amount: 5_000, currency: 'EUR' })
     const { refundId } = await provider.refund({ idempotencyKey: key('refund'), paymentId, amount: 1_200, currency: 'EUR' })
     expect(refundId).toMatch(/^re_/)
-    await expect(provider.refund({ idempotencyKey: key('refund'), paymentId, amount: 4_000, currency: 'EUR' })).rejects.toThrow(/greater than unrefunded/)
+    await expect(provider.refund({ idempotencyKey: key('refund'), paymentId, amount: 4_000, currency: 'EUR' })).rejects.toThrow(
+      /greater than unrefunded/
+    )
   })
 })
 
@@ -106,24 +130,28 @@ describe('lost answers and outages', () => {
     const state = await provider.lookup({ paymentId, idempotencyKey: 'unused' })
     expect(state).toMatchObject({ status: 'captured', amount: 2_000 })
     expect(await provider.capture(capture)).toEqual({ captureId: (state as { captureId: string }).captureId })
-    expect(stripe.requests.filter(({ idempotencyKey }) => idempotencyKey === capture.idempotencyKey).map(({ replayed }) => replayed)).toEqual([false, true, true])
+    expect(stripe.requests.filter(({ idempotencyKey }) => idempotencyKey === capture.idempotencyKey).map(({ replayed }) => replayed)).toEqual([
+      false,
+      true,
+      true
+    ])
   })
 
   it('an authorization whose answer was lost is found by its idempotency key', async () => {
     const idempotencyKey = key('authorize')
     stripe.faults.lostAnswers = 2
-    await expect(provider.authorize({ idempotencyKey, token: pm.pays, amount: 900, currency: 'EUR', transferGroup: checkoutId() })).rejects.toBeInstanceOf(
-      PaymentUnavailableError
-    )
+    await expect(
+      provider.authorize({ idempotencyKey, token: pm.pays, amount: 900, currency: 'EUR', transferGroup: checkoutId() })
+    ).rejects.toBeInstanceOf(PaymentUnavailableError)
     expect(await provider.lookup({ idempotencyKey })).toMatchObject({ status: 'authorized', amount: 900, paymentId: expect.stringMatching(/^pi_/) })
     expect(await provider.lookup({ idempotencyKey: key('authorize') })).toEqual({ status: 'none' })
   })
 
   it('a 5xx from Stripe is unavailable (try later), not a decline', async () => {
     stripe.faults.unavailable = 1
-    await expect(provider.authorize({ idempotencyKey: key('authorize'), token: pm.pays, amount: 900, currency: 'EUR', transferGroup: checkoutId() })).rejects.toBeInstanceOf(
-      PaymentUnavailableError
-    )
+    await expect(
+      provider.authorize({ idempotencyKey: key('authorize'), token: pm.pays, amount: 900, currency: 'EUR', transferGroup: checkoutId() })
+    ).rejects.toBeInstanceOf(PaymentUnavailableError)
   })
 })
 
@@ -131,9 +159,21 @@ describe('sellers: accounts, onboarding, transfers', () => {
   it('creates an Express account that is pending until onboarded, with its onboarding link', async () => {
     const sellerId = randomUUID()
     const account = await provider.createAccount({ idempotencyKey: key('account'), sellerId, email: 'shop@example.com', country: 'DE' })
-    expect(account).toMatchObject({ accountId: expect.stringMatching(/^acct_/), status: 'pending', requirements: expect.arrayContaining(['external_account']) })
-    expect(stripe.accounts.get(account.accountId)).toMatchObject({ type: 'express', capabilities: { transfers: 'inactive' }, metadata: { seller_id: sellerId } })
-    const link = await provider.onboardingLink({ accountId: account.accountId, returnUrl: 'https://marketmesh.dev/payouts/done', refreshUrl: 'https://marketmesh.dev/payouts/again' })
+    expect(account).toMatchObject({
+      accountId: expect.stringMatching(/^acct_/),
+      status: 'pending',
+      requirements: expect.arrayContaining(['external_account'])
+    })
+    expect(stripe.accounts.get(account.accountId)).toMatchObject({
+      type: 'express',
+      capabilities: { transfers: 'inactive' },
+      metadata: { seller_id: sellerId }
+    })
+    const link = await provider.onboardingLink({
+      accountId: account.accountId,
+      returnUrl: 'https://marketmesh.dev/payouts/done',
+      refreshUrl: 'https://marketmesh.dev/payouts/again'
+    })
     expect(link.url).toContain(account.accountId)
     expect(link.expiresAt.getTime()).toBeGreaterThan(Date.now())
   })
@@ -144,7 +184,12 @@ describe('sellers: accounts, onboarding, transfers', () => {
     const accountId = await enabledAccount()
     const transfer = { idempotencyKey: key('transfer'), accountId, amount: 9_000, currency: 'EUR', transferGroup, sourcePaymentId: paymentId }
     const { transferId } = await provider.transfer(transfer)
-    expect(stripe.transfers.get(transferId)).toMatchObject({ destination: accountId, amount: 9_000, transfer_group: transferGroup, source_transaction: captureId })
+    expect(stripe.transfers.get(transferId)).toMatchObject({
+      destination: accountId,
+      amount: 9_000,
+      transfer_group: transferGroup,
+      source_transaction: captureId
+    })
     expect(await provider.transfer(transfer)).toEqual({ transferId })
     expect([...stripe.transfers.values()].filter(({ transfer_group }) => transfer_group === transferGroup)).toHaveLength(1)
 
@@ -168,25 +213,52 @@ describe('webhooks', () => {
     const captured = stripe.eventOf('payment_intent.succeeded', paymentId)!
     expect(parse(stripe.signed(captured))).toEqual({ id: captured.id, created: captured.created, type: 'payment.captured', paymentId, amount: 2_000 })
 
-    const declined = await provider.authorize({ idempotencyKey: key('authorize'), token: pm.declined, amount: 1_000, currency: 'EUR', transferGroup: checkoutId() })
+    const declined = await provider.authorize({
+      idempotencyKey: key('authorize'),
+      token: pm.declined,
+      amount: 1_000,
+      currency: 'EUR',
+      transferGroup: checkoutId()
+    })
     const failedId = (declined as { paymentId: string }).paymentId
-    expect(parse(stripe.signed(stripe.eventOf('payment_intent.payment_failed', failedId)!))).toMatchObject({ type: 'payment.failed', paymentId: failedId, reason: 'generic_decline' })
+    expect(parse(stripe.signed(stripe.eventOf('payment_intent.payment_failed', failedId)!))).toMatchObject({
+      type: 'payment.failed',
+      paymentId: failedId,
+      reason: 'generic_decline'
+    })
 
     const voided = await authorized()
     await provider.void({ idempotencyKey: key('void'), paymentId: voided.paymentId })
-    expect(parse(stripe.signed(stripe.eventOf('payment_intent.canceled', voided.paymentId)!))).toMatchObject({ type: 'payment.canceled', paymentId: voided.paymentId })
+    expect(parse(stripe.signed(stripe.eventOf('payment_intent.canceled', voided.paymentId)!))).toMatchObject({
+      type: 'payment.canceled',
+      paymentId: voided.paymentId
+    })
   })
 
   it('maps account.updated to the account state, transfer.reversed to the amount taken back, anything else to ignored', async () => {
     const account = await provider.createAccount({ idempotencyKey: key('account'), sellerId: randomUUID(), email: 'shop@example.com' })
     const updated = stripe.completeOnboarding(account.accountId)
-    expect(parse(stripe.signed(updated))).toMatchObject({ type: 'account.updated', account: { accountId: account.accountId, status: 'enabled', requirements: [] } })
+    expect(parse(stripe.signed(updated))).toMatchObject({
+      type: 'account.updated',
+      account: { accountId: account.accountId, status: 'enabled', requirements: [] }
+    })
 
     const { paymentId, transferGroup } = await authorized(4_000)
     await provider.capture({ idempotencyKey: key('capture'), paymentId, amount: 4_000, currency: 'EUR' })
-    const { transferId } = await provider.transfer({ idempotencyKey: key('transfer'), accountId: account.accountId, amount: 3_000, currency: 'EUR', transferGroup, sourcePaymentId: paymentId })
+    const { transferId } = await provider.transfer({
+      idempotencyKey: key('transfer'),
+      accountId: account.accountId,
+      amount: 3_000,
+      currency: 'EUR',
+      transferGroup,
+      sourcePaymentId: paymentId
+    })
     await provider.reverseTransfer({ idempotencyKey: key('reversal'), transferId, amount: 3_000 })
-    expect(parse(stripe.signed(stripe.eventOf('transfer.reversed', transferId)!))).toMatchObject({ type: 'transfer.reversed', transferId, amount: 3_000 })
+    expect(parse(stripe.signed(stripe.eventOf('transfer.reversed', transferId)!))).toMatchObject({
+      type: 'transfer.reversed',
+      transferId,
+      amount: 3_000
+    })
     expect(parse(stripe.signed(stripe.eventOf('transfer.created', transferId)!))).toMatchObject({ type: 'ignored', providerType: 'transfer.created' })
   })
 
@@ -200,7 +272,9 @@ describe('webhooks', () => {
     expect(() => parse(stale)).toThrow(WebhookSignatureError)
     expect(() => provider.parseWebhook({ rawBody, headers: {} })).toThrow(WebhookSignatureError)
     const tampered = stripe.signed(event)
-    expect(() => provider.parseWebhook({ ...tampered, rawBody: Buffer.from(tampered.rawBody.toString().replace(paymentId, 'pi_other')) })).toThrow(WebhookSignatureError)
+    expect(() => provider.parseWebhook({ ...tampered, rawBody: Buffer.from(tampered.rawBody.toString().replace(paymentId, 'pi_other')) })).toThrow(
+      WebhookSignatureError
+    )
   })
 
   it('verifies an event Stripe posts to an endpoint over HTTP', async () => {
@@ -274,7 +348,11 @@ describe("the server's OpenAPI check", () => {
       expect(checker.violations).toHaveLength(2)
       Object.assign(checker.intents.get(id)!, { status: 'half_paid' })
       await fetch(`${checker.url}/v1/payment_intents/${id}`, { headers: { authorization: `Bearer ${secretKey}` } })
-      expect(checker.violations[2]).toMatchObject({ operation: `GET /v1/payment_intents/${id}`, part: 'response', errors: ['/status must be equal to one of the allowed values'] })
+      expect(checker.violations[2]).toMatchObject({
+        operation: `GET /v1/payment_intents/${id}`,
+        part: 'response',
+        errors: ['/status must be equal to one of the allowed values']
+      })
     } finally {
       await checker.close()
     }

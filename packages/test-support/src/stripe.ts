@@ -63,7 +63,8 @@ const withNullable = (node: unknown): unknown => {
   return nullable === true ? { anyOf: [converted, { type: 'null' }] } : converted
 }
 
-const pointer = (...segments: string[]) => segments.map((segment) => encodeURIComponent(segment.replaceAll('~', '~0').replaceAll('/', '~1'))).join('/')
+const pointer = (...segments: string[]) =>
+  segments.map((segment) => encodeURIComponent(segment.replaceAll('~', '~0').replaceAll('/', '~1'))).join('/')
 
 const newValidators = (coerceTypes: boolean) => {
   const ajv = new Ajv({ strict: false, allErrors: true, coerceTypes, validateSchema: false })
@@ -75,7 +76,13 @@ const newValidators = (coerceTypes: boolean) => {
 /** The operations of the fixture, each with its request and answer validators. */
 const loadOperations = (): Operation[] => {
   const spec = withNullable(JSON.parse(readFileSync(fixturePath, 'utf8'))) as {
-    paths: Record<string, Record<string, { parameters?: Array<{ name: string; in: string; required?: boolean }>; requestBody?: unknown; responses: Record<string, unknown> }>>
+    paths: Record<
+      string,
+      Record<
+        string,
+        { parameters?: Array<{ name: string; in: string; required?: boolean }>; requestBody?: unknown; responses: Record<string, unknown> }
+      >
+    >
   }
   // Form values arrive as text: the request validator reads them as the schema's types, as Stripe does.
   const requests = newValidators(true).addSchema(spec, SPEC_ID)
@@ -94,11 +101,14 @@ const loadOperations = (): Operation[] => {
           method === 'post' && operation.requestBody
             ? at(requests, 'paths', template, method, 'requestBody', 'content', 'application/x-www-form-urlencoded', 'schema')
             : undefined,
-        queryParameters: new Map(query.map(({ name, index }) => [name, at(requests, 'paths', template, method, 'parameters', String(index), 'schema')])),
+        queryParameters: new Map(
+          query.map(({ name, index }) => [name, at(requests, 'paths', template, method, 'parameters', String(index), 'schema')])
+        ),
         requiredQuery: query.filter(({ required }) => required).map(({ name }) => name),
         validateAnswer: (status: number) => {
           const key = String(status) in operation.responses ? String(status) : 'default'
-          if (!answerValidators.has(key)) answerValidators.set(key, at(answers, 'paths', template, method, 'responses', key, 'content', 'application/json', 'schema'))
+          if (!answerValidators.has(key))
+            answerValidators.set(key, at(answers, 'paths', template, method, 'responses', key, 'content', 'application/json', 'schema'))
           return answerValidators.get(key) as ValidateFunction
         }
       }
@@ -108,10 +118,13 @@ const loadOperations = (): Operation[] => {
 
 const eventValidator = () => {
   const spec = withNullable(JSON.parse(readFileSync(fixturePath, 'utf8')))
-  return newValidators(false).addSchema(spec as object, SPEC_ID).compile({ $ref: `${SPEC_ID}#/components/schemas/event` })
+  return newValidators(false)
+    .addSchema(spec as object, SPEC_ID)
+    .compile({ $ref: `${SPEC_ID}#/components/schemas/event` })
 }
 
-const errorsOf = (validate: ValidateFunction) => (validate.errors ?? []).map((error) => `${error.instancePath || '(root)'} ${error.message ?? ''}`.trim())
+const errorsOf = (validate: ValidateFunction) =>
+  (validate.errors ?? []).map((error) => `${error.instancePath || '(root)'} ${error.message ?? ''}`.trim())
 
 const now = () => Math.floor(Date.now() / 1000)
 const newId = (prefix: string) => `${prefix}_${randomBytes(12).toString('hex')}`
@@ -266,7 +279,16 @@ export const startStripeServer = async ({ webhookSecret = `whsec_${randomBytes(1
       if (!query) return stripeError(400, 'invalid_request_error', `This server only searches metadata['key']:'value', not ${String(params.query)}`)
       const value = query[2].replace(/\\(.)/g, '$1')
       const found = [...intents.values()].filter((intent) => (intent.metadata as Record<string, string>)[query[1]] === value)
-      return { status: 200, body: { object: 'search_result', data: found.slice(0, Number(params.limit ?? 10)), has_more: false, next_page: null, url: '/v1/payment_intents/search' } }
+      return {
+        status: 200,
+        body: {
+          object: 'search_result',
+          data: found.slice(0, Number(params.limit ?? 10)),
+          has_more: false,
+          next_page: null,
+          url: '/v1/payment_intents/search'
+        }
+      }
     },
     'POST /v1/payment_intents/{intent}/capture': (params, [id]) => {
       const intent = intents.get(id)
@@ -274,7 +296,9 @@ export const startStripeServer = async ({ webhookSecret = `whsec_${randomBytes(1
       if (intent.status !== 'requires_capture') return unexpectedState(intent, 'capture')
       const amount = (params.amount_to_capture as number | undefined) ?? (intent.amount_capturable as number)
       if (amount > (intent.amount_capturable as number)) {
-        return stripeError(400, 'invalid_request_error', 'amount_to_capture must be less than or equal to the amount capturable', { param: 'amount_to_capture' })
+        return stripeError(400, 'invalid_request_error', 'amount_to_capture must be less than or equal to the amount capturable', {
+          param: 'amount_to_capture'
+        })
       }
       Object.assign(charges.get(intent.latest_charge as string) as StripeObject, { amount_captured: amount, captured: true })
       Object.assign(intent, { status: 'succeeded', amount_received: amount, amount_capturable: 0 })
@@ -347,8 +371,17 @@ export const startStripeServer = async ({ webhookSecret = `whsec_${randomBytes(1
       if (!transfer) return missing('transfer', id)
       const left = (transfer.amount as number) - (transfer.amount_reversed as number)
       const amount = (params.amount as number | undefined) ?? left
-      if (amount > left) return stripeError(400, 'invalid_request_error', `Reversal amount (${amount}) exceeds what is left of the transfer`, { param: 'amount' })
-      const reversal: StripeObject = { id: newId('trr'), object: 'transfer_reversal', amount, created: now(), currency: transfer.currency, metadata: params.metadata ?? {}, transfer: id }
+      if (amount > left)
+        return stripeError(400, 'invalid_request_error', `Reversal amount (${amount}) exceeds what is left of the transfer`, { param: 'amount' })
+      const reversal: StripeObject = {
+        id: newId('trr'),
+        object: 'transfer_reversal',
+        amount,
+        created: now(),
+        currency: transfer.currency,
+        metadata: params.metadata ?? {},
+        transfer: id
+      }
       const list = transfer.reversals as { data: StripeObject[] }
       list.data.push(reversal)
       Object.assign(transfer, { amount_reversed: (transfer.amount_reversed as number) + amount, reversed: amount === left })
@@ -435,7 +468,9 @@ export const startStripeServer = async ({ webhookSecret = `whsec_${randomBytes(1
       record(401)
       return answer(response, stripeError(401, 'invalid_request_error', 'Invalid API Key provided'))
     }
-    const found = operations.map((operation) => ({ operation, match: operation.method === method ? operation.pattern.exec(pathname) : null })).find(({ match }) => match)
+    const found = operations
+      .map((operation) => ({ operation, match: operation.method === method ? operation.pattern.exec(pathname) : null }))
+      .find(({ match }) => match)
     if (!found?.match) {
       violations.push({ operation: label, part: 'operation', errors: ['not an operation of the fixture'] })
       record(404)
@@ -482,7 +517,10 @@ export const startStripeServer = async ({ webhookSecret = `whsec_${randomBytes(1
   /** The event as Stripe would post it to a webhook endpoint: its body and headers, signed (or not). */
   const signed = (event: StripeObject, { secret = webhookSecret, timestamp = now() }: { secret?: string; timestamp?: number } = {}) => {
     const rawBody = Buffer.from(JSON.stringify(event))
-    return { rawBody, headers: { 'content-type': 'application/json', 'stripe-signature': stripeSignature(rawBody.toString('utf8'), secret, timestamp) } }
+    return {
+      rawBody,
+      headers: { 'content-type': 'application/json', 'stripe-signature': stripeSignature(rawBody.toString('utf8'), secret, timestamp) }
+    }
   }
 
   return {
@@ -497,7 +535,7 @@ export const startStripeServer = async ({ webhookSecret = `whsec_${randomBytes(1
     transfers,
     /** The last event of `type` about `objectId`. */
     eventOf: (type: string, objectId: string) =>
-      events.findLast((event) => event.type === type && ((event.data as { object: StripeObject }).object.id === objectId)),
+      events.findLast((event) => event.type === type && (event.data as { object: StripeObject }).object.id === objectId),
     /** The seller finishes onboarding: transfers and payouts are enabled, and `account.updated` is sent. */
     completeOnboarding: (accountId: string) => {
       const account = accounts.get(accountId)
