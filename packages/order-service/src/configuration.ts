@@ -25,6 +25,8 @@ export const settingsSchema = serviceSettingsSchema({
       secretKey: Type.Optional(Type.String({ minLength: 1 })),
       /** The signing secret of the webhook endpoint (`whsec_…`); required with a secret key. */
       webhookSecret: Type.Optional(Type.String({ minLength: 1 })),
+      /** The signing secret of a second endpoint for connected accounts' events (`account.updated`), when it is apart. */
+      connectWebhookSecret: Type.Optional(Type.String({ minLength: 1 })),
       /** Where Stripe's API is: only tests point it at a local Stripe-compatible server. */
       apiUrl: Type.Optional(Type.String({ pattern: '^https?://' }))
     })
@@ -43,6 +45,7 @@ export const environment: typeof baseEnvironment = {
   REQUIRE_VERIFIED_EMAIL: 'requireVerifiedEmail',
   STRIPE_SECRET_KEY: 'stripe.secretKey',
   STRIPE_WEBHOOK_SECRET: 'stripe.webhookSecret',
+  STRIPE_CONNECT_WEBHOOK_SECRET: 'stripe.connectWebhookSecret',
   STRIPE_API_URL: 'stripe.apiUrl'
 }
 

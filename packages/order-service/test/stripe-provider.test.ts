@@ -12,11 +12,18 @@ import { StripePaymentProvider } from '../src/payments/stripe-provider'
 let stripe: StripeServer
 let provider: StripePaymentProvider
 const secretKey = 'sk_test_marketmesh'
+/** Connected accounts' events come from a second endpoint, signed with its own secret. */
+const connectWebhookSecret = 'whsec_connect_endpoint'
 
 beforeAll(async () => {
   stripe = await startStripeServer()
   // No retries: each test decides what is lost and what is asked again.
-  provider = new StripePaymentProvider({ secretKey, webhookSecret: stripe.webhookSecret, apiUrl: stripe.url, maxNetworkRetries: 0 })
+  provider = new StripePaymentProvider({
+    secretKey,
+    webhookSecrets: [stripe.webhookSecret, connectWebhookSecret],
+    apiUrl: stripe.url,
+    maxNetworkRetries: 0
+  })
 })
 afterAll(() => stripe?.close())
 
@@ -238,7 +245,7 @@ describe('webhooks', () => {
   it('maps account.updated to the account state, transfer.reversed to the amount taken back, anything else to ignored', async () => {
     const account = await provider.createAccount({ idempotencyKey: key('account'), sellerId: randomUUID(), email: 'shop@example.com' })
     const updated = stripe.completeOnboarding(account.accountId)
-    expect(parse(stripe.signed(updated))).toMatchObject({
+    expect(parse(stripe.signed(updated, { secret: connectWebhookSecret }))).toMatchObject({
       type: 'account.updated',
       account: { accountId: account.accountId, status: 'enabled', requirements: [] }
     })

@@ -19,13 +19,15 @@ const WEBHOOK_TOLERANCE_S = 300
 export interface StripeSettings {
   secretKey?: string
   webhookSecret?: string
+  connectWebhookSecret?: string
   /** Where the API is; only tests point it elsewhere (a local Stripe-compatible server). */
   apiUrl?: string
 }
 
 interface StripeProviderOptions {
   secretKey: string
-  webhookSecret: string
+  /** The signing secrets of the webhook endpoints: the platform's, and the one for connected accounts' events when apart. */
+  webhookSecrets: string[]
   apiUrl?: string
   /** Retries of a call whose answer was lost or a 5xx; safe, each mutating call carries its idempotency key. */
   maxNetworkRetries?: number
@@ -56,7 +58,11 @@ export class StripePaymentProvider implements PaymentProvider {
     if (!settings.webhookSecret) {
       throw new SettingsError('setting "stripe.webhookSecret" (env STRIPE_WEBHOOK_SECRET) is required when STRIPE_SECRET_KEY is set')
     }
-    return new StripePaymentProvider({ secretKey: settings.secretKey, webhookSecret: settings.webhookSecret, apiUrl: settings.apiUrl })
+    return new StripePaymentProvider({
+      secretKey: settings.secretKey,
+      webhookSecrets: [settings.webhookSecret, settings.connectWebhookSecret].filter((secret) => secret !== undefined),
+      apiUrl: settings.apiUrl
+    })
   }
 
   async authorize({ idempotencyKey, token, amount, currency, transferGroup }: Parameters<PaymentProvider['authorize']>[0]): Promise<Authorization> {
@@ -162,13 +168,16 @@ export class StripePaymentProvider implements PaymentProvider {
   parseWebhook({ rawBody, headers }: Parameters<PaymentProvider['parseWebhook']>[0]): ProviderEvent {
     const signature = headers['stripe-signature']
     if (typeof signature !== 'string' || signature === '') throw new WebhookSignatureError('Stripe-Signature header is missing')
-    let event: Stripe.Event
-    try {
-      event = this.stripe.webhooks.constructEvent(rawBody, signature, this.options.webhookSecret, WEBHOOK_TOLERANCE_S)
-    } catch (error) {
-      throw new WebhookSignatureError(`Stripe-Signature does not verify: ${(error as Error).message}`)
+    const problems: string[] = []
+    for (const secret of this.options.webhookSecrets) {
+      try {
+        const event = this.stripe.webhooks.constructEvent(rawBody, signature, secret, WEBHOOK_TOLERANCE_S)
+        return { id: event.id, created: event.created, ...eventOf(event) }
+      } catch (error) {
+        problems.push((error as Error).message)
+      }
     }
-    return { id: event.id, created: event.created, ...eventOf(event) }
+    throw new WebhookSignatureError(`Stripe-Signature does not verify: ${problems.join('; ')}`)
   }
 
   /** Runs a call to Stripe; what says "try again later" (no answer, 5xx, rate limit) becomes PaymentUnavailableError. */
