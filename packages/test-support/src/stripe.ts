@@ -531,6 +531,8 @@ export const startStripeServer = async ({ webhookSecret = `whsec_${randomBytes(1
     events,
     faults,
     intents,
+    charges,
+    refunds,
     accounts,
     transfers,
     /** The last event of `type` about `objectId`. */
