@@ -2,8 +2,11 @@ import { randomUUID } from 'node:crypto'
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { SettingsError } from '@marketmesh/shared'
+import { feathers } from '@feathersjs/feathers'
+import { settingsFromEnvironment, SettingsError, type ServiceApplication, type ServiceConfiguration } from '@marketmesh/shared'
 import { startStripeServer, STRIPE_TEST_PAYMENT_METHODS as pm, type StripeServer } from '@marketmesh/test-support/stripe'
+import { environment, settingsSchema } from '../src/configuration'
+import { paymentProviders } from '../src/payments'
 import { PaymentUnavailableError, WebhookSignatureError, type ProviderEvent } from '../src/payments/provider'
 import { StripePaymentProvider } from '../src/payments/stripe-provider'
 
@@ -314,6 +317,21 @@ describe('webhooks', () => {
 })
 
 describe('settings', () => {
+  it('are read from STRIPE_* variables, and the provider is registered as `stripe` only with a secret key', () => {
+    const env = {
+      STRIPE_SECRET_KEY: secretKey,
+      STRIPE_WEBHOOK_SECRET: 'whsec_a',
+      STRIPE_CONNECT_WEBHOOK_SECRET: 'whsec_b',
+      STRIPE_API_URL: stripe.url
+    }
+    const settings = settingsFromEnvironment(settingsSchema, environment, env)
+    expect(settings).toEqual({ stripe: { secretKey, webhookSecret: 'whsec_a', connectWebhookSecret: 'whsec_b', apiUrl: stripe.url } })
+    const app = feathers() as unknown as ServiceApplication
+    expect(Object.keys(paymentProviders(app))).toEqual(['test'])
+    app.set('stripe', settings.stripe as ServiceConfiguration['stripe'])
+    expect(Object.keys(paymentProviders(app))).toEqual(['test', 'stripe'])
+  })
+
   it('registers nothing without a secret key, and refuses a secret key without a webhook secret', () => {
     expect(StripePaymentProvider.fromSettings(undefined)).toBeUndefined()
     expect(StripePaymentProvider.fromSettings({ webhookSecret: 'whsec_x' })).toBeUndefined()

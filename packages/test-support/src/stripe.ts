@@ -73,8 +73,8 @@ const newValidators = (coerceTypes: boolean) => {
   return ajv
 }
 
-/** The operations of the fixture, each with its request and answer validators. */
-const loadOperations = (): Operation[] => {
+/** The operations of the fixture, each with its request and answer validators, and the validator of webhook events. */
+const loadSpecification = (): { operations: Operation[]; validateEvent: ValidateFunction } => {
   const spec = withNullable(JSON.parse(readFileSync(fixturePath, 'utf8'))) as {
     paths: Record<
       string,
@@ -88,7 +88,7 @@ const loadOperations = (): Operation[] => {
   const requests = newValidators(true).addSchema(spec, SPEC_ID)
   const answers = newValidators(false).addSchema(spec, SPEC_ID)
   const at = (ajv: Ajv, ...segments: string[]) => ajv.compile({ $ref: `${SPEC_ID}#/${pointer(...segments)}` })
-  return Object.entries(spec.paths).flatMap(([template, methods]) =>
+  const operations = Object.entries(spec.paths).flatMap(([template, methods]) =>
     Object.entries(methods).map(([method, operation]) => {
       const query = (operation.parameters ?? []).map((parameter, index) => ({ ...parameter, index })).filter((parameter) => parameter.in === 'query')
       const answerValidators = new Map<string, ValidateFunction>()
@@ -114,13 +114,7 @@ const loadOperations = (): Operation[] => {
       }
     })
   )
-}
-
-const eventValidator = () => {
-  const spec = withNullable(JSON.parse(readFileSync(fixturePath, 'utf8')))
-  return newValidators(false)
-    .addSchema(spec as object, SPEC_ID)
-    .compile({ $ref: `${SPEC_ID}#/components/schemas/event` })
+  return { operations, validateEvent: answers.compile({ $ref: `${SPEC_ID}#/components/schemas/event` }) }
 }
 
 const errorsOf = (validate: ValidateFunction) =>
@@ -153,8 +147,7 @@ export interface StripeServerOptions {
 }
 
 export const startStripeServer = async ({ webhookSecret = `whsec_${randomBytes(16).toString('hex')}` }: StripeServerOptions = {}) => {
-  const operations = loadOperations()
-  const validateEvent = eventValidator()
+  const { operations, validateEvent } = loadSpecification()
   const violations: StripeSpecViolation[] = []
   const requests: StripeRequestRecord[] = []
   const events: StripeObject[] = []
