@@ -114,6 +114,8 @@ const loadSpecification = (): { operations: Operation[]; validateEvent: Validate
       }
     })
   )
+  // A fixed path before a template that also matches it (`/v1/payment_intents/search`, not `{intent}`).
+  operations.sort((a, b) => Number(a.template.includes('{')) - Number(b.template.includes('{')))
   return { operations, validateEvent: answers.compile({ $ref: `${SPEC_ID}#/components/schemas/event` }) }
 }
 
