@@ -77,6 +77,24 @@ describe('authorize', () => {
     }
   })
 
+  it('a payment the buyer confirms in the app is authorized, and the webhook says so', async () => {
+    const authorization = await provider.authorize({
+      idempotencyKey: key('authorize'),
+      token: pm.authenticationRequired,
+      amount: 1_500,
+      currency: 'EUR',
+      transferGroup: checkoutId()
+    })
+    const { paymentId } = authorization as { paymentId: string }
+    stripe.confirmByBuyer(paymentId)
+    expect(provider.parseWebhook(stripe.signed(stripe.eventOf('payment_intent.amount_capturable_updated', paymentId)!))).toMatchObject({
+      type: 'payment.authorized',
+      paymentId,
+      amount: 1_500
+    })
+    expect(await provider.lookup({ paymentId, idempotencyKey: 'unused' })).toEqual({ status: 'authorized', paymentId, amount: 1_500 })
+  })
+
   it('a declined card is a decline naming the reason, not an error', async () => {
     const authorization = await provider.authorize({
       idempotencyKey: key('authorize'),

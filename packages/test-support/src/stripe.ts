@@ -533,6 +533,21 @@ export const startStripeServer = async ({ webhookSecret = `whsec_${randomBytes(1
     /** The last event of `type` about `objectId`. */
     eventOf: (type: string, objectId: string) =>
       events.findLast((event) => event.type === type && (event.data as { object: StripeObject }).object.id === objectId),
+    /**
+     * The buyer confirms in the app (Stripe.js, 3-D Secure passed) a payment waiting for them: it is
+     * authorized and `payment_intent.amount_capturable_updated` is sent; `paymentMethod` for one made without.
+     */
+    confirmByBuyer: (paymentId: string, paymentMethod: string = STRIPE_TEST_PAYMENT_METHODS.pays) => {
+      const intent = intents.get(paymentId)
+      if (!intent || !['requires_action', 'requires_payment_method'].includes(intent.status as string)) {
+        throw new Error(`no payment ${paymentId} waiting for the buyer`)
+      }
+      // Authentication done: whatever the method, it now pays (a declined one fails as at creation).
+      const method = paymentMethod === STRIPE_TEST_PAYMENT_METHODS.authenticationRequired ? STRIPE_TEST_PAYMENT_METHODS.pays : paymentMethod
+      Object.assign(intent, { payment_method: method, next_action: null })
+      confirm(intent)
+      return intent
+    },
     /** The seller finishes onboarding: transfers and payouts are enabled, and `account.updated` is sent. */
     completeOnboarding: (accountId: string) => {
       const account = accounts.get(accountId)
