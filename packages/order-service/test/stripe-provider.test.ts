@@ -32,6 +32,9 @@ afterAll(() => stripe?.close())
 
 const key = (step: string) => `${randomUUID()}:${step}`
 const checkoutId = () => randomUUID()
+/** An authorization of its own checkout, with its own key. */
+const authorizeWith = (token: string | undefined, amount: number) =>
+  provider.authorize({ idempotencyKey: key('authorize'), token, amount, currency: 'EUR', transferGroup: checkoutId() })
 const authorized = async (amount = 5_000) => {
   const transferGroup = checkoutId()
   const authorization = await provider.authorize({ idempotencyKey: key('authorize'), token: pm.pays, amount, currency: 'EUR', transferGroup })
@@ -64,13 +67,7 @@ describe('authorize', () => {
 
   it('without a payment method, or when 3-D Secure is needed, waits for the buyer with the client secret', async () => {
     for (const token of [undefined, pm.authenticationRequired]) {
-      const authorization = await provider.authorize({
-        idempotencyKey: key('authorize'),
-        token,
-        amount: 1_000,
-        currency: 'EUR',
-        transferGroup: checkoutId()
-      })
+      const authorization = await authorizeWith(token, 1_000)
       expect(authorization).toMatchObject({ status: 'requires_action', clientSecret: expect.stringMatching(/^pi_\w+_secret_\w+$/) })
       const { paymentId } = authorization as { paymentId: string }
       expect(await provider.lookup({ paymentId, idempotencyKey: 'unused' })).toEqual({ status: 'requires_action', paymentId })
@@ -78,13 +75,7 @@ describe('authorize', () => {
   })
 
   it('a payment the buyer confirms in the app is authorized, and the webhook says so', async () => {
-    const authorization = await provider.authorize({
-      idempotencyKey: key('authorize'),
-      token: pm.authenticationRequired,
-      amount: 1_500,
-      currency: 'EUR',
-      transferGroup: checkoutId()
-    })
+    const authorization = await authorizeWith(pm.authenticationRequired, 1_500)
     const { paymentId } = authorization as { paymentId: string }
     stripe.confirmByBuyer(paymentId)
     expect(provider.parseWebhook(stripe.signed(stripe.eventOf('payment_intent.amount_capturable_updated', paymentId)!))).toMatchObject({
@@ -96,13 +87,7 @@ describe('authorize', () => {
   })
 
   it('a declined card is a decline naming the reason, not an error', async () => {
-    const authorization = await provider.authorize({
-      idempotencyKey: key('authorize'),
-      token: pm.declined,
-      amount: 1_000,
-      currency: 'EUR',
-      transferGroup: checkoutId()
-    })
+    const authorization = await authorizeWith(pm.declined, 1_000)
     expect(authorization).toMatchObject({ status: 'declined', reason: 'generic_decline', paymentId: expect.stringMatching(/^pi_/) })
     const { paymentId } = authorization as { paymentId: string }
     expect(await provider.lookup({ paymentId, idempotencyKey: 'unused' })).toEqual({ status: 'failed', paymentId, reason: 'generic_decline' })
@@ -177,9 +162,7 @@ describe('lost answers and outages', () => {
 
   it('a 5xx from Stripe is unavailable (try later), not a decline', async () => {
     stripe.faults.unavailable = 1
-    await expect(
-      provider.authorize({ idempotencyKey: key('authorize'), token: pm.pays, amount: 900, currency: 'EUR', transferGroup: checkoutId() })
-    ).rejects.toBeInstanceOf(PaymentUnavailableError)
+    await expect(authorizeWith(pm.pays, 900)).rejects.toBeInstanceOf(PaymentUnavailableError)
   })
 })
 
@@ -241,13 +224,7 @@ describe('webhooks', () => {
     const captured = stripe.eventOf('payment_intent.succeeded', paymentId)!
     expect(parse(stripe.signed(captured))).toEqual({ id: captured.id, created: captured.created, type: 'payment.captured', paymentId, amount: 2_000 })
 
-    const declined = await provider.authorize({
-      idempotencyKey: key('authorize'),
-      token: pm.declined,
-      amount: 1_000,
-      currency: 'EUR',
-      transferGroup: checkoutId()
-    })
+    const declined = await authorizeWith(pm.declined, 1_000)
     const failedId = (declined as { paymentId: string }).paymentId
     expect(parse(stripe.signed(stripe.eventOf('payment_intent.payment_failed', failedId)!))).toMatchObject({
       type: 'payment.failed',
