@@ -26,7 +26,19 @@ export const settingsSchema = serviceSettingsSchema({
   /** The secret the `test` provider signs its webhooks with (at least 16 characters while it is on). */
   paymentTestWebhookSecret: Type.String(),
   /** How long POST /checkouts waits for the provider's answer to the authorization before answering `authorizing`, e.g. `5s`. */
-  checkoutPaymentWait: durationSetting
+  checkoutPaymentWait: durationSetting,
+  /** The Stripe provider, registered as `stripe` when a secret key is set (docs/stripe.md). */
+  stripe: Type.Optional(
+    Type.Object({
+      secretKey: Type.Optional(Type.String({ minLength: 1 })),
+      /** The signing secret of the webhook endpoint (`whsec_…`); required with a secret key. */
+      webhookSecret: Type.Optional(Type.String({ minLength: 1 })),
+      /** The signing secret of a second endpoint for connected accounts' events (`account.updated`), when it is apart. */
+      connectWebhookSecret: Type.Optional(Type.String({ minLength: 1 })),
+      /** Where Stripe's API is: only tests point it at a local Stripe-compatible server. */
+      apiUrl: Type.Optional(Type.String({ pattern: '^https?://' }))
+    })
+  )
 })
 
 export const environment: typeof baseEnvironment = {
@@ -42,7 +54,11 @@ export const environment: typeof baseEnvironment = {
   REQUIRE_PAYOUT_ACCOUNT: 'requirePayoutAccount',
   PAYMENT_TEST_PROVIDER: 'paymentTestProvider',
   PAYMENT_TEST_WEBHOOK_SECRET: 'paymentTestWebhookSecret',
-  CHECKOUT_PAYMENT_WAIT: 'checkoutPaymentWait'
+  CHECKOUT_PAYMENT_WAIT: 'checkoutPaymentWait',
+  STRIPE_SECRET_KEY: 'stripe.secretKey',
+  STRIPE_WEBHOOK_SECRET: 'stripe.webhookSecret',
+  STRIPE_CONNECT_WEBHOOK_SECRET: 'stripe.connectWebhookSecret',
+  STRIPE_API_URL: 'stripe.apiUrl'
 }
 
 // The app's settings are what its schema says: `app.get('mail')` is typed from it, declared nowhere else.

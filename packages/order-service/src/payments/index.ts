@@ -1,5 +1,6 @@
 import type { ServiceApplication } from '@marketmesh/shared'
 import { PaymentUnavailableError, type PaymentProvider } from './provider'
+import { StripePaymentProvider } from './stripe-provider'
 import { TestPaymentProvider } from './test-provider'
 
 export * from './provider'
@@ -28,9 +29,9 @@ const counted = (app: ServiceApplication, name: string, provider: PaymentProvide
     refund: (request) => count('refund', () => provider.refund(request)),
     lookup: (request) => count('lookup', () => provider.lookup(request)),
     transfer: (request) => count('transfer', () => provider.transfer(request)),
-    reverseTransfer: (request) => count('reverseTransfer', () => provider.reverseTransfer(request)),
-    createAccount: (request) => count('createAccount', () => provider.createAccount(request)),
-    onboardingLink: (request) => count('onboardingLink', () => provider.onboardingLink(request)),
+    reverseTransfer: (request) => count('reverse_transfer', () => provider.reverseTransfer(request)),
+    createAccount: (request) => count('create_account', () => provider.createAccount(request)),
+    onboardingLink: (request) => count('onboarding_link', () => provider.onboardingLink(request)),
     parseWebhook: (request) => provider.parseWebhook(request)
   }
 }
@@ -39,7 +40,7 @@ const registries = new WeakMap<ServiceApplication, Record<string, PaymentProvide
 
 /**
  * The providers a checkout may name in `payment.provider` and whose webhooks
- * /payment-webhooks/:provider takes; a real one (e.g. Stripe) is one more entry. The `test`
+ * /payment-webhooks/:provider takes: `stripe` when its secret key is set (docs/stripe.md). The `test`
  * provider moves no money: it is there when `paymentTestProvider` is on (off in production), with
  * a webhook secret of at least 16 characters. Created once per app; throws at start when none is
  * configured, naming the setting.
@@ -60,6 +61,8 @@ export const paymentProviders = (app: ServiceApplication): Record<string, Paymen
       app.get('logger').warn('the test payment provider is on (PAYMENT_TEST_PROVIDER=true): checkouts paying with it move no money')
     }
   }
+  const stripe = StripePaymentProvider.fromSettings(app.get('stripe'))
+  if (stripe) providers.stripe = counted(app, 'stripe', stripe)
   if (Object.keys(providers).length === 0) {
     throw new Error(
       'No payment provider is configured: the test provider, which moves no money, is off in production; set PAYMENT_TEST_PROVIDER=true (setting "paymentTestProvider") to run with it anyway'
