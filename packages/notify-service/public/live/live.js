@@ -261,6 +261,8 @@ const answer = async (orderId, item) => {
   } finally {
     form.querySelector('button').disabled = false
   }
+}
+
 // --- earnings -------------------------------------------------------------------------------
 
 // order-service's GET /ledger: what is in escrow, available and paid out, per currency. Not
