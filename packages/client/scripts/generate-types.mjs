@@ -39,7 +39,7 @@ const types = () => {
   const announcements = schemasOf('notify', 'announcements')
   const printJobs = schemasOf('notify', 'print-jobs')
   const printers = schemasOf('notify', 'printers')
-  const { printJobMessageSchema } = require('@marketmesh/shared/receipts')
+  const { printJobMessageSchema } = require('@marketmesh/receipts')
   // The receipt a job carries, declared once under its name.
   const titles = { receipt: 'Receipt' }
   return [
@@ -170,7 +170,7 @@ const compileType = async (entry) => {
 }
 
 const compileEvents = async () => {
-  const { eventSchemas, EVENT_CONSUMERS } = require('@marketmesh/shared')
+  const { eventSchemas, EVENT_CONSUMERS } = require('@marketmesh/events')
   const out = []
   // The order events notify-service consumes it streams as they are (see its events/notify-order.ts).
   for (const type of EVENT_CONSUMERS['notify-service'].filter((consumed) => consumed.startsWith('order.'))) {

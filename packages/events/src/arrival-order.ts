@@ -1,4 +1,4 @@
-import type { Knex } from '../database'
+import type { Knex } from 'knex'
 
 /**
  * What a handler needs to be right whatever order the events of one aggregate arrive in

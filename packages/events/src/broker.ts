@@ -1,7 +1,7 @@
 import amqp, { type AmqpConnectionManager, type ChannelWrapper } from 'amqp-connection-manager'
 import type { ConfirmChannel, Options } from 'amqplib'
-import type { Logger } from '../logger'
-import { redactUrl } from '../redact'
+import type { Logger } from 'pino'
+import { redactUrl } from './redact'
 import { declareTopology, exchangeNames, type ConsumerTable } from './topology'
 
 export interface BrokerOptions {

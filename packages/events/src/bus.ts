@@ -1,20 +1,20 @@
 import type { Registry } from 'prom-client'
-import type { Knex } from '../database'
-import { afterCommit } from '../knex-internals'
-import type { Logger } from '../logger'
-import type { BaseSettings } from '../settings'
+import type { Knex } from 'knex'
+import { afterCommit } from './knex-internals'
+import type { Logger } from 'pino'
 import { Broker } from './broker'
 import type { EventData, EventEnvelope, EventType } from './event-types'
 import { EventConsumer, type EventHandler, type HandlerOptions } from './consumer'
 import { SideEffects } from './effects'
 import { createEventMetrics } from './metrics'
 import { OutboxRelay, writeToOutbox, type OutboxRelayOptions } from './outbox'
+import type { EventBusSettings } from './settings'
 import { EVENT_CONSUMERS, type ConsumerTable } from './topology'
 
 export interface EventBusOptions {
   /** The service's name: the events' `source` and the name of its queue. */
   service: string
-  settings: Pick<BaseSettings, 'amqp' | 'outbox' | 'postgresql' | 'sideEffects'>
+  settings: EventBusSettings
   db: Knex
   logger: Logger
   registry: Registry

@@ -1,3 +1,5 @@
+import { AsyncResource } from 'node:async_hooks'
+
 /**
  * Runs `work` when woken: at once, or once more right after the run in progress, however many
  * wakes came meanwhile (commits, a poll and a reconnect all wake the relay; one run serves them).
@@ -7,7 +9,15 @@ export class CoalescingRunner {
   private wakeAgain = false
   private stopped = true
 
-  constructor(private readonly work: () => Promise<void>) {}
+  private readonly work: () => Promise<void>
+
+  /**
+   * `work` runs in the async context the runner is made in, never a waker's: a run serves every wake
+   * (a request's commit among them), so the events it writes must not carry that request's cause.
+   */
+  constructor(work: () => Promise<void>) {
+    this.work = AsyncResource.bind(work)
+  }
 
   get isStopped() {
     return this.stopped

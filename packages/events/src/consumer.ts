@@ -1,15 +1,15 @@
 import type { ConsumeMessage, ConfirmChannel } from 'amqplib'
 import type { ChannelWrapper } from 'amqp-connection-manager'
-import type { Knex } from '../database'
-import { runInTransaction } from '../knex-internals'
-import type { Logger } from '../logger'
+import type { Knex } from 'knex'
+import { runInTransaction } from './knex-internals'
+import type { Logger } from 'pino'
 import { AckWindow } from './acks'
 import type { Broker } from './broker'
 import type { EventData, EventEnvelope, EventType } from './event-types'
 import type { SideEffects } from './effects'
 import { databaseAnswers, isInfrastructureFailure, isLockConflict } from './infrastructure'
 import type { EventMetrics } from './metrics'
-import { setEventCause } from './outbox'
+import { withEventCause } from './cause'
 import { purgeInBatches } from './purge'
 import { ATTEMPT_HEADER, consumerQueueNames, DEAD_LETTER_HEADERS, declareConsumerQueues, declareExchanges, type ConsumerTable } from './topology'
 import { InvalidEventError, parseEvent } from './validation'
@@ -423,14 +423,15 @@ export class EventConsumer {
     const { event } = delivery
     const { handler } = this.handlers.get(event.type)!
     // Handlers of one batch run one after the other in its transaction: each one's follow-up events stem from its event.
-    setEventCause(trx, { correlationId: event.correlationId, causationId: event.id })
-    return handler(event, {
-      trx,
-      emit: (type, data) => emit(trx, type, data) as never,
-      schedule: (kind, key, payload, options) => effects.schedule(trx, kind, key, payload, options),
-      logger: logger.child({ requestId: event.correlationId, eventId: event.id, eventType: event.type }),
-      attempt: attemptOf(delivery)
-    })
+    return withEventCause({ correlationId: event.correlationId, causationId: event.id }, () =>
+      handler(event, {
+        trx,
+        emit: (type, data) => emit(trx, type, data) as never,
+        schedule: (kind, key, payload, options) => effects.schedule(trx, kind, key, payload, options),
+        logger: logger.child({ requestId: event.correlationId, eventId: event.id, eventType: event.type }),
+        attempt: attemptOf(delivery)
+      })
+    )
   }
 
   private async retryOrDeadLetter(delivery: Delivery, error: Error) {

@@ -1,4 +1,4 @@
-import type { Knex } from '../database'
+import type { Knex } from 'knex'
 
 /**
  * What tells an infrastructure failure (the database went away, a failover, a deadlock the

@@ -1,4 +1,13 @@
-import type { MigrationList } from '../database'
+import type { Knex } from 'knex'
+
+/** One knex migration: the module a file in `migrations/` exports. */
+export interface Migration {
+  up(knex: Knex): Promise<void>
+  down(knex: Knex): Promise<void>
+}
+
+/** Migrations run in the order of their names; a service lists its own in `migrations/index.ts`. */
+export type MigrationList = Record<string, Migration>
 
 /**
  * The outbox, the consumer's dedupe and crash-count tables, tombstones and side effects; every

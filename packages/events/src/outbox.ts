@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto'
 import pg from 'pg'
 import { Gauge, type Registry } from 'prom-client'
-import type { Knex } from '../database'
-import type { Logger } from '../logger'
+import type { Knex } from 'knex'
+import type { Logger } from 'pino'
 import type { Broker } from './broker'
+import { currentEventCause } from './cause'
 import { CoalescingRunner } from './coalescing-runner'
 import { EVENT_VERSION, type EventData, type EventEnvelope, type EventType } from './event-types'
 import type { EventMetrics } from './metrics'
@@ -11,28 +12,12 @@ import { purgeInBatches } from './purge'
 import { REQUEST_ID_HEADER } from './topology'
 import { assertEventData } from './validation'
 
-/** What the events written in a transaction stem from: the HTTP request or the event being handled. */
-export interface EventCause {
-  /** The request id of the HTTP call at the start of the chain. */
-  correlationId: string
-  /** The id of the event being handled, if any. */
-  causationId: string | null
-}
-
-const causes = new WeakMap<Knex.Transaction, EventCause>()
-
-/**
- * Events written to the outbox in `trx` from now on carry `cause`. `inTransaction()` sets the
- * request's; the consumer sets each event's before its handler runs.
- */
-export const setEventCause = (trx: Knex.Transaction, cause: EventCause) => causes.set(trx, cause)
-
 const insertEvents = (count: number) => `INSERT INTO outbox (event_id, type, envelope) VALUES ${Array(count).fill('(?, ?, ?)').join(', ')}`
 
 /**
  * Writes events to the outbox inside the caller's transaction, in one statement: they are
- * published if and only if that transaction commits, in the order given. Without a cause set on
- * the transaction, an event starts its own correlation.
+ * published if and only if that transaction commits, in the order given. They carry the cause of
+ * the caller's `withEventCause`; without one, each event starts its own correlation.
  */
 export const writeToOutbox = async <T extends EventType>(
   trx: Knex.Transaction,
@@ -42,7 +27,7 @@ export const writeToOutbox = async <T extends EventType>(
 ): Promise<EventEnvelope<T>[]> => {
   if (dataList.length === 0) return []
   for (const data of dataList) assertEventData(type, data)
-  const cause = causes.get(trx)
+  const cause = currentEventCause()
   const occurredAt = new Date().toISOString()
   const envelopes = dataList.map((data): EventEnvelope<T> => {
     const id = randomUUID()

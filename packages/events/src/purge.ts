@@ -1,4 +1,4 @@
-import type { Knex } from '../database'
+import type { Knex } from 'knex'
 
 const PURGE_BATCH = 5_000
 

@@ -1,5 +1,5 @@
+import { Ajv, addFormats } from '@feathersjs/schema'
 import type { ValidateFunction } from 'ajv'
-import { dataValidator, fieldName } from '../validators'
 import { envelopeSchema, eventSchemas, type EventEnvelope, type EventType } from './event-types'
 
 /** The message is not a valid event: retrying cannot help, so it is dead-lettered at once. */
@@ -7,8 +7,14 @@ export class InvalidEventError extends Error {
   override name = 'InvalidEventError'
 }
 
-const validateEnvelopeShape = dataValidator.compile(envelopeSchema)
-const dataValidators = new Map<string, ValidateFunction>(Object.entries(eventSchemas).map(([type, schema]) => [type, dataValidator.compile(schema)]))
+// The formats the event schemas use; free text in events is checked where it is written, by the service's own schemas.
+const eventValidator = addFormats(new Ajv({ allErrors: true }), ['date-time', 'email', 'uuid'])
+const validateEnvelopeShape = eventValidator.compile(envelopeSchema)
+const dataValidators = new Map<string, ValidateFunction>(Object.entries(eventSchemas).map(([type, schema]) => [type, eventValidator.compile(schema)]))
+
+/** `/a/b` (ajv's instancePath) as `a.b`. */
+const fieldName = (instancePath: string, missingProperty?: string) =>
+  [...instancePath.split('/').filter(Boolean), ...(missingProperty ? [missingProperty] : [])].join('.')
 
 const describe = (prefix: string, validate: ValidateFunction) =>
   (validate.errors ?? [])

@@ -1,6 +1,6 @@
 import amqplib, { type ConfirmChannel, type ConsumeMessage } from 'amqplib'
 import { afterEach, describe, expect, it } from 'vitest'
-import { AckWindow } from '../src/events/acks'
+import { AckWindow } from '../src/acks'
 import { AMQP, uniqueName, waitFor } from '@marketmesh/test-support'
 
 const cleanups: Array<() => Promise<void>> = []

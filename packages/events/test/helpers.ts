@@ -1,7 +1,8 @@
 import amqplib from 'amqplib'
 import { afterEach } from 'vitest'
-import type { EventBus } from '@marketmesh/shared'
-import { EVENT_CONSUMERS, exchangeNames, type Knex } from '../src'
+import type { Knex } from '@marketmesh/shared'
+import type { EventBus } from '@marketmesh/events'
+import { EVENT_CONSUMERS, exchangeNames } from '../src'
 import { AMQP, cleanUp, createTestBus, POSTGRES, uniqueName } from '@marketmesh/test-support'
 import { effectsMigrations, orderCreated } from './fixtures/effects.cjs'
 

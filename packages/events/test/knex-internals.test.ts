@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { afterCommit, createKnex, dropDatabase, ensureDatabase, purgeInBatches, queryPooled, type Knex } from '../src'
+import { afterCommit, purgeInBatches, queryPooled } from '../src'
+import { createKnex, dropDatabase, ensureDatabase, type Knex } from '@marketmesh/shared'
 import { POSTGRES, uniqueName } from '@marketmesh/test-support'
 
 // What the kit takes from knex beyond its documented query API (src/knex-internals.ts): if an upgrade changes it, this fails.

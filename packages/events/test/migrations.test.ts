@@ -1,5 +1,6 @@
 import { afterAll, expect, it } from 'vitest'
-import { createKnex, dropDatabase, ensureDatabase, eventBackboneMigrations, migrateLatest } from '../src'
+import { eventBackboneMigrations } from '../src'
+import { createKnex, dropDatabase, ensureDatabase, migrateLatest } from '@marketmesh/shared'
 import { POSTGRES, uniqueName } from '@marketmesh/test-support'
 
 const database = `${POSTGRES}/${uniqueName('migrations')}`

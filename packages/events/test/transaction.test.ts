@@ -1,16 +1,7 @@
 import { KnexService } from '@feathersjs/knex'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import {
-  createKnex,
-  dropDatabase,
-  ensureDatabase,
-  runInTransaction,
-  setEventCause,
-  writeToOutbox,
-  eventBackboneMigrations,
-  migrateLatest,
-  type Knex
-} from '../src'
+import { runInTransaction, withEventCause, writeToOutbox, eventBackboneMigrations } from '../src'
+import { createKnex, dropDatabase, ensureDatabase, migrateLatest, type Knex } from '@marketmesh/shared'
 import { POSTGRES, uniqueName } from '@marketmesh/test-support'
 import { orderCreated } from './fixtures/effects.cjs'
 
@@ -174,8 +165,8 @@ describe('runInTransaction', () => {
     const written = await Promise.all(
       Array.from({ length: 20 }, (_, i) =>
         runInTransaction(db, async (trx) => {
-          if (i % 2 === 0) setEventCause(trx, { correlationId: `request-${i}`, causationId: null })
-          return writeToOutbox(trx, 'order-service', 'order.created', Array.from({ length: (i % 3) + 1 }, orderCreated))
+          const write = () => writeToOutbox(trx, 'order-service', 'order.created', Array.from({ length: (i % 3) + 1 }, orderCreated))
+          return i % 2 === 0 ? withEventCause({ correlationId: `request-${i}`, causationId: null }, write) : write()
         })
       )
     )

@@ -1,5 +1,7 @@
 import { randomUUID } from 'node:crypto'
-import { createDeviceToken, hashDeviceToken, type EventData, type Principal, type Receipt } from '@marketmesh/shared'
+import { type EventData } from '@marketmesh/events'
+import { createDeviceToken, hashDeviceToken, type Principal } from '@marketmesh/shared'
+import { type Receipt } from '@marketmesh/receipts'
 import { waitFor } from '@marketmesh/test-support'
 import { admin, startServiceUnderTest, type ServiceUnderTest } from '@marketmesh/test-support/service-under-test'
 import { createApp } from '../src/app'

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto'
-import { eventTypes, type EventData, type Principal } from '@marketmesh/shared'
+import { eventTypes, type EventData } from '@marketmesh/events'
+import { type Principal } from '@marketmesh/shared'
 import { metricValue, waitFor, type ServiceProcess } from '@marketmesh/test-support'
 import { seller, startServiceUnderTest, type ServiceUnderTest } from '@marketmesh/test-support/service-under-test'
 import { bearer } from '@marketmesh/test-support/tokens'

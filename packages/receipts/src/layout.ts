@@ -1,4 +1,4 @@
-import { formatMoney } from '../money'
+import { formatMoney } from '@marketmesh/shared/money'
 import { printableReceipt, type PrintableReceipt } from './receipt.schema'
 
 /** The paper widths receipts are laid out for, in characters of the printer's normal font: 58 mm, 80 mm (two fonts). */

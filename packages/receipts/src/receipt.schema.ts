@@ -1,7 +1,7 @@
 import { Type, type Static } from '@feathersjs/typebox'
-import { eventSchemas } from '../events/event-types'
-import { printableLine } from '../free-text'
-import { dataValidator } from '../validators'
+import { eventSchemas } from '@marketmesh/events/event-types'
+import { printableLine } from '@marketmesh/shared/free-text'
+import { dataValidator } from '@marketmesh/shared/validators'
 
 const paid = eventSchemas['order.paid'].properties
 const Id = Type.String({ format: 'uuid' })

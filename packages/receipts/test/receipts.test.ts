@@ -10,7 +10,7 @@ import {
   type PrintableReceipt,
   type Receipt,
   validPrintJobMessage
-} from '../src/receipts'
+} from '../src'
 
 const receipt: Receipt = {
   shopName: 'Käse & Co. Fine Cheese Emporium',
@@ -172,13 +172,13 @@ describe('receipts', () => {
     expect(valid.errors?.[0].instancePath).toBe('/receipt/lines')
   })
 
-  it('is importable as @marketmesh/shared/receipts without the server kit', () => {
+  it('is importable as @marketmesh/receipts without the server kit', () => {
     // Run from the built package: what an agent on a printer's Raspberry Pi loads.
     const loaded = execFileSync(
       process.execPath,
       [
         '-e',
-        "require('@marketmesh/shared/receipts'); console.log(Object.keys(require.cache).filter((file) => /node_modules\\/(pg|knex|amqplib|@feathersjs\\/koa)\\//.test(file)).length)"
+        "require('@marketmesh/receipts'); console.log(Object.keys(require.cache).filter((file) => /node_modules\\/(pg|knex|amqplib|@feathersjs\\/koa)\\//.test(file)).length)"
       ],
       { cwd: __dirname, encoding: 'utf8' }
     )

@@ -1,6 +1,7 @@
 import { TooManyRequests } from '@feathersjs/errors'
 import type { HookContext } from '@feathersjs/feathers'
-import { purgeInBatches, type Knex, type ServiceApplication } from '@marketmesh/shared'
+import { purgeInBatches } from '@marketmesh/events'
+import { type Knex, type ServiceApplication } from '@marketmesh/shared'
 
 /** At most `max` hits on `key` per window of `windowMs`, the window starting with the key's first hit. */
 export interface Limit {

@@ -1,4 +1,5 @@
-import { type Knex, runInTransaction, type ServiceApplication, setEventCause } from '@marketmesh/shared'
+import { runInTransaction, withEventCause } from '@marketmesh/events'
+import { type Knex, type ServiceApplication } from '@marketmesh/shared'
 import { AUTO_DELIVER, BY_SYSTEM, complete, deliver, expire, lockOrder, PENDING_TIMEOUT, RELEASE_ESCROW, type OrderRow } from '../orders/order'
 
 /**
@@ -13,9 +14,10 @@ export const orderTimers = (app: ServiceApplication) => {
     (step: (trx: Knex.Transaction, order: OrderRow) => Promise<void>) =>
     async ({ payload, id }: { payload: { orderId: string }; id: string }) =>
       runInTransaction(db, async (trx) => {
-        setEventCause(trx, { correlationId: id, causationId: null })
-        const order = await lockOrder(trx, payload.orderId)
-        if (order) await step(trx, order)
+        return withEventCause({ correlationId: id, causationId: null }, async () => {
+          const order = await lockOrder(trx, payload.orderId)
+          if (order) await step(trx, order)
+        })
       })
 
   events.effects

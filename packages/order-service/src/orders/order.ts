@@ -15,7 +15,8 @@
  */
 import { randomUUID } from 'node:crypto'
 import { Conflict, Forbidden } from '@feathersjs/errors'
-import { durationMs, invalidField, type EventData, type Knex, type ServiceApplication } from '@marketmesh/shared'
+import { type EventData } from '@marketmesh/events'
+import { durationMs, invalidField, type Knex, type ServiceApplication } from '@marketmesh/shared'
 import { holdPayment, refundToBuyer, releaseEscrow } from '../ledger/ledger'
 import { SYSTEM, TRANSITIONS, type OrderStatus, type RefundStatus, type Role, type Stage, type Step } from './status'
 

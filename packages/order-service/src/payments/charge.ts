@@ -1,4 +1,5 @@
-import { type EventData, type Knex, runInTransaction, type ServiceApplication, setEventCause, type SideEffect } from '@marketmesh/shared'
+import { type EventData, runInTransaction, withEventCause, type SideEffect } from '@marketmesh/events'
+import { type Knex, type ServiceApplication } from '@marketmesh/shared'
 import { awaitsPayment, CHARGE, decline, lockOrder, pay, type OrderRow } from '../orders/order'
 import { paymentProviders } from '.'
 
@@ -44,10 +45,11 @@ export const chargeOrders = (app: ServiceApplication) => {
 
   const conclude = (payload: ChargePayload, step: (trx: Knex.Transaction, order: OrderRow) => Promise<boolean>) =>
     runInTransaction(db, async (trx) => {
-      setEventCause(trx, { correlationId: payload.correlationId, causationId: payload.causationId })
-      const order = await lockOrder(trx, payload.orderId)
-      if (!order || !(await step(trx, order))) return
-      app.get('orderMetrics').sagaStep.observe({ step: order.status }, (Date.now() - new Date(order.createdAt).getTime()) / 1000)
+      return withEventCause({ correlationId: payload.correlationId, causationId: payload.causationId }, async () => {
+        const order = await lockOrder(trx, payload.orderId)
+        if (!order || !(await step(trx, order))) return
+        app.get('orderMetrics').sagaStep.observe({ step: order.status }, (Date.now() - new Date(order.createdAt).getTime()) / 1000)
+      })
     })
 
   const cancelUnpaid = (payload: ChargePayload) => conclude(payload, (trx, order) => decline(app, trx, order))

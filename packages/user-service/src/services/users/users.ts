@@ -1,13 +1,6 @@
 import { hooks as schemaHooks } from '@feathersjs/schema'
-import {
-  authenticated,
-  emitEvent,
-  inTransaction,
-  optionallyAuthenticated,
-  uuidIds,
-  type EventData,
-  type ServiceApplication
-} from '@marketmesh/shared'
+import { type EventData } from '@marketmesh/events'
+import { authenticated, emitEvent, inTransaction, optionallyAuthenticated, uuidIds, type ServiceApplication } from '@marketmesh/shared'
 import { rateLimitedHttp } from '../../http'
 import {
   assignShopSlug,
