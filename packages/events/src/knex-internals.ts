@@ -2,7 +2,7 @@ import type { Knex } from 'knex'
 
 /**
  * The only place the kit relies on knex beyond its documented query API: runInTransaction, afterCommit,
- * queryPooled and disposeConnection. Each is covered by packages/shared/test/transaction.test.ts,
+ * queryPooled and disposeConnection. Each is covered by packages/events/test/transaction.test.ts,
  * knex-internals.test.ts and prepared-statements.test.ts, which fail if a knex upgrade changes what
  * they rely on.
  */
