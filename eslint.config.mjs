@@ -25,13 +25,13 @@ export default tseslint.config(
     }
   },
   // Import direction (issue #22): a service's Feathers services (`src/services/**`) and event
-  // handlers (`src/events/**`) call its domain, the domain calls the kit (`packages/shared`), never
-  // back. eslint-plugin-import-x checks it on every package's src:
+  // handlers (`src/events/**`) call its domain, the domain calls the kit (`packages/shared`), and the
+  // kit calls the event backbone (`packages/events`, which imports no other package), never back. eslint-plugin-import-x checks it on every package's src:
   // - no-cycle: no runtime import cycle. `import type` is erased at runtime, so a type-only edge
   //   closes no cycle (the rule skips it).
   // - no-restricted-paths: a domain folder imports nothing, types included, from its service's
   //   `src/services` or `src/events` (schemas import the domain's enums, not the other way round);
-  //   the kit imports no service, nor the cli or the client. The domain, per service:
+  //   the kit imports no service, nor the cli or the client; the backbone imports no other package. The domain, per service:
   //   order-service `src/orders`, `src/payouts`, `src/payments`, `src/ledger` (the saga, paying sellers, money and its books);
   //   notify-service `src/printing` (a print job's life), `src/webhooks` (endpoints and deliveries); user-service `src/email-addresses.ts`,
   //   `src/password-guesses.ts` (what its services' and authentication's
@@ -67,8 +67,20 @@ export default tseslint.config(
             })),
             {
               target: 'packages/shared/src',
+              from: ['user-service', 'catalog-service', 'order-service', 'notify-service', 'cli', 'client', 'receipts'].map((p) => `packages/${p}`),
+              message: 'The kit (@marketmesh/shared) imports no service, the cli, the client or the receipts.'
+            },
+            {
+              target: 'packages/events/src',
+              from: ['shared', 'receipts', 'user-service', 'catalog-service', 'order-service', 'notify-service', 'cli', 'client'].map(
+                (p) => `packages/${p}`
+              ),
+              message: 'The event backbone (@marketmesh/events) is below the kit: it imports neither the kit nor anything above it.'
+            },
+            {
+              target: 'packages/receipts/src',
               from: ['user-service', 'catalog-service', 'order-service', 'notify-service', 'cli', 'client'].map((p) => `packages/${p}`),
-              message: 'The kit (@marketmesh/shared) imports no service, the cli or the client.'
+              message: 'The receipts (@marketmesh/receipts) import no service, the cli or the client.'
             }
           ]
         }

@@ -25,7 +25,8 @@ import { cpuSecondsOf, freePort, machineCpuSeconds, waitUntil } from './support/
 const require = createRequire(import.meta.url)
 const pg = require('pg')
 const amqplib = require('amqplib')
-const { dropDatabase, exchangeNames, consumerQueueNames, CONSUMERS } = require('@marketmesh/shared')
+const { exchangeNames, consumerQueueNames, CONSUMERS } = require('@marketmesh/events')
+const { dropDatabase } = require('@marketmesh/shared')
 
 const SECONDS = Number(process.argv[2] ?? 20)
 const BUYERS = Number(process.argv[3] ?? 32)

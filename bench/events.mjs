@@ -17,19 +17,8 @@ const require = createRequire(import.meta.url)
 const { pino } = require('pino')
 const { Registry } = require('prom-client')
 const amqp = require('amqp-connection-manager')
-const {
-  baseDefaults,
-  consumerQueueNames,
-  createKnex,
-  deepMerge,
-  dropDatabase,
-  ensureDatabase,
-  EventBus,
-  eventBackboneMigrations,
-  exchangeNames,
-  migrateLatest,
-  runInTransaction
-} = require('@marketmesh/shared')
+const { consumerQueueNames, EventBus, eventBackboneMigrations, exchangeNames, runInTransaction } = require('@marketmesh/events')
+const { baseDefaults, createKnex, deepMerge, dropDatabase, ensureDatabase, migrateLatest } = require('@marketmesh/shared')
 
 const N = Number(process.argv[2] ?? 20_000)
 /** 1 is a request emitting one event; a checkout emits one order.created per seller, a product edit one per variant. */

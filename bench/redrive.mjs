@@ -13,7 +13,8 @@ import { orderCreatedEnvelope } from './support/order-created.mjs'
 
 const require = createRequire(import.meta.url)
 const amqplib = require('amqplib')
-const { baseDefaults, consumerQueueNames, DEAD_LETTER_HEADERS, declareTopology, EVENT_CONSUMERS, exchangeNames } = require('@marketmesh/shared')
+const { consumerQueueNames, DEAD_LETTER_HEADERS, declareTopology, EVENT_CONSUMERS, exchangeNames } = require('@marketmesh/events')
+const { baseDefaults } = require('@marketmesh/shared')
 
 const N = Number(process.argv[2] ?? 20_000)
 const TARGET = 5_000

@@ -1,5 +1,5 @@
 // `npm run docs:asyncapi`: writes docs/asyncapi.yaml, the AsyncAPI 3.0 document of the events, from
-// the event catalog and topology of @marketmesh/shared (its build). test/asyncapi.test.ts fails when
+// the event catalog and topology of @marketmesh/events (its build). test/asyncapi.test.ts fails when
 // the checked-in file is not what this writes.
 import { writeFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
@@ -9,7 +9,6 @@ import { stringify } from 'yaml'
 
 const require = createRequire(import.meta.url)
 const {
-  baseDefaults,
   consumerQueueNames,
   DEAD_LETTER_HEADERS,
   envelopeSchema,
@@ -20,7 +19,8 @@ const {
   eventTypes,
   exchangeNames,
   REQUEST_ID_HEADER
-} = require('@marketmesh/shared')
+} = require('@marketmesh/events')
+const { baseDefaults } = require('@marketmesh/shared')
 
 export const ASYNCAPI_PATH = join(dirname(fileURLToPath(import.meta.url)), '..', 'docs', 'asyncapi.yaml')
 
@@ -124,7 +124,7 @@ export const asyncApiDocument = () => ({
     description:
       'The events the marketmesh services exchange through RabbitMQ. Each message is a JSON envelope ' +
       '{id, type, version, occurredAt, source, correlationId, causationId, data}; id is also the AMQP messageId. ' +
-      'Events of one aggregate may arrive in any order. Written by `npm run docs:asyncapi` from packages/shared/src/events ' +
+      'Events of one aggregate may arrive in any order. Written by `npm run docs:asyncapi` from packages/events/src ' +
       '(event-types.ts, topology.ts); docs/architecture.md describes the backbone.'
   },
   defaultContentType: 'application/json',
@@ -148,7 +148,7 @@ export const asyncApiDocument = () => ({
 })
 
 export const asyncApiYaml = () =>
-  `# Written by \`npm run docs:asyncapi\` (scripts/asyncapi.mjs) from packages/shared/src/events: do not edit.\n${stringify(asyncApiDocument(), { lineWidth: 0 })}`
+  `# Written by \`npm run docs:asyncapi\` (scripts/asyncapi.mjs) from packages/events/src: do not edit.\n${stringify(asyncApiDocument(), { lineWidth: 0 })}`
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   writeFileSync(ASYNCAPI_PATH, asyncApiYaml())

@@ -14,7 +14,7 @@ import concurrently, { Logger } from 'concurrently'
 const require = createRequire(import.meta.url)
 const { default: pg } = await import('pg')
 const amqplib = require('amqplib')
-const { redactUrl } = require('@marketmesh/shared')
+const { redactUrl } = require('@marketmesh/events')
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..')
 

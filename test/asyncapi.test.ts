@@ -1,7 +1,8 @@
 import { readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { Parser, type AsyncAPIDocumentInterface } from '@asyncapi/parser'
-import { EVENT_CONSUMERS, EVENT_PUBLISHERS, eventSchemas, eventTypes, exchangeNames, baseDefaults, consumerQueueNames } from '@marketmesh/shared'
+import { EVENT_CONSUMERS, EVENT_PUBLISHERS, eventSchemas, eventTypes, exchangeNames, consumerQueueNames } from '@marketmesh/events'
+import { baseDefaults } from '@marketmesh/shared'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { ASYNCAPI_PATH, asyncApiYaml } from '../scripts/asyncapi.mjs'
 

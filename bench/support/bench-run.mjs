@@ -4,7 +4,8 @@ import { createRequire } from 'node:module'
 
 const require = createRequire(import.meta.url)
 const amqplib = require('amqplib')
-const { baseDefaults, consumerQueueNames, CONSUMERS, dropDatabase, exchangeNames } = require('@marketmesh/shared')
+const { consumerQueueNames, CONSUMERS, exchangeNames } = require('@marketmesh/events')
+const { baseDefaults, dropDatabase } = require('@marketmesh/shared')
 
 export const benchRun = (label) => {
   const name = `mmbench_${label}_${Date.now().toString(36)}${randomBytes(2).toString('hex')}`

@@ -1,6 +1,6 @@
 import amqplib from 'amqplib'
 import pg from 'pg'
-import { consumerQueueNames, EVENT_CONSUMERS } from '@marketmesh/shared'
+import { consumerQueueNames, EVENT_CONSUMERS } from '@marketmesh/events'
 import type { ReceivedMail } from '@marketmesh/test-support/smtp'
 import { waitFor } from '@marketmesh/test-support'
 import { MESH_SERVICES, type Mesh } from '@marketmesh/test-support/mesh'

@@ -1,4 +1,4 @@
-import { EventSource } from 'eventsource'
+import { createParser, type EventSourceMessage } from 'eventsource-parser'
 import { Agent, fetch as streamFetch } from 'undici'
 import { waitFor } from '@marketmesh/test-support'
 import type { Mesh } from '@marketmesh/test-support/mesh'
@@ -7,10 +7,13 @@ import type { Market } from './shoppers'
 
 // How many printers each seller of a market has: the first one's compete for every job.
 const DEVICES_PER_SELLER = [2, 1]
-// After a stream the service refused (a 5xx while it starts, a 401 before it knows the device).
+// Before reopening a stream the service refused (a 5xx while it starts, a 401 before it knows the
+// device), closed or broke, unless it said otherwise (`retry:`).
 const REOPEN_AFTER_MS = 1_000
 // The service sends a heartbeat every 10 s: a stream silent for this long is dead without knowing it.
 const SILENCE_MS = 45_000
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
 export interface Device {
   id: string
@@ -47,7 +50,7 @@ export interface PrinterRecord {
 const connectPrinter = (notifyUrl: string, device: Device, dispatcher: Agent) => {
   const record: PrinterRecord = { device, deliveries: new Map(), ids: [], won: [], lost: 0, failures: [], connections: 0, busy: 0 }
   let lastEventId: string | undefined
-  let source: EventSource | undefined
+  let stream: AbortController | undefined
   let stopped = false
   let work: Promise<unknown> = Promise.resolve()
 
@@ -69,59 +72,71 @@ const connectPrinter = (notifyUrl: string, device: Device, dispatcher: Agent) =>
     if (confirmation.status !== 200) record.failures.push(`printed of ${jobId} answered ${confirmation.status}: ${JSON.stringify(confirmation.body)}`)
   }
 
-  const received = (event: MessageEvent) => {
-    if (!event.lastEventId) return
-    record.ids.push(Number(event.lastEventId))
-    lastEventId = event.lastEventId
+  const received = (message: EventSourceMessage) => {
+    // Only a message that carries an id moves the stream on (heartbeats and the like carry none).
+    if (!message.id) return
+    record.ids.push(Number(message.id))
+    lastEventId = message.id
   }
 
-  const open = () => {
-    if (stopped) return
-    const current = new EventSource(`${notifyUrl}/stream`, {
-      fetch: (input, init) =>
-        streamFetch(input, {
-          ...init,
-          dispatcher,
-          headers: {
-            ...init.headers,
-            Authorization: `Bearer ${device.token}`,
-            // The package resumes a stream it reopens itself; a new one resumes where the last left off.
-            ...(lastEventId && !init.headers['Last-Event-ID'] ? { 'Last-Event-ID': lastEventId } : {})
-          }
-        })
-    })
-    source = current
-    current.addEventListener('open', () => record.connections++)
-    current.addEventListener('announcement', received)
-    current.addEventListener('resync', (event) => {
-      received(event)
+  const dispatch = (message: EventSourceMessage) => {
+    if (message.event === 'announcement') received(message)
+    if (message.event === 'resync') {
+      received(message)
       record.failures.push(`resync after ${lastEventId}`)
-    })
-    current.addEventListener('print.job', (event) => {
-      received(event)
-      const { jobId } = JSON.parse(event.data) as { jobId: string }
-      const times = (record.deliveries.get(jobId) ?? 0) + 1
-      record.deliveries.set(jobId, times)
-      // The agent remembers the jobs it went through and skips them when they come again.
-      if (times > 1) return
-      record.busy++
-      work = work
-        .then(() => print(jobId))
-        .catch((error: Error) => record.failures.push(`job ${jobId}: ${error.message}`))
-        .finally(() => record.busy--)
-    })
-    // The package reopens a lost stream by itself; a refused one it gives up.
-    current.addEventListener('error', () => {
-      if (current.readyState === EventSource.CLOSED) setTimeout(open, REOPEN_AFTER_MS)
-    })
+    }
+    if (message.event !== 'print.job') return
+    received(message)
+    const { jobId } = JSON.parse(message.data) as { jobId: string }
+    const times = (record.deliveries.get(jobId) ?? 0) + 1
+    record.deliveries.set(jobId, times)
+    // The agent remembers the jobs it went through and skips them when they come again.
+    if (times > 1) return
+    record.busy++
+    work = work
+      .then(() => print(jobId))
+      .catch((error: Error) => record.failures.push(`job ${jobId}: ${error.message}`))
+      .finally(() => record.busy--)
   }
-  open()
+
+  /**
+   * The device stream, read off the wire with eventsource-parser and reopened with Last-Event-ID
+   * whenever it ends: refused (a 5xx while the service starts, a 401 before it knows the device),
+   * closed, or broken mid-read (a killed notify-service resets the socket: an error of the read,
+   * caught here like any end of the stream, never an uncaught one).
+   */
+  const run = async () => {
+    let reconnectAfterMs = REOPEN_AFTER_MS
+    while (!stopped) {
+      const controller = new AbortController()
+      stream = controller
+      try {
+        const response = await streamFetch(`${notifyUrl}/stream`, {
+          dispatcher,
+          signal: controller.signal,
+          headers: { Accept: 'text/event-stream', Authorization: `Bearer ${device.token}`, ...(lastEventId ? { 'Last-Event-ID': lastEventId } : {}) }
+        })
+        if (response.ok && response.body) {
+          record.connections++
+          const parser = createParser({ onEvent: dispatch, onRetry: (ms) => (reconnectAfterMs = ms) })
+          const decoder = new TextDecoder()
+          for await (const chunk of response.body) parser.feed(decoder.decode(chunk, { stream: true }))
+        } else {
+          await response.body?.cancel()
+        }
+      } catch {
+        // The stream broke (or `stop` aborted it): reopened below unless stopped.
+      }
+      if (!stopped) await sleep(reconnectAfterMs)
+    }
+  }
+  void run()
 
   return {
     record,
     stop: () => {
       stopped = true
-      source?.close()
+      stream?.abort()
     }
   }
 }

@@ -1,5 +1,6 @@
 import { createMarketmeshClient } from '@marketmesh/client'
-import { EVENT_PUBLISHERS, type EventData, type EventEnvelope, type EventType, type Principal } from '@marketmesh/shared'
+import { EVENT_PUBLISHERS, type EventData, type EventEnvelope, type EventType } from '@marketmesh/events'
+import { type Principal } from '@marketmesh/shared'
 import { createApp } from '../src/app'
 import { envelope as envelopeFrom, startServiceUnderTest } from '@marketmesh/test-support/service-under-test'
 import { accessToken } from '@marketmesh/test-support/tokens'

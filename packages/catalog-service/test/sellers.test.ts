@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { EventData, EventEnvelope } from '@marketmesh/shared'
+import type { EventData, EventEnvelope } from '@marketmesh/events'
 import { waitFor } from '@marketmesh/test-support'
 import { envelope, productData, seller, startCatalog, type Catalog } from './helpers'
 

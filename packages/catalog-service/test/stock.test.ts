@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { EventData, EventType } from '@marketmesh/shared'
+import type { EventData, EventType } from '@marketmesh/events'
 import { metricValue, waitFor } from '@marketmesh/test-support'
 import { envelope, productData, seller, startCatalog, type Catalog } from './helpers'
 

@@ -13,7 +13,9 @@ import { registerWebhooksCommands } from './commands/webhooks'
 /** The `marketmesh` command; each command group lives in its own file under commands/. */
 export const createProgram = () => {
   const program = new Command('marketmesh')
-    .description('Operate a marketmesh deployment: service health, one order’s life, dead letters, outbox, migrations, webhooks, token keys, the printer agent')
+    .description(
+      'Operate a marketmesh deployment: service health, one order’s life, dead letters, outbox, migrations, webhooks, token keys, the printer agent'
+    )
     .showHelpAfterError()
   registerHealthCommand(program)
   registerStatusCommand(program)

@@ -5,7 +5,9 @@ import { createServer, type AddressInfo, type Socket } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createDeviceToken, hashDeviceToken, renderReceipt, type EventData, type EventType } from '@marketmesh/shared'
+import { type EventData, type EventType } from '@marketmesh/events'
+import { createDeviceToken, hashDeviceToken } from '@marketmesh/shared'
+import { renderReceipt } from '@marketmesh/receipts'
 import type { AgentStateData } from '../src/printer/state'
 import {
   cleanUp,

@@ -9,7 +9,7 @@ import {
   EVENT_CONSUMERS,
   exchangeNames,
   REDRIVE_HEADER
-} from '@marketmesh/shared'
+} from '@marketmesh/events'
 import { AMQP, cleanUp, isolatedEnvironment, waitFor } from '@marketmesh/test-support'
 import { cli, spawnCli } from './support/cli'
 import { messageCount, snapshotQueue } from './support/dead-letters'

@@ -1,6 +1,6 @@
 import amqplib from 'amqplib'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { consumerQueueNames } from '@marketmesh/shared'
+import { consumerQueueNames } from '@marketmesh/events'
 import { AMQP, cleanUp, isolatedEnvironment, startServiceProcess, waitFor, type ServiceProcess } from '@marketmesh/test-support'
 import { cli } from './support/cli'
 

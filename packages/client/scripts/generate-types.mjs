@@ -44,7 +44,7 @@ const types = () => {
   const printers = schemasOf('notify', 'printers')
   const conversations = schemasOf('notify', 'conversations')
   const conversationMessages = schemasOf('notify', 'conversation-messages')
-  const { printJobMessageSchema } = require('@marketmesh/shared/receipts')
+  const { printJobMessageSchema } = require('@marketmesh/receipts')
   // The receipt a job carries, declared once under its name.
   const titles = { receipt: 'Receipt' }
   return [
@@ -193,7 +193,7 @@ const compileType = async (entry) => {
 }
 
 const compileEvents = async () => {
-  const { eventSchemas, EVENT_CONSUMERS } = require('@marketmesh/shared')
+  const { eventSchemas, EVENT_CONSUMERS } = require('@marketmesh/events')
   const out = []
   // The order and payout events notify-service consumes it streams as they are (see its events/notify-order.ts, notify-payout.ts).
   for (const type of EVENT_CONSUMERS['notify-service'].filter((consumed) => consumed.startsWith('order.') || consumed.startsWith('payout.'))) {

@@ -2,13 +2,20 @@ import { randomUUID } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { waitFor } from '@marketmesh/test-support'
 import { accessToken } from '@marketmesh/test-support/tokens'
-import { admin, buyer, checkoutBody, knownProducts, productCreated, seller, startOrders, type Orders } from '../../order-service/test/helpers'
+import { createApp } from '@marketmesh/order-service'
+import { checkoutBody, knownProducts, ORDER_EVENTS, productCreated } from '@marketmesh/test-support/events'
+import { admin, buyer, seller, startServiceUnderTest, type ServiceUnderTest } from '@marketmesh/test-support/service-under-test'
 import { createMarketmeshClient } from '../src'
 
 describe('mm.refunds on order-service', () => {
-  let orders: Orders
+  let orders: ServiceUnderTest
   beforeAll(async () => {
-    orders = await startOrders('client_refunds', { sideEffects: { pollIntervalMs: 100 } })
+    orders = await startServiceUnderTest({
+      label: 'client_refunds',
+      createApp,
+      settings: { sideEffects: { pollIntervalMs: 100 } },
+      watched: ORDER_EVENTS
+    })
   })
   afterAll(() => orders?.close())
 

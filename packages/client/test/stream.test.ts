@@ -2,15 +2,17 @@ import { EventSource } from 'eventsource'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { waitFor } from '@marketmesh/test-support'
 import { accessToken } from '@marketmesh/test-support/tokens'
-import { buyer, orderPaid, seller, startNotify, userRegistered, type Notify } from '../../notify-service/test/helpers'
+import { createApp } from '@marketmesh/notify-service'
+import { orderPaid, userRegistered } from '@marketmesh/test-support/events'
+import { buyer, seller, startServiceUnderTest, type ServiceUnderTest } from '@marketmesh/test-support/service-under-test'
 import { createMarketmeshClient, type StreamEvent } from '../src'
 
 describe('mm.stream() on notify-service', () => {
-  let notify: Notify
+  let notify: ServiceUnderTest
   const customer = buyer()
   const shop = seller()
   beforeAll(async () => {
-    notify = await startNotify('client_stream')
+    notify = await startServiceUnderTest({ label: 'client_stream', createApp, watched: [] })
     // Known users: the confirmation mails of the orders below have their addresses.
     for (const user of [customer, shop]) await notify.emit('user.registered', userRegistered(user))
   })

@@ -1,5 +1,6 @@
 import { Type, type Static } from '@feathersjs/typebox'
-import { baseEnvironment, durationSetting, RECEIPT_COLUMNS, serviceSettingsSchema } from '@marketmesh/shared'
+import { baseEnvironment, durationSetting, serviceSettingsSchema } from '@marketmesh/shared'
+import { RECEIPT_COLUMNS } from '@marketmesh/receipts'
 
 export const settingsSchema = serviceSettingsSchema({
   /** Page sizes of `GET /notifications` (`$limit`): the default and the most a caller may ask for. */

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { renderReceipt, renderReceiptText, type Principal } from '@marketmesh/shared'
+import { type Principal } from '@marketmesh/shared'
+import { renderReceipt, renderReceiptText } from '@marketmesh/receipts'
 import { waitFor } from '@marketmesh/test-support'
 import {
   buyer,

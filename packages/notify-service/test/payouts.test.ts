@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { EventData, Principal } from '@marketmesh/shared'
+import type { EventData } from '@marketmesh/events'
+import type { Principal } from '@marketmesh/shared'
 import { waitFor } from '@marketmesh/test-support'
 import { envelope } from '@marketmesh/test-support/service-under-test'
 import { startSmtpServer } from '@marketmesh/test-support/smtp'

@@ -1,4 +1,5 @@
-import { purgeInBatches, runPeriodically, type Knex, type ServiceApplication } from '@marketmesh/shared'
+import { purgeInBatches } from '@marketmesh/events'
+import { runPeriodically, type Knex, type ServiceApplication } from '@marketmesh/shared'
 
 const PURGE_INTERVAL_MS = 15 * 60_000
 

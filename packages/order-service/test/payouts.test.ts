@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { runInTransaction, type Principal } from '@marketmesh/shared'
+import { runInTransaction } from '@marketmesh/events'
+import { type Principal } from '@marketmesh/shared'
 import { waitFor } from '@marketmesh/test-support'
 import { TestPaymentProvider } from '../src/payments/test-provider'
 import { applyAccountUpdate, applyTransferFailed, applyTransferReversed } from '../src/payouts/payout'

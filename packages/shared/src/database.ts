@@ -1,5 +1,6 @@
 import knex, { type Knex } from 'knex'
 import pg from 'pg'
+import type { Migration, MigrationList } from '@marketmesh/events'
 import type { Logger } from './logger'
 import { prepareStatements } from './prepared-statements'
 import type { BaseSettings } from './settings'
@@ -8,15 +9,7 @@ import type { BaseSettings } from './settings'
 pg.types.setTypeParser(pg.types.builtins.INT8, (value) => Number(value))
 
 export type { Knex }
-
-/** One knex migration: the module a file in `migrations/` exports. */
-export interface Migration {
-  up(knex: Knex): Promise<void>
-  down(knex: Knex): Promise<void>
-}
-
-/** Migrations run in the order of their names; a service lists its own in `migrations/index.ts`. */
-export type MigrationList = Record<string, Migration>
+export type { Migration, MigrationList }
 
 class ListedMigrations implements Knex.MigrationSource<string> {
   constructor(private readonly migrations: MigrationList) {}

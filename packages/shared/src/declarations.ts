@@ -4,7 +4,7 @@ import type { HookContext as FeathersHookContext } from '@feathersjs/feathers'
 import type { Application as KoaApplication } from '@feathersjs/koa'
 import type { Registry } from 'prom-client'
 import type { Knex, MigrationList } from './database'
-import type { EventBus } from './events/bus'
+import type { EventBus } from '@marketmesh/events'
 import type { Logger } from './logger'
 import type { BaseSettings } from './settings'
 

@@ -5,8 +5,7 @@ import { NotAuthenticated } from '@feathersjs/errors'
 import { statelessAuthentication } from './authentication'
 import type { Knex, MigrationList } from './database'
 import type { Principal, ServiceApplication } from './declarations'
-import type { EventBus } from './events/bus'
-import type { EventHandler } from './events/consumer'
+import type { EventBus, EventHandler } from '@marketmesh/events'
 
 /**
  * Device credentials: user-service issues a seller's appliance an opaque token and publishes only its

@@ -1,6 +1,6 @@
 import type { Middleware } from '@feathersjs/koa'
 import type { ServiceApplication } from './declarations'
-import { redactUrl } from './redact'
+import { redactUrl } from '@marketmesh/events'
 
 const withTimeout = <T>(promise: Promise<T>, ms: number) =>
   Promise.race([promise, new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`no answer in ${ms} ms`)), ms).unref())])

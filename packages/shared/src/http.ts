@@ -4,7 +4,7 @@ import type { Duplex } from 'node:stream'
 import { errors, FeathersError } from '@feathersjs/errors'
 import type { Middleware } from '@feathersjs/koa'
 import { databaseErrorOf, fromDatabaseError } from './database-errors'
-import { REQUEST_ID_HEADER } from './events/topology'
+import { REQUEST_ID_HEADER } from '@marketmesh/events'
 import type { Logger } from './logger'
 import { fieldName } from './validators'
 

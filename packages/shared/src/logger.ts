@@ -2,9 +2,8 @@ import { pino, type Logger } from 'pino'
 
 export type { Logger }
 
-// No AsyncLocalStorage for the request id: on Node 20 it hooks every promise of the process, and
-// bench/catalog-get's ratio to bare Koa rose by about 0.06 without it. The request id is passed instead: on the request's
-// log lines, in `params.requestId`, and to the events a transaction emits (`setEventCause`).
+// The request id is passed explicitly: on the request's log lines and in `params.requestId`; the
+// events a request's transaction emits carry it through `withEventCause` (@marketmesh/events).
 /** JSON lines for machines; pretty when a person watches a terminal (or LOG_PRETTY=1). */
 export const createLogger = (options: { name: string; level: string }): Logger => {
   const pretty = process.env.LOG_PRETTY === '1' || (process.stdout.isTTY && process.env.LOG_PRETTY !== '0')

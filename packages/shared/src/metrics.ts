@@ -2,7 +2,7 @@ import type { Middleware } from '@feathersjs/koa'
 import { collectDefaultMetrics, Histogram, Registry } from 'prom-client'
 import type { Logger } from './logger'
 import type { ServiceApplication } from './declarations'
-import { redactRequestUrl } from './redact'
+import { redactRequestUrl } from '@marketmesh/events'
 
 /** One registry per app, so several apps in one test process keep their metrics apart. */
 export const createMetricsRegistry = (service: string) => {

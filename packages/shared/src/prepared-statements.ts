@@ -1,5 +1,5 @@
 import type pg from 'pg'
-import { disposeConnection } from './knex-internals'
+import { disposeConnection } from '@marketmesh/events'
 
 /**
  * Past this many distinct statements, a process prepares no more: SQL built from a varying number

@@ -1,9 +1,9 @@
 import { TooManyRequests } from '@feathersjs/errors'
 import type { HookContext } from '@feathersjs/feathers'
 import type { Middleware } from '@feathersjs/koa'
+import { purgeInBatches } from '@marketmesh/events'
 import type { Knex } from './database'
 import type { ServiceApplication } from './declarations'
-import { purgeInBatches } from './events/purge'
 
 /** At most `max` hits on `key` per window of `windowMs`, the window starting with the key's first hit. */
 export interface Limit {

@@ -4,7 +4,7 @@ import { prepareDatabase } from './app'
 import type { ServiceApplication } from './declarations'
 import { answerUnparsableRequests } from './http'
 import { createOpsServer, opsPortOf } from './ops-server'
-import { redactUrl } from './redact'
+import { redactUrl } from '@marketmesh/events'
 import { SettingsError } from './settings'
 
 const listenOn = (server: Server, port: number, host: string) =>

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createKnex, dropDatabase, ensureDatabase, queryPooled, runInTransaction, type Knex } from '../src'
+import { queryPooled, runInTransaction } from '@marketmesh/events'
+import { createKnex, dropDatabase, ensureDatabase, type Knex } from '../src'
 import { POSTGRES, uniqueName } from '@marketmesh/test-support'
 
 const url = `${POSTGRES}/${uniqueName('prepared')}`

@@ -5,20 +5,15 @@ import { join } from 'node:path'
 import amqplib from 'amqplib'
 import { pino } from 'pino'
 import { Registry } from 'prom-client'
+import { consumerQueueNames, CONSUMERS, EventBus, eventBackboneMigrations, exchangeNames, type EventBusOptions } from '@marketmesh/events'
 import {
   baseDefaults,
-  consumerQueueNames,
-  CONSUMERS,
   createKnex,
   deepMerge,
   dropDatabase,
   ensureDatabase,
-  EventBus,
-  eventBackboneMigrations,
-  exchangeNames,
   migrateLatest,
   type BaseSettings,
-  type EventBusOptions,
   type MigrationList
 } from '@marketmesh/shared'
 

@@ -1,17 +1,8 @@
 import { randomUUID } from 'node:crypto'
 import type { AddressInfo } from 'node:net'
 import amqplib from 'amqplib'
-import {
-  deepMerge,
-  EVENT_VERSION,
-  exchangeNames,
-  listen,
-  type EventData,
-  type EventEnvelope,
-  type EventType,
-  type Principal,
-  type ServiceApplication
-} from '@marketmesh/shared'
+import { EVENT_VERSION, exchangeNames, type EventData, type EventEnvelope, type EventType } from '@marketmesh/events'
+import { deepMerge, listen, type Principal, type ServiceApplication } from '@marketmesh/shared'
 import { AMQP, cleanUp, createTestBus, isolatedSettings, POSTGRES, uniqueName, waitFor } from '.'
 import { bearer } from './tokens'
 

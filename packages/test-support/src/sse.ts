@@ -1,5 +1,6 @@
 import { EventSource } from 'eventsource'
-import { eventTypes, type Principal } from '@marketmesh/shared'
+import { eventTypes } from '@marketmesh/events'
+import { type Principal } from '@marketmesh/shared'
 import { waitFor } from '.'
 import { accessToken } from './tokens'
 

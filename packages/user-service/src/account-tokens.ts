@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto'
-import { purgeInBatches, type Knex } from '@marketmesh/shared'
+import { purgeInBatches } from '@marketmesh/events'
+import { type Knex } from '@marketmesh/shared'
 import { hashToken } from './authentication/sessions'
 
 /** What a token mailed to a user lets its holder do once. */

@@ -5,24 +5,9 @@ import { deepMerge, listen } from '@marketmesh/shared'
 import { createApp } from '../src/app'
 import { cleanUp, isolatedSettings } from '@marketmesh/test-support'
 
-export interface Reply {
-  status: number
-  headers: Headers
-  body: any
-}
+import { httpClient, type Reply } from '@marketmesh/test-support/http'
 
-/** Plain HTTP, for what the typed client hides: status codes and headers. */
-export const httpClient =
-  (url: string) =>
-  async (method: string, path: string, { body, token }: { body?: unknown; token?: string } = {}): Promise<Reply> => {
-    const response = await fetch(`${url}${path}`, {
-      method,
-      headers: { 'Content-Type': 'application/json', ...(token ? { Authorization: `Bearer ${token}` } : {}) },
-      body: body === undefined ? undefined : JSON.stringify(body)
-    })
-    const text = await response.text()
-    return { status: response.status, headers: response.headers, body: text ? JSON.parse(text) : undefined }
-  }
+export { httpClient, type Reply }
 
 /**
  * A JSON POST from another loopback address (`127.0.0.2`, ...), which the service sees as another

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import amqplib from 'amqplib'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { exchangeNames, type EventEnvelope } from '@marketmesh/shared'
+import { exchangeNames, type EventEnvelope } from '@marketmesh/events'
 import { AMQP, createTestBus, POSTGRES, uniqueName, waitFor } from '@marketmesh/test-support'
 import { startUserService, type UserServiceUnderTest } from './helpers'
 

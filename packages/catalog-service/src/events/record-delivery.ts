@@ -1,4 +1,4 @@
-import type { EventHandler } from '@marketmesh/shared'
+import type { EventHandler } from '@marketmesh/events'
 
 /** A delivered order lets its buyer review its products (see reviews). */
 export const recordDelivery: EventHandler<'order.delivered'> = async (event, { trx }) => {

@@ -1,4 +1,4 @@
-import { lockAggregate, placeTombstone, type EventHandler } from '@marketmesh/shared'
+import { lockAggregate, placeTombstone, type EventHandler } from '@marketmesh/events'
 
 /**
  * An order that ends without its goods shipped gives its stock back. Marking the reservations

@@ -1,4 +1,4 @@
-import { lockAggregate, tombstoneOf, type EventData, type EventHandler } from '@marketmesh/shared'
+import { lockAggregate, tombstoneOf, type EventData, type EventHandler } from '@marketmesh/events'
 
 type Line = EventData<'order.created'>['lines'][number]
 type Rejection = EventData<'stock.rejected'>['reasons'][number]

@@ -1,4 +1,4 @@
-import type { EventHandler } from '@marketmesh/shared'
+import type { EventHandler } from '@marketmesh/events'
 
 /** "Ada Lovelace" signs "Ada L.": enough to tell reviewers apart, too little to find the buyer. */
 export const displayNameOf = (name: string) => {

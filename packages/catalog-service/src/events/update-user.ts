@@ -1,4 +1,4 @@
-import type { EventHandler } from '@marketmesh/shared'
+import type { EventHandler } from '@marketmesh/events'
 import { updateBuyer } from './update-buyer'
 import { updateSeller } from './update-seller'
 

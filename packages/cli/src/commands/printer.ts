@@ -1,5 +1,5 @@
 import { InvalidArgumentError, Option, type Command } from 'commander'
-import { PRINTER_LANGUAGES, RECEIPT_COLUMNS, type PrinterLanguage, type ReceiptColumns } from '@marketmesh/shared/receipts'
+import { PRINTER_LANGUAGES, RECEIPT_COLUMNS, type PrinterLanguage, type ReceiptColumns } from '@marketmesh/receipts'
 import { runPrinterAgent } from '../printer/agent'
 import { parseOutput, type PrinterOutput } from '../printer/output'
 import { defaultStatePath } from '../printer/state'

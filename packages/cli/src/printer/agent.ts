@@ -5,7 +5,7 @@ import {
   type PrinterLanguage,
   type PrintJobMessage,
   type ReceiptColumns
-} from '@marketmesh/shared/receipts'
+} from '@marketmesh/receipts'
 import { sendJobStep } from './device-api'
 import type { PrinterOutput } from './output'
 import { AgentState, type JobOutcome } from './state'

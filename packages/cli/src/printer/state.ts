@@ -2,7 +2,7 @@ import { mkdir, readFile } from 'node:fs/promises'
 import { homedir } from 'node:os'
 import { dirname, join } from 'node:path'
 import writeFileAtomic from 'write-file-atomic'
-import type { PrintJobMessage } from '@marketmesh/shared/receipts'
+import type { PrintJobMessage } from '@marketmesh/receipts'
 
 /**
  * Where a job is, as the agent wrote it down before its next step (agent.ts says what each means

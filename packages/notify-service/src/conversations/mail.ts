@@ -1,4 +1,5 @@
-import { durationMs, type Knex, type ServiceApplication, type SideEffect } from '@marketmesh/shared'
+import { type SideEffect } from '@marketmesh/events'
+import { durationMs, type Knex, type ServiceApplication } from '@marketmesh/shared'
 import { MAIL_EFFECT, type MailPayload } from '../mail/mail'
 import { isStreaming } from './presence'
 

@@ -1,4 +1,4 @@
-import type { EventHandler } from '@marketmesh/shared'
+import type { EventHandler } from '@marketmesh/events'
 import { endStreamsOnCommit } from '../stream/control'
 
 /** A revoked device's credential no longer lets it in (the kit's read model); its open streams end too, on every instance. */

@@ -1,4 +1,5 @@
-import type { EventHandler, ServiceApplication } from '@marketmesh/shared'
+import type { EventHandler } from '@marketmesh/events'
+import type { ServiceApplication } from '@marketmesh/shared'
 import { MAIL_EFFECT, type MailPayload } from '../mail/mail'
 
 /**

@@ -1,4 +1,4 @@
-import type { EventHandler } from '@marketmesh/shared'
+import type { EventHandler } from '@marketmesh/events'
 import { MAIL_EFFECT, type MailPayload } from '../mail/mail'
 import { notifyOrder } from './notify-order'
 

@@ -1,4 +1,4 @@
-import type { EventHandler } from '@marketmesh/shared'
+import type { EventHandler } from '@marketmesh/events'
 import { appendNotification } from '../log/append'
 import { endStreamsOnCommit } from '../stream/control'
 

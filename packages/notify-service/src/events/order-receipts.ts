@@ -1,4 +1,4 @@
-import { tombstoneOf, type EventHandler } from '@marketmesh/shared'
+import { tombstoneOf, type EventHandler } from '@marketmesh/events'
 import { lockLog } from '../log/append'
 import { queueOriginal, WITHDRAW_SKIPPED_JOBS, withdrawOrderJobs } from '../printing/print-job'
 import { receiptOf } from '../printing/receipt'

@@ -1,4 +1,4 @@
-import type { EventHandler } from '@marketmesh/shared'
+import type { EventHandler } from '@marketmesh/events'
 import { scheduleWebhookDeliveries } from '../webhooks/deliveries'
 
 type ProductEvent = Parameters<EventHandler<'product.created' | 'product.updated' | 'product.deleted'>>[0]

@@ -1,4 +1,5 @@
-import { durationMs, purgeInBatches, runPeriodically, type Knex, type ServiceApplication } from '@marketmesh/shared'
+import { purgeInBatches } from '@marketmesh/events'
+import { durationMs, runPeriodically, type Knex, type ServiceApplication } from '@marketmesh/shared'
 
 export const PURGE_INTERVAL_MS = 15 * 60_000
 

@@ -1,4 +1,5 @@
-import { runInTransaction, type ServiceApplication } from '@marketmesh/shared'
+import { runInTransaction } from '@marketmesh/events'
+import { type ServiceApplication } from '@marketmesh/shared'
 import { CONFIRM_TIMEOUT, expireClaim } from './print-job'
 
 /**

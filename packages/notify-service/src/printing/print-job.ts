@@ -1,15 +1,8 @@
 import { randomUUID } from 'node:crypto'
 import { Conflict, NotFound } from '@feathersjs/errors'
-import {
-  durationMs,
-  invalidField,
-  placeTombstone,
-  tombstoneOf,
-  type Knex,
-  type PrintJobMessage,
-  type Receipt,
-  type ServiceApplication
-} from '@marketmesh/shared'
+import { placeTombstone, tombstoneOf } from '@marketmesh/events'
+import { durationMs, invalidField, type Knex, type ServiceApplication } from '@marketmesh/shared'
+import { type PrintJobMessage, type Receipt } from '@marketmesh/receipts'
 import { appendNotification, lockLog } from '../log/append'
 import { PRINT_JOB, PRINT_JOB_UPDATED } from './message-types'
 

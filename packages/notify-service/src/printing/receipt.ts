@@ -1,4 +1,5 @@
-import { printableReceipt, type EventData, type Receipt } from '@marketmesh/shared'
+import { type EventData } from '@marketmesh/events'
+import { printableReceipt, type Receipt } from '@marketmesh/receipts'
 
 /**
  * The receipt of a paid order, from `order.paid` alone: no other service is asked. Its text is

@@ -1,4 +1,5 @@
-import { runInTransaction, type ServiceApplication } from '@marketmesh/shared'
+import { runInTransaction } from '@marketmesh/events'
+import { type ServiceApplication } from '@marketmesh/shared'
 import { WITHDRAW_SKIPPED_JOBS, withdrawSkippedJobs } from './print-job'
 
 /** Carries out the withdrawals a cancellation left for later: once, after its commit, on one instance. */

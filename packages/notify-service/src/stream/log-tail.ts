@@ -1,6 +1,7 @@
 import { setImmediate as nextTurn } from 'node:timers/promises'
 import pg from 'pg'
-import { CoalescingRunner, type Knex, type Logger } from '@marketmesh/shared'
+import { CoalescingRunner } from '@marketmesh/events'
+import { type Knex, type Logger } from '@marketmesh/shared'
 import { NOTIFICATIONS_CHANNEL } from '../log/append'
 import { purgedThrough } from '../log/purge'
 import { frameOf } from './frame'

@@ -1,7 +1,8 @@
 import { EventEmitter } from 'node:events'
 import { randomUUID } from 'node:crypto'
 import { Conflict, NotFound, TooManyRequests } from '@feathersjs/errors'
-import { afterCommit, type Knex, type Principal } from '@marketmesh/shared'
+import { afterCommit } from '@marketmesh/events'
+import { type Knex, type Principal } from '@marketmesh/shared'
 import { ownEndpoint } from './endpoints'
 import { isWebhookType, PING, subscribes } from './event-patterns'
 

@@ -1,4 +1,4 @@
-import { eventTypes } from '@marketmesh/shared'
+import { eventTypes } from '@marketmesh/events'
 import { PRINT_JOB, PRINT_JOB_UPDATED } from '../printing/message-types'
 
 /** What an endpoint may subscribe to: these families, each by its exact type or `<family>.*`, and `ping`. */

@@ -1,17 +1,7 @@
 import type { HookContext, NextFunction } from '@feathersjs/feathers'
 import { Webhook } from 'standardwebhooks'
-import {
-  afterCommit,
-  CoalescingRunner,
-  durationMs,
-  queryPooled,
-  runInTransaction,
-  type Knex,
-  type Logger,
-  type ServiceApplication,
-  type ServiceConfiguration,
-  type SideEffects
-} from '@marketmesh/shared'
+import { afterCommit, CoalescingRunner, queryPooled, runInTransaction, type SideEffects } from '@marketmesh/events'
+import { durationMs, type Knex, type Logger, type ServiceApplication, type ServiceConfiguration } from '@marketmesh/shared'
 import { appendNotification } from '../log/append'
 import { MAIL_EFFECT, type MailPayload } from '../mail/mail'
 import { deliveriesScheduled } from './deliveries'

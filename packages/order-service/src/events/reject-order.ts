@@ -1,4 +1,5 @@
-import type { EventHandler, ServiceApplication } from '@marketmesh/shared'
+import type { EventHandler } from '@marketmesh/events'
+import type { ServiceApplication } from '@marketmesh/shared'
 import { lockOrder, reject } from '../orders/order'
 
 /** The catalog could not reserve the stock: the order is rejected with its reasons (orders/order.ts `reject`). */

@@ -1,4 +1,5 @@
-import type { EventHandler, ServiceApplication } from '@marketmesh/shared'
+import type { EventHandler } from '@marketmesh/events'
+import type { ServiceApplication } from '@marketmesh/shared'
 import { lockOrder, reserve } from '../orders/order'
 
 /** The catalog reserved the stock at the quoted prices: the order's payment starts (orders/order.ts `reserve`). */

@@ -1,4 +1,5 @@
-import { type Knex, runInTransaction, type ServiceApplication, setEventCause } from '@marketmesh/shared'
+import { runInTransaction, withEventCause } from '@marketmesh/events'
+import { type Knex, type ServiceApplication } from '@marketmesh/shared'
 import { AUTO_DELIVER, BY_SYSTEM, complete, deliver, expire, lockOrder, PENDING_TIMEOUT, RELEASE_ESCROW, type OrderRow } from '../orders/order'
 
 /**
@@ -14,9 +15,10 @@ export const orderTimers = (app: ServiceApplication) => {
     async ({ payload, id }: { payload: { orderId: string }; id: string }) =>
       runInTransaction(db, async (trx) => {
         const cause = { correlationId: id, causationId: null }
-        setEventCause(trx, cause)
-        const order = await lockOrder(trx, payload.orderId)
-        if (order) await step(trx, order, cause)
+        return withEventCause(cause, async () => {
+          const order = await lockOrder(trx, payload.orderId)
+          if (order) await step(trx, order, cause)
+        })
       })
 
   events.effects

@@ -1,4 +1,4 @@
-import { lockAggregate, placeTombstone, tombstoneOf, type EventHandler } from '@marketmesh/shared'
+import { lockAggregate, placeTombstone, tombstoneOf, type EventHandler } from '@marketmesh/events'
 
 /**
  * What a checkout needs of a product: its seller, title, price, currency and whether it can be

@@ -1,4 +1,4 @@
-import type { EventHandler } from '@marketmesh/shared'
+import type { EventHandler } from '@marketmesh/events'
 
 /** Buyer names and shop names for receipts, sellers' email to open their payout account; an event older than the version held changes nothing. */
 export const updateUser: EventHandler<'user.registered' | 'user.updated'> = async (event, { trx }) => {

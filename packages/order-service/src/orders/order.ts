@@ -17,7 +17,8 @@
  */
 import { randomUUID } from 'node:crypto'
 import { Conflict, Forbidden } from '@feathersjs/errors'
-import { durationMs, invalidField, type EventData, type Knex, type ServiceApplication } from '@marketmesh/shared'
+import { type EventData } from '@marketmesh/events'
+import { durationMs, invalidField, type Knex, type ServiceApplication } from '@marketmesh/shared'
 import { holdPayment, refundToBuyer, releaseEscrow } from '../ledger/ledger'
 import { openPayout, reverseForRefund } from '../payouts/payout'
 import { AUTHORIZE, CAPTURE, EXPIRE, movePayment, type PaymentRow } from './payment'

@@ -1,4 +1,5 @@
-import { runInTransaction, setEventCause, type Knex, type ServiceApplication, type SideEffect } from '@marketmesh/shared'
+import { runInTransaction, withEventCause, type SideEffect } from '@marketmesh/events'
+import { type Knex, type ServiceApplication } from '@marketmesh/shared'
 import {
   amountToCapture,
   lockCheckout,
@@ -72,10 +73,7 @@ export const chargeCheckouts = (app: ServiceApplication) => {
   const settleRoundEvery = Math.max(pollIntervalMs, ...retryDelaysMs)
 
   const conclude = (checkoutId: string, cause: Cause, step: (trx: Knex.Transaction, checkout: LockedCheckout) => Promise<OrderRow[]>) =>
-    runInTransaction(db, async (trx) => {
-      setEventCause(trx, cause)
-      await concludePayment(app, trx, checkoutId, (checkout) => step(trx, checkout))
-    })
+    runInTransaction(db, (trx) => withEventCause(cause, () => concludePayment(app, trx, checkoutId, (checkout) => step(trx, checkout))))
 
   const paymentOf = (checkoutId: string): Promise<(PaymentRow & { paymentToken: string }) | undefined> =>
     db('payments')

@@ -1,4 +1,5 @@
-import { type Knex, runInTransaction, type ServiceApplication, type SideEffect } from '@marketmesh/shared'
+import { runInTransaction, type SideEffect } from '@marketmesh/events'
+import { type Knex, type ServiceApplication } from '@marketmesh/shared'
 import {
   payoutPaid,
   reversalKey,

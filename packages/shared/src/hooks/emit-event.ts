@@ -1,6 +1,6 @@
 import type { HookContext } from '@feathersjs/feathers'
 import type { ServiceApplication } from '../declarations'
-import type { EventData, EventType } from '../events/event-types'
+import type { EventData, EventType } from '@marketmesh/events'
 import { transactionOf } from './transaction'
 
 /**

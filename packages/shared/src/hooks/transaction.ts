@@ -1,8 +1,7 @@
 import type { HookContext, NextFunction } from '@feathersjs/feathers'
 import type { KnexAdapterParams } from '@feathersjs/knex'
 import type { ServiceApplication } from '../declarations'
-import { setEventCause } from '../events/outbox'
-import { runInTransaction } from '../knex-internals'
+import { runInTransaction, withEventCause } from '@marketmesh/events'
 
 /**
  * Around hook: the service method and every hook after this one run in one database transaction
@@ -13,11 +12,13 @@ import { runInTransaction } from '../knex-internals'
 export const inTransaction = () => async (context: HookContext<ServiceApplication>, next: NextFunction) => {
   const params = context.params as KnexAdapterParams
   if (params.transaction?.trx) return next()
-  await runInTransaction(context.app.get('postgresqlClient'), async (trx) => {
-    if (context.params.requestId) setEventCause(trx, { correlationId: context.params.requestId, causationId: null })
-    context.params = { ...context.params, transaction: { starting: false, trx } }
-    await next()
-  })
+  const transaction = () =>
+    runInTransaction(context.app.get('postgresqlClient'), async (trx) => {
+      context.params = { ...context.params, transaction: { starting: false, trx } }
+      await next()
+    })
+  const { requestId } = context.params
+  await (requestId ? withEventCause({ correlationId: requestId, causationId: null }, transaction) : transaction())
   context.params = { ...context.params, transaction: undefined }
 }
 

@@ -1,6 +1,7 @@
 import { createHash, createHmac, randomBytes, randomUUID } from 'node:crypto'
 import { NotAuthenticated } from '@feathersjs/errors'
-import { purgeInBatches, runInTransaction, type Knex } from '@marketmesh/shared'
+import { purgeInBatches, runInTransaction } from '@marketmesh/events'
+import { type Knex } from '@marketmesh/shared'
 
 const REFRESH_TOKEN_PREFIX = 'mmrt_'
 

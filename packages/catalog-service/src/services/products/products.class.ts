@@ -1,7 +1,8 @@
 import type { Id, NullableId } from '@feathersjs/feathers'
 import { BadRequest, MethodNotAllowed, NotFound } from '@feathersjs/errors'
 import { errorHandler, KnexService, type KnexAdapterOptions, type KnexAdapterParams } from '@feathersjs/knex'
-import { invalidField, isUuid, queryPooled, type Knex, type ServiceApplication } from '@marketmesh/shared'
+import { queryPooled } from '@marketmesh/events'
+import { invalidField, isUuid, type Knex, type ServiceApplication } from '@marketmesh/shared'
 import {
   computedProductFields,
   productColumns,

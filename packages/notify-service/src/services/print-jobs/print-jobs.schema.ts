@@ -1,10 +1,11 @@
 import type { HookContext } from '@feathersjs/feathers'
 import { resolve } from '@feathersjs/schema'
 import { getValidator, StringEnum, Type, type Static } from '@feathersjs/typebox'
-import { dataValidator, publicQuerySyntax, queryValidator, receiptSchema, SingleLineText } from '@marketmesh/shared'
+import { dataValidator, publicQuerySyntax, queryValidator, SingleLineText } from '@marketmesh/shared'
+import { receiptSchema } from '@marketmesh/receipts'
 import { printJobStatuses, printTransports, type PrintJob, type PrintJobRow } from '../../printing/print-job'
 
-export type { Receipt } from '@marketmesh/shared'
+export type { Receipt } from '@marketmesh/receipts'
 export type { PrintJob, PrintJobRow, PrintJobStatus, PrintJobUpdateMessage, PrintTransport } from '../../printing/print-job'
 
 const Uuid = Type.String({ format: 'uuid' })

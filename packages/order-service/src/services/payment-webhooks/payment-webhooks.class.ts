@@ -1,6 +1,7 @@
 import { BadRequest, NotFound } from '@feathersjs/errors'
 import type { Params } from '@feathersjs/feathers'
-import { runInTransaction, setEventCause, type Knex, type ServiceApplication } from '@marketmesh/shared'
+import { runInTransaction, withEventCause } from '@marketmesh/events'
+import { type Knex, type ServiceApplication } from '@marketmesh/shared'
 import { randomUUID } from 'node:crypto'
 import { paymentCaptured, paymentAuthorized, paymentFailed, paymentVoided, type LockedCheckout, type OrderRow } from '../../orders/order'
 import { concludePayment } from '../../payments/charge'
@@ -58,9 +59,10 @@ export class PaymentWebhookService {
       const payment = await trx('payments').where({ provider: name, paymentId: event.paymentId }).first('checkoutId')
       if (!payment) return { received: true, handled: false }
       const cause = { correlationId: payment.checkoutId as string, causationId: randomUUID() }
-      setEventCause(trx, cause)
-      await concludePayment(this.app, trx, payment.checkoutId, (checkout) => this.step(trx, checkout, event, cause))
-      return { received: true, handled: true }
+      return withEventCause(cause, async () => {
+        await concludePayment(this.app, trx, payment.checkoutId, (checkout) => this.step(trx, checkout, event, cause))
+        return { received: true, handled: true }
+      })
     })
   }
 

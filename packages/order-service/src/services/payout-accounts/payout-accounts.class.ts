@@ -1,6 +1,7 @@
 import { Conflict } from '@feathersjs/errors'
 import { KnexService, type KnexAdapterOptions, type KnexAdapterParams } from '@feathersjs/knex'
-import { invalidField, runInTransaction, type Knex, type ServiceApplication } from '@marketmesh/shared'
+import { runInTransaction } from '@marketmesh/events'
+import { invalidField, type Knex, type ServiceApplication } from '@marketmesh/shared'
 import { randomUUID } from 'node:crypto'
 import { paymentProviders } from '../../payments'
 import { applyAccountUpdate, type PayoutAccountRow } from '../../payouts/payout'

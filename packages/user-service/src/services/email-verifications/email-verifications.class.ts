@@ -1,6 +1,7 @@
 import { Conflict, NotAuthenticated, NotFound } from '@feathersjs/errors'
 import type { Params } from '@feathersjs/feathers'
-import { durationMs, invalidField, runInTransaction, type Knex, type ServiceApplication } from '@marketmesh/shared'
+import { runInTransaction } from '@marketmesh/events'
+import { durationMs, invalidField, type Knex, type ServiceApplication } from '@marketmesh/shared'
 import { issueAccountToken, redeemAccountToken } from '../../account-tokens'
 import type {
   EmailVerification,

@@ -1,5 +1,6 @@
 import { LocalStrategy } from '@feathersjs/authentication-local'
-import { durationMs, invalidField, runInTransaction, type ServiceApplication } from '@marketmesh/shared'
+import { runInTransaction } from '@marketmesh/events'
+import { durationMs, invalidField, type ServiceApplication } from '@marketmesh/shared'
 import { issueAccountToken, redeemAccountToken } from '../../account-tokens'
 import { revokeUserSessions } from '../../authentication/sessions'
 import type { PasswordReset, PasswordResetConfirmation, PasswordResetConfirmationData, PasswordResetData } from './password-resets.schema'

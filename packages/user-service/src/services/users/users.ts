@@ -1,13 +1,13 @@
 import { hooks as schemaHooks } from '@feathersjs/schema'
+import { type EventData } from '@marketmesh/events'
 import {
   authenticated,
   emitEvent,
   inTransaction,
   optionallyAuthenticated,
+  rateLimitedHttp,
   uuidIds,
-  type EventData,
-  type ServiceApplication,
-  rateLimitedHttp
+  type ServiceApplication
 } from '@marketmesh/shared'
 import {
   assignShopSlug,

@@ -1,4 +1,4 @@
-import type { EventData } from '@marketmesh/shared'
+import type { EventData } from '@marketmesh/events'
 import type { Product } from '../products.class'
 
 /** What order-service keeps of a product (`product.created` / `product.updated`). */

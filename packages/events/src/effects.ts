@@ -1,0 +1,238 @@
+import { randomUUID } from 'node:crypto'
+import type { Knex } from 'knex'
+import type { Logger } from 'pino'
+import { Gauge, type Registry } from 'prom-client'
+import { afterCommit, queryPooled } from './knex-internals'
+import { CoalescingRunner } from './coalescing-runner'
+import type { EventMetrics } from './metrics'
+import { purgeInBatches } from './purge'
+
+/** One piece of work outside the database, as its performer gets it. */
+export interface SideEffect<P = unknown> {
+  /** Stable across attempts and instances: pass it on as the idempotency key (or Message-ID). */
+  id: string
+  kind: string
+  /** What makes it unique within its kind, e.g. `order-paid:<orderId>`. */
+  key: string
+  payload: P
+  /** 1 on the first try. */
+  attempt: number
+}
+
+export type SideEffectPerformer<P = unknown> = (effect: SideEffect<P>) => Promise<void>
+
+export interface PerformerOptions<P = unknown> {
+  /** Called once when the last attempt has failed (e.g. to cancel the order a payment was for). */
+  onGiveUp?: (effect: SideEffect<P>, error: Error) => Promise<void>
+}
+
+export interface SideEffectsOptions {
+  db: Knex
+  logger: Logger
+  metrics: EventMetrics
+  /** Where `side_effects_pending{kind}` is read at each scrape. */
+  registry: Registry
+  /** Delay before each retry; after the last one the effect is marked failed. */
+  retryDelaysMs: number[]
+  /** A claimed effect not finished within this is run again (its runner may have died). */
+  leaseMs: number
+  pollIntervalMs: number
+  concurrency: number
+  retentionHours: number
+}
+
+interface ClaimedRow {
+  id: string
+  kind: string
+  key: string
+  payload: unknown
+  attempts: number
+}
+
+const PURGE_INTERVAL_MS = 60 * 60_000
+
+// Claiming pushes run_after past the lease: a claim whose runner died is due again then.
+const CLAIM = `
+  UPDATE side_effects SET attempts = attempts + 1, run_after = now() + make_interval(secs => $3::float / 1000)
+   WHERE id IN (
+         SELECT id FROM side_effects
+          WHERE status = 'pending' AND run_after <= now() AND kind = ANY($1::text[])
+          ORDER BY run_after
+          LIMIT $2
+            FOR UPDATE SKIP LOCKED)
+  RETURNING id, kind, key, payload, attempts`
+
+const MARK_DONE = `UPDATE side_effects SET status = 'done', finished_at = now(), last_error = NULL WHERE id = ANY($1::uuid[])`
+
+const STOP_GRACE_MS = 5_000
+
+/**
+ * Side effects that must happen once although their cause may be handled more than once (a
+ * redelivered event, a batch retried because a batch-mate failed). The handler only writes a row
+ * in its own transaction; after commit a runner claims the row (one instance of the service,
+ * `SKIP LOCKED`), calls the kind's performer with the row's stable id, and marks it done, or
+ * retries it later. Scheduling the same kind and key twice keeps the first. A runner that dies
+ * mid-call leaves the row to be claimed again after the lease, with the same id: performers
+ * must pass that id on as an idempotency key.
+ */
+export class SideEffects {
+  private readonly performers = new Map<string, { perform: SideEffectPerformer; options: PerformerOptions }>()
+  private readonly runner = new CoalescingRunner(() =>
+    this.runDue().catch((error) => this.options.logger.warn({ err: (error as Error).message }, 'side effects run failed; will retry'))
+  )
+  private readonly marker = new CoalescingRunner(() => this.markDone())
+  private finished: ClaimedRow[] = []
+  private timers: NodeJS.Timeout[] = []
+
+  constructor(private readonly options: SideEffectsOptions) {
+    const { db } = options
+    new Gauge({
+      name: 'side_effects_pending',
+      help: 'Side effects not yet carried out (due, waiting for a retry or a timer), by kind',
+      labelNames: ['kind'],
+      registers: [options.registry],
+      async collect() {
+        let rows: Array<{ kind: string; count: number }>
+        try {
+          rows = await db('side_effects').where({ status: 'pending' }).groupBy('kind').select('kind', db.raw('count(*)::int AS count'))
+        } catch {
+          // An unreachable database shows in /ready; the scrape still answers, with the last counts.
+          return
+        }
+        this.reset()
+        for (const { kind, count } of rows) this.set({ kind }, count)
+      }
+    })
+  }
+
+  /** Registers how effects of `kind` are carried out (before the bus starts). */
+  perform<P>(kind: string, performer: SideEffectPerformer<P>, options: PerformerOptions<P> = {}) {
+    this.performers.set(kind, { perform: performer as SideEffectPerformer, options: options as PerformerOptions })
+    return this
+  }
+
+  get hasPerformers() {
+    return this.performers.size > 0
+  }
+
+  /**
+   * Writes the effect in `trx`; it is carried out once `trx` commits, or `delayMs` after (a
+   * durable timer: it survives restarts and fires on one instance). Returns its id.
+   */
+  async schedule(trx: Knex.Transaction, kind: string, key: string, payload: unknown, { delayMs = 0 } = {}): Promise<string> {
+    const [inserted] = await trx('side_effects')
+      .insert({
+        id: randomUUID(),
+        kind,
+        key,
+        payload: JSON.stringify(payload),
+        ...(delayMs > 0 && { run_after: trx.raw('now() + make_interval(secs => ?::float / 1000)', [delayMs]) })
+      })
+      .onConflict(['kind', 'key'])
+      .ignore()
+      .returning('id')
+    afterCommit(trx, () => this.wake())
+    if (inserted) return inserted.id
+    const existing = await trx('side_effects').where({ kind, key }).first('id')
+    return existing.id
+  }
+
+  start() {
+    if (!this.hasPerformers) return
+    this.timers.push(setInterval(() => this.wake(), this.options.pollIntervalMs))
+    this.timers.push(setInterval(() => void this.purge(), PURGE_INTERVAL_MS))
+    this.marker.start()
+    this.runner.start()
+  }
+
+  /** Waits for the effects in progress, but no longer than their lease: past it they run again elsewhere anyway. */
+  async stop() {
+    const running = this.runner.stop()
+    this.timers.forEach(clearInterval)
+    this.timers = []
+    let timer: NodeJS.Timeout | undefined
+    await Promise.race([running, new Promise((resolve) => (timer = setTimeout(resolve, Math.min(this.options.leaseMs, STOP_GRACE_MS))))])
+    clearTimeout(timer)
+    // What finished by now is marked; what finishes later runs again after its lease.
+    await this.marker.stop()
+    await this.markDone()
+  }
+
+  wake() {
+    this.runner.wake()
+  }
+
+  private async runDue() {
+    const { db, leaseMs, concurrency } = this.options
+    for (;;) {
+      const rows = await queryPooled<ClaimedRow>(db, CLAIM, [[...this.performers.keys()], concurrency, leaseMs])
+      if (rows.length === 0 || this.runner.isStopped) return
+      await Promise.all(rows.map((row) => this.carryOut(row)))
+      // Marked before more are claimed: a crash can then repeat at most one batch's effects (a
+      // mail the SMTP server took but the database never heard of), not every one since the last mark.
+      await this.marker.idle()
+      // A short claim took every due one: what commits later wakes the runner again.
+      if (rows.length < concurrency) return
+    }
+  }
+
+  /**
+   * Marks the effects carried out since the last time done, in one statement: effects finishing
+   * while one is being marked are marked together next, not one commit each. One that is not
+   * marked (the database failed meanwhile) runs again after its lease, as if its runner had died.
+   */
+  private async markDone() {
+    const { db, logger, metrics } = this.options
+    const rows = this.finished.splice(0)
+    if (rows.length === 0) return
+    try {
+      await queryPooled(db, MARK_DONE, [rows.map((row) => row.id)])
+      for (const { kind } of rows) metrics.sideEffectsDone.inc({ kind })
+    } catch (error) {
+      logger.warn({ err: (error as Error).message, effects: rows.length }, 'marking side effects done failed; they run again after their lease')
+    }
+  }
+
+  private async carryOut(row: ClaimedRow) {
+    const { db, logger, metrics, retryDelaysMs } = this.options
+    const effect: SideEffect = { id: row.id, kind: row.kind, key: row.key, payload: row.payload, attempt: row.attempts }
+    const { perform, options } = this.performers.get(row.kind)!
+    try {
+      await perform(effect)
+      this.finished.push(row)
+      this.marker.wake()
+    } catch (error) {
+      const message = (error as Error).message ?? String(error)
+      const delay = retryDelaysMs[row.attempts - 1]
+      if (delay === undefined) {
+        await options
+          .onGiveUp?.(effect, error as Error)
+          .catch((giveUpError: Error) =>
+            logger.error({ effectId: row.id, kind: row.kind, err: giveUpError.message }, 'giving up on a side effect failed')
+          )
+        await db('side_effects').where({ id: row.id }).update({ status: 'failed', finished_at: db.fn.now(), last_error: message })
+        metrics.sideEffectsFailed.inc({ kind: row.kind })
+        logger.error({ effectId: row.id, kind: row.kind, key: row.key, attempts: row.attempts, err: message }, 'side effect failed for good')
+      } else {
+        await db('side_effects')
+          .where({ id: row.id })
+          .update({ run_after: db.raw('now() + make_interval(secs => ?::float / 1000)', [delay]), last_error: message })
+        metrics.sideEffectsRetried.inc({ kind: row.kind })
+        logger.warn({ effectId: row.id, kind: row.kind, attempt: row.attempts, retryInMs: delay, err: message }, 'side effect failed; will retry')
+      }
+    }
+  }
+
+  /** Done effects past the retention; failed ones stay until an operator acts. */
+  async purge() {
+    const { db, retentionHours, logger } = this.options
+    try {
+      const purged = await purgeInBatches(db, 'side_effects', "status = 'done' AND finished_at < now() - make_interval(secs => ?)", [
+        retentionHours * 3600
+      ])
+      if (purged > 0) logger.info({ purged }, 'purged done side effects')
+    } catch (error) {
+      logger.warn({ err: (error as Error).message }, 'side effects purge failed')
+    }
+  }
+}

@@ -1,0 +1,61 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterCommit, purgeInBatches, queryPooled } from '../src'
+import { createKnex, dropDatabase, ensureDatabase, type Knex } from '@marketmesh/shared'
+import { POSTGRES, uniqueName } from '@marketmesh/test-support'
+
+// What the kit takes from knex beyond its documented query API (src/knex-internals.ts): if an upgrade changes it, this fails.
+const url = `${POSTGRES}/${uniqueName('knex')}`
+let db: Knex
+beforeAll(async () => {
+  await ensureDatabase(url)
+  db = createKnex({ client: 'pg', connection: url, pool: { min: 0, max: 4 } })
+  await db.schema.createTable('rows', (table) => {
+    table.increments('id')
+    table.boolean('old').notNullable()
+  })
+})
+afterAll(async () => {
+  await db.destroy()
+  await dropDatabase(url)
+})
+
+describe('knex internals the kit relies on', () => {
+  it('afterCommit runs once the transaction has committed, and never after a rollback', async () => {
+    const seen: Array<number | string> = []
+    await db.transaction(async (trx) => {
+      const [{ id }] = await trx('rows').insert({ old: false }).returning('id')
+      afterCommit(trx, () => {
+        // Visible to another connection: the commit happened before the callback.
+        void db('rows')
+          .where({ id })
+          .first('id')
+          .then((row) => seen.push(row?.id ?? 'not visible'))
+      })
+      seen.push('inside')
+    })
+    await db
+      .transaction(async (trx) => {
+        afterCommit(trx, () => seen.push('after a rollback'))
+        throw new Error('roll back')
+      })
+      .catch(() => undefined)
+    await new Promise((resolve) => setTimeout(resolve, 100))
+    expect(seen).toEqual(['inside', 1])
+  })
+
+  it('queryPooled runs one query on a pooled connection and gives it back', async () => {
+    const rows = await queryPooled<{ answer: number }>(db, 'SELECT $1::int AS answer', [42])
+    expect(rows).toEqual([{ answer: 42 }])
+    expect(db.client.pool.numUsed()).toBe(0)
+  })
+})
+
+describe('purgeInBatches', () => {
+  it('deletes every matching row, batch after batch, and nothing else', async () => {
+    await db.raw('INSERT INTO rows (old) SELECT i % 4 <> 0 FROM generate_series(1, 16000) AS i')
+    const purged = await purgeInBatches(db, 'rows', 'old = ?', [true])
+    expect(purged).toBe(12_000)
+    expect(await db('rows').where({ old: true }).count({ n: '*' })).toEqual([{ n: 0 }])
+    expect(await db('rows').where({ old: false }).count({ n: '*' })).toEqual([{ n: 4_001 }])
+  })
+})
