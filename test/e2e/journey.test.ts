@@ -140,6 +140,11 @@ const journey = (instances: number) => {
         const seller = await signIn(emailOf(owner))
         expect(seller.user.id).toBe(registered.id)
 
+        // Where the shop is paid out: the test provider's account is enabled at once.
+        expect(await seller.client.payoutAccounts.create({ provider: 'test', returnUrl: 'https://shop.example/payouts' })).toMatchObject({
+          provider: 'test',
+          status: 'enabled'
+        })
         const device = await seller.client.devices.create({ name: `${shopName} packing desk` })
         expect(device).toMatchObject({ sellerId: seller.user.id, name: `${shopName} packing desk`, revokedAt: null })
         expect(device.token).toMatch(/^mmdev_/)
@@ -237,7 +242,7 @@ const journey = (instances: number) => {
       expect(shop.order).toMatchObject({ buyerName: BUYER_NAME, shopName: shop.user.shopName, currency: 'EUR' })
       // The seller sees the order too, with the held money in their ledger.
       expect((await shop.client.orders.get(shop.order.id)).status).toBe('paid')
-      expect((await shop.client.ledger.find()).balances).toEqual([{ currency: 'EUR', held: shop.order.total, available: 0 }])
+      expect((await shop.client.ledger.find()).balances).toEqual([{ currency: 'EUR', held: shop.order.total, available: 0, paidOut: 0 }])
     }
     expect(shops[0].order.lines).toEqual([{ productId: shops[0].products[0].id, title: 'Oak side table', quantity: 2, unitPrice: 12_500 }])
     expect((await buyer.client.products.get(shops[0].products[0].id)).stock).toBe(SHOPS[0].products[0].stock - 2)
@@ -361,7 +366,13 @@ const journey = (instances: number) => {
         ['shipped', 'delivered', buyer.user.id],
         ['delivered', 'completed', 'system']
       ])
-      expect((await shop.client.ledger.find()).balances).toEqual([{ currency: 'EUR', held: 0, available: shop.order.total - commission }])
+      // The net goes to the seller's payout account, once.
+      const payout = await waitFor(async () => (await shop.client.payouts.find({ query: { orderId: shop.order.id, status: 'paid' } })).data[0], {
+        what: 'the seller paid out'
+      })
+      expect(payout).toMatchObject({ sellerId: shop.user.id, amount: shop.order.total - commission, currency: 'EUR', status: 'paid' })
+      expect((await shop.client.payouts.find({ query: { orderId: shop.order.id } })).total).toBe(1)
+      expect((await shop.client.ledger.find()).balances).toEqual([{ currency: 'EUR', held: 0, available: 0, paidOut: shop.order.total - commission }])
     }
     const books = await admin.client.ledger.find()
     expect(books.trialBalance).toEqual([{ currency: 'EUR', balance: 0 }])

@@ -36,7 +36,7 @@ describe('marketmesh migrate', () => {
     expect(down.stdout).toMatch(/^order-service: undid .*0006_payment_lookups/m)
     const after = await migrate('status')
     expect(after.code).toBe(1)
-    expect(after.stdout).toMatch(/^order-service +0 +- +0000_event_backbone, .*0006_payment_lookups$/m)
+    expect(after.stdout).toMatch(/^order-service +0 +- +0000_event_backbone, .*0006_payment_lookups, /m)
   }, 120_000)
 
   it('exits 1 naming the database and its setting when it does not answer', async () => {

@@ -182,7 +182,7 @@ describe('payouts', () => {
     expect(payout).toMatchObject({ sellerId: owner.sellerId, amount: 9_004, currency: 'EUR', reference: expect.stringMatching(/^test_transfer_/) })
     expect(await transferCalls(payout.id)).toEqual(['succeeded'])
     const [outcome] = await orders.db('test_provider_outcomes').where({ idempotencyKey: `${payout.id}:transfer` })
-    expect(outcome).toMatchObject({ amount: 9_004, authorizationId: await accountIdOf(owner) })
+    expect(outcome).toMatchObject({ amount: 9_004, paymentId: await accountIdOf(owner) })
     const [paid] = await orders.eventsOf('payout.paid', 1, (event) => event.data.orderId === orderId)
     expect(paid.data).toMatchObject({ payoutId: payout.id, sellerId: owner.sellerId, amount: 9_004, reference: payout.reference })
 

@@ -321,10 +321,11 @@ describe('settings', () => {
     }
     const settings = settingsFromEnvironment(settingsSchema, environment, env)
     expect(settings).toEqual({ stripe: { secretKey, webhookSecret: 'whsec_a', connectWebhookSecret: 'whsec_b', apiUrl: stripe.url } })
+    // Without the test provider (as in production): none configured is a refused start, naming the setting.
+    expect(() => paymentProviders(feathers() as unknown as ServiceApplication)).toThrow(/PAYMENT_TEST_PROVIDER/)
     const app = feathers() as unknown as ServiceApplication
-    expect(Object.keys(paymentProviders(app))).toEqual(['test'])
     app.set('stripe', settings.stripe as ServiceConfiguration['stripe'])
-    expect(Object.keys(paymentProviders(app))).toEqual(['test', 'stripe'])
+    expect(Object.keys(paymentProviders(app))).toEqual(['stripe'])
   })
 
   it('registers nothing without a secret key, and refuses a secret key without a webhook secret', () => {

@@ -63,7 +63,13 @@ export const statelessAuthentication = (app: ServiceApplication) => {
     before: {
       all: [schemaHooks.validateQuery(noQueryValidator)],
       // Only the access token's own strategy: a device's token is checked where it is used.
-      create: [schemaHooks.validateData(accessTokenCheckValidator), (context) => void (context.params.authStrategies = ['jwt'])]
+      create: [schemaHooks.validateData(accessTokenCheckValidator), (context) => void (context.params.authStrategies = ['jwt'])],
+      // Feathers' remove checks the token of the request's Authorization header: without one there is nothing to check.
+      remove: [
+        (context) => {
+          if (!context.params.authentication) throw new NotAuthenticated('No access token')
+        }
+      ]
     }
   })
 }

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto'
 import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { SignJWT, UnsecuredJWT, base64url } from 'jose'
@@ -105,6 +106,15 @@ describe('access token verification (public keys only)', () => {
     const answer = await response.json()
     expect(answer).toMatchObject({ accessToken: token, principal: { id: 'u', role: 'admin' }, authentication: { strategy: 'jwt' } })
     expect((await checkToken({ strategy: 'jwt', accessToken: await craft({ aud: 'https://elsewhere' }) })).status).toBe(401)
+  })
+
+  it("answers DELETE /authentication (Feathers' logout) with the token's identity, and 401 without a token", async () => {
+    const token = accessToken({ id: 'u', role: 'buyer' })
+    const checked = await fetch(`${service.url}/authentication`, { method: 'DELETE', headers: { Authorization: `Bearer ${token}` } })
+    expect(checked.status).toBe(200)
+    expect(await checked.json()).toMatchObject({ accessToken: token, principal: { id: 'u', role: 'buyer' } })
+    expect((await fetch(`${service.url}/authentication`, { method: 'DELETE' })).status).toBe(401)
+    expect((await fetch(`${service.url}/authentication/${randomUUID()}`, { method: 'DELETE' })).status).toBe(401)
   })
 
   it.each([

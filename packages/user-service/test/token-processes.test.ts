@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto'
 import { afterAll, describe, expect, it } from 'vitest'
 import { DEVELOPMENT_SIGNING_KEY, generateSigningKey } from '@marketmesh/shared'
 import { cleanUp, isolatedEnvironment, startServiceProcess, type ServiceProcess } from '@marketmesh/test-support'
@@ -5,6 +6,9 @@ import { accessToken } from '@marketmesh/test-support/tokens'
 import { httpClient } from './helpers'
 
 const production = { NODE_ENV: 'production' }
+// What else a production catalog-service refuses to start without: its own media signing key, and a
+// malware scanner unless scanning is off (images are not what this test is about).
+const catalogProduction = { ...production, MEDIA_SIGNING_KEY: randomBytes(32).toString('hex'), MEDIA_SCAN: 'off' }
 
 describe('access tokens across processes, in production', () => {
   const started: Array<{ service: ServiceProcess; env: Record<string, string> }> = []
@@ -28,8 +32,8 @@ describe('access tokens across processes, in production', () => {
     const jwks = (await http('GET', '/.well-known/jwks.json')).body
 
     const catalogs = await Promise.all([
-      start('catalog-service', { ...isolatedEnvironment('tokens_static'), ...production, JWT_PUBLIC_KEYS: JSON.stringify(jwks) }),
-      start('catalog-service', { ...isolatedEnvironment('tokens_remote'), ...production, JWT_JWKS_URL: `${users.url}/.well-known/jwks.json` })
+      start('catalog-service', { ...isolatedEnvironment('tokens_static'), ...catalogProduction, JWT_PUBLIC_KEYS: JSON.stringify(jwks) }),
+      start('catalog-service', { ...isolatedEnvironment('tokens_remote'), ...catalogProduction, JWT_JWKS_URL: `${users.url}/.well-known/jwks.json` })
     ])
     const product = { title: 'Key hook', price: 1_200, currency: 'EUR', stock: 3 }
     for (const catalog of catalogs) {

@@ -1,5 +1,5 @@
 import { hooks as schemaHooks } from '@feathersjs/schema'
-import { authenticated, inTransaction, requireRole, uuidIds, type ServiceApplication } from '@marketmesh/shared'
+import { authenticated, inTransaction, noQueryValidator, requireRole, uuidIds, type ServiceApplication } from '@marketmesh/shared'
 import { webhookDeliveryPurge } from '../../webhooks/purge'
 import { webhookSender } from '../../webhooks/sender'
 import {
@@ -42,7 +42,10 @@ export const webhookEndpoint = (app: ServiceApplication) => {
       patch: [schemaHooks.validateData(webhookEndpointPatchValidator)]
     }
   })
-  const action = { around: { create: writers }, before: { create: [schemaHooks.validateData(webhookActionDataValidator)] } }
+  const action = {
+    around: { create: writers },
+    before: { create: [schemaHooks.validateQuery(noQueryValidator), schemaHooks.validateData(webhookActionDataValidator)] }
+  }
   app.use(webhookSecretRotationPath, new WebhookSecretRotationService(), { methods: ['create'], events: [] })
   app.service(webhookSecretRotationPath).hooks(action)
   app.use(webhookTestPath, new WebhookTestService(), { methods: ['create'], events: [] })

@@ -1,5 +1,6 @@
 import type { Middleware } from '@feathersjs/koa'
-import { rawBodyOf, type ServiceApplication } from '@marketmesh/shared'
+import { hooks as schemaHooks } from '@feathersjs/schema'
+import { noQueryValidator, rawBodyOf, type ServiceApplication } from '@marketmesh/shared'
 import { PaymentWebhookService, type PaymentWebhookParams } from './payment-webhooks.class'
 
 export * from './payment-webhooks.class'
@@ -17,6 +18,7 @@ const keepRawBody: Middleware = async (ctx, next) => {
 export const paymentWebhook = (app: ServiceApplication) => {
   app.use('payment-webhooks/:provider', new PaymentWebhookService(app), { methods: ['create'], events: [], koa: { before: [keepRawBody] } })
   app.service('payment-webhooks/:provider').hooks({
+    before: { create: [schemaHooks.validateQuery(noQueryValidator)] },
     after: {
       // A provider only needs a 2xx; 200, as providers document it.
       create: [(context) => void (context.http = { ...context.http, status: 200 })]
