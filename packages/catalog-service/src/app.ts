@@ -1,5 +1,6 @@
 import { createServiceApp, packageRoot } from '@marketmesh/shared'
 import { migrations } from '../migrations'
+import { catalogHttpCaching } from './cache'
 import { environment, settingsSchema } from './configuration'
 import { events } from './events'
 import { services } from './services'
@@ -12,6 +13,7 @@ export const createApp = (overrides?: Record<string, unknown>) =>
     environment,
     overrides,
     migrations,
+    middleware: catalogHttpCaching,
     services,
     events
   })

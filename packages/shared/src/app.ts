@@ -28,6 +28,8 @@ export interface ServiceAppOptions {
   /** How callers are authenticated; by default the stateless JWT verification. */
   authentication?: (app: ServiceApplication) => void
   services: (app: ServiceApplication) => void
+  /** Koa middleware of the service's own, ahead of the REST middleware (e.g. `httpCaching`). */
+  middleware?: (app: ServiceApplication) => void
   /** Registers the service's event handlers. */
   events?: (app: ServiceApplication) => void
 }
@@ -76,6 +78,7 @@ export const createServiceApp = (options: ServiceAppOptions): ServiceApplication
   // Browsers may read these: the request id, and whether a response is an idempotent replay.
   app.use(cors({ exposeHeaders: [REQUEST_ID_HEADER, 'Idempotent-Replayed'] }))
   app.use(bodyParser({ jsonLimit: '1mb', multipart: false }))
+  options.middleware?.(app)
   app.configure(rest())
 
   app.hooks({

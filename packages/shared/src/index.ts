@@ -1,5 +1,6 @@
 export * from './app'
 export * from './authentication'
+export * from './cache'
 export * from './database'
 export * from './database-errors'
 export * from './declarations'

@@ -1,5 +1,6 @@
 import type { Params } from '@feathersjs/feathers'
-import type { Knex, ServiceApplication } from '@marketmesh/shared'
+import type { Knex, ReadCache, ServiceApplication } from '@marketmesh/shared'
+import { CATEGORIES, LISTINGS, queryKey } from '../../cache'
 import type { Product } from '../products/products.schema'
 import type { SearchFacets, SearchQuery, SearchResult } from './search.schema'
 import { PRICE_BANDS, searchStatements } from './search.sql'
@@ -11,6 +12,8 @@ export type SearchParams = Params<SearchQuery>
 export interface SearchOptions {
   Model: Knex
   paginate: { default: number; max: number }
+  readCache?: ReadCache
+  ttlSeconds: number
 }
 
 interface FacetsRow {
@@ -24,7 +27,16 @@ interface FacetsRow {
 export class SearchService {
   constructor(readonly options: SearchOptions) {}
 
+  /** The same for every caller: cached for a short while, and dropped with any product or category change. */
   async find(params: SearchParams = {}): Promise<SearchResult> {
+    const { readCache, ttlSeconds } = this.options
+    if (!readCache) return this.search(params)
+    return readCache.cached(`search:${queryKey(params.query)}`, { kind: 'search', ttlSeconds, tags: [LISTINGS, CATEGORIES] }, () =>
+      this.search(params)
+    )
+  }
+
+  private async search(params: SearchParams): Promise<SearchResult> {
     const query = params.query ?? {}
     const { paginate, Model } = this.options
     const limit = Math.min(query.$limit ?? paginate.default, paginate.max)
@@ -57,5 +69,7 @@ export class SearchService {
 
 export const getOptions = (app: ServiceApplication): SearchOptions => ({
   Model: app.get('postgresqlClient'),
-  paginate: app.get('paginate')
+  paginate: app.get('paginate'),
+  readCache: app.get('readCache'),
+  ttlSeconds: app.get('cacheTtlSeconds').search
 })
