@@ -312,11 +312,20 @@ export const httpCaching =
     const body = typeof ctx.body === 'string' ? ctx.body : JSON.stringify(ctx.body)
     ctx.body = body
     ctx.type = 'application/json'
-    ctx.set('ETag', `"${createHash('sha1').update(body).digest('base64url')}"`)
+    const etag = `"${createHash('sha1').update(body).digest('base64url')}"`
+    ctx.set('ETag', etag)
     ctx.set('Vary', 'Authorization')
     ctx.set('Cache-Control', ctx.get('authorization') ? 'private, no-cache' : policy.anonymous)
-    if (ctx.fresh) ctx.status = 304
+    if (matchesNoneMatch(ctx.get('if-none-match'), etag)) ctx.status = 304
   }
+
+/**
+ * Whether `If-None-Match` names `etag` (weak comparison, RFC 9110 13.1.2). Not koa's `ctx.fresh`:
+ * it ignores validators sent with `Cache-Control: no-cache`, which fetch() adds to every request
+ * carrying `If-None-Match`; that directive is for caches on the way, not for the origin.
+ */
+const matchesNoneMatch = (header: string, etag: string) =>
+  header !== '' && (header.trim() === '*' || header.split(',').some((tag) => tag.trim().replace(/^W\//, '') === etag))
 
 declare module './declarations' {
   interface ServiceConfiguration {
