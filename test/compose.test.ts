@@ -119,7 +119,7 @@ describe('docker-compose.yml', () => {
     expect(volumes.some((volume: string) => /^[A-Za-z0-9][\w.-]*:\/var\/lib\/rabbitmq\b/.test(volume))).toBe(true)
   })
 
-  it('runs Redis 7 (a pinned tag) for the catalog\'s read cache, saving nothing, with a ping healthcheck', () => {
+  it("runs Redis 7 (a pinned tag) for the catalog's read cache, saving nothing, with a ping healthcheck", () => {
     const redis = service('redis')
     expect(redis.image).toMatch(/^redis:7\.\d+(-alpine)?$/)
     expect(healthcheckCommand(redis)).toMatch(/\bredis-cli\b.*\bping\b/)

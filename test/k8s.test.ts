@@ -200,7 +200,7 @@ describe('deploy/k8s', () => {
     }
   })
 
-  it('reaches RabbitMQ, each PostgreSQL and the catalog\'s Redis through ExternalName Services, RabbitMQ a cluster of three', () => {
+  it("reaches RabbitMQ, each PostgreSQL and the catalog's Redis through ExternalName Services, RabbitMQ a cluster of three", () => {
     for (const name of SERVICES) {
       const environment = environmentOf(containerOf(name))
       for (const variable of ['DATABASE_URL', 'AMQP_URL', ...(name === 'catalog-service' ? ['REDIS_URL'] : [])]) {

@@ -13,7 +13,10 @@ export const LISTINGS = 'listings'
 export const CATEGORIES = 'categories'
 
 /** A query as part of a key: its JSON, hashed (queries can be long). Two spellings of one query are two entries. */
-export const queryKey = (query: Query | undefined) => createHash('sha1').update(JSON.stringify(query ?? {})).digest('base64url')
+export const queryKey = (query: Query | undefined) =>
+  createHash('sha1')
+    .update(JSON.stringify(query ?? {}))
+    .digest('base64url')
 
 type Lines = { lines: Array<{ productId: string }> }
 

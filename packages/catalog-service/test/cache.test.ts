@@ -5,7 +5,7 @@ import { listen, type EventData, type Principal, type ServiceApplication } from 
 import { createTcpProxy, metricValue, waitFor } from '@marketmesh/test-support'
 import { bearer } from '@marketmesh/test-support/tokens'
 import { createApp } from '../src/app'
-import { buyer, envelope, productData, REDIS_URL, removeCacheKeys, seller, startCatalog, type Catalog } from './helpers'
+import { buyer, productData, REDIS_URL, removeCacheKeys, seller, startCatalog, type Catalog } from './helpers'
 
 /** A second instance of the catalog: same database, same broker prefix, same Redis. */
 const startInstance = async (settings: Record<string, unknown>) => {
@@ -109,9 +109,18 @@ describe('the read cache', () => {
       expect((await getJson(list)).body.total).toBe(1)
     }
     const consumed = await metric(catalog.app, 'events_consumed_total', { type: 'user.updated' })
-    await catalog.emit('user.updated', { userId: owner.id, version: 2, role: 'seller', name: 'Shop', email: `${owner.id}@example.com`, status: 'disabled' })
+    await catalog.emit('user.updated', {
+      userId: owner.id,
+      version: 2,
+      role: 'seller',
+      name: 'Shop',
+      email: `${owner.id}@example.com`,
+      status: 'disabled'
+    })
     // Counted once its transaction committed and its invalidation was done.
-    await waitFor(async () => (await metric(catalog.app, 'events_consumed_total', { type: 'user.updated' })) > consumed, { what: 'user.updated handled' })
+    await waitFor(async () => (await metric(catalog.app, 'events_consumed_total', { type: 'user.updated' })) > consumed, {
+      what: 'user.updated handled'
+    })
     expect((await getJson(`${other.url}/products/${product.id}`)).body.available).toBe(false)
     expect((await getJson(list)).body.total).toBe(0)
     expect((await getJson(search)).body.total).toBe(0)

@@ -1,4 +1,4 @@
-import type { Id, Paginated, Params } from '@feathersjs/feathers'
+import type { Id, Paginated } from '@feathersjs/feathers'
 import { KnexService, type KnexAdapterOptions, type KnexAdapterParams } from '@feathersjs/knex'
 import type { ReadCache, ServiceApplication } from '@marketmesh/shared'
 import { CATEGORIES, queryKey } from '../../cache'
