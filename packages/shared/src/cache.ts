@@ -97,7 +97,7 @@ interface CacheRedis extends Redis {
 /** See the top of this file. `cached` never fails for the cache's sake: Redis down, it loads from PostgreSQL. */
 export class ReadCache {
   private readonly redis?: CacheRedis
-  private readonly inFlight = new Map<string, Promise<unknown>>()
+  private readonly inFlight = new Map<string, Promise<string>>()
   // Fresh generations: this process's random part and a counter.
   private readonly processPart = randomBytes(6).toString('base64url')
   private counter = 0
@@ -137,14 +137,24 @@ export class ReadCache {
     return this.redis !== undefined
   }
 
+  private get usable() {
+    return this.redis !== undefined && !this.outage && !this.lostInvalidation
+  }
+
   /**
    * The value under `key` for the current generations of `options.tags`, or `load()`'s, stored
    * for `ttlSeconds`. Concurrent misses of one entry in this process share one `load()`. The value
    * must survive JSON (dates come back as strings).
    */
   async cached<T>(key: string, options: CacheEntryOptions, load: () => Promise<T>): Promise<T> {
+    if (!this.usable) return load()
+    return JSON.parse(await this.cachedJson(key, options, load)) as T
+  }
+
+  /** `cached`, as the JSON text stored: what an answer can send as it is, with no parse and no stringify. */
+  async cachedJson(key: string, options: CacheEntryOptions, load: () => Promise<unknown>): Promise<string> {
     const redis = this.redis
-    if (!redis || this.outage || this.lostInvalidation) return load()
+    if (!redis || !this.usable) return JSON.stringify(await load())
     const { keyPrefix } = this.options
     const tags = [ALL, ...options.tags]
     let entryKey: string
@@ -158,14 +168,14 @@ export class ReadCache {
       )
     } catch (error) {
       this.failed(error)
-      return load()
+      return JSON.stringify(await load())
     }
     if (stored !== null) {
       this.metrics.hits.inc({ kind: options.kind })
-      return JSON.parse(stored) as T
+      return stored
     }
     this.metrics.misses.inc({ kind: options.kind })
-    let flight = this.inFlight.get(entryKey) as Promise<T> | undefined
+    let flight = this.inFlight.get(entryKey)
     if (!flight) {
       flight = this.loadAndStore(redis, entryKey, options, load).finally(() => this.inFlight.delete(entryKey))
       this.inFlight.set(entryKey, flight)
@@ -207,15 +217,15 @@ export class ReadCache {
     await this.redis?.quit().catch(() => this.redis?.disconnect())
   }
 
-  private async loadAndStore<T>(redis: Redis, entryKey: string, options: CacheEntryOptions, load: () => Promise<T>) {
+  private async loadAndStore(redis: Redis, entryKey: string, options: CacheEntryOptions, load: () => Promise<unknown>) {
     this.metrics.loads.inc({ kind: options.kind })
-    const value = await load()
+    const json = JSON.stringify(await load())
     try {
-      await redis.set(entryKey, JSON.stringify(value), 'EX', options.ttlSeconds)
+      await redis.set(entryKey, json, 'EX', options.ttlSeconds)
     } catch (error) {
       this.failed(error)
     }
-    return value
+    return json
   }
 
   private freshGeneration() {

@@ -66,13 +66,23 @@ export class ProductService<ServiceParams extends ProductParams = ProductParams>
     const { filters, query } = this.filterQuery(params)
     const shape = !listing ? 'all' : listing.ownShop || !listing.unavailableShops ? undefined : 'public'
     if (!shape || transaction || knex || filters.$select || Object.keys(query).length > 0) return super._get(id, params)
-    const { readCache, ttlSeconds } = this.options
-    if (shape === 'public' && readCache) {
-      return readCache.cached(`product:${id}`, { kind: 'product', ttlSeconds: ttlSeconds.product, tags: [productTag(String(id))] }, () =>
-        this.getPrepared(id, shape, params)
-      )
-    }
+    const { readCache } = this.options
+    if (shape === 'public' && readCache) return readCache.cached(`product:${id}`, this.productEntry(id), () => this.getPrepared(id, shape, params))
     return this.getPrepared(id, shape, params)
+  }
+
+  /**
+   * GET /products/:id as an anonymous caller sees it, as the JSON text of the read cache's entry,
+   * the one `_get` reads: for the answer that skips the service's hooks (see catalogHttpCaching).
+   */
+  async publicJson(id: string): Promise<string> {
+    if (!isUuid(id)) throw invalidField('id', 'must be a UUID')
+    const publicView = { listing: { unavailableShops: true } } as ServiceParams
+    return this.options.readCache!.cachedJson(`product:${id}`, this.productEntry(id), () => this.getPrepared(id, 'public', publicView))
+  }
+
+  private productEntry(id: Id) {
+    return { kind: 'product', ttlSeconds: this.options.ttlSeconds.product, tags: [productTag(String(id))] }
   }
 
   /** The product by id with the SQL built once per shape (see `_get`). */
