@@ -1,4 +1,4 @@
-// `npm start`: builds where the compiler is installed, checks PostgreSQL and RabbitMQ, then runs the four services as separate
+// `npm start`: builds where the compiler is installed, checks PostgreSQL, RabbitMQ and Redis, then runs the four services as separate
 // processes with prefixed, colour-coded logs. A service that crashes is restarted with backoff
 // while the others keep running; Ctrl-C stops them all.
 // `npm start -- --instances N` (or MARKETMESH_INSTANCES=N) runs N processes of each service, as
@@ -14,6 +14,7 @@ import concurrently, { Logger } from 'concurrently'
 const require = createRequire(import.meta.url)
 const { default: pg } = await import('pg')
 const amqplib = require('amqplib')
+const { Redis } = require('ioredis')
 const { redactUrl } = require('@marketmesh/events')
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..')
@@ -95,8 +96,32 @@ const checkRabbitMq = async (url) => {
   }
 }
 
+// catalog-service's read cache; with CACHE=off it runs without one.
+const checkRedis = async (url) => {
+  const redis = new Redis(url, { lazyConnect: true, connectTimeout: 3_000, maxRetriesPerRequest: 0, retryStrategy: () => null })
+  let connectionError
+  redis.on('error', (error) => (connectionError = error))
+  try {
+    await redis.connect()
+    await redis.ping()
+  } catch (error) {
+    const cause = connectionError ?? error
+    fail(
+      `Redis is not reachable at ${redactUrl(url)} (${cause.code ?? cause.message}): start it with ` +
+        '`redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save ""` or `docker compose up -d redis`, ' +
+        'or run the catalog without its cache (CACHE=off).'
+    )
+  } finally {
+    redis.disconnect()
+  }
+}
+
 await checkPostgres(databaseUrl(services[0]))
 await checkRabbitMq(amqpUrl(services[0]))
+const catalog = services.find((service) => service.name === 'catalog')
+if ((settingOf(catalog, 'CACHE') ?? defaultConfig(catalog).cache.mode) !== 'off') {
+  await checkRedis(settingOf(catalog, 'REDIS_URL') ?? defaultConfig(catalog).redis.url)
+}
 
 // concurrently's own restartDelay: 'exponential' waits 2^n s with no ceiling, never forgets
 // old crashes, and restarts a service that fails while shutting down: the policy is here instead.

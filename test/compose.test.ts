@@ -137,6 +137,19 @@ describe('docker-compose.yml', () => {
     expect(notify.depends_on.mailpit).toEqual({ condition: 'service_healthy' })
   })
 
+  it("runs Redis 7 (a pinned tag) for the catalog's read cache, saving nothing, with a ping healthcheck", () => {
+    const redis = service('redis')
+    expect(redis.image).toMatch(/^redis:7\.\d+(-alpine)?$/)
+    expect(healthcheckCommand(redis)).toMatch(/\bredis-cli\b.*\bping\b/)
+    expect(publishedPorts(redis.ports)).toContainEqual({ published: 6379, target: 6379 })
+    const command = (redis.command as string[]).join(' ')
+    expect(command).toMatch(/--save\s+(""|\s)/)
+    expect(command).toContain('--maxmemory-policy allkeys-lru')
+    const catalog = service('catalog-service')
+    expect(new URL(asMap(catalog.environment).REDIS_URL).hostname).toBe('redis')
+    expect(catalog.depends_on?.redis?.condition).toBe('service_healthy')
+  })
+
   describe.each(SERVICES)('%s', (name) => {
     const { port, database } = serviceConfig(name)
 

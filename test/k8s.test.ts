@@ -22,7 +22,7 @@ interface Manifest extends Entry {
 }
 
 /** What holds passwords or keys: only ever from a Secret. */
-const SECRET_VARIABLES = ['DATABASE_URL', 'AMQP_URL', 'JWT_PRIVATE_KEY', 'SMTP_URL']
+const SECRET_VARIABLES = ['DATABASE_URL', 'AMQP_URL', 'REDIS_URL', 'JWT_PRIVATE_KEY', 'SMTP_URL']
 
 const yamlFiles = (dir: string): string[] =>
   readdirSync(dir, { withFileTypes: true }).flatMap((entry) =>
@@ -229,10 +229,10 @@ describe('deploy/k8s', () => {
     }
   })
 
-  it('reaches RabbitMQ and each PostgreSQL through ExternalName Services, RabbitMQ a cluster of three', () => {
+  it("reaches RabbitMQ, each PostgreSQL and the catalog's Redis through ExternalName Services, RabbitMQ a cluster of three", () => {
     for (const name of SERVICES) {
       const environment = environmentOf(containerOf(name))
-      for (const variable of ['DATABASE_URL', 'AMQP_URL']) {
+      for (const variable of ['DATABASE_URL', 'AMQP_URL', ...(name === 'catalog-service' ? ['REDIS_URL'] : [])]) {
         const host = urlOf(environment, variable).hostname
         const service = find('Service', host)
         expect(service.spec.type, `${name}: ${variable} host ${host}`).toBe('ExternalName')

@@ -1,5 +1,6 @@
 import { createServiceApp, packageRoot, rateLimits } from '@marketmesh/shared'
 import { migrations } from '../migrations'
+import { catalogHttpCaching } from './cache'
 import { environment, settingsSchema } from './configuration'
 import { events } from './events'
 import { media } from './media/media'
@@ -13,6 +14,7 @@ export const createApp = (overrides?: Record<string, unknown>) =>
     environment,
     overrides,
     migrations,
+    middleware: catalogHttpCaching,
     services: (app) => app.configure(rateLimits).configure(media).configure(services),
     events
   })

@@ -1,5 +1,5 @@
 import { StringEnum, Type, type Static } from '@feathersjs/typebox'
-import { baseEnvironment, durationSetting, serviceSettingsSchema } from '@marketmesh/shared'
+import { baseEnvironment, durationSetting, readCacheEnvironment, readCacheSettingsProperties, serviceSettingsSchema } from '@marketmesh/shared'
 
 export const settingsSchema = serviceSettingsSchema({
   /** Page sizes of the lists (`$limit`): the default and the most a caller may ask for. */
@@ -38,6 +38,14 @@ export const settingsSchema = serviceSettingsSchema({
     uploadsPerMinute: Type.Integer({ minimum: 1 }),
     /** How long an upload URL takes the upload. */
     uploadUrlLifetime: durationSetting
+  }),
+  ...readCacheSettingsProperties,
+  /** Seconds the read cache keeps each kind of entry (writes drop them sooner). */
+  cacheTtlSeconds: Type.Object({
+    product: Type.Integer({ minimum: 1 }),
+    list: Type.Integer({ minimum: 1 }),
+    search: Type.Integer({ minimum: 1 }),
+    categories: Type.Integer({ minimum: 1 })
   })
 })
 
@@ -61,7 +69,12 @@ export const environment: typeof baseEnvironment = {
   MEDIA_MAX_SIDE: 'media.maxSide',
   MEDIA_MAX_PIXELS: 'media.maxPixels',
   MEDIA_UPLOAD_RATE_LIMIT_PER_MINUTE: 'media.uploadsPerMinute',
-  MEDIA_UPLOAD_URL_LIFETIME: 'media.uploadUrlLifetime'
+  MEDIA_UPLOAD_URL_LIFETIME: 'media.uploadUrlLifetime',
+  ...readCacheEnvironment,
+  CACHE_TTL_PRODUCT_S: 'cacheTtlSeconds.product',
+  CACHE_TTL_LIST_S: 'cacheTtlSeconds.list',
+  CACHE_TTL_SEARCH_S: 'cacheTtlSeconds.search',
+  CACHE_TTL_CATEGORIES_S: 'cacheTtlSeconds.categories'
 }
 
 export type MediaSettings = Static<typeof settingsSchema>['media']

@@ -1,4 +1,5 @@
 import { createMarketmeshClient } from '@marketmesh/client'
+import { Redis } from 'ioredis'
 import { EVENT_PUBLISHERS, type EventData, type EventEnvelope, type EventType } from '@marketmesh/events'
 import { type Principal } from '@marketmesh/shared'
 import { createApp } from '../src/app'
@@ -18,10 +19,24 @@ export const startCatalog = async (label: string, settings: Record<string, unkno
   const catalog = await startServiceUnderTest({ label, createApp, settings, watched: WATCHED })
   return {
     ...catalog,
+    close: async () => {
+      await catalog.close()
+      await removeCacheKeys(catalog.settings.postgresql.connection)
+    },
     /** The apps' client, as `principal` when given. */
     client: (principal?: Principal) => createMarketmeshClient({ baseUrl: catalog.url, token: principal && accessToken(principal) })
   }
 }
+
+/** Every key the read cache of a catalog on `database` wrote (its default prefix names the database, unique per test run). */
+export const removeCacheKeys = async (database: string) => {
+  const redis = new Redis(REDIS_URL)
+  const prefix = `catalog-service:${new URL(database).pathname.slice(1)}:`
+  for await (const keys of redis.scanStream({ match: `${prefix}*`, count: 1_000 })) if (keys.length > 0) await redis.del(...keys)
+  await redis.quit()
+}
+
+export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379'
 
 export type Catalog = Awaited<ReturnType<typeof startCatalog>>
 

@@ -11,6 +11,9 @@ import { OutboxRelay, writeToOutbox, type OutboxRelayOptions } from './outbox'
 import type { EventBusSettings } from './settings'
 import { EVENT_CONSUMERS, type ConsumerTable } from './topology'
 
+/** Hears the events a transaction writes to the outbox (`EventBus.onEmit`); it must not throw. */
+export type EmitListener = (trx: Knex.Transaction, type: EventType, dataList: readonly unknown[]) => void
+
 export interface EventBusOptions {
   /** The service's name: the events' `source` and the name of its queue. */
   service: string
@@ -79,6 +82,14 @@ export class EventBus {
     })
   }
 
+  private readonly emitListeners: EmitListener[] = []
+
+  /** Tells `listener` of every event written to the outbox, in the transaction that writes it (e.g. to drop cache entries after its commit). */
+  onEmit(listener: EmitListener) {
+    this.emitListeners.push(listener)
+    return this
+  }
+
   on<T extends EventType>(type: T, handler: EventHandler<T>, options?: HandlerOptions) {
     this.consumer.on(type, handler, options)
     return this
@@ -93,6 +104,7 @@ export class EventBus {
   /** Like `emit` for several events of one type, written with one statement. */
   async emitAll<T extends EventType>(trx: Knex.Transaction, type: T, dataList: EventData<T>[]): Promise<EventEnvelope<T>[]> {
     const envelopes = await writeToOutbox(trx, this.options.service, type, dataList)
+    for (const listener of this.emitListeners) listener(trx, type, dataList)
     if (envelopes.length > 0) await this.relay.notifyLeader(trx)
     afterCommit(trx, () => this.relay.wake())
     return envelopes

@@ -2,7 +2,7 @@ import type { Knex } from 'knex'
 
 /**
  * The only place the kit relies on knex beyond its documented query API: runInTransaction, afterCommit,
- * queryPooled and disposeConnection. Each is covered by packages/events/test/transaction.test.ts,
+ * beforeAnswering, queryPooled and disposeConnection. Each is covered by packages/events/test/transaction.test.ts,
  * knex-internals.test.ts and prepared-statements.test.ts, which fail if a knex upgrade changes what
  * they rely on.
  */
@@ -175,19 +175,48 @@ const openTransaction = (db: Knex, connection: { query(sql: string): Promise<{ c
  * BEGIN and COMMIT go to the connection itself: they are the only statements knex's query events miss.
  */
 export const runInTransaction = async <T>(db: Knex, work: (trx: Knex.Transaction) => T | Promise<T>): Promise<T> => {
-  // Given a transaction, its connection is already in one: a savepoint is what nests.
-  if (db.isTransaction) return (db as Knex.Transaction).savepoint(work)
+  // Given a transaction, its connection is already in one: a savepoint is what nests. Its
+  // commit tasks wait for the outer commit (a savepoint rolled back leaves them: they only drop cache entries).
+  if (db.isTransaction) {
+    const outer = db as Knex.Transaction
+    return outer.savepoint((nested) => {
+      const tasks = commitTasks.get(outer)
+      if (tasks) commitTasks.set(nested, tasks)
+      return work(nested)
+    })
+  }
   const connection = await db.client.acquireConnection()
+  const tasks: CommitTask[] = []
+  let value: T
   try {
     await connection.query('BEGIN')
     const trx = openTransaction(db, connection)
+    commitTasks.set(trx, tasks)
     Promise.resolve()
       .then(() => work(trx))
       .then(trx.commit, trx.rollback)
-    return (await trx.executionPromise) as T
+    value = (await trx.executionPromise) as T
   } finally {
     db.client.releaseConnection(connection)
   }
+  for (const task of tasks) await task()
+  return value
+}
+
+/** Work that must be done once a transaction committed and before its caller goes on; it handles its own errors. */
+export type CommitTask = () => Promise<void>
+
+const commitTasks = new WeakMap<Knex.Transaction, CommitTask[]>()
+
+/**
+ * Runs `task` after `trx` commits (never after a rollback), and, for a transaction of
+ * `runInTransaction`, before `runInTransaction` returns: a write that drops cache entries answers
+ * only once they are dropped. On another transaction (knex's own) it runs after commit, unawaited.
+ */
+export const beforeAnswering = (trx: Knex.Transaction, task: CommitTask) => {
+  const tasks = commitTasks.get(trx)
+  if (tasks) tasks.push(task)
+  else afterCommit(trx, () => void task())
 }
 
 /** Runs `callback` once `trx` has committed (never after a rollback); knex has no commit hook. */

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { afterCommit, purgeInBatches, queryPooled } from '../src'
+import { afterCommit, beforeAnswering, purgeInBatches, queryPooled, runInTransaction } from '../src'
 import { createKnex, dropDatabase, ensureDatabase, type Knex } from '@marketmesh/shared'
 import { POSTGRES, uniqueName } from '@marketmesh/test-support'
 
@@ -41,6 +41,31 @@ describe('knex internals the kit relies on', () => {
       .catch(() => undefined)
     await new Promise((resolve) => setTimeout(resolve, 100))
     expect(seen).toEqual(['inside', 1])
+  })
+
+  it('beforeAnswering runs after the commit and before runInTransaction resolves, in a savepoint too, and never after a rollback', async () => {
+    const seen: Array<number | string> = []
+    let inserted: number | undefined
+    const value = await runInTransaction(db, async (trx) => {
+      const [{ id }] = await trx('rows').insert({ old: false }).returning('id')
+      inserted = id
+      beforeAnswering(trx, async () => {
+        // Visible to another connection: the commit happened before the task.
+        const row = await db('rows').where({ id }).first('id')
+        seen.push(row ? 'committed' : 'not visible')
+      })
+      await runInTransaction(trx, async (nested) => beforeAnswering(nested, async () => void seen.push('from the savepoint')))
+      seen.push('inside')
+      return 'value'
+    })
+    seen.push(value)
+    await runInTransaction(db, async (trx) => {
+      beforeAnswering(trx, async () => void seen.push('after a rollback'))
+      throw new Error('roll back')
+    }).catch(() => undefined)
+    await new Promise((resolve) => setTimeout(resolve, 100))
+    expect(seen).toEqual(['inside', 'committed', 'from the savepoint', 'value'])
+    await db('rows').where({ id: inserted }).delete() // purgeInBatches counts the rows left
   })
 
   it('queryPooled runs one query on a pooled connection and gives it back', async () => {

@@ -26,6 +26,8 @@ export interface ServiceAppOptions {
   /** How callers are authenticated; by default the stateless JWT verification. */
   authentication?: (app: ServiceApplication) => void
   services: (app: ServiceApplication) => void
+  /** Koa middleware of the service's own, ahead of the REST middleware (e.g. `httpCaching`). */
+  middleware?: (app: ServiceApplication) => void
   /** Registers the service's event handlers. */
   events?: (app: ServiceApplication) => void
   /**
@@ -106,6 +108,7 @@ export const createServiceApp = (options: ServiceAppOptions): ServiceApplication
   const parseBodyKeepingBytes = bodyParser({ jsonLimit: '1mb', multipart: false, includeUnparsed: true })
   const rawBodyPaths = options.rawBodyPaths ?? []
   app.use((ctx, next) => (rawBodyPaths.some((path) => ctx.path.startsWith(path)) ? parseBodyKeepingBytes : parseBody)(ctx, next))
+  options.middleware?.(app)
   app.configure(rest())
 
   app.hooks({

@@ -49,6 +49,16 @@ export {
 export { answerUnparsableRequests, errorHandler, requestId } from './http'
 export { answersPath } from './http-paths'
 export { createLogger, type Logger } from './logger'
+export {
+  type CacheEntryOptions,
+  type HttpCachePolicy,
+  httpCaching,
+  ReadCache,
+  readCache,
+  readCacheEnvironment,
+  type ReadCacheOptions,
+  readCacheSettingsProperties
+} from './cache'
 export { createMetricsRegistry, httpMetrics } from './metrics'
 export { formatMoney } from './money'
 export { createOpsServer, METRICS_PATH, opsPortOf } from './ops-server'

@@ -1,4 +1,6 @@
+import type { EventHandler } from '@marketmesh/events'
 import type { ServiceApplication } from '@marketmesh/shared'
+import { dropOnEvents, dropShopAfterCommit } from '../cache'
 import { recordDelivery } from './record-delivery'
 import { releaseRefundedStock, releaseStock } from './release-stock'
 import { reserveStock } from './reserve-stock'
@@ -9,6 +11,12 @@ const locking = { ownTransaction: true }
 
 /** The handlers of the events this service consumes (its line of EVENT_CONSUMERS). */
 export const events = (app: ServiceApplication) => {
+  dropOnEvents(app)
+  // A seller's name or status shows on every product of the shop.
+  const updateUserAndShop: EventHandler<'user.registered' | 'user.updated'> = async (event, context) => {
+    await updateUser(event, context)
+    if (event.data.role === 'seller') await dropShopAfterCommit(app.get('readCache'), context.trx, event.data.userId)
+  }
   app
     .get('events')
     .on('order.created', reserveStock, locking)
@@ -16,6 +24,6 @@ export const events = (app: ServiceApplication) => {
     .on('order.rejected', releaseStock, locking)
     .on('order.refunded', releaseRefundedStock, locking)
     .on('order.delivered', recordDelivery)
-    .on('user.registered', updateUser, locking)
-    .on('user.updated', updateUser, locking)
+    .on('user.registered', updateUserAndShop, locking)
+    .on('user.updated', updateUserAndShop, locking)
 }

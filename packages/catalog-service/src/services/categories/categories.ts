@@ -3,7 +3,7 @@ import { authenticated, requireRole, uuidIds, type ServiceApplication } from '@m
 import { CategoryService, getOptions } from './categories.class'
 import { categoryDataValidator, categoryPatchResolver, categoryPatchValidator, categoryQueryValidator } from './categories.schema'
 import { categoryMethods, categoryPath } from './categories.shared'
-import { refuseRemovingUsed, requireKnownParent } from './hooks'
+import { dropCategories, refuseRemovingUsed, requireKnownParent } from './hooks'
 
 export * from './categories.class'
 export * from './categories.schema'
@@ -18,6 +18,11 @@ export const category = (app: ServiceApplication) => {
       create: [...admins, schemaHooks.validateData(categoryDataValidator), requireKnownParent()],
       patch: [...admins, schemaHooks.validateData(categoryPatchValidator), requireKnownParent(), schemaHooks.resolveData(categoryPatchResolver)],
       remove: [...admins, refuseRemovingUsed()]
+    },
+    after: {
+      create: [dropCategories()],
+      patch: [dropCategories()],
+      remove: [dropCategories()]
     }
   })
 }

@@ -1,8 +1,10 @@
 import type { Id, NullableId } from '@feathersjs/feathers'
 import { BadRequest, MethodNotAllowed, NotFound } from '@feathersjs/errors'
 import { errorHandler, KnexService, type KnexAdapterOptions, type KnexAdapterParams } from '@feathersjs/knex'
+import type { Paginated } from '@feathersjs/feathers'
 import { queryPooled } from '@marketmesh/events'
-import { invalidField, isUuid, type Knex, type ServiceApplication } from '@marketmesh/shared'
+import { invalidField, isUuid, type Knex, type ReadCache, type ServiceApplication } from '@marketmesh/shared'
+import { LISTINGS, productTag, queryKey } from '../../cache'
 import {
   computedProductFields,
   productColumns,
@@ -36,12 +38,19 @@ const withoutComputedFields = <P extends ProductParams>(params: P, $select: stri
   query: { ...params.query, $select: $select.filter((field) => !computedProductFields.includes(field as keyof Product)) }
 })
 
+export interface ProductServiceOptions extends KnexAdapterOptions {
+  /** Caches the public view of products and lists (anonymous callers and buyers). */
+  readCache?: ReadCache
+  ttlSeconds: { product: number; list: number }
+}
+
 export class ProductService<ServiceParams extends ProductParams = ProductParams> extends KnexService<
   Product,
   ProductData,
   ServiceParams,
   ProductPatch
 > {
+  declare options: ProductServiceOptions
   private readonly getStatements = new Map<'public' | 'all', Knex.SqlNative>()
 
   /**
@@ -58,6 +67,27 @@ export class ProductService<ServiceParams extends ProductParams = ProductParams>
     const { filters, query } = this.filterQuery(params)
     const shape = !listing ? 'all' : listing.ownShop || !listing.unavailableShops ? undefined : 'public'
     if (!shape || transaction || knex || filters.$select || Object.keys(query).length > 0) return super._get(id, params)
+    const { readCache } = this.options
+    if (shape === 'public' && readCache) return readCache.cached(`product:${id}`, this.productEntry(id), () => this.getPrepared(id, shape, params))
+    return this.getPrepared(id, shape, params)
+  }
+
+  /**
+   * GET /products/:id as an anonymous caller sees it, as the JSON text of the read cache's entry,
+   * the one `_get` reads: for the answer that skips the service's hooks (see catalogHttpCaching).
+   */
+  async publicJson(id: string): Promise<string> {
+    if (!isUuid(id)) throw invalidField('id', 'must be a UUID')
+    const publicView = { listing: { unavailableShops: true } } as ServiceParams
+    return this.options.readCache!.cachedJson(`product:${id}`, this.productEntry(id), () => this.getPrepared(id, 'public', publicView))
+  }
+
+  private productEntry(id: Id) {
+    return { kind: 'product', ttlSeconds: this.options.ttlSeconds.product, tags: [productTag(String(id))] }
+  }
+
+  /** The product by id with the SQL built once per shape (see `_get`). */
+  private async getPrepared(id: Id, shape: 'public' | 'all', params: ServiceParams): Promise<Product> {
     let statement = this.getStatements.get(shape)
     if (!statement) {
       statement = this.createQuery(params).where('products.id', ID).toSQL().toNative()
@@ -73,6 +103,21 @@ export class ProductService<ServiceParams extends ProductParams = ProductParams>
     }
     if (rows.length !== 1) throw new NotFound(`No record found for id '${id}'`)
     return rows[0]
+  }
+
+  /** Lists in the public view (a listing without a shop of the caller's own) come from the read cache. */
+  override async _find(params?: ServiceParams & { paginate?: false }): Promise<Product[]>
+  override async _find(params?: ServiceParams): Promise<Paginated<Product>>
+  override async _find(params?: ServiceParams): Promise<Paginated<Product> | Product[]>
+  override async _find(params?: ServiceParams): Promise<Paginated<Product> | Product[]> {
+    const { readCache, ttlSeconds } = this.options
+    const listing = params?.listing
+    if (!readCache || !listing || listing.ownShop || params.transaction || params.knex || params.paginate !== undefined) {
+      return super._find(params)
+    }
+    return readCache.cached(`products:${queryKey(params.query)}`, { kind: 'list', ttlSeconds: ttlSeconds.list, tags: [LISTINGS] }, () =>
+      super._find(params)
+    )
   }
 
   // Every read goes through here: soft-deleted rows are gone, and outside callers see only what is listed.
@@ -106,8 +151,10 @@ export class ProductService<ServiceParams extends ProductParams = ProductParams>
   }
 }
 
-export const getOptions = (app: ServiceApplication): KnexAdapterOptions => ({
+export const getOptions = (app: ServiceApplication): ProductServiceOptions => ({
   paginate: app.get('paginate'),
   Model: app.get('postgresqlClient'),
-  name: 'products'
+  name: 'products',
+  readCache: app.get('readCache'),
+  ttlSeconds: app.get('cacheTtlSeconds')
 })

@@ -1,5 +1,6 @@
 import type { Params } from '@feathersjs/feathers'
-import type { Knex, ServiceApplication } from '@marketmesh/shared'
+import type { Knex, ReadCache, ServiceApplication } from '@marketmesh/shared'
+import { CATEGORIES, LISTINGS, queryKey } from '../../cache'
 import { thumbOf } from '../../images/image'
 import type { ImageFile } from '../../images/variants'
 import type { Product } from '../products/products.schema'
@@ -15,6 +16,8 @@ export interface SearchOptions {
   paginate: { default: number; max: number }
   /** Where image URLs point (`media.publicUrl`). */
   mediaPublicUrl: string
+  readCache?: ReadCache
+  ttlSeconds: number
 }
 
 interface FacetsRow {
@@ -28,7 +31,16 @@ interface FacetsRow {
 export class SearchService {
   constructor(readonly options: SearchOptions) {}
 
+  /** The same for every caller: cached for a short while, and dropped with any product or category change. */
   async find(params: SearchParams = {}): Promise<SearchResult> {
+    const { readCache, ttlSeconds } = this.options
+    if (!readCache) return this.search(params)
+    return readCache.cached(`search:${queryKey(params.query)}`, { kind: 'search', ttlSeconds, tags: [LISTINGS, CATEGORIES] }, () =>
+      this.search(params)
+    )
+  }
+
+  private async search(params: SearchParams): Promise<SearchResult> {
     const query = params.query ?? {}
     const { paginate, Model } = this.options
     const limit = Math.min(query.$limit ?? paginate.default, paginate.max)
@@ -65,5 +77,7 @@ export class SearchService {
 export const getOptions = (app: ServiceApplication): SearchOptions => ({
   Model: app.get('postgresqlClient'),
   paginate: app.get('paginate'),
-  mediaPublicUrl: app.get('media').publicUrl
+  mediaPublicUrl: app.get('media').publicUrl,
+  readCache: app.get('readCache'),
+  ttlSeconds: app.get('cacheTtlSeconds').search
 })

@@ -1,2 +1,3 @@
+export * from './drop-categories'
 export * from './refuse-removing-used'
 export * from './require-known-parent'
