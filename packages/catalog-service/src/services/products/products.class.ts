@@ -5,6 +5,7 @@ import type { Paginated } from '@feathersjs/feathers'
 import { queryPooled } from '@marketmesh/events'
 import { invalidField, isUuid, type Knex, type ReadCache, type ServiceApplication } from '@marketmesh/shared'
 import { LISTINGS, productTag, queryKey } from '../../cache'
+import { imagesOf, imageView } from '../../images/image'
 import {
   computedProductFields,
   productColumns,
@@ -42,6 +43,8 @@ export interface ProductServiceOptions extends KnexAdapterOptions {
   /** Caches the public view of products and lists (anonymous callers and buyers). */
   readCache?: ReadCache
   ttlSeconds: { product: number; list: number }
+  /** Where image URLs point (`media.publicUrl`). */
+  mediaPublicUrl: string
 }
 
 export class ProductService<ServiceParams extends ProductParams = ProductParams> extends KnexService<
@@ -68,7 +71,7 @@ export class ProductService<ServiceParams extends ProductParams = ProductParams>
     const shape = !listing ? 'all' : listing.ownShop || !listing.unavailableShops ? undefined : 'public'
     if (!shape || transaction || knex || filters.$select || Object.keys(query).length > 0) return super._get(id, params)
     const { readCache } = this.options
-    if (shape === 'public' && readCache) return readCache.cached(`product:${id}`, this.productEntry(id), () => this.getPrepared(id, shape, params))
+    if (shape === 'public' && readCache) return readCache.cached(`product:${id}`, this.productEntry(id), () => this.publicProduct(id, params))
     return this.getPrepared(id, shape, params)
   }
 
@@ -79,7 +82,18 @@ export class ProductService<ServiceParams extends ProductParams = ProductParams>
   async publicJson(id: string): Promise<string> {
     if (!isUuid(id)) throw invalidField('id', 'must be a UUID')
     const publicView = { listing: { unavailableShops: true } } as ServiceParams
-    return this.options.readCache!.cachedJson(`product:${id}`, this.productEntry(id), () => this.getPrepared(id, 'public', publicView))
+    return this.options.readCache!.cachedJson(`product:${id}`, this.productEntry(id), () => this.publicProduct(id, publicView))
+  }
+
+  /**
+   * The cache entry of a product's public view: with its ready images, since the anonymous answer
+   * (publicJson) skips the hooks that attach them. An image that becomes ready, moves or goes
+   * bumps the product's version, and its `product.updated` drops the entry.
+   */
+  private async publicProduct(id: Id, params: ServiceParams): Promise<Product> {
+    const product = await this.getPrepared(id, 'public', params)
+    const images = await imagesOf(this.getModel(params), [product.id], {})
+    return { ...product, images: (images.get(product.id) ?? []).map((row) => imageView(row, this.options.mediaPublicUrl)) }
   }
 
   private productEntry(id: Id) {
@@ -156,5 +170,6 @@ export const getOptions = (app: ServiceApplication): ProductServiceOptions => ({
   Model: app.get('postgresqlClient'),
   name: 'products',
   readCache: app.get('readCache'),
-  ttlSeconds: app.get('cacheTtlSeconds')
+  ttlSeconds: app.get('cacheTtlSeconds'),
+  mediaPublicUrl: app.get('media').publicUrl
 })
