@@ -517,7 +517,16 @@ const journey = (instances: number) => {
     expect(handled('order.created')).toEqual(expect.arrayContaining(['catalog-service', 'notify-service']))
     expect(handled('stock.reserved')).toEqual(['order-service'])
     expect(handled('order.paid')).toEqual(expect.arrayContaining(['notify-service']))
-    expect(life.sideEffects).toEqual(expect.arrayContaining([expect.objectContaining({ service: 'order-service', kind: 'charge', status: 'done' })]))
+    expect(life.sideEffects).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ service: 'order-service', kind: 'payment-authorize', status: 'done' }),
+        expect.objectContaining({ service: 'order-service', kind: 'payment-capture', status: 'done' })
+      ])
+    )
+    expect(life.payment).toMatchObject({ checkoutId: checkout.id, status: 'captured', captured: checkout.payment.amount })
+    expect(life.payouts).toEqual([
+      expect.objectContaining({ status: 'paid', amount: shop.order.total - Math.round((shop.order.total * COMMISSION_PERCENT) / 100) })
+    ])
     expect(life.printJobs).toEqual([expect.objectContaining({ status: 'printed', deviceId: shop.device.id, copy: false })])
     expect(life.mails.map(({ status }: { status: string }) => status)).toEqual(life.mails.map(() => 'sent'))
     expect(life.mails.length).toBeGreaterThanOrEqual(3)
@@ -525,7 +534,7 @@ const journey = (instances: number) => {
 
     const human = await operatorCommand(mesh, ['order', shop.order.id])
     expect(human.stdout).toMatch(new RegExp(`^order ${shop.order.id}: completed`))
-    for (const section of ['timeline', 'events', 'side effects', 'print jobs', 'mails', 'dead letters'])
+    for (const section of ['timeline', 'events', 'side effects', 'payment', 'payouts', 'print jobs', 'mails', 'dead letters'])
       expect(human.stdout).toMatch(new RegExp(`^${section}$`, 'm'))
     expect(await operatorCommand(mesh, ['order', randomUUID()])).toMatchObject({ code: 1, stdout: expect.stringContaining('knows no order') })
   })

@@ -28,7 +28,10 @@ export interface OrderLife {
     lastError: string | null
     finishedAt: string | null
   }>
+  /** The checkout's one payment (authorized once, captured once for the reserved orders), refunds, and the seller's payouts. */
+  payment: Record<string, unknown> | undefined
   refunds: Array<Record<string, unknown>>
+  payouts: Array<Record<string, unknown>>
   printJobs: Array<Record<string, unknown>>
   mails: Array<{ messageId: string; template: string; status: string; sentAt: string | null }>
   deadLetters: Array<LetterFacts & { queue: string }>
@@ -54,10 +57,13 @@ const rowsOf = async <T>(client: pg.Client, sql: string, parameters: unknown[]) 
 
 // The order's id is a uuid: a text match on the event or payload finds every row that names it.
 const EVENTS = `SELECT event_id AS id, type, created_at AS "createdAt", sent_at AS "sentAt" FROM outbox WHERE envelope::text LIKE '%' || $1 || '%' ORDER BY id`
+// Its checkout's payment is one side effect for all the checkout's orders: keyed and carried by the checkout's id.
 const HANDLED = `SELECT event_id AS "eventId", consumer, processed_at AS at FROM processed_events WHERE event_id = ANY($1::uuid[])`
 const SIDE_EFFECTS = `
   SELECT id, kind, key, status, attempts, last_error AS "lastError", finished_at AS "finishedAt", payload
-    FROM side_effects WHERE key LIKE $1 || '%' OR payload::text LIKE '%' || $1 || '%' ORDER BY created_at`
+    FROM side_effects
+   WHERE key LIKE $1 || '%' OR payload::text LIKE '%' || $1 || '%' OR key LIKE $2 || ':%' OR payload::text LIKE '%' || $2 || '%'
+   ORDER BY created_at`
 
 /**
  * Reads the order's life from every service's database (read-only) and its dead letters from
@@ -85,7 +91,9 @@ export const readOrderLife = async (
         'SELECT at, "from", "to", by, reason FROM order_timeline WHERE "orderId" = $1 ORDER BY id',
         [orderId]
       ),
-      refunds: await rowsOf<Record<string, unknown>>(client, 'SELECT * FROM refunds WHERE "orderId" = $1 ORDER BY "createdAt"', [orderId])
+      payment: (await rowsOf<Record<string, unknown>>(client, 'SELECT * FROM payments WHERE "checkoutId" = $1', [row.checkoutId]))[0],
+      refunds: await rowsOf<Record<string, unknown>>(client, 'SELECT * FROM refunds WHERE "orderId" = $1 ORDER BY "createdAt"', [orderId]),
+      payouts: await rowsOf<Record<string, unknown>>(client, 'SELECT * FROM payouts WHERE "orderId" = $1 ORDER BY "createdAt"', [orderId])
     }
   })
   if (!order) return undefined
@@ -95,7 +103,10 @@ export const readOrderLife = async (
       readOnly(databaseUrl(service), async (client) => ({
         service: service.name,
         events: await rowsOf<{ id: string; type: string; createdAt: string; sentAt: string | null }>(client, EVENTS, [orderId]),
-        sideEffects: await rowsOf<OrderLife['sideEffects'][number] & { id: string; payload: { template?: string } }>(client, SIDE_EFFECTS, [orderId])
+        sideEffects: await rowsOf<OrderLife['sideEffects'][number] & { id: string; payload: { template?: string } }>(client, SIDE_EFFECTS, [
+          orderId,
+          order.order.checkoutId
+        ])
       }))
     )
   )

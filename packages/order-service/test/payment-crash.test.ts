@@ -36,6 +36,8 @@ it('charges once when order-service dies after the capture and before its commit
   const product = await call(catalog.url, 'POST', '/products', owner, { title: 'Kettle', price: 2_000, currency: 'EUR', stock: 3 })
   await waitFor(() => db('products').where({ id: product.id }).first('id'), { what: 'the product in the read model' })
   const customer = buyer()
+  // The catalog is held still until the blocker below is in place: its reservation is what lets the capture go.
+  catalog.child.kill('SIGSTOP')
   const placed = await call(order.url, 'POST', '/checkouts', customer, checkoutBody([{ productId: product.id, quantity: 1 }]), {
     'Idempotency-Key': randomUUID()
   })
@@ -45,6 +47,7 @@ it('charges once when order-service dies after the capture and before its commit
   // The step that makes the order paid writes its timeline last: holding that table stops it after the capture.
   const blocker = await db.transaction()
   await blocker.raw('LOCK TABLE order_timeline IN EXCLUSIVE MODE')
+  catalog.child.kill('SIGCONT')
   await waitFor(
     () =>
       db('test_provider_calls')

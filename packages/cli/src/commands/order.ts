@@ -51,10 +51,29 @@ const formatOrderLife = (life: OrderLife) => {
       text(lastError?.split('\n')[0])
     ])
   )
+  const { payment } = life
+  sections.push(
+    '\npayment',
+    payment
+      ? `${text(payment.provider)} ${text(payment.paymentId)}: ${text(payment.status)}, ${text(payment.amount)} authorized, ${text(payment.captured)} captured, ${text(payment.refunded)} refunded ${text(payment.currency)}`
+      : '(none)'
+  )
   section(
     'refunds',
     ['id', 'amount', 'status', 'reason', 'at'],
     life.refunds.map((refund) => [text(refund.id), text(refund.amount), text(refund.status), text(refund.reason), time(refund.createdAt)])
+  )
+  section(
+    'payouts',
+    ['id', 'amount', 'status', 'reference', 'paid at', 'failure'],
+    life.payouts.map((payout) => [
+      text(payout.id),
+      text(payout.amount),
+      text(payout.status),
+      text(payout.reference),
+      time(payout.paidAt),
+      text(payout.failureReason)
+    ])
   )
   section(
     'print jobs',
@@ -89,7 +108,7 @@ export const registerOrderCommand = (program: Command) =>
       program
         .command('order')
         .description(
-          "The whole life of one order across the mesh: status and timeline, the events about it and the consumers that handled them, side effects, refunds, print jobs, mails and dead letters (each service's database read-only; dead letters left in place); exit 1 if order-service does not know it"
+          "The whole life of one order across the mesh: status and timeline, the events about it and the consumers that handled them, side effects, its checkout's payment, refunds, payouts, print jobs, mails and dead letters (each service's database read-only; dead letters left in place); exit 1 if order-service does not know it"
         )
         .argument('<orderId>', "the order's id")
         .option('--json', 'one JSON document')
