@@ -1,26 +1,22 @@
-import { Counter, Gauge, Histogram } from 'prom-client'
-import type { Knex, ServiceApplication } from '@marketmesh/shared'
+import { Counter, Histogram } from 'prom-client'
+import { statusCountGauge, type ServiceApplication } from '@marketmesh/shared'
 
 /**
  * order-service's own metrics, beside the kit's HTTP and event metrics (checkout latency is
  * `http_request_duration_seconds{route="/checkouts"}`):
  *   orders{status}                                   orders in each status, read at scrape
+ *   payouts{status}                                  sellers' payouts in each status (failed: an alert), read at scrape
  *   payment_provider_calls_total{provider,operation,result}
  *   order_saga_step_seconds{step}                    from the checkout to paid / cancelled / rejected
  */
 export const orderMetrics = (app: ServiceApplication) => {
   const registers = [app.get('metrics')]
-  const db: Knex = app.get('postgresqlClient')
-  new Gauge({
-    name: 'orders',
-    help: 'Orders by status',
-    labelNames: ['status'],
-    registers,
-    async collect() {
-      const rows: Array<{ status: string; count: number }> = await db('orders').groupBy('status').select('status', db.raw('count(*)::int AS count'))
-      this.reset()
-      for (const { status, count } of rows) this.set({ status }, count)
-    }
+  statusCountGauge(app, { name: 'orders', help: 'Orders by status', table: 'orders' })
+  statusCountGauge(app, {
+    name: 'payouts',
+    help: 'Payouts to sellers by status',
+    table: 'payouts',
+    statuses: ['pending', 'paid', 'failed', 'reversed']
   })
   app.set('orderMetrics', {
     providerCalls: new Counter({

@@ -59,7 +59,7 @@ export {
   type ReadCacheOptions,
   readCacheSettingsProperties
 } from './cache'
-export { createMetricsRegistry, httpMetrics } from './metrics'
+export { createMetricsRegistry, httpMetrics, statusCountGauge } from './metrics'
 export { formatMoney } from './money'
 export { createOpsServer, METRICS_PATH, opsPortOf } from './ops-server'
 export { runPeriodically } from './periodic'

@@ -1,5 +1,6 @@
 import type { Middleware } from '@feathersjs/koa'
-import { collectDefaultMetrics, Histogram, Registry } from 'prom-client'
+import { collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client'
+import type { Knex } from './database'
 import type { Logger } from './logger'
 import type { ServiceApplication } from './declarations'
 import { redactRequestUrl } from '@marketmesh/events'
@@ -64,4 +65,34 @@ export const httpMetrics = (app: ServiceApplication, registry: Registry, logger:
       )
     }
   }
+}
+
+/**
+ * A gauge of how many rows of `table` are in each `status`, read from the database at each scrape
+ * (`orders{status}`, `payouts{status}`, …). `statuses` limits it to those and reports 0 for one
+ * with no row; without it, every status present. An unreachable database shows in /ready: the
+ * scrape still answers, with the last counts.
+ */
+export const statusCountGauge = (
+  app: ServiceApplication,
+  { name, help, table, statuses }: { name: string; help: string; table: string; statuses?: readonly string[] }
+) => {
+  const db: Knex = app.get('postgresqlClient')
+  return new Gauge({
+    name,
+    help,
+    labelNames: ['status'],
+    registers: [app.get('metrics')],
+    async collect() {
+      let rows: Array<{ status: string; count: number }>
+      try {
+        const query = db(table).groupBy('status').select('status', db.raw('count(*)::int AS count'))
+        rows = await (statuses ? query.whereIn('status', [...statuses]) : query)
+      } catch {
+        return
+      }
+      if (!statuses) this.reset()
+      for (const status of statuses ?? rows.map((row) => row.status)) this.set({ status }, rows.find((row) => row.status === status)?.count ?? 0)
+    }
+  })
 }

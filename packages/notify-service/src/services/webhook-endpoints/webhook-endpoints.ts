@@ -1,5 +1,6 @@
 import { hooks as schemaHooks } from '@feathersjs/schema'
 import { authenticated, inTransaction, noQueryValidator, requireRole, uuidIds, type ServiceApplication } from '@marketmesh/shared'
+import { webhookDeliveryMetrics } from '../../webhooks/metrics'
 import { webhookDeliveryPurge } from '../../webhooks/purge'
 import { webhookSender } from '../../webhooks/sender'
 import {
@@ -56,6 +57,7 @@ export const webhookEndpoint = (app: ServiceApplication) => {
   app.service(webhookDeliveryPath).hooks({ around: { find: owners }, before: { find: [schemaHooks.validateQuery(webhookDeliveryQueryValidator)] } })
   app.configure(webhookSender)
   app.configure(webhookDeliveryPurge)
+  app.configure(webhookDeliveryMetrics)
 }
 
 declare module '@marketmesh/shared' {
