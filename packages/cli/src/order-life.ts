@@ -57,12 +57,13 @@ const rowsOf = async <T>(client: pg.Client, sql: string, parameters: unknown[]) 
 
 // The order's id is a uuid: a text match on the event or payload finds every row that names it.
 const EVENTS = `SELECT event_id AS id, type, created_at AS "createdAt", sent_at AS "sentAt" FROM outbox WHERE envelope::text LIKE '%' || $1 || '%' ORDER BY id`
-// Its checkout's payment is one side effect for all the checkout's orders: keyed and carried by the checkout's id.
+// Its checkout's payment is one side effect for all the checkout's orders, keyed by the checkout's id
+// (other effects carry that id in their payload too, e.g. the mails of the checkout's other orders: not matched by it).
 const HANDLED = `SELECT event_id AS "eventId", consumer, processed_at AS at FROM processed_events WHERE event_id = ANY($1::uuid[])`
 const SIDE_EFFECTS = `
   SELECT id, kind, key, status, attempts, last_error AS "lastError", finished_at AS "finishedAt", payload
     FROM side_effects
-   WHERE key LIKE $1 || '%' OR payload::text LIKE '%' || $1 || '%' OR key LIKE $2 || ':%' OR payload::text LIKE '%' || $2 || '%'
+   WHERE key LIKE $1 || '%' OR payload::text LIKE '%' || $1 || '%' OR key = $2 OR key LIKE $2 || ':%'
    ORDER BY created_at`
 
 /**
