@@ -1,10 +1,10 @@
-import type { Migration } from '@marketmesh/shared'
+import { rateLimitsTable, type Migration } from '@marketmesh/shared'
 
 /**
  * Product images: one row per image from the moment its upload is asked for (`pending`) through
  * its checks (`processing`) to `ready` or `rejected`. `uploadKey` is where the unchecked bytes
- * land; `files` names what was made of them (each variant's storage key and size). Rate-limit
- * counters, as user-service keeps them, for the upload requests per seller.
+ * land; `files` names what was made of them (each variant's storage key and size). And the kit's
+ * rate-limit counters, for the upload requests per seller.
  */
 export const up: Migration['up'] = async (knex) => {
   await knex.raw(`
@@ -28,17 +28,10 @@ export const up: Migration['up'] = async (knex) => {
     )
   `)
   await knex.raw('CREATE INDEX product_images_product ON product_images ("productId", position)')
-  await knex.raw(`
-    CREATE TABLE rate_limits (
-      key text PRIMARY KEY,
-      hits integer NOT NULL CHECK (hits >= 0),
-      expires_at timestamptz NOT NULL
-    )
-  `)
-  await knex.raw('CREATE INDEX rate_limits_expires_at ON rate_limits (expires_at)')
+  await rateLimitsTable.up(knex)
 }
 
 export const down: Migration['down'] = async (knex) => {
-  await knex.raw('DROP TABLE rate_limits')
+  await rateLimitsTable.down(knex)
   await knex.raw('DROP TABLE product_images')
 }

@@ -1,40 +1,28 @@
 import { expect, it } from 'vitest'
 import { cleanUp, isolatedEnvironment, startServiceProcess } from '@marketmesh/test-support'
 
-it('stops a production start without APP_URL, naming it: account links must not point at a developer’s machine', async () => {
-  const env = { ...isolatedEnvironment('notify_production'), NODE_ENV: 'production', JWT_JWKS_URL: 'http://127.0.0.1:9/.well-known/jwks.json' }
+/** What a production start of notify-service with `env` says: its refusal, or that it started. */
+const productionStart = async (label: string, env: Record<string, string> = {}) => {
+  const environment = { ...isolatedEnvironment(label), NODE_ENV: 'production', JWT_JWKS_URL: 'http://127.0.0.1:9/.well-known/jwks.json', ...env }
   try {
-    const outcome = await startServiceProcess('notify-service', env).then(
+    return await startServiceProcess('notify-service', environment).then(
       (started) => {
         started.child.kill('SIGKILL')
         return 'it started'
       },
       (error: Error) => error.message
     )
-    expect(outcome).toContain('setting "mail.appUrl" (env APP_URL): must match pattern')
   } finally {
-    await cleanUp({ prefix: env.AMQP_PREFIX, databases: [env.DATABASE_URL] })
+    await cleanUp({ prefix: environment.AMQP_PREFIX, databases: [environment.DATABASE_URL] })
   }
+}
+
+it('stops a production start without APP_URL, naming it: account links must not point at a developer’s machine', async () => {
+  expect(await productionStart('notify_production')).toContain('setting "mail.appUrl" (env APP_URL): must match pattern')
 })
 
 it('stops a production start without SMTP_URL, naming it: the development default writes mails to a folder nobody reads', async () => {
-  const env = {
-    ...isolatedEnvironment('notify_production_smtp'),
-    NODE_ENV: 'production',
-    JWT_JWKS_URL: 'http://127.0.0.1:9/.well-known/jwks.json',
-    APP_URL: 'https://shop.example.com'
-  }
-  try {
-    const outcome = await startServiceProcess('notify-service', env).then(
-      (started) => {
-        started.child.kill('SIGKILL')
-        return 'it started'
-      },
-      (error: Error) => error.message
-    )
-    expect(outcome).toContain('setting "mail.smtpUrl" (env SMTP_URL): must match pattern')
-    expect(outcome).not.toContain('mail.appUrl')
-  } finally {
-    await cleanUp({ prefix: env.AMQP_PREFIX, databases: [env.DATABASE_URL] })
-  }
+  const outcome = await productionStart('notify_production_smtp', { APP_URL: 'https://shop.example.com' })
+  expect(outcome).toContain('setting "mail.smtpUrl" (env SMTP_URL): must match pattern')
+  expect(outcome).not.toContain('mail.appUrl')
 })

@@ -64,7 +64,7 @@ export { formatMoney } from './money'
 export { createOpsServer, METRICS_PATH, opsPortOf } from './ops-server'
 export { runPeriodically } from './periodic'
 export { noQuerySchema, noQueryValidator, publicQuerySyntax } from './query'
-export { type Hit, type Limit, RateLimits, rateLimitedHttp, rateLimits, refuseTooMany, type Taken } from './rate-limits'
+export { type Hit, type Limit, RateLimits, rateLimitedHttp, rateLimits, rateLimitsTable, refuseTooMany, type Taken } from './rate-limits'
 export { prototypeFreeRoutes } from './routing'
 export {
   baseDefaults,

@@ -2,8 +2,30 @@ import { TooManyRequests } from '@feathersjs/errors'
 import type { HookContext } from '@feathersjs/feathers'
 import type { Middleware } from '@feathersjs/koa'
 import { purgeInBatches } from '@marketmesh/events'
-import type { Knex } from './database'
+import type { Knex, Migration } from './database'
 import type { ServiceApplication } from './declarations'
+
+/**
+ * The table RateLimits counts in, for a service's own migration to create: one row per key (a
+ * login email, a client IP, a seller) counting the hits of the window that began with its first
+ * hit and ends at `expires_at`. A hit after that starts the key's next window in the same row;
+ * rows nobody hit again are purged.
+ */
+export const rateLimitsTable: Migration = {
+  async up(knex) {
+    await knex.raw(`
+      CREATE TABLE rate_limits (
+        key text PRIMARY KEY,
+        hits integer NOT NULL CHECK (hits >= 0),
+        expires_at timestamptz NOT NULL
+      )
+    `)
+    await knex.raw('CREATE INDEX rate_limits_expires_at ON rate_limits (expires_at)')
+  },
+  async down(knex) {
+    await knex.raw('DROP TABLE rate_limits')
+  }
+}
 
 /** At most `max` hits on `key` per window of `windowMs`, the window starting with the key's first hit. */
 export interface Limit {
