@@ -1,3 +1,4 @@
+import pg from 'pg'
 import { Webhook } from 'standardwebhooks'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { waitFor } from '@marketmesh/test-support'
@@ -341,6 +342,38 @@ describe('webhook targets when private addresses are not allowed', () => {
       expect(redirecting.received).toHaveLength(1)
     } finally {
       await redirecting.close()
+    }
+  })
+})
+
+describe('a stopping webhook sender', () => {
+  it('gives back the deliveries it claimed and had not sent: due at once, their attempt not counted', async () => {
+    const receiver = await startWebhookReceiver(() => ({ status: 204, delayMs: 1_000 }))
+    const notify = await startNotify('notify_webhooks_stop', { webhooks: { ...webhookSettings.webhooks, perEndpointConcurrency: 1 } })
+    const database = new pg.Pool({ connectionString: notify.settings.postgresql.connection })
+    try {
+      const shop = seller()
+      const { status } = await notify.call('POST', '/webhook-endpoints', { as: shop, body: { url: `${receiver.url}/slow`, events: ['order.*'] } })
+      expect(status).toBe(201)
+      for (let index = 0; index < 3; index++) await notify.emit('order.shipped', orderRef(buyer(), shop))
+      // One in flight (its endpoint's share), one more claimed ahead of its slot.
+      const claimed = async () => (await database.query('SELECT id FROM webhook_deliveries WHERE attempts = 1')).rows.length
+      await waitFor(async () => receiver.received.length === 1 && (await claimed()) === 2, { what: 'one delivery sent and one claimed ahead' })
+      await notify.app.teardown()
+      const { rows } = await database.query<{ status: string; attempts: number; due: boolean }>(
+        'SELECT status, attempts, "runAfter" <= now() AS due FROM webhook_deliveries ORDER BY status DESC, attempts DESC'
+      )
+      // The one in flight was answered and recorded before the sender stopped.
+      expect(rows).toEqual([
+        { status: 'succeeded', attempts: 1, due: expect.any(Boolean) },
+        { status: 'pending', attempts: 0, due: true },
+        { status: 'pending', attempts: 0, due: true }
+      ])
+      expect(receiver.received).toHaveLength(1)
+    } finally {
+      await database.end()
+      await notify.close()
+      await receiver.close()
     }
   })
 })

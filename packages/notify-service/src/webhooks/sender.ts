@@ -67,6 +67,18 @@ interface Success {
   outcome: AttemptOutcome
 }
 
+// Claims given back by a stopping sender, unsent: due again at once, their attempt not counted.
+const RELEASE = `
+  UPDATE webhook_deliveries d SET attempts = d.attempts - 1, "runAfter" = now()
+    FROM unnest($1::uuid[], $2::int[]) AS t(id, attempts)
+   WHERE d.id = t.id AND d.attempts = t.attempts AND d.status = 'pending'`
+
+// A claim is a lease: were its commit lost with the server, the delivery would only be claimed
+// again with the same webhook-id, which a lost answer already allows. So it does not wait for the
+// disk. The due window is the head of the `runAfter` index; a bitmap scan would read and sort
+// every due row, which the planner picks when its statistics lag a burst of new deliveries.
+const CLAIM_SETTINGS = { synchronous_commit: 'off', enable_bitmapscan: 'off' }
+
 /**
  * Sends the due webhook deliveries: claims them (`FOR UPDATE SKIP LOCKED`, so instances share
  * them), signs each per Standard Webhooks, and records each attempt. A 2xx within the timeout is
@@ -74,13 +86,20 @@ interface Success {
  * `retryDelaysMs`, then failed. 410 Gone disables the endpoint at once; an endpoint failing for
  * `disableAfter` with no success between is disabled, and its owner told by stream and mail.
  *
+ * At most `concurrency` deliveries are in flight, `perEndpointConcurrency` of them to one
+ * endpoint. Claiming runs ahead of sending by up to as many again (`ready`), so that a free slot
+ * never waits for a claim's round trip; a claim's lease covers that wait and the send.
+ *
  * Not the side-effect runner: that one waits for a claimed batch to finish before claiming more
  * and has one retry schedule for all kinds, so an endpoint taking its 15 s would hold up every
- * other. Here each finished delivery frees its slot at once, and an endpoint has at most
- * `perEndpointConcurrency` of the `concurrency` slots.
+ * other. Here each finished delivery frees its slot at once.
  */
 export class WebhookSender {
+  /** Claimed and not yet sent, oldest first. */
+  private readonly ready: ClaimedDelivery[] = []
+  /** Per endpoint: in flight, and claimed (ready or in flight). */
   private readonly inFlight = new Map<string, number>()
+  private readonly claimed = new Map<string, number>()
   private running = 0
   private readonly sending = new Set<Promise<void>>()
   private readonly runner = new CoalescingRunner(() =>
@@ -104,11 +123,12 @@ export class WebhookSender {
     this.runner.start()
   }
 
-  /** Waits for the deliveries in flight (each ends within its timeout); what is not recorded runs again after its lease. */
+  /** Gives back what it claimed and has not sent, and waits for the deliveries in flight (each ends within its timeout); what is not recorded runs again after its lease. */
   async stop() {
     deliveriesScheduled.off('due', this.wake)
     clearInterval(this.timer)
     await this.runner.stop()
+    await this.release(this.ready.splice(0))
     await Promise.all(this.sending)
     await this.marker.stop()
     await this.recordSuccesses()
@@ -117,21 +137,34 @@ export class WebhookSender {
   private async claimAndSend() {
     const { db, settings } = this.options
     for (;;) {
-      const free = settings.concurrency - this.running
-      // A busy sender claims a few slots' worth at a time, not one claim per finished delivery.
-      if (free < Math.min(this.running, Math.ceil(settings.concurrency / 4)) || free <= 0 || this.runner.isStopped) return
-      const full = [...this.inFlight].filter(([, count]) => count >= settings.perEndpointConcurrency).map(([id]) => id)
-      const lease = this.timeoutMs + 5_000
-      const rows = await queryPooled<ClaimedDelivery>(db, CLAIM, [
-        free,
-        lease,
-        full,
-        settings.perEndpointConcurrency,
-        'enabled',
-        Math.max(free * 4, 200)
-      ])
-      for (const row of rows) this.track(row)
-      if (rows.length < free) return
+      this.startReady()
+      const room = 2 * settings.concurrency - this.running - this.ready.length
+      // A few slots' worth at a time, not one claim per finished delivery.
+      if (room < Math.ceil(settings.concurrency / 4) || this.runner.isStopped) return
+      const full = [...this.claimed].filter(([, count]) => count >= 2 * settings.perEndpointConcurrency).map(([id]) => id)
+      // Waiting in `ready` behind its endpoint's slots takes at most one timeout, then the send another.
+      const lease = 2 * this.timeoutMs + 5_000
+      const rows = await queryPooled<ClaimedDelivery>(
+        db,
+        CLAIM,
+        [room, lease, full, settings.perEndpointConcurrency, 'enabled', Math.max(room * 4, 200)],
+        CLAIM_SETTINGS
+      )
+      for (const row of rows) {
+        this.claimed.set(row.endpointId, (this.claimed.get(row.endpointId) ?? 0) + 1)
+        this.ready.push(row)
+      }
+      if (rows.length < room) return this.startReady()
+    }
+  }
+
+  /** Starts the ready deliveries that have a slot, in claim order, skipping endpoints at their share. */
+  private startReady() {
+    const { concurrency, perEndpointConcurrency } = this.options.settings
+    for (let index = 0; index < this.ready.length && this.running < concurrency; ) {
+      const row = this.ready[index]
+      if ((this.inFlight.get(row.endpointId) ?? 0) >= perEndpointConcurrency) index++
+      else this.track(this.ready.splice(index, 1)[0])
     }
   }
 
@@ -144,13 +177,22 @@ export class WebhookSender {
       )
       .finally(() => {
         this.running--
-        const left = this.inFlight.get(row.endpointId)! - 1
-        if (left === 0) this.inFlight.delete(row.endpointId)
-        else this.inFlight.set(row.endpointId, left)
+        decrement(this.inFlight, row.endpointId)
+        decrement(this.claimed, row.endpointId)
         this.sending.delete(sending)
+        this.startReady()
         this.runner.wake()
       })
     this.sending.add(sending)
+  }
+
+  private async release(rows: ClaimedDelivery[]) {
+    if (rows.length === 0) return
+    try {
+      await queryPooled(this.options.db, RELEASE, [rows.map(({ id }) => id), rows.map(({ attempts }) => attempts)])
+    } catch (error) {
+      this.options.logger.warn({ err: (error as Error).message, deliveries: rows.length }, 'giving back unsent webhook claims failed; they run after their lease')
+    }
   }
 
   /** `v1,<signature>`, and during a rotation a second one with the previous secret, space-separated. */
@@ -260,6 +302,12 @@ export class WebhookSender {
     } satisfies MailPayload)
     this.options.logger.warn({ endpointId, reason }, 'webhook endpoint disabled')
   }
+}
+
+const decrement = (counts: Map<string, number>, key: string) => {
+  const left = counts.get(key)! - 1
+  if (left === 0) counts.delete(key)
+  else counts.set(key, left)
 }
 
 /** Runs a sender on every instance from the app's setup to its teardown. */
