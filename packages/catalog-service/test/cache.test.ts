@@ -90,6 +90,7 @@ describe('the read cache', () => {
       orderId: randomUUID(),
       buyerId: randomUUID(),
       sellerId: owner.sellerId!,
+      version: 1,
       checkoutId: randomUUID(),
       lines: [{ productId: product.id, quantity: 3, unitPrice: product.price }],
       total: 3 * product.price,
@@ -98,7 +99,7 @@ describe('the read cache', () => {
     await catalog.emit('order.created', order)
     await catalog.eventsOf('stock.reserved', 1, (event) => event.data.orderId === order.orderId)
     expect((await getJson(`${other.url}/products/${product.id}`)).body.stock).toBe(7)
-    await catalog.emit('order.cancelled', { orderId: order.orderId, buyerId: order.buyerId, sellerId: order.sellerId, reason: 'buyer' })
+    await catalog.emit('order.cancelled', { orderId: order.orderId, buyerId: order.buyerId, sellerId: order.sellerId, version: 2, reason: 'buyer' })
     await catalog.eventsOf('stock.released', 1, (event) => event.data.orderId === order.orderId)
     expect((await getJson(`${other.url}/products/${product.id}`)).body.stock).toBe(10)
   })

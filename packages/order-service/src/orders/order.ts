@@ -36,6 +36,8 @@ export interface OrderRow {
   shopName: string | null
   paymentId: string | null
   paymentStartedAt: Date | null
+  /** 1 when placed, one more per change: what its events carry. */
+  version: number
   createdAt: Date
 }
 
@@ -100,7 +102,7 @@ const mayTake = (step: Step, order: OrderRow, actor: Actor) => {
   return true
 }
 
-/** Moves the order to `to` and writes the step to its timeline, in one statement. */
+/** Moves the order to `to`, one revision on, and writes the step to its timeline, in one statement. */
 const move = async (
   trx: Knex.Transaction,
   order: OrderRow,
@@ -109,15 +111,28 @@ const move = async (
 ) => {
   const moved = trx('orders')
     .where({ id: order.id })
-    .update({ status: to, updatedAt: trx.fn.now(), ...(step.reason ? { reason: step.reason } : {}), ...step.changes })
+    .update({
+      status: to,
+      version: trx.raw('version + 1'),
+      updatedAt: trx.fn.now(),
+      ...(step.reason ? { reason: step.reason } : {}),
+      ...step.changes
+    })
   await trx
     .with('moved', moved)
     .insert({ orderId: order.id, from: order.status, to, by: step.by, reason: step.reason ?? null })
     .into('order_timeline')
   order.status = to
+  order.version += 1
 }
 
-const refOf = (order: OrderRow) => ({ orderId: order.id, buyerId: order.buyerId, sellerId: order.sellerId })
+/** A change that moves no status (money paid back): one revision on. */
+const revise = async (trx: Knex.Transaction, order: OrderRow) => {
+  await trx('orders').where({ id: order.id }).update({ version: trx.raw('version + 1'), updatedAt: trx.fn.now() })
+  order.version += 1
+}
+
+const refOf = (order: OrderRow) => ({ orderId: order.id, buyerId: order.buyerId, sellerId: order.sellerId, version: order.version })
 
 /** An order `place` makes: one seller's lines of a checkout. */
 export interface NewOrder {
@@ -184,6 +199,7 @@ export const place = async (
       orderId: order.id,
       buyerId,
       sellerId: order.sellerId,
+      version: 1,
       checkoutId,
       lines: order.lines.map(({ productId, quantity, unitPrice }) => ({ productId, quantity, unitPrice })),
       total: order.total,
@@ -476,6 +492,7 @@ export const payBack = async (app: ServiceApplication, trx: Knex.Transaction, or
   await refundToBuyer(trx, movement, pending)
   await reverseForRefund(app, trx, movement, pending.id)
   const fully = (await refundedSoFar(trx, order.id, ['succeeded'])) >= order.total
+  await revise(trx, order)
   await app.get('events').emit(trx, 'order.refunded', {
     ...refOf(order),
     amount: pending.amount,
