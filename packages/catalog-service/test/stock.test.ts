@@ -30,7 +30,12 @@ const order = (sellerId: string, lines: Array<{ productId: string; quantity: num
 }
 
 const stockOf = async (id: string) => (await catalog.db('products').where({ id }).first('stock')).stock
-const orderRef = (created: EventData<'order.created'>, version = 2) => ({ orderId: created.orderId, buyerId: created.buyerId, sellerId: created.sellerId, version })
+const orderRef = (created: EventData<'order.created'>, version = 2) => ({
+  orderId: created.orderId,
+  buyerId: created.buyerId,
+  sellerId: created.sellerId,
+  version
+})
 
 /** The catalog's answer to an order: stock.reserved or stock.rejected. */
 const outcomeOf = async (orderId: string) => {

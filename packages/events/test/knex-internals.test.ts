@@ -83,9 +83,14 @@ describe('knex internals the kit relies on', () => {
       expect((await single.raw('SHOW synchronous_commit')).rows).toEqual([{ synchronous_commit: 'on' }])
       const before = await single('rows').count({ n: '*' })
       await expect(
-        queryPooled(single, 'WITH added AS (INSERT INTO rows (old) VALUES (true) RETURNING id) SELECT 1 / (SELECT count(*) - count(*) FROM added)', [], {
-          synchronous_commit: 'off'
-        })
+        queryPooled(
+          single,
+          'WITH added AS (INSERT INTO rows (old) VALUES (true) RETURNING id) SELECT 1 / (SELECT count(*) - count(*) FROM added)',
+          [],
+          {
+            synchronous_commit: 'off'
+          }
+        )
       ).rejects.toThrow(/division by zero/)
       expect(await single('rows').count({ n: '*' })).toEqual(before)
       expect((await single.raw('SELECT txid_current_if_assigned() AS open')).rows).toEqual([{ open: null }])

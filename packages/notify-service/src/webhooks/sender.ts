@@ -161,7 +161,7 @@ export class WebhookSender {
   /** Starts the ready deliveries that have a slot, in claim order, skipping endpoints at their share. */
   private startReady() {
     const { concurrency, perEndpointConcurrency } = this.options.settings
-    for (let index = 0; index < this.ready.length && this.running < concurrency; ) {
+    for (let index = 0; index < this.ready.length && this.running < concurrency;) {
       const row = this.ready[index]
       if ((this.inFlight.get(row.endpointId) ?? 0) >= perEndpointConcurrency) index++
       else this.track(this.ready.splice(index, 1)[0])
@@ -191,7 +191,10 @@ export class WebhookSender {
     try {
       await queryPooled(this.options.db, RELEASE, [rows.map(({ id }) => id), rows.map(({ attempts }) => attempts)])
     } catch (error) {
-      this.options.logger.warn({ err: (error as Error).message, deliveries: rows.length }, 'giving back unsent webhook claims failed; they run after their lease')
+      this.options.logger.warn(
+        { err: (error as Error).message, deliveries: rows.length },
+        'giving back unsent webhook claims failed; they run after their lease'
+      )
     }
   }
 

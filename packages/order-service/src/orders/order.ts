@@ -128,7 +128,9 @@ const move = async (
 
 /** A change that moves no status (money paid back): one revision on. */
 const revise = async (trx: Knex.Transaction, order: OrderRow) => {
-  await trx('orders').where({ id: order.id }).update({ version: trx.raw('version + 1'), updatedAt: trx.fn.now() })
+  await trx('orders')
+    .where({ id: order.id })
+    .update({ version: trx.raw('version + 1'), updatedAt: trx.fn.now() })
   order.version += 1
 }
 
