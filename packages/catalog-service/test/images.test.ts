@@ -6,6 +6,7 @@ import sharp from 'sharp'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { listen, type ServiceApplication } from '@marketmesh/shared'
 import { waitFor } from '@marketmesh/test-support'
+import * as imageCleanup from '../migrations/0011_image_cleanup'
 import { createApp } from '../src/app'
 import { admin, buyer, productData, seller, startCatalog, type Catalog } from './helpers'
 import { bombPng, photoWithGps, settled, smallPng, startClamd, startS3, upload } from './images-support'
@@ -316,6 +317,27 @@ describe('product images: who may, and the limits', () => {
       (event) => event.data.productId === productId && event.data.imageIds?.length === 2 && !event.data.imageIds.includes(ids[0])
     )
     expect(afterDelete.data.imageIds).toEqual([ids[2], ids[1]])
+  })
+
+  it('migration 0011 gives uploads made before it their timers and removes the images of products deleted before it', async () => {
+    const deleted = await newProduct(catalog)
+    const ready = await upload(catalog, deleted.owner, deleted.productId, await smallPng(21), 'image/png')
+    await settled(catalog, deleted.owner, deleted.productId, ready)
+    const { files } = await catalog.db('product_images').where({ id: ready }).first()
+    const waiting = await newProduct(catalog)
+    const { body: ticket } = await ask(waiting.owner, waiting.productId)
+    // As before the migration: a product deleted without its images, an upload without a timer.
+    await catalog.db('products').where({ id: deleted.productId }).update({ deletedAt: catalog.db.fn.now() })
+    await catalog.db('side_effects').where({ kind: 'expire-upload', key: ticket.imageId }).delete()
+
+    await imageCleanup.up(catalog.db)
+    expect(await catalog.db('product_images').where({ productId: deleted.productId })).toEqual([])
+    const removal = await catalog.db('side_effects').where({ kind: 'remove-image-files', key: ready }).first()
+    expect(removal.payload.keys.sort()).toEqual([`uploads/${ready}`, ...files.map((file: { key: string }) => file.key)].sort())
+    const timer = await catalog.db('side_effects').where({ kind: 'expire-upload', key: ticket.imageId }).first()
+    expect(new Date(timer.run_after).getTime()).toBe(new Date(ticket.expiresAt).getTime() + 5 * 60_000)
+    catalog.app.get('events').effects.wake()
+    await waitFor(async () => (await catalog.app.get('mediaStorage').read(files[0].key)) === undefined, { what: 'the files removed' })
   })
 
   it('finishes an image whose instance stopped between the upload and its checks: another one makes it ready', async () => {
