@@ -20,12 +20,8 @@ export const EXPIRE_UPLOAD = 'expire-upload'
  */
 export const discardImages = async (trx: Knex.Transaction, effects: SideEffects, rows: Array<Pick<ImageRow, 'id' | 'uploadKey' | 'files'>>) => {
   if (rows.length === 0) return
-  await trx('product_images')
-    .whereIn(
-      'id',
-      rows.map((row) => row.id)
-    )
-    .delete()
+  const ids = rows.map((row) => row.id)
+  await trx('product_images').whereIn('id', ids).delete()
   for (const row of rows) await effects.schedule(trx, REMOVE_IMAGE_FILES, row.id, { keys: storedKeysOf(row) })
 }
 
