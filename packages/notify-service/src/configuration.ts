@@ -27,7 +27,11 @@ export const settingsSchema = serviceSettingsSchema({
     /** Where the live orders page (`GET /live`) signs sellers in: user-service's public URL. */
     userServiceUrl: Type.String({ pattern: '^https?://.+' }),
     /** Where the live page reads the seller's earnings (`GET /ledger`): order-service's public URL. */
-    orderServiceUrl: Type.String({ pattern: '^https?://.+' })
+    orderServiceUrl: Type.String({ pattern: '^https?://.+' }),
+    /** Where the live page reads the images of the products ordered: catalog-service's public URL (required in production). */
+    catalogServiceUrl: Type.String({ pattern: '^https?://.+' }),
+    /** catalog-service's `MEDIA_PUBLIC_URL` (a CDN), where its image URLs point; empty: catalog-service's own `/media`. */
+    mediaUrl: Type.String({ pattern: '^(https?://.+)?$' })
   }),
   printing: Type.Object({
     /** A claimed job not confirmed (printed or failed) within this becomes `unconfirmed`, and is not sent again by itself. */
@@ -86,6 +90,8 @@ export const environment: typeof baseEnvironment = {
   STREAM_LIMIT_PER_ADDRESS: 'stream.maxPerAddress',
   LIVE_USER_SERVICE_URL: 'live.userServiceUrl',
   LIVE_ORDER_SERVICE_URL: 'live.orderServiceUrl',
+  LIVE_CATALOG_SERVICE_URL: 'live.catalogServiceUrl',
+  LIVE_MEDIA_URL: 'live.mediaUrl',
   PRINT_CONFIRM_TIMEOUT: 'printing.confirmTimeout',
   PRINTER_ONLINE_WINDOW: 'printing.onlineWindow',
   CLOUDPRNT_COLUMNS: 'printing.cloudprntColumns',
