@@ -212,6 +212,8 @@ describe('docker-compose.yml', () => {
           expect(env).not.toHaveProperty('JWT_PRIVATE_KEY')
           expect(env.JWT_JWKS_URL).toBe(`http://user-service:${serviceConfig('user-service').port}/.well-known/jwks.json`)
         }
+        // The key notify-service encrypts the webhook secrets with: required, never committed.
+        if (name === 'notify-service') expect(env.WEBHOOK_SECRET_KEYS).toMatch(/^\$\{WEBHOOK_SECRET_KEYS:\?[^}]*\}$/)
       }
     )
   })

@@ -22,7 +22,7 @@ interface Manifest extends Entry {
 }
 
 /** What holds passwords or keys: only ever from a Secret. */
-const SECRET_VARIABLES = ['DATABASE_URL', 'AMQP_URL', 'REDIS_URL', 'JWT_PRIVATE_KEY', 'SMTP_URL']
+const SECRET_VARIABLES = ['DATABASE_URL', 'AMQP_URL', 'REDIS_URL', 'JWT_PRIVATE_KEY', 'SMTP_URL', 'WEBHOOK_SECRET_KEYS']
 
 const yamlFiles = (dir: string): string[] =>
   readdirSync(dir, { withFileTypes: true }).flatMap((entry) =>

@@ -69,7 +69,9 @@ export const settingsSchema = serviceSettingsSchema({
     /** Finished deliveries (and their attempts) are kept this long in the delivery log. */
     deliveryRetention: durationSetting,
     /** The most endpoints one seller or admin may have. */
-    maxEndpointsPerOwner: Type.Integer({ minimum: 1 })
+    maxEndpointsPerOwner: Type.Integer({ minimum: 1 }),
+    /** Keys the endpoints' signing secrets are encrypted with at rest: the first seals, any opens (rotation). */
+    secretKeys: Type.Array(Type.String({ minLength: 32 }), { minItems: 1 })
   }),
   conversations: Type.Object({
     /** A party with no open stream is mailed new messages of a conversation at most once per this. */
@@ -108,6 +110,7 @@ export const environment: typeof baseEnvironment = {
   WEBHOOK_PER_ENDPOINT_CONCURRENCY: 'webhooks.perEndpointConcurrency',
   WEBHOOK_POLL_INTERVAL: 'webhooks.pollInterval',
   WEBHOOK_DELIVERY_RETENTION: 'webhooks.deliveryRetention',
+  WEBHOOK_SECRET_KEYS: 'webhooks.secretKeys',
   WEBHOOK_MAX_ENDPOINTS_PER_OWNER: 'webhooks.maxEndpointsPerOwner',
   CONVERSATION_MAIL_AFTER: 'conversations.mailAfter'
 }

@@ -23,6 +23,11 @@ it('stops a production start without APP_URL or LIVE_CATALOG_SERVICE_URL, naming
   expect(outcome).toContain('setting "live.catalogServiceUrl" (env LIVE_CATALOG_SERVICE_URL): must match pattern')
 })
 
+it('stops a production start without WEBHOOK_SECRET_KEYS, naming it: the webhook secrets are never stored under the development key', async () => {
+  const outcome = await productionStart('notify_production_webhook_keys', { APP_URL: 'https://shop.example.com', SMTP_URL: 'smtp://127.0.0.1:9' })
+  expect(outcome).toContain('setting "webhooks.secretKeys" (env WEBHOOK_SECRET_KEYS)')
+})
+
 it('stops a production start without SMTP_URL, naming it: the development default writes mails to a folder nobody reads', async () => {
   const outcome = await productionStart('notify_production_smtp', { APP_URL: 'https://shop.example.com' })
   expect(outcome).toContain('setting "mail.smtpUrl" (env SMTP_URL): must match pattern')

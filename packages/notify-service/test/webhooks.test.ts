@@ -3,6 +3,7 @@ import { Webhook } from 'standardwebhooks'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { waitFor } from '@marketmesh/test-support'
 import { startWebhookReceiver, type WebhookReceiver } from '@marketmesh/test-support/webhook-receiver'
+import { SecretBox } from '../src/webhooks/secret-box'
 import { sendWebhook } from '../src/webhooks/target'
 import { admin, buyer, orderPaid, orderRef, seller, startNotify, userRegistered, type Notify } from './helpers'
 
@@ -44,6 +45,10 @@ describe('webhook endpoints and deliveries', () => {
     const shown = await notify.call('GET', `/webhook-endpoints/${endpoint.id}`, { as: owner })
     expect(shown.status).toBe(200)
     expect(shown.body.secret).toBeUndefined()
+    // Stored sealed: the row holds nothing of the secret, and opens to it with the service's key.
+    const stored = await notify.db('webhook_endpoints').where({ id: endpoint.id }).first('secret')
+    expect(stored.secret).not.toContain(endpoint.secret.slice(6, 20))
+    expect(new SecretBox(notify.app.get('webhooks').secretKeys).open(stored.secret)).toBe(endpoint.secret)
     expect((await notify.call('GET', '/webhook-endpoints', { as: owner })).body.map((row: { id: string }) => row.id)).toEqual([endpoint.id])
 
     const paid = orderPaid(buyer(), owner)

@@ -6,6 +6,7 @@ import { appendNotification } from '../log/append'
 import { MAIL_EFFECT, type MailPayload } from '../mail/mail'
 import { deliveriesScheduled } from './deliveries'
 import { disableEndpoint } from './endpoints'
+import type { SecretBox } from './secret-box'
 import { sendWebhook, type AttemptOutcome } from './target'
 
 /** The `webhooks` settings (configuration.ts declares them). */
@@ -110,7 +111,7 @@ export class WebhookSender {
   private timer?: NodeJS.Timeout
   private readonly wake = () => this.runner.wake()
 
-  constructor(private readonly options: { db: Knex; logger: Logger; effects: SideEffects; settings: WebhookSettings }) {}
+  constructor(private readonly options: { db: Knex; logger: Logger; effects: SideEffects; settings: WebhookSettings; secrets: SecretBox }) {}
 
   private get timeoutMs() {
     return durationMs(this.options.settings.timeout)
@@ -200,19 +201,28 @@ export class WebhookSender {
 
   /** `v1,<signature>`, and during a rotation a second one with the previous secret, space-separated. */
   private sign(row: ClaimedDelivery, at: Date) {
-    const secrets = [row.secret]
-    if (row.previousSecret && row.previousSecretExpiresAt && new Date(row.previousSecretExpiresAt) > at) secrets.push(row.previousSecret)
-    return secrets.map((secret) => new Webhook(secret).sign(row.id, at, row.body)).join(' ')
+    const sealed = [row.secret]
+    if (row.previousSecret && row.previousSecretExpiresAt && new Date(row.previousSecretExpiresAt) > at) sealed.push(row.previousSecret)
+    return sealed.map((secret) => new Webhook(this.options.secrets.open(secret)).sign(row.id, at, row.body)).join(' ')
+  }
+
+  /** The headers, or why it cannot be signed (its secret sealed under a key this instance lacks): a failed attempt, retried as any. */
+  private signedHeaders(row: ClaimedDelivery, at: Date): { headers: Record<string, string> } | { error: string } {
+    try {
+      const signature = this.sign(row, at)
+      return { headers: { 'webhook-id': row.id, 'webhook-timestamp': String(Math.floor(at.getTime() / 1000)), 'webhook-signature': signature } }
+    } catch (error) {
+      return { error: (error as Error).message }
+    }
   }
 
   private async deliver(row: ClaimedDelivery) {
     const at = new Date()
-    const headers = {
-      'webhook-id': row.id,
-      'webhook-timestamp': String(Math.floor(at.getTime() / 1000)),
-      'webhook-signature': this.sign(row, at)
-    }
-    const outcome = await sendWebhook(row.url, row.body, headers, { policy: this.options.settings, timeoutMs: this.timeoutMs })
+    const signed = this.signedHeaders(row, at)
+    const outcome: AttemptOutcome =
+      'error' in signed
+        ? { durationMs: 0, error: signed.error }
+        : await sendWebhook(row.url, row.body, signed.headers, { policy: this.options.settings, timeoutMs: this.timeoutMs })
     const succeeded = outcome.statusCode !== undefined && outcome.statusCode >= 200 && outcome.statusCode < 300
     if (succeeded) {
       this.succeeded.push({ row, at, outcome })
@@ -314,12 +324,13 @@ const decrement = (counts: Map<string, number>, key: string) => {
 }
 
 /** Runs a sender on every instance from the app's setup to its teardown. */
-export const webhookSender = (app: ServiceApplication) => {
+export const webhookSender = (app: ServiceApplication, secrets: SecretBox) => {
   const sender = new WebhookSender({
     db: app.get('postgresqlClient'),
     logger: app.get('logger'),
     effects: app.get('events').effects,
-    settings: app.get('webhooks')
+    settings: app.get('webhooks'),
+    secrets
   })
   app.hooks({
     setup: [
