@@ -109,6 +109,7 @@ export class WebhookSender {
   private succeeded: Success[] = []
   private readonly marker = new CoalescingRunner(() => this.recordSuccesses())
   private timer?: NodeJS.Timeout
+  private readonly signers = new Map<string, Webhook>()
   private readonly wake = () => this.runner.wake()
 
   constructor(private readonly options: { db: Knex; logger: Logger; effects: SideEffects; settings: WebhookSettings; secrets: SecretBox }) {}
@@ -203,7 +204,18 @@ export class WebhookSender {
   private sign(row: ClaimedDelivery, at: Date) {
     const sealed = [row.secret]
     if (row.previousSecret && row.previousSecretExpiresAt && new Date(row.previousSecretExpiresAt) > at) sealed.push(row.previousSecret)
-    return sealed.map((secret) => new Webhook(this.options.secrets.open(secret)).sign(row.id, at, row.body)).join(' ')
+    return sealed.map((secret) => this.signerOf(secret).sign(row.id, at, row.body)).join(' ')
+  }
+
+  /** The signer of a sealed secret, opened once while it is among the last few hundred used. */
+  private signerOf(sealed: string) {
+    let signer = this.signers.get(sealed)
+    if (!signer) {
+      if (this.signers.size >= 500) this.signers.clear()
+      signer = new Webhook(this.options.secrets.open(sealed))
+      this.signers.set(sealed, signer)
+    }
+    return signer
   }
 
   /** The headers, or why it cannot be signed (its secret sealed under a key this instance lacks): a failed attempt, retried as any. */
