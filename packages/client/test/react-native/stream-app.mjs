@@ -10,14 +10,21 @@ const require = createRequire(import.meta.url)
 for (const name of ['EventSource', 'fetch', 'Request', 'Response', 'Headers', 'URL', 'URLSearchParams']) delete globalThis[name]
 
 const { XMLHttpRequest } = require('xmlhttprequest')
-let xhrRequests = 0
-// Counted as the app opens them (the package sets its methods on each instance).
-globalThis.XMLHttpRequest = function CountedXMLHttpRequest() {
+// What the app sent: each request's URL and whether it had an Authorization header (the package
+// sets its methods on each instance, so they are wrapped there).
+const requests = []
+globalThis.XMLHttpRequest = function RecordedXMLHttpRequest() {
   const xhr = new XMLHttpRequest()
-  const send = xhr.send
-  xhr.send = (...args) => {
-    xhrRequests++
-    return send.apply(xhr, args)
+  const { open, setRequestHeader } = xhr
+  const request = { url: '', authorized: false }
+  xhr.open = (method, url, ...rest) => {
+    request.url = url
+    requests.push(request)
+    return open.call(xhr, method, url, ...rest)
+  }
+  xhr.setRequestHeader = (name, value) => {
+    if (name.toLowerCase() === 'authorization' && /^Bearer \S+$/.test(value)) request.authorized = true
+    return setRequestHeader.call(xhr, name, value)
   }
   return xhr
 }
@@ -44,5 +51,5 @@ const stream = mm.stream({
 process.stdin.resume()
 process.stdin.on('end', () => {
   stream.close()
-  print({ closed: true, xhrRequests })
+  print({ closed: true, requests })
 })
