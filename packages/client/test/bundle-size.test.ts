@@ -2,7 +2,7 @@ import { expect, it } from 'vitest'
 
 /**
  * What the client costs a web app, bundled for browsers, minified and gzipped
- * (`npm run bundle-size -w @marketmesh/client` prints it). 32.6 KiB on 2026-12-07 (33.5 KiB before:
+ * (`npm run bundle-size -w @marketmesh/client` prints it). 32.7 KiB on 2026-12-07 (33.5 KiB before:
  * the ES module build shakes better than the CommonJS one, and eventsource-parser is smaller than
  * the eventsource package), two thirds of it Feathers' REST client and the `qs` it brings.
  */
