@@ -137,6 +137,15 @@ export class SideEffects {
     return existing.id
   }
 
+  /**
+   * The statement that drops the effects of `kinds` with `key` not yet begun (timers whose moment
+   * has not come, say, made moot by a step), for the caller to run, or to put in a statement of its
+   * own (`trx.with(...)`). One begun is left to finish: its performer decides by the state it finds.
+   */
+  unschedule(trx: Knex.Transaction, kinds: string[], key: string) {
+    return trx('side_effects').whereIn('kind', kinds).andWhere({ key, status: 'pending', attempts: 0 }).delete()
+  }
+
   start() {
     if (!this.hasPerformers) return
     this.timers.push(setInterval(() => this.wake(), this.options.pollIntervalMs))

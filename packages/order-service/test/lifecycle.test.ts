@@ -92,6 +92,8 @@ describe('the order lifecycle', () => {
       ['order.completed', 5]
     ])
     expect((await orders.db('orders').where({ id: orderId }).first('version')).version).toBe(5)
+    // The pending timeout and the auto-deliver timer went with the steps that made them moot; none is left waiting.
+    expect(await orders.db('side_effects').where({ key: orderId }).orderBy('kind').pluck('kind')).toEqual(['order-release-escrow'])
   })
 
   it('refuses steps out of turn with 409 naming the status, others’ steps with 403, and others’ orders with 404', async () => {

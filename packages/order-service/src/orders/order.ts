@@ -102,8 +102,12 @@ const mayTake = (step: Step, order: OrderRow, actor: Actor) => {
   return true
 }
 
-/** Moves the order to `to`, one revision on, and writes the step to its timeline, in one statement. */
+/** The timers leaving a status makes moot: dropped with the move, unless already begun. */
+const MOOT_TIMERS: Partial<Record<OrderStatus, string[]>> = { pending: [PENDING_TIMEOUT], shipped: [AUTO_DELIVER] }
+
+/** Moves the order to `to`, one revision on, drops its moot timers and writes the step to its timeline, in one statement. */
 const move = async (
+  app: ServiceApplication,
   trx: Knex.Transaction,
   order: OrderRow,
   to: OrderStatus,
@@ -118,10 +122,10 @@ const move = async (
       ...(step.reason ? { reason: step.reason } : {}),
       ...step.changes
     })
-  await trx
-    .with('moved', moved)
-    .insert({ orderId: order.id, from: order.status, to, by: step.by, reason: step.reason ?? null })
-    .into('order_timeline')
+  const moot = MOOT_TIMERS[order.status]
+  const statement = trx.with('moved', moved)
+  if (moot) statement.with('moot', app.get('events').effects.unschedule(trx, moot, order.id))
+  await statement.insert({ orderId: order.id, from: order.status, to, by: step.by, reason: step.reason ?? null }).into('order_timeline')
   order.status = to
   order.version += 1
 }
@@ -360,7 +364,7 @@ export const reserve = async (
 /** reject: the catalog could not reserve the stock; the order is rejected with its reasons. */
 export const reject = async (app: ServiceApplication, trx: Knex.Transaction, order: OrderRow, reason: string, cause: Cause) => {
   if (!mayTake('reject', order, BY_SYSTEM)) return
-  await move(trx, order, 'rejected', { by: SYSTEM, reason })
+  await move(app, trx, order, 'rejected', { by: SYSTEM, reason })
   await app.get('events').emit(trx, 'order.rejected', { ...refOf(order), reason })
   await reservationSettled(app, trx, order, cause)
 }
@@ -374,7 +378,7 @@ export const pay = async (
   receipt: Pick<EventData<'order.paid'>, 'shippingAddress' | 'lines'>
 ) => {
   if (!mayTake('pay', order, BY_SYSTEM)) return false
-  await move(trx, order, 'paid', { by: SYSTEM, changes: { paymentId } })
+  await move(app, trx, order, 'paid', { by: SYSTEM, changes: { paymentId } })
   await holdPayment(trx, { orderId: order.id, sellerId: order.sellerId, currency: order.currency, total: order.total })
   await app.get('events').emit(trx, 'order.paid', {
     ...refOf(order),
@@ -392,7 +396,7 @@ export const pay = async (
 
 const cancelled = async (app: ServiceApplication, trx: Knex.Transaction, order: OrderRow, by: string, reason: string) => {
   const wasPaid = order.status === 'paid'
-  await move(trx, order, 'cancelled', { by, reason })
+  await move(app, trx, order, 'cancelled', { by, reason })
   await app.get('events').emit(trx, 'order.cancelled', { ...refOf(order), reason })
   if (wasPaid) await refund(app, trx, order, { reason, by })
 }
@@ -420,7 +424,7 @@ export const cancel = async (app: ServiceApplication, trx: Knex.Transaction, ord
 export const ship = async (app: ServiceApplication, trx: Knex.Transaction, order: OrderRow, actor: Actor, trackingNumber?: string) => {
   if (!mayTake('ship', order, actor)) return
   if (order.paymentId && (await leftToRefund(trx, order)) <= 0) throw new Conflict(`Order ${order.id} is refunded in full: it cannot become shipped`)
-  await move(trx, order, 'shipped', { by: actor.id, changes: trackingNumber ? { trackingNumber } : {} })
+  await move(app, trx, order, 'shipped', { by: actor.id, changes: trackingNumber ? { trackingNumber } : {} })
   await app.get('events').emit(trx, 'order.shipped', refOf(order))
   await app.get('events').effects.schedule(trx, AUTO_DELIVER, order.id, { orderId: order.id }, { delayMs: durationMs(app.get('autoDeliverAfter')) })
 }
@@ -428,7 +432,7 @@ export const ship = async (app: ServiceApplication, trx: Knex.Transaction, order
 /** deliver: by its buyer, or by the auto-deliver timer; with an escrow release timer. */
 export const deliver = async (app: ServiceApplication, trx: Knex.Transaction, order: OrderRow, actor: Actor) => {
   if (!mayTake('deliver', order, actor)) return
-  await move(trx, order, 'delivered', { by: actor.id })
+  await move(app, trx, order, 'delivered', { by: actor.id })
   const productIds: string[] = await trx('order_lines').where({ orderId: order.id }).pluck('productId')
   await app.get('events').emit(trx, 'order.delivered', { ...refOf(order), productIds })
   await app
@@ -444,7 +448,7 @@ export const complete = async (app: ServiceApplication, trx: Knex.Transaction, o
     { orderId: order.id, sellerId: order.sellerId, currency: order.currency },
     app.get('commissionPercent')
   )
-  await move(trx, order, 'completed', { by: SYSTEM })
+  await move(app, trx, order, 'completed', { by: SYSTEM })
   const { paymentProvider: provider } = await trx('checkouts').where({ id: order.checkoutId }).first('paymentProvider')
   await openPayout(app, trx, { orderId: order.id, sellerId: order.sellerId, currency: order.currency, provider })
   await app.get('events').emit(trx, 'order.completed', { ...refOf(order), payout, commission, currency: order.currency })
@@ -503,5 +507,5 @@ export const payBack = async (app: ServiceApplication, trx: Knex.Transaction, or
     // A cancelled order's stock comes back on order.cancelled; a shipped one's does not.
     restock: fully && order.status === 'paid'
   })
-  if (fully && mayTake('refundInFull', order, BY_SYSTEM)) await move(trx, order, 'refunded', { by: pending.by, reason: pending.reason })
+  if (fully && mayTake('refundInFull', order, BY_SYSTEM)) await move(app, trx, order, 'refunded', { by: pending.by, reason: pending.reason })
 }
