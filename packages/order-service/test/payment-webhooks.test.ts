@@ -277,3 +277,26 @@ describe('a webhook before our API answer', () => {
 
 const outcomesOf = (checkoutId: string, operation: string) =>
   orders.db('test_provider_outcomes').where({ idempotencyKey: `${checkoutId}:${operation}` })
+
+describe('POST /payment-webhooks/:provider per source IP', () => {
+  onOwnOrderService('payment_webhooks_limited', { paymentWebhookRateLimit: { window: '1m', maxPerIp: 3 } })
+
+  it('answers 429 with Retry-After past the limit, signed or not, and handles nothing it refused', async () => {
+    const unsigned = await post('{}', { 'content-type': 'application/json' })
+    expect(unsigned.status).toBe(400)
+    const event = { id: `evt_${randomUUID()}`, created: Math.floor(Date.now() / 1000), type: 'charge.dispute.created' }
+    expect(await deliver(provider.signWebhook(event))).toEqual({ status: 200, body: { received: true, handled: false } })
+    expect(await deliver(provider.signWebhook({ ...event, id: `evt_${randomUUID()}` }))).toMatchObject({ status: 200 })
+
+    const refusedEvent = { ...event, id: `evt_${randomUUID()}` }
+    const signed = provider.signWebhook(refusedEvent)
+    const refused = await post(signed.rawBody, signed.headers)
+    expect(refused.status).toBe(429)
+    const retryAfter = Number(refused.headers.get('retry-after'))
+    expect(retryAfter).toBeGreaterThan(0)
+    expect(retryAfter).toBeLessThanOrEqual(60)
+    expect(((await refused.json()) as { message: string }).message).toMatch(/Too many webhook requests/)
+    expect(await orders.db('payment_webhook_events').where({ eventId: refusedEvent.id })).toEqual([])
+    expect((await post('{}', { 'content-type': 'application/json' })).status).toBe(429)
+  })
+})

@@ -1,7 +1,8 @@
 import type { Middleware } from '@feathersjs/koa'
 import { hooks as schemaHooks } from '@feathersjs/schema'
-import { noQueryValidator, rawBodyOf, type ServiceApplication } from '@marketmesh/shared'
+import { noQueryValidator, rateLimitedHttp, rawBodyOf, type ServiceApplication } from '@marketmesh/shared'
 import { PaymentWebhookService, type PaymentWebhookParams } from './payment-webhooks.class'
+import { limitWebhooksPerIp } from './hooks'
 
 export * from './payment-webhooks.class'
 
@@ -16,8 +17,13 @@ const keepRawBody: Middleware = async (ctx, next) => {
 }
 
 export const paymentWebhook = (app: ServiceApplication) => {
-  app.use('payment-webhooks/:provider', new PaymentWebhookService(app), { methods: ['create'], events: [], koa: { before: [keepRawBody] } })
+  app.use('payment-webhooks/:provider', new PaymentWebhookService(app), {
+    methods: ['create'],
+    events: [],
+    koa: { before: [rateLimitedHttp(), keepRawBody] }
+  })
   app.service('payment-webhooks/:provider').hooks({
+    around: { create: [limitWebhooksPerIp] },
     before: { create: [schemaHooks.validateQuery(noQueryValidator)] },
     after: {
       // A provider only needs a 2xx; 200, as providers document it.
