@@ -298,5 +298,13 @@ describe('POST /payment-webhooks/:provider per source IP', () => {
     expect(((await refused.json()) as { message: string }).message).toMatch(/Too many webhook requests/)
     expect(await orders.db('payment_webhook_events').where({ eventId: refusedEvent.id })).toEqual([])
     expect((await post('{}', { 'content-type': 'application/json' })).status).toBe(429)
+    // A query is bad input, named as such, limit or not.
+    const withQuery = await fetch(`${orders.url}/payment-webhooks/test?debug=1`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{}'
+    })
+    expect(withQuery.status).toBe(400)
+    expect(((await withQuery.json()) as { message: string }).message).toMatch(/debug/)
   })
 })

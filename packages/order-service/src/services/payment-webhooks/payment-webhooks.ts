@@ -23,8 +23,8 @@ export const paymentWebhook = (app: ServiceApplication) => {
     koa: { before: [rateLimitedHttp(), keepRawBody] }
   })
   app.service('payment-webhooks/:provider').hooks({
-    around: { create: [limitWebhooksPerIp] },
-    before: { create: [schemaHooks.validateQuery(noQueryValidator)] },
+    // A query (there is none to give) is refused naming its field before anything is counted.
+    around: { create: [schemaHooks.validateQuery(noQueryValidator), limitWebhooksPerIp] },
     after: {
       // A provider only needs a 2xx; 200, as providers document it.
       create: [(context) => void (context.http = { ...context.http, status: 200 })]
