@@ -218,6 +218,13 @@ describe('docker-compose.yml', () => {
     )
   })
 
+  it('gives order-service a payment provider, which it needs to start in production: the test provider with a signing secret, or Stripe', () => {
+    const env = asMap(service('order-service').environment)
+    const stripe = Boolean(env.STRIPE_SECRET_KEY && env.STRIPE_WEBHOOK_SECRET)
+    const testProvider = env.PAYMENT_TEST_PROVIDER === 'true' && (env.PAYMENT_TEST_WEBHOOK_SECRET ?? '').length >= 16
+    expect(stripe || testProvider).toBe(true)
+  })
+
   it('gives each service its own database', () => {
     const databases = SERVICES.map((name) => new URL(asMap(service(name).environment).DATABASE_URL).pathname)
     expect(new Set(databases).size).toBe(SERVICES.length)

@@ -317,14 +317,20 @@ export const paymentVoided = async (app: ServiceApplication, trx: Knex.Transacti
 
 /**
  * paymentCaptured: the totals of the orders waiting for the payment were captured (once, by our
- * capture or as the provider's webhook or lookup reports it): each of them takes its `pay` step.
+ * capture or as the provider's webhook or lookup reports it, the webhook possibly before the
+ * authorization's answer told us the provider's `paymentId`): each of them takes its `pay` step.
  */
-export const paymentCaptured = async (app: ServiceApplication, trx: Knex.Transaction, checkout: LockedCheckout, captureId: string | null) => {
+export const paymentCaptured = async (
+  app: ServiceApplication,
+  trx: Knex.Transaction,
+  checkout: LockedCheckout,
+  { paymentId, captureId }: { paymentId: string; captureId: string | null }
+) => {
   const paying = checkout.orders.filter(awaitsPayment)
   const captured = paying.reduce((sum, order) => sum + order.total, 0)
-  if (!(await movePayment(trx, checkout.payment, 'capture', { captureId, captured, clientSecret: null }))) return []
+  if (!(await movePayment(trx, checkout.payment, 'capture', { paymentId, captureId, captured, clientSecret: null }))) return []
   const receipts = await receiptsOf(trx, checkout.payment.checkoutId)
-  for (const order of paying) await pay(app, trx, order, checkout.payment.paymentId!, receipts(order.id))
+  for (const order of paying) await pay(app, trx, order, paymentId, receipts(order.id))
   return paying
 }
 
