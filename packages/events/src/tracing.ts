@@ -3,7 +3,9 @@ import { context, propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, ty
 // Only the OpenTelemetry API: without an SDK registered (`startTracing` of @marketmesh/shared, off
 // unless OTEL_EXPORTER_OTLP_ENDPOINT is set) its tracer makes non-recording spans and its
 // propagator writes nothing, so a process that does not trace stores and sends no trace context.
-const tracer = trace.getTracer('@marketmesh/events')
+// Asked for at each span, not kept from load: the SDK registers after this module may have loaded,
+// and a copy of the API loaded another way (ESM beside CJS) sees it only through the global registry.
+const tracer = () => trace.getTracer('@marketmesh/events')
 
 /** The header (AMQP) and column (outbox, side effects) that carry a span's W3C trace context. */
 export const TRACEPARENT = 'traceparent'
@@ -51,7 +53,7 @@ const parentContext = (parent: SpanOptions['parent']) =>
 
 /** A span for work that is not a function call (a frame handed to open streams): the caller ends it. */
 export const startSpan = (name: string, options: SpanOptions): Span =>
-  tracer.startSpan(name, { kind: options.kind ?? SpanKind.INTERNAL, attributes: options.attributes }, parentContext(options.parent))
+  tracer().startSpan(name, { kind: options.kind ?? SpanKind.INTERNAL, attributes: options.attributes }, parentContext(options.parent))
 
 /**
  * Runs `work` in a span named `name`, active through every `await` inside it, so that what it
@@ -59,7 +61,7 @@ export const startSpan = (name: string, options: SpanOptions): Span =>
  */
 export const inSpan = <T>(name: string, options: SpanOptions, work: (span: Span) => Promise<T>): Promise<T> => {
   const parent = parentContext(options.parent)
-  return tracer.startActiveSpan(name, { kind: options.kind ?? SpanKind.INTERNAL, attributes: options.attributes }, parent, async (span) => {
+  return tracer().startActiveSpan(name, { kind: options.kind ?? SpanKind.INTERNAL, attributes: options.attributes }, parent, async (span) => {
     try {
       return await work(span)
     } catch (error) {
