@@ -12,9 +12,12 @@ export const TRACEPARENT = 'traceparent'
 
 export { SpanKind, SpanStatusCode }
 
-/** The W3C `traceparent` of the span active in the caller, or null when none is being recorded. */
+/**
+ * The W3C `traceparent` of the span active in the caller, or null when there is none (tracing off).
+ * A span not sampled passes that on too, so the services downstream leave its trace out whole.
+ */
 export const currentTraceparent = (): string | null => {
-  if (!trace.getActiveSpan()?.isRecording()) return null
+  if (!trace.getActiveSpan()) return null
   const carrier: Record<string, string> = {}
   propagation.inject(context.active(), carrier)
   return carrier[TRACEPARENT] ?? null

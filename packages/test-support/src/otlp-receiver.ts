@@ -69,10 +69,11 @@ export const spansOfExport = (body: OtlpExport): ReceivedSpan[] =>
  * A local OTLP/HTTP trace receiver, as a collector would be: it takes `POST /v1/traces` in JSON
  * (the encoding of @opentelemetry/exporter-trace-otlp-http), answers 200 and keeps the spans.
  * Anything else is a 404 or, another encoding, a 415, so an exporter set up wrong fails to export.
+ * With `keepSpans: false` (a bench's load) it only counts them.
  */
-export const startOtlpReceiver = async () => {
+export const startOtlpReceiver = async ({ keepSpans = true } = {}) => {
   const spans: ReceivedSpan[] = []
-  let requests = 0
+  let spanCount = 0
   const server = createServer((request, response) => {
     const chunks: Buffer[] = []
     request.on('data', (chunk: Buffer) => chunks.push(chunk))
@@ -80,8 +81,9 @@ export const startOtlpReceiver = async () => {
       if (request.method !== 'POST' || request.url !== '/v1/traces') return response.writeHead(404).end()
       if (!String(request.headers['content-type']).startsWith('application/json')) return response.writeHead(415).end()
       try {
-        spans.push(...spansOfExport(JSON.parse(Buffer.concat(chunks).toString('utf8')) as OtlpExport))
-        requests++
+        const received = spansOfExport(JSON.parse(Buffer.concat(chunks).toString('utf8')) as OtlpExport)
+        if (keepSpans) spans.push(...received)
+        spanCount += received.length
         response.writeHead(200, { 'Content-Type': 'application/json' }).end('{}')
       } catch {
         response.writeHead(400).end()
@@ -93,8 +95,8 @@ export const startOtlpReceiver = async () => {
     /** The OTEL_EXPORTER_OTLP_ENDPOINT to give the services. */
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
     spans,
-    /** How many exports were taken. */
-    requests: () => requests,
+    /** How many spans they carried. */
+    spanCount: () => spanCount,
     /** The spans of one trace. */
     trace: (traceId: string) => spans.filter((span) => span.traceId === traceId),
     close: () =>
