@@ -1,25 +1,10 @@
-import amqplib from 'amqplib'
 import { context, propagation, trace } from '@opentelemetry/api'
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks'
 import { W3CTraceContextPropagator } from '@opentelemetry/core'
 import { InMemorySpanExporter, SimpleSpanProcessor, TracerProvider } from '@opentelemetry/sdk-trace'
 import { describe, expect, it } from 'vitest'
-import { exchangeNames } from '../src'
-import { AMQP, waitFor } from '@marketmesh/test-support'
-import { afterThisTest, CONSUMER, emitInTransaction, twoServices } from './helpers'
-
-/** A plain queue bound to every event of the prefix: each message's headers, as published. */
-const watchHeaders = async (prefix: string) => {
-  const connection = await amqplib.connect(AMQP)
-  afterThisTest(() => connection.close())
-  const channel = await connection.createChannel()
-  await channel.assertExchange(exchangeNames(prefix).events, 'topic', { durable: true })
-  const { queue } = await channel.assertQueue('', { exclusive: true })
-  await channel.bindQueue(queue, exchangeNames(prefix).events, '#')
-  const headers: Array<Record<string, unknown>> = []
-  await channel.consume(queue, (message) => message && headers.push(message.properties.headers ?? {}), { noAck: true })
-  return headers
-}
+import { waitFor } from '@marketmesh/test-support'
+import { afterThisTest, CONSUMER, emitInTransaction, twoServices, watchEverything } from './helpers'
 
 const TRACED_EFFECT = 'traced-effect'
 
@@ -46,7 +31,7 @@ const tracedPair = async () => {
 describe('trace context through the event backbone', () => {
   it('stores and sends none without an SDK: no span, no traceparent column, no header', async () => {
     const { prefix, publisher, consumer, handledIn, performedIn } = await tracedPair()
-    const headers = await watchHeaders(prefix)
+    const { headers } = await watchEverything(prefix)
     await emitInTransaction(publisher.bus, publisher.db)
     await waitFor(() => performedIn.length === 1 && headers.length === 1, { what: 'the event handled and its effect performed' })
     expect(await publisher.db('outbox').pluck('traceparent')).toEqual([null])
@@ -65,7 +50,7 @@ describe('trace context through the event backbone', () => {
     afterThisTest(() => provider.shutdown())
 
     const { prefix, publisher, consumer, handledIn, performedIn } = await tracedPair()
-    const headers = await watchHeaders(prefix)
+    const { headers } = await watchEverything(prefix)
     const request = provider.getTracer('test').startSpan('POST /checkouts')
     const [event] = await context.with(trace.setSpan(context.active(), request), () => emitInTransaction(publisher.bus, publisher.db))
     request.end()
