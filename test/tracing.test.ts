@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import { createMarketmeshClient, type MarketmeshClient } from '@marketmesh/client'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { waitFor } from '@marketmesh/test-support'
+import { startServiceProcess, waitFor } from '@marketmesh/test-support'
 import { meshEnvironment, startMesh, type Mesh } from '@marketmesh/test-support/mesh'
 import { startOtlpReceiver, traceTree, type OtlpReceiver, type ReceivedSpan } from '@marketmesh/test-support/otlp-receiver'
 import { startWebhookReceiver, type WebhookReceiver } from '@marketmesh/test-support/webhook-receiver'
@@ -188,6 +188,19 @@ describe('a checkout, traced across the four services', () => {
       .filter((line) => line.includes('"msg":"request"') && line.includes('"url":"/checkouts"'))
     expect(logLines.map((line) => JSON.parse(line))).toContainEqual(expect.objectContaining({ trace_id: request.traceId, span_id: request.spanId }))
   }, 120_000)
+
+  it('refuses to start with a sampler it does not know, naming the variable', async () => {
+    const { env } = meshEnvironment('tracing_sampler', { env: { OTEL_EXPORTER_OTLP_ENDPOINT: otlp.url, OTEL_TRACES_SAMPLER: 'sometimes' } })
+    const refused = await startServiceProcess('order-service', env.order).then(
+      (started) => {
+        started.child.kill('SIGKILL')
+        return ''
+      },
+      (error: Error) => error.message
+    )
+    expect(refused).toContain("order-service: OTEL_TRACES_SAMPLER: 'sometimes' is none of always_on, always_off")
+    expect(refused).not.toMatch(/\n\s+at /)
+  })
 
   it('traces no probe or scrape', async () => {
     for (const name of ['order', 'notify'] as const) {

@@ -65,11 +65,20 @@ const batchSpanProcessor = () =>
  * says otherwise. Context crosses processes as W3C trace context (HTTP headers, and through
  * @marketmesh/events the outbox, AMQP headers and side effects). Incoming and outgoing HTTP (`node:http`) and
  * PostgreSQL queries made within a span are traced. Call it before `pg` and the app are loaded.
+ * An OTEL_TRACES_SAMPLER it does not know stops the process, naming it.
  */
 export const startTracing = (service: string): boolean => {
   if (provider || !tracingEnabled()) return false
+  let sampler: Sampler
+  try {
+    sampler = samplerFromEnvironment()
+  } catch (error) {
+    // Before the app exists, so not through runService: the same one line, not a stack trace.
+    process.stderr.write(`${service}: ${(error as Error).message}\n`)
+    process.exit(1)
+  }
   const resource = resourceFromAttributes({ [ATTR_SERVICE_NAME]: service }).merge(detectResources({ detectors: [envDetector] }))
-  provider = new TracerProvider({ resource, sampler: samplerFromEnvironment(), spanProcessors: [batchSpanProcessor()] })
+  provider = new TracerProvider({ resource, sampler, spanProcessors: [batchSpanProcessor()] })
   context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable())
   propagation.setGlobalPropagator(new W3CTraceContextPropagator())
   trace.setGlobalTracerProvider(provider)
