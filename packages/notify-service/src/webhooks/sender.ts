@@ -1,6 +1,6 @@
 import type { HookContext, NextFunction } from '@feathersjs/feathers'
 import { Webhook } from 'standardwebhooks'
-import { afterCommit, CoalescingRunner, queryPooled, runInTransaction, type SideEffects } from '@marketmesh/events'
+import { afterCommit, CoalescingRunner, inSpan, queryPooled, runInTransaction, type SideEffects, SpanKind, SpanStatusCode } from '@marketmesh/events'
 import { durationMs, type Knex, type Logger, type ServiceApplication, type ServiceConfiguration } from '@marketmesh/shared'
 import { appendNotification } from '../log/append'
 import { MAIL_EFFECT, type MailPayload } from '../mail/mail'
@@ -22,6 +22,7 @@ interface ClaimedDelivery {
   secret: string
   previousSecret: string | null
   previousSecretExpiresAt: Date | null
+  traceparent: string | null
 }
 
 /** The stream message (and mail) that tells an endpoint's owner the service disabled it. */
@@ -46,7 +47,7 @@ const CLAIM = `
   UPDATE webhook_deliveries d SET attempts = d.attempts + 1, "runAfter" = now() + make_interval(secs => $2::float / 1000)
     FROM webhook_endpoints e
    WHERE d.id IN (SELECT id FROM claimable) AND e.id = d."endpointId" AND e.status = $5
-  RETURNING d.id, d."endpointId", d."eventType", d.body, d.attempts, e.url, e.secret, e."previousSecret", e."previousSecretExpiresAt"`
+  RETURNING d.id, d."endpointId", d."eventType", d.body, d.attempts, e.url, e.secret, e."previousSecret", e."previousSecretExpiresAt", d.traceparent`
 
 // Successes, recorded together in one statement: their attempts, the deliveries (those their
 // claim still holds) and their endpoints no longer failing.
@@ -228,7 +229,26 @@ export class WebhookSender {
     }
   }
 
+  /** Written under a span (the handler's that recorded what happened): sent in a child span of it. */
   private async deliver(row: ClaimedDelivery) {
+    if (!row.traceparent) {
+      await this.attempt(row)
+      return
+    }
+    const attributes = {
+      'marketmesh.event_type': row.eventType,
+      'marketmesh.webhook_delivery_id': row.id,
+      'marketmesh.webhook_endpoint_id': row.endpointId,
+      'marketmesh.attempt': row.attempts
+    }
+    await inSpan(`webhook ${row.eventType}`, { kind: SpanKind.CLIENT, parent: row.traceparent, attributes }, async (span) => {
+      const outcome = await this.attempt(row)
+      if (outcome.statusCode !== undefined) span.setAttribute('http.response.status_code', outcome.statusCode)
+      if (outcome.error) span.setStatus({ code: SpanStatusCode.ERROR, message: outcome.error })
+    })
+  }
+
+  private async attempt(row: ClaimedDelivery) {
     const at = new Date()
     const signed = this.signedHeaders(row, at)
     const outcome: AttemptOutcome =
@@ -242,6 +262,7 @@ export class WebhookSender {
     } else {
       await this.recordFailure(row, at, outcome)
     }
+    return outcome
   }
 
   /**
