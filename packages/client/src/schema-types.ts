@@ -1825,6 +1825,7 @@ export interface PayoutPaidData {
   payoutId: string
   orderId: string
   sellerId: string
+  version: number
   amount: number
   currency: string
   reference: string
@@ -1834,6 +1835,7 @@ export interface PayoutFailedData {
   payoutId: string
   orderId: string
   sellerId: string
+  version: number
   amount: number
   currency: string
   reason: string
@@ -1843,6 +1845,7 @@ export interface PayoutReversedData {
   payoutId: string
   orderId: string
   sellerId: string
+  version: number
   amount: number
   currency: string
   reason: 'refund' | 'provider'

@@ -45,7 +45,8 @@ const orderLine = Type.Object({
   quantity: Type.Integer({ minimum: 1 }),
   unitPrice: Money.amount
 })
-const payoutRef = { payoutId: Id, orderId: Id, sellerId: Id, amount: Money.amount, currency: Money.currency }
+// Every payout event carries the payout's revision after the change it reports.
+const payoutRef = { payoutId: Id, orderId: Id, sellerId: Id, version: Revision, amount: Money.amount, currency: Money.currency }
 const stockLine = Type.Object({ productId: Id, quantity: Type.Integer({ minimum: 1 }) })
 
 export const eventSchemas = {

@@ -25,6 +25,7 @@ const payoutOf = (shop: Principal) => ({
   payoutId: randomUUID(),
   orderId: randomUUID(),
   sellerId: shop.sellerId!,
+  version: 2,
   amount: 18_000,
   currency: 'EUR'
 })

@@ -8,7 +8,7 @@ import * as paymentLookups from './0006_payment_lookups'
 import * as checkoutPayments from './0007_checkout_payments'
 import * as payouts from './0008_payouts'
 import * as rateLimits from './0009_rate_limits'
-import * as orderVersion from './0010_order_version'
+import * as versions from './0010_versions'
 
 /** This service's migrations, run in name order after the event backbone's. */
 export const migrations: MigrationList = {
@@ -21,5 +21,5 @@ export const migrations: MigrationList = {
   '0007_checkout_payments': checkoutPayments,
   '0008_payouts': payouts,
   '0009_rate_limits': rateLimits,
-  '0010_order_version': orderVersion
+  '0010_versions': versions
 }

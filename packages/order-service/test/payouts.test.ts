@@ -199,7 +199,8 @@ describe('payouts', () => {
     const [outcome] = await orders.db('test_provider_outcomes').where({ idempotencyKey: `${payout.id}:transfer` })
     expect(outcome).toMatchObject({ amount: 9_004, paymentId: await accountIdOf(owner) })
     const [paid] = await orders.eventsOf('payout.paid', 1, (event) => event.data.orderId === orderId)
-    expect(paid.data).toMatchObject({ payoutId: payout.id, sellerId: owner.sellerId, amount: 9_004, reference: payout.reference })
+    // Opened (1), its transfer started (2), paid (3): the revision its events carry.
+    expect(paid.data).toMatchObject({ payoutId: payout.id, sellerId: owner.sellerId, amount: 9_004, reference: payout.reference, version: 3 })
 
     // The side effect run again (a redelivery, a retry after a crash): nothing is paid twice.
     await orders.db('side_effects').where({ kind: 'payout-transfer', key: payout.id }).update({ status: 'pending', run_after: orders.db.fn.now() })
@@ -344,6 +345,8 @@ describe('payouts', () => {
     const [reversed] = await orders.eventsOf('payout.reversed', 1, (event) => event.data.orderId === orderId)
     // The seller's share: 5,000 less the commission's 500.
     expect(reversed.data).toMatchObject({ payoutId: payout.id, amount: 4_500, reason: 'refund' })
+    // After paid (3): the reversal asked (4), then made (5).
+    expect(reversed.data.version).toBe(5)
     expect(
       await orders
         .db('test_provider_outcomes')

@@ -39,6 +39,8 @@ export interface PayoutRow {
   reversedAmount: number
   retryOf: string | null
   transferStartedAt: Date | null
+  /** 1 when opened, one more per change: what its events carry. */
+  version: number
   createdAt: Date
   paidAt: Date | null
 }
@@ -75,11 +77,20 @@ const movementOf = (payout: Pick<PayoutRow, 'orderId' | 'sellerId' | 'currency'>
 const lockPayout = (trx: Knex.Transaction, where: Partial<Pick<PayoutRow, 'id' | 'reference'>>): Promise<PayoutRow | undefined> =>
   trx('payouts').where(where).forUpdate().first()
 
+/** Changes the payout, one revision on (`payout.version` follows). */
+const revise = async (trx: Knex.Transaction, payout: PayoutRow, changes: Record<string, unknown>) => {
+  await trx('payouts')
+    .where({ id: payout.id })
+    .update({ ...changes, version: trx.raw('version + 1') })
+  payout.version += 1
+}
+
 /** The part every payout.* event carries. */
 const payoutRef = (payout: PayoutRow, amount: number) => ({
   payoutId: payout.id,
   orderId: payout.orderId,
   sellerId: payout.sellerId,
+  version: payout.version,
   amount,
   currency: payout.currency
 })
@@ -97,10 +108,10 @@ const startTransfer = async (app: ServiceApplication, trx: Knex.Transaction, pay
   if (!account) return
   const amount = await owedForOrder(trx, movementOf(payout))
   if (amount <= 0) {
-    await trx('payouts').where({ id: payout.id }).update({ status: 'reversed', amount: 0, failureReason: 'refunded before payout' })
+    await revise(trx, payout, { status: 'reversed', amount: 0, failureReason: 'refunded before payout' })
     return
   }
-  await trx('payouts').where({ id: payout.id }).update({ amount, accountId: account.accountId, transferStartedAt: trx.fn.now() })
+  await revise(trx, payout, { amount, accountId: account.accountId, transferStartedAt: trx.fn.now() })
   await app.get('events').effects.schedule(trx, TRANSFER, payout.id, { payoutId: payout.id })
 }
 
@@ -128,7 +139,7 @@ export const openPayout = async (
 export const payoutPaid = async (app: ServiceApplication, trx: Knex.Transaction, payoutId: string, reference: string) => {
   const payout = await lockPayout(trx, { id: payoutId })
   if (!payout || payout.status !== 'pending') return
-  await trx('payouts').where({ id: payoutId }).update({ status: 'paid', reference, paidAt: trx.fn.now(), failureReason: null })
+  await revise(trx, payout, { status: 'paid', reference, paidAt: trx.fn.now(), failureReason: null })
   await payOut(trx, movementOf(payout), payout)
   await app.get('events').emit(trx, 'payout.paid', { ...payoutRef(payout, payout.amount), reference })
 }
@@ -140,7 +151,7 @@ export const payoutPaid = async (app: ServiceApplication, trx: Knex.Transaction,
 const payoutFailed = async (app: ServiceApplication, trx: Knex.Transaction, payout: PayoutRow, providerReason: string) => {
   if (payout.status !== 'pending' && payout.status !== 'paid') return
   const reason = printableLine(providerReason).trim().slice(0, 500) || 'refused by the provider'
-  await trx('payouts').where({ id: payout.id }).update({ status: 'failed', failureReason: reason })
+  await revise(trx, payout, { status: 'failed', failureReason: reason })
   const moved = await paidOutBy(trx, movementOf(payout), payout.id)
   if (moved > 0) await takeBackPayout(trx, movementOf(payout), { id: payout.id, amount: moved }, 'failed')
   await app.get('events').emit(trx, 'payout.failed', { ...payoutRef(payout, payout.amount), reason })
@@ -168,7 +179,7 @@ export const applyTransferReversed = async (app: ServiceApplication, trx: Knex.T
   const payout = await lockPayout(trx, { reference: event.transferId })
   if (!payout || event.amount <= payout.reversedAmount) return
   const taken = event.amount - payout.reversedAmount
-  await trx('payouts').where({ id: payout.id }).update({ status: 'reversed', reversedAmount: event.amount })
+  await revise(trx, payout, { status: 'reversed', reversedAmount: event.amount })
   await takeBackPayout(trx, movementOf(payout), { id: payout.id, amount: taken }, `reversed:${event.amount}`)
   await app.get('events').emit(trx, 'payout.reversed', { ...payoutRef(payout, taken), reason: 'provider' })
 }
@@ -196,9 +207,7 @@ export const reverseForRefund = async (
   const amount = Math.min(share, payout.amount - payout.reversedAmount)
   if (amount <= 0) return
   // Counted as reversed now: the provider's transfer.reversed for it, whenever it comes, is ours.
-  await trx('payouts')
-    .where({ id: payout.id })
-    .update({ reversedAmount: payout.reversedAmount + amount })
+  await revise(trx, payout, { reversedAmount: payout.reversedAmount + amount })
   await app.get('events').effects.schedule(trx, REVERSE_TRANSFER, refundId, { payoutId: payout.id, refundId, amount })
 }
 
@@ -212,7 +221,8 @@ export const transferReversed = async (
   if (!payout) return
   const posted = await takeBackPayout(trx, movementOf(payout), { id: payout.id, amount: reversal.amount }, `refund:${reversal.refundId}`)
   if (!posted) return
-  if ((await paidOutBy(trx, movementOf(payout), payout.id)) <= 0) await trx('payouts').where({ id: payout.id }).update({ status: 'reversed' })
+  const fully = (await paidOutBy(trx, movementOf(payout), payout.id)) <= 0
+  await revise(trx, payout, fully ? { status: 'reversed' } : {})
   await app.get('events').emit(trx, 'payout.reversed', { ...payoutRef(payout, reversal.amount), reason: 'refund' })
 }
 
