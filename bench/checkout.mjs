@@ -96,14 +96,14 @@ const accountOf = async (users, role, index) => {
   return { Authorization: `Bearer ${accessToken}` }
 }
 
+/** Commits so far in each service's database, by service name. */
 const commitsOf = async () => {
   const client = new pg.Client({ connectionString: `${postgres}/postgres` })
   await client.connect()
-  const { rows } = await client.query('SELECT sum(xact_commit)::bigint AS commits FROM pg_stat_database WHERE datname = ANY($1)', [
-    services.map((service) => new URL(service.database).pathname.slice(1))
-  ])
+  const names = services.map((service) => new URL(service.database).pathname.slice(1))
+  const { rows } = await client.query('SELECT datname, xact_commit::bigint AS commits FROM pg_stat_database WHERE datname = ANY($1)', [names])
   await client.end()
-  return Number(rows[0].commits)
+  return Object.fromEntries(services.map(({ name }, i) => [name, Number(rows.find((row) => row.datname === names[i])?.commits ?? 0)]))
 }
 
 // Only the services' consumers: the bench's own queue is the measuring instrument, not part of an
@@ -215,7 +215,9 @@ try {
       elapsed,
       rate: latencies.length / elapsed,
       outcomes,
-      commitsPerOrder: ((await commitsOf()) - commitsBefore) / latencies.length,
+      serviceCommitsPerOrder: await commitsOf().then((after) =>
+        services.map(({ name }) => [name, (after[name] - commitsBefore[name]) / latencies.length])
+      ),
       deliveriesPerOrder: ((await consumedOf(running)) - consumedBefore) / latencies.length,
       servicesCpu: running.map(({ child }, i) => cpuSecondsOf(child.pid) - cpuBefore.services[i]),
       benchCpu: (user + system) / 1e6,
@@ -224,8 +226,9 @@ try {
     }
   }
 
-  const { latencies, sorted, elapsed, rate, outcomes, commitsPerOrder, deliveriesPerOrder, servicesCpu, benchCpu, busy, idle } =
+  const { latencies, sorted, elapsed, rate, outcomes, serviceCommitsPerOrder, deliveriesPerOrder, servicesCpu, benchCpu, busy, idle } =
     await measure(started)
+  const commitsPerOrder = serviceCommitsPerOrder.reduce((sum, [, commits]) => sum + commits, 0)
   const cpuMsPerOrder = (seconds, orders = latencies.length) => ((seconds * 1000) / orders).toFixed(1)
   const restCpu = busy - benchCpu - servicesCpu.reduce((sum, s) => sum + s, 0)
   const cpuLine =
@@ -277,7 +280,8 @@ try {
     `marketmesh checkout -> paid: ${Math.round(rate)} orders/s (${latencies.length} orders in ${elapsed.toFixed(1)} s; outcomes ${JSON.stringify(outcomes)})\n` +
       `  latency p50 ${percentile(sorted, 50).toFixed(1)} ms, p95 ${percentile(sorted, 95).toFixed(1)} ms, p99 ${percentile(sorted, 99).toFixed(1)} ms\n` +
       `baseline database  one-row transactions (node-postgres, 32 writers), nothing else running: ${Math.round(baseline)} transactions/s\n` +
-      `  commits per order across the four databases, measured in this run: ${commitsPerOrder.toFixed(1)}\n` +
+      `  commits per order across the four databases, measured in this run: ${commitsPerOrder.toFixed(1)} ` +
+      `(${serviceCommitsPerOrder.map(([name, commits]) => `${name} ${commits.toFixed(1)}`).join(', ')})\n` +
       `  ${cpuLine}\n` +
       `  bound ${Math.round(bound)} orders/s (reached ${(rate / bound).toFixed(2)}); ` +
       `target >= 500 orders/s with p99 < 500 ms, or >= 0.5 of the bound: ${
