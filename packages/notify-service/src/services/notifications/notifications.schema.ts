@@ -23,6 +23,8 @@ export interface NotificationRow extends Notification {
   everyone: boolean
   devices: boolean
   eventId: string | null
+  /** The trace its SSE deliveries continue (docs/operations.md, Tracing). */
+  traceparent: string | null
 }
 
 // node-postgres reads a bigint as a string; the ids of any log this service keeps stay below 2^53.
@@ -30,13 +32,14 @@ export const notificationResolver = resolve<NotificationRow, HookContext>({
   id: async (id) => Number(id)
 })
 
-// Who may see a row is the service's business, not the caller's.
+// Who may see a row, and the trace it continues, are the service's business, not the caller's.
 export const notificationExternalResolver = resolve<NotificationRow, HookContext>({
   userId: async () => undefined,
   sellerId: async () => undefined,
   everyone: async () => undefined,
   devices: async () => undefined,
-  eventId: async () => undefined
+  eventId: async () => undefined,
+  traceparent: async () => undefined
 })
 
 // Who may see a row (its audience columns) is neither filtered nor selected by the caller.
