@@ -1,6 +1,7 @@
 import { execFileSync } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { AnswerChecker, type OpenApiPaths } from '@marketmesh/test-support/openapi'
 import { Validator } from '@seriousme/openapi-schema-validator'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { OPENAPI_DIR, OPENAPI_SERVICES, openApiFiles } from '../scripts/openapi.mjs'
@@ -128,5 +129,39 @@ describe('docs/openapi', () => {
       type: 'array',
       items: { $ref: '#/components/schemas/ProductsQueryFilter' }
     })
+  })
+
+  it('AnswerChecker (what the journey checks its answers with) takes answers as documented and names what is not', () => {
+    const checker = new AnswerChecker(JSON.parse(read('order-service.json')) as OpenApiPaths)
+    const json = 'application/json; charset=utf-8'
+    const error = { name: 'NotFound', message: 'No record found', code: 404, className: 'not-found' }
+    expect(
+      checker.check({ method: 'GET', path: `/orders/${'0'.repeat(8)}-0000-4000-8000-${'0'.repeat(12)}`, status: 404, contentType: json, body: error })
+    ).toEqual([])
+    expect(
+      checker.check({ method: 'GET', path: '/health', status: 200, contentType: json, body: { status: 'ok', service: 'order-service' } })
+    ).toEqual([])
+    expect(
+      checker.check({ method: 'GET', path: '/payouts', status: 200, contentType: json, body: { total: 0, limit: 10, skip: 0, data: [] } })
+    ).toEqual([])
+    const problems = checker.check({ method: 'GET', path: '/payouts', status: 200, contentType: json, body: { total: 0, data: [{ id: 'x' }] } })
+    expect(problems).toEqual(
+      expect.arrayContaining([
+        expect.stringContaining("(body) must have required property 'limit'"),
+        expect.stringContaining("/data/0 must have required property 'sellerId'"),
+        expect.stringContaining('/data/0/id must match format "uuid"')
+      ])
+    )
+    expect(checker.check({ method: 'POST', path: '/checkouts', status: 400, contentType: json, body: { message: 'no name' } })).toEqual([
+      expect.stringContaining("must have required property 'name'"),
+      expect.stringContaining("must have required property 'code'"),
+      expect.stringContaining("must have required property 'className'")
+    ])
+    expect(checker.check({ method: 'GET', path: '/payouts', status: 418, contentType: json, body: {} })).toEqual([
+      expect.stringContaining('status not documented')
+    ])
+    expect(checker.check({ method: 'GET', path: '/nowhere', status: 200, contentType: json, body: {} })).toEqual([
+      expect.stringContaining('no such operation')
+    ])
   })
 })

@@ -135,7 +135,7 @@ const securitySchemes = {
     bearerFormat: 'mmdev_…',
     description: 'A registered device’s token (POST /devices on user-service)'
   },
-  printerBasic: { type: 'http', scheme: 'basic', description: 'CloudPRNT: any user name, the device token as the password' }
+  printerBasic: { type: 'http', scheme: 'basic', description: 'CloudPRNT: the device’s id as user name, its device token as password' }
 }
 
 const SECURITY: Record<Access, JsonObject[]> = {

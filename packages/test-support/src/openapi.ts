@@ -4,13 +4,16 @@ import addFormats from 'ajv-formats'
 /** An OpenAPI document as the checker reads it: its paths (and the components they refer to). */
 export interface OpenApiPaths {
   paths: Record<string, Record<string, unknown>>
+  components?: { responses?: Record<string, unknown> }
 }
+
+type Response = { content?: Record<string, unknown>; $ref?: string }
 
 interface Operation {
   method: string
   template: string
   pattern: RegExp
-  responses: Record<string, { content?: Record<string, unknown> }>
+  responses: Record<string, Response>
 }
 
 const DOCUMENT_ID = 'openapi'
@@ -29,7 +32,7 @@ export class AnswerChecker {
   private readonly ajv = addFormats(new Ajv2020({ strict: false, allErrors: true, validateSchema: false }))
   private readonly validators = new Map<string, ValidateFunction>()
 
-  constructor(document: OpenApiPaths) {
+  constructor(private readonly document: OpenApiPaths) {
     this.ajv.addSchema(document, DOCUMENT_ID)
     this.operations = Object.entries(document.paths)
       .flatMap(([template, item]) =>
@@ -53,12 +56,14 @@ export class AnswerChecker {
     const status = String(answer.status)
     if (!operation.responses[status]) return [`${where}: status not documented for ${operation.method} ${operation.template}`]
     if (!answer.contentType.startsWith('application/json')) return []
-    if (!operation.responses[status].content?.['application/json']) return [`${where}: a JSON body where the document has none`]
-    const key = `${operation.method} ${operation.template} ${status}`
-    if (!this.validators.has(key)) {
-      const at = pointer('paths', operation.template, operation.method.toLowerCase(), 'responses', status, 'content', 'application/json', 'schema')
-      this.validators.set(key, this.ajv.compile({ $ref: `${DOCUMENT_ID}#/${at}` }))
-    }
+    // An answer is described in place or referred to in components.responses (the errors).
+    const reference = operation.responses[status].$ref
+    const path = reference ? reference.slice(2).split('/') : ['paths', operation.template, operation.method.toLowerCase(), 'responses', status]
+    const response = (reference ? this.document.components?.responses?.[path[2]] : operation.responses[status]) as Response | undefined
+    if (!response?.content?.['application/json']) return [`${where}: a JSON body where the document has none`]
+    const key = path.join(' ')
+    if (!this.validators.has(key))
+      this.validators.set(key, this.ajv.compile({ $ref: `${DOCUMENT_ID}#/${pointer(...path, 'content', 'application/json', 'schema')}` }))
     const validate = this.validators.get(key)!
     if (validate(answer.body)) return []
     return (validate.errors ?? []).map(
