@@ -35,12 +35,13 @@ import { STREAM_PATH } from './stream/route'
 const Uuid = Type.String({ format: 'uuid' })
 const chatters = ['buyer', 'seller', 'admin']
 const webhookOwners = ['seller', 'admin']
-const webhookAction = (summary: string) => ({
+const webhookAction = (summary: string, errors: number[] = []) => ({
   tag: 'webhook-endpoints',
   result: webhookDeliveryScheduledSchema,
   data: webhookActionDataSchema,
   query: noQuerySchema,
   roles: webhookOwners,
+  errors,
   methods: { create: { summary } }
 })
 
@@ -119,8 +120,8 @@ export const api: ApiDescription = {
       ...webhookAction('A new secret, shown once; the old one signs too for 24 hours'),
       result: webhookEndpointWithSecretSchema
     },
-    'webhook-endpoints/:endpointId/test': webhookAction('Send a ping delivery'),
-    'webhook-endpoints/:endpointId/deliveries/:deliveryId/retry': webhookAction('Send a delivery again now'),
+    'webhook-endpoints/:endpointId/test': webhookAction('Send a ping delivery (429 while three are on their way)', [429]),
+    'webhook-endpoints/:endpointId/deliveries/:deliveryId/retry': webhookAction('Send a failed delivery again now (409 for any other)', [409]),
     'webhook-endpoints/:endpointId/deliveries': {
       tag: 'webhook-endpoints',
       result: webhookDeliverySchema,

@@ -9,6 +9,15 @@ export interface OpenApiPaths {
 
 type Response = { content?: Record<string, unknown>; $ref?: string }
 
+/** An HTTP answer as the checker looks at it: `path` without the query string. */
+export interface Answer {
+  method: string
+  path: string
+  status: number
+  contentType: string
+  body?: unknown
+}
+
 interface Operation {
   method: string
   template: string
@@ -49,7 +58,7 @@ export class AnswerChecker {
       .sort((a, b) => a.template.split('{').length - b.template.split('{').length)
   }
 
-  check(answer: { method: string; path: string; status: number; contentType: string; body?: unknown }): string[] {
+  check(answer: Answer): string[] {
     const where = `${answer.method} ${answer.path} ${answer.status}`
     const operation = this.operations.find(({ method, pattern }) => method === answer.method && pattern.test(answer.path))
     if (!operation) return [`${where}: no such operation in the document`]
