@@ -75,7 +75,7 @@ export const api: ApiDescription = {
       roles: ['seller', 'device', 'admin'],
       errors: [409],
       methods: {
-        create: { summary: 'Print an order’s receipt again', roles: ['seller'] },
+        create: { summary: 'Print an order’s receipt again', roles: ['seller'], errors: [404, 409] },
         patch: { summary: 'A device’s word on its job: printing, printed or failed (409: another printer has it)', roles: ['device'] }
       }
     },
@@ -92,8 +92,8 @@ export const api: ApiDescription = {
       patch: conversationPatchSchema,
       query: conversationQuerySchema,
       roles: chatters,
-      errors: [429],
-      methods: { create: { summary: 'Ask the seller about an order or a product', roles: ['buyer'] } }
+      errors: [409, 429],
+      methods: { create: { summary: 'Ask the seller about an order or a product', roles: ['buyer'], errors: [404, 409, 429] } }
     },
     'conversations/:conversationId/messages': {
       tag: 'conversations',
@@ -102,7 +102,7 @@ export const api: ApiDescription = {
       patch: messagePatchSchema,
       query: messageQuerySchema,
       roles: chatters,
-      errors: [429]
+      errors: [409, 429]
     },
     'webhook-endpoints': {
       result: webhookEndpointSchema,
