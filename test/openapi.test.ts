@@ -1,4 +1,5 @@
 import { execFileSync } from 'node:child_process'
+import { randomUUID } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { AnswerChecker, type OpenApiPaths } from '@marketmesh/test-support/openapi'
@@ -157,6 +158,14 @@ describe('docs/openapi', () => {
       expect.stringContaining("must have required property 'code'"),
       expect.stringContaining("must have required property 'className'")
     ])
+    // With $select, only what was selected: the missing required fields are no problem, a wrong type still is.
+    const page = (data: unknown[]) => ({ total: 1, limit: 10, skip: 0, data })
+    const selected = { method: 'GET', path: '/payouts', status: 200, contentType: json }
+    expect(checker.check({ ...selected, query: '%24select%5B%5D=id', body: page([{ id: randomUUID() }]) })).toEqual([])
+    expect(checker.check({ ...selected, query: '$select[]=id', body: page([{ id: 7 }]) })).toEqual([
+      expect.stringContaining('/data/0/id must be string')
+    ])
+    expect(checker.check({ ...selected, body: page([{ id: randomUUID() }]) })).not.toEqual([])
     expect(checker.check({ method: 'GET', path: '/payouts', status: 418, contentType: json, body: {} })).toEqual([
       expect.stringContaining('status not documented')
     ])

@@ -89,10 +89,10 @@ const journey = (instances: number) => {
   const checkers = {} as Record<MeshService, AnswerChecker>
   const answerProblems: string[] = []
   let answersChecked = 0
-  const checkAnswer: AnswerInspector = async (service, { method, path }, response) => {
+  const checkAnswer: AnswerInspector = async (service, { method, path, query }, response) => {
     const contentType = response.headers.get('content-type') ?? ''
     const body = contentType.startsWith('application/json') ? await response.clone().json() : undefined
-    answerProblems.push(...checkers[service].check({ method, path, status: response.status, contentType, body }))
+    answerProblems.push(...checkers[service].check({ method, path, query, status: response.status, contentType, body }))
     answersChecked++
   }
 

@@ -1,7 +1,7 @@
 import { MESH_SERVICES, type Mesh, type MeshService } from '@marketmesh/test-support/mesh'
 
 /** Looks at each answer the balancer passes back (e.g. checks it against the service's OpenAPI document). */
-export type AnswerInspector = (service: MeshService, request: { method: string; path: string }, response: Response) => Promise<void>
+export type AnswerInspector = (service: MeshService, request: { method: string; path: string; query: string }, response: Response) => Promise<void>
 
 export interface Served {
   service: MeshService
@@ -35,7 +35,7 @@ export const loadBalancer = (mesh: Mesh, offset = 0, inspect?: AnswerInspector) 
     const method = init?.method ?? 'GET'
     served.push({ service, instance, method, path: url.pathname })
     const response = await fetch(url, init)
-    await inspect?.(service, { method, path: url.pathname }, response)
+    await inspect?.(service, { method, path: url.pathname, query: url.search.slice(1) }, response)
     return response
   }
   return {

@@ -241,6 +241,7 @@ const queryParameters = (document: OpenApiDocument, query: TSchema, fallbackName
       name: property,
       in: 'query',
       required: required.has(property),
+      ...(property === '$select' ? { description: 'Only these fields in the answer (its other fields, required or not, are left out)' } : {}),
       schema: property.startsWith('$') ? withFilter(schema) : schema,
       ...(scalar ? {} : { style: 'deepObject', explode: true })
     }

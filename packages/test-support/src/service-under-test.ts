@@ -54,7 +54,8 @@ export const startServiceUnderTest = async (options: {
     })
     // Any JSON: each test asserts the shape it expects.
     const body = (await response.json()) as any
-    answers.push({ method, path: path.split('?')[0], status: response.status, contentType: response.headers.get('content-type') ?? '', body })
+    const [pathname, query] = path.split('?')
+    answers.push({ method, path: pathname, query, status: response.status, contentType: response.headers.get('content-type') ?? '', body })
     return { status: response.status, headers: response.headers, body }
   }
 
