@@ -1,5 +1,6 @@
 // `npm run docs:asyncapi`: writes docs/asyncapi.yaml, the AsyncAPI 3.0 document of the events, from
-// the event catalog and topology of @marketmesh/events (its build). test/asyncapi.test.ts fails when
+// the event catalog and topology of @marketmesh/events, and of the messages of notify-service's SSE
+// `GET /stream` from its stream/stream-events.ts (their builds). test/asyncapi.test.ts fails when
 // the checked-in file is not what this writes.
 import { writeFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
@@ -21,6 +22,7 @@ const {
   REQUEST_ID_HEADER
 } = require('@marketmesh/events')
 const { baseDefaults } = require('@marketmesh/shared')
+const { streamEvents } = require('../packages/notify-service/lib/src/stream/stream-events.js')
 
 export const ASYNCAPI_PATH = join(dirname(fileURLToPath(import.meta.url)), '..', 'docs', 'asyncapi.yaml')
 
@@ -30,6 +32,9 @@ const exchange = exchangeNames(prefix)
 
 /** TypeBox schemas are JSON Schema plus symbol keys, which JSON drops. */
 const plain = (schema) => JSON.parse(JSON.stringify(schema))
+
+/** A schema as a payload: without `$id`s, which name the services' own schemas and resolve nothing here. */
+const payloadOf = (schema) => JSON.parse(JSON.stringify(schema, (key, value) => (key === '$id' ? undefined : value)))
 
 const publisherOf = (type) => Object.keys(EVENT_PUBLISHERS).find((service) => EVENT_PUBLISHERS[service].includes(type))
 const consumersOf = (type) => Object.keys(EVENT_CONSUMERS).filter((service) => EVENT_CONSUMERS[service].includes(type))
@@ -116,6 +121,31 @@ const receiveOperation = (service) => ({
   bindings: { amqp: { ack: true, bindingVersion: AMQP_BINDING_VERSION } }
 })
 
+// The SSE messages of notify-service's GET /stream: `event:` the name, `data:` the payload's JSON, `id:` its place in the log.
+const STREAM = 'stream'
+const streamMessageId = (type) => `stream.${type}`
+const streamMessage = (type) => ({
+  name: type,
+  title: `event: ${type}`,
+  summary: streamEvents[type].summary,
+  description: `An SSE message \`event: ${type}\`, \`id: <its notification id>\`, \`data: <the payload as JSON>\` on notify-service's GET /stream.`,
+  contentType: 'application/json',
+  payload: payloadOf(streamEvents[type].data),
+  examples: [{ name: type, summary: `data of event: ${type}`, payload: streamEvents[type].example }]
+})
+const streamChannel = () => ({
+  address: '/stream',
+  title: "notify-service's SSE stream",
+  description:
+    'GET /stream with `Authorization: Bearer <access token | device token>` (or ?token=): Server-Sent Events, each message `id` (its place in the ' +
+    'notification log), `event` (its type) and `data` (JSON). Last-Event-ID (or ?lastEventId=) replays what was missed, then it goes live. ' +
+    'Comment heartbeats keep it open; it ends when the token expires. The HTTP side is in docs/openapi/notify-service.json.',
+  servers: [{ $ref: '#/servers/notify-service' }],
+  messages: Object.fromEntries(
+    Object.keys(streamEvents).map((type) => [streamMessageId(type), { $ref: `#/components/messages/${streamMessageId(type)}` }])
+  )
+})
+
 export const asyncApiDocument = () => ({
   asyncapi: '3.0.0',
   info: {
@@ -134,21 +164,39 @@ export const asyncApiDocument = () => ({
       protocol: 'amqp',
       protocolVersion: '0.9.1',
       description: 'A RabbitMQ cluster (3 nodes in production); every queue is a durable quorum queue.'
+    },
+    'notify-service': {
+      host: 'localhost:3034',
+      protocol: 'http',
+      description: 'notify-service, whose GET /stream sends Server-Sent Events (text/event-stream).'
     }
   },
   channels: {
     ...Object.fromEntries(eventTypes.map((type) => [type, eventChannel(type)])),
-    ...Object.fromEntries(consumers.map((service) => [service, queueChannel(service)]))
+    ...Object.fromEntries(consumers.map((service) => [service, queueChannel(service)])),
+    [STREAM]: streamChannel()
   },
   operations: {
     ...Object.fromEntries(eventTypes.map((type) => [`${publisherOf(type)}.send.${type}`, sendOperation(type)])),
-    ...Object.fromEntries(consumers.map((service) => [`${service}.receive`, receiveOperation(service)]))
+    ...Object.fromEntries(consumers.map((service) => [`${service}.receive`, receiveOperation(service)])),
+    'notify-service.send.stream': {
+      action: 'send',
+      channel: { $ref: `#/channels/${STREAM}` },
+      title: 'notify-service streams notifications to apps and devices',
+      description: 'Each caller gets what is theirs: their orders, their shop, their conversations, announcements; a device its shop’s print jobs.',
+      messages: Object.keys(streamEvents).map((type) => ({ $ref: `#/channels/${STREAM}/messages/${streamMessageId(type)}` }))
+    }
   },
-  components: { messages: Object.fromEntries(eventTypes.map((type) => [type, message(type)])) }
+  components: {
+    messages: {
+      ...Object.fromEntries(eventTypes.map((type) => [type, message(type)])),
+      ...Object.fromEntries(Object.keys(streamEvents).map((type) => [streamMessageId(type), streamMessage(type)]))
+    }
+  }
 })
 
 export const asyncApiYaml = () =>
-  `# Written by \`npm run docs:asyncapi\` (scripts/asyncapi.mjs) from packages/events/src: do not edit.\n${stringify(asyncApiDocument(), { lineWidth: 0 })}`
+  `# Written by \`npm run docs:asyncapi\` (scripts/asyncapi.mjs) from packages/events/src and notify-service's stream/stream-events.ts: do not edit.\n${stringify(asyncApiDocument(), { lineWidth: 0 })}`
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   writeFileSync(ASYNCAPI_PATH, asyncApiYaml())

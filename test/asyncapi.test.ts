@@ -3,7 +3,11 @@ import { join } from 'node:path'
 import { Parser, type AsyncAPIDocumentInterface } from '@asyncapi/parser'
 import { EVENT_CONSUMERS, EVENT_PUBLISHERS, eventSchemas, eventTypes, exchangeNames, consumerQueueNames } from '@marketmesh/events'
 import { baseDefaults } from '@marketmesh/shared'
+import Ajv from 'ajv'
+import addFormats from 'ajv-formats'
 import { beforeAll, describe, expect, it } from 'vitest'
+// The build's, as scripts/asyncapi.mjs reads it: the schemas' validators are compiled once per process.
+import { streamEvents } from '../packages/notify-service/lib/src/stream/stream-events.js'
 import { ASYNCAPI_PATH, asyncApiYaml } from '../scripts/asyncapi.mjs'
 
 const ROOT = join(__dirname, '..')
@@ -20,6 +24,30 @@ beforeAll(async () => {
   // Undefined when it has errors: the tests that read it fail, the validity test says why.
   document = parsed.document!
 })
+
+const sourceFiles = (dir: string): string[] =>
+  readdirSync(dir, { withFileTypes: true }).flatMap((entry) =>
+    entry.isDirectory() ? sourceFiles(join(dir, entry.name)) : entry.name.endsWith('.ts') ? [join(dir, entry.name)] : []
+  )
+
+/**
+ * The `event:` names notify-service's code sends on /stream: the `type` of each notification it
+ * appends to the log (`appendNotification`) or frames itself (`frameOf`), as a literal or a constant
+ * of its own; `event.type` for the events it streams as they are.
+ */
+const streamedTypes = () => {
+  const files = sourceFiles(join(ROOT, 'packages', 'notify-service', 'src')).map((file) => readFileSync(file, 'utf8'))
+  const constants = new Map(
+    files.flatMap((text) => [...text.matchAll(/export const ([A-Z_]+) = '([a-z._]+)'/g)].map((match) => [match[1], match[2]]))
+  )
+  const types = new Set<string>()
+  for (const text of files) {
+    for (const call of text.matchAll(/(?:appendNotification|frameOf)\(\s*(?:trx,\s*)?\{[^}]*?\btype: (?:'([a-z._]+)'|([A-Z_]+))/gs)) {
+      types.add(call[1] ?? constants.get(call[2])!)
+    }
+  }
+  return types
+}
 
 /** The event types a service's code emits: `emit(trx, 'type', …)`, `emitAll(…)`, `emitEvent('type', …)`, a handler's `emit('type', …)`. */
 const emittedBy = (service: string) => {
@@ -61,7 +89,7 @@ describe('docs/asyncapi.yaml', () => {
       expect(payload.properties()?.type.json()).toMatchObject({ const: type })
       expect(payload.properties()?.data.json()).toMatchObject(JSON.parse(JSON.stringify(eventSchemas[type])))
     }
-    expect(document.messages().all().length).toBe(eventTypes.length)
+    expect(document.messages().all().length).toBe(eventTypes.length + Object.keys(streamEvents).length)
   })
 
   it('has one send operation per event type, by its publisher, and one receive per consumer from its own queue, of the types it handles', () => {
@@ -89,6 +117,33 @@ describe('docs/asyncapi.yaml', () => {
           .map((message) => message.id())
       ).toEqual([...types])
     }
+  })
+
+  it("has notify-service's SSE /stream: a message per event it sends, each with an example its payload takes", () => {
+    const channel = document.channels().get('stream')!
+    expect(channel.address()).toBe('/stream')
+    expect(
+      channel
+        .servers()
+        .all()
+        .map((server) => server.protocol())
+    ).toEqual(['http'])
+    const messages = channel.messages().all()
+    expect(messages.map((message) => message.name()).sort()).toEqual(Object.keys(streamEvents).sort())
+    const ajv = addFormats(new Ajv({ strict: false, allErrors: true }))
+    for (const message of messages) {
+      const examples = message.examples().all()
+      expect(examples.length, message.name()).toBeGreaterThan(0)
+      const validate = ajv.compile(message.payload()!.json())
+      for (const example of examples) expect(validate(example.payload()) ? [] : validate.errors, message.name()).toEqual([])
+    }
+    // What the code sends is all documented: the events it streams as they are, and the messages of its own.
+    const streamedAsTheyAre = EVENT_CONSUMERS['notify-service'].filter((type) => /^(order|payout)\./.test(type))
+    expect(Object.keys(streamEvents)).toEqual(expect.arrayContaining([...streamedAsTheyAre, 'user.registered', 'user.updated', ...streamedTypes()]))
+    expect(streamedTypes().size).toBeGreaterThanOrEqual(6)
+    const operation = document.operations().get('notify-service.send.stream')!
+    expect(operation.action()).toBe('send')
+    expect(operation.messages().all().length).toBe(messages.length)
   })
 
   it.each(Object.keys(EVENT_PUBLISHERS))('names %s the publisher of exactly the event types its code emits', (service) => {

@@ -1,4 +1,6 @@
 import { randomUUID } from 'node:crypto'
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
 import {
   createMarketmeshClient,
   type Checkout,
@@ -11,9 +13,10 @@ import {
 } from '@marketmesh/client'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startSmtpServer } from '@marketmesh/test-support/smtp'
-import { scrapedMetric, waitFor } from '@marketmesh/test-support'
-import { createAdmin, meshEnvironment, MESH_SERVICES, operatorCommand, startMesh, type Mesh } from '@marketmesh/test-support/mesh'
-import { loadBalancer, type LoadBalancer } from './load-balancer'
+import { ROOT, scrapedMetric, waitFor } from '@marketmesh/test-support'
+import { createAdmin, meshEnvironment, MESH_SERVICES, operatorCommand, startMesh, type Mesh, type MeshService } from '@marketmesh/test-support/mesh'
+import { AnswerChecker, type OpenApiPaths } from '@marketmesh/test-support/openapi'
+import { loadBalancer, type AnswerInspector, type LoadBalancer } from './load-balancer'
 import { nextOn, recordStream, type RecordedStream } from './streams'
 
 const PASSWORD = 'correct horse battery staple'
@@ -82,9 +85,20 @@ const journey = (instances: number) => {
   const run = randomUUID().slice(0, 8)
   const emailOf = (name: string) => `${name.split(' ')[0].toLowerCase()}-${run}@example.com`
 
+  // Every HTTP answer of the journey, checked against the OpenAPI document its service serves.
+  const checkers = {} as Record<MeshService, AnswerChecker>
+  const answerProblems: string[] = []
+  let answersChecked = 0
+  const checkAnswer: AnswerInspector = async (service, { method, path, query }, response) => {
+    const contentType = response.headers.get('content-type') ?? ''
+    const body = contentType.startsWith('application/json') ? await response.clone().json() : undefined
+    answerProblems.push(...checkers[service].check({ method, path, query, status: response.status, contentType, body }))
+    answersChecked++
+  }
+
   const party = (options: { token?: string } = {}): Party => {
     // Each client starts at another instance, so that the clients spread over them.
-    const balancer = loadBalancer(mesh, balancers.length)
+    const balancer = loadBalancer(mesh, balancers.length, checkAnswer)
     balancers.push(balancer)
     return { client: createMarketmeshClient({ urls: mesh.urls, fetch: balancer.fetch, ...options }), balancer }
   }
@@ -117,6 +131,8 @@ const journey = (instances: number) => {
       { instances }
     )
     await createAdmin(mesh.env.user, { email: emailOf('Root Admin'), name: 'Root Admin', password: PASSWORD })
+    for (const service of MESH_SERVICES)
+      checkers[service] = new AnswerChecker((await (await fetch(`${mesh.urls[service]}/openapi.json`)).json()) as OpenApiPaths)
   }, 240_000)
 
   afterAll(async () => {
@@ -537,6 +553,15 @@ const journey = (instances: number) => {
     for (const section of ['timeline', 'events', 'side effects', 'payment', 'payouts', 'print jobs', 'mails', 'dead letters'])
       expect(human.stdout).toMatch(new RegExp(`^${section}$`, 'm'))
     expect(await operatorCommand(mesh, ['order', randomUUID()])).toMatchObject({ code: 1, stdout: expect.stringContaining('knows no order') })
+  })
+
+  it('each service serves its checked-in OpenAPI document, and every answer of the journey is as it says', async () => {
+    for (const service of MESH_SERVICES) {
+      const served = await (await fetch(`${mesh.urls[service]}/openapi.json`)).json()
+      expect(served, service).toEqual(JSON.parse(readFileSync(join(ROOT, 'docs', 'openapi', `${service}-service.json`), 'utf8')))
+    }
+    expect(answerProblems).toEqual([])
+    expect(answersChecked).toBeGreaterThan(50)
   })
 }
 

@@ -1,5 +1,8 @@
 import { MESH_SERVICES, type Mesh, type MeshService } from '@marketmesh/test-support/mesh'
 
+/** Looks at each answer the balancer passes back (e.g. checks it against the service's OpenAPI document). */
+export type AnswerInspector = (service: MeshService, request: { method: string; path: string; query: string }, response: Response) => Promise<void>
+
 export interface Served {
   service: MeshService
   instance: number
@@ -11,13 +14,14 @@ export interface Served {
  * A round-robin load balancer in front of the mesh's instances, as one client sees it: the client
  * is given the first instance's URLs and this `fetch`, which sends each request to the next
  * instance of its service (starting at `offset`), so that consecutive calls, logins, retries and
- * stream reconnections land on different processes. It records which instance served what.
+ * stream reconnections land on different processes. It records which instance served what, and
+ * hands each answer to `inspect` before the client reads it.
  */
-export const loadBalancer = (mesh: Mesh, offset = 0) => {
+export const loadBalancer = (mesh: Mesh, offset = 0, inspect?: AnswerInspector) => {
   const origins = new Map(MESH_SERVICES.map((service) => [new URL(mesh.urls[service]).origin, service]))
   const turns = Object.fromEntries(MESH_SERVICES.map((service) => [service, offset])) as Record<MeshService, number>
   const served: Served[] = []
-  const balanced: typeof fetch = (input, init) => {
+  const balanced: typeof fetch = async (input, init) => {
     // The client and the eventsource package call fetch with a URL. Not with a Request, and none is
     // made here: a signal that follows another through a Request that was garbage-collected never
     // aborts (undici), and a closed stream would go on reading.
@@ -28,8 +32,11 @@ export const loadBalancer = (mesh: Mesh, offset = 0) => {
     const instances = mesh.instances[service]
     const instance = turns[service]++ % instances.length
     url.host = new URL(instances[instance].url).host
-    served.push({ service, instance, method: init?.method ?? 'GET', path: url.pathname })
-    return fetch(url, init)
+    const method = init?.method ?? 'GET'
+    served.push({ service, instance, method, path: url.pathname })
+    const response = await fetch(url, init)
+    await inspect?.(service, { method, path: url.pathname, query: url.search.slice(1) }, response)
+    return response
   }
   return {
     fetch: balanced,

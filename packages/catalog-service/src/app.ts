@@ -1,5 +1,6 @@
 import { createServiceApp, packageRoot, rateLimits } from '@marketmesh/shared'
 import { migrations } from '../migrations'
+import { api } from './openapi'
 import { catalogHttpCaching } from './cache'
 import { environment, settingsSchema } from './configuration'
 import { events } from './events'
@@ -14,6 +15,7 @@ export const createApp = (overrides?: Record<string, unknown>) =>
     environment,
     overrides,
     migrations,
+    api,
     middleware: catalogHttpCaching,
     services: (app) => app.configure(rateLimits).configure(media).configure(services),
     events

@@ -149,3 +149,10 @@ describe('privacy of purchases', () => {
     expect((await review(buyer())).review.displayName).toBe('A verified buyer')
   })
 })
+
+describe('the answers', () => {
+  it('answered everything above as catalog-service’s OpenAPI document says', async () => {
+    expect(await catalog.undocumentedAnswers()).toEqual([])
+    expect(catalog.answerCount()).toBeGreaterThan(10)
+  })
+})

@@ -279,3 +279,10 @@ describe('GET /search', () => {
     expect(result.facets.categories).toEqual([{ id: categories.lighting, name: 'lighting', count: 1 }])
   })
 })
+
+describe('the answers', () => {
+  it('answered everything above as catalog-service’s OpenAPI document says', async () => {
+    expect(await catalog.undocumentedAnswers()).toEqual([])
+    expect(catalog.answerCount()).toBeGreaterThan(8)
+  })
+})

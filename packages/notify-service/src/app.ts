@@ -1,5 +1,6 @@
 import { createServiceApp, deviceAwareAuthentication, packageRoot } from '@marketmesh/shared'
 import { migrations } from '../migrations'
+import { api } from './openapi'
 import { environment, settingsSchema } from './configuration'
 import { events } from './events'
 import { services } from './services'
@@ -13,6 +14,7 @@ export const createApp = (overrides?: Record<string, unknown>) =>
     environment,
     overrides,
     migrations,
+    api,
     // A disabled seller's devices are refused like revoked ones.
     authentication: (app) => deviceAwareAuthentication(app, { isDisabled: (sellerId) => isDisabledUser(app.get('postgresqlClient'), sellerId) }),
     services,

@@ -203,4 +203,9 @@ describe('conversations', () => {
     expect(Number(refused[0].headers.get('retry-after'))).toBeLessThanOrEqual(60)
     expect(Number((await notify.db('conversation_messages').where({ senderId: dan.id }).count({ n: '*' }).first())?.n)).toBe(30)
   })
+
+  it('answered everything above as notify-service’s OpenAPI document says', async () => {
+    expect(await notify.undocumentedAnswers()).toEqual([])
+    expect(notify.answerCount()).toBeGreaterThan(30)
+  })
 })

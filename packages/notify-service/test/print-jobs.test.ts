@@ -439,4 +439,9 @@ describe('print jobs', () => {
     expect(text).toMatch(/print_jobs\{[^}]*status="queued"[^}]*\} [1-9]/)
     expect(text).toMatch(/print_jobs\{[^}]*status="printing"[^}]*\} \d+/)
   })
+
+  it('answered everything above as notify-service’s OpenAPI document says', async () => {
+    expect(await notify.undocumentedAnswers()).toEqual([])
+    expect(notify.answerCount()).toBeGreaterThan(30)
+  })
 })

@@ -289,6 +289,11 @@ describe('webhook endpoints and deliveries', () => {
     await waitFor(() => receiver.at(path).length === 1, { what: 'the product delivery' })
     expect(verified(endpoint.secret, path)[0]).toMatchObject({ type: 'product.updated', data: { productId, version: 2 } })
   })
+
+  it('answered everything above as notify-service’s OpenAPI document says', async () => {
+    expect(await notify.undocumentedAnswers()).toEqual([])
+    expect(notify.answerCount()).toBeGreaterThan(20)
+  })
 })
 
 describe('webhook targets when private addresses are not allowed', () => {

@@ -1,5 +1,6 @@
 import { createServiceApp, packageRoot, rateLimits } from '@marketmesh/shared'
 import { migrations } from '../migrations'
+import { api } from './openapi'
 import { environment, settingsSchema } from './configuration'
 import { events } from './events'
 import { services } from './services'
@@ -13,6 +14,7 @@ export const createApp = (overrides?: Record<string, unknown>) =>
     environment,
     overrides,
     migrations,
+    api,
     services: (app) => app.configure(rateLimits).configure(services),
     events,
     rawBodyPaths: [PAYMENT_WEBHOOKS_PATH]

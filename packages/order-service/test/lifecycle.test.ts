@@ -230,3 +230,10 @@ describe('durable timers with two instances', () => {
     }
   })
 })
+
+describe('the answers', () => {
+  it('answered everything above as order-service’s OpenAPI document says', async () => {
+    expect(await orders.undocumentedAnswers()).toEqual([])
+    expect(orders.answerCount()).toBeGreaterThan(10)
+  })
+})

@@ -231,3 +231,10 @@ describe('who sees refunds', () => {
     expect((await orders.call('GET', '/refunds')).status).toBe(401)
   })
 })
+
+describe('the answers', () => {
+  it('answered everything above as order-service’s OpenAPI document says', async () => {
+    expect(await orders.undocumentedAnswers()).toEqual([])
+    expect(orders.answerCount()).toBeGreaterThan(10)
+  })
+})

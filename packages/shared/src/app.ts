@@ -11,6 +11,7 @@ import { errorHandler, requestId } from './http'
 import { answersPath } from './http-paths'
 import { createLogger } from './logger'
 import { createMetricsRegistry, httpMetrics } from './metrics'
+import { servesOpenApi, type ApiDescription } from './openapi'
 import { baseEnvironment, loadSettings, SettingsError } from './settings'
 
 export interface ServiceAppOptions {
@@ -35,6 +36,8 @@ export interface ServiceAppOptions {
    * provider's webhooks): their request keeps the body's bytes, `rawBodyOf(ctx.request)`.
    */
   rawBodyPaths?: string[]
+  /** Its API as the OpenAPI document served at `GET /openapi.json` describes it (see openapi.ts). */
+  api?: ApiDescription
 }
 
 /** The bytes a JSON request body arrived as, on a path of `rawBodyPaths` (koa-body keeps them as `rawBody`); undefined elsewhere. */
@@ -102,6 +105,7 @@ export const createServiceApp = (options: ServiceAppOptions): ServiceApplication
   app.use(errorHandler(logger))
   app.use(healthRoutes(app))
   for (const path of HEALTH_PATHS) answersPath(app, path)
+  if (options.api) servesOpenApi(app, options.api)
   // Browsers may read these: the request id, and whether a response is an idempotent replay.
   app.use(cors({ exposeHeaders: [REQUEST_ID_HEADER, 'Idempotent-Replayed'] }))
   const parseBody = bodyParser({ jsonLimit: '1mb', multipart: false })

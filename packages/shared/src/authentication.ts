@@ -39,7 +39,7 @@ export class PrincipalJWTStrategy extends JWTStrategy {
 export const authenticationSettings = (entity: string | null = null) => ({ entity, authStrategies: ['jwt'] })
 
 /** What POST /authentication takes on a service without a login: an access token to check, nothing else. */
-const accessTokenCheckSchema = Type.Object(
+export const accessTokenCheckSchema = Type.Object(
   { strategy: Type.Literal('jwt'), accessToken: Type.String({ minLength: 1, maxLength: 5_000 }) },
   { $id: 'AccessTokenCheck', additionalProperties: false }
 )

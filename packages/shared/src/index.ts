@@ -48,6 +48,19 @@ export {
 } from './hooks'
 export { answerUnparsableRequests, errorHandler, requestId } from './http'
 export { answersPath } from './http-paths'
+export {
+  type Access,
+  type ApiDescription,
+  mergeOpenApiDocuments,
+  OPENAPI_PATH,
+  type OpenApiDocument,
+  openApiDocument,
+  type OperationDoc,
+  type RouteAnswer,
+  type RouteDoc,
+  type ServiceDoc
+} from './openapi'
+export { authenticationResultSchema, kitRoutes, tokenCheckDoc } from './openapi-routes'
 export { createLogger, type Logger } from './logger'
 export {
   type CacheEntryOptions,

@@ -4,6 +4,7 @@ import amqplib from 'amqplib'
 import { EVENT_VERSION, exchangeNames, type EventData, type EventEnvelope, type EventType } from '@marketmesh/events'
 import { deepMerge, listen, type Principal, type ServiceApplication } from '@marketmesh/shared'
 import { AMQP, cleanUp, createTestBus, isolatedSettings, POSTGRES, uniqueName, waitFor } from '.'
+import { AnswerChecker, type Answer, type OpenApiPaths } from './openapi'
 import { bearer } from './tokens'
 
 export const buyer = (): Principal => ({ id: randomUUID(), role: 'buyer' })
@@ -43,6 +44,8 @@ export const startServiceUnderTest = async (options: {
   await bus.start()
   await bus.whenConsuming()
 
+  // What `call` was answered, for `undocumentedAnswers`.
+  const answers: Answer[] = []
   const call = async (method: string, path: string, request: { as?: Principal; body?: unknown; headers?: Record<string, string> } = {}) => {
     const response = await fetch(`${url}${path}`, {
       method,
@@ -50,7 +53,10 @@ export const startServiceUnderTest = async (options: {
       body: request.body === undefined ? undefined : JSON.stringify(request.body)
     })
     // Any JSON: each test asserts the shape it expects.
-    return { status: response.status, headers: response.headers, body: (await response.json()) as any }
+    const body = (await response.json()) as any
+    const [pathname, query] = path.split('?')
+    answers.push({ method, path: pathname, query, status: response.status, contentType: response.headers.get('content-type') ?? '', body })
+    return { status: response.status, headers: response.headers, body }
   }
 
   return {
@@ -63,6 +69,13 @@ export const startServiceUnderTest = async (options: {
     db: app.get('postgresqlClient'),
     received,
     call,
+    /** What of every answer to `call` so far the app's own OpenAPI document (its GET /openapi.json) does not say: none when all are as documented. */
+    undocumentedAnswers: async () => {
+      const checker = new AnswerChecker((await (await fetch(`${url}/openapi.json`)).json()) as OpenApiPaths)
+      return answers.flatMap((answer) => checker.check(answer))
+    },
+    /** How many answers `call` has had. */
+    answerCount: () => answers.length,
     /** Emits an event as the service that owns it would, through the test bus's outbox. */
     emit: <T extends EventType>(type: T, data: EventData<T>) => db.transaction((trx) => bus.emit(trx, type, data)),
     /** Waits for `count` events of `type` (that `match`) from the service. */

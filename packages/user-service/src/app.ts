@@ -1,5 +1,6 @@
 import { createServiceApp, packageRoot, rateLimits } from '@marketmesh/shared'
 import { migrations } from '../migrations'
+import { api } from './openapi'
 import { authentication } from './authentication'
 import { environment, settingsSchema } from './configuration'
 import { events } from './events'
@@ -14,6 +15,7 @@ export const createApp = (overrides?: Record<string, unknown>) =>
     environment,
     overrides,
     migrations,
+    api,
     authentication,
     services: (app) => app.configure(rateLimits).configure(housekeeping).configure(services),
     events

@@ -45,3 +45,60 @@ export const webhookDeliveryQueryValidator = getValidator(webhookDeliveryQuerySc
 /** The actions (rotate, test, retry) take an empty body. */
 export const webhookActionDataSchema = Type.Object({}, { additionalProperties: false })
 export const webhookActionDataValidator = getValidator(webhookActionDataSchema, dataValidator)
+
+const DateTime = Type.String({ format: 'date-time' })
+
+/** An endpoint as its owner sees it (webhooks/endpoints.ts `endpointView`): never its secret, but once. */
+export const webhookEndpointSchema = Type.Object(
+  {
+    id: Type.String({ format: 'uuid' }),
+    url: Type.String(),
+    events: Type.Array(Type.String()),
+    description: Type.Union([Type.String(), Type.Null()]),
+    status: StringEnum([...webhookEndpointStatuses]),
+    disabledReason: Type.Union([Type.String(), Type.Null()]),
+    createdAt: DateTime,
+    updatedAt: DateTime
+  },
+  { $id: 'WebhookEndpoint', additionalProperties: false }
+)
+
+/** What creating an endpoint and rotating its secret answer: the endpoint and its `whsec_` secret, shown this once. */
+export const webhookEndpointWithSecretSchema = Type.Object(
+  { ...webhookEndpointSchema.properties, secret: Type.String({ pattern: '^whsec_' }) },
+  { $id: 'WebhookEndpointWithSecret', additionalProperties: false }
+)
+
+/** A delivery in the log (webhooks/deliveries.ts `deliveryView`), its attempts oldest first. */
+export const webhookDeliverySchema = Type.Object(
+  {
+    id: Type.String({ format: 'uuid' }),
+    eventType: Type.String(),
+    status: StringEnum([...webhookDeliveryStatuses]),
+    createdAt: DateTime,
+    attempts: Type.Array(
+      Type.Object(
+        {
+          at: DateTime,
+          statusCode: Type.Union([Type.Integer(), Type.Null()]),
+          durationMs: Type.Integer({ minimum: 0 }),
+          responseSnippet: Type.Union([Type.String(), Type.Null()]),
+          error: Type.Union([Type.String(), Type.Null()])
+        },
+        { additionalProperties: false }
+      )
+    )
+  },
+  { $id: 'WebhookDelivery', additionalProperties: false }
+)
+
+/** What `test` and `retry` answer: the delivery scheduled. */
+export const webhookDeliveryScheduledSchema = Type.Object(
+  {
+    id: Type.String({ format: 'uuid' }),
+    status: Type.Literal('pending'),
+    eventType: Type.Optional(Type.String()),
+    attempts: Type.Optional(Type.Array(Type.Unknown(), { maxItems: 0 }))
+  },
+  { $id: 'WebhookDeliveryScheduled', additionalProperties: false }
+)

@@ -5,7 +5,7 @@ import { invalidField, type Knex, type ServiceApplication } from '@marketmesh/sh
 import { randomUUID } from 'node:crypto'
 import { paymentProviders } from '../../payments'
 import { applyAccountUpdate, type PayoutAccountRow } from '../../payouts/payout'
-import type { PayoutAccount, PayoutAccountData, PayoutAccountQuery } from './payout-accounts.schema'
+import { payoutAccountSchema, type PayoutAccount, type PayoutAccountData, type PayoutAccountQuery } from './payout-accounts.schema'
 
 export type { PayoutAccount, PayoutAccountData, PayoutAccountQuery }
 
@@ -64,7 +64,11 @@ export class PayoutAccountService extends KnexService<PayoutAccount, PayoutAccou
       returnUrl: data.returnUrl,
       refreshUrl: data.refreshUrl ?? data.returnUrl
     })
-    return { ...(account as unknown as PayoutAccount), onboardingUrl: link.url }
+    // The row as the schema shows it: its bookkeeping columns (`providerUpdatedAt`) stay inside.
+    const shown = Object.fromEntries(
+      Object.keys(payoutAccountSchema.properties).flatMap((key) => (key in account! ? [[key, account![key as keyof PayoutAccountRow]]] : []))
+    )
+    return { ...(shown as PayoutAccount), onboardingUrl: link.url }
   }
 
   override createQuery(params: PayoutAccountParams = {}) {
