@@ -48,6 +48,7 @@ const user = { userId: ids.seller, version: 1, name: 'Olga Oakley', role: 'selle
 const domainExamples: Partial<Record<EventType, Record<string, unknown>>> = {
   'order.created': {
     ...order,
+    version: 1,
     checkoutId: ids.checkout,
     lines: [{ productId: ids.product, quantity: 1, unitPrice: 12_500 }],
     total: 12_500,
@@ -55,6 +56,7 @@ const domainExamples: Partial<Record<EventType, Record<string, unknown>>> = {
   },
   'order.paid': {
     ...order,
+    version: 2,
     checkoutId: ids.checkout,
     total: 12_500,
     currency: 'EUR',
@@ -65,15 +67,15 @@ const domainExamples: Partial<Record<EventType, Record<string, unknown>>> = {
     shippingAddress: address,
     lines: [{ productId: ids.product, title: 'Oak side table', quantity: 1, unitPrice: 12_500 }]
   },
-  'order.rejected': { ...order, reason: 'Out of stock: Oak side table' },
-  'order.cancelled': { ...order, reason: 'cancelled_by_buyer' },
-  'order.shipped': order,
-  'order.delivered': { ...order, productIds: [ids.product] },
-  'order.completed': { ...order, payout: 11_250, commission: 1_250, currency: 'EUR' },
-  'order.refunded': { ...order, amount: 12_500, currency: 'EUR', restock: true },
-  'payout.paid': { ...payout, reference: 'po_1Nv0a2' },
-  'payout.failed': { ...payout, reason: 'The account cannot receive payouts yet' },
-  'payout.reversed': { ...payout, reason: 'refund' }
+  'order.rejected': { ...order, version: 2, reason: 'Out of stock: Oak side table' },
+  'order.cancelled': { ...order, version: 3, reason: 'cancelled_by_buyer' },
+  'order.shipped': { ...order, version: 3 },
+  'order.delivered': { ...order, version: 4, productIds: [ids.product] },
+  'order.completed': { ...order, version: 5, payout: 11_250, commission: 1_250, currency: 'EUR' },
+  'order.refunded': { ...order, version: 4, amount: 12_500, currency: 'EUR', restock: true },
+  'payout.paid': { ...payout, version: 3, reference: 'po_1Nv0a2' },
+  'payout.failed': { ...payout, version: 3, reason: 'The account cannot receive payouts yet' },
+  'payout.reversed': { ...payout, version: 5, reason: 'refund' }
 }
 const streamedDomainEvents = EVENT_CONSUMERS['notify-service'].filter((type) => type.startsWith('order.') || type.startsWith('payout.'))
 
