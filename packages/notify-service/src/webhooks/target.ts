@@ -63,6 +63,10 @@ export const urlProblem = (text: string, policy: TargetPolicy) => {
   } catch {
     return 'must be an absolute URL'
   }
+  return parsedUrlProblem(url, policy)
+}
+
+const parsedUrlProblem = (url: URL, policy: TargetPolicy) => {
   if (url.protocol !== 'https:' && !(policy.allowHttp && url.protocol === 'http:'))
     return policy.allowHttp ? 'must be http or https' : 'must be https'
   if (url.username || url.password) return 'must not carry credentials'
@@ -147,9 +151,13 @@ export const sendWebhook = async (
   const elapsed = () => Math.round(performance.now() - started)
   try {
     const url = new URL(target)
-    const problem = urlProblem(target, policy)
+    const problem = parsedUrlProblem(url, policy)
     if (problem) throw new RefusedTarget(`the URL ${problem}`)
-    if (isIP(hostOf(url))) await resolveTarget(url, policy)
+    const host = hostOf(url)
+    // An IP literal reaches no lookup: checked here (a name is checked by the connection's lookup).
+    if (isIP(host) && !policy.allowPrivate && isPrivateAddress(host)) {
+      throw new RefusedTarget(`${host} is a private, loopback, link-local or reserved address`)
+    }
     const client = url.protocol === 'https:' ? https : http
     const pair = agentsFor(policy)
     return await new Promise<AttemptOutcome>((resolve) => {
@@ -161,18 +169,22 @@ export const sendWebhook = async (
           'content-length': String(Buffer.byteLength(body)),
           'user-agent': 'marketmesh-webhooks/1',
           ...headers
-        },
-        signal: AbortSignal.timeout(timeoutMs)
+        }
       })
-      request.on('error', (error: Error) =>
-        resolve({ durationMs: elapsed(), error: error.name === 'AbortError' ? `no answer within ${timeoutMs} ms` : error.message })
-      )
+      // The whole exchange, not only a quiet socket: one timer, cleared with the outcome.
+      const timer = setTimeout(() => request.destroy(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs)
+      const settle = (outcome: AttemptOutcome) => {
+        clearTimeout(timer)
+        resolve(outcome)
+      }
+      request.on('error', (error: Error) => settle({ durationMs: elapsed(), error: error.message }))
       request.on('response', (response) => {
         const chunks: Buffer[] = []
         let read = 0
         const finish = () => {
-          const snippet = printableLine(Buffer.concat(chunks).subarray(0, SNIPPET_BYTES).toString('utf8')).replace(/\uFFFD+$/, '')
-          resolve({ statusCode: response.statusCode, durationMs: elapsed(), responseSnippet: snippet })
+          const snippet =
+            chunks.length === 0 ? '' : printableLine(Buffer.concat(chunks).subarray(0, SNIPPET_BYTES).toString('utf8')).replace(/\uFFFD+$/, '')
+          settle({ statusCode: response.statusCode, durationMs: elapsed(), responseSnippet: snippet })
         }
         response.on('data', (chunk: Buffer) => {
           chunks.push(chunk)
