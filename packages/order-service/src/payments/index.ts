@@ -48,7 +48,8 @@ const registries = new WeakMap<ServiceApplication, Record<string, PaymentProvide
 export const paymentProviders = (app: ServiceApplication): Record<string, PaymentProvider> => {
   const known = registries.get(app)
   if (known) return known
-  const providers: Record<string, PaymentProvider> = {}
+  // No prototype: a route or body naming `toString` or `constructor` finds no provider.
+  const providers: Record<string, PaymentProvider> = Object.create(null)
   if (app.get('paymentTestProvider')) {
     const secret = app.get('paymentTestWebhookSecret')
     if (secret.length < MIN_WEBHOOK_SECRET_LENGTH) {
