@@ -92,8 +92,11 @@ describe('the order lifecycle', () => {
       ['order.completed', 5]
     ])
     expect((await orders.db('orders').where({ id: orderId }).first('version')).version).toBe(5)
-    // The pending timeout and the auto-deliver timer went with the steps that made them moot; none is left waiting.
+    // The pending timeout and the auto-deliver timer went with the steps that made them moot, the
+    // payment's expiry with its capture; none is left waiting.
     expect(await orders.db('side_effects').where({ key: orderId }).orderBy('kind').pluck('kind')).toEqual(['order-release-escrow'])
+    const { checkoutId } = await orders.db('orders').where({ id: orderId }).first('checkoutId')
+    expect(await orders.db('side_effects').where({ key: checkoutId }).orderBy('kind').pluck('kind')).toEqual(['payment-authorize', 'payment-capture'])
   })
 
   it('refuses steps out of turn with 409 naming the status, others’ steps with 403, and others’ orders with 404', async () => {

@@ -307,13 +307,24 @@ const declineAll = async (app: ServiceApplication, trx: Knex.Transaction, checko
   return moved
 }
 
+/** A payment that ended (captured, voided or failed) has nothing left to expire: its timer is dropped unless it has begun. */
+const paymentEnded = async (app: ServiceApplication, trx: Knex.Transaction, payment: PaymentRow) => {
+  await app.get('events').effects.unschedule(trx, [EXPIRE], payment.checkoutId)
+}
+
 /** paymentFailed: declined (or nothing was authorized): the orders waiting for it are declined, and those reserved later. */
-export const paymentFailed = async (app: ServiceApplication, trx: Knex.Transaction, checkout: LockedCheckout, reason: string) =>
-  (await movePayment(trx, checkout.payment, 'fail', { failureReason: reason, clientSecret: null })) ? declineAll(app, trx, checkout) : []
+export const paymentFailed = async (app: ServiceApplication, trx: Knex.Transaction, checkout: LockedCheckout, reason: string) => {
+  if (!(await movePayment(trx, checkout.payment, 'fail', { failureReason: reason, clientSecret: null }))) return []
+  await paymentEnded(app, trx, checkout.payment)
+  return declineAll(app, trx, checkout)
+}
 
 /** paymentVoided: the hold was released, nothing captured (no order reserved, or the capture could not be made): the orders waiting for it are declined. */
-export const paymentVoided = async (app: ServiceApplication, trx: Knex.Transaction, checkout: LockedCheckout) =>
-  (await movePayment(trx, checkout.payment, 'void', { clientSecret: null })) ? declineAll(app, trx, checkout) : []
+export const paymentVoided = async (app: ServiceApplication, trx: Knex.Transaction, checkout: LockedCheckout) => {
+  if (!(await movePayment(trx, checkout.payment, 'void', { clientSecret: null }))) return []
+  await paymentEnded(app, trx, checkout.payment)
+  return declineAll(app, trx, checkout)
+}
 
 /**
  * paymentCaptured: the totals of the orders waiting for the payment were captured (once, by our
@@ -329,6 +340,7 @@ export const paymentCaptured = async (
   const paying = checkout.orders.filter(awaitsPayment)
   const captured = paying.reduce((sum, order) => sum + order.total, 0)
   if (!(await movePayment(trx, checkout.payment, 'capture', { paymentId, captureId, captured, clientSecret: null }))) return []
+  await paymentEnded(app, trx, checkout.payment)
   const receipts = await receiptsOf(trx, checkout.payment.checkoutId)
   for (const order of paying) await pay(app, trx, order, paymentId, receipts(order.id))
   return paying
