@@ -50,14 +50,17 @@ export { answerUnparsableRequests, errorHandler, requestId } from './http'
 export { answersPath } from './http-paths'
 export { createLogger, type Logger } from './logger'
 export {
+  answerOf,
   type CacheEntryOptions,
+  type CachedAnswer,
   type HttpCachePolicy,
   httpCaching,
   ReadCache,
   readCache,
   readCacheEnvironment,
   type ReadCacheOptions,
-  readCacheSettingsProperties
+  readCacheSettingsProperties,
+  sendAnswer
 } from './cache'
 export { createMetricsRegistry, httpMetrics, statusCountGauge } from './metrics'
 export { formatMoney } from './money'
