@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto'
-import type { AddressInfo, Server } from 'node:net'
+import { connect, createServer, type AddressInfo, type Server, type Socket } from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type EventData } from '@marketmesh/events'
 import { listen, type Principal, type ServiceApplication } from '@marketmesh/shared'
@@ -243,6 +243,68 @@ describe('without Redis', () => {
       } finally {
         await instance.close()
       }
+    }
+  })
+
+  it('fails fast when Redis stops answering with its connection open: reads and writes within the command timeout, from PostgreSQL', async () => {
+    // Forwards to Redis until frozen; then swallows everything, both ways, and closes nothing.
+    let frozen = false
+    const sockets = new Set<Socket>()
+    const blackHole = createServer((client) => {
+      const upstream = connect(Number(new URL(REDIS_URL).port || 6379), new URL(REDIS_URL).hostname)
+      for (const [from, to] of [
+        [client, upstream],
+        [upstream, client]
+      ]) {
+        sockets.add(from)
+        from.on('error', () => from.destroy())
+        from.on('data', (data) => frozen || to.write(data))
+      }
+    })
+    await new Promise<void>((resolve) => blackHole.listen(0, '127.0.0.1', resolve))
+    const instance = await startInstance({
+      ...catalog.settings,
+      redis: { url: `redis://127.0.0.1:${(blackHole.address() as AddressInfo).port}`, commandTimeoutMs: 250 }
+    })
+    try {
+      const owner = seller()
+      const product = await createProduct(owner, { price: 300 })
+      const read = async () => (await getJson(`${instance.url}/products/${product.id}`)).body.price
+      await waitFor(async () => (await read()) === 300 && (await metric(instance.app, 'cache_hits_total', { kind: 'product' })) > 0, {
+        what: 'a cached read'
+      })
+      frozen = true
+      const timed = async <T>(work: () => Promise<T>) => {
+        const started = Date.now()
+        const value = await work()
+        return { value, ms: Date.now() - started }
+      }
+      // The first read waits for its command's timeout; the next ones go to PostgreSQL at once.
+      for (let i = 0; i < 3; i++) {
+        const { value, ms } = await timed(read)
+        expect(value).toBe(300)
+        expect(ms).toBeLessThan(5_000)
+      }
+      const patch = await timed(() =>
+        fetch(`${instance.url}/products/${product.id}`, {
+          method: 'PATCH',
+          headers: { 'Content-Type': 'application/json', ...bearer(owner) },
+          body: JSON.stringify({ price: 350 })
+        })
+      )
+      expect(patch.value.status).toBe(200)
+      expect(patch.ms).toBeLessThan(5_000)
+      expect(await read()).toBe(350)
+      expect(await metric(instance.app, 'cache_redis_errors_total')).toBeGreaterThan(0)
+    } finally {
+      const closing = await (async () => {
+        const started = Date.now()
+        await instance.close()
+        return Date.now() - started
+      })()
+      for (const socket of sockets) socket.destroy()
+      blackHole.close()
+      expect(closing).toBeLessThan(10_000)
     }
   })
 
