@@ -8,7 +8,7 @@ import globals from 'globals'
 import tseslint from 'typescript-eslint'
 
 export default tseslint.config(
-  { ignores: ['**/lib/**', '**/node_modules/**', 'packages/notify-service/mail-outbox/**'] },
+  { ignores: ['**/lib/**', 'packages/client/esm/**', '**/node_modules/**', 'packages/notify-service/mail-outbox/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -11,6 +11,8 @@
 // consumed with acks), against the cores there are.
 // Usage: node bench/checkout.mjs [seconds=20] [buyers=32]   (after `npm run build`)
 // CHECKOUT_BENCH_CPU_PROF=<dir> runs each service with --cpu-prof, its profile written there at the end.
+// CHECKOUT_BENCH_TRACING=1 then runs the same checkouts again, as long, with the services restarted with
+// tracing on (OTLP/HTTP to a receiver the bench starts), and prints what tracing costs against the run without.
 import { spawn } from 'node:child_process'
 import { randomBytes, randomUUID } from 'node:crypto'
 import { createRequire } from 'node:module'
@@ -20,6 +22,7 @@ import { fileURLToPath } from 'node:url'
 import { quorumDeliveries } from './support/broker-baseline.mjs'
 import { oneRowTransactions } from './support/database-baseline.mjs'
 import { scrapedMetric } from '@marketmesh/test-support/metrics'
+import { startOtlpReceiver } from '@marketmesh/test-support/otlp-receiver'
 import { cpuSecondsOf, freePort, machineCpuSeconds, waitUntil } from './support/processes.mjs'
 
 const require = createRequire(import.meta.url)
@@ -30,6 +33,7 @@ const { dropDatabase } = require('@marketmesh/shared')
 
 const SECONDS = Number(process.argv[2] ?? 20)
 const BUYERS = Number(process.argv[3] ?? 32)
+const TRACING = process.env.CHECKOUT_BENCH_TRACING === '1'
 const SELLERS = 4
 const PRODUCTS_PER_SELLER = 5
 const here = dirname(fileURLToPath(import.meta.url))
@@ -42,7 +46,8 @@ const services = ['user', 'catalog', 'order', 'notify'].map((name) => ({ name, d
 
 const percentile = (sorted, p) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]
 
-const startService = async (service) => {
+/** Starts the service; `extraEnv` over the bench's environment (tracing's OTEL_* variables). */
+const startService = async (service, extraEnv = {}) => {
   const port = await freePort()
   const opsPort = await freePort()
   const env = {
@@ -55,7 +60,8 @@ const startService = async (service) => {
     LOG_LEVEL: 'warn',
     LOG_PRETTY: '0',
     // The bench registers its buyers from one address.
-    REGISTRATION_RATE_LIMIT_PER_IP: '100000'
+    REGISTRATION_RATE_LIMIT_PER_IP: '100000',
+    ...extraEnv
   }
   const profiling = process.env.CHECKOUT_BENCH_CPU_PROF
   const flags = profiling ? ['--cpu-prof', '--cpu-prof-dir', resolve(profiling), '--cpu-prof-name', `${service.name}-service.cpuprofile`] : []
@@ -102,8 +108,14 @@ const commitsOf = async () => {
 
 // Only the services' consumers: the bench's own queue is the measuring instrument, not part of an
 // order's path (it would add one delivery per order).
-const consumedOf = async () =>
-  (await Promise.all(started.map(({ opsUrl }) => scrapedMetric(opsUrl, 'events_consumed_total')))).reduce((sum, n) => sum + n, 0)
+const consumedOf = async (running) =>
+  (await Promise.all(running.map(({ opsUrl }) => scrapedMetric(opsUrl, 'events_consumed_total')))).reduce((sum, n) => sum + n, 0)
+
+/** Stops the services (SIGTERM: a traced one exports its last spans) and waits until they are gone. */
+const stopServices = (running) =>
+  Promise.all(
+    running.map(({ child }) => new Promise((done) => (child.exitCode !== null ? done() : (child.once('exit', done), child.kill('SIGTERM')))))
+  )
 
 const removeTopology = async () => {
   const connection = await amqplib.connect(amqpUrl)
@@ -170,48 +182,85 @@ try {
     shippingAddress: { name: 'Bench Buyer', line1: 'Main Street 1', city: 'Berlin', postalCode: '10115', country: 'DE' },
     payment: { provider: 'test', token: 'tok_ok' }
   })
-  const latencies = []
-  const outcomes = {}
-  const checkoutOnce = async (headers) => {
-    const begun = performance.now()
-    const placed = await json(`${order.url}/checkouts`, 'POST', body(), { ...headers, 'Idempotency-Key': randomUUID() })
-    const outcome = await new Promise((resolve) => waiting.set(placed.orders[0].id, resolve))
-    outcomes[outcome] = (outcomes[outcome] ?? 0) + 1
-    return performance.now() - begun
-  }
-  // Warm up: JIT, pools, prepared paths.
-  await Promise.all(buyers.map((headers) => checkoutOnce(headers)))
+  /** Every buyer checking out for SECONDS against `running` (after a warm-up round: JIT, pools, prepared paths), with what it cost. */
+  const measure = async (running) => {
+    const order = running.find(({ name }) => name === 'order')
+    const latencies = []
+    const outcomes = {}
+    const checkoutOnce = async (headers) => {
+      const begun = performance.now()
+      const placed = await json(`${order.url}/checkouts`, 'POST', body(), { ...headers, 'Idempotency-Key': randomUUID() })
+      const outcome = await new Promise((resolve) => waiting.set(placed.orders[0].id, resolve))
+      outcomes[outcome] = (outcomes[outcome] ?? 0) + 1
+      return performance.now() - begun
+    }
+    await Promise.all(buyers.map((headers) => checkoutOnce(headers)))
 
-  const commitsBefore = await commitsOf()
-  const consumedBefore = await consumedOf()
-  const cpuBefore = { machine: machineCpuSeconds(), bench: process.cpuUsage(), services: started.map(({ child }) => cpuSecondsOf(child.pid)) }
-  const deadline = Date.now() + SECONDS * 1000
-  const begun = Date.now()
-  await Promise.all(
-    buyers.map(async (headers) => {
-      while (Date.now() < deadline) latencies.push(await checkoutOnce(headers))
-    })
-  )
-  const elapsed = (Date.now() - begun) / 1000
-  const commitsPerOrder = ((await commitsOf()) - commitsBefore) / latencies.length
-  const deliveriesPerOrder = ((await consumedOf()) - consumedBefore) / latencies.length
-  const machine = machineCpuSeconds()
-  const cpuMsPerOrder = (seconds) => ((seconds * 1000) / latencies.length).toFixed(1)
-  const servicesCpu = started.map(({ child }, i) => cpuSecondsOf(child.pid) - cpuBefore.services[i])
-  const { user, system } = process.cpuUsage(cpuBefore.bench)
-  const benchCpu = (user + system) / 1e6
-  const busy = machine.busy - cpuBefore.machine.busy
+    const commitsBefore = await commitsOf()
+    const consumedBefore = await consumedOf(running)
+    const cpuBefore = { machine: machineCpuSeconds(), bench: process.cpuUsage(), services: running.map(({ child }) => cpuSecondsOf(child.pid)) }
+    const deadline = Date.now() + SECONDS * 1000
+    const begun = Date.now()
+    await Promise.all(
+      buyers.map(async (headers) => {
+        while (Date.now() < deadline) latencies.push(await checkoutOnce(headers))
+      })
+    )
+    const elapsed = (Date.now() - begun) / 1000
+    const machine = machineCpuSeconds()
+    const { user, system } = process.cpuUsage(cpuBefore.bench)
+    return {
+      latencies,
+      sorted: [...latencies].sort((a, b) => a - b),
+      elapsed,
+      rate: latencies.length / elapsed,
+      outcomes,
+      commitsPerOrder: ((await commitsOf()) - commitsBefore) / latencies.length,
+      deliveriesPerOrder: ((await consumedOf(running)) - consumedBefore) / latencies.length,
+      servicesCpu: running.map(({ child }, i) => cpuSecondsOf(child.pid) - cpuBefore.services[i]),
+      benchCpu: (user + system) / 1e6,
+      busy: machine.busy - cpuBefore.machine.busy,
+      idle: machine.idle - cpuBefore.machine.idle
+    }
+  }
+
+  const { latencies, sorted, elapsed, rate, outcomes, commitsPerOrder, deliveriesPerOrder, servicesCpu, benchCpu, busy, idle } =
+    await measure(started)
+  const cpuMsPerOrder = (seconds, orders = latencies.length) => ((seconds * 1000) / orders).toFixed(1)
   const restCpu = busy - benchCpu - servicesCpu.reduce((sum, s) => sum + s, 0)
   const cpuLine =
     `CPU per order: ${started.map(({ name }, i) => `${name} ${cpuMsPerOrder(servicesCpu[i])} ms`).join(', ')}, bench ${cpuMsPerOrder(benchCpu)} ms, ` +
     `the rest (PostgreSQL, RabbitMQ, anything else running) ${cpuMsPerOrder(restCpu)} ms; ` +
-    `the machine was busy ${Math.round((busy / (busy + machine.idle - cpuBefore.machine.idle)) * 100)}% of the run`
-  await connection.close()
+    `the machine was busy ${Math.round((busy / (busy + idle)) * 100)}% of the run`
   // The baseline runs with nothing else on the machine (and the CPU profiles get written).
-  await Promise.all(
-    started.map(({ child }) => new Promise((done) => (child.exitCode !== null ? done() : (child.once('exit', done), child.kill('SIGTERM')))))
-  )
+  await stopServices(started)
 
+  // The same checkouts, as long, with the services restarted with tracing on: its cost in this run.
+  if (TRACING) {
+    const receiver = await startOtlpReceiver({ keepSpans: false })
+    try {
+      const traced = []
+      for (const service of services) traced.push(await startService(service, { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url }))
+      started.push(...traced)
+      const on = await measure(traced)
+      await stopServices(traced)
+      const cpuOff = servicesCpu.reduce((sum, s) => sum + s, 0)
+      const cpuOn = on.servicesCpu.reduce((sum, s) => sum + s, 0)
+      const percent = (after, before) => `${after >= before ? '+' : ''}${(((after - before) / before) * 100).toFixed(1)}%`
+      const ms = (after, before) => `${after >= before ? '+' : ''}${(after - before).toFixed(1)} ms`
+      const [p50, p99] = [50, 99].map((p) => [percentile(on.sorted, p), percentile(sorted, p)])
+      console.log(
+        `tracing on (OTLP/HTTP to a local receiver, ${receiver.spanCount()} spans received): ${Math.round(on.rate)} orders/s ` +
+          `(${on.latencies.length} orders; outcomes ${JSON.stringify(on.outcomes)}), p50 ${p50[0].toFixed(1)} ms, p99 ${p99[0].toFixed(1)} ms, ` +
+          `services' CPU per order ${cpuMsPerOrder(cpuOn, on.latencies.length)} ms\n` +
+          `  overhead against tracing off in this run: throughput ${percent(on.rate, rate)}, p50 ${ms(...p50)}, p99 ${ms(...p99)}, ` +
+          `services' CPU per order ${percent(cpuOn / on.latencies.length, cpuOff / latencies.length)}; tracing off: ${Math.round(rate)} orders/s (below)`
+      )
+    } finally {
+      await receiver.close()
+    }
+  }
+  await connection.close()
   const database = await oneRowTransactions(`${postgres}/${run}_baseline`, 400, JSON.stringify({ id: randomUUID() }))
   const { transactions, seconds } = database
   const baseline = transactions / seconds
@@ -222,8 +271,6 @@ try {
   const cpuPerDelivery = broker.busy / broker.deliveries
   const cores = availableParallelism()
   const machineBound = cores / (commitsPerOrder * cpuPerCommit + deliveriesPerOrder * cpuPerDelivery)
-  const sorted = [...latencies].sort((a, b) => a - b)
-  const rate = latencies.length / elapsed
   const bound = baseline / commitsPerOrder
   const restRate = (cores * latencies.length) / restCpu
   console.log(

@@ -16,6 +16,7 @@ import { fileURLToPath } from 'node:url'
 const require = createRequire(import.meta.url)
 const { listen } = require('@marketmesh/shared')
 const { cleanUp, isolatedSettings, waitFor } = require('@marketmesh/test-support')
+const { bearer } = require('@marketmesh/test-support/tokens')
 const { createApp } = require('@marketmesh/notify-service')
 
 const N = Number(process.argv[2] ?? 5_000)
@@ -83,16 +84,13 @@ try {
   app = createApp(settings)
   server = await listen(app, 0)
   const db = app.get('postgresqlClient')
-  const [endpoint] = await db('webhook_endpoints')
-    .insert({
-      id: randomUUID(),
-      ownerId: randomUUID(),
-      ownerRole: 'admin',
-      url: target,
-      events: ['order.*'],
-      secret: `whsec_${Buffer.alloc(32, 7).toString('base64')}`
-    })
-    .returning('id')
+  const registered = await fetch(`http://127.0.0.1:${server.address().port}/webhook-endpoints`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...bearer({ id: randomUUID(), role: 'admin' }) },
+    body: JSON.stringify({ url: target, events: ['order.*'] })
+  })
+  if (registered.status !== 201) throw new Error(`registering the endpoint: ${registered.status} ${await registered.text()}`)
+  const endpoint = await registered.json()
   const offset = await receivedSoFar()
   await db.transaction(async (trx) => {
     for (let index = 0; index < N; index += 1_000) {

@@ -150,6 +150,26 @@ describe('docker-compose.yml', () => {
     expect(catalog.depends_on?.redis?.condition).toBe('service_healthy')
   })
 
+  it('runs Jaeger (all-in-one, a pinned tag, OTLP on) and every service sends it its traces over OTLP/HTTP', () => {
+    const jaeger = service('jaeger')
+    expect(jaeger.image).toMatch(/^jaegertracing\/all-in-one:\d+\.\d+\.\d+$/)
+    expect(asMap(jaeger.environment).COLLECTOR_OTLP_ENABLED).toBe('true')
+    // The UI and OTLP/HTTP on loopback only.
+    expect(publishedPorts(jaeger.ports).map(({ target }) => target)).toEqual(expect.arrayContaining([16686, 4318]))
+    expect((jaeger.ports as string[]).every((port) => port.startsWith('127.0.0.1:'))).toBe(true)
+    for (const name of SERVICES) {
+      const endpoint = new URL(asMap(service(name).environment).OTEL_EXPORTER_OTLP_ENDPOINT)
+      expect({ name, protocol: endpoint.protocol, host: endpoint.hostname, port: endpoint.port, path: endpoint.pathname }).toEqual({
+        name,
+        protocol: 'http:',
+        host: 'jaeger',
+        port: '4318',
+        path: '/'
+      })
+      expect(service(name).depends_on?.jaeger?.condition, name).toBe('service_started')
+    }
+  })
+
   describe.each(SERVICES)('%s', (name) => {
     const { port, database } = serviceConfig(name)
 
@@ -192,7 +212,7 @@ describe('docker-compose.yml', () => {
       expect(amqpUrl.hostname).toBe('rabbitmq')
     })
 
-    it('sets only variables the service reads (its settings in src/configuration.ts, NODE_ENV, LOG_PRETTY)', () => {
+    it('sets only variables the service reads (its settings in src/configuration.ts, NODE_ENV, LOG_PRETTY, OTEL_*)', () => {
       const known = environmentVariablesOf(name)
       const unknown = Object.keys(asMap(service(name).environment)).filter((variable) => !known.has(variable))
       expect(unknown, `${name} reads none of these`).toEqual([])
@@ -212,8 +232,17 @@ describe('docker-compose.yml', () => {
           expect(env).not.toHaveProperty('JWT_PRIVATE_KEY')
           expect(env.JWT_JWKS_URL).toBe(`http://user-service:${serviceConfig('user-service').port}/.well-known/jwks.json`)
         }
+        // The key notify-service encrypts the webhook secrets with: required, never committed.
+        if (name === 'notify-service') expect(env.WEBHOOK_SECRET_KEYS).toMatch(/^\$\{WEBHOOK_SECRET_KEYS:\?[^}]*\}$/)
       }
     )
+  })
+
+  it('gives order-service a payment provider, which it needs to start in production: the test provider with a signing secret, or Stripe', () => {
+    const env = asMap(service('order-service').environment)
+    const stripe = Boolean(env.STRIPE_SECRET_KEY && env.STRIPE_WEBHOOK_SECRET)
+    const testProvider = env.PAYMENT_TEST_PROVIDER === 'true' && (env.PAYMENT_TEST_WEBHOOK_SECRET ?? '').length >= 16
+    expect(stripe || testProvider).toBe(true)
   })
 
   it('gives each service its own database', () => {

@@ -22,7 +22,18 @@ interface Manifest extends Entry {
 }
 
 /** What holds passwords or keys: only ever from a Secret. */
-const SECRET_VARIABLES = ['DATABASE_URL', 'AMQP_URL', 'REDIS_URL', 'JWT_PRIVATE_KEY', 'SMTP_URL']
+const SECRET_VARIABLES = [
+  'DATABASE_URL',
+  'AMQP_URL',
+  'REDIS_URL',
+  'JWT_PRIVATE_KEY',
+  'SMTP_URL',
+  'WEBHOOK_SECRET_KEYS',
+  'STRIPE_SECRET_KEY',
+  'STRIPE_WEBHOOK_SECRET',
+  'STRIPE_CONNECT_WEBHOOK_SECRET',
+  'PAYMENT_TEST_WEBHOOK_SECRET'
+]
 
 const yamlFiles = (dir: string): string[] =>
   readdirSync(dir, { withFileTypes: true }).flatMap((entry) =>
@@ -247,6 +258,20 @@ describe('deploy/k8s', () => {
     expect(cluster?.spec.replicas).toBe(3)
     // The operator's client Service is named after the cluster, in the cluster's namespace.
     expect(find('Service', broker).spec.externalName).toBe(`${cluster!.metadata.name}.${rabbitmqKustomization.namespace}.svc.cluster.local`)
+  })
+
+  it('gives order-service a payment provider, which it needs to start in production: Stripe, its keys from the Secret, the test provider off', () => {
+    const environment = environmentOf(containerOf('order-service'))
+    for (const variable of ['STRIPE_SECRET_KEY', 'STRIPE_WEBHOOK_SECRET', 'STRIPE_CONNECT_WEBHOOK_SECRET']) {
+      expect(environment.get(variable), variable).toEqual({ from: 'secret', name: 'order-service-secrets', key: variable })
+    }
+    // The Secret's example says what each value looks like: a secret key, and webhook signing secrets.
+    expect(valueOf(environment.get('STRIPE_SECRET_KEY'))).toMatch(/^sk_live_/)
+    expect(valueOf(environment.get('STRIPE_WEBHOOK_SECRET'))).toMatch(/^whsec_/)
+    expect(valueOf(environment.get('STRIPE_CONNECT_WEBHOOK_SECRET'))).toMatch(/^whsec_/)
+    // Production leaves the test provider off (config/production.json); a staging cluster may turn it on (see the manifest's comment).
+    expect(valueOf(environment.get('PAYMENT_TEST_PROVIDER')) ?? 'false').toBe('false')
+    expect(readFileSync(join(K8S, 'order-service.yaml'), 'utf8')).toMatch(/PAYMENT_TEST_PROVIDER: "true"/)
   })
 
   describe.each(SERVICES)('%s', (name) => {

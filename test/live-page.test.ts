@@ -1,6 +1,8 @@
-import { mkdirSync, rmSync, statSync } from 'node:fs'
+import { randomUUID } from 'node:crypto'
+import { mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
+import { crc32, deflateSync } from 'node:zlib'
 import { chromium, type Browser, type Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createApp as createNotifyApp } from '../packages/notify-service/src/app'
@@ -22,10 +24,45 @@ const CHROMIUM_ARGS = [
   '--disable-sync'
 ]
 
+/** A PNG of oak-coloured stripes, `size` pixels square, written by hand (8-bit RGB, unfiltered rows). */
+const stripedPng = (size: number) => {
+  const chunk = (type: string, data: Buffer) => {
+    const body = Buffer.concat([Buffer.from(type, 'ascii'), data])
+    const framing = Buffer.alloc(8)
+    framing.writeUInt32BE(data.length, 0)
+    framing.writeUInt32BE(crc32(body), 4)
+    return Buffer.concat([framing.subarray(0, 4), body, framing.subarray(4)])
+  }
+  const header = Buffer.alloc(13)
+  header.writeUInt32BE(size, 0)
+  header.writeUInt32BE(size, 4)
+  header.set([8, 2, 0, 0, 0], 8)
+  const rows = Array.from({ length: size }, (_, y) =>
+    Buffer.from([0, ...Array.from({ length: size }, (_, x) => (Math.floor((x + y / 3) / 8) % 2 ? [150, 100, 60] : [190, 140, 90])).flat()])
+  )
+  return Buffer.concat([
+    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+    chunk('IHDR', header),
+    chunk('IDAT', deflateSync(Buffer.concat(rows))),
+    chunk('IEND', Buffer.alloc(0))
+  ])
+}
+
 describe('the live orders page (GET /live) in headless Chromium', () => {
   const usersEnvironment = isolatedEnvironment('live_users')
   let users: ServiceProcess
   let notify: ServiceUnderTest
+  // catalog-service in a process of its own (one service's settings per process), its images in a folder
+  // of the test's: the page shows the ordered products' first images from there.
+  const mediaDirectory = mkdtempSync(join(tmpdir(), 'mm-live-media-'))
+  const catalogEnvironment = {
+    ...isolatedEnvironment('live_catalog'),
+    AMQP_PREFIX: usersEnvironment.AMQP_PREFIX,
+    MEDIA_DIRECTORY: mediaDirectory,
+    CACHE: 'off'
+  }
+  let catalog: ServiceProcess
+  let table: { productId: string; thumb: string }
   // order-service in a process of its own on user-service's broker prefix: its GET /ledger feeds the Earnings panel.
   const ordersEnvironment = { ...isolatedEnvironment('live_orders'), AMQP_PREFIX: usersEnvironment.AMQP_PREFIX }
   let orders: ServiceProcess
@@ -43,37 +80,87 @@ describe('the live orders page (GET /live) in headless Chromium', () => {
   }
   let shop: Awaited<ReturnType<typeof signUp>>
 
+  /** The shop's product with one ready image, through the upload's three steps as the shop signed in; answers its thumb's URL as catalog-service gives it. */
+  const productWithImage = async ({ email, password }: { email: string; password: string }) => {
+    const { accessToken: token } = (await httpClient(users.url)('POST', '/authentication', { body: { strategy: 'local', email, password } })).body
+    const call = httpClient(catalog.url)
+    const product = await call('POST', '/products', { token, body: { title: 'Oak side table', price: 12_500, currency: 'EUR', stock: 5 } })
+    expect(product.status).toBe(201)
+    const png = stripedPng(96)
+    const images = `/products/${product.body.id}/images`
+    const ticket = await call('POST', images, { token, body: { contentType: 'image/png', size: png.length } })
+    expect((await fetch(new URL(ticket.body.uploadUrl, catalog.url), { method: 'PUT', headers: ticket.body.headers, body: png })).status).toBe(200)
+    await call('POST', `${images}/${ticket.body.imageId}/complete`, { token, body: {} })
+    const image = await waitFor(
+      async () => {
+        const { body } = await call('GET', `${images}/${ticket.body.imageId}`, { token })
+        return body.status === 'ready' && body
+      },
+      { what: 'the product image ready' }
+    )
+    return { productId: product.body.id as string, thumb: image.urls.thumb as string }
+  }
+
   beforeAll(async () => {
     // user-service in a process of its own: the page signs in there, as a browser would.
     users = await startServiceProcess('user-service', usersEnvironment)
     orders = await startServiceProcess('order-service', ordersEnvironment)
+    catalog = await startServiceProcess('catalog-service', catalogEnvironment)
     notify = await startServiceUnderTest({
       label: 'live_notify',
       createApp: createNotifyApp,
       watched: [],
-      settings: { live: { userServiceUrl: users.url, orderServiceUrl: orders.url } }
+      settings: { live: { userServiceUrl: users.url, orderServiceUrl: orders.url, catalogServiceUrl: catalog.url } }
     })
     shop = await signUp('seller')
+    table = await productWithImage(shop)
     browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS })
     page = await browser.newPage({ viewport: { width: 1100, height: 720 } })
   })
   afterAll(async () => {
     await browser?.close()
     await notify?.close()
-    orders?.child.kill('SIGTERM')
-    users?.child.kill('SIGTERM')
-    await orders?.exited
-    await users?.exited
-    await cleanUp({ prefix: usersEnvironment.AMQP_PREFIX, databases: [usersEnvironment.DATABASE_URL, ordersEnvironment.DATABASE_URL] })
+    for (const service of [catalog, orders, users]) service?.child.kill('SIGTERM')
+    await Promise.all([catalog?.exited, orders?.exited, users?.exited])
+    await cleanUp({
+      prefix: usersEnvironment.AMQP_PREFIX,
+      databases: [usersEnvironment.DATABASE_URL, ordersEnvironment.DATABASE_URL, catalogEnvironment.DATABASE_URL]
+    })
+    rmSync(mediaDirectory, { recursive: true, force: true })
   })
 
   it('serves the page and its settings with a content security policy; anything else under /live is a 404', async () => {
     const html = await fetch(`${notify.url}/live`)
     expect(html.status).toBe(200)
     expect(html.headers.get('content-type')).toContain('text/html')
-    expect(html.headers.get('content-security-policy')).toContain(`connect-src 'self' ${users.url} ${orders.url}`)
-    expect(await (await fetch(`${notify.url}/live/config.json`)).json()).toEqual({ userServiceUrl: users.url, orderServiceUrl: orders.url })
+    // Exactly the origins the page talks to, and images from catalog-service's /media alone.
+    expect(html.headers.get('content-security-policy')).toBe(
+      `default-src 'self'; connect-src 'self' ${users.url} ${orders.url} ${catalog.url}; img-src ${catalog.url}; frame-ancestors 'none'`
+    )
+    expect(await (await fetch(`${notify.url}/live/config.json`)).json()).toEqual({
+      userServiceUrl: users.url,
+      orderServiceUrl: orders.url,
+      catalogServiceUrl: catalog.url
+    })
     expect((await fetch(`${notify.url}/live/missing.js`)).status).toBe(404)
+  })
+
+  it('names the CDN in img-src when catalog-service’s images are served from one (its MEDIA_PUBLIC_URL)', async () => {
+    const behindCdn = await startServiceUnderTest({
+      label: 'live_notify_cdn',
+      createApp: createNotifyApp,
+      watched: [],
+      settings: {
+        live: { userServiceUrl: users.url, orderServiceUrl: orders.url, catalogServiceUrl: catalog.url, mediaUrl: 'https://cdn.example.com/media' }
+      }
+    })
+    try {
+      const policy = (await fetch(`${behindCdn.url}/live`)).headers.get('content-security-policy')
+      expect(policy).toContain(`connect-src 'self' ${users.url} ${orders.url} ${catalog.url};`)
+      expect(policy).toContain('; img-src https://cdn.example.com;')
+    } finally {
+      await behindCdn.close()
+    }
   })
 
   it('refuses a buyer: the page is for sellers', async () => {
@@ -104,13 +191,26 @@ describe('the live orders page (GET /live) in headless Chromium', () => {
     await expect.poll(() => page.locator('#no-earnings').isVisible(), { timeout: 15_000 }).toBe(true)
     expect(await page.locator('#earnings').isHidden()).toBe(true)
 
-    const order = orderPaid(buyer(), seller, { buyerName: 'Grace Hopper' })
+    // One line of a product with an image, one of a product catalog-service does not know.
+    const order = orderPaid(buyer(), seller, {
+      buyerName: 'Grace Hopper',
+      lines: [
+        { productId: table.productId, title: 'Oak side table', quantity: 2, unitPrice: 12_500 },
+        { productId: randomUUID(), title: 'Felt pads', quantity: 1, unitPrice: 900 }
+      ]
+    })
     await notify.emit('order.paid', order)
 
     const card = page.locator(`#order-${order.orderId}`)
     await expect.poll(() => card.locator('.order-status').textContent(), { timeout: 15_000 }).toBe('paid')
     expect(await card.textContent()).toContain('Grace Hopper')
     expect(await card.textContent()).toContain('2 × Oak side table')
+    // The product's first image beside its line, loaded from catalog-service's /media (the policy lets it);
+    // none beside the line of the unknown product.
+    const thumb = card.locator(`.order-lines li[data-product-id="${table.productId}"] img`)
+    await expect.poll(() => thumb.evaluate((element) => (element as unknown as { naturalWidth: number }).naturalWidth), { timeout: 15_000 }).toBe(96)
+    expect(await thumb.getAttribute('src')).toBe(new URL(table.thumb, catalog.url).href)
+    expect(await card.locator('.order-lines li').nth(1).locator('img').count()).toBe(0)
     await expect.poll(() => card.locator('.print-state').textContent(), { timeout: 15_000 }).toBe('Receipt: queued')
 
     // The printer takes the job and prints it: the page follows each state.

@@ -19,8 +19,22 @@ const settingsEnvironments: Record<ServiceName, Record<string, unknown>> = {
   'notify-service': notifyEnvironment
 }
 
-/** Read besides the settings: NODE_ENV by node-config and the production checks, LOG_PRETTY by the logger. */
-const PROCESS_VARIABLES = ['NODE_ENV', 'LOG_PRETTY']
+/**
+ * Read besides the settings: NODE_ENV by node-config and the production checks, LOG_PRETTY by the
+ * logger, and OpenTelemetry's own variables by the tracing setup (@marketmesh/shared/tracing).
+ */
+const PROCESS_VARIABLES = [
+  'NODE_ENV',
+  'LOG_PRETTY',
+  'OTEL_EXPORTER_OTLP_ENDPOINT',
+  'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT',
+  'OTEL_EXPORTER_OTLP_HEADERS',
+  'OTEL_SERVICE_NAME',
+  'OTEL_RESOURCE_ATTRIBUTES',
+  'OTEL_SDK_DISABLED',
+  'OTEL_TRACES_SAMPLER',
+  'OTEL_TRACES_SAMPLER_ARG'
+]
 
 /** Every environment variable the service reads: its settings' (src/configuration.ts) and the process's. */
 export const environmentVariablesOf = (name: ServiceName) => new Set([...Object.keys(settingsEnvironments[name]), ...PROCESS_VARIABLES])

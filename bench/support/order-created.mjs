@@ -5,6 +5,7 @@ export const orderCreated = () => ({
   orderId: randomUUID(),
   buyerId: randomUUID(),
   sellerId: randomUUID(),
+  version: 1,
   checkoutId: randomUUID(),
   lines: [{ productId: randomUUID(), quantity: 2, unitPrice: 1999 }],
   total: 3998,

@@ -2,12 +2,13 @@ import amqplib from 'amqplib'
 import pg from 'pg'
 import { consumerQueueNames, EVENT_CONSUMERS } from '@marketmesh/events'
 import type { ReceivedMail } from '@marketmesh/test-support/smtp'
+import type { StripeServer } from '@marketmesh/test-support/stripe'
 import { waitFor } from '@marketmesh/test-support'
 import { MESH_SERVICES, type Mesh } from '@marketmesh/test-support/mesh'
-import { accessToken } from '@marketmesh/test-support/tokens'
-import { call, listAll } from './http'
+import { adminToken, call, listAll } from './http'
 import type { Printers } from './printers'
 import type { Market, PlacedCheckout } from './shoppers'
+import { stripeAccounts, stripeSummary } from './stripe-audit'
 
 const FINAL_STATUSES = ['paid', 'rejected', 'cancelled']
 // Every query of the audit gives up rather than wait for a server that does not answer.
@@ -15,14 +16,17 @@ const QUERY_TIMEOUT_MS = 15_000
 
 interface Order {
   id: string
+  checkoutId: string
+  total: number
   buyerId: string
   sellerId: string
   status: string
   reason: string | null
   lines: Array<{ productId: string; quantity: number }>
+  timeline: Array<{ to: string }>
+  refunded: number
+  refunds: Array<{ status: string }>
 }
-
-const adminToken = () => accessToken({ id: '00000000-0000-4000-8000-000000000001', role: 'admin' })
 
 interface PrintJob {
   id: string
@@ -33,7 +37,7 @@ interface PrintJob {
   deviceId: string | null
 }
 
-const ordersOf = (mesh: Mesh, market: Market) =>
+export const ordersOf = (mesh: Mesh, market: Market) =>
   Promise.all(market.sellers.map((seller) => listAll<Order>(mesh.urls.order, `/orders?sellerId=${seller.id}`, adminToken()))).then((lists) =>
     lists.flat()
   )
@@ -42,10 +46,14 @@ const ordersOf = (mesh: Mesh, market: Market) =>
 const printJobsOf = (mesh: Mesh, market: Market) =>
   Promise.all(market.sellers.map((seller) => listAll<PrintJob>(mesh.urls.notify, '/print-jobs', seller.token))).then((lists) => lists.flat())
 
+// A payment call given up after its retries hands over to a `payment-settle` lookup (order-service's
+// payments/charge.ts): not a failure as long as the orders end as their cards say.
+const HANDED_TO_LOOKUP = ['payment-authorize', 'payment-capture']
+
 /**
  * Work not yet done in one service's database: events not yet relayed, side effects due or being
- * retried. Timers (an order's pending timeout) wait unattempted for their time and are no work to
- * wait for.
+ * retried; and side effects given up (those handed to a lookup counted apart). Timers (an order's
+ * pending timeout) wait unattempted for their time and are no work to wait for.
  */
 const backlogOf = async (databaseUrl: string) => {
   const client = new pg.Client({ connectionString: databaseUrl, connectionTimeoutMillis: QUERY_TIMEOUT_MS, query_timeout: QUERY_TIMEOUT_MS })
@@ -54,9 +62,11 @@ const backlogOf = async (databaseUrl: string) => {
     const { rows } = await client.query(
       `SELECT (SELECT count(*) FROM outbox WHERE sent_at IS NULL)::int AS unsent,
               (SELECT count(*) FROM side_effects WHERE status = 'pending' AND (run_after <= now() OR attempts > 0))::int AS due,
-              (SELECT count(*) FROM side_effects WHERE status = 'failed')::int AS failed`
+              (SELECT count(*) FROM side_effects WHERE status = 'failed' AND kind <> ALL($1))::int AS failed,
+              (SELECT count(*) FROM side_effects WHERE status = 'failed' AND kind = ANY($1))::int AS "handedToLookup"`,
+      [HANDED_TO_LOOKUP]
     )
-    return rows[0] as { unsent: number; due: number; failed: number }
+    return rows[0] as { unsent: number; due: number; failed: number; handedToLookup: number }
   } finally {
     await client.end()
   }
@@ -81,7 +91,10 @@ const queueDepths = async (mesh: Mesh) => {
   }
 }
 
-const backlogsOf = (mesh: Mesh) => Promise.all(MESH_SERVICES.map((name) => backlogOf(mesh.env[name].DATABASE_URL)))
+export const backlogsOf = (mesh: Mesh) => Promise.all(MESH_SERVICES.map((name) => backlogOf(mesh.env[name].DATABASE_URL)))
+
+/** Payment calls given up and settled by looking the payment up, since the mesh started. */
+export const handedToLookup = async (mesh: Mesh) => (await backlogsOf(mesh)).reduce((sum, backlog) => sum + backlog.handedToLookup, 0)
 
 /** Jobs of the shop that a printer of it has not had a `print.job` of. */
 const missedBy = (printer: Printers['records'][number], jobs: PrintJob[]) =>
@@ -90,17 +103,20 @@ const missedBy = (printer: Printers['records'][number], jobs: PrintJob[]) =>
 /**
  * Waits until the market has settled (every order of its checkouts final, every outbox relayed,
  * every side effect due done, every queue drained, every print job through and every printer of
- * its shop told of it and idle, twice in a row). On time-out it says what was still outstanding.
+ * its shop told of it and idle, and every webhook of `stripe` taken, twice in a row). On time-out
+ * it says what was still outstanding.
  */
 export const settle = async ({
   mesh,
   market,
   printers,
+  stripe,
   timeoutMs = 240_000
 }: {
   mesh: Mesh
   market: Market
   printers: Printers
+  stripe?: StripeServer
   timeoutMs?: number
 }) => {
   let quietBefore = false
@@ -133,7 +149,8 @@ export const settle = async ({
         ...count(
           'print jobs a printer is still on',
           printers.records.reduce((sum, printer) => sum + printer.busy, 0)
-        )
+        ),
+        ...count('Stripe webhooks not taken', stripe?.webhookBacklog() ?? 0)
       ]
       const quiet = outstanding.length === 0
       const settled = quiet && quietBefore
@@ -193,20 +210,23 @@ export const takeAccounts = async ({
   market,
   printers,
   checkouts,
-  mails
+  mails,
+  stripe
 }: {
   mesh: Mesh
   market: Market
   printers: Printers
   checkouts: PlacedCheckout[]
   mails: ReceivedMail[]
+  /** The scenario paid through Stripe (the local server): its books are audited too. */
+  stripe?: StripeServer
 }) => {
   const orders = await ordersOf(mesh, market)
   const byStatus = (status: string) => orders.filter((order) => order.status === status)
   // What each order must end as, by its card: paid (or rejected, out of stock) with a good one,
   // cancelled for the failed payment (or rejected) with a declined one.
-  const cardOf = new Map(checkouts.flatMap((checkout) => checkout.orderIds.map((id) => [id, checkout.card])))
-  const expectedEnds: Record<string, string[]> = { tok_ok: ['paid', 'rejected'], tok_declined: ['cancelled', 'rejected'] }
+  const cardOf = new Map(checkouts.flatMap((checkout) => checkout.orderIds.map((id) => [id, checkout.card] as const)))
+  const expectedEnds: Record<PlacedCheckout['card'], string[]> = { good: ['paid', 'rejected'], declined: ['cancelled', 'rejected'] }
   const endOf = (order: Order) => (order.reason ? `${order.status} (${order.reason})` : order.status)
   const paid = byStatus('paid')
 
@@ -253,8 +273,10 @@ export const takeAccounts = async ({
     /** Mails delivered again under a Message-ID already delivered (their sender killed before it recorded them sent). */
     resentMails: messageIds.length - new Set(messageIds).size,
     failedSideEffects: backlogs.reduce((sum, backlog) => sum + backlog.failed, 0),
+    handedToLookup: backlogs.reduce((sum, backlog) => sum + backlog.handedToLookup, 0),
     deadLetters: queues.deadLetters,
-    printing: printAccounts(orders, await printJobsOf(mesh, market), printers)
+    printing: printAccounts(orders, await printJobsOf(mesh, market), printers),
+    stripe: stripe && (await stripeAccounts({ mesh, market, stripe, orders }))
   }
 }
 
@@ -272,6 +294,8 @@ export const summaryLine = (scenario: string, accounts: Accounts, faultSeconds: 
     `${printing.connections} stream connections; ` +
     `stock ${accounts.stock.map((product) => `${product.initial}=${product.remaining}+${product.sold}`).join(' ')}; ` +
     `trial balance ${accounts.trialBalance.map((line) => `${line.balance} ${line.currency}`).join(', ') || 'empty'}; ` +
-    `${accounts.deadLetters} dead letters, ${accounts.failedSideEffects} failed side effects; fault took ${faultSeconds.toFixed(1)} s`
+    `${accounts.deadLetters} dead letters, ${accounts.failedSideEffects} failed side effects; ` +
+    (accounts.stripe ? `${stripeSummary(accounts.stripe)}; ` : '') +
+    `fault took ${faultSeconds.toFixed(1)} s`
   )
 }

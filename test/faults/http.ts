@@ -1,3 +1,5 @@
+import { accessToken } from '@marketmesh/test-support/tokens'
+
 export interface Answer {
   status: number
   // Any JSON: each caller reads the shape it expects.
@@ -71,3 +73,6 @@ export const listAll = async <T>(url: string, path: string, token: string) => {
     if (records.length >= page.total || page.data.length === 0) return records
   }
 }
+
+/** An admin's token, as the audits read the books with. */
+export const adminToken = () => accessToken({ id: '00000000-0000-4000-8000-000000000001', role: 'admin' })

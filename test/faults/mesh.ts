@@ -10,8 +10,20 @@ const SIDE_EFFECT_LEASE_MS = '5000'
 /**
  * The four services as processes on the private PostgreSQL and RabbitMQ, each on fixed ports so
  * that a killed and restarted one answers at the same URLs, as behind a load balancer.
+ * order-service pays with the `test` provider and with Stripe, whose API is `stripe` (the local
+ * Stripe-compatible server).
  */
-export const startFaultMesh = async ({ postgres, rabbitmq, smtpUrl }: { postgres: PrivateServer; rabbitmq: PrivateServer; smtpUrl: string }) => {
+export const startFaultMesh = async ({
+  postgres,
+  rabbitmq,
+  smtpUrl,
+  stripe
+}: {
+  postgres: PrivateServer
+  rabbitmq: PrivateServer
+  smtpUrl: string
+  stripe: { url: string; webhookSecret: string }
+}) => {
   // A public port and an ops port (its /metrics) each.
   const ports = await freePorts(2 * MESH_SERVICES.length)
   const environment = meshEnvironment('faults', {
@@ -32,7 +44,16 @@ export const startFaultMesh = async ({ postgres, rabbitmq, smtpUrl }: { postgres
       // The private server allows 300 connections: the services' default pools, as in production.
       DATABASE_POOL_MAX: '10'
     },
-    envOf: Object.fromEntries(MESH_SERVICES.map((name, index) => [name, { PORT: String(ports[2 * index]), OPS_PORT: String(ports[2 * index + 1]) }]))
+    envOf: Object.fromEntries(
+      MESH_SERVICES.map((name, index) => [
+        name,
+        {
+          PORT: String(ports[2 * index]),
+          OPS_PORT: String(ports[2 * index + 1]),
+          ...(name === 'order' && { STRIPE_SECRET_KEY: 'sk_test_faults', STRIPE_WEBHOOK_SECRET: stripe.webhookSecret, STRIPE_API_URL: stripe.url })
+        }
+      ])
+    )
   })
   return startMesh(environment)
 }

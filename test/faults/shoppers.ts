@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import { scrapedMetric, waitFor } from '@marketmesh/test-support'
+import { STRIPE_TEST_PAYMENT_METHODS } from '@marketmesh/test-support/stripe'
 import { call, persistentCall } from './http'
 import type { Mesh } from '@marketmesh/test-support/mesh'
 
@@ -64,12 +65,23 @@ export const openMarket = async (mesh: Mesh, label: string) => {
 
 export type Market = Awaited<ReturnType<typeof openMarket>>
 
+/**
+ * How a scenario's buyers pay, by provider: the `test` provider's tokens, or the payment methods
+ * of Stripe's test mode that the local Stripe-compatible server knows.
+ */
+export const CARDS = {
+  test: { good: 'tok_ok', declined: 'tok_declined' },
+  stripe: { good: STRIPE_TEST_PAYMENT_METHODS.pays, declined: STRIPE_TEST_PAYMENT_METHODS.declined }
+} as const
+
+export type PaymentProviderName = keyof typeof CARDS
+
 export interface PlacedCheckout {
   buyer: Account
   /** The ids of its orders, one per seller. */
   orderIds: string[]
-  /** The payment token: `tok_ok` pays, `tok_declined` is declined. */
-  card: string
+  /** The buyer's card: a good one pays, a declined one is declined. */
+  card: 'good' | 'declined'
   attempts: number
   /** Its answer came from the stored response of an earlier attempt that had succeeded unseen. */
   replayed: boolean
@@ -81,7 +93,7 @@ const shippingAddress = { name: 'Ada Buyer', line1: 'Main Street 1', city: 'Berl
  * The carts: every checkout buys from both sellers, a third of them the scarce products, every
  * tenth with a card that is declined.
  */
-const cart = (market: Market, index: number) => {
+const cart = (market: Market, index: number, provider: PaymentProviderName, card: PlacedCheckout['card']) => {
   const [lampOne, printOne, lampTwo, printTwo] = market.products
   const scarce = index % 3 === 0
   return {
@@ -90,7 +102,7 @@ const cart = (market: Market, index: number) => {
       { productId: (scarce ? printTwo : lampTwo).id, quantity: 1 + (index % 2) }
     ],
     shippingAddress,
-    payment: { provider: 'test', token: index % 10 === 9 ? 'tok_declined' : 'tok_ok' }
+    payment: { provider, token: CARDS[provider][card] }
   }
 }
 
@@ -98,12 +110,13 @@ const cart = (market: Market, index: number) => {
  * Fires all the checkouts at once through the HTTP API, each with its own Idempotency-Key that
  * its retries repeat. `placed` resolves when every one has its 201; `answered` counts them as they come.
  */
-export const placeCheckouts = (mesh: Mesh, market: Market) => {
+export const placeCheckouts = (mesh: Mesh, market: Market, provider: PaymentProviderName) => {
   const progress = { answered: 0 }
   const placed = Promise.all(
     Array.from({ length: CHECKOUTS }, async (_, index): Promise<PlacedCheckout> => {
       const buyer = market.buyers[index % market.buyers.length]
-      const body = cart(market, index)
+      const card = index % 10 === 9 ? 'declined' : 'good'
+      const body = cart(market, index, provider, card)
       const answer = await persistentCall(mesh.urls.order, 'POST', '/checkouts', {
         token: buyer.token,
         body,
@@ -115,7 +128,7 @@ export const placeCheckouts = (mesh: Mesh, market: Market) => {
       return {
         buyer,
         orderIds: answer.body.orders.map((order: { id: string }) => order.id),
-        card: body.payment.token,
+        card,
         attempts: answer.attempts,
         replayed: answer.replayed
       }

@@ -127,7 +127,7 @@ export const seed = async (stack: Stack) => {
   await bus.start()
   const orderId = randomUUID()
   await db.transaction((trx) =>
-    bus.emit(trx, 'order.delivered', { orderId, buyerId: buyer.user.id, sellerId: seller.user.id, productIds: [product.id, variant.id] })
+    bus.emit(trx, 'order.delivered', { orderId, buyerId: buyer.user.id, sellerId: seller.user.id, version: 4, productIds: [product.id, variant.id] })
   )
   const reviewBody = { productId: product.id, orderId, ratings: { quality: 5, value: 4, delivery: 3 }, comment: 'Lovely' }
   ;(bodies.reviews ??= []).push({ ...reviewBody, productId: variant.id })

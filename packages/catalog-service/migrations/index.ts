@@ -9,6 +9,7 @@ import * as sellerVersion from './0007_seller_version'
 import * as productVersion from './0008_product_version'
 import * as reviewDisplayNames from './0009_review_display_names'
 import * as productImages from './0010_product_images'
+import * as imageCleanup from './0011_image_cleanup'
 
 /** This service's migrations, run in name order after the event backbone's. */
 export const migrations: MigrationList = {
@@ -21,5 +22,6 @@ export const migrations: MigrationList = {
   '0007_seller_version': sellerVersion,
   '0008_product_version': productVersion,
   '0009_review_display_names': reviewDisplayNames,
-  '0010_product_images': productImages
+  '0010_product_images': productImages,
+  '0011_image_cleanup': imageCleanup
 }

@@ -37,7 +37,9 @@ export const settingsSchema = serviceSettingsSchema({
     /** Upload requests (`POST /products/:id/images`) per seller a minute. */
     uploadsPerMinute: Type.Integer({ minimum: 1 }),
     /** How long an upload URL takes the upload. */
-    uploadUrlLifetime: durationSetting
+    uploadUrlLifetime: durationSetting,
+    /** An upload not completed by its URL's expiry plus this is deleted, with any bytes that arrived. */
+    uploadCleanupGrace: durationSetting
   }),
   ...readCacheSettingsProperties,
   /** Seconds the read cache keeps each kind of entry (writes drop them sooner). */
@@ -70,6 +72,7 @@ export const environment: typeof baseEnvironment = {
   MEDIA_MAX_PIXELS: 'media.maxPixels',
   MEDIA_UPLOAD_RATE_LIMIT_PER_MINUTE: 'media.uploadsPerMinute',
   MEDIA_UPLOAD_URL_LIFETIME: 'media.uploadUrlLifetime',
+  MEDIA_UPLOAD_CLEANUP_GRACE: 'media.uploadCleanupGrace',
   ...readCacheEnvironment,
   CACHE_TTL_PRODUCT_S: 'cacheTtlSeconds.product',
   CACHE_TTL_LIST_S: 'cacheTtlSeconds.list',

@@ -102,6 +102,7 @@ describe('the read cache', () => {
       orderId: randomUUID(),
       buyerId: randomUUID(),
       sellerId: owner.sellerId!,
+      version: 1,
       checkoutId: randomUUID(),
       lines: [{ productId: product.id, quantity: 3, unitPrice: product.price }],
       total: 3 * product.price,
@@ -116,7 +117,8 @@ describe('the read cache', () => {
         [
           'order.cancelled',
           10,
-          () => catalog.emit('order.cancelled', { orderId: order.orderId, buyerId: order.buyerId, sellerId: order.sellerId, reason: 'buyer' })
+          () =>
+            catalog.emit('order.cancelled', { orderId: order.orderId, buyerId: order.buyerId, sellerId: order.sellerId, version: 2, reason: 'buyer' })
         ]
       ] as const) {
         const before = await handled(type)

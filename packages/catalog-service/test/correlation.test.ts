@@ -51,6 +51,7 @@ describe('where an event comes from', () => {
         orderId: randomUUID(),
         buyerId: randomUUID(),
         sellerId: owner.sellerId!,
+        version: 1,
         checkoutId: randomUUID(),
         lines: [{ productId: product.id, quantity: 1, unitPrice: product.price }],
         total: product.price,

@@ -1,4 +1,4 @@
-import { mkdtemp, rm } from 'node:fs/promises'
+import { mkdtemp, readdir, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import exifReader from 'exif-reader'
@@ -6,6 +6,7 @@ import sharp from 'sharp'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { listen, type ServiceApplication } from '@marketmesh/shared'
 import { waitFor } from '@marketmesh/test-support'
+import * as imageCleanup from '../migrations/0011_image_cleanup'
 import { createApp } from '../src/app'
 import { admin, buyer, productData, seller, startCatalog, type Catalog } from './helpers'
 import { bombPng, photoWithGps, settled, smallPng, startClamd, startS3, upload } from './images-support'
@@ -27,6 +28,28 @@ const filesOf = async (catalog: Catalog, image: { urls: Record<string, string>; 
 /** The unchecked upload is deleted once its image is settled (right after the commit that settles it). */
 const uploadGone = (catalog: Catalog, imageId: string) =>
   waitFor(async () => (await catalog.app.get('mediaStorage').read(`uploads/${imageId}`)) === undefined, { what: 'the upload deleted' })
+
+/** Asks for an upload of `bytes` as a PNG; answers the ticket. */
+const askUpload = async (catalog: Catalog, owner: ReturnType<typeof seller>, productId: string, bytes: Buffer) => {
+  const { status, body } = await catalog.call('POST', `/products/${productId}/images`, {
+    as: owner,
+    body: { contentType: 'image/png', size: bytes.length }
+  })
+  expect(status).toBe(201)
+  return body as { imageId: string; uploadUrl: string; headers: Record<string, string>; expiresAt: string }
+}
+
+const stored = async (catalog: Catalog, key: string) => (await catalog.app.get('mediaStorage').read(key)) !== undefined
+
+/** Time passes for these uploads: their URLs have expired and their timers are due. */
+const expireNow = async (catalog: Catalog, imageIds: string[]) => {
+  await catalog
+    .db('product_images')
+    .whereIn('id', imageIds)
+    .update({ expiresAt: catalog.db.raw("now() - interval '1 second'") })
+  await catalog.db('side_effects').where({ kind: 'expire-upload' }).whereIn('key', imageIds).update({ run_after: catalog.db.fn.now() })
+  catalog.app.get('events').effects.wake()
+}
 
 type Driver = { name: string; start: () => Promise<{ settings: Record<string, unknown>; close: () => Promise<void> }> }
 
@@ -138,6 +161,68 @@ describe.each(drivers)('product images on $name', ({ start }) => {
       rejectionReason: expect.stringMatching(/at most 50000000 in all/)
     })
   })
+
+  it('deletes an upload never completed, with the bytes that arrived, once its URL has expired and the grace after it', async () => {
+    const { owner, productId } = await newProduct(catalog)
+    const png = await smallPng(11)
+    const abandoned = await askUpload(catalog, owner, productId, png)
+    expect((await fetch(new URL(abandoned.uploadUrl, catalog.url), { method: 'PUT', headers: abandoned.headers, body: png })).status).toBe(200)
+    const completed = await upload(catalog, owner, productId, await smallPng(12), 'image/png')
+    await settled(catalog, owner, productId, completed)
+    // Each upload's timer is written with it: due at its URL's expiry plus the 5 minutes' grace.
+    const timer = await catalog.db('side_effects').where({ kind: 'expire-upload', key: abandoned.imageId }).first()
+    const due = new Date(abandoned.expiresAt).getTime() + 5 * 60_000
+    expect(Math.abs(new Date(timer.run_after).getTime() - due)).toBeLessThan(5_000)
+    expect(await stored(catalog, `uploads/${abandoned.imageId}`)).toBe(true)
+
+    await expireNow(catalog, [abandoned.imageId, completed])
+    await waitFor(async () => !(await stored(catalog, `uploads/${abandoned.imageId}`)), { what: 'the abandoned upload deleted' })
+    expect(await catalog.db('product_images').where({ id: abandoned.imageId }).first()).toBeUndefined()
+    expect((await catalog.call('GET', `/products/${productId}/images/${abandoned.imageId}`, { as: owner })).status).toBe(404)
+    // The completed image's timer finds it settled and leaves it.
+    await waitFor(async () => (await catalog.db('side_effects').where({ kind: 'expire-upload', key: completed }).first()).status === 'done', {
+      what: 'the timer of the completed upload done'
+    })
+    expect((await catalog.call('GET', `/products/${productId}/images/${completed}`, { as: owner })).body.status).toBe('ready')
+  })
+
+  it('deletes a product’s images with every file, even when the instance that deleted it stops before the files go', async () => {
+    const { owner, productId } = await newProduct(catalog)
+    const ready = await upload(catalog, owner, productId, await photoWithGps(900, 600), 'image/jpeg')
+    await settled(catalog, owner, productId, ready)
+    const png = await smallPng(13)
+    const pending = await askUpload(catalog, owner, productId, png)
+    const { files } = await catalog.db('product_images').where({ id: ready }).first()
+    const keys: string[] = files.map((file: { key: string }) => file.key)
+    expect(keys).toHaveLength(7)
+    for (const key of keys) expect(await stored(catalog, key)).toBe(true)
+
+    // The instance stops carrying out side effects right after the deletion's commit, as one that dies would.
+    await catalog.app.get('events').effects.stop()
+    expect((await catalog.call('DELETE', `/products/${productId}`, { as: owner })).status).toBe(200)
+    expect(await catalog.db('product_images').where({ productId })).toEqual([])
+    expect(await stored(catalog, keys[0])).toBe(true)
+    // The pending upload's URL is still open: the local store refuses it now; a bucket takes it.
+    const late = await fetch(new URL(pending.uploadUrl, catalog.url), { method: 'PUT', headers: pending.headers, body: png })
+    expect(late.status).toBe(store.settings.s3 ? 200 : 404)
+
+    await expireNow(catalog, [pending.imageId])
+    const second: ServiceApplication = createApp(catalog.settings)
+    const server = await listen(second, 0)
+    try {
+      await waitFor(
+        async () => (await Promise.all([...keys, `uploads/${pending.imageId}`].map((key) => stored(catalog, key)))).every((kept) => !kept),
+        {
+          what: 'every file of the product’s images deleted'
+        }
+      )
+      expect(await stored(catalog, `uploads/${ready}`)).toBe(false)
+      if (!store.settings.s3) await expect(readdir(join(store.settings.directory as string, 'images'))).resolves.not.toContain(ready)
+    } finally {
+      await second.teardown()
+      server.close()
+    }
+  })
 })
 
 describe('product images: who may, and the limits', () => {
@@ -232,6 +317,27 @@ describe('product images: who may, and the limits', () => {
       (event) => event.data.productId === productId && event.data.imageIds?.length === 2 && !event.data.imageIds.includes(ids[0])
     )
     expect(afterDelete.data.imageIds).toEqual([ids[2], ids[1]])
+  })
+
+  it('migration 0011 gives uploads made before it their timers and removes the images of products deleted before it', async () => {
+    const deleted = await newProduct(catalog)
+    const ready = await upload(catalog, deleted.owner, deleted.productId, await smallPng(21), 'image/png')
+    await settled(catalog, deleted.owner, deleted.productId, ready)
+    const { files } = await catalog.db('product_images').where({ id: ready }).first()
+    const waiting = await newProduct(catalog)
+    const { body: ticket } = await ask(waiting.owner, waiting.productId)
+    // As before the migration: a product deleted without its images, an upload without a timer.
+    await catalog.db('products').where({ id: deleted.productId }).update({ deletedAt: catalog.db.fn.now() })
+    await catalog.db('side_effects').where({ kind: 'expire-upload', key: ticket.imageId }).delete()
+
+    await imageCleanup.up(catalog.db)
+    expect(await catalog.db('product_images').where({ productId: deleted.productId })).toEqual([])
+    const removal = await catalog.db('side_effects').where({ kind: 'remove-image-files', key: ready }).first()
+    expect(removal.payload.keys.sort()).toEqual([`uploads/${ready}`, ...files.map((file: { key: string }) => file.key)].sort())
+    const timer = await catalog.db('side_effects').where({ kind: 'expire-upload', key: ticket.imageId }).first()
+    expect(new Date(timer.run_after).getTime()).toBe(new Date(ticket.expiresAt).getTime() + 5 * 60_000)
+    catalog.app.get('events').effects.wake()
+    await waitFor(async () => (await catalog.app.get('mediaStorage').read(files[0].key)) === undefined, { what: 'the files removed' })
   })
 
   it('finishes an image whose instance stopped between the upload and its checks: another one makes it ready', async () => {

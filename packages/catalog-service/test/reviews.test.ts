@@ -12,7 +12,7 @@ afterAll(() => catalog?.close())
 const shop = seller()
 const deliver = async (buyerId: string, productIds: string[]) => {
   const orderId = randomUUID()
-  await catalog.emit('order.delivered', { orderId, buyerId, sellerId: shop.sellerId!, productIds })
+  await catalog.emit('order.delivered', { orderId, buyerId, sellerId: shop.sellerId!, version: 4, productIds })
   await waitFor(async () => (await catalog.db('purchases').where({ orderId })).length === productIds.length, { what: 'the delivery' })
   return orderId
 }

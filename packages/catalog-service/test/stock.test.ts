@@ -21,6 +21,7 @@ const order = (sellerId: string, lines: Array<{ productId: string; quantity: num
     orderId: randomUUID(),
     buyerId: randomUUID(),
     sellerId,
+    version: 1,
     checkoutId: randomUUID(),
     lines: withPrices,
     total: withPrices.reduce((sum, line) => sum + line.quantity * line.unitPrice, 0),
@@ -29,7 +30,12 @@ const order = (sellerId: string, lines: Array<{ productId: string; quantity: num
 }
 
 const stockOf = async (id: string) => (await catalog.db('products').where({ id }).first('stock')).stock
-const orderRef = (created: EventData<'order.created'>) => ({ orderId: created.orderId, buyerId: created.buyerId, sellerId: created.sellerId })
+const orderRef = (created: EventData<'order.created'>, version = 2) => ({
+  orderId: created.orderId,
+  buyerId: created.buyerId,
+  sellerId: created.sellerId,
+  version
+})
 
 /** The catalog's answer to an order: stock.reserved or stock.rejected. */
 const outcomeOf = async (orderId: string) => {

@@ -47,7 +47,7 @@ describe('free text in the catalog', () => {
     const product = (await catalog.call('POST', '/products', { as: shop, body: productData() })).body
     const customer = buyer()
     const orderId = randomUUID()
-    await catalog.emit('order.delivered', { orderId, buyerId: customer.id, sellerId: shop.sellerId!, productIds: [product.id] })
+    await catalog.emit('order.delivered', { orderId, buyerId: customer.id, sellerId: shop.sellerId!, version: 4, productIds: [product.id] })
     await waitFor(async () => (await catalog.db('purchases').where({ orderId })).length === 1, { what: 'the delivery' })
     const review = (comment: string) =>
       catalog.call('POST', '/reviews', {

@@ -117,6 +117,7 @@ describe('marketmesh printer', () => {
       orderId,
       buyerId: randomUUID(),
       sellerId,
+      version: 2,
       checkoutId: randomUUID(),
       total: 4_250,
       currency: 'EUR',

@@ -33,7 +33,7 @@ describe('marketmesh webhooks', () => {
       body: { url: `${receiver.url}/erp`, events: ['order.*'] }
     })
     const orderId = randomUUID()
-    await notify.emit('order.shipped', { orderId, buyerId: randomUUID(), sellerId: shop.sellerId! })
+    await notify.emit('order.shipped', { orderId, buyerId: randomUUID(), sellerId: shop.sellerId!, version: 3 })
     await waitFor(async () => (await notify.db('webhook_deliveries').where({ status: 'failed' })).length === 1, { what: 'the delivery failed' })
 
     const endpoints = await cli(['webhooks', 'endpoints', '--json'], env())

@@ -1,5 +1,6 @@
-// Prints the size of @marketmesh/client as a browser app ships it: lib/ bundled with its
-// dependencies for the browser by esbuild, minified, then gzipped. A test keeps it under its budget.
+// Prints the size of @marketmesh/client as a browser app ships it: esm/ (the build a bundler
+// imports) bundled with its dependencies for the browser by esbuild, minified, then gzipped. A
+// test keeps it under its budget.
 //   npm run build && npm run bundle-size -w @marketmesh/client
 import { gzipSync } from 'node:zlib'
 import { dirname, join } from 'node:path'
@@ -11,7 +12,7 @@ const here = dirname(fileURLToPath(import.meta.url))
 /** What an app's bundler adds for the client: bytes minified, and gzipped. */
 export const measureBundle = async () => {
   const { outputFiles } = await build({
-    entryPoints: [join(here, '..', 'lib', 'index.js')],
+    entryPoints: [join(here, '..', 'esm', 'index.js')],
     bundle: true,
     minify: true,
     platform: 'browser',

@@ -10,11 +10,11 @@ import {
   type RequestParams,
   type ServiceName,
   type ServiceTypes
-} from './services'
-import { productImagesApi, type ProductImagesApi } from './images'
-import type { User } from './schema-types'
-import { Session, type Fetch, type Tokens, type TokenStorage } from './session'
-import { openStream, type Stream, type StreamOptions } from './stream'
+} from './services.js'
+import { productImagesApi, type ProductImagesApi } from './images.js'
+import type { User } from './schema-types.js'
+import { Session, type Fetch, type Tokens, type TokenStorage } from './session.js'
+import { openStream, type Stream, type StreamOptions } from './stream.js'
 
 export interface ClientOptions {
   /** One URL for all four services (a gateway in front of them)… */
@@ -29,7 +29,7 @@ export interface ClientOptions {
   refreshAheadMs?: number
   /** Told when the session ends by itself: its refresh token was refused (expired, revoked, or the account disabled). */
   onSessionEnded?: () => void
-  /** `fetch` to use; the global one by default. */
+  /** `fetch` to use; the global one by default. The stream uses it only where `fetch` streams response bodies (not in React Native). */
   fetch?: Fetch
 }
 
@@ -208,7 +208,7 @@ export const createMarketmeshClient = (options: ClientOptions): MarketmeshClient
     printJobs: app.service('print-jobs'),
     printers: app.service('printers'),
     conversations: Object.assign(app.service('conversations'), { messages: conversationMessages }),
-    stream: (streamOptions) =>
-      openStream(new URL('stream', `${urls.notify.replace(/\/$/, '')}/`).toString(), session, fetchImplementation, streamOptions)
+    // No URL objects: React Native's URL adds a trailing slash and cannot set search parameters.
+    stream: (streamOptions) => openStream(`${urls.notify.replace(/\/$/, '')}/stream`, session, options.fetch, streamOptions)
   }
 }

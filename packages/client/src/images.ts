@@ -1,5 +1,5 @@
-import type { Fetch } from './session'
-import type { ProductImage, ProductImageData, ProductImagePatch, UploadTicket } from './schema-types'
+import type { Fetch } from './session.js'
+import type { ProductImage, ProductImageData, ProductImagePatch, UploadTicket } from './schema-types.js'
 
 /** A file to upload: a browser `File`/`Blob` (its `type` is the content type) or bytes with `contentType`. */
 export type ImageFile = Blob | Uint8Array

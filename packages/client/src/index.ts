@@ -1,6 +1,6 @@
-export { createMarketmeshClient, type ClientOptions, type MarketmeshClient } from './client'
-export type { ImageFile, ProductImagesApi, UploadOptions } from './images'
-export type * from './schema-types'
+export { createMarketmeshClient, type ClientOptions, type MarketmeshClient } from './client.js'
+export type { ImageFile, ProductImagesApi, UploadOptions } from './images.js'
+export type * from './schema-types.js'
 export {
   paths,
   type CheckoutsService,
@@ -12,6 +12,6 @@ export {
   type RequestParams,
   type ServiceName,
   type ServiceTypes
-} from './services'
-export type { Tokens, TokenStorage } from './session'
-export type { EventSourceConstructor, Stream, StreamEvent, StreamEventData, StreamEventType, StreamOptions } from './stream'
+} from './services.js'
+export type { Tokens, TokenStorage } from './session.js'
+export type { EventSourceConstructor, Stream, StreamEvent, StreamEventData, StreamEventType, StreamOptions } from './stream.js'

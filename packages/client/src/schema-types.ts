@@ -1722,6 +1722,7 @@ export interface OrderCreatedData {
   orderId: string
   buyerId: string
   sellerId: string
+  version: number
   checkoutId: string
   /**
    * @minItems 1
@@ -1739,6 +1740,7 @@ export interface OrderPaidData {
   orderId: string
   buyerId: string
   sellerId: string
+  version: number
   checkoutId: string
   total: number
   currency: string
@@ -1769,6 +1771,7 @@ export interface OrderRejectedData {
   orderId: string
   buyerId: string
   sellerId: string
+  version: number
   reason: string
 }
 
@@ -1776,6 +1779,7 @@ export interface OrderCancelledData {
   orderId: string
   buyerId: string
   sellerId: string
+  version: number
   reason: string
 }
 
@@ -1783,12 +1787,14 @@ export interface OrderShippedData {
   orderId: string
   buyerId: string
   sellerId: string
+  version: number
 }
 
 export interface OrderDeliveredData {
   orderId: string
   buyerId: string
   sellerId: string
+  version: number
   productIds: string[]
 }
 
@@ -1796,6 +1802,7 @@ export interface OrderCompletedData {
   orderId: string
   buyerId: string
   sellerId: string
+  version: number
   payout: number
   commission: number
   currency: string
@@ -1805,6 +1812,7 @@ export interface OrderRefundedData {
   orderId: string
   buyerId: string
   sellerId: string
+  version: number
   amount: number
   currency: string
   /**

@@ -60,7 +60,7 @@ import type {
   UserData,
   UserPatch,
   UserQuery
-} from './schema-types'
+} from './schema-types.js'
 
 /** A page of a list: `$limit` and `$skip` of the query choose it. */
 export interface Paginated<T> {

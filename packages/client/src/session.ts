@@ -1,4 +1,4 @@
-import type { User } from './schema-types'
+import type { User } from './schema-types.js'
 
 /** What a login or a refresh gives: the access token every service takes, the refresh token that renews it, and who it is. */
 export interface Tokens {

@@ -1,4 +1,4 @@
-import { EventSource as FetchEventSource } from 'eventsource'
+import { createParser } from 'eventsource-parser'
 import type {
   Announcement,
   ConversationMessage,
@@ -16,8 +16,9 @@ import type {
   PrintJobMessage,
   PrintJobUpdateMessage,
   UserNotificationData
-} from './schema-types'
-import type { Fetch, Session } from './session'
+} from './schema-types.js'
+import type { Fetch, Session } from './session.js'
+import { streamRequestFor, type StreamRequest, type StreamResponse } from './stream-request.js'
 
 /** What `event:` each message of notify-service's `GET /stream` has, and its `data`. */
 export interface StreamEventData {
@@ -70,7 +71,7 @@ const streamEventTypes = Object.keys({
   message: 0
 } satisfies Record<StreamEventType, 0>) as StreamEventType[]
 
-/** A message, or an error with the `eventsource` package's status code and message. */
+/** A message of an EventSource, or its error (the `eventsource` package's carries the status code and a message). */
 interface SourceEvent {
   data: string
   lastEventId: string
@@ -78,7 +79,7 @@ interface SourceEvent {
   message?: string
 }
 
-/** The part of the WHATWG EventSource the stream uses: the browser's own, or the `eventsource` package's. */
+/** The part of the WHATWG EventSource the stream uses with `options.EventSource`. */
 export interface EventSourceLike {
   readonly readyState: number
   addEventListener(type: string, listener: (event: SourceEvent) => void): void
@@ -91,12 +92,15 @@ export interface StreamOptions {
   /** Resume after this id: what came since is replayed first, with no gap and no duplicate. */
   lastEventId?: number | string
   onOpen?: () => void
-  /** A failed connection; the stream retries by itself unless the session has ended. */
+  /** A failed or ended connection; the stream opens again by itself unless the session has ended. */
   onError?: (error: { message: string; status?: number }) => void
+  /** Closes the stream when aborted, like `close()`. */
+  signal?: AbortSignal
   /**
    * The browser's `EventSource` (`window.EventSource`): the access token then travels as
-   * `?token=`, since it cannot send headers. Without it, the `eventsource` package sends the token
-   * in the Authorization header (in Node and in browsers).
+   * `?token=`, since it cannot send headers. Without it, the stream is read over `fetch` (or
+   * XMLHttpRequest where `fetch` cannot stream, as in React Native), with the token in the
+   * Authorization header.
    */
   EventSource?: EventSourceConstructor
 }
@@ -109,35 +113,163 @@ export interface Stream {
 
 const CLOSED = 2
 const MAX_BACKOFF_MS = 30_000
+/** The wait before opening again until the server says how long (`retry`), as browsers' EventSource. */
+const DEFAULT_RETRY_MS = 3_000
+const knownTypes = new Set<string>(streamEventTypes)
+
+const messageOf = (id: string | undefined, type: StreamEventType, data: string) =>
+  ({ id: id ? Number(id) : undefined, type, data: JSON.parse(data) }) as StreamEvent
+
+/** `streamUrl` with the parameters that have a value, built as text (React Native's URLSearchParams cannot set any). */
+const urlWith = (streamUrl: string, parameters: Record<string, string | undefined>) => {
+  const query = Object.entries(parameters).flatMap(([name, value]) => (value === undefined ? [] : [`${name}=${encodeURIComponent(value)}`]))
+  return query.length === 0 ? streamUrl : `${streamUrl}${streamUrl.includes('?') ? '&' : '?'}${query.join('&')}`
+}
+
+/** Why a stream was refused: the error's message from its JSON body, or its status. */
+const refusalOf = async (response: StreamResponse) => {
+  let body = ''
+  await response.read((text) => (body += text)).catch(() => undefined)
+  try {
+    const { message } = JSON.parse(body) as { message?: unknown }
+    if (typeof message === 'string') return message
+  } catch {
+    // Not a Feathers error: a proxy's page.
+  }
+  return `The stream was refused (${response.status})`
+}
 
 /**
  * `GET /stream` of notify-service, resumed across reconnections, token renewals and restarts
  * of the service: every reconnection asks for what came after the last id it got.
  */
-export const openStream = (streamUrl: string, session: Session, fetchImplementation: Fetch, options: StreamOptions): Stream => {
-  const NativeEventSource = options.EventSource
+export const openStream = (streamUrl: string, session: Session, fetchImplementation: Fetch | undefined, options: StreamOptions): Stream => {
+  const stream = options.EventSource
+    ? openEventSource(streamUrl, session, options.EventSource, options)
+    : readStream(streamUrl, session, streamRequestFor(fetchImplementation), options)
+  options.signal?.addEventListener('abort', () => stream.close(), { once: true })
+  if (options.signal?.aborted) stream.close()
+  return stream
+}
+
+/**
+ * The stream read off the wire with eventsource-parser, as an EventSource would: opened again
+ * after the `retry` the server sends when the connection ends or breaks (then after longer
+ * waits, up to 30 s, while it keeps failing), asking for what came after the last id with
+ * `?lastEventId=`. A refused token is renewed once; refused again, or with the session ended,
+ * the stream stops.
+ */
+const readStream = (streamUrl: string, session: Session, request: StreamRequest, options: StreamOptions): Stream => {
+  let lastEventId = options.lastEventId === undefined ? undefined : String(options.lastEventId)
+  let retryMs = DEFAULT_RETRY_MS
+  let failures = 0
+  let closed = false
+  // Each connection's own, so that nothing of an ended one stays attached to the stream.
+  let connection: AbortController | undefined
+  let wake: (() => void) | undefined
+
+  const parser = createParser({
+    onRetry: (ms) => (retryMs = ms),
+    onEvent: ({ event, id, data }) => {
+      if (id) lastEventId = id
+      if (!event || !knownTypes.has(event)) return
+      try {
+        options.onEvent(messageOf(id, event as StreamEventType, data))
+      } catch (error) {
+        // As an EventSource's listener: reported, and the stream goes on.
+        setTimeout(() => {
+          throw error
+        })
+      }
+    }
+  })
+
+  const headersWith = (token: string | undefined): Record<string, string> => ({
+    Accept: 'text/event-stream',
+    ...(token ? { Authorization: `Bearer ${token}` } : {})
+  })
+
+  /** One connection, read to its end: how long to wait before the next, or undefined to stop. */
+  const connect = async (signal: AbortSignal): Promise<number | undefined> => {
+    const url = urlWith(streamUrl, { lastEventId })
+    const token = await session.accessToken()
+    let response = await request(url, headersWith(token), signal)
+    if (response.status === 401 && token) {
+      response.cancel()
+      const renewed = await session.renew(token)
+      if (renewed) response = await request(url, headersWith(renewed), signal)
+    }
+    if (response.status !== 200 || !response.header('content-type')?.startsWith('text/event-stream')) {
+      options.onError?.({ message: await refusalOf(response), status: response.status })
+      if (response.status === 401 || !session.signedIn) return undefined
+      failures++
+      return Math.max(Number(response.header('retry-after')) * 1000 || 0, backoff())
+    }
+    failures = 0
+    options.onOpen?.()
+    parser.reset()
+    const end = await response.read((text) => parser.feed(text))
+    if (end === 'full') return 0
+    options.onError?.({ message: 'The stream ended' })
+    return retryMs
+  }
+
+  const backoff = () => Math.min(MAX_BACKOFF_MS, retryMs * 2 ** (failures - 1))
+
+  const run = async () => {
+    while (!closed) {
+      let waitMs: number | undefined
+      connection = new AbortController()
+      try {
+        waitMs = await connect(connection.signal)
+      } catch (error) {
+        if (closed) return
+        options.onError?.({ message: (error as Error).message })
+        failures++
+        waitMs = session.signedIn ? backoff() : undefined
+      } finally {
+        connection.abort()
+      }
+      if (waitMs === undefined || closed) return
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, waitMs)
+        wake = () => {
+          clearTimeout(timer)
+          resolve()
+        }
+      })
+    }
+  }
+  void run()
+
+  return {
+    get lastEventId() {
+      return lastEventId
+    },
+    close() {
+      closed = true
+      connection?.abort()
+      wake?.()
+    }
+  }
+}
+
+/** The stream over the browser's own EventSource, which reconnects by itself with Last-Event-ID. */
+const openEventSource = (streamUrl: string, session: Session, NativeEventSource: EventSourceConstructor, options: StreamOptions): Stream => {
   let lastEventId = options.lastEventId === undefined ? undefined : String(options.lastEventId)
   let source: EventSourceLike | undefined
   let closed = false
   let failures = 0
   let reopening: ReturnType<typeof setTimeout> | undefined
 
-  const urlWith = (parameters: Record<string, string | undefined>) => {
-    const url = new URL(streamUrl)
-    for (const [name, value] of Object.entries(parameters)) if (value !== undefined) url.searchParams.set(name, value)
-    return url.toString()
-  }
-
   const open = async () => {
-    const next = NativeEventSource
-      ? new NativeEventSource(urlWith({ lastEventId, token: await session.accessToken() }))
-      : new FetchEventSource(urlWith({ lastEventId }), { fetch: session.authorizedFetch(fetchImplementation) })
+    const next = new NativeEventSource(urlWith(streamUrl, { lastEventId, token: await session.accessToken() }))
     if (closed) return next.close()
     source = next
     for (const type of streamEventTypes) {
       next.addEventListener(type, (message) => {
         if (message.lastEventId) lastEventId = message.lastEventId
-        options.onEvent({ id: message.lastEventId ? Number(message.lastEventId) : undefined, type, data: JSON.parse(message.data) } as StreamEvent)
+        options.onEvent(messageOf(message.lastEventId, type, message.data))
       })
     }
     next.addEventListener('open', () => {
@@ -148,7 +280,7 @@ export const openStream = (streamUrl: string, session: Session, fetchImplementat
       options.onError?.({ message: event.message ?? 'The stream failed', status: event.code })
       // Open, or CONNECTING again: the EventSource reconnects by itself, with Last-Event-ID.
       if (closed || next.readyState !== CLOSED) return
-      // Closed for good: a refused token (already renewed once, or no session), or a browser's EventSource after an HTTP error.
+      // Closed for good: after an HTTP error (a refused token among them); with no session, nothing to open again with.
       if (event.code === 401 || !session.signedIn) return
       failures++
       reopening = setTimeout(() => void open().catch(reportFailure), Math.min(MAX_BACKOFF_MS, 500 * 2 ** failures))

@@ -50,10 +50,10 @@ describe('the packed @marketmesh/client in an empty project', () => {
       join(project, 'tsconfig.json'),
       JSON.stringify({
         compilerOptions: { target: 'ES2022', module: 'nodenext', lib: ['ES2023', 'DOM'], types: [], strict: true, skipLibCheck: false },
-        files: ['consumer.ts']
+        files: ['consumer.ts', 'require.cts']
       })
     )
-    copyFileSync(join(__dirname, 'consumer', 'consumer.ts'), join(project, 'consumer.ts'))
+    for (const file of ['consumer.ts', 'require.cts']) copyFileSync(join(__dirname, 'consumer', file), join(project, file))
     await run('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline'], { cwd: project })
   }, 240_000)
 
@@ -76,6 +76,27 @@ describe('the packed @marketmesh/client in an empty project', () => {
     expect(stdout).toBe('')
     expect(existsSync(join(project, 'consumer.js'))).toBe(true)
   }, 180_000)
+
+  it('is the same API by require() (the CommonJS build) and by import (the ES module build)', async () => {
+    const node = async (...args: string[]) => (await run(process.execPath, args, { cwd: project })).stdout.trim()
+    // require.cjs: require.cts as the type-check above compiled it.
+    const required = JSON.parse(await node(join(project, 'require.cjs')))
+    const imported = JSON.parse(
+      await node(
+        '--input-type=module',
+        '--eval',
+        `import * as marketmesh from '@marketmesh/client'
+         const mm = marketmesh.createMarketmeshClient({ baseUrl: 'http://localhost:3030' })
+         console.log(JSON.stringify({ exports: Object.keys(marketmesh).sort(), client: Object.keys(mm).sort() }))`
+      )
+    )
+    expect(required.exports).toEqual(['createMarketmeshClient', 'paths'])
+    expect(required.client).toContain('stream')
+    expect(imported).toEqual(required)
+    // Each from its own build, by the `exports` conditions.
+    expect(await node('--eval', "console.log(require.resolve('@marketmesh/client'))")).toMatch(/client[\\/]lib[\\/]index\.js$/)
+    expect(await node('--input-type=module', '--eval', "console.log(import.meta.resolve('@marketmesh/client'))")).toMatch(/client\/esm\/index\.js$/)
+  })
 
   it('registers, logs in, lists products, renews the token once after expiry and after 401s, and logs out', async () => {
     const { stdout } = await run(process.execPath, [join(project, 'consumer.js')], {

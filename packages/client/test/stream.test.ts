@@ -1,6 +1,6 @@
 import { EventSource } from 'eventsource'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { waitFor } from '@marketmesh/test-support'
+import { metricValue, waitFor } from '@marketmesh/test-support'
 import { accessToken } from '@marketmesh/test-support/tokens'
 import { createApp } from '@marketmesh/notify-service'
 import { orderPaid, userRegistered } from '@marketmesh/test-support/events'
@@ -54,5 +54,18 @@ describe('mm.stream() on notify-service', () => {
     stream.close()
     const received = events.find((event) => event.type === 'order.paid' && event.data.orderId === paid.orderId)
     expect(received).toMatchObject({ type: 'order.paid', data: { total: paid.total, lines: paid.lines } })
+  })
+
+  it('closes when its signal is aborted: notify-service sees the connection go', async () => {
+    const mm = createMarketmeshClient({ baseUrl: notify.url, token: accessToken(customer) })
+    const openStreams = () => metricValue(notify.app.get('metrics'), 'sse_connections', { kind: 'buyer' })
+    await waitFor(async () => (await openStreams()) === 0, { what: 'the other tests’ streams gone' })
+    const aborting = new AbortController()
+    let opened = 0
+    mm.stream({ onEvent: () => {}, onOpen: () => opened++, signal: aborting.signal })
+    await waitFor(() => opened === 1, { what: 'the stream open' })
+    expect(await openStreams()).toBe(1)
+    aborting.abort()
+    await waitFor(async () => (await openStreams()) === 0, { what: 'notify-service to see the stream closed' })
   })
 })

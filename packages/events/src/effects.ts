@@ -6,6 +6,7 @@ import { afterCommit, queryPooled } from './knex-internals'
 import { CoalescingRunner } from './coalescing-runner'
 import type { EventMetrics } from './metrics'
 import { purgeInBatches } from './purge'
+import { currentTraceparent, inSpan, subjectAttributes } from './tracing'
 
 /** One piece of work outside the database, as its performer gets it. */
 export interface SideEffect<P = unknown> {
@@ -47,6 +48,7 @@ interface ClaimedRow {
   key: string
   payload: unknown
   attempts: number
+  traceparent: string | null
 }
 
 const PURGE_INTERVAL_MS = 60 * 60_000
@@ -60,11 +62,18 @@ const CLAIM = `
           ORDER BY run_after
           LIMIT $2
             FOR UPDATE SKIP LOCKED)
-  RETURNING id, kind, key, payload, attempts`
+  RETURNING id, kind, key, payload, attempts, traceparent`
 
 const MARK_DONE = `UPDATE side_effects SET status = 'done', finished_at = now(), last_error = NULL WHERE id = ANY($1::uuid[])`
 
 const STOP_GRACE_MS = 5_000
+
+const effectAttributes = ({ kind, key, attempt, payload }: SideEffect) => ({
+  ...subjectAttributes(payload),
+  'marketmesh.side_effect': kind,
+  'marketmesh.side_effect_key': key,
+  'marketmesh.attempt': attempt
+})
 
 /**
  * Side effects that must happen once although their cause may be handled more than once (a
@@ -73,7 +82,8 @@ const STOP_GRACE_MS = 5_000
  * `SKIP LOCKED`), calls the kind's performer with the row's stable id, and marks it done, or
  * retries it later. Scheduling the same kind and key twice keeps the first. A runner that dies
  * mid-call leaves the row to be claimed again after the lease, with the same id: performers
- * must pass that id on as an idempotency key.
+ * must pass that id on as an idempotency key. Scheduled under a span (a handler's), it is carried
+ * out in a child span of it.
  */
 export class SideEffects {
   private readonly performers = new Map<string, { perform: SideEffectPerformer; options: PerformerOptions }>()
@@ -126,6 +136,7 @@ export class SideEffects {
         kind,
         key,
         payload: JSON.stringify(payload),
+        traceparent: currentTraceparent(),
         ...(delayMs > 0 && { run_after: trx.raw('now() + make_interval(secs => ?::float / 1000)', [delayMs]) })
       })
       .onConflict(['kind', 'key'])
@@ -135,6 +146,15 @@ export class SideEffects {
     if (inserted) return inserted.id
     const existing = await trx('side_effects').where({ kind, key }).first('id')
     return existing.id
+  }
+
+  /**
+   * The statement that drops the effects of `kinds` with `key` not yet begun (timers whose moment
+   * has not come, say, made moot by a step), for the caller to run, or to put in a statement of its
+   * own (`trx.with(...)`). One begun is left to finish: its performer decides by the state it finds.
+   */
+  unschedule(trx: Knex.Transaction, kinds: string[], key: string) {
+    return trx('side_effects').whereIn('kind', kinds).andWhere({ key, status: 'pending', attempts: 0 }).delete()
   }
 
   start() {
@@ -198,7 +218,9 @@ export class SideEffects {
     const effect: SideEffect = { id: row.id, kind: row.kind, key: row.key, payload: row.payload, attempt: row.attempts }
     const { perform, options } = this.performers.get(row.kind)!
     try {
-      await perform(effect)
+      if (row.traceparent)
+        await inSpan(`effect ${row.kind}`, { parent: row.traceparent, attributes: effectAttributes(effect) }, () => perform(effect))
+      else await perform(effect)
       this.finished.push(row)
       this.marker.wake()
     } catch (error) {

@@ -38,7 +38,8 @@ const productFields = {
   imageIds: Type.Optional(Type.Array(Id, { maxItems: 100 }))
 }
 
-const orderRef = { orderId: Id, buyerId: Id, sellerId: Id }
+// Every order event carries the order's revision after the change it reports.
+const orderRef = { orderId: Id, buyerId: Id, sellerId: Id, version: Revision }
 const orderLine = Type.Object({
   productId: Id,
   quantity: Type.Integer({ minimum: 1 }),

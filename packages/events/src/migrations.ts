@@ -84,5 +84,17 @@ export const eventBackboneMigrations: MigrationList = {
       await knex.schema.dropTable('tombstones')
       await knex.schema.dropTable('interrupted_events')
     }
+  },
+  '0000_event_backbone_3': {
+    async up(knex) {
+      // The W3C trace context of the span that wrote the row (null when not tracing): the relay's
+      // publish and the side effect's run continue that trace, whichever instance they run on.
+      await knex.schema.alterTable('outbox', (table) => table.text('traceparent'))
+      await knex.schema.alterTable('side_effects', (table) => table.text('traceparent'))
+    },
+    async down(knex) {
+      await knex.schema.alterTable('side_effects', (table) => table.dropColumn('traceparent'))
+      await knex.schema.alterTable('outbox', (table) => table.dropColumn('traceparent'))
+    }
   }
 }

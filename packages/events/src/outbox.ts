@@ -10,14 +10,17 @@ import { EVENT_VERSION, type EventData, type EventEnvelope, type EventType } fro
 import type { EventMetrics } from './metrics'
 import { purgeInBatches } from './purge'
 import { REQUEST_ID_HEADER } from './topology'
+import { currentTraceparent, eventAttributes, inSpan, SpanKind, TRACEPARENT, traceparentOf } from './tracing'
 import { assertEventData } from './validation'
 
-const insertEvents = (count: number) => `INSERT INTO outbox (event_id, type, envelope) VALUES ${Array(count).fill('(?, ?, ?)').join(', ')}`
+const insertEvents = (count: number) =>
+  `INSERT INTO outbox (event_id, type, envelope, traceparent) VALUES ${Array(count).fill('(?, ?, ?, ?)').join(', ')}`
 
 /**
  * Writes events to the outbox inside the caller's transaction, in one statement: they are
  * published if and only if that transaction commits, in the order given. They carry the cause of
- * the caller's `withEventCause`; without one, each event starts its own correlation.
+ * the caller's `withEventCause`; without one, each event starts its own correlation. The span
+ * active in the caller (a request's, a handler's) is stored with them: the relay's publish is its child.
  */
 export const writeToOutbox = async <T extends EventType>(
   trx: Knex.Transaction,
@@ -42,7 +45,8 @@ export const writeToOutbox = async <T extends EventType>(
       data
     }
   })
-  const values = envelopes.flatMap((envelope) => [envelope.id, type, JSON.stringify(envelope)])
+  const traceparent = currentTraceparent()
+  const values = envelopes.flatMap((envelope) => [envelope.id, type, JSON.stringify(envelope), traceparent])
   await trx.raw(insertEvents(envelopes.length), values)
   return envelopes
 }
@@ -70,6 +74,8 @@ interface UnsentRow {
   source: string
   occurred_at: string
   correlation_id: string
+  data: unknown
+  traceparent: string | null
 }
 
 // Session advisory lock key: one relay at a time per database keeps the publish order.
@@ -82,7 +88,8 @@ const PURGE_INTERVAL_MS = 15 * 60_000
 
 const READ_UNSENT = `
   SELECT id, event_id, type, envelope::text AS body, envelope->>'source' AS source,
-         envelope->>'occurredAt' AS occurred_at, envelope->>'correlationId' AS correlation_id
+         envelope->>'occurredAt' AS occurred_at, envelope->>'correlationId' AS correlation_id,
+         traceparent, CASE WHEN traceparent IS NOT NULL THEN envelope->'data' END AS data
     FROM outbox
    WHERE sent_at IS NULL AND id <> ALL($1::bigint[])
    ORDER BY id
@@ -237,20 +244,32 @@ export class OutboxRelay {
   }
 
   private publish(rows: UnsentRow[]) {
+    return Promise.all(rows.map((row) => (row.traceparent ? this.publishTraced(row, row.traceparent) : this.publishOne(row))))
+  }
+
+  /** A row written under a span: published in a child span of it, whose context the message carries. */
+  private publishTraced(row: UnsentRow, parent: string) {
+    const attributes = {
+      ...eventAttributes(row.type, row.data),
+      'messaging.system': 'rabbitmq',
+      'messaging.operation.type': 'send',
+      'messaging.destination.name': this.options.broker.exchanges.events,
+      'messaging.message.id': row.event_id
+    }
+    return inSpan(`publish ${row.type}`, { kind: SpanKind.PRODUCER, parent, attributes }, (span) => this.publishOne(row, traceparentOf(span)))
+  }
+
+  private publishOne(row: UnsentRow, traceparent?: string | null) {
     const { broker } = this.options
-    return Promise.all(
-      rows.map((row) =>
-        broker.publish(broker.exchanges.events, row.type, Buffer.from(row.body), {
-          messageId: row.event_id,
-          type: row.type,
-          appId: row.source,
-          contentType: 'application/json',
-          timestamp: Math.floor(Date.parse(row.occurred_at) / 1000),
-          correlationId: row.correlation_id,
-          headers: { [REQUEST_ID_HEADER]: row.correlation_id }
-        })
-      )
-    )
+    return broker.publish(broker.exchanges.events, row.type, Buffer.from(row.body), {
+      messageId: row.event_id,
+      type: row.type,
+      appId: row.source,
+      contentType: 'application/json',
+      timestamp: Math.floor(Date.parse(row.occurred_at) / 1000),
+      correlationId: row.correlation_id,
+      headers: { [REQUEST_ID_HEADER]: row.correlation_id, ...(traceparent && { [TRACEPARENT]: traceparent }) }
+    })
   }
 
   private async markSent(connection: pg.Client, rows: UnsentRow[]) {

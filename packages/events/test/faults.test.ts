@@ -275,4 +275,32 @@ describe('side effects', () => {
     const repeated = calls.filter((id, index) => calls.indexOf(id) !== index)
     expect(repeated).toHaveLength(1)
   })
+
+  it('are dropped by unschedule while not begun; one begun is left to finish', async () => {
+    const { consumer } = await twoServices()
+    const { effects } = consumer.bus
+    const calls: string[] = []
+    let release: () => void = () => undefined
+    effects.perform<{ key: string }>('reminder', async ({ key }) => {
+      calls.push(key)
+      if (key === 'begun') await new Promise<void>((resolve) => (release = resolve))
+    })
+    await consumer.db.transaction(async (trx) => {
+      await effects.schedule(trx, 'reminder', 'begun', {})
+      await effects.schedule(trx, 'reminder', 'later', {}, { delayMs: 60_000 })
+      await effects.schedule(trx, 'reminder', 'kept', {}, { delayMs: 60_000 })
+    })
+    await consumer.bus.start()
+    await waitFor(() => calls.includes('begun'), { what: 'the first reminder under way' })
+    await consumer.db.transaction(async (trx) => {
+      expect(await effects.unschedule(trx, ['reminder'], 'later')).toBe(1)
+      expect(await effects.unschedule(trx, ['reminder'], 'begun')).toBe(0)
+    })
+    release()
+    await waitFor(async () => (await consumer.db('side_effects').where({ key: 'begun', status: 'done' }).first()) !== undefined, {
+      what: 'the begun one done'
+    })
+    expect(await consumer.db('side_effects').orderBy('key').pluck('key')).toEqual(['begun', 'kept'])
+    expect(calls).toEqual(['begun'])
+  })
 })

@@ -66,7 +66,7 @@ export const emitInTransaction = (bus: EventBus, db: Knex, count = 1) =>
 export const effectsOf = (db: Knex) => db('effects').select('order_id', 'applications')
 export const unsent = async (db: Knex) => Number((await db('outbox').whereNull('sent_at').count({ n: '*' }))[0].n)
 
-/** A plain queue bound to every event of the prefix: the message ids in the order the broker received them. */
+/** A plain queue bound to every event of the prefix: the message ids in the order the broker received them, and their headers. */
 export const watchEverything = async (prefix: string) => {
   const connection = await amqplib.connect(AMQP)
   afterThisTest(() => connection.close())
@@ -75,6 +75,15 @@ export const watchEverything = async (prefix: string) => {
   const { queue } = await channel.assertQueue('', { exclusive: true })
   await channel.bindQueue(queue, exchangeNames(prefix).events, '#')
   const received: string[] = []
-  await channel.consume(queue, (message) => message && received.push(message.properties.messageId), { noAck: true })
-  return { received }
+  const headers: Array<Record<string, unknown>> = []
+  await channel.consume(
+    queue,
+    (message) => {
+      if (!message) return
+      received.push(message.properties.messageId)
+      headers.push(message.properties.headers ?? {})
+    },
+    { noAck: true }
+  )
+  return { received, headers }
 }

@@ -73,6 +73,31 @@ describe('knex internals the kit relies on', () => {
     expect(rows).toEqual([{ answer: 42 }])
     expect(db.client.pool.numUsed()).toBe(0)
   })
+
+  it('queryPooled with local settings runs the query in a transaction of its own with them, and rolls back a failing one', async () => {
+    // One connection: what the next query sees is what the first left on it.
+    const single = createKnex({ client: 'pg', connection: url, pool: { min: 0, max: 1 } })
+    try {
+      const [inside] = await queryPooled<{ synchronous_commit: string }>(single, 'SHOW synchronous_commit', [], { synchronous_commit: 'off' })
+      expect(inside).toEqual({ synchronous_commit: 'off' })
+      expect((await single.raw('SHOW synchronous_commit')).rows).toEqual([{ synchronous_commit: 'on' }])
+      const before = await single('rows').count({ n: '*' })
+      await expect(
+        queryPooled(
+          single,
+          'WITH added AS (INSERT INTO rows (old) VALUES (true) RETURNING id) SELECT 1 / (SELECT count(*) - count(*) FROM added)',
+          [],
+          {
+            synchronous_commit: 'off'
+          }
+        )
+      ).rejects.toThrow(/division by zero/)
+      expect(await single('rows').count({ n: '*' })).toEqual(before)
+      expect((await single.raw('SELECT txid_current_if_assigned() AS open')).rows).toEqual([{ open: null }])
+    } finally {
+      await single.destroy()
+    }
+  })
 })
 
 describe('purgeInBatches', () => {

@@ -7,6 +7,7 @@ import * as printing from './0005_printing'
 import * as streamControlInCode from './0006_stream_control_in_code'
 import * as conversations from './0007_conversations'
 import * as webhooks from './0008_webhooks'
+import * as traceContext from './0009_trace_context'
 
 /** This service's migrations, run in name order after the event backbone's. */
 export const migrations: MigrationList = {
@@ -18,5 +19,6 @@ export const migrations: MigrationList = {
   '0005_printing': printing,
   '0006_stream_control_in_code': streamControlInCode,
   '0007_conversations': conversations,
-  '0008_webhooks': webhooks
+  '0008_webhooks': webhooks,
+  '0009_trace_context': traceContext
 }

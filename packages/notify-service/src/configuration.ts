@@ -27,7 +27,11 @@ export const settingsSchema = serviceSettingsSchema({
     /** Where the live orders page (`GET /live`) signs sellers in: user-service's public URL. */
     userServiceUrl: Type.String({ pattern: '^https?://.+' }),
     /** Where the live page reads the seller's earnings (`GET /ledger`): order-service's public URL. */
-    orderServiceUrl: Type.String({ pattern: '^https?://.+' })
+    orderServiceUrl: Type.String({ pattern: '^https?://.+' }),
+    /** Where the live page reads the images of the products ordered: catalog-service's public URL (required in production). */
+    catalogServiceUrl: Type.String({ pattern: '^https?://.+' }),
+    /** catalog-service's `MEDIA_PUBLIC_URL` (a CDN), where its image URLs point; empty: catalog-service's own `/media`. */
+    mediaUrl: Type.String({ pattern: '^(https?://.+)?$' })
   }),
   printing: Type.Object({
     /** A claimed job not confirmed (printed or failed) within this becomes `unconfirmed`, and is not sent again by itself. */
@@ -65,7 +69,9 @@ export const settingsSchema = serviceSettingsSchema({
     /** Finished deliveries (and their attempts) are kept this long in the delivery log. */
     deliveryRetention: durationSetting,
     /** The most endpoints one seller or admin may have. */
-    maxEndpointsPerOwner: Type.Integer({ minimum: 1 })
+    maxEndpointsPerOwner: Type.Integer({ minimum: 1 }),
+    /** Keys the endpoints' signing secrets are encrypted with at rest: the first seals, any opens (rotation). */
+    secretKeys: Type.Array(Type.String({ minLength: 32 }), { minItems: 1 })
   }),
   conversations: Type.Object({
     /** A party with no open stream is mailed new messages of a conversation at most once per this. */
@@ -86,6 +92,8 @@ export const environment: typeof baseEnvironment = {
   STREAM_LIMIT_PER_ADDRESS: 'stream.maxPerAddress',
   LIVE_USER_SERVICE_URL: 'live.userServiceUrl',
   LIVE_ORDER_SERVICE_URL: 'live.orderServiceUrl',
+  LIVE_CATALOG_SERVICE_URL: 'live.catalogServiceUrl',
+  LIVE_MEDIA_URL: 'live.mediaUrl',
   PRINT_CONFIRM_TIMEOUT: 'printing.confirmTimeout',
   PRINTER_ONLINE_WINDOW: 'printing.onlineWindow',
   CLOUDPRNT_COLUMNS: 'printing.cloudprntColumns',
@@ -102,6 +110,7 @@ export const environment: typeof baseEnvironment = {
   WEBHOOK_PER_ENDPOINT_CONCURRENCY: 'webhooks.perEndpointConcurrency',
   WEBHOOK_POLL_INTERVAL: 'webhooks.pollInterval',
   WEBHOOK_DELIVERY_RETENTION: 'webhooks.deliveryRetention',
+  WEBHOOK_SECRET_KEYS: 'webhooks.secretKeys',
   WEBHOOK_MAX_ENDPOINTS_PER_OWNER: 'webhooks.maxEndpointsPerOwner',
   CONVERSATION_MAIL_AFTER: 'conversations.mailAfter'
 }

@@ -34,7 +34,7 @@ describe('e-mail', () => {
     await notify.emit('user.email_verification_requested', emailVerificationRequested(shopUser))
     const paidEvent = envelope('order.paid', paid)
     await notify.publishRaw(paidEvent)
-    await notify.emit('order.shipped', { orderId: paid.orderId, buyerId: ada.id, sellerId: shop.sellerId! })
+    await notify.emit('order.shipped', { orderId: paid.orderId, buyerId: ada.id, sellerId: shop.sellerId!, version: 3 })
     await waitFor(() => smtp!.received.length >= 5, { what: '5 mails' })
     // A redelivery of the paid order mails nothing more.
     await notify.publishRaw(paidEvent)

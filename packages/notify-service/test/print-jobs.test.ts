@@ -108,6 +108,7 @@ describe('print jobs', () => {
       orderId: paid.orderId,
       buyerId: paid.buyerId,
       sellerId: paid.sellerId,
+      version: 3,
       reason: 'cancelled_by_buyer'
     })
 
@@ -154,7 +155,13 @@ describe('print jobs', () => {
     // A claim in progress: the job's row locked by a transaction that will roll back.
     const claiming = await notify.db.transaction()
     await claiming('print_jobs').where({ id: job.id }).forUpdate().first()
-    await notify.emit('order.cancelled', { orderId: paid.orderId, buyerId: paid.buyerId, sellerId: paid.sellerId, reason: 'cancelled_by_buyer' })
+    await notify.emit('order.cancelled', {
+      orderId: paid.orderId,
+      buyerId: paid.buyerId,
+      sellerId: paid.sellerId,
+      version: 3,
+      reason: 'cancelled_by_buyer'
+    })
     await waitFor(
       async () => (await notify.db('notifications').where({ type: 'order.cancelled' }).whereRaw(`data->>'orderId' = ?`, [paid.orderId])).length === 1,
       { what: 'the cancellation handled' }

@@ -17,8 +17,15 @@ const productionStart = async (label: string, env: Record<string, string> = {}) 
   }
 }
 
-it('stops a production start without APP_URL, naming it: account links must not point at a developer’s machine', async () => {
-  expect(await productionStart('notify_production')).toContain('setting "mail.appUrl" (env APP_URL): must match pattern')
+it('stops a production start without APP_URL or LIVE_CATALOG_SERVICE_URL, naming them: links and the live page must not point at a developer’s machine', async () => {
+  const outcome = await productionStart('notify_production')
+  expect(outcome).toContain('setting "mail.appUrl" (env APP_URL): must match pattern')
+  expect(outcome).toContain('setting "live.catalogServiceUrl" (env LIVE_CATALOG_SERVICE_URL): must match pattern')
+})
+
+it('stops a production start without WEBHOOK_SECRET_KEYS, naming it: the webhook secrets are never stored under the development key', async () => {
+  const outcome = await productionStart('notify_production_webhook_keys', { APP_URL: 'https://shop.example.com', SMTP_URL: 'smtp://127.0.0.1:9' })
+  expect(outcome).toContain('setting "webhooks.secretKeys" (env WEBHOOK_SECRET_KEYS)')
 })
 
 it('stops a production start without SMTP_URL, naming it: the development default writes mails to a folder nobody reads', async () => {

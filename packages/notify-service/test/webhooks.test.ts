@@ -1,7 +1,9 @@
+import pg from 'pg'
 import { Webhook } from 'standardwebhooks'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { waitFor } from '@marketmesh/test-support'
 import { startWebhookReceiver, type WebhookReceiver } from '@marketmesh/test-support/webhook-receiver'
+import { SecretBox } from '../src/webhooks/secret-box'
 import { sendWebhook } from '../src/webhooks/target'
 import { admin, buyer, orderPaid, orderRef, seller, startNotify, userRegistered, type Notify } from './helpers'
 
@@ -43,6 +45,10 @@ describe('webhook endpoints and deliveries', () => {
     const shown = await notify.call('GET', `/webhook-endpoints/${endpoint.id}`, { as: owner })
     expect(shown.status).toBe(200)
     expect(shown.body.secret).toBeUndefined()
+    // Stored sealed: the row holds nothing of the secret, and opens to it with the service's key.
+    const stored = await notify.db('webhook_endpoints').where({ id: endpoint.id }).first('secret')
+    expect(stored.secret).not.toContain(endpoint.secret.slice(6, 20))
+    expect(new SecretBox(notify.app.get('webhooks').secretKeys).open(stored.secret)).toBe(endpoint.secret)
     expect((await notify.call('GET', '/webhook-endpoints', { as: owner })).body.map((row: { id: string }) => row.id)).toEqual([endpoint.id])
 
     const paid = orderPaid(buyer(), owner)
@@ -341,6 +347,38 @@ describe('webhook targets when private addresses are not allowed', () => {
       expect(redirecting.received).toHaveLength(1)
     } finally {
       await redirecting.close()
+    }
+  })
+})
+
+describe('a stopping webhook sender', () => {
+  it('gives back the deliveries it claimed and had not sent: due at once, their attempt not counted', async () => {
+    const receiver = await startWebhookReceiver(() => ({ status: 204, delayMs: 1_000 }))
+    const notify = await startNotify('notify_webhooks_stop', { webhooks: { ...webhookSettings.webhooks, perEndpointConcurrency: 1 } })
+    const database = new pg.Pool({ connectionString: notify.settings.postgresql.connection })
+    try {
+      const shop = seller()
+      const { status } = await notify.call('POST', '/webhook-endpoints', { as: shop, body: { url: `${receiver.url}/slow`, events: ['order.*'] } })
+      expect(status).toBe(201)
+      for (let index = 0; index < 3; index++) await notify.emit('order.shipped', orderRef(buyer(), shop))
+      // One in flight (its endpoint's share), one more claimed ahead of its slot.
+      const claimed = async () => (await database.query('SELECT id FROM webhook_deliveries WHERE attempts = 1')).rows.length
+      await waitFor(async () => receiver.received.length === 1 && (await claimed()) === 2, { what: 'one delivery sent and one claimed ahead' })
+      await notify.app.teardown()
+      const { rows } = await database.query<{ status: string; attempts: number; due: boolean }>(
+        'SELECT status, attempts, "runAfter" <= now() AS due FROM webhook_deliveries ORDER BY status DESC, attempts DESC'
+      )
+      // The one in flight was answered and recorded before the sender stopped.
+      expect(rows).toEqual([
+        { status: 'succeeded', attempts: 1, due: expect.any(Boolean) },
+        { status: 'pending', attempts: 0, due: true },
+        { status: 'pending', attempts: 0, due: true }
+      ])
+      expect(receiver.received).toHaveLength(1)
+    } finally {
+      await database.end()
+      await notify.close()
+      await receiver.close()
     }
   })
 })

@@ -1,4 +1,4 @@
-import { createServiceApp, packageRoot } from '@marketmesh/shared'
+import { createServiceApp, packageRoot, rateLimits } from '@marketmesh/shared'
 import { migrations } from '../migrations'
 import { environment, settingsSchema } from './configuration'
 import { events } from './events'
@@ -13,7 +13,7 @@ export const createApp = (overrides?: Record<string, unknown>) =>
     environment,
     overrides,
     migrations,
-    services,
+    services: (app) => app.configure(rateLimits).configure(services),
     events,
     rawBodyPaths: [PAYMENT_WEBHOOKS_PATH]
   })

@@ -25,6 +25,16 @@ export const settingsSchema = serviceSettingsSchema({
   paymentTestProvider: Type.Boolean(),
   /** The secret the `test` provider signs its webhooks with (at least 16 characters while it is on). */
   paymentTestWebhookSecret: Type.String(),
+  /** POST /payout-accounts: how many a seller may make within the window (each asks the provider; then 429). */
+  payoutAccountRateLimit: Type.Object({
+    window: durationSetting,
+    maxPerSeller: Type.Integer({ minimum: 1 })
+  }),
+  /** POST /payment-webhooks/:provider: how many requests a source IP may make within the window (then 429; a provider retries later). */
+  paymentWebhookRateLimit: Type.Object({
+    window: durationSetting,
+    maxPerIp: Type.Integer({ minimum: 1 })
+  }),
   /** How long POST /checkouts waits for the provider's answer to the authorization before answering `authorizing`, e.g. `5s`. */
   checkoutPaymentWait: durationSetting,
   /** The Stripe provider, registered as `stripe` when a secret key is set (docs/stripe.md). */
@@ -55,6 +65,10 @@ export const environment: typeof baseEnvironment = {
   PAYMENT_TEST_PROVIDER: 'paymentTestProvider',
   PAYMENT_TEST_WEBHOOK_SECRET: 'paymentTestWebhookSecret',
   CHECKOUT_PAYMENT_WAIT: 'checkoutPaymentWait',
+  PAYOUT_ACCOUNT_RATE_LIMIT_WINDOW: 'payoutAccountRateLimit.window',
+  PAYOUT_ACCOUNT_RATE_LIMIT_PER_SELLER: 'payoutAccountRateLimit.maxPerSeller',
+  PAYMENT_WEBHOOK_RATE_LIMIT_WINDOW: 'paymentWebhookRateLimit.window',
+  PAYMENT_WEBHOOK_RATE_LIMIT_PER_IP: 'paymentWebhookRateLimit.maxPerIp',
   STRIPE_SECRET_KEY: 'stripe.secretKey',
   STRIPE_WEBHOOK_SECRET: 'stripe.webhookSecret',
   STRIPE_CONNECT_WEBHOOK_SECRET: 'stripe.connectWebhookSecret',

@@ -1,3 +1,4 @@
+import './tracing'
 import { runService } from '@marketmesh/shared'
 import { createApp } from './app'
 

@@ -28,6 +28,13 @@ const paidOrder = async (target: Orders, price = 10_000, customer = buyer(), own
   return { orderId, customer, owner, product }
 }
 
+/** The order's events as the bus received them, by the revision each carries. */
+const revisionsOf = (orderId: string) =>
+  orders.received
+    .filter((event) => (event.data as { orderId?: string }).orderId === orderId && event.type.startsWith('order.'))
+    .map((event) => [event.type, (event.data as { version: number }).version])
+    .sort((one, other) => (one[1] as number) - (other[1] as number))
+
 const patch = (orderId: string, as: Principal, body: Record<string, unknown>) => orders.call('PATCH', `/orders/${orderId}`, { as, body })
 
 const sellerLedger = async (owner: Principal) => (await orders.call('GET', '/ledger', { as: owner })).body
@@ -76,6 +83,17 @@ describe('the order lifecycle', () => {
     ])
     const delivered = await orders.eventsOf('order.delivered', 1, (event) => event.data.orderId === orderId)
     expect(delivered[0].data.productIds).toHaveLength(1)
+    // Each event carries the order's revision after its change: what a receiver orders them by.
+    expect(revisionsOf(orderId)).toEqual([
+      ['order.created', 1],
+      ['order.paid', 2],
+      ['order.shipped', 3],
+      ['order.delivered', 4],
+      ['order.completed', 5]
+    ])
+    expect((await orders.db('orders').where({ id: orderId }).first('version')).version).toBe(5)
+    // The pending timeout and the auto-deliver timer went with the steps that made them moot; none is left waiting.
+    expect(await orders.db('side_effects').where({ key: orderId }).orderBy('kind').pluck('kind')).toEqual(['order-release-escrow'])
   })
 
   it('refuses steps out of turn with 409 naming the status, others’ steps with 403, and others’ orders with 404', async () => {
@@ -100,6 +118,13 @@ describe('the order lifecycle', () => {
     const [refunded] = await orders.eventsOf('order.refunded', 1, (event) => event.data.orderId === orderId)
     expect(refunded.data).toMatchObject({ amount: 4_200, currency: 'EUR' })
     await orders.eventsOf('order.cancelled', 1, (event) => event.data.orderId === orderId)
+    // The money paid back is a change of its own: one revision after the cancel.
+    expect(revisionsOf(orderId)).toEqual([
+      ['order.created', 1],
+      ['order.paid', 2],
+      ['order.cancelled', 3],
+      ['order.refunded', 4]
+    ])
     expect(await orders.db('test_provider_calls').where('idempotencyKey', 'like', `${orderId}:refund:%`).pluck('result')).toEqual(['succeeded'])
     expect(await sellerLedger(owner)).toMatchObject({ balances: [{ currency: 'EUR', held: 0, available: 0 }] })
     expect(await trialBalance()).toEqual([{ currency: 'EUR', balance: 0 }])

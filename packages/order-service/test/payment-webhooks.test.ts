@@ -215,5 +215,96 @@ describe('a webhook racing our own capture', () => {
   })
 })
 
+/** The describe's tests run on an order-service of their own, started with `settings`, in place of the file's. */
+const onOwnOrderService = (label: string, settings: Record<string, unknown>) => {
+  let shared: Orders
+  beforeAll(async () => {
+    shared = orders
+    orders = await startOrders(label, { paymentTestWebhookSecret: WEBHOOK_SECRET, ...settings })
+  })
+  afterAll(async () => {
+    await orders?.close()
+    orders = shared
+  })
+}
+
+describe('a webhook before our API answer', () => {
+  // A first failed authorization is retried only after the test: the answer to the authorization
+  // stays lost while the provider's webhook arrives.
+  onOwnOrderService('payment_webhooks_early', {
+    checkoutPaymentWait: '1s',
+    sideEffects: { retryDelaysMs: [60_000], leaseMs: 1_000, pollIntervalMs: 100 }
+  })
+
+  it('takes the step when payment.authorized arrives before the authorization’s answer: the payment found by its checkout, captured once, each order paid once', async () => {
+    const { checkout, products } = await placeCheckout(buyer(), [seller(), seller()], 'tok_authorize_timeout')
+    // The provider authorized it; its answer has not reached us: the provider's id is not stored yet.
+    expect(checkout.payment.status).toBe('authorizing')
+    const [{ reference: paymentId }] = await outcomesOf(checkout.id, 'authorize')
+    expect(await orders.db('payments').where({ checkoutId: checkout.id }).first('paymentId')).toEqual({ paymentId: null })
+    const authorized = provider.signWebhook({
+      id: `evt_${randomUUID()}`,
+      created: Math.floor(Date.now() / 1000),
+      type: 'payment.authorized',
+      paymentId,
+      checkoutId: checkout.id,
+      amount: 5_000
+    })
+    expect(await deliver(authorized)).toEqual({ status: 200, body: { received: true, handled: true } })
+    expect(await orders.db('payments').where({ checkoutId: checkout.id }).first('status', 'paymentId')).toEqual({ status: 'authorized', paymentId })
+    await reserveAll(checkout, products)
+    await waitFor(async () => (await statusesOf(checkout.id)).every((status) => status === 'paid'), { what: 'both orders paid' })
+    await new Promise((resolve) => setTimeout(resolve, 500))
+    expect(await outcomesOf(checkout.id, 'authorize')).toHaveLength(1)
+    expect(await callsOf(checkout.id, 'capture')).toEqual(['succeeded'])
+    expect(await paidEvents(checkout.id)).toHaveLength(2)
+  })
+
+  it('does not take a payment by its checkout when the event names another payment than the one stored', async () => {
+    const { checkout } = await placeCheckout(buyer(), [seller()], 'tok_requires_action')
+    const failed = provider.signWebhook({
+      id: `evt_${randomUUID()}`,
+      created: Math.floor(Date.now() / 1000),
+      type: 'payment.failed',
+      paymentId: `test_authorize_${randomUUID()}`,
+      checkoutId: checkout.id,
+      reason: 'card_declined'
+    })
+    expect(await deliver(failed)).toEqual({ status: 200, body: { received: true, handled: false } })
+    expect(await orders.db('payments').where({ checkoutId: checkout.id }).first('status')).toEqual({ status: 'requires_action' })
+  })
+})
+
 const outcomesOf = (checkoutId: string, operation: string) =>
   orders.db('test_provider_outcomes').where({ idempotencyKey: `${checkoutId}:${operation}` })
+
+describe('POST /payment-webhooks/:provider per source IP', () => {
+  onOwnOrderService('payment_webhooks_limited', { paymentWebhookRateLimit: { window: '1m', maxPerIp: 3 } })
+
+  it('answers 429 with Retry-After past the limit, signed or not, and handles nothing it refused', async () => {
+    const unsigned = await post('{}', { 'content-type': 'application/json' })
+    expect(unsigned.status).toBe(400)
+    const event = { id: `evt_${randomUUID()}`, created: Math.floor(Date.now() / 1000), type: 'charge.dispute.created' }
+    expect(await deliver(provider.signWebhook(event))).toEqual({ status: 200, body: { received: true, handled: false } })
+    expect(await deliver(provider.signWebhook({ ...event, id: `evt_${randomUUID()}` }))).toMatchObject({ status: 200 })
+
+    const refusedEvent = { ...event, id: `evt_${randomUUID()}` }
+    const signed = provider.signWebhook(refusedEvent)
+    const refused = await post(signed.rawBody, signed.headers)
+    expect(refused.status).toBe(429)
+    const retryAfter = Number(refused.headers.get('retry-after'))
+    expect(retryAfter).toBeGreaterThan(0)
+    expect(retryAfter).toBeLessThanOrEqual(60)
+    expect(((await refused.json()) as { message: string }).message).toMatch(/Too many webhook requests/)
+    expect(await orders.db('payment_webhook_events').where({ eventId: refusedEvent.id })).toEqual([])
+    expect((await post('{}', { 'content-type': 'application/json' })).status).toBe(429)
+    // A query is bad input, named as such, limit or not.
+    const withQuery = await fetch(`${orders.url}/payment-webhooks/test?debug=1`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{}'
+    })
+    expect(withQuery.status).toBe(400)
+    expect(((await withQuery.json()) as { message: string }).message).toMatch(/debug/)
+  })
+})

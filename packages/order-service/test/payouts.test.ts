@@ -12,7 +12,8 @@ beforeAll(async () => {
   orders = await startOrders('payouts', {
     sideEffects: { pollIntervalMs: 100, retryDelaysMs: [200, 400] },
     escrowReleaseAfter: '0',
-    commissionPercent: 10
+    commissionPercent: 10,
+    payoutAccountRateLimit: { window: '1h', maxPerSeller: 3 }
   })
 })
 afterAll(() => orders?.close())
@@ -142,6 +143,20 @@ describe('payout accounts', () => {
     expect(JSON.stringify(badUrl.body)).toMatch(/returnUrl/)
     const stranger = await openAccount(seller())
     expect(stranger.status).toBe(409)
+  })
+
+  it('answers 429 with Retry-After to a seller past their limit of account requests, and serves other sellers', async () => {
+    const owner = await registeredSeller()
+    for (let request = 0; request < 3; request++) expect((await openAccount(owner)).status).toBe(201)
+    const refused = await openAccount(owner)
+    expect(refused.status).toBe(429)
+    const retryAfter = Number(refused.headers.get('retry-after'))
+    expect(retryAfter).toBeGreaterThan(0)
+    expect(retryAfter).toBeLessThanOrEqual(3_600)
+    expect(refused.body.message).toMatch(/Too many payout account requests/)
+    // A bad request counts too, and is refused before it is looked at.
+    expect((await orders.call('POST', '/payout-accounts', { as: owner, body: { provider: 'acme' } })).status).toBe(429)
+    expect((await openAccount(await registeredSeller())).status).toBe(201)
   })
 
   it('with REQUIRE_PAYOUT_ACCOUNT, refuses a checkout from a seller without an enabled account: 409 naming the product', async () => {

@@ -213,16 +213,26 @@ describe('sellers: accounts, onboarding, transfers', () => {
 describe('webhooks', () => {
   const parse = (signed: { rawBody: Buffer; headers: Record<string, string> }) => provider.parseWebhook(signed)
 
-  it('maps the payment events the flow acts on', async () => {
+  it('maps the payment events the flow acts on, each naming the checkout its payment was made for', async () => {
     const { paymentId } = await authorized(3_000)
+    const checkoutId = (stripe.intents.get(paymentId)!.metadata as Record<string, string>).checkout_id
     expect(parse(stripe.signed(stripe.eventOf('payment_intent.amount_capturable_updated', paymentId)!))).toMatchObject({
       type: 'payment.authorized',
       paymentId,
+      checkoutId,
       amount: 3_000
     })
-    await provider.capture({ idempotencyKey: key('capture'), paymentId, amount: 2_000, currency: 'EUR' })
+    const { captureId } = await provider.capture({ idempotencyKey: key('capture'), paymentId, amount: 2_000, currency: 'EUR' })
     const captured = stripe.eventOf('payment_intent.succeeded', paymentId)!
-    expect(parse(stripe.signed(captured))).toEqual({ id: captured.id, created: captured.created, type: 'payment.captured', paymentId, amount: 2_000 })
+    expect(parse(stripe.signed(captured))).toEqual({
+      id: captured.id,
+      created: captured.created,
+      type: 'payment.captured',
+      paymentId,
+      checkoutId,
+      amount: 2_000,
+      captureId
+    })
 
     const declined = await authorizeWith(pm.declined, 1_000)
     const failedId = (declined as { paymentId: string }).paymentId

@@ -1,4 +1,5 @@
 import type { Middleware } from '@feathersjs/koa'
+import { trace } from '@opentelemetry/api'
 import { collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client'
 import type { Knex } from './database'
 import type { Logger } from './logger'
@@ -13,7 +14,7 @@ export const createMetricsRegistry = (service: string) => {
   return registry
 }
 
-/** Records every request's duration by method, route and status, and logs one line for it. */
+/** Records every request's duration by method, route and status, logs one line for it and names its span. */
 export const httpMetrics = (app: ServiceApplication, registry: Registry, logger: Logger): Middleware => {
   const duration = new Histogram({
     name: 'http_request_duration_seconds',
@@ -54,7 +55,10 @@ export const httpMetrics = (app: ServiceApplication, registry: Registry, logger:
       await next()
     } finally {
       const seconds = Number(process.hrtime.bigint() - started) / 1e9
-      durationOf(ctx.method, routeOf(ctx), ctx.status).observe(seconds)
+      const route = routeOf(ctx)
+      durationOf(ctx.method, route, ctx.status).observe(seconds)
+      // The request's server span (when tracing) is named by the route, as its metric is labelled.
+      trace.getActiveSpan()?.updateName(`${ctx.method} ${route}`).setAttributes({ 'http.route': route, 'marketmesh.request_id': ctx.state.requestId })
       if (logger.isLevelEnabled('info'))
         logger.info(
           {

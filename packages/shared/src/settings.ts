@@ -184,7 +184,11 @@ const parseEnvValue = (raw: string, schema: TSchema | undefined): unknown => {
       return raw
     }
   }
-  if (types.includes('array')) return raw.trim() === '' ? [] : raw.split(',').map(number)
+  if (types.includes('array')) {
+    if (raw.trim() === '') return []
+    const items = raw.split(',')
+    return typesOf(schema?.items as TSchema | undefined).includes('string') ? items.map((item) => item.trim()) : items.map(number)
+  }
   if (types.includes('boolean')) return { true: true, '1': true, false: false, '0': false }[raw.trim().toLowerCase()] ?? raw
   if (types.length > 0 && types.every((type) => type === 'integer' || type === 'number')) return number(raw)
   return raw

@@ -6,6 +6,7 @@ import { answerUnparsableRequests } from './http'
 import { createOpsServer, opsPortOf } from './ops-server'
 import { redactUrl } from '@marketmesh/events'
 import { SettingsError } from './settings'
+import { stopTracing } from './tracing'
 
 const listenOn = (server: Server, port: number, host: string) =>
   new Promise<void>((resolve, reject) => {
@@ -101,6 +102,7 @@ export const runService = async (createApp: () => ServiceApplication) => {
     try {
       await closeServer(server)
       await app.teardown()
+      await stopTracing()
       process.exit(0)
     } catch (error) {
       logger.error({ err: error }, 'shutdown failed')

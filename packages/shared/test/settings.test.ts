@@ -25,6 +25,11 @@ describe('settings', () => {
     ).toEqual({ port: 4000, trustProxy: true, amqp: { retryDelaysMs: [100, 200] }, postgresql: { connection: 'postgres://db/x' } })
   })
 
+  it('reads a comma-separated list of text as its items, trimmed', () => {
+    const schema = serviceSettingsSchema({ keys: Type.Array(Type.String()) })
+    expect(settingsFromEnvironment(schema, { KEYS: 'keys' }, { KEYS: ' first key, second key ' })).toEqual({ keys: ['first key', 'second key'] })
+  })
+
   it("reads a service's own variables as their settings' schemas say: no format declared beside them", () => {
     const schema = serviceSettingsSchema({
       columns: Type.Union([Type.Literal(32), Type.Literal(42)]),

@@ -9,11 +9,17 @@ import type { ServiceUnderTest } from './service-under-test'
 /** Every event order-service emits: the order.* and payout.* types of the catalog. */
 export const ORDER_EVENTS = eventTypes.filter((type) => type.startsWith('order.') || type.startsWith('payout.'))
 
-export const orderRef = (buyer: Principal, shop: Principal) => ({ orderId: randomUUID(), buyerId: buyer.id, sellerId: shop.sellerId! })
+export const orderRef = (buyer: Principal, shop: Principal, version = 1) => ({
+  orderId: randomUUID(),
+  buyerId: buyer.id,
+  sellerId: shop.sellerId!,
+  version
+})
 
 /** `order.paid` as order-service sends it: with the receipt. */
 export const orderPaid = (buyer: Principal, shop: Principal, overrides: Partial<EventData<'order.paid'>> = {}): EventData<'order.paid'> => ({
-  ...orderRef(buyer, shop),
+  // Placed (1), then paid.
+  ...orderRef(buyer, shop, 2),
   checkoutId: randomUUID(),
   total: 25_000,
   currency: 'EUR',

@@ -91,7 +91,14 @@ const loadSpecification = (): { operations: Operation[]; validateEvent: Validate
   const operations = Object.entries(spec.paths).flatMap(([template, methods]) =>
     Object.entries(methods).map(([method, operation]) => {
       const query = (operation.parameters ?? []).map((parameter, index) => ({ ...parameter, index })).filter((parameter) => parameter.in === 'query')
-      const answerValidators = new Map<string, ValidateFunction>()
+      // Compiled now, not at the first answer: Stripe's schemas are large, and compiling one in
+      // the middle of a test would stall the test's process for seconds.
+      const answerValidators = new Map(
+        Object.keys(operation.responses).map((key) => [
+          key,
+          at(answers, 'paths', template, method, 'responses', key, 'content', 'application/json', 'schema')
+        ])
+      )
       return {
         method: method.toUpperCase(),
         template,
@@ -105,12 +112,8 @@ const loadSpecification = (): { operations: Operation[]; validateEvent: Validate
           query.map(({ name, index }) => [name, at(requests, 'paths', template, method, 'parameters', String(index), 'schema')])
         ),
         requiredQuery: query.filter(({ required }) => required).map(({ name }) => name),
-        validateAnswer: (status: number) => {
-          const key = String(status) in operation.responses ? String(status) : 'default'
-          if (!answerValidators.has(key))
-            answerValidators.set(key, at(answers, 'paths', template, method, 'responses', key, 'content', 'application/json', 'schema'))
-          return answerValidators.get(key) as ValidateFunction
-        }
+        validateAnswer: (status: number) =>
+          answerValidators.get(String(status) in operation.responses ? String(status) : 'default') as ValidateFunction
       }
     })
   )
@@ -148,6 +151,25 @@ export interface StripeServerOptions {
   webhookSecret?: string
 }
 
+/** One attempt to post an event to the webhook endpoint (`sendWebhooksTo`), and what the endpoint answered. */
+export interface StripeWebhookDelivery {
+  eventId: string
+  type: string
+  /** The id of the event's object (the payment intent, account, transfer). */
+  objectId: string
+  /** The endpoint's status, or 0 when it could not be reached. */
+  status: number
+  /** The endpoint's answer, as JSON when it is. */
+  body: unknown
+  /** Posted while the API call that caused the event had not been answered yet (`faults.webhooksBeforeAnswers`). */
+  beforeAnswer: boolean
+}
+
+// As Stripe does, an event the endpoint did not take (no 2xx) is posted again, here sooner.
+const WEBHOOK_RETRY_DELAYS_MS = [200, 500, 1_000, 2_000, 5_000]
+const WEBHOOK_TIMEOUT_MS = 10_000
+const CAPTURE_PATH = /^\/v1\/payment_intents\/([^/]+)\/capture$/
+
 export const startStripeServer = async ({ webhookSecret = `whsec_${randomBytes(16).toString('hex')}` }: StripeServerOptions = {}) => {
   const { operations, validateEvent } = loadSpecification()
   const violations: StripeSpecViolation[] = []
@@ -159,7 +181,27 @@ export const startStripeServer = async ({ webhookSecret = `whsec_${randomBytes(1
   const transfers = new Map<string, StripeObject>()
   const accounts = new Map<string, StripeObject>()
   const idempotent = new Map<string, { fingerprint: string; answer: Answer }>()
-  const faults = { lostAnswers: 0, unavailable: 0 }
+  /**
+   * What tests make go wrong: `lostAnswers` (the next N requests are done and their answers lost),
+   * `unavailable` (the next N are answered 503), `capturesLost` (the next N payment intents captured
+   * are captured and every answer to their capture, repeats with its key included, is lost; their
+   * `payment_intent.succeeded` is withheld until `releaseWithheldWebhooks`), `webhooksBeforeAnswers`
+   * (the events a request causes are posted to the webhook endpoint, and answered, before the
+   * request's own answer goes out).
+   */
+  const faults = { lostAnswers: 0, unavailable: 0, capturesLost: 0, webhooksBeforeAnswers: false }
+  /** The payment intents whose capture answers are lost for good (`faults.capturesLost`). */
+  const answerlessCaptures = new Set<string>()
+  const webhooks = {
+    endpoint: undefined as string | undefined,
+    deliveries: [] as StripeWebhookDelivery[],
+    /** Events caused by the request being performed, posted before its answer (`faults.webhooksBeforeAnswers`). */
+    early: undefined as StripeObject[] | undefined,
+    withheld: [] as StripeObject[],
+    /** Events not yet taken by the endpoint (being posted, or waiting for another attempt). */
+    outstanding: 0,
+    closed: false
+  }
 
   const emit = (type: string, object: StripeObject) => {
     const event: StripeObject = {
@@ -175,7 +217,57 @@ export const startStripeServer = async ({ webhookSecret = `whsec_${randomBytes(1
     }
     if (!validateEvent(event)) violations.push({ operation: type, part: 'event', errors: errorsOf(validateEvent) })
     events.push(event)
+    if (webhooks.endpoint) {
+      if (type === 'payment_intent.succeeded' && answerlessCaptures.has(object.id)) webhooks.withheld.push(event)
+      else if (webhooks.early) webhooks.early.push(event)
+      else void deliverUntilTaken(event)
+    }
     return event
+  }
+
+  /** Posts the event to the endpoint once: whether it was taken (a 2xx). */
+  const post = async (event: StripeObject, beforeAnswer: boolean) => {
+    const { rawBody, headers } = signed(event)
+    const record: StripeWebhookDelivery = {
+      eventId: event.id,
+      type: event.type as string,
+      objectId: (event.data as { object: StripeObject }).object.id,
+      status: 0,
+      body: undefined,
+      beforeAnswer
+    }
+    try {
+      const response = await fetch(webhooks.endpoint as string, {
+        method: 'POST',
+        headers,
+        body: new Uint8Array(rawBody),
+        signal: AbortSignal.timeout(WEBHOOK_TIMEOUT_MS)
+      })
+      const text = await response.text()
+      record.status = response.status
+      try {
+        record.body = JSON.parse(text)
+      } catch {
+        record.body = text
+      }
+    } catch (error) {
+      record.body = (error as Error).message
+    }
+    webhooks.deliveries.push(record)
+    return record.status >= 200 && record.status < 300
+  }
+
+  /** Posts the event until the endpoint takes it (or the server closes), as Stripe retries a webhook; `beforeAnswer` for the first attempt. */
+  const deliverUntilTaken = async (event: StripeObject, beforeAnswer = false) => {
+    webhooks.outstanding++
+    try {
+      for (let attempt = 0; !webhooks.closed; attempt++) {
+        if (await post(event, beforeAnswer && attempt === 0)) return
+        await new Promise((resolve) => setTimeout(resolve, WEBHOOK_RETRY_DELAYS_MS[Math.min(attempt, WEBHOOK_RETRY_DELAYS_MS.length - 1)]))
+      }
+    } finally {
+      webhooks.outstanding--
+    }
   }
 
   const paymentIntent = (params: Params): StripeObject => ({
@@ -478,6 +570,11 @@ export const startStripeServer = async ({ webhookSecret = `whsec_${randomBytes(1
     }
     const stored = idempotencyKey === undefined ? undefined : idempotent.get(idempotencyKey)
     const fingerprint = `${label}?${raw}`
+    const capturing = method === 'POST' ? CAPTURE_PATH.exec(pathname)?.[1] : undefined
+    // Marked before the capture is made, so that its payment_intent.succeeded is withheld too.
+    const losesCapture = capturing !== undefined && !stored && faults.capturesLost > 0 && !answerlessCaptures.has(capturing)
+    if (losesCapture) answerlessCaptures.add(capturing)
+    if (faults.webhooksBeforeAnswers && webhooks.endpoint) webhooks.early = []
     let result: Answer
     if (stored) {
       result =
@@ -491,7 +588,15 @@ export const startStripeServer = async ({ webhookSecret = `whsec_${randomBytes(1
       // Stripe keeps the answer of a key once the operation ran, declines included; not for a request that failed validation.
       if (idempotencyKey !== undefined && performed.executed) idempotent.set(idempotencyKey, { fingerprint, answer: result })
     }
+    // Handlers run synchronously: the events collected are this request's own.
+    const early = webhooks.early ?? []
+    webhooks.early = undefined
+    if (losesCapture && result.status === 200) faults.capturesLost--
+    else if (losesCapture) answerlessCaptures.delete(capturing)
     record(result.status, stored !== undefined)
+    // The endpoint hears of what the request did before the caller does; one that does not take it now gets it again later.
+    for (const event of early) if (!(await post(event, true))) void deliverUntilTaken(event)
+    if (capturing !== undefined && answerlessCaptures.has(capturing)) return request.socket.destroy()
     if (faults.lostAnswers > 0) {
       faults.lostAnswers--
       // Done, and its answer lost on the way back.
@@ -502,6 +607,7 @@ export const startStripeServer = async ({ webhookSecret = `whsec_${randomBytes(1
 
   const server = createServer((request, response) => {
     handle(request, response).catch((error: Error) => {
+      webhooks.early = undefined
       violations.push({ operation: `${request.method} ${request.url}`, part: 'operation', errors: [`server error: ${error.message}`] })
       answer(response, stripeError(500, 'api_error', error.message))
     })
@@ -561,13 +667,32 @@ export const startStripeServer = async ({ webhookSecret = `whsec_${randomBytes(1
       return emit('account.updated', account)
     },
     signed,
+    /** From now on every event is posted to `endpoint` (e.g. order-service's /payment-webhooks/stripe) until it answers 2xx, as Stripe does. */
+    sendWebhooksTo: (endpoint: string) => {
+      webhooks.endpoint = endpoint
+    },
+    /** Every attempt to post an event to the endpoint, in order. */
+    webhookDeliveries: webhooks.deliveries,
+    /** Events posted to the endpoint and not yet taken by it (withheld ones not counted): none once everything has settled. */
+    webhookBacklog: () => webhooks.outstanding,
+    /** The payment intents whose every capture answer was lost (`faults.capturesLost`). */
+    answerlessCaptures,
+    /** Posts the withheld events now, late (as Stripe may, after its own outage): how many. */
+    releaseWithheldWebhooks: () => {
+      const late = webhooks.withheld.splice(0)
+      for (const event of late) void deliverUntilTaken(event)
+      return late.length
+    },
     /** Posts the event to a webhook endpoint as Stripe does; the endpoint's status. */
     deliver: async (endpoint: string, event: StripeObject, options?: { secret?: string; timestamp?: number }) => {
       const { rawBody, headers } = signed(event, options)
       const delivered = await fetch(endpoint, { method: 'POST', headers, body: new Uint8Array(rawBody) })
       return delivered.status
     },
-    close: () => new Promise<void>((resolve) => server.close(() => resolve()))
+    close: () => {
+      webhooks.closed = true
+      return new Promise<void>((resolve) => server.close(() => resolve()))
+    }
   }
 }
 

@@ -94,6 +94,3 @@ export const giveUpProcessing = async (imageId: string, { db, storage }: Pick<Im
     .returning('uploadKey')
   if (row) await storage.remove([row.uploadKey])
 }
-
-/** The side effect that deletes an image's files once its row is gone. */
-export const REMOVE_IMAGE_FILES = 'remove-image-files'

@@ -1,6 +1,6 @@
 import { createHmac, timingSafeEqual } from 'node:crypto'
 import { createReadStream } from 'node:fs'
-import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises'
+import { mkdir, readFile, rename, rm, rmdir, stat, writeFile } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
 import { STORAGE_KEY, type MediaStorage, type StoredObject, type UploadTarget } from './storage'
 
@@ -94,8 +94,18 @@ export class LocalStorage implements MediaStorage {
     }
   }
 
+  /** Deletes the files, and an image's folder once it is empty. */
   async remove(keys: string[]) {
     await Promise.all(keys.map((key) => rm(this.pathOf(key), { force: true })))
+    const folders = new Set(keys.filter((key) => key.startsWith('images/')).map((key) => dirname(this.pathOf(key))))
+    await Promise.all(
+      [...folders].map((folder) =>
+        rmdir(folder).catch((error: NodeJS.ErrnoException) => {
+          // Still holding files of the image (removed one by one), or gone already.
+          if (error.code !== 'ENOTEMPTY' && error.code !== 'ENOENT') throw error
+        })
+      )
+    )
   }
 
   close() {}

@@ -6,6 +6,7 @@ import type { EventEnvelope, EventType } from '../event-types'
 import { isInfrastructureFailure, isLockConflict } from '../infrastructure'
 import { runInTransaction } from '../knex-internals'
 import type { EventMetrics } from '../metrics'
+import { eventAttributes, inSpan, SpanKind, TRACEPARENT } from '../tracing'
 import type { DatabasePause } from './database-pause'
 import { attemptOf, type Accepted, type Delivery, type Outcome } from './deliveries'
 import type { FailedDeliveries } from './failed-deliveries'
@@ -161,15 +162,26 @@ export class BatchHandler {
     const { logger, emit, effects, handlers } = this.options
     const { event } = delivery
     const { handler } = handlers.get(event.type)
-    // Handlers of one batch run one after the other in its transaction: each one's follow-up events stem from its event.
-    return withEventCause({ correlationId: event.correlationId, causationId: event.id }, () =>
-      handler(event, {
-        trx,
-        emit: (type, data) => emit(trx, type, data) as never,
-        schedule: (kind, key, payload, options) => effects.schedule(trx, kind, key, payload, options),
-        logger: logger.child({ requestId: event.correlationId, eventId: event.id, eventType: event.type }),
-        attempt: attemptOf(delivery)
-      })
+    const parent = delivery.message.properties.headers?.[TRACEPARENT]
+    const attributes = {
+      ...eventAttributes(event.type, event.data),
+      'marketmesh.consumer': this.options.consumer,
+      'messaging.system': 'rabbitmq',
+      'messaging.operation.type': 'process',
+      'messaging.message.id': event.id
+    }
+    // Handlers of one batch run one after the other in its transaction: each one's follow-up events
+    // stem from its event, and its span (a child of the publish) is the parent of what it emits and schedules.
+    return inSpan(`process ${event.type}`, { kind: SpanKind.CONSUMER, parent: parent === undefined ? null : String(parent), attributes }, () =>
+      withEventCause({ correlationId: event.correlationId, causationId: event.id }, () =>
+        handler(event, {
+          trx,
+          emit: (type, data) => emit(trx, type, data) as never,
+          schedule: (kind, key, payload, options) => effects.schedule(trx, kind, key, payload, options),
+          logger: logger.child({ requestId: event.correlationId, eventId: event.id, eventType: event.type }),
+          attempt: attemptOf(delivery)
+        })
+      )
     )
   }
 }

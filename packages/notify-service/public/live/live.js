@@ -1,7 +1,7 @@
 // The seller's live orders page: signs in at user-service, then watches the shop's stream
 // (GET /stream through EventSource) for orders, print jobs and buyers' messages about orders (answered
-// from the order's card), lists the shop's printers, and shows its earnings from order-service (GET /ledger),
-// read again when money moves.
+// from the order's card), lists the shop's printers, shows its earnings from order-service (GET /ledger),
+// read again when money moves, and beside each order line its product's first image from catalog-service.
 // Plain browser JavaScript, served as it is: no build step.
 
 const ORDER_EVENTS = [
@@ -163,10 +163,21 @@ const renderOrder = (order, { isNew = false } = {}) => {
   item.querySelector('.order-lines').replaceChildren(
     ...(order.lines ?? []).map((line) => {
       const li = document.createElement('li')
-      li.textContent = `${line.quantity} × ${line.title}`
+      li.dataset.productId = line.productId
+      const thumb = thumbs.get(line.productId)
+      // An empty frame where there is no image (yet), so that the titles line up.
+      const image = document.createElement(thumb ? 'img' : 'span')
+      image.className = 'line-thumb'
+      if (thumb) {
+        image.src = thumb
+        // Beside the line's title, which says what it shows.
+        image.alt = ''
+      }
+      li.append(image, `${line.quantity} × ${line.title}`)
       return li
     })
   )
+  askForThumbs(order.lines ?? [])
   const printState = item.querySelector('.print-state')
   printState.textContent = printStateText(order)
   const latest = [...order.jobs.values()].at(-1)
@@ -188,6 +199,55 @@ const reprint = async (orderId, item) => {
   } finally {
     button.disabled = false
   }
+}
+
+// --- the ordered products' images ---------------------------------------------------------
+
+// The order events name each line's product, not its images: catalog-service knows them, and an
+// image's URL carries the hash of its bytes, which only catalog-service has. So the page asks it,
+// once per product and page load, for the products of the orders it shows, 20 at a time
+// (GET /products?id[$in]=…, as the seller: their own products, archived ones too), and shows each
+// product's first ready image, 200 px wide. A product without one, or deleted since, shows none.
+const THUMBS_PER_REQUEST = 20
+// productId → the thumb's URL, or null: asked for and none.
+const thumbs = new Map()
+const thumbsWanted = new Set()
+let thumbsTimer
+
+const askForThumbs = (lines) => {
+  for (const { productId } of lines) if (productId && !thumbs.has(productId)) thumbsWanted.add(productId)
+  // The orders rendered in one go (the log replayed at start) are asked for together.
+  if (thumbsWanted.size > 0) thumbsTimer ??= setTimeout(() => loadThumbs().catch(() => undefined), 0)
+}
+
+const loadThumbs = async () => {
+  thumbsTimer = undefined
+  const productIds = [...thumbsWanted]
+  thumbsWanted.clear()
+  for (const productId of productIds) thumbs.set(productId, null)
+  const found = new Set()
+  for (let start = 0; start < productIds.length; start += THUMBS_PER_REQUEST) {
+    const chunk = productIds.slice(start, start + THUMBS_PER_REQUEST)
+    const query = new URLSearchParams({ $limit: String(chunk.length) })
+    chunk.forEach((productId, index) => query.append(`id[$in][${index}]`, productId))
+    const response = await fetch(`${config.catalogServiceUrl}/products?${query}`, {
+      headers: { Authorization: `Bearer ${session.accessToken}` }
+    }).catch(() => undefined)
+    if (!response?.ok) {
+      // Asked again when an order of theirs is next shown.
+      for (const productId of chunk) thumbs.delete(productId)
+      continue
+    }
+    const answer = await response.json()
+    for (const product of Array.isArray(answer) ? answer : answer.data) {
+      const image = (product.images ?? []).find((one) => one.status === 'ready')
+      // catalog-service's own /media paths are relative to it; a CDN's URLs are whole.
+      if (!image) continue
+      thumbs.set(product.id, new URL(image.urls.thumb, config.catalogServiceUrl).href)
+      found.add(product.id)
+    }
+  }
+  for (const order of orders.values()) if (order.lines?.some((line) => found.has(line.productId))) renderOrder(order)
 }
 
 // --- conversations with buyers ---------------------------------------------------------------

@@ -1,3 +1,4 @@
+import { currentTraceparent } from '@marketmesh/events'
 import type { Knex } from '@marketmesh/shared'
 import { scheduleWebhookDeliveries } from '../webhooks/deliveries'
 
@@ -54,6 +55,8 @@ export const lockLog = async (trx: Knex.Transaction) => {
 export const appendNotifications = async (trx: Knex.Transaction, notifications: NewNotification[]) => {
   if (notifications.length === 0) return []
   await lockLog(trx)
+  // The span that appends (a handler's, a request's): the streams' delivery continues its trace.
+  const traceparent = currentTraceparent()
   const rows = notifications.map(({ type, data, audience, eventId }) => ({
     type,
     data: JSON.stringify(data),
@@ -61,7 +64,8 @@ export const appendNotifications = async (trx: Knex.Transaction, notifications: 
     sellerId: audience.sellerId ?? null,
     everyone: audience.everyone ?? false,
     devices: audience.devices ?? false,
-    eventId: eventId ?? null
+    eventId: eventId ?? null,
+    traceparent
   }))
   const inserted: Array<{ id: string }> = await trx('notifications').insert(rows).returning('id')
   // What the log records goes to the webhooks subscribed to it, in the same transaction.

@@ -1,4 +1,5 @@
 import { Counter, Gauge } from 'prom-client'
+import { eventAttributes, SpanKind, startSpan } from '@marketmesh/events'
 import type { Principal, ServiceApplication } from '@marketmesh/shared'
 import { canSee } from '../log/audience'
 import { streamOwners, type OpenStreams } from './control'
@@ -7,11 +8,16 @@ import type { StreamClient } from './stream-client'
 
 export interface LogRow {
   id: number
+  type: string
+  data: unknown
+  traceparent: string | null
   userId: string | null
   sellerId: string | null
   everyone: boolean
   devices: boolean
 }
+
+const deliveryAttributes = (row: LogRow) => ({ ...eventAttributes(row.type, row.data), 'marketmesh.notification_id': row.id })
 
 /**
  * The streams open on this instance. The log tail hands it each new notification once, as one
@@ -65,9 +71,19 @@ export class StreamHub implements OpenStreams {
     return [...this.clients].map((client) => client.principal)
   }
 
+  /** Hands the frame to every stream that may see it; a notification appended under a span is delivered in a child span of it. */
   publish(row: LogRow, frame: Frame) {
     this.position = row.id
-    for (const client of this.clients) if (canSee(client.principal, row)) client.deliver(frame)
+    const span = row.traceparent
+      ? startSpan(`sse ${row.type}`, { kind: SpanKind.PRODUCER, parent: row.traceparent, attributes: deliveryAttributes(row) })
+      : undefined
+    let streams = 0
+    for (const client of this.clients) {
+      if (!canSee(client.principal, row)) continue
+      client.deliver(frame)
+      streams++
+    }
+    span?.setAttribute('marketmesh.streams', streams).end()
   }
 
   /**

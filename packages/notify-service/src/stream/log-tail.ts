@@ -102,7 +102,7 @@ export class LogTail {
         .where('id', '>', hub.position)
         .orderBy('id')
         .limit(PAGE)
-        .select('id', 'type', 'data', 'userId', 'sellerId', 'everyone', 'devices')
+        .select('id', 'type', 'data', 'userId', 'sellerId', 'everyone', 'devices', 'traceparent')
       for (const row of rows) {
         const id = Number(row.id)
         hub.publish({ ...row, id }, frameOf({ id, type: row.type, data: row.data }))

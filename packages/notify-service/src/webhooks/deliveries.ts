@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events'
 import { randomUUID } from 'node:crypto'
 import { Conflict, NotFound, TooManyRequests } from '@feathersjs/errors'
-import { afterCommit } from '@marketmesh/events'
+import { afterCommit, currentTraceparent } from '@marketmesh/events'
 import { type Knex, type Principal } from '@marketmesh/shared'
 import { ownEndpoint } from './endpoints'
 import { isWebhookType, PING, subscribes } from './event-patterns'
@@ -36,8 +36,9 @@ export const webhookBody = (source: WebhookSource) => {
 
 const insertDeliveries = async (trx: Knex.Transaction, rows: Array<{ endpointId: string; eventType: string; body: string }>) => {
   if (rows.length === 0) return []
+  const traceparent = currentTraceparent()
   const inserted: Array<{ id: string }> = await trx('webhook_deliveries')
-    .insert(rows.map((row) => ({ id: randomUUID(), ...row })))
+    .insert(rows.map((row) => ({ id: randomUUID(), ...row, traceparent })))
     .returning('id')
   afterCommit(trx, () => deliveriesScheduled.emit('due'))
   return inserted.map(({ id }) => id)

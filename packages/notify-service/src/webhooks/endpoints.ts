@@ -2,13 +2,15 @@ import { randomBytes, randomUUID } from 'node:crypto'
 import { Conflict, NotFound } from '@feathersjs/errors'
 import { invalidField, type Knex, type Principal } from '@marketmesh/shared'
 import { patternProblem } from './event-patterns'
+import type { SecretBox } from './secret-box'
 import { RefusedTarget, resolveTarget, urlProblem, type TargetPolicy } from './target'
 
 /**
  * A webhook endpoint's life. Its owner is a seller (it gets the shop's events) or an admin (the
  * platform's); every read and change is its owner's alone, and another's is "not found". The
  * secret is shown when made and when rotated, never again; the previous one keeps signing for
- * ROTATION_OVERLAP_MS so receivers can switch without losing a delivery.
+ * ROTATION_OVERLAP_MS so receivers can switch without losing a delivery. Secrets are stored sealed
+ * (SecretBox): the rows hold them encrypted, the sender opens them to sign.
  */
 
 export const webhookEndpointStatuses = ['enabled', 'disabled'] as const
@@ -24,6 +26,7 @@ export interface WebhookEndpointRow {
   description: string | null
   status: WebhookEndpointStatus
   disabledReason: string | null
+  /** Sealed (SecretBox), as is previousSecret. */
   secret: string
   previousSecret: string | null
   previousSecretExpiresAt: Date | null
@@ -107,7 +110,7 @@ export const createEndpoint = async (
   trx: Knex.Transaction,
   principal: Principal,
   data: NewEndpoint,
-  { policy, maxPerOwner }: { policy: TargetPolicy; maxPerOwner: number }
+  { policy, maxPerOwner, secrets }: { policy: TargetPolicy; maxPerOwner: number; secrets: SecretBox }
 ) => {
   checkEvents(data.events)
   await checkUrl(data.url, policy)
@@ -115,6 +118,7 @@ export const createEndpoint = async (
   await trx.raw('SELECT pg_advisory_xact_lock(hashtext(?))', [`webhook-endpoints:${principal.id}`])
   const [{ count }] = await trx('webhook_endpoints').where(ownedBy(principal)).count({ count: '*' })
   if (Number(count) >= maxPerOwner) throw new Conflict(`You have ${maxPerOwner} webhook endpoints, the most one may have: delete one first`)
+  const secret = newSecret()
   const [row] = await trx('webhook_endpoints')
     .insert({
       id: randomUUID(),
@@ -124,10 +128,10 @@ export const createEndpoint = async (
       url: data.url,
       events: [...new Set(data.events)],
       description: data.description ?? null,
-      secret: newSecret()
+      secret: secrets.seal(secret)
     })
     .returning('*')
-  return { ...endpointView(row), secret: row.secret as string }
+  return { ...endpointView(row), secret }
 }
 
 export interface EndpointChanges {
@@ -175,16 +179,18 @@ export const removeEndpoint = async (trx: Knex.Transaction, principal: Principal
 }
 
 /** A new secret; the one it replaces keeps signing beside it for ROTATION_OVERLAP_MS. Answers the new one, once. */
-export const rotateSecret = async (trx: Knex.Transaction, principal: Principal, id: string) => {
+export const rotateSecret = async (trx: Knex.Transaction, principal: Principal, id: string, secrets: SecretBox) => {
   const current = await ownEndpoint(trx, principal, id, { lock: true })
+  const secret = newSecret()
   const [row] = await trx('webhook_endpoints')
     .where({ id })
     .update({
-      secret: newSecret(),
-      previousSecret: current.secret,
+      secret: secrets.seal(secret),
+      // Sealed again: under the box's first key, should it have changed since.
+      previousSecret: secrets.seal(secrets.open(current.secret)),
       previousSecretExpiresAt: new Date(Date.now() + ROTATION_OVERLAP_MS),
       updatedAt: trx.fn.now()
     })
     .returning('*')
-  return { ...endpointView(row), secret: row.secret as string }
+  return { ...endpointView(row), secret }
 }

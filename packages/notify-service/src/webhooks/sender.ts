@@ -1,11 +1,12 @@
 import type { HookContext, NextFunction } from '@feathersjs/feathers'
 import { Webhook } from 'standardwebhooks'
-import { afterCommit, CoalescingRunner, queryPooled, runInTransaction, type SideEffects } from '@marketmesh/events'
+import { afterCommit, CoalescingRunner, inSpan, queryPooled, runInTransaction, type SideEffects, SpanKind, SpanStatusCode } from '@marketmesh/events'
 import { durationMs, type Knex, type Logger, type ServiceApplication, type ServiceConfiguration } from '@marketmesh/shared'
 import { appendNotification } from '../log/append'
 import { MAIL_EFFECT, type MailPayload } from '../mail/mail'
 import { deliveriesScheduled } from './deliveries'
 import { disableEndpoint } from './endpoints'
+import type { SecretBox } from './secret-box'
 import { sendWebhook, type AttemptOutcome } from './target'
 
 /** The `webhooks` settings (configuration.ts declares them). */
@@ -21,6 +22,7 @@ interface ClaimedDelivery {
   secret: string
   previousSecret: string | null
   previousSecretExpiresAt: Date | null
+  traceparent: string | null
 }
 
 /** The stream message (and mail) that tells an endpoint's owner the service disabled it. */
@@ -45,7 +47,7 @@ const CLAIM = `
   UPDATE webhook_deliveries d SET attempts = d.attempts + 1, "runAfter" = now() + make_interval(secs => $2::float / 1000)
     FROM webhook_endpoints e
    WHERE d.id IN (SELECT id FROM claimable) AND e.id = d."endpointId" AND e.status = $5
-  RETURNING d.id, d."endpointId", d."eventType", d.body, d.attempts, e.url, e.secret, e."previousSecret", e."previousSecretExpiresAt"`
+  RETURNING d.id, d."endpointId", d."eventType", d.body, d.attempts, e.url, e.secret, e."previousSecret", e."previousSecretExpiresAt", d.traceparent`
 
 // Successes, recorded together in one statement: their attempts, the deliveries (those their
 // claim still holds) and their endpoints no longer failing.
@@ -67,6 +69,18 @@ interface Success {
   outcome: AttemptOutcome
 }
 
+// Claims given back by a stopping sender, unsent: due again at once, their attempt not counted.
+const RELEASE = `
+  UPDATE webhook_deliveries d SET attempts = d.attempts - 1, "runAfter" = now()
+    FROM unnest($1::uuid[], $2::int[]) AS t(id, attempts)
+   WHERE d.id = t.id AND d.attempts = t.attempts AND d.status = 'pending'`
+
+// A claim is a lease: were its commit lost with the server, the delivery would only be claimed
+// again with the same webhook-id, which a lost answer already allows. So it does not wait for the
+// disk. The due window is the head of the `runAfter` index; a bitmap scan would read and sort
+// every due row, which the planner picks when its statistics lag a burst of new deliveries.
+const CLAIM_SETTINGS = { synchronous_commit: 'off', enable_bitmapscan: 'off' }
+
 /**
  * Sends the due webhook deliveries: claims them (`FOR UPDATE SKIP LOCKED`, so instances share
  * them), signs each per Standard Webhooks, and records each attempt. A 2xx within the timeout is
@@ -74,13 +88,20 @@ interface Success {
  * `retryDelaysMs`, then failed. 410 Gone disables the endpoint at once; an endpoint failing for
  * `disableAfter` with no success between is disabled, and its owner told by stream and mail.
  *
+ * At most `concurrency` deliveries are in flight, `perEndpointConcurrency` of them to one
+ * endpoint. Claiming runs ahead of sending by up to as many again (`ready`), so that a free slot
+ * never waits for a claim's round trip; a claim's lease covers that wait and the send.
+ *
  * Not the side-effect runner: that one waits for a claimed batch to finish before claiming more
  * and has one retry schedule for all kinds, so an endpoint taking its 15 s would hold up every
- * other. Here each finished delivery frees its slot at once, and an endpoint has at most
- * `perEndpointConcurrency` of the `concurrency` slots.
+ * other. Here each finished delivery frees its slot at once.
  */
 export class WebhookSender {
+  /** Claimed and not yet sent, oldest first. */
+  private readonly ready: ClaimedDelivery[] = []
+  /** Per endpoint: in flight, and claimed (ready or in flight). */
   private readonly inFlight = new Map<string, number>()
+  private readonly claimed = new Map<string, number>()
   private running = 0
   private readonly sending = new Set<Promise<void>>()
   private readonly runner = new CoalescingRunner(() =>
@@ -89,9 +110,10 @@ export class WebhookSender {
   private succeeded: Success[] = []
   private readonly marker = new CoalescingRunner(() => this.recordSuccesses())
   private timer?: NodeJS.Timeout
+  private readonly signers = new Map<string, Webhook>()
   private readonly wake = () => this.runner.wake()
 
-  constructor(private readonly options: { db: Knex; logger: Logger; effects: SideEffects; settings: WebhookSettings }) {}
+  constructor(private readonly options: { db: Knex; logger: Logger; effects: SideEffects; settings: WebhookSettings; secrets: SecretBox }) {}
 
   private get timeoutMs() {
     return durationMs(this.options.settings.timeout)
@@ -104,11 +126,12 @@ export class WebhookSender {
     this.runner.start()
   }
 
-  /** Waits for the deliveries in flight (each ends within its timeout); what is not recorded runs again after its lease. */
+  /** Gives back what it claimed and has not sent, and waits for the deliveries in flight (each ends within its timeout); what is not recorded runs again after its lease. */
   async stop() {
     deliveriesScheduled.off('due', this.wake)
     clearInterval(this.timer)
     await this.runner.stop()
+    await this.release(this.ready.splice(0))
     await Promise.all(this.sending)
     await this.marker.stop()
     await this.recordSuccesses()
@@ -117,21 +140,34 @@ export class WebhookSender {
   private async claimAndSend() {
     const { db, settings } = this.options
     for (;;) {
-      const free = settings.concurrency - this.running
-      // A busy sender claims a few slots' worth at a time, not one claim per finished delivery.
-      if (free < Math.min(this.running, Math.ceil(settings.concurrency / 4)) || free <= 0 || this.runner.isStopped) return
-      const full = [...this.inFlight].filter(([, count]) => count >= settings.perEndpointConcurrency).map(([id]) => id)
-      const lease = this.timeoutMs + 5_000
-      const rows = await queryPooled<ClaimedDelivery>(db, CLAIM, [
-        free,
-        lease,
-        full,
-        settings.perEndpointConcurrency,
-        'enabled',
-        Math.max(free * 4, 200)
-      ])
-      for (const row of rows) this.track(row)
-      if (rows.length < free) return
+      this.startReady()
+      const room = 2 * settings.concurrency - this.running - this.ready.length
+      // A few slots' worth at a time, not one claim per finished delivery.
+      if (room < Math.ceil(settings.concurrency / 4) || this.runner.isStopped) return
+      const full = [...this.claimed].filter(([, count]) => count >= 2 * settings.perEndpointConcurrency).map(([id]) => id)
+      // Waiting in `ready` behind its endpoint's slots takes at most one timeout, then the send another.
+      const lease = 2 * this.timeoutMs + 5_000
+      const rows = await queryPooled<ClaimedDelivery>(
+        db,
+        CLAIM,
+        [room, lease, full, settings.perEndpointConcurrency, 'enabled', Math.max(room * 4, 200)],
+        CLAIM_SETTINGS
+      )
+      for (const row of rows) {
+        this.claimed.set(row.endpointId, (this.claimed.get(row.endpointId) ?? 0) + 1)
+        this.ready.push(row)
+      }
+      if (rows.length < room) return this.startReady()
+    }
+  }
+
+  /** Starts the ready deliveries that have a slot, in claim order, skipping endpoints at their share. */
+  private startReady() {
+    const { concurrency, perEndpointConcurrency } = this.options.settings
+    for (let index = 0; index < this.ready.length && this.running < concurrency;) {
+      const row = this.ready[index]
+      if ((this.inFlight.get(row.endpointId) ?? 0) >= perEndpointConcurrency) index++
+      else this.track(this.ready.splice(index, 1)[0])
     }
   }
 
@@ -144,30 +180,81 @@ export class WebhookSender {
       )
       .finally(() => {
         this.running--
-        const left = this.inFlight.get(row.endpointId)! - 1
-        if (left === 0) this.inFlight.delete(row.endpointId)
-        else this.inFlight.set(row.endpointId, left)
+        decrement(this.inFlight, row.endpointId)
+        decrement(this.claimed, row.endpointId)
         this.sending.delete(sending)
+        this.startReady()
         this.runner.wake()
       })
     this.sending.add(sending)
   }
 
-  /** `v1,<signature>`, and during a rotation a second one with the previous secret, space-separated. */
-  private sign(row: ClaimedDelivery, at: Date) {
-    const secrets = [row.secret]
-    if (row.previousSecret && row.previousSecretExpiresAt && new Date(row.previousSecretExpiresAt) > at) secrets.push(row.previousSecret)
-    return secrets.map((secret) => new Webhook(secret).sign(row.id, at, row.body)).join(' ')
+  private async release(rows: ClaimedDelivery[]) {
+    if (rows.length === 0) return
+    try {
+      await queryPooled(this.options.db, RELEASE, [rows.map(({ id }) => id), rows.map(({ attempts }) => attempts)])
+    } catch (error) {
+      this.options.logger.warn(
+        { err: (error as Error).message, deliveries: rows.length },
+        'giving back unsent webhook claims failed; they run after their lease'
+      )
+    }
   }
 
-  private async deliver(row: ClaimedDelivery) {
-    const at = new Date()
-    const headers = {
-      'webhook-id': row.id,
-      'webhook-timestamp': String(Math.floor(at.getTime() / 1000)),
-      'webhook-signature': this.sign(row, at)
+  /** `v1,<signature>`, and during a rotation a second one with the previous secret, space-separated. */
+  private sign(row: ClaimedDelivery, at: Date) {
+    const sealed = [row.secret]
+    if (row.previousSecret && row.previousSecretExpiresAt && new Date(row.previousSecretExpiresAt) > at) sealed.push(row.previousSecret)
+    return sealed.map((secret) => this.signerOf(secret).sign(row.id, at, row.body)).join(' ')
+  }
+
+  /** The signer of a sealed secret, opened once while it is among the last few hundred used. */
+  private signerOf(sealed: string) {
+    let signer = this.signers.get(sealed)
+    if (!signer) {
+      if (this.signers.size >= 500) this.signers.clear()
+      signer = new Webhook(this.options.secrets.open(sealed))
+      this.signers.set(sealed, signer)
     }
-    const outcome = await sendWebhook(row.url, row.body, headers, { policy: this.options.settings, timeoutMs: this.timeoutMs })
+    return signer
+  }
+
+  /** The headers, or why it cannot be signed (its secret sealed under a key this instance lacks): a failed attempt, retried as any. */
+  private signedHeaders(row: ClaimedDelivery, at: Date): { headers: Record<string, string> } | { error: string } {
+    try {
+      const signature = this.sign(row, at)
+      return { headers: { 'webhook-id': row.id, 'webhook-timestamp': String(Math.floor(at.getTime() / 1000)), 'webhook-signature': signature } }
+    } catch (error) {
+      return { error: (error as Error).message }
+    }
+  }
+
+  /** Written under a span (the handler's that recorded what happened): sent in a child span of it. */
+  private async deliver(row: ClaimedDelivery) {
+    if (!row.traceparent) {
+      await this.attempt(row)
+      return
+    }
+    const attributes = {
+      'marketmesh.event_type': row.eventType,
+      'marketmesh.webhook_delivery_id': row.id,
+      'marketmesh.webhook_endpoint_id': row.endpointId,
+      'marketmesh.attempt': row.attempts
+    }
+    await inSpan(`webhook ${row.eventType}`, { kind: SpanKind.CLIENT, parent: row.traceparent, attributes }, async (span) => {
+      const outcome = await this.attempt(row)
+      if (outcome.statusCode !== undefined) span.setAttribute('http.response.status_code', outcome.statusCode)
+      if (outcome.error) span.setStatus({ code: SpanStatusCode.ERROR, message: outcome.error })
+    })
+  }
+
+  private async attempt(row: ClaimedDelivery) {
+    const at = new Date()
+    const signed = this.signedHeaders(row, at)
+    const outcome: AttemptOutcome =
+      'error' in signed
+        ? { durationMs: 0, error: signed.error }
+        : await sendWebhook(row.url, row.body, signed.headers, { policy: this.options.settings, timeoutMs: this.timeoutMs })
     const succeeded = outcome.statusCode !== undefined && outcome.statusCode >= 200 && outcome.statusCode < 300
     if (succeeded) {
       this.succeeded.push({ row, at, outcome })
@@ -175,6 +262,7 @@ export class WebhookSender {
     } else {
       await this.recordFailure(row, at, outcome)
     }
+    return outcome
   }
 
   /**
@@ -262,13 +350,20 @@ export class WebhookSender {
   }
 }
 
+const decrement = (counts: Map<string, number>, key: string) => {
+  const left = counts.get(key)! - 1
+  if (left === 0) counts.delete(key)
+  else counts.set(key, left)
+}
+
 /** Runs a sender on every instance from the app's setup to its teardown. */
-export const webhookSender = (app: ServiceApplication) => {
+export const webhookSender = (app: ServiceApplication, secrets: SecretBox) => {
   const sender = new WebhookSender({
     db: app.get('postgresqlClient'),
     logger: app.get('logger'),
     effects: app.get('events').effects,
-    settings: app.get('webhooks')
+    settings: app.get('webhooks'),
+    secrets
   })
   app.hooks({
     setup: [

@@ -36,6 +36,8 @@ export interface OrderRow {
   shopName: string | null
   paymentId: string | null
   paymentStartedAt: Date | null
+  /** 1 when placed, one more per change: what its events carry. */
+  version: number
   createdAt: Date
 }
 
@@ -100,8 +102,12 @@ const mayTake = (step: Step, order: OrderRow, actor: Actor) => {
   return true
 }
 
-/** Moves the order to `to` and writes the step to its timeline, in one statement. */
+/** The timers leaving a status makes moot: dropped with the move, unless already begun. */
+const MOOT_TIMERS: Partial<Record<OrderStatus, string[]>> = { pending: [PENDING_TIMEOUT], shipped: [AUTO_DELIVER] }
+
+/** Moves the order to `to`, one revision on, drops its moot timers and writes the step to its timeline, in one statement. */
 const move = async (
+  app: ServiceApplication,
   trx: Knex.Transaction,
   order: OrderRow,
   to: OrderStatus,
@@ -109,15 +115,30 @@ const move = async (
 ) => {
   const moved = trx('orders')
     .where({ id: order.id })
-    .update({ status: to, updatedAt: trx.fn.now(), ...(step.reason ? { reason: step.reason } : {}), ...step.changes })
-  await trx
-    .with('moved', moved)
-    .insert({ orderId: order.id, from: order.status, to, by: step.by, reason: step.reason ?? null })
-    .into('order_timeline')
+    .update({
+      status: to,
+      version: trx.raw('version + 1'),
+      updatedAt: trx.fn.now(),
+      ...(step.reason ? { reason: step.reason } : {}),
+      ...step.changes
+    })
+  const moot = MOOT_TIMERS[order.status]
+  const statement = trx.with('moved', moved)
+  if (moot) statement.with('moot', app.get('events').effects.unschedule(trx, moot, order.id))
+  await statement.insert({ orderId: order.id, from: order.status, to, by: step.by, reason: step.reason ?? null }).into('order_timeline')
   order.status = to
+  order.version += 1
 }
 
-const refOf = (order: OrderRow) => ({ orderId: order.id, buyerId: order.buyerId, sellerId: order.sellerId })
+/** A change that moves no status (money paid back): one revision on. */
+const revise = async (trx: Knex.Transaction, order: OrderRow) => {
+  await trx('orders')
+    .where({ id: order.id })
+    .update({ version: trx.raw('version + 1'), updatedAt: trx.fn.now() })
+  order.version += 1
+}
+
+const refOf = (order: OrderRow) => ({ orderId: order.id, buyerId: order.buyerId, sellerId: order.sellerId, version: order.version })
 
 /** An order `place` makes: one seller's lines of a checkout. */
 export interface NewOrder {
@@ -184,6 +205,7 @@ export const place = async (
       orderId: order.id,
       buyerId,
       sellerId: order.sellerId,
+      version: 1,
       checkoutId,
       lines: order.lines.map(({ productId, quantity, unitPrice }) => ({ productId, quantity, unitPrice })),
       total: order.total,
@@ -295,14 +317,20 @@ export const paymentVoided = async (app: ServiceApplication, trx: Knex.Transacti
 
 /**
  * paymentCaptured: the totals of the orders waiting for the payment were captured (once, by our
- * capture or as the provider's webhook or lookup reports it): each of them takes its `pay` step.
+ * capture or as the provider's webhook or lookup reports it, the webhook possibly before the
+ * authorization's answer told us the provider's `paymentId`): each of them takes its `pay` step.
  */
-export const paymentCaptured = async (app: ServiceApplication, trx: Knex.Transaction, checkout: LockedCheckout, captureId: string | null) => {
+export const paymentCaptured = async (
+  app: ServiceApplication,
+  trx: Knex.Transaction,
+  checkout: LockedCheckout,
+  { paymentId, captureId }: { paymentId: string; captureId: string | null }
+) => {
   const paying = checkout.orders.filter(awaitsPayment)
   const captured = paying.reduce((sum, order) => sum + order.total, 0)
-  if (!(await movePayment(trx, checkout.payment, 'capture', { captureId, captured, clientSecret: null }))) return []
+  if (!(await movePayment(trx, checkout.payment, 'capture', { paymentId, captureId, captured, clientSecret: null }))) return []
   const receipts = await receiptsOf(trx, checkout.payment.checkoutId)
-  for (const order of paying) await pay(app, trx, order, checkout.payment.paymentId!, receipts(order.id))
+  for (const order of paying) await pay(app, trx, order, paymentId, receipts(order.id))
   return paying
 }
 
@@ -342,7 +370,7 @@ export const reserve = async (
 /** reject: the catalog could not reserve the stock; the order is rejected with its reasons. */
 export const reject = async (app: ServiceApplication, trx: Knex.Transaction, order: OrderRow, reason: string, cause: Cause) => {
   if (!mayTake('reject', order, BY_SYSTEM)) return
-  await move(trx, order, 'rejected', { by: SYSTEM, reason })
+  await move(app, trx, order, 'rejected', { by: SYSTEM, reason })
   await app.get('events').emit(trx, 'order.rejected', { ...refOf(order), reason })
   await reservationSettled(app, trx, order, cause)
 }
@@ -356,7 +384,7 @@ export const pay = async (
   receipt: Pick<EventData<'order.paid'>, 'shippingAddress' | 'lines'>
 ) => {
   if (!mayTake('pay', order, BY_SYSTEM)) return false
-  await move(trx, order, 'paid', { by: SYSTEM, changes: { paymentId } })
+  await move(app, trx, order, 'paid', { by: SYSTEM, changes: { paymentId } })
   await holdPayment(trx, { orderId: order.id, sellerId: order.sellerId, currency: order.currency, total: order.total })
   await app.get('events').emit(trx, 'order.paid', {
     ...refOf(order),
@@ -374,7 +402,7 @@ export const pay = async (
 
 const cancelled = async (app: ServiceApplication, trx: Knex.Transaction, order: OrderRow, by: string, reason: string) => {
   const wasPaid = order.status === 'paid'
-  await move(trx, order, 'cancelled', { by, reason })
+  await move(app, trx, order, 'cancelled', { by, reason })
   await app.get('events').emit(trx, 'order.cancelled', { ...refOf(order), reason })
   if (wasPaid) await refund(app, trx, order, { reason, by })
 }
@@ -402,7 +430,7 @@ export const cancel = async (app: ServiceApplication, trx: Knex.Transaction, ord
 export const ship = async (app: ServiceApplication, trx: Knex.Transaction, order: OrderRow, actor: Actor, trackingNumber?: string) => {
   if (!mayTake('ship', order, actor)) return
   if (order.paymentId && (await leftToRefund(trx, order)) <= 0) throw new Conflict(`Order ${order.id} is refunded in full: it cannot become shipped`)
-  await move(trx, order, 'shipped', { by: actor.id, changes: trackingNumber ? { trackingNumber } : {} })
+  await move(app, trx, order, 'shipped', { by: actor.id, changes: trackingNumber ? { trackingNumber } : {} })
   await app.get('events').emit(trx, 'order.shipped', refOf(order))
   await app.get('events').effects.schedule(trx, AUTO_DELIVER, order.id, { orderId: order.id }, { delayMs: durationMs(app.get('autoDeliverAfter')) })
 }
@@ -410,7 +438,7 @@ export const ship = async (app: ServiceApplication, trx: Knex.Transaction, order
 /** deliver: by its buyer, or by the auto-deliver timer; with an escrow release timer. */
 export const deliver = async (app: ServiceApplication, trx: Knex.Transaction, order: OrderRow, actor: Actor) => {
   if (!mayTake('deliver', order, actor)) return
-  await move(trx, order, 'delivered', { by: actor.id })
+  await move(app, trx, order, 'delivered', { by: actor.id })
   const productIds: string[] = await trx('order_lines').where({ orderId: order.id }).pluck('productId')
   await app.get('events').emit(trx, 'order.delivered', { ...refOf(order), productIds })
   await app
@@ -426,7 +454,7 @@ export const complete = async (app: ServiceApplication, trx: Knex.Transaction, o
     { orderId: order.id, sellerId: order.sellerId, currency: order.currency },
     app.get('commissionPercent')
   )
-  await move(trx, order, 'completed', { by: SYSTEM })
+  await move(app, trx, order, 'completed', { by: SYSTEM })
   const { paymentProvider: provider } = await trx('checkouts').where({ id: order.checkoutId }).first('paymentProvider')
   await openPayout(app, trx, { orderId: order.id, sellerId: order.sellerId, currency: order.currency, provider })
   await app.get('events').emit(trx, 'order.completed', { ...refOf(order), payout, commission, currency: order.currency })
@@ -476,6 +504,7 @@ export const payBack = async (app: ServiceApplication, trx: Knex.Transaction, or
   await refundToBuyer(trx, movement, pending)
   await reverseForRefund(app, trx, movement, pending.id)
   const fully = (await refundedSoFar(trx, order.id, ['succeeded'])) >= order.total
+  await revise(trx, order)
   await app.get('events').emit(trx, 'order.refunded', {
     ...refOf(order),
     amount: pending.amount,
@@ -484,5 +513,5 @@ export const payBack = async (app: ServiceApplication, trx: Knex.Transaction, or
     // A cancelled order's stock comes back on order.cancelled; a shipped one's does not.
     restock: fully && order.status === 'paid'
   })
-  if (fully && mayTake('refundInFull', order, BY_SYSTEM)) await move(trx, order, 'refunded', { by: pending.by, reason: pending.reason })
+  if (fully && mayTake('refundInFull', order, BY_SYSTEM)) await move(app, trx, order, 'refunded', { by: pending.by, reason: pending.reason })
 }

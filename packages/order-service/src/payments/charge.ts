@@ -110,16 +110,17 @@ export const chargeCheckouts = (app: ServiceApplication) => {
 
   const capture = async ({ payload }: SideEffect<CapturePayload>) => {
     const payment = await paymentOf(payload.checkoutId)
-    if (payment?.status !== 'authorized' || !payment.paymentId) return
+    const paymentId = payment?.status === 'authorized' ? payment.paymentId : null
+    if (!payment || !paymentId) return
     const amount = await amountToCapture(db, payment.checkoutId)
-    if (amount === 0) return voidAndConclude(payment, payment.paymentId, payload)
+    if (amount === 0) return voidAndConclude(payment, paymentId, payload)
     const { captureId } = await providers[payment.provider].capture({
       idempotencyKey: paymentKeys(payment.checkoutId).capture,
-      paymentId: payment.paymentId,
+      paymentId,
       amount,
       currency: payment.currency
     })
-    await conclude(payment.checkoutId, payload, (trx, checkout) => paymentCaptured(app, trx, checkout, captureId))
+    await conclude(payment.checkoutId, payload, (trx, checkout) => paymentCaptured(app, trx, checkout, { paymentId, captureId }))
   }
 
   const settle = async ({ payload }: SideEffect<SettlePayload>) => {
@@ -132,7 +133,7 @@ export const chargeCheckouts = (app: ServiceApplication) => {
     const on = (step: (trx: Knex.Transaction, checkout: LockedCheckout) => Promise<OrderRow[]>) => conclude(payment.checkoutId, payload, step)
     switch (state.status) {
       case 'captured':
-        return on((trx, checkout) => paymentCaptured(app, trx, checkout, state.captureId))
+        return on((trx, checkout) => paymentCaptured(app, trx, checkout, { paymentId: state.paymentId, captureId: state.captureId }))
       case 'authorized':
         if (payload.phase === 'authorize') return on((trx, checkout) => paymentAuthorized(app, trx, checkout, state.paymentId, payload))
         return voidAndConclude(payment, state.paymentId, payload)

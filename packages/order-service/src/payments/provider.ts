@@ -66,12 +66,22 @@ export interface PayoutAccountState {
   requirements: string[]
 }
 
+/**
+ * What a payment event says of its payment: the provider's id, and the checkout it was made for
+ * (`transferGroup` of the authorization, kept by the provider): a webhook that arrives before the
+ * authorization's answer, when the provider's id is not stored yet, finds the payment by it.
+ */
+interface PaymentReference {
+  paymentId: string
+  checkoutId?: string
+}
+
 /** A provider's webhook event, reduced to what order-service acts on. `id` dedupes; `created` (epoch s) orders. */
 export type ProviderEvent = { id: string; created: number } & (
-  | { type: 'payment.authorized'; paymentId: string; amount: number }
-  | { type: 'payment.captured'; paymentId: string; amount: number }
-  | { type: 'payment.failed'; paymentId: string; reason: string }
-  | { type: 'payment.canceled'; paymentId: string }
+  | ({ type: 'payment.authorized'; amount: number } & PaymentReference)
+  | ({ type: 'payment.captured'; amount: number; captureId?: string } & PaymentReference)
+  | ({ type: 'payment.failed'; reason: string } & PaymentReference)
+  | ({ type: 'payment.canceled' } & PaymentReference)
   | { type: 'account.updated'; account: PayoutAccountState }
   | { type: 'transfer.reversed'; transferId: string; amount: number }
   | { type: 'transfer.failed'; transferId: string; reason: string }

@@ -251,16 +251,27 @@ export const payoutAccountStateOf = (account: Stripe.Account): PayoutAccountStat
 
 type EventBody = ProviderEvent extends infer E ? (E extends ProviderEvent ? Omit<E, 'id' | 'created'> : never) : never
 
+/** The intent's id and the checkout it was made for (its metadata, set by `authorize`). */
+const referenceOf = (intent: Stripe.PaymentIntent) => ({
+  paymentId: intent.id,
+  ...(intent.metadata?.checkout_id && { checkoutId: intent.metadata.checkout_id })
+})
+
 const eventOf = (event: Stripe.Event): EventBody => {
   switch (event.type) {
     case 'payment_intent.amount_capturable_updated':
-      return { type: 'payment.authorized', paymentId: event.data.object.id, amount: event.data.object.amount_capturable }
+      return { type: 'payment.authorized', ...referenceOf(event.data.object), amount: event.data.object.amount_capturable }
     case 'payment_intent.succeeded':
-      return { type: 'payment.captured', paymentId: event.data.object.id, amount: event.data.object.amount_received }
+      return {
+        type: 'payment.captured',
+        ...referenceOf(event.data.object),
+        amount: event.data.object.amount_received,
+        ...(event.data.object.latest_charge && { captureId: chargeIdOf(event.data.object) })
+      }
     case 'payment_intent.payment_failed':
-      return { type: 'payment.failed', paymentId: event.data.object.id, reason: failureOf(event.data.object) }
+      return { type: 'payment.failed', ...referenceOf(event.data.object), reason: failureOf(event.data.object) }
     case 'payment_intent.canceled':
-      return { type: 'payment.canceled', paymentId: event.data.object.id }
+      return { type: 'payment.canceled', ...referenceOf(event.data.object) }
     case 'account.updated':
       return { type: 'account.updated', account: payoutAccountStateOf(event.data.object) }
     case 'transfer.reversed':

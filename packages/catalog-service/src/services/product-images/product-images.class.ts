@@ -3,8 +3,9 @@ import { BadRequest, Conflict, NotFound } from '@feathersjs/errors'
 import type { Id, Params } from '@feathersjs/feathers'
 import type { KnexAdapterParams } from '@feathersjs/knex'
 import { durationMs, invalidField, isUuid, type Knex, type ServiceApplication } from '@marketmesh/shared'
-import { imagesOf, imageView, storedKeysOf, type ImageRow, type ProductImage } from '../../images/image'
-import { PROCESS_IMAGE, REMOVE_IMAGE_FILES } from '../../images/process'
+import { discardImages, EXPIRE_UPLOAD } from '../../images/cleanup'
+import { imagesOf, imageView, type ImageRow, type ProductImage } from '../../images/image'
+import { PROCESS_IMAGE } from '../../images/process'
 import { uploadKeyOf } from '../../media/storage'
 import { announceImages } from './hooks/announce-images'
 import type { ProductImageData, ProductImagePatch, UploadTicket } from './product-images.schema'
@@ -55,7 +56,7 @@ export class ProductImageService {
   async create(data: ProductImageData, params: ProductImageParams): Promise<UploadTicket> {
     const trx = trxOf(params)
     const product = productOf(params)
-    const { maxBytes, maxImagesPerProduct, uploadUrlLifetime } = this.app.get('media')
+    const { maxBytes, maxImagesPerProduct, uploadUrlLifetime, uploadCleanupGrace } = this.app.get('media')
     if (data.size > maxBytes) throw invalidField('size', `must be at most ${maxBytes} bytes`)
     const [{ count }] = await holdsAPlace(trx('product_images').where({ productId: product.id })).count({ count: '*' })
     if (Number(count) >= maxImagesPerProduct) throw new BadRequest(`A product has at most ${maxImagesPerProduct} images`)
@@ -74,6 +75,10 @@ export class ProductImageService {
       uploadKey: uploadKeyOf(id),
       expiresAt
     })
+    // An upload never completed goes with its bytes, by a durable timer set in the same transaction.
+    await this.app
+      .get('events')
+      .effects.schedule(trx, EXPIRE_UPLOAD, id, { imageId: id }, { delayMs: durationMs(uploadUrlLifetime) + durationMs(uploadCleanupGrace) })
     const target = await this.app.get('mediaStorage').presignUpload(uploadKeyOf(id), data.contentType, data.size, expiresAt)
     return { imageId: id, uploadUrl: target.url, method: target.method, headers: target.headers, expiresAt: expiresAt.toISOString() }
   }
@@ -101,9 +106,8 @@ export class ProductImageService {
   async remove(id: Id, params: ProductImageParams): Promise<ProductImage> {
     const trx = trxOf(params)
     const row = await this.row(trx, id, params, true)
-    await trx('product_images').where({ id: row.id }).delete()
     // The files go after commit, as a side effect: a crash before it leaves none behind for good.
-    await this.app.get('events').effects.schedule(trx, REMOVE_IMAGE_FILES, row.id, { keys: storedKeysOf(row) })
+    await discardImages(trx, this.app.get('events').effects, [row])
     if (row.status === 'ready') await announceImages(this.app)(trx, row.productId)
     return imageView(row, this.publicUrl)
   }

@@ -8,7 +8,8 @@ import {
   requireRole,
   type ServiceApplication
 } from '@marketmesh/shared'
-import { giveUpProcessing, processUpload, PROCESS_IMAGE, REMOVE_IMAGE_FILES } from '../../images/process'
+import { EXPIRE_UPLOAD, expireUpload, REMOVE_IMAGE_FILES } from '../../images/cleanup'
+import { giveUpProcessing, processUpload, PROCESS_IMAGE } from '../../images/process'
 import { announceImages, limitUploadRequests, loadImageProduct } from './hooks'
 import { ImageCompletionService, ProductImageService } from './product-images.class'
 import { imageCompletionDataValidator, productImageDataValidator, productImagePatchValidator } from './product-images.schema'
@@ -21,7 +22,7 @@ const noQuery = schemaHooks.validateQuery(noQueryValidator)
 // Around, ahead of the transaction: a caller who may not write is refused before a connection is taken.
 const writers = [authenticated(), requireRole('seller', 'admin')]
 
-/** The images of a product, their upload's completion, and the side effects that check and delete their files. */
+/** The images of a product, their upload's completion, and the side effects that check them, expire uploads never completed and delete their files. */
 export const productImages = (app: ServiceApplication) => {
   app.use(productImagePath, new ProductImageService(app), {
     methods: [...productImageMethods],
@@ -66,6 +67,9 @@ export const productImages = (app: ServiceApplication) => {
       onGiveUp: ({ payload }, error) => giveUpProcessing(payload.imageId, processing(), error)
     })
     .perform<{ keys: string[] }>(REMOVE_IMAGE_FILES, ({ payload }) => app.get('mediaStorage').remove(payload.keys))
+    .perform<{ imageId: string }>(EXPIRE_UPLOAD, ({ payload }) =>
+      expireUpload(payload.imageId, { db: app.get('postgresqlClient'), storage: app.get('mediaStorage') })
+    )
 }
 
 declare module '@marketmesh/shared' {

@@ -14,6 +14,7 @@ import {
   productDeletedEvent,
   productEvent,
   propagateToVariants,
+  removeImages,
   removeVariants,
   requireCurrentVersion,
   requireKnownCategory,
@@ -67,7 +68,7 @@ export const product = (app: ServiceApplication) => {
       get: [attachImages()],
       create: [attachImages(), emitEvent('product.created', productEvent)],
       patch: [bumpVersion(), attachImages(), emitEvent('product.updated', productEvent), propagateToVariants()],
-      remove: [bumpVersion(), emitEvent('product.deleted', productDeletedEvent), removeVariants()]
+      remove: [bumpVersion(), emitEvent('product.deleted', productDeletedEvent), removeVariants(), removeImages()]
     }
   })
 }

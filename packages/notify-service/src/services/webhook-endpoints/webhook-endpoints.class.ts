@@ -13,6 +13,7 @@ import {
   updateEndpoint,
   type WebhookEndpoint
 } from '../../webhooks/endpoints'
+import type { SecretBox } from '../../webhooks/secret-box'
 import type { WebhookDeliveryQuery, WebhookEndpointData, WebhookEndpointPatch } from './webhook-endpoints.schema'
 
 export type WebhookParams = KnexAdapterParams & { route?: { endpointId?: string; deliveryId?: string } }
@@ -34,7 +35,10 @@ const routeId = (params: WebhookParams, name: 'endpointId' | 'deliveryId') => {
 
 /** The caller's own webhook endpoints (webhooks/endpoints.ts holds the rules). */
 export class WebhookEndpointService {
-  constructor(private readonly app: ServiceApplication) {}
+  constructor(
+    private readonly app: ServiceApplication,
+    private readonly secrets: SecretBox
+  ) {}
 
   private get settings() {
     return this.app.get('webhooks')
@@ -49,7 +53,11 @@ export class WebhookEndpointService {
   }
 
   async create(data: WebhookEndpointData, params: WebhookParams) {
-    return createEndpoint(trxOf(params, 'create'), callerOf(params), data, { policy: this.settings, maxPerOwner: this.settings.maxEndpointsPerOwner })
+    return createEndpoint(trxOf(params, 'create'), callerOf(params), data, {
+      policy: this.settings,
+      maxPerOwner: this.settings.maxEndpointsPerOwner,
+      secrets: this.secrets
+    })
   }
 
   async patch(id: Id, data: WebhookEndpointPatch, params: WebhookParams) {
@@ -63,8 +71,10 @@ export class WebhookEndpointService {
 
 /** `POST /webhook-endpoints/:endpointId/rotate-secret`: the new secret, shown once; the old one signs too for 24 hours. */
 export class WebhookSecretRotationService {
+  constructor(private readonly secrets: SecretBox) {}
+
   async create(_data: unknown, params: WebhookParams) {
-    return rotateSecret(trxOf(params, 'rotate-secret'), callerOf(params), routeId(params, 'endpointId'))
+    return rotateSecret(trxOf(params, 'rotate-secret'), callerOf(params), routeId(params, 'endpointId'), this.secrets)
   }
 }
 

@@ -2,6 +2,7 @@ import { hooks as schemaHooks } from '@feathersjs/schema'
 import { authenticated, inTransaction, noQueryValidator, requireRole, uuidIds, type ServiceApplication } from '@marketmesh/shared'
 import { webhookDeliveryMetrics } from '../../webhooks/metrics'
 import { webhookDeliveryPurge } from '../../webhooks/purge'
+import { SecretBox } from '../../webhooks/secret-box'
 import { webhookSender } from '../../webhooks/sender'
 import {
   WebhookDeliveryRetryService,
@@ -34,7 +35,8 @@ const owners = [authenticated(), requireRole('seller', 'admin')]
 const writers = [...owners, inTransaction()]
 
 export const webhookEndpoint = (app: ServiceApplication) => {
-  app.use(webhookEndpointPath, new WebhookEndpointService(app), { methods: [...webhookEndpointMethods], events: [] })
+  const secrets = new SecretBox(app.get('webhooks').secretKeys)
+  app.use(webhookEndpointPath, new WebhookEndpointService(app, secrets), { methods: [...webhookEndpointMethods], events: [] })
   app.service(webhookEndpointPath).hooks({
     around: { find: owners, get: owners, create: writers, patch: writers, remove: writers },
     before: {
@@ -47,7 +49,7 @@ export const webhookEndpoint = (app: ServiceApplication) => {
     around: { create: writers },
     before: { create: [schemaHooks.validateQuery(noQueryValidator), schemaHooks.validateData(webhookActionDataValidator)] }
   }
-  app.use(webhookSecretRotationPath, new WebhookSecretRotationService(), { methods: ['create'], events: [] })
+  app.use(webhookSecretRotationPath, new WebhookSecretRotationService(secrets), { methods: ['create'], events: [] })
   app.service(webhookSecretRotationPath).hooks(action)
   app.use(webhookTestPath, new WebhookTestService(), { methods: ['create'], events: [] })
   app.service(webhookTestPath).hooks(action)
@@ -55,7 +57,7 @@ export const webhookEndpoint = (app: ServiceApplication) => {
   app.service(webhookDeliveryRetryPath).hooks(action)
   app.use(webhookDeliveryPath, new WebhookDeliveryService(app), { methods: ['find'], events: [] })
   app.service(webhookDeliveryPath).hooks({ around: { find: owners }, before: { find: [schemaHooks.validateQuery(webhookDeliveryQueryValidator)] } })
-  app.configure(webhookSender)
+  webhookSender(app, secrets)
   app.configure(webhookDeliveryPurge)
   app.configure(webhookDeliveryMetrics)
 }

@@ -1,7 +1,7 @@
 import { BadRequest, NotFound } from '@feathersjs/errors'
 import type { Params } from '@feathersjs/feathers'
 import { runInTransaction, withEventCause } from '@marketmesh/events'
-import { type Knex, type ServiceApplication } from '@marketmesh/shared'
+import { isUuid, type Knex, type ServiceApplication } from '@marketmesh/shared'
 import { randomUUID } from 'node:crypto'
 import { paymentCaptured, paymentAuthorized, paymentFailed, paymentVoided, type LockedCheckout, type OrderRow } from '../../orders/order'
 import { concludePayment } from '../../payments/charge'
@@ -29,8 +29,10 @@ type PaymentEvent = Extract<ProviderEvent, { paymentId: string }>
  * `payment_webhook_events`, in the transaction that acts on it), and in any order: the payment's
  * steps (orders/order.ts) only move it forward, so an older event changes nothing. A seller's
  * account and transfer events go to the payouts (payouts/payout.ts), which order them the same
- * way. Events about payments this service does not know, and types it does not act on, are
- * acknowledged and ignored.
+ * way. A payment event may arrive before the provider's answer to our own call (its authorization
+ * answer, with the provider's id, not stored yet): it finds the payment by its checkout and takes
+ * its step then, and the answer arriving after finds that step taken. Events about payments this
+ * service does not know, and types it does not act on, are acknowledged and ignored.
  */
 export class PaymentWebhookService {
   constructor(private readonly app: ServiceApplication) {}
@@ -56,7 +58,7 @@ export class PaymentWebhookService {
         .returning('eventId')
       if (first.length === 0) return { received: true, handled: false }
       if (!('paymentId' in event)) return { received: true, handled: await this.payoutStep(trx, event) }
-      const payment = await trx('payments').where({ provider: name, paymentId: event.paymentId }).first('checkoutId')
+      const payment = await this.paymentOf(trx, name, event)
       if (!payment) return { received: true, handled: false }
       const cause = { correlationId: payment.checkoutId as string, causationId: randomUUID() }
       return withEventCause(cause, async () => {
@@ -64,6 +66,16 @@ export class PaymentWebhookService {
         return { received: true, handled: true }
       })
     })
+  }
+
+  /**
+   * The payment the event is about: by the provider's id, or, when the event arrived before the
+   * authorization's answer stored that id, by the checkout the provider says it was made for.
+   */
+  private async paymentOf(trx: Knex.Transaction, provider: string, event: PaymentEvent): Promise<{ checkoutId: string } | undefined> {
+    const known = await trx('payments').where({ provider, paymentId: event.paymentId }).first('checkoutId')
+    if (known || !event.checkoutId || !isUuid(event.checkoutId)) return known
+    return trx('payments').where({ provider, checkoutId: event.checkoutId }).whereNull('paymentId').first('checkoutId')
   }
 
   /** What a seller's account or transfer event changes of the payouts (payouts/payout.ts); false for a type not acted on. */
@@ -93,7 +105,7 @@ export class PaymentWebhookService {
       case 'payment.authorized':
         return paymentAuthorized(this.app, trx, checkout, event.paymentId, cause)
       case 'payment.captured':
-        return paymentCaptured(this.app, trx, checkout, null)
+        return paymentCaptured(this.app, trx, checkout, { paymentId: event.paymentId, captureId: event.captureId ?? null })
       case 'payment.failed':
         return paymentFailed(this.app, trx, checkout, event.reason)
       case 'payment.canceled':

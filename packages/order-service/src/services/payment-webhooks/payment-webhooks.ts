@@ -1,7 +1,8 @@
 import type { Middleware } from '@feathersjs/koa'
 import { hooks as schemaHooks } from '@feathersjs/schema'
-import { noQueryValidator, rawBodyOf, type ServiceApplication } from '@marketmesh/shared'
+import { noQueryValidator, rateLimitedHttp, rawBodyOf, type ServiceApplication } from '@marketmesh/shared'
 import { PaymentWebhookService, type PaymentWebhookParams } from './payment-webhooks.class'
+import { limitWebhooksPerIp } from './hooks'
 
 export * from './payment-webhooks.class'
 
@@ -16,9 +17,14 @@ const keepRawBody: Middleware = async (ctx, next) => {
 }
 
 export const paymentWebhook = (app: ServiceApplication) => {
-  app.use('payment-webhooks/:provider', new PaymentWebhookService(app), { methods: ['create'], events: [], koa: { before: [keepRawBody] } })
+  app.use('payment-webhooks/:provider', new PaymentWebhookService(app), {
+    methods: ['create'],
+    events: [],
+    koa: { before: [rateLimitedHttp(), keepRawBody] }
+  })
   app.service('payment-webhooks/:provider').hooks({
-    before: { create: [schemaHooks.validateQuery(noQueryValidator)] },
+    // A query (there is none to give) is refused naming its field before anything is counted.
+    around: { create: [schemaHooks.validateQuery(noQueryValidator), limitWebhooksPerIp] },
     after: {
       // A provider only needs a 2xx; 200, as providers document it.
       create: [(context) => void (context.http = { ...context.http, status: 200 })]

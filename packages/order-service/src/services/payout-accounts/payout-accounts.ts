@@ -1,7 +1,8 @@
 import { hooks as schemaHooks } from '@feathersjs/schema'
-import { authenticated, requireRole, type ServiceApplication } from '@marketmesh/shared'
+import { authenticated, rateLimitedHttp, requireRole, type ServiceApplication } from '@marketmesh/shared'
 import { limitToOwnShop } from '../../hooks'
 import { getOptions, PayoutAccountService } from './payout-accounts.class'
+import { limitAccountRequests } from './hooks'
 import { payoutAccountDataValidator, payoutAccountExternalResolver, payoutAccountQueryValidator } from './payout-accounts.schema'
 import { payoutAccountMethods, payoutAccountPath } from './payout-accounts.shared'
 
@@ -9,14 +10,19 @@ export * from './payout-accounts.class'
 export * from './payout-accounts.schema'
 
 export const payoutAccount = (app: ServiceApplication) => {
-  app.use(payoutAccountPath, new PayoutAccountService(getOptions(app), app), { methods: [...payoutAccountMethods], events: [] })
+  app.use(payoutAccountPath, new PayoutAccountService(getOptions(app), app), {
+    methods: [...payoutAccountMethods],
+    events: [],
+    koa: { before: [rateLimitedHttp()] }
+  })
   app.service(payoutAccountPath).hooks({
     around: {
-      all: [schemaHooks.validateQuery(payoutAccountQueryValidator), schemaHooks.resolveExternal(payoutAccountExternalResolver)]
+      all: [schemaHooks.validateQuery(payoutAccountQueryValidator), schemaHooks.resolveExternal(payoutAccountExternalResolver)],
+      create: [authenticated(), requireRole('seller'), limitAccountRequests]
     },
     before: {
       find: [authenticated(), requireRole('seller', 'admin'), limitToOwnShop()],
-      create: [authenticated(), requireRole('seller'), limitToOwnShop(), schemaHooks.validateData(payoutAccountDataValidator)]
+      create: [limitToOwnShop(), schemaHooks.validateData(payoutAccountDataValidator)]
     }
   })
 }
