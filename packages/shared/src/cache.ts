@@ -140,7 +140,7 @@ export class ReadCache {
       // Down is down: a command fails at once instead of waiting for a reconnection.
       enableOfflineQueue: false,
       maxRetriesPerRequest: 0,
-      // The commands of one turn of the event loop go in one write while the previous write is answered.
+      // Commands issued in one turn of the event loop go out in one write (one batch in flight at a time).
       enableAutoPipelining: true,
       connectTimeout: 2_000,
       retryStrategy: (times) => Math.min(times * 200, 2_000)
