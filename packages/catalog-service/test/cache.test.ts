@@ -30,7 +30,8 @@ const getJson = async (url: string, principal?: Principal, headers: Record<strin
 }
 
 let catalog: Catalog
-let other: Awaited<ReturnType<typeof startInstance>>
+type Instance = Awaited<ReturnType<typeof startInstance>>
+let other: Instance
 beforeAll(async () => {
   catalog = await startCatalog('cache')
   other = await startInstance(catalog.settings)
@@ -42,6 +43,24 @@ afterAll(async () => {
 
 const createProduct = async (owner: Principal, overrides: Record<string, unknown> = {}) =>
   (await catalog.call('POST', '/products', { as: owner, body: productData(overrides) })).body
+
+/** A new seller's new product at `price`, read on `instance` until an answer comes from its cache. */
+const cachedProduct = async (instance: Instance, price: number) => {
+  const owner = seller()
+  const product = await createProduct(owner, { price })
+  const read = async () => (await getJson(`${instance.url}/products/${product.id}`)).body.price
+  await waitFor(async () => (await read()) === price && (await metric(instance.app, 'cache_hits_total', { kind: 'product' })) > 0, {
+    what: 'a cached read'
+  })
+  return { owner, product, read }
+}
+
+const patchPrice = (instance: Instance, owner: Principal, productId: string, price: number) =>
+  fetch(`${instance.url}/products/${productId}`, {
+    method: 'PATCH',
+    headers: { 'Content-Type': 'application/json', ...bearer(owner) },
+    body: JSON.stringify({ price })
+  })
 
 describe('the read cache', () => {
   it('never answers stale on instance B right after a write on instance A: 1,000 writes, readers racing them', async () => {
@@ -230,11 +249,7 @@ describe('without Redis', () => {
         const owner = seller()
         const product = await createProduct(owner, { price: 700 })
         for (let i = 0; i < 3; i++) expect((await getJson(`${instance.url}/products/${product.id}`)).body.price).toBe(700)
-        const patched = await fetch(`${instance.url}/products/${product.id}`, {
-          method: 'PATCH',
-          headers: { 'Content-Type': 'application/json', ...bearer(owner) },
-          body: JSON.stringify({ price: 800 })
-        })
+        const patched = await patchPrice(instance, owner, product.id, 800)
         expect(patched.status).toBe(200)
         expect((await getJson(`${instance.url}/products/${product.id}`)).body.price).toBe(800)
         expect((await getJson(`${instance.url}/search?q=lamp`)).status).toBe(200)
@@ -269,12 +284,7 @@ describe('without Redis', () => {
       redis: { url: `redis://127.0.0.1:${(blackHole.address() as AddressInfo).port}`, commandTimeoutMs: 250 }
     })
     try {
-      const owner = seller()
-      const product = await createProduct(owner, { price: 300 })
-      const read = async () => (await getJson(`${instance.url}/products/${product.id}`)).body.price
-      await waitFor(async () => (await read()) === 300 && (await metric(instance.app, 'cache_hits_total', { kind: 'product' })) > 0, {
-        what: 'a cached read'
-      })
+      const { owner, product, read } = await cachedProduct(instance, 300)
       frozen = true
       const timed = async <T>(work: () => Promise<T>) => {
         const started = Date.now()
@@ -287,13 +297,7 @@ describe('without Redis', () => {
         expect(value).toBe(300)
         expect(ms).toBeLessThan(5_000)
       }
-      const patch = await timed(() =>
-        fetch(`${instance.url}/products/${product.id}`, {
-          method: 'PATCH',
-          headers: { 'Content-Type': 'application/json', ...bearer(owner) },
-          body: JSON.stringify({ price: 350 })
-        })
-      )
+      const patch = await timed(() => patchPrice(instance, owner, product.id, 350))
       expect(patch.value.status).toBe(200)
       expect(patch.ms).toBeLessThan(5_000)
       expect(await read()).toBe(350)
@@ -315,19 +319,10 @@ describe('without Redis', () => {
     const proxy = await createTcpProxy({ host: new URL(REDIS_URL).hostname, port: redisPort })
     const instance = await startInstance({ ...catalog.settings, redis: { url: `redis://127.0.0.1:${proxy.port}`, commandTimeoutMs: 250 } })
     try {
-      const owner = seller()
-      const product = await createProduct(owner, { price: 900 })
-      const read = async () => (await getJson(`${instance.url}/products/${product.id}`)).body.price
-      await waitFor(async () => (await read()) === 900 && (await metric(instance.app, 'cache_hits_total', { kind: 'product' })) > 0, {
-        what: 'a cached read'
-      })
+      const { owner, product, read } = await cachedProduct(instance, 900)
       await proxy.cut()
       // The write commits; its invalidation cannot reach Redis, where the old entry stays.
-      const patched = await fetch(`${instance.url}/products/${product.id}`, {
-        method: 'PATCH',
-        headers: { 'Content-Type': 'application/json', ...bearer(owner) },
-        body: JSON.stringify({ price: 950 })
-      })
+      const patched = await patchPrice(instance, owner, product.id, 950)
       expect(patched.status).toBe(200)
       expect(await read()).toBe(950)
       expect(await metric(instance.app, 'cache_redis_errors_total')).toBeGreaterThan(0)
