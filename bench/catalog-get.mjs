@@ -1,13 +1,17 @@
 // bench/catalog-get: GET /products/:id on catalog-service (its own process, with its Redis read
 // cache) under autocannon with 50 connections, against a bare Koa + pg server running the same
 // query, in the same run, over 100,000 products with ids drawn from a Zipf distribution (s = 1).
-// The two alternate over several rounds, so that a noisy neighbour on the machine hits both alike;
-// prints the median req/s and p99 of each, the ratio (target: >= 3 times the bare baseline, p99 <
-// 10 ms) and the cache's hit ratio. Then a mixed run, 95 % reads and 5 % PATCHes of the same
-// products from 32 clients, printing operations/s and the stale answers seen: a read that started
-// after a PATCH of its product had answered and shows an older version (must be 0).
+// Each first gets a warm-up round as long as a measured one (JIT, connection pools, the baseline's
+// PostgreSQL buffers, the cache); then the two alternate over several rounds, so that a noisy
+// neighbour on the machine hits both alike. Prints the median req/s and p99 of each, the CPU time
+// each server process spent per request (less sensitive to a busy machine than req/s), the ratio
+// (target: >= 3 times the bare baseline, p99 < 10 ms) and the cache's hit ratio. Then a mixed run,
+// 95 % reads and 5 % PATCHes of the same products from 32 clients, printing operations/s and the
+// stale answers seen: a read that started after a PATCH of its product had answered and shows an
+// older version (must be 0).
 // Usage: node bench/catalog-get.mjs [seconds per round=8] [rounds=3] [products=100000]   (after `npm run build`)
 import { spawn } from 'node:child_process'
+import { readFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -75,10 +79,18 @@ const load = (url, ids, duration) =>
     )
   })
 
-const measure = async (name, url, ids) => {
+/** CPU time (user + system) a process has spent, in ms (/proc/<pid>/stat counts clock ticks of 10 ms). */
+const cpuMs = (pid) => {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ')
+  return (Number(fields[11]) + Number(fields[12])) * 10
+}
+
+const measure = async ({ name, url, pid }, ids) => {
+  const cpuBefore = cpuMs(pid)
   const result = await load(url, ids, SECONDS)
   if (result.non2xx > 0 || result.errors > 0) throw new Error(`${name}: ${result.non2xx} non-2xx responses, ${result.errors} errors`)
-  return { rps: result.requests.average, p99: result.latency.p99, p50: result.latency.p50 }
+  const cpuUs = ((cpuMs(pid) - cpuBefore) * 1000) / result.requests.total
+  return { rps: result.requests.average, p99: result.latency.p99, p50: result.latency.p50, cpuUs }
 }
 
 const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]
@@ -118,41 +130,43 @@ try {
   draws = zipfDraws(ids.length, 1_000_000)
 
   const baselinePort = await freePort()
-  children.push(
-    await startProcess(
-      [join(here, 'support', 'catalog-get-baseline.mjs'), String(baselinePort), connection],
-      {},
-      `http://127.0.0.1:${baselinePort}/products/${ids[0]}`
-    )
+  const baseline = await startProcess(
+    [join(here, 'support', 'catalog-get-baseline.mjs'), String(baselinePort), connection],
+    {},
+    `http://127.0.0.1:${baselinePort}/products/${ids[0]}`
   )
+  children.push(baseline)
 
   console.log(
     `bench/catalog-get: GET /products/:id, ${CONNECTIONS} connections, ${ROUNDS} alternating rounds of ${SECONDS} s, ${PRODUCTS} products, ids drawn Zipf-distributed from the ${ids.length} listed`
   )
   const targets = [
-    { name: 'bare Koa + pg', url: `http://127.0.0.1:${baselinePort}`, rounds: [] },
-    { name: 'catalog-service', url: `http://127.0.0.1:${servicePort}`, rounds: [] }
+    { name: 'bare Koa + pg', url: `http://127.0.0.1:${baselinePort}`, pid: baseline.pid, rounds: [] },
+    { name: 'catalog-service', url: `http://127.0.0.1:${servicePort}`, pid: service.pid, rounds: [] }
   ]
-  for (const target of targets) await load(target.url, ids, 3) // warm-up: JIT, pools, caches
+  for (const target of targets) await load(target.url, ids, SECONDS)
   const cacheCount = async (name) => scrapedMetric(opsUrl, name, { kind: 'product' })
   const [hitsBefore, missesBefore] = [await cacheCount('cache_hits_total'), await cacheCount('cache_misses_total')]
   for (let round = 0; round < ROUNDS; round++) {
-    for (const target of targets) target.rounds.push(await measure(target.name, target.url, ids))
+    for (const target of targets) target.rounds.push(await measure(target, ids))
   }
-  const [baseline, catalog] = targets.map(({ name, rounds }) => ({
+  const [baselineFigures, catalog] = targets.map(({ name, rounds }) => ({
     name,
     rps: median(rounds.map((r) => r.rps)),
     p50: median(rounds.map((r) => r.p50)),
     p99: median(rounds.map((r) => r.p99)),
+    cpuUs: median(rounds.map((r) => r.cpuUs)),
     all: rounds.map((r) => Math.round(r.rps)).join(', ')
   }))
-  for (const { name, rps, p50, p99, all } of [baseline, catalog]) {
-    console.log(`  ${name.padEnd(16)} ${Math.round(rps).toString().padStart(6)} req/s   p50 ${p50} ms   p99 ${p99} ms   (rounds: ${all} req/s)`)
+  for (const { name, rps, p50, p99, cpuUs, all } of [baselineFigures, catalog]) {
+    console.log(
+      `  ${name.padEnd(16)} ${Math.round(rps).toString().padStart(6)} req/s   p50 ${p50} ms   p99 ${p99} ms   CPU ${Math.round(cpuUs)} µs/request   (rounds: ${all} req/s)`
+    )
   }
   const hits = (await cacheCount('cache_hits_total')) - hitsBefore
   const misses = (await cacheCount('cache_misses_total')) - missesBefore
   console.log(`  cache hit ratio over the measured rounds: ${((100 * hits) / (hits + misses)).toFixed(1)}% (${hits} hits, ${misses} misses)`)
-  const ratio = catalog.rps / baseline.rps
+  const ratio = catalog.rps / baselineFigures.rps
   const met = ratio >= 3 && catalog.p99 < 10
   console.log(`ratio catalog/baseline: ${ratio.toFixed(2)}   target: >= 3 and p99 < 10 ms -> ${met ? 'met' : 'NOT met'}`)
 

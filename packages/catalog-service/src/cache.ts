@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto'
 import type { Query } from '@feathersjs/feathers'
 import type { Middleware } from '@feathersjs/koa'
 import { type EventData, type EventType } from '@marketmesh/events'
-import { httpCaching, type Knex, type ReadCache, type ServiceApplication } from '@marketmesh/shared'
+import { httpCaching, sendAnswer, type Knex, type ReadCache, type ServiceApplication } from '@marketmesh/shared'
 
 /**
  * What the catalog caches and which writes drop it. The tags:
@@ -58,41 +58,44 @@ export const dropShopAfterCommit = async (cache: ReadCache | undefined, trx: Kne
   cache.dropAfterCommit(trx, [...ids.map(productTag), LISTINGS])
 }
 
+/** A product's price and stock must never be served old: its answer may be stored but is revalidated every time (answered 304 while unchanged). */
+const PRODUCT_CACHE_CONTROL = 'public, no-cache'
+
 /**
- * HTTP caching of the public reads. A product's price and stock must never be served old: its
- * answer may be stored but is revalidated every time (`no-cache`, answered 304 while unchanged).
- * Lists and search may be seconds old; the category tree, minutes.
+ * HTTP caching of the public reads. Lists and search may be seconds old; the category tree,
+ * minutes. The hottest read, an anonymous product by id, is answered first, from the read cache.
  */
 export const catalogHttpCaching = (app: ServiceApplication) => {
+  app.use(anonymousProductReads(app))
   app.use(
     httpCaching([
-      { path: /^\/products\/[^/]+$/, anonymous: 'public, no-cache' },
+      { path: /^\/products\/[^/]+$/, anonymous: PRODUCT_CACHE_CONTROL },
       { path: /^\/(products|search)$/, anonymous: 'public, max-age=10, stale-while-revalidate=30' },
       { path: /^\/categories(\/[^/]+)?$/, anonymous: 'public, max-age=60, stale-while-revalidate=300' }
     ])
   )
-  app.use(anonymousProductReads(app))
 }
 
 const PRODUCT_BY_ID = /^\/products\/([^/]+)$/
 
 /**
- * The hottest read, `GET /products/:id` without credentials or query, answered with the read
- * cache's JSON text as it is, ahead of the service's REST layer and hooks (they were most of its
- * CPU once the database read was cached). The same entry as the service's own read; anything
- * else (a miss that fails, a bad id) goes on to the service, which answers as always.
+ * `GET /products/:id` without credentials or query, answered with the read cache's entry as it is
+ * (its JSON text and ETag), ahead of the body parser, the service's REST layer and hooks: they were
+ * most of its CPU once the database read was cached. The same entry as the service's own read;
+ * anything else (a miss that fails, a bad id) goes on to the service, which answers as always.
  */
 const anonymousProductReads =
   (app: ServiceApplication): Middleware =>
   async (ctx, next) => {
-    const match = ctx.method === 'GET' && ctx.querystring === '' && !ctx.get('authorization') ? PRODUCT_BY_ID.exec(ctx.path) : null
-    if (!match || !app.get('readCache')?.enabled) return next()
-    let body: string
+    if (ctx.method !== 'GET' || ctx.querystring !== '' || ctx.get('authorization') || !app.get('readCache')?.enabled) return next()
+    const match = PRODUCT_BY_ID.exec(ctx.path)
+    if (!match) return next()
+    let answer
     try {
-      body = await app.service('products').publicJson(match[1])
+      answer = await app.service('products').publicAnswer(match[1])
     } catch {
       return next()
     }
-    ctx.type = 'application/json'
-    ctx.body = body
+    ctx.state.route = '/products/:id'
+    sendAnswer(ctx, answer, PRODUCT_CACHE_CONTROL)
   }

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto'
-import type { AddressInfo, Server } from 'node:net'
+import { connect, createServer, type AddressInfo, type Server, type Socket } from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type EventData } from '@marketmesh/events'
 import { listen, type Principal, type ServiceApplication } from '@marketmesh/shared'
@@ -30,7 +30,8 @@ const getJson = async (url: string, principal?: Principal, headers: Record<strin
 }
 
 let catalog: Catalog
-let other: Awaited<ReturnType<typeof startInstance>>
+type Instance = Awaited<ReturnType<typeof startInstance>>
+let other: Instance
 beforeAll(async () => {
   catalog = await startCatalog('cache')
   other = await startInstance(catalog.settings)
@@ -42,6 +43,24 @@ afterAll(async () => {
 
 const createProduct = async (owner: Principal, overrides: Record<string, unknown> = {}) =>
   (await catalog.call('POST', '/products', { as: owner, body: productData(overrides) })).body
+
+/** A new seller's new product at `price`, read on `instance` until an answer comes from its cache. */
+const cachedProduct = async (instance: Instance, price: number) => {
+  const owner = seller()
+  const product = await createProduct(owner, { price })
+  const read = async () => (await getJson(`${instance.url}/products/${product.id}`)).body.price
+  await waitFor(async () => (await read()) === price && (await metric(instance.app, 'cache_hits_total', { kind: 'product' })) > 0, {
+    what: 'a cached read'
+  })
+  return { owner, product, read }
+}
+
+const patchPrice = (instance: Instance, owner: Principal, productId: string, price: number) =>
+  fetch(`${instance.url}/products/${productId}`, {
+    method: 'PATCH',
+    headers: { 'Content-Type': 'application/json', ...bearer(owner) },
+    body: JSON.stringify({ price })
+  })
 
 describe('the read cache', () => {
   it('never answers stale on instance B right after a write on instance A: 1,000 writes, readers racing them', async () => {
@@ -81,11 +100,23 @@ describe('the read cache', () => {
     expect((await metric(other.app, 'cache_loads_total', { kind: 'product' })) - loadsBefore).toBe(1)
   })
 
-  it('drops a product when the saga reserves and releases its stock', async () => {
+  it('drops a product as soon as the saga’s handler commits a reservation or a release, without waiting for its event’s publication', async () => {
     const owner = seller()
     const product = await createProduct(owner, { stock: 10 })
-    expect((await getJson(`${other.url}/products/${product.id}`)).body.stock).toBe(10)
-    expect((await getJson(`${other.url}/products/${product.id}`)).body.stock).toBe(10) // now from the cache
+    const instances = [catalog, other]
+    const stockOn = async (url: string) => (await getJson(`${url}/products/${product.id}`)).body.stock
+    const hits = () => Promise.all(instances.map(({ app }) => metric(app, 'cache_hits_total', { kind: 'product' })))
+    const hitsBefore = await hits()
+    for (const { url } of instances) for (let i = 0; i < 2; i++) expect(await stockOn(url)).toBe(10)
+    // Both instances answered from their cache: their next read is a hit unless the entry is dropped.
+    ;(await hits()).forEach((count, i) => expect(count - hitsBefore[i]).toBeGreaterThanOrEqual(1))
+    // Either instance may handle an order event; the other one must not answer stale either.
+    const handled = async (type: string) =>
+      (await Promise.all(instances.map(({ app }) => metric(app, 'events_consumed_total', { type, consumer: 'catalog-service' })))).reduce(
+        (a, b) => a + b
+      )
+    const unpublished = (type: string, orderId: string) =>
+      catalog.db('outbox').where({ type }).whereNull('sent_at').whereRaw(`envelope->'data'->>'orderId' = ?`, [orderId]).count({ n: '*' }).first()
     const order = {
       orderId: randomUUID(),
       buyerId: randomUUID(),
@@ -96,12 +127,31 @@ describe('the read cache', () => {
       total: 3 * product.price,
       currency: 'EUR'
     } satisfies EventData<'order.created'>
-    await catalog.emit('order.created', order)
-    await catalog.eventsOf('stock.reserved', 1, (event) => event.data.orderId === order.orderId)
-    expect((await getJson(`${other.url}/products/${product.id}`)).body.stock).toBe(7)
-    await catalog.emit('order.cancelled', { orderId: order.orderId, buyerId: order.buyerId, sellerId: order.sellerId, version: 2, reason: 'buyer' })
+    // The relays stand still: the stock events stay in the outbox, so only the handler's own commit can drop the entries.
+    const relays = instances.map(({ app }) => app.get('events').relay)
+    await Promise.all(relays.map((relay) => relay.stop()))
+    try {
+      for (const [type, stock, send] of [
+        ['order.created', 7, () => catalog.emit('order.created', order)],
+        [
+          'order.cancelled',
+          10,
+          () =>
+            catalog.emit('order.cancelled', { orderId: order.orderId, buyerId: order.buyerId, sellerId: order.sellerId, version: 2, reason: 'buyer' })
+        ]
+      ] as const) {
+        const before = await handled(type)
+        await send()
+        // Counted once the handler's transaction committed and its invalidation was done, before the ack.
+        await waitFor(async () => (await handled(type)) > before, { what: `${type} handled`, intervalMs: 1 })
+        for (const { url } of instances) expect(await stockOn(url)).toBe(stock)
+      }
+      expect(Number((await unpublished('stock.reserved', order.orderId))?.n)).toBe(1)
+      expect(Number((await unpublished('stock.released', order.orderId))?.n)).toBe(1)
+    } finally {
+      await Promise.all(relays.map((relay) => relay.start()))
+    }
     await catalog.eventsOf('stock.released', 1, (event) => event.data.orderId === order.orderId)
-    expect((await getJson(`${other.url}/products/${product.id}`)).body.stock).toBe(10)
   })
 
   it('drops every product of a seller whose account is disabled, and lists and searches with them', async () => {
@@ -199,11 +249,7 @@ describe('without Redis', () => {
         const owner = seller()
         const product = await createProduct(owner, { price: 700 })
         for (let i = 0; i < 3; i++) expect((await getJson(`${instance.url}/products/${product.id}`)).body.price).toBe(700)
-        const patched = await fetch(`${instance.url}/products/${product.id}`, {
-          method: 'PATCH',
-          headers: { 'Content-Type': 'application/json', ...bearer(owner) },
-          body: JSON.stringify({ price: 800 })
-        })
+        const patched = await patchPrice(instance, owner, product.id, 800)
         expect(patched.status).toBe(200)
         expect((await getJson(`${instance.url}/products/${product.id}`)).body.price).toBe(800)
         expect((await getJson(`${instance.url}/search?q=lamp`)).status).toBe(200)
@@ -217,24 +263,66 @@ describe('without Redis', () => {
     }
   })
 
+  it('fails fast when Redis stops answering with its connection open: reads and writes within the command timeout, from PostgreSQL', async () => {
+    // Forwards to Redis until frozen; then swallows everything, both ways, and closes nothing.
+    let frozen = false
+    const sockets = new Set<Socket>()
+    const blackHole = createServer((client) => {
+      const upstream = connect(Number(new URL(REDIS_URL).port || 6379), new URL(REDIS_URL).hostname)
+      for (const [from, to] of [
+        [client, upstream],
+        [upstream, client]
+      ]) {
+        sockets.add(from)
+        from.on('error', () => from.destroy())
+        from.on('data', (data) => frozen || to.write(data))
+      }
+    })
+    await new Promise<void>((resolve) => blackHole.listen(0, '127.0.0.1', resolve))
+    const instance = await startInstance({
+      ...catalog.settings,
+      redis: { url: `redis://127.0.0.1:${(blackHole.address() as AddressInfo).port}`, commandTimeoutMs: 250 }
+    })
+    try {
+      const { owner, product, read } = await cachedProduct(instance, 300)
+      frozen = true
+      const timed = async <T>(work: () => Promise<T>) => {
+        const started = Date.now()
+        const value = await work()
+        return { value, ms: Date.now() - started }
+      }
+      // The first read waits for its command's timeout; the next ones go to PostgreSQL at once.
+      for (let i = 0; i < 3; i++) {
+        const { value, ms } = await timed(read)
+        expect(value).toBe(300)
+        expect(ms).toBeLessThan(5_000)
+      }
+      const patch = await timed(() => patchPrice(instance, owner, product.id, 350))
+      expect(patch.value.status).toBe(200)
+      expect(patch.ms).toBeLessThan(5_000)
+      expect(await read()).toBe(350)
+      expect(await metric(instance.app, 'cache_redis_errors_total')).toBeGreaterThan(0)
+    } finally {
+      const closing = await (async () => {
+        const started = Date.now()
+        await instance.close()
+        return Date.now() - started
+      })()
+      for (const socket of sockets) socket.destroy()
+      blackHole.close()
+      expect(closing).toBeLessThan(10_000)
+    }
+  })
+
   it('keeps answering while Redis is cut off mid-run, and serves no entry it could not drop once it is back', async () => {
     const redisPort = Number(new URL(REDIS_URL).port || 6379)
     const proxy = await createTcpProxy({ host: new URL(REDIS_URL).hostname, port: redisPort })
     const instance = await startInstance({ ...catalog.settings, redis: { url: `redis://127.0.0.1:${proxy.port}`, commandTimeoutMs: 250 } })
     try {
-      const owner = seller()
-      const product = await createProduct(owner, { price: 900 })
-      const read = async () => (await getJson(`${instance.url}/products/${product.id}`)).body.price
-      await waitFor(async () => (await read()) === 900 && (await metric(instance.app, 'cache_hits_total', { kind: 'product' })) > 0, {
-        what: 'a cached read'
-      })
+      const { owner, product, read } = await cachedProduct(instance, 900)
       await proxy.cut()
       // The write commits; its invalidation cannot reach Redis, where the old entry stays.
-      const patched = await fetch(`${instance.url}/products/${product.id}`, {
-        method: 'PATCH',
-        headers: { 'Content-Type': 'application/json', ...bearer(owner) },
-        body: JSON.stringify({ price: 950 })
-      })
+      const patched = await patchPrice(instance, owner, product.id, 950)
       expect(patched.status).toBe(200)
       expect(await read()).toBe(950)
       expect(await metric(instance.app, 'cache_redis_errors_total')).toBeGreaterThan(0)

@@ -27,7 +27,10 @@ export interface ServiceAppOptions {
   /** How callers are authenticated; by default the stateless JWT verification. */
   authentication?: (app: ServiceApplication) => void
   services: (app: ServiceApplication) => void
-  /** Koa middleware of the service's own, ahead of the REST middleware (e.g. `httpCaching`). */
+  /**
+   * Koa middleware of the service's own (e.g. `httpCaching`), after request ids, metrics, errors and
+   * CORS, ahead of the body parser and the REST middleware: an answer it gives costs no more.
+   */
   middleware?: (app: ServiceApplication) => void
   /** Registers the service's event handlers. */
   events?: (app: ServiceApplication) => void
@@ -108,11 +111,11 @@ export const createServiceApp = (options: ServiceAppOptions): ServiceApplication
   if (options.api) servesOpenApi(app, options.api)
   // Browsers may read these: the request id, and whether a response is an idempotent replay.
   app.use(cors({ exposeHeaders: [REQUEST_ID_HEADER, 'Idempotent-Replayed'] }))
+  options.middleware?.(app)
   const parseBody = bodyParser({ jsonLimit: '1mb', multipart: false })
   const parseBodyKeepingBytes = bodyParser({ jsonLimit: '1mb', multipart: false, includeUnparsed: true })
   const rawBodyPaths = options.rawBodyPaths ?? []
   app.use((ctx, next) => (rawBodyPaths.some((path) => ctx.path.startsWith(path)) ? parseBodyKeepingBytes : parseBody)(ctx, next))
-  options.middleware?.(app)
   app.configure(rest())
 
   app.hooks({

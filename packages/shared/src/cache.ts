@@ -15,12 +15,16 @@ import { redactUrl } from '@marketmesh/events'
  * from PostgreSQL, and losing any of them (flush, restart, eviction, Redis down) costs misses only.
  *
  * Invalidation is by tags with generations. Every tag (`product:<id>`, `listings`) has a
- * generation in Redis, a value never used before; an entry's key embeds the current generations
- * of its tags, and dropping a tag gives it a new generation. So an entry is never deleted: after a
- * write, nobody computes its key any more. A reader that loaded old data before a write and stores
- * it after the write's invalidation stores it under the old generations' key, which no later
- * reader asks for. Generations are fresh random values, not counters: after a flush or an
- * eviction of a generation, a counter would start again and meet keys of its earlier life.
+ * generation in Redis, a value never used before; an entry is stored with the generations of its
+ * tags as they were when its load began, and is a hit only while they are all still current.
+ * Dropping a tag gives it a new generation. So a reader that loaded old data before a write and
+ * stores it after the write's invalidation stores it under the old generations, which no later
+ * reader accepts. Generations are fresh random values, not counters: after a flush or an eviction
+ * of a generation, a counter would start again and meet entries of its earlier life.
+ *
+ * A read is one MGET of the tags' generations and the entry (a native command: no script runs in
+ * Redis per read); the entry holds the answer as it is sent, its JSON text and ETag, so that a hit
+ * neither parses, serializes nor hashes.
  */
 
 /** Settings of the read cache, for a service's settings schema. */
@@ -74,37 +78,50 @@ const TAG_TTL_SECONDS = 24 * 3600
 /** Every entry also carries this tag: dropping it drops everything (after an invalidation was lost). */
 const ALL = '*'
 
-// The generations of the tags (KEYS), each set to a fresh value (ARGV[1 + i]) where missing,
-// then the entry under them: one round trip per read. ARGV[1] is the entry's key before the generations.
-const LOOKUP = `
-local generations = {}
-for i, key in ipairs(KEYS) do
-  local generation = redis.call('GET', key)
-  if not generation then
-    generation = ARGV[i + 1]
-    redis.call('SET', key, generation, 'EX', ${TAG_TTL_SECONDS})
-  end
-  generations[i] = generation
-end
-local key = ARGV[1] .. '@' .. table.concat(generations, '.')
-return {key, redis.call('GET', key)}
-`
-
-interface CacheRedis extends Redis {
-  lookup(numberOfKeys: number, ...args: string[]): Promise<[key: string, stored: string | null]>
+/** An answer as it is sent: its JSON text, and its ETag (a hash of the text, made once when it was loaded). */
+export interface CachedAnswer {
+  body: string
+  etag: string
 }
+
+/** The answer of `body`, with its ETag. */
+export const answerOf = (body: string): CachedAnswer => ({ body, etag: `"${createHash('sha1').update(body).digest('base64url')}"` })
+
+const NEWLINE = 10
+const DOT = 46
+
+/**
+ * An entry as stored: `<generation>.<generation>…\n<etag>\n<body>`. The answer when the
+ * generations it was loaded under are `generations`; undefined when any has changed since.
+ */
+const storedAnswer = (stored: string, generations: string[]): CachedAnswer | undefined => {
+  let at = 0
+  for (let i = 0; i < generations.length; i++) {
+    const generation = generations[i]
+    if (!stored.startsWith(generation, at)) return undefined
+    at += generation.length
+    if (stored.charCodeAt(at++) !== (i === generations.length - 1 ? NEWLINE : DOT)) return undefined
+  }
+  const etagEnd = stored.indexOf('\n', at)
+  return etagEnd < 0 ? undefined : { etag: stored.slice(at, etagEnd), body: stored.slice(etagEnd + 1) }
+}
+
+type Outcome = 'hits' | 'misses' | 'loads'
 
 /** See the top of this file. `cached` never fails for the cache's sake: Redis down, it loads from PostgreSQL. */
 export class ReadCache {
-  private readonly redis?: CacheRedis
-  private readonly inFlight = new Map<string, Promise<string>>()
+  private readonly redis?: Redis
+  private readonly inFlight = new Map<string, Promise<CachedAnswer>>()
   // Fresh generations: this process's random part and a counter.
   private readonly processPart = randomBytes(6).toString('base64url')
   private counter = 0
   private outage = false
   /** An invalidation failed: nothing is read from Redis until every entry is dropped. */
   private lostInvalidation = false
-  private readonly metrics: Record<'hits' | 'misses' | 'loads' | 'invalidations' | 'errors', Counter<string>>
+  private readonly allTagKey: string
+  private readonly metrics: Record<Outcome | 'invalidations' | 'errors', Counter<string>>
+  /** The metrics' children by kind: prom-client would hash the labels on every increment. */
+  private readonly counters = new Map<string, Record<Outcome, Counter.Internal>>()
 
   constructor(private readonly options: ReadCacheOptions) {
     const counter = (name: string, help: string, labelNames: string[] = ['kind']) =>
@@ -116,18 +133,18 @@ export class ReadCache {
       invalidations: counter('cache_invalidations_total', 'Tags dropped after writes', []),
       errors: counter('cache_redis_errors_total', 'Redis commands that failed or timed out (the read went to the database)', [])
     }
+    this.allTagKey = this.tagKey(ALL)
     if (options.mode === 'off') return
     this.redis = new Redis(options.url, {
       commandTimeout: options.commandTimeoutMs,
       // Down is down: a command fails at once instead of waiting for a reconnection.
       enableOfflineQueue: false,
       maxRetriesPerRequest: 0,
-      // Commands of one tick go in one write: concurrent requests share round trips.
+      // Commands issued in one turn of the event loop go out in one write (one batch in flight at a time).
       enableAutoPipelining: true,
       connectTimeout: 2_000,
       retryStrategy: (times) => Math.min(times * 200, 2_000)
-    }) as CacheRedis
-    this.redis.defineCommand('lookup', { lua: LOOKUP })
+    })
     // Errors are counted where a command fails; connection errors repeat on every retry.
     this.redis.on('error', () => undefined)
     this.redis.on('ready', () => void this.recover())
@@ -148,37 +165,41 @@ export class ReadCache {
    */
   async cached<T>(key: string, options: CacheEntryOptions, load: () => Promise<T>): Promise<T> {
     if (!this.usable) return load()
-    return JSON.parse(await this.cachedJson(key, options, load)) as T
+    return JSON.parse((await this.cachedAnswer(key, options, load)).body) as T
   }
 
-  /** `cached`, as the JSON text stored: what an answer can send as it is, with no parse and no stringify. */
-  async cachedJson(key: string, options: CacheEntryOptions, load: () => Promise<unknown>): Promise<string> {
+  /** `cached`, as the answer stored: its JSON text and ETag, sent as they are. */
+  async cachedAnswer(key: string, options: CacheEntryOptions, load: () => Promise<unknown>): Promise<CachedAnswer> {
     const redis = this.redis
-    if (!redis || !this.usable) return JSON.stringify(await load())
-    const { keyPrefix } = this.options
-    const tags = [ALL, ...options.tags]
-    let entryKey: string
-    let stored: string | null
+    if (!redis || !this.usable) return answerOf(JSON.stringify(await load()))
+    const { tags, kind } = options
+    const keys = [this.allTagKey]
+    for (const tag of tags) keys.push(this.tagKey(tag))
+    const entryKey = `${this.options.keyPrefix}:entry:${key}`
+    keys.push(entryKey)
+    let generations: string[]
     try {
-      ;[entryKey, stored] = await redis.lookup(
-        tags.length,
-        ...tags.map((tag) => `${keyPrefix}:tag:${tag}`),
-        `${keyPrefix}:entry:${key}`,
-        ...tags.map(() => this.freshGeneration())
-      )
+      const values = await redis.mget(keys)
+      const stored = values.pop()!
+      if (values.every((generation) => generation !== null)) {
+        generations = values as string[]
+        const answer = stored === null ? undefined : storedAnswer(stored, generations)
+        if (answer) {
+          this.counted(kind).hits.inc()
+          return answer
+        }
+      } else generations = await this.createGenerations(redis, keys, values)
     } catch (error) {
       this.failed(error)
-      return JSON.stringify(await load())
+      return answerOf(JSON.stringify(await load()))
     }
-    if (stored !== null) {
-      this.metrics.hits.inc({ kind: options.kind })
-      return stored
-    }
-    this.metrics.misses.inc({ kind: options.kind })
-    let flight = this.inFlight.get(entryKey)
+    this.counted(kind).misses.inc()
+    // Readers under other generations (before or after a write) never share a load.
+    const flightKey = `${entryKey}@${generations.join('.')}`
+    let flight = this.inFlight.get(flightKey)
     if (!flight) {
-      flight = this.loadAndStore(redis, entryKey, options, load).finally(() => this.inFlight.delete(entryKey))
-      this.inFlight.set(entryKey, flight)
+      flight = this.loadAndStore(redis, entryKey, generations, options, load).finally(() => this.inFlight.delete(flightKey))
+      this.inFlight.set(flightKey, flight)
     }
     return flight
   }
@@ -202,7 +223,7 @@ export class ReadCache {
     const list = [...tags]
     if (!redis || list.length === 0) return
     try {
-      await Promise.all(list.map((tag) => redis.set(`${this.options.keyPrefix}:tag:${tag}`, this.freshGeneration(), 'EX', TAG_TTL_SECONDS)))
+      await Promise.all(list.map((tag) => redis.set(this.tagKey(tag), this.freshGeneration(), 'EX', TAG_TTL_SECONDS)))
       this.metrics.invalidations.inc(list.length)
     } catch (error) {
       // Entries of these tags may now be stale in Redis: this instance reads nothing from it until
@@ -217,15 +238,41 @@ export class ReadCache {
     await this.redis?.quit().catch(() => this.redis?.disconnect())
   }
 
-  private async loadAndStore(redis: Redis, entryKey: string, options: CacheEntryOptions, load: () => Promise<unknown>) {
-    this.metrics.loads.inc({ kind: options.kind })
-    const json = JSON.stringify(await load())
+  private async loadAndStore(redis: Redis, entryKey: string, generations: string[], options: CacheEntryOptions, load: () => Promise<unknown>) {
+    this.counted(options.kind).loads.inc()
+    const answer = answerOf(JSON.stringify(await load()))
     try {
-      await redis.set(entryKey, json, 'EX', options.ttlSeconds)
+      await redis.set(entryKey, `${generations.join('.')}\n${answer.etag}\n${answer.body}`, 'EX', options.ttlSeconds)
     } catch (error) {
       this.failed(error)
     }
-    return json
+    return answer
+  }
+
+  /** The generations of the tags `keys` (ending with the entry's key), each missing one set to a fresh value. */
+  private async createGenerations(redis: Redis, keys: string[], values: (string | null)[]) {
+    return Promise.all(
+      values.map(async (generation, i) => {
+        if (generation !== null) return generation
+        const fresh = this.freshGeneration()
+        // Another reader may set it first: then its value is the generation (SET … NX GET answers it).
+        const existing = await redis.set(keys[i], fresh, 'EX', TAG_TTL_SECONDS, 'NX', 'GET')
+        return existing ?? fresh
+      })
+    )
+  }
+
+  private tagKey(tag: string) {
+    return `${this.options.keyPrefix}:tag:${tag}`
+  }
+
+  private counted(kind: string) {
+    let counters = this.counters.get(kind)
+    if (!counters) {
+      counters = { hits: this.metrics.hits.labels(kind), misses: this.metrics.misses.labels(kind), loads: this.metrics.loads.labels(kind) }
+      this.counters.set(kind, counters)
+    }
+    return counters
   }
 
   private freshGeneration() {
@@ -261,7 +308,7 @@ export class ReadCache {
     const redis = this.redis!
     if (this.lostInvalidation) {
       try {
-        await redis.set(`${this.options.keyPrefix}:tag:${ALL}`, this.freshGeneration(), 'EX', TAG_TTL_SECONDS)
+        await redis.set(this.allTagKey, this.freshGeneration(), 'EX', TAG_TTL_SECONDS)
         this.metrics.invalidations.inc()
         this.lostInvalidation = false
       } catch (error) {
@@ -308,9 +355,8 @@ export interface HttpCachePolicy {
 
 /**
  * HTTP caching of GET answers: an `ETag` (a hash of the body), `If-None-Match` answered with 304,
- * and `Cache-Control` by policy. An answer to a request with credentials is `private`, and public
- * answers vary by `Authorization`, so a shared cache never hands one caller's view to another.
- * Registered ahead of the REST middleware (see ServiceAppOptions.middleware).
+ * and `Cache-Control` by policy (see `sendAnswer`). Registered ahead of the REST middleware (see
+ * ServiceAppOptions.middleware).
  */
 export const httpCaching =
   (policies: HttpCachePolicy[]): Middleware =>
@@ -319,15 +365,23 @@ export const httpCaching =
     if ((ctx.method !== 'GET' && ctx.method !== 'HEAD') || ctx.status !== 200 || ctx.body == null) return
     const policy = policies.find(({ path }) => path.test(ctx.path))
     if (!policy) return
-    const body = typeof ctx.body === 'string' ? ctx.body : JSON.stringify(ctx.body)
-    ctx.body = body
-    ctx.type = 'application/json'
-    const etag = `"${createHash('sha1').update(body).digest('base64url')}"`
-    ctx.set('ETag', etag)
-    ctx.set('Vary', 'Authorization')
-    ctx.set('Cache-Control', ctx.get('authorization') ? 'private, no-cache' : policy.anonymous)
-    if (matchesNoneMatch(ctx.get('if-none-match'), etag)) ctx.status = 304
+    sendAnswer(ctx, answerOf(typeof ctx.body === 'string' ? ctx.body : JSON.stringify(ctx.body)), policy.anonymous)
   }
+
+/**
+ * Sends `answer` as JSON with its `ETag`, or 304 when `If-None-Match` names it, and with
+ * `Cache-Control: anonymous` for a request without credentials. An answer to a request with
+ * credentials is `private`, and public answers vary by `Authorization`, so a shared cache never
+ * hands one caller's view to another.
+ */
+export const sendAnswer = (ctx: Parameters<Middleware>[0], answer: CachedAnswer, anonymous: string) => {
+  ctx.type = 'application/json'
+  ctx.body = answer.body
+  ctx.set('ETag', answer.etag)
+  ctx.vary('Authorization')
+  ctx.set('Cache-Control', ctx.get('authorization') ? 'private, no-cache' : anonymous)
+  if (matchesNoneMatch(ctx.get('if-none-match'), answer.etag)) ctx.status = 304
+}
 
 /**
  * Whether `If-None-Match` names `etag` (weak comparison, RFC 9110 13.1.2). Not koa's `ctx.fresh`:

@@ -63,14 +63,17 @@ export {
 export { authenticationResultSchema, kitRoutes, tokenCheckDoc } from './openapi-routes'
 export { createLogger, type Logger } from './logger'
 export {
+  answerOf,
   type CacheEntryOptions,
+  type CachedAnswer,
   type HttpCachePolicy,
   httpCaching,
   ReadCache,
   readCache,
   readCacheEnvironment,
   type ReadCacheOptions,
-  readCacheSettingsProperties
+  readCacheSettingsProperties,
+  sendAnswer
 } from './cache'
 export { createMetricsRegistry, httpMetrics, statusCountGauge } from './metrics'
 export { formatMoney } from './money'

@@ -30,6 +30,8 @@ export const httpMetrics = (app: ServiceApplication, registry: Registry, logger:
   let ownPaths: Set<string> | undefined
   // A bounded set of route labels: the service's path pattern, never the raw URL.
   const routeOf = (ctx: Parameters<Middleware>[0]) => {
+    // Set by middleware that answers a service's route itself (catalog-service's cached product reads).
+    if (ctx.state.route) return ctx.state.route as string
     if (ctx.lookup) {
       const path = servicePaths.get(ctx.lookup.service) ?? 'unknown'
       return ctx.lookup.params.__id !== undefined ? `${path}/:id` : path
@@ -57,16 +59,17 @@ export const httpMetrics = (app: ServiceApplication, registry: Registry, logger:
       durationOf(ctx.method, route, ctx.status).observe(seconds)
       // The request's server span (when tracing) is named by the route, as its metric is labelled.
       trace.getActiveSpan()?.updateName(`${ctx.method} ${route}`).setAttributes({ 'http.route': route, 'marketmesh.request_id': ctx.state.requestId })
-      logger.info(
-        {
-          requestId: ctx.state.requestId,
-          method: ctx.method,
-          url: redactRequestUrl(ctx.url),
-          status: ctx.status,
-          durationMs: Math.round(seconds * 1e4) / 10
-        },
-        'request'
-      )
+      if (logger.isLevelEnabled('info'))
+        logger.info(
+          {
+            requestId: ctx.state.requestId,
+            method: ctx.method,
+            url: redactRequestUrl(ctx.url),
+            status: ctx.status,
+            durationMs: Math.round(seconds * 1e4) / 10
+          },
+          'request'
+        )
     }
   }
 }

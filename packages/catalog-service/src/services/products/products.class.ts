@@ -3,7 +3,7 @@ import { BadRequest, MethodNotAllowed, NotFound } from '@feathersjs/errors'
 import { errorHandler, KnexService, type KnexAdapterOptions, type KnexAdapterParams } from '@feathersjs/knex'
 import type { Paginated } from '@feathersjs/feathers'
 import { queryPooled } from '@marketmesh/events'
-import { invalidField, isUuid, type Knex, type ReadCache, type ServiceApplication } from '@marketmesh/shared'
+import { invalidField, isUuid, type CachedAnswer, type Knex, type ReadCache, type ServiceApplication } from '@marketmesh/shared'
 import { LISTINGS, productTag, queryKey } from '../../cache'
 import { imagesOf, imageView } from '../../images/image'
 import {
@@ -76,18 +76,19 @@ export class ProductService<ServiceParams extends ProductParams = ProductParams>
   }
 
   /**
-   * GET /products/:id as an anonymous caller sees it, as the JSON text of the read cache's entry,
-   * the one `_get` reads: for the answer that skips the service's hooks (see catalogHttpCaching).
+   * GET /products/:id as an anonymous caller sees it, as the read cache's entry (JSON text and
+   * ETag), the one `_get` reads: for the answer that skips the service's hooks (see catalogHttpCaching).
    */
-  async publicJson(id: string): Promise<string> {
+  async publicAnswer(id: string): Promise<CachedAnswer> {
     if (!isUuid(id)) throw invalidField('id', 'must be a UUID')
-    const publicView = { listing: { unavailableShops: true } } as ServiceParams
-    return this.options.readCache!.cachedJson(`product:${id}`, this.productEntry(id), () => this.publicProduct(id, publicView))
+    return this.options.readCache!.cachedAnswer(`product:${id}`, this.productEntry(id), () =>
+      this.publicProduct(id, { listing: { unavailableShops: true } } as ServiceParams)
+    )
   }
 
   /**
    * The cache entry of a product's public view: with its ready images, since the anonymous answer
-   * (publicJson) skips the hooks that attach them. An image that becomes ready, moves or goes
+   * (publicAnswer) skips the hooks that attach them. An image that becomes ready, moves or goes
    * bumps the product's version, and its `product.updated` drops the entry.
    */
   private async publicProduct(id: Id, params: ServiceParams): Promise<Product> {
