@@ -38,13 +38,15 @@ interface PrintJob {
 }
 
 export const ordersOf = (mesh: Mesh, market: Market) =>
-  Promise.all(market.sellers.map((seller) => listAll<Order>(mesh.urls.order, `/orders?sellerId=${seller.id}`, adminToken()))).then((lists) =>
-    lists.flat()
+  Promise.all(market.sellers.map((seller) => listAll<Order>(mesh.urls.order, `/orders?sellerId=${seller.id}`, adminToken(), { byId: true }))).then(
+    (lists) => lists.flat()
   )
 
 /** The print jobs of the market's shops, as their sellers see them. */
 const printJobsOf = (mesh: Mesh, market: Market) =>
-  Promise.all(market.sellers.map((seller) => listAll<PrintJob>(mesh.urls.notify, '/print-jobs', seller.token))).then((lists) => lists.flat())
+  Promise.all(market.sellers.map((seller) => listAll<PrintJob>(mesh.urls.notify, '/print-jobs', seller.token, { byId: true }))).then((lists) =>
+    lists.flat()
+  )
 
 // A payment call given up after its retries hands over to a `payment-settle` lookup (order-service's
 // payments/charge.ts): not a failure as long as the orders end as their cards say.

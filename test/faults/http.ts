@@ -65,10 +65,13 @@ export const call = async (url: string, method: string, path: string, options: P
 const PAGE = 100
 
 /** Every record of a paginated Feathers list (`path` may have a query of its own). */
-export const listAll = async <T>(url: string, path: string, token: string) => {
+export const listAll = async <T>(url: string, path: string, token: string, { byId = false } = {}) => {
   const records: T[] = []
   for (let skip = 0; ; skip += PAGE) {
-    const page = await call(url, 'GET', `${path}${path.includes('?') ? '&' : '?'}$limit=${PAGE}&$skip=${skip}`, { token })
+    // Pages of a list in no set order may repeat or skip rows that moved between two reads: where
+    // a list may be sorted by its id (`byId`) and runs to several pages, it is.
+    const sort = byId ? '$sort[id]=1&' : ''
+    const page = await call(url, 'GET', `${path}${path.includes('?') ? '&' : '?'}${sort}$limit=${PAGE}&$skip=${skip}`, { token })
     records.push(...page.data)
     if (records.length >= page.total || page.data.length === 0) return records
   }
