@@ -95,14 +95,32 @@ describe('a checkout, traced across the four services', () => {
       timeoutMs: 30_000
     })
     const request = await waitFor(() => otlp.spans.find((span) => span.name === 'POST /checkouts'), { what: 'the checkout request span' })
-    // The last spans of the chain, each exported by its own service (SSE and webhook last).
-    const expected = ['sse order.paid', 'sse print.job', 'webhook order.paid', 'effect payment-authorize', 'effect mail']
+    // Every span asserted below. Each service exports in batches of its own, so one service's last
+    // span says nothing about another's: wait for each of them.
+    const expected: [name: string, service: string, count?: number][] = [
+      ['effect payment-authorize', 'order-service'],
+      ['publish order.created', 'order-service'],
+      ['process order.created', 'catalog-service'],
+      ['process order.created', 'notify-service'],
+      ['sse order.created', 'notify-service'],
+      ['publish stock.reserved', 'catalog-service'],
+      ['process stock.reserved', 'order-service'],
+      ['effect payment-capture', 'order-service'],
+      ['publish order.paid', 'order-service'],
+      ['process order.paid', 'notify-service'],
+      ['effect mail', 'notify-service', 2],
+      ['sse print.job', 'notify-service'],
+      ['sse order.paid', 'notify-service'],
+      ['webhook order.paid', 'notify-service']
+    ]
     await waitFor(() => printed.includes('print.job'), { what: 'the print job on the printer’s stream' })
     printerStream.close()
     const trace = await waitFor(
       () => {
         const spans = otlp.trace(request.traceId)
-        return expected.every((name) => spans.some((span) => span.name === name)) && spans
+        const exported = ([name, service, count = 1]: (typeof expected)[number]) =>
+          spans.filter((span) => span.name === name && span.service === service).length >= count
+        return expected.every(exported) && spans
       },
       { what: 'the whole trace exported', timeoutMs: 30_000 }
     )
