@@ -354,6 +354,19 @@ describe('webhook targets when private addresses are not allowed', () => {
       await redirecting.close()
     }
   })
+
+  it('gives up on an answer that does not come within the timeout, naming it', async () => {
+    const silent = await startWebhookReceiver(() => ({ status: 204, delayMs: 5_000 }))
+    try {
+      const outcome = await sendWebhook(`${silent.url}/silent`, '{}', {}, { policy: { allowHttp: true, allowPrivate: true }, timeoutMs: 300 })
+      expect(outcome.statusCode).toBeUndefined()
+      expect(outcome.error).toBe('no answer within 300 ms')
+      expect(outcome.durationMs).toBeGreaterThanOrEqual(290)
+      expect(outcome.durationMs).toBeLessThan(2_000)
+    } finally {
+      await silent.close()
+    }
+  })
 })
 
 describe('a stopping webhook sender', () => {
