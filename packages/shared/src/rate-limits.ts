@@ -4,6 +4,9 @@ import type { Middleware } from '@feathersjs/koa'
 import { purgeInBatches } from '@marketmesh/events'
 import type { Knex, Migration } from './database'
 import type { ServiceApplication } from './declarations'
+import { runPeriodically } from './periodic'
+
+const PURGE_INTERVAL_MS = 15 * 60_000
 
 /**
  * The table RateLimits counts in, for a service's own migration to create: one row per key (a
@@ -111,9 +114,14 @@ export const refuseTooMany = (context: HookContext, retryAfterSeconds: number, m
   throw new TooManyRequests(`${message}; try again in ${retryAfterSeconds} seconds`, { retryAfter: retryAfterSeconds })
 }
 
-/** The app's rate-limit counters, on its database: `app.get('rateLimits')`. */
+/** The app's rate-limit counters, on its database: `app.get('rateLimits')`, their ended windows purged every 15 minutes. */
 export const rateLimits = (app: ServiceApplication) => {
-  app.set('rateLimits', new RateLimits(app.get('postgresqlClient')))
+  const limits = new RateLimits(app.get('postgresqlClient'))
+  app.set('rateLimits', limits)
+  runPeriodically(app, 'rate limit purge', PURGE_INTERVAL_MS, async () => {
+    const purged = await limits.purge()
+    if (purged > 0) app.get('logger').info({ purged }, 'purged ended rate-limit windows')
+  })
 }
 
 declare module './declarations' {

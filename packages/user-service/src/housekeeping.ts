@@ -7,7 +7,6 @@ const PURGE_INTERVAL_MS = 15 * 60_000
 /** Deletes the rows no request needs any more; answers how many of each kind. */
 export const purgeExpired = async (app: ServiceApplication) => ({
   refreshTokens: await purgeSessions(app.get('postgresqlClient')),
-  rateLimits: await app.get('rateLimits').purge(),
   accountTokens: await purgeAccountTokens(app.get('postgresqlClient'))
 })
 

@@ -1,5 +1,4 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { purgeExpired } from '../src/housekeeping'
 import { startUserService, type UserServiceUnderTest } from './helpers'
 
 let service: UserServiceUnderTest
@@ -112,8 +111,7 @@ describe('the window of a limit', () => {
     const ended = await rateLimitRows().where('expires_at', '<=', new Date()).pluck('key')
     expect(ended).toEqual(expect.arrayContaining(keys))
 
-    const { rateLimits } = await purgeExpired(service.app)
-    expect(rateLimits).toBe(ended.length)
+    expect(await service.app.get('rateLimits').purge()).toBe(ended.length)
     expect(await rateLimitRows().whereIn('key', keys)).toEqual([])
     expect(await rateLimitRows().where({ key: 'login-email:someone-else@example.com' }).first('hits')).toEqual({ hits: 1 })
     expect((await login(email, password)).status).toBe(201)
