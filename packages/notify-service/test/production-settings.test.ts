@@ -17,10 +17,16 @@ const productionStart = async (label: string, env: Record<string, string> = {}) 
   }
 }
 
-it('stops a production start without APP_URL or LIVE_CATALOG_SERVICE_URL, naming them: links and the live page must not point at a developer’s machine', async () => {
+it('stops a production start without APP_URL or the LIVE_*_SERVICE_URLs, naming them: links and the live page must not point at a developer’s machine', async () => {
   const outcome = await productionStart('notify_production')
   expect(outcome).toContain('setting "mail.appUrl" (env APP_URL): must match pattern')
-  expect(outcome).toContain('setting "live.catalogServiceUrl" (env LIVE_CATALOG_SERVICE_URL): must match pattern')
+  for (const [setting, variable] of [
+    ['userServiceUrl', 'LIVE_USER_SERVICE_URL'],
+    ['orderServiceUrl', 'LIVE_ORDER_SERVICE_URL'],
+    ['catalogServiceUrl', 'LIVE_CATALOG_SERVICE_URL']
+  ]) {
+    expect(outcome).toContain(`setting "live.${setting}" (env ${variable}): must match pattern`)
+  }
 })
 
 it('stops a production start without WEBHOOK_SECRET_KEYS, naming it: the webhook secrets are never stored under the development key', async () => {
