@@ -125,6 +125,23 @@ describe.each(drivers)('product images on $name', ({ start }) => {
     await uploadGone(catalog, imageId)
   })
 
+  it('takes an upload through @marketmesh/client in one call (this store’s upload URL as it gives it)', async () => {
+    const { owner, productId } = await newProduct(catalog)
+    const uploaded = await catalog.client(owner).products.images.upload(productId, new Uint8Array(await smallPng(7)), {
+      contentType: 'image/png',
+      alt: 'From the app'
+    })
+    expect(uploaded).toMatchObject({ status: 'processing', alt: 'From the app' })
+    expect(await settled(catalog, owner, productId, uploaded.id)).toMatchObject({ status: 'ready', width: 300, height: 200 })
+    // The rest of the client's image calls, as the shop's app makes them.
+    const images = catalog.client(owner).products.images
+    expect((await images.find(productId)).map(({ id }) => id)).toEqual([uploaded.id])
+    expect(await images.patch(productId, uploaded.id, { alt: 'Renamed' })).toMatchObject({ alt: 'Renamed' })
+    expect(await images.get(productId, uploaded.id)).toMatchObject({ id: uploaded.id, alt: 'Renamed' })
+    await images.remove(productId, uploaded.id)
+    expect(await images.find(productId)).toEqual([])
+  })
+
   it('rejects a text file with a PNG header, says why, and deletes its bytes', async () => {
     const { owner, productId } = await newProduct(catalog)
     const fake = Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), Buffer.from('just some text, not an image at all')])

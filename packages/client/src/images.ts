@@ -10,13 +10,13 @@ export interface UploadOptions {
   alt?: string
 }
 
-/** The REST calls of one product's images, as the client's transport makes them. */
+/** The REST calls of one product's images, as the client's transport makes them: it needs their params, if empty. */
 interface ImagesService {
-  find(params?: object): Promise<ProductImage[]>
-  get(id: string, params?: object): Promise<ProductImage>
-  create(data: ProductImageData, params?: object): Promise<UploadTicket>
-  patch(id: string, data: ProductImagePatch, params?: object): Promise<ProductImage>
-  remove(id: string, params?: object): Promise<ProductImage>
+  find(params: object): Promise<ProductImage[]>
+  get(id: string, params: object): Promise<ProductImage>
+  create(data: ProductImageData, params: object): Promise<UploadTicket>
+  patch(id: string, data: ProductImagePatch, params: object): Promise<ProductImage>
+  remove(id: string, params: object): Promise<ProductImage>
 }
 
 /** `mm.products.images`: a product's images, and their upload in one call. */
@@ -34,6 +34,13 @@ export interface ProductImagesApi {
   remove(productId: string, imageId: string): Promise<ProductImage>
 }
 
+/**
+ * Where to PUT: a bucket's URL as it is, catalog-service's own store's path under the catalog URL
+ * the client was given. Not `new URL`, which older React Native runtimes implement only in part.
+ */
+const uploadTarget = (uploadUrl: string, catalogUrl: string) =>
+  /^[a-z][a-z\d+.-]*:\/\//i.test(uploadUrl) ? uploadUrl : `${catalogUrl.replace(/\/+$/, '')}/${uploadUrl.replace(/^\/+/, '')}`
+
 export const productImagesApi = (catalogUrl: string, service: (path: string) => unknown, fetch: Fetch): ProductImagesApi => {
   const images = (productId: string) => service(`products/${encodeURIComponent(productId)}/images`) as ImagesService
   return {
@@ -42,25 +49,26 @@ export const productImagesApi = (catalogUrl: string, service: (path: string) => 
       const contentType = options.contentType ?? (isBlob ? (file as Blob).type : undefined)
       if (!contentType) throw new Error('products.images.upload: give options.contentType for bytes')
       const size = isBlob ? (file as Blob).size : (file as Uint8Array).byteLength
-      const ticket = await images(productId).create({
+      const asked = {
         contentType: contentType as ProductImageData['contentType'],
         size,
         ...(options.alt !== undefined && { alt: options.alt })
-      })
-      const put = await fetch(new URL(ticket.uploadUrl, `${catalogUrl.replace(/\/$/, '')}/`).toString(), {
+      }
+      const ticket = await images(productId).create(asked, {})
+      const put = await fetch(uploadTarget(ticket.uploadUrl, catalogUrl), {
         method: ticket.method,
         headers: ticket.headers,
         body: file as NonNullable<Parameters<Fetch>[1]>['body']
       })
       if (!put.ok) throw new Error(`products.images.upload: the upload answered ${put.status} ${await put.text()}`)
       const completion = service(`products/${encodeURIComponent(productId)}/images/${encodeURIComponent(ticket.imageId)}/complete`) as {
-        create(data: object): Promise<ProductImage>
+        create(data: object, params: object): Promise<ProductImage>
       }
-      return completion.create({})
+      return completion.create({}, {})
     },
-    find: (productId) => images(productId).find(),
-    get: (productId, imageId) => images(productId).get(imageId),
-    patch: (productId, imageId, data) => images(productId).patch(imageId, data),
-    remove: (productId, imageId) => images(productId).remove(imageId)
+    find: (productId) => images(productId).find({}),
+    get: (productId, imageId) => images(productId).get(imageId, {}),
+    patch: (productId, imageId, data) => images(productId).patch(imageId, data, {}),
+    remove: (productId, imageId) => images(productId).remove(imageId, {})
   }
 }
