@@ -230,7 +230,11 @@ export class ReadCache {
       // it has dropped everything (on reconnection, or the next invalidation that gets through).
       this.lostInvalidation = true
       this.failed(error)
-      this.options.logger.error({ tags: list.slice(0, 20) }, 'cache invalidation failed: reading from the database until Redis drops everything')
+      // Its own cause named: a logger bound to a caller's context may carry an unrelated `err`.
+      this.options.logger.error(
+        { err: (error as Error).message, tags: list.slice(0, 20) },
+        'cache invalidation failed: reading from the database until Redis drops everything'
+      )
     }
   }
 
