@@ -16,8 +16,24 @@ import type { Knex } from 'knex'
 // First key of the advisory lock; the others are a hash of the aggregate's type and id.
 const AGGREGATE_LOCK = 0x61676772
 
+/** The name of an aggregate's lock, as `lockAggregates` and a handler's declared `locks` take it. */
+export const aggregateKey = (aggregate: string, id: string) => `${aggregate}:${id}`
+
 export const lockAggregate = async (trx: Knex.Transaction, aggregate: string, id: string) => {
-  await trx.raw('SELECT pg_advisory_xact_lock(?, hashtext(?))', [AGGREGATE_LOCK, `${aggregate}:${id}`])
+  await trx.raw('SELECT pg_advisory_xact_lock(?, hashtext(?))', [AGGREGATE_LOCK, aggregateKey(aggregate, id)])
+}
+
+/**
+ * Takes the locks of several aggregates (`aggregateKey`s) in one statement and in one order for
+ * every transaction, that of their hashes: two transactions taking overlapping sets this way wait
+ * for each other, and never deadlock. A lock already held is taken again at no cost.
+ */
+export const lockAggregates = async (trx: Knex.Transaction, keys: readonly string[]) => {
+  if (keys.length === 0) return
+  await trx.raw(
+    `SELECT pg_advisory_xact_lock(?, hash) FROM (SELECT DISTINCT hashtext(key) AS hash FROM unnest(?::text[]) AS key ORDER BY 1) AS sorted`,
+    [AGGREGATE_LOCK, [...keys]]
+  )
 }
 
 /** Marks the aggregate ended by `event`; false when it already was (the first reason stays). */

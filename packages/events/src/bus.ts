@@ -90,7 +90,7 @@ export class EventBus {
     return this
   }
 
-  on<T extends EventType>(type: T, handler: EventHandler<T>, options?: HandlerOptions) {
+  on<T extends EventType>(type: T, handler: EventHandler<T>, options?: HandlerOptions<T>) {
     this.consumer.on(type, handler, options)
     return this
   }

@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto'
 import { join } from 'node:path'
 import amqplib from 'amqplib'
 import { describe, expect, it } from 'vitest'
-import { consumerQueueNames, DEAD_LETTER_HEADERS, exchangeNames } from '../src'
+import { aggregateKey, consumerQueueNames, DEAD_LETTER_HEADERS, exchangeNames } from '../src'
 import { AMQP, cleanUp, createTcpProxy, createTestBus, metricValue, POSTGRES, uniqueName, waitFor } from '@marketmesh/test-support'
 import { applyEffect, orderCreated } from './fixtures/effects.cjs'
 import { afterThisTest, CONSUMER, effectsOf, emitInTransaction, twoServices, unsent, watchEverything } from './helpers'
@@ -268,6 +268,53 @@ describe('consumer failures', () => {
     })
     expect(await effectsOf(consumer.db)).toEqual([])
     expect(await metricValue(consumer.registry, 'events_dead_lettered_total', { consumer: CONSUMER })).toBe(2)
+  })
+})
+
+describe('handlers that declare their locks', () => {
+  it('run in batches of one transaction each, and batches locking the same rows in crossing orders never deadlock', async () => {
+    const { publisher, consumer } = await twoServices({ consumerSettings: { amqp: { batchSize: 25, concurrency: 4, prefetch: 200 } } })
+    const products = Array.from({ length: 4 }, () => randomUUID())
+    await consumer.db.schema.createTable('stock', (table) => {
+      table.uuid('id').primary()
+      table.integer('reserved').notNullable()
+    })
+    await consumer.db('stock').insert(products.map((id) => ({ id, reserved: 0 })))
+    // Each event reserves two of the products, locking their rows in its own (random) order and
+    // holding the first while it takes the second: undeclared, two batches would deadlock.
+    consumer.bus.on(
+      'order.created',
+      async (event, { trx }) => {
+        for (const { productId } of event.data.lines) {
+          await trx('stock').where({ id: productId }).forUpdate().first()
+          await trx.raw('SELECT pg_sleep(0.002)')
+          await trx('stock').where({ id: productId }).increment('reserved', 1)
+        }
+      },
+      { locks: (event) => event.data.lines.map(({ productId }) => aggregateKey('product', productId)) }
+    )
+    await publisher.bus.start()
+    const lines = () => {
+      const [first, second] = [...products].sort(() => Math.random() - 0.5)
+      return [first, second].map((productId) => ({ productId, quantity: 1, unitPrice: 1_250 }))
+    }
+    await publisher.db.transaction(async (trx) => {
+      for (let index = 0; index < 200; index++) await publisher.bus.emit(trx, 'order.created', { ...orderCreated(), lines: lines() })
+    })
+    await waitFor(async () => (await unsent(publisher.db)) === 0, { what: 'the events published' })
+    await consumer.bus.start()
+
+    await waitFor(async () => Number((await consumer.db('stock').sum({ n: 'reserved' }))[0].n) === 400, {
+      what: 'every reservation',
+      timeoutMs: 60_000
+    })
+    expect(await consumer.db('processed_events').count({ n: '*' })).toEqual([{ n: 200 }])
+    // One transaction per batch (the dedupe rows of a batch share its transaction id), not one per event as after a deadlock.
+    const [{ transactions }] = (await consumer.db.raw('SELECT count(DISTINCT xmin::text)::int AS transactions FROM processed_events')).rows
+    expect(transactions).toBeLessThan(20)
+    await new Promise((resolve) => setTimeout(resolve, 1_500))
+    const [{ deadlocks }] = (await consumer.db.raw('SELECT deadlocks::int FROM pg_stat_database WHERE datname = current_database()')).rows
+    expect(deadlocks).toBe(0)
   })
 })
 

@@ -1,4 +1,4 @@
-import type { EventHandler } from '@marketmesh/events'
+import { aggregateKey, type EventEnvelope, type EventHandler } from '@marketmesh/events'
 import type { ServiceApplication } from '@marketmesh/shared'
 import { dropOnEvents, dropShopAfterCommit } from '../cache'
 import { recordDelivery } from './record-delivery'
@@ -8,6 +8,13 @@ import { updateUser } from './update-user'
 
 // They lock product rows and per-order or per-seller advisory locks: each event in a transaction of its own.
 const locking = { ownTransaction: true }
+// A reservation's locks are its order's and its products': declared, so reservations share their batch's transaction.
+const reservationLocks = {
+  locks: ({ data }: EventEnvelope<'order.created'>) => [
+    aggregateKey('order', data.orderId),
+    ...data.lines.map(({ productId }) => aggregateKey('product', productId))
+  ]
+}
 
 /** The handlers of the events this service consumes (its line of EVENT_CONSUMERS). */
 export const events = (app: ServiceApplication) => {
@@ -19,7 +26,7 @@ export const events = (app: ServiceApplication) => {
   }
   app
     .get('events')
-    .on('order.created', reserveStock, locking)
+    .on('order.created', reserveStock, reservationLocks)
     .on('order.cancelled', releaseStock, locking)
     .on('order.rejected', releaseStock, locking)
     .on('order.refunded', releaseRefundedStock, locking)

@@ -1,4 +1,4 @@
-import { lockAggregate, placeTombstone, type EventHandler } from '@marketmesh/events'
+import { aggregateKey, lockAggregate, lockAggregates, placeTombstone, type EventHandler } from '@marketmesh/events'
 
 /**
  * An order that ends without its goods shipped gives its stock back. Marking the reservations
@@ -16,6 +16,11 @@ export const releaseStock: EventHandler<'order.cancelled' | 'order.rejected' | '
     .returning(['productId', 'quantity'])
   if (released.length === 0) return
   released.sort((a, b) => (a.productId < b.productId ? -1 : 1))
+  // The products' locks, as a batch of reservations declares them (reserve-stock.ts), before their rows.
+  await lockAggregates(
+    trx,
+    released.map(({ productId }) => aggregateKey('product', productId))
+  )
   for (const { productId, quantity } of released) {
     // A seller's absolute stock write read before this must not apply (its version check fails).
     await trx('products')

@@ -28,8 +28,9 @@ const quotedOtherwise = (lines: Line[], productId: string, price: number) =>
 /**
  * The catalog's step of the order saga: every line of the order is reserved, or none is, and only
  * at the unit prices the buyer was quoted: a price changed since is `price_changed`, so the buyer
- * is never charged other than what the checkout said. The product rows are locked in id order, so
- * concurrent orders wait for each other instead of overselling, and do not deadlock. An order that
+ * is never charged other than what the checkout said. Its batch holds the locks of the order and of
+ * its products (declared in events/index.ts), and the product rows are locked in id order, so
+ * concurrent orders wait for each other instead of overselling, and batches do not deadlock. An order that
  * already ended (its cancellation, rejection or refund was handled first) reserves nothing.
  */
 export const reserveStock: EventHandler<'order.created'> = async (event, { trx, emit, logger }) => {

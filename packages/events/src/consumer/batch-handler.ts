@@ -1,5 +1,6 @@
 import type { Knex } from 'knex'
 import type { Logger } from 'pino'
+import { lockAggregates } from '../arrival-order'
 import { withEventCause } from '../cause'
 import type { SideEffects } from '../effects'
 import type { EventEnvelope, EventType } from '../event-types'
@@ -127,7 +128,7 @@ export class BatchHandler {
     return outcomes
   }
 
-  /** One transaction: a multi-row dedupe insert, then every new event's handler in turn. */
+  /** One transaction: a multi-row dedupe insert, the locks the new events' handlers declared, then every new event's handler in turn. */
   private async handleInOneTransaction(accepted: Accepted[]) {
     const { db, consumer } = this.options
     const outcomes = new Map<Delivery, Outcome>()
@@ -140,6 +141,8 @@ export class BatchHandler {
         .ignore()
         .returning('event_id')
       const fresh = new Set(inserted.map((row: { event_id: string }) => row.event_id))
+      // Every lock the new events' handlers declared, in one order: batches wait, never deadlock.
+      await lockAggregates(trx, this.options.handlers.locksOf(accepted.filter(({ event }) => fresh.has(event.id))))
       for (const delivery of accepted) {
         const { event } = delivery
         // The same event twice in one batch: the first one handles it.

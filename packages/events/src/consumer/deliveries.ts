@@ -23,10 +23,17 @@ export interface HandlerContext {
 
 export type EventHandler<T extends EventType> = (event: EventEnvelope<T>, context: HandlerContext) => Promise<void>
 
-export interface HandlerOptions {
+export interface HandlerOptions<T extends EventType = EventType> {
   /**
-   * The handler takes row or advisory locks (SELECT … FOR UPDATE, UPDATE of shared rows): it runs
-   * in a transaction of its own, so two batches never hold each other's locks and deadlock.
+   * The aggregates (`aggregateKey`s) whose locks cover every lock the handler takes for `event`
+   * (its advisory locks, and the rows only handlers holding those touch). The batch takes them all
+   * at its start, in one order (`lockAggregates`), so batches of such handlers run in one
+   * transaction each and never deadlock.
+   */
+  locks?: (event: EventEnvelope<T>) => string[]
+  /**
+   * The handler takes locks it cannot declare (rows it finds as it goes): it runs in a transaction
+   * of its own, so two batches never hold each other's locks and deadlock.
    */
   ownTransaction?: boolean
 }

@@ -79,7 +79,7 @@ export class EventConsumer {
     })
   }
 
-  on<T extends EventType>(type: T, handler: EventHandler<T>, options: HandlerOptions = {}) {
+  on<T extends EventType>(type: T, handler: EventHandler<T>, options: HandlerOptions<T> = {}) {
     if (this.channel) throw new Error(`Register the ${type} handler before the event bus starts`)
     this.handlers.add(type, handler, options)
   }

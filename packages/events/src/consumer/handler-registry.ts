@@ -1,9 +1,10 @@
-import type { EventType } from '../event-types'
+import type { EventEnvelope, EventType } from '../event-types'
 import type { ConsumerTable } from '../topology'
 import type { Delivery, EventHandler, HandlerOptions } from './deliveries'
 
 export interface Registration {
   handler: EventHandler<EventType>
+  locks?: (event: EventEnvelope) => string[]
   ownTransaction: boolean
 }
 
@@ -23,8 +24,17 @@ export class HandlerRegistry {
     private readonly consumers: ConsumerTable
   ) {}
 
-  add<T extends EventType>(type: T, handler: EventHandler<T>, options: HandlerOptions) {
-    this.handlers.set(type, { handler: handler as unknown as EventHandler<EventType>, ownTransaction: options.ownTransaction ?? false })
+  add<T extends EventType>(type: T, handler: EventHandler<T>, options: HandlerOptions<T>) {
+    this.handlers.set(type, {
+      handler: handler as unknown as EventHandler<EventType>,
+      locks: options.locks as Registration['locks'],
+      ownTransaction: options.ownTransaction ?? false
+    })
+  }
+
+  /** The aggregate locks the handlers of `deliveries` declared, for their batch to take at its start. */
+  locksOf(deliveries: readonly Delivery[]) {
+    return deliveries.flatMap(({ event }) => (event && this.get(event.type).locks?.(event)) ?? [])
   }
 
   get size() {
