@@ -1,4 +1,4 @@
-import { lockAggregate, tombstoneOf, type EventData, type EventHandler } from '@marketmesh/events'
+import { lockAggregate, type EventData, type EventHandler } from '@marketmesh/events'
 
 type Line = EventData<'order.created'>['lines'][number]
 type Rejection = EventData<'stock.rejected'>['reasons'][number]
@@ -11,8 +11,34 @@ interface StockRow {
   stock: number
   status: string
   sellerDisabled: boolean
-  deletedAt: Date | null
+  deletedAt: string | null
 }
+
+interface OrderState {
+  /** The event that ended the order, if its cancellation, rejection or refund was handled first. */
+  endedBy: string | null
+  /** Whether its reservations were made already. */
+  reserved: boolean
+  /** The ordered products that exist, locked (none: null). */
+  products: StockRow[] | null
+}
+
+// Read under the order's lock, in one statement: whether it ended or has its reservations, and its
+// products, locked in id order (concurrent orders wait for each other instead of overselling, and
+// do not deadlock).
+const ORDER_STATE = `
+  SELECT (SELECT reason FROM tombstones WHERE aggregate = 'order' AND aggregate_id = ?) AS "endedBy",
+         EXISTS (SELECT FROM reservations WHERE "orderId" = ?::uuid) AS reserved,
+         (SELECT json_agg(locked ORDER BY id)
+            FROM (SELECT id, "sellerId", price, currency, stock, status, "sellerDisabled", "deletedAt"
+                    FROM products WHERE id = ANY(?::uuid[]) ORDER BY id FOR UPDATE) locked) AS products`
+
+// Every line's stock taken and its reservation written, in one statement.
+const RESERVE = `
+  WITH wanted AS (SELECT * FROM unnest(?::uuid[], ?::int[]) AS wanted (id, quantity)),
+       taken AS (UPDATE products SET stock = products.stock - wanted.quantity, version = products.version + 1
+                   FROM wanted WHERE products.id = wanted.id)
+  INSERT INTO reservations ("orderId", "productId", quantity) SELECT ?, id, quantity FROM wanted`
 
 /** The same product on two lines is one reservation of the sum. */
 const byProduct = (lines: Line[]) => {
@@ -30,31 +56,27 @@ const quotedOtherwise = (lines: Line[], productId: string, price: number) =>
  * at the unit prices the buyer was quoted: a price changed since is `price_changed`, so the buyer
  * is never charged other than what the checkout said. Its batch holds the locks of the order and of
  * its products (declared in events/index.ts), and the product rows are locked in id order, so
- * concurrent orders wait for each other instead of overselling, and batches do not deadlock. An order that
- * already ended (its cancellation, rejection or refund was handled first) reserves nothing.
+ * concurrent orders wait for each other instead of overselling, and batches do not deadlock. An
+ * order that already ended (its cancellation, rejection or refund was handled first) reserves
+ * nothing. Its state and its products are read in one statement, under the order's lock (taken in
+ * one before: a statement reads what committed before it began).
  */
 export const reserveStock: EventHandler<'order.created'> = async (event, { trx, emit, logger }) => {
   const { orderId, sellerId, currency } = event.data
   await lockAggregate(trx, 'order', orderId)
-  const endedBy = await tombstoneOf(trx, 'order', orderId)
-  if (endedBy) {
-    logger.info({ orderId, endedBy }, 'order ended before its order.created was handled; nothing reserved')
+  const wanted = byProduct(event.data.lines)
+  const {
+    rows: [state]
+  } = await trx.raw<{ rows: OrderState[] }>(ORDER_STATE, [orderId, orderId, wanted.map(([productId]) => productId)])
+  if (state.endedBy) {
+    logger.info({ orderId, endedBy: state.endedBy }, 'order ended before its order.created was handled; nothing reserved')
     return
   }
-  if (await trx('reservations').where({ orderId }).first('orderId')) {
+  if (state.reserved) {
     logger.warn({ orderId }, 'order already has reservations; order.created ignored')
     return
   }
-  const wanted = byProduct(event.data.lines)
-  const rows: StockRow[] = await trx('products')
-    .whereIn(
-      'id',
-      wanted.map(([productId]) => productId)
-    )
-    .orderBy('id')
-    .forUpdate()
-    .select('id', 'sellerId', 'price', 'currency', 'stock', 'status', 'sellerDisabled', 'deletedAt')
-  const products = new Map(rows.map((row) => [row.id, row]))
+  const products = new Map((state.products ?? []).map((row) => [row.id, row]))
 
   const reasons: Rejection[] = []
   for (const [productId, quantity] of wanted) {
@@ -83,15 +105,8 @@ export const reserveStock: EventHandler<'order.created'> = async (event, { trx, 
     return
   }
 
-  // Every line's stock taken and its reservation written, in one statement. A seller's absolute
-  // stock write read before this must not apply (its version check fails).
-  await trx.raw(
-    `WITH wanted AS (SELECT * FROM unnest(?::uuid[], ?::int[]) AS wanted (id, quantity)),
-          taken AS (UPDATE products SET stock = products.stock - wanted.quantity, version = products.version + 1
-                      FROM wanted WHERE products.id = wanted.id)
-     INSERT INTO reservations ("orderId", "productId", quantity) SELECT ?, id, quantity FROM wanted`,
-    [wanted.map(([productId]) => productId), wanted.map(([, quantity]) => quantity), orderId]
-  )
+  // A seller's absolute stock write read before this must not apply (its version check fails).
+  await trx.raw(RESERVE, [wanted.map(([productId]) => productId), wanted.map(([, quantity]) => quantity), orderId])
   await emit('stock.reserved', {
     orderId,
     currency,

@@ -1,18 +1,13 @@
-import type { EventHandler } from '@marketmesh/events'
+import type { EventEnvelope, EventHandler, HandlerContext } from '@marketmesh/events'
 import { MAIL_EFFECT, type MailPayload } from '../mail/mail'
 import { notifyOrder } from './notify-order'
 
-/** A paid order: its notification, the buyer's confirmation and the seller's notice, each mailed once after commit. */
-export const notifyOrderPaid: EventHandler<'order.paid'> = async (event, context) => {
-  await notifyOrder(event, context)
+/** A paid order's mails: the buyer's confirmation and the seller's notice, each mailed once after commit. */
+export const mailPaidOrder = async (event: EventEnvelope<'order.paid'>, { schedule }: HandlerContext) => {
   const { orderId, buyerId, sellerId, shopName } = event.data
   const shown = { order: event.data, shop: shopName ?? 'marketmesh' }
-  await context.schedule(MAIL_EFFECT, `order-confirmation:${orderId}`, {
-    template: 'order-confirmation',
-    to: buyerId,
-    context: shown
-  } satisfies MailPayload)
-  await context.schedule(MAIL_EFFECT, `new-order:${orderId}`, { template: 'new-order', to: sellerId, context: shown } satisfies MailPayload)
+  await schedule(MAIL_EFFECT, `order-confirmation:${orderId}`, { template: 'order-confirmation', to: buyerId, context: shown } satisfies MailPayload)
+  await schedule(MAIL_EFFECT, `new-order:${orderId}`, { template: 'new-order', to: sellerId, context: shown } satisfies MailPayload)
 }
 
 /** A shipped order: its notification and the buyer's shipping notice. */

@@ -1,8 +1,24 @@
-import type { EventHandler } from '@marketmesh/events'
-import { appendNotification } from '../log/append'
+import type { EventData, EventEnvelope, EventHandler } from '@marketmesh/events'
+import { appendNotification, type AlongsideWrite, type NewNotification } from '../log/append'
 
 type OrderEvent =
   'order.created' | 'order.paid' | 'order.rejected' | 'order.cancelled' | 'order.shipped' | 'order.delivered' | 'order.completed' | 'order.refunded'
+
+const KEEP_CONVERSATION_ORDER = `INSERT INTO conversation_orders ("orderId", "buyerId", "sellerId") VALUES (?::uuid, ?::uuid, ?::uuid) ON CONFLICT ("orderId") DO NOTHING`
+
+/** An order event's notification, for its buyer and its shop. */
+export const orderNotification = (event: EventEnvelope<OrderEvent>): NewNotification => ({
+  type: event.type,
+  data: event.data,
+  audience: { userId: event.data.buyerId, sellerId: event.data.sellerId },
+  eventId: event.id
+})
+
+/** Whichever of its events comes first: who may talk about the order (written alongside its notification). */
+export const keepConversationOrder = ({ orderId, buyerId, sellerId }: EventData<OrderEvent>): AlongsideWrite => ({
+  sql: KEEP_CONVERSATION_ORDER,
+  bindings: [orderId, buyerId, sellerId]
+})
 
 /**
  * Every order event becomes one notification for its buyer and its shop. The log records what
@@ -10,8 +26,5 @@ type OrderEvent =
  * The order's buyer and shop are kept for its conversations.
  */
 export const notifyOrder: EventHandler<OrderEvent> = async (event, { trx }) => {
-  const { buyerId, sellerId } = event.data
-  await appendNotification(trx, { type: event.type, data: event.data, audience: { userId: buyerId, sellerId }, eventId: event.id })
-  // Whichever of its events comes first: who may talk about the order.
-  await trx('conversation_orders').insert({ orderId: event.data.orderId, buyerId, sellerId }).onConflict('orderId').ignore()
+  await appendNotification(trx, orderNotification(event), [keepConversationOrder(event.data)])
 }

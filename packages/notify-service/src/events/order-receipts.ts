@@ -1,19 +1,23 @@
-import { tombstoneOf, type EventHandler } from '@marketmesh/events'
-import { lockLog } from '../log/append'
+import type { EventHandler } from '@marketmesh/events'
 import { queueOriginal, WITHDRAW_SKIPPED_JOBS, withdrawOrderJobs } from '../printing/print-job'
 import { receiptOf } from '../printing/receipt'
-import { notifyOrderPaid } from './mail-order'
-import { notifyOrder } from './notify-order'
+import { mailPaidOrder } from './mail-order'
+import { keepConversationOrder, notifyOrder, orderNotification } from './notify-order'
 
-/** A paid order: its notification and mails, and one original receipt queued for the shop's printers. */
+/**
+ * A paid order: its notification and mails, and one original receipt queued for the shop's
+ * printers. Its cancellation handled first (see withdrawOrderJobs): the buyer has the
+ * cancellation, and neither a confirmation nor a receipt follows it. The notification goes into
+ * the log with the receipt's `print.job`, in the statement that queues the receipt.
+ */
 export const notifyMailAndPrintPaidOrder: EventHandler<'order.paid'> = async (event, context) => {
-  // Its cancellation handled first (see withdrawOrderJobs): the buyer has the cancellation, and
-  // neither a confirmation nor a receipt follows it.
-  await lockLog(context.trx)
-  if (await tombstoneOf(context.trx, 'order', event.data.orderId)) return notifyOrder(event, context)
-  await notifyOrderPaid(event, context)
   const { sellerId, orderId } = event.data
-  await queueOriginal(context.trx, { sellerId, orderId, receipt: receiptOf(event.data), eventId: event.id })
+  const { endedBy } = await queueOriginal(
+    context.trx,
+    { sellerId, orderId, receipt: receiptOf(event.data), eventId: event.id },
+    { notifications: [orderNotification(event)], writes: [keepConversationOrder(event.data)] }
+  )
+  if (!endedBy) await mailPaidOrder(event, context)
 }
 
 /** A cancelled order: its notification, and its receipts withdrawn from the shop's printers. */

@@ -1,6 +1,6 @@
 import { currentTraceparent } from '@marketmesh/events'
 import type { Knex } from '@marketmesh/shared'
-import { scheduleWebhookDeliveries } from '../webhooks/deliveries'
+import { ENABLED_ENDPOINTS, endpointLookup, insertWebhookDeliveries, type WebhookEndpointRow } from '../webhooks/deliveries'
 
 /** Who may see a notification besides admins (who see all). */
 export interface Audience {
@@ -42,48 +42,84 @@ export const lockLog = async (trx: Knex.Transaction) => {
 }
 
 /**
- * Appends to the log in `trx`. Ids come from a sequence, and two transactions could commit their
- * ids out of order (5 drawn first, 6 committed first): a reader past 6 would never see 5. So ids
- * are drawn under a transaction-level advisory lock, held to commit: the transaction that draws 6
- * waits until the one holding 5 has ended, and ids become visible in order. Readers then need
- * nothing but `id > lastSeen`. (The alternative, a per-row xid8 read only below
+ * A write of the same cause as an append, made in the append's statement: a data-modifying
+ * statement (`INSERT …`) with `?` bindings, run as a CTE of it. It may read the ids just appended
+ * from `appended` (`SELECT max(id) FROM appended`: the last notification's).
+ */
+export interface AlongsideWrite {
+  sql: string
+  bindings: Knex.RawBinding[]
+}
+
+// The whole append in one statement: the rows, the writes alongside, and in the same statement
+// the webhook endpoints that may get the rows (none looked up when no endpoint could) and, once
+// per transaction, the NOTIFY.
+const appendStatement = (alongside: AlongsideWrite[]) => `
+  WITH appended AS (
+    INSERT INTO notifications (type, data, "userId", "sellerId", everyone, devices, "eventId", traceparent)
+    SELECT type, data, "userId", "sellerId", everyone, devices, "eventId", ?::text
+      FROM json_to_recordset(?::json)
+        AS appending (type text, data jsonb, "userId" uuid, "sellerId" uuid, everyone boolean, devices boolean, "eventId" uuid)
+    RETURNING id)${alongside.map(({ sql }, index) => `,\n  alongside_${index} AS (${sql})`).join('')}
+  SELECT array(SELECT id FROM appended ORDER BY id) AS ids,
+         (SELECT json_agg(endpoint) FROM (${ENABLED_ENDPOINTS}) endpoint WHERE ?::boolean) AS endpoints,
+         CASE WHEN ?::boolean THEN pg_notify('${NOTIFICATIONS_CHANNEL}', '') END AS notified`
+const APPEND = appendStatement([])
+
+/**
+ * Appends to the log in `trx`, in one statement. Ids come from a sequence, and two transactions
+ * could commit their ids out of order (5 drawn first, 6 committed first): a reader past 6 would
+ * never see 5. So ids are drawn under a transaction-level advisory lock, held to commit: the
+ * transaction that draws 6 waits until the one holding 5 has ended, and ids become visible in
+ * order. Readers then need nothing but `id > lastSeen`. (The alternative, a per-row xid8 read only below
  * `pg_snapshot_xmin(pg_current_snapshot())`, orders rows by transaction id rather than by id,
  * so the SSE ids, which must increase, would not.) The price is that appending transactions take
  * turns from their first append to commit: a batch of events takes one turn, and its handlers
  * append before they take row locks, so two batches never wait for each other in opposite order.
+ * Returns the ids, in the order of `notifications`. `alongside`: writes of the same cause, in the same statement (with some notifications).
  */
-export const appendNotifications = async (trx: Knex.Transaction, notifications: NewNotification[]) => {
+export const appendNotifications = async (trx: Knex.Transaction, notifications: NewNotification[], alongside: AlongsideWrite[] = []) => {
   if (notifications.length === 0) return []
   await lockLog(trx)
-  // The span that appends (a handler's, a request's): the streams' delivery continues its trace.
-  const traceparent = currentTraceparent()
   const rows = notifications.map(({ type, data, audience, eventId }) => ({
     type,
-    data: JSON.stringify(data),
+    data,
     userId: audience.userId ?? null,
     sellerId: audience.sellerId ?? null,
     everyone: audience.everyone ?? false,
     devices: audience.devices ?? false,
-    eventId: eventId ?? null,
-    traceparent
+    eventId: eventId ?? null
   }))
-  const inserted: Array<{ id: string }> = await trx('notifications').insert(rows).returning('id')
   // What the log records goes to the webhooks subscribed to it, in the same transaction.
-  await scheduleWebhookDeliveries(
-    trx,
-    notifications.map(({ type, data, audience }, index) => ({
-      type,
-      data: data as Record<string, unknown>,
-      sellerId: audience.sellerId,
-      sequence: Number(inserted[index].id)
-    }))
-  )
+  const sources = notifications.map(({ type, data, audience }) => ({ type, data: data as Record<string, unknown>, sellerId: audience.sellerId }))
+  const lookup = endpointLookup(sources)
   // Delivered at commit, and only then: one per transaction tells the listeners all its appends.
-  if (!notifying.has(trx)) {
-    await trx.raw('SELECT pg_notify(?, ?)', [NOTIFICATIONS_CHANNEL, ''])
-    notifying.add(trx)
+  const notify = !notifying.has(trx)
+  const {
+    rows: [appended]
+  } = await trx.raw<{ rows: Array<{ ids: string[]; endpoints: WebhookEndpointRow[] | null }> }>(
+    alongside.length === 0 ? APPEND : appendStatement(alongside),
+    [
+      // The span that appends (a handler's, a request's): the streams' delivery continues its trace.
+      currentTraceparent(),
+      JSON.stringify(rows),
+      ...alongside.flatMap(({ bindings }) => bindings),
+      lookup.sellerIds,
+      lookup.wanted,
+      notify
+    ]
+  )
+  if (notify) notifying.add(trx)
+  const ids = appended.ids.map(Number)
+  if (appended.endpoints) {
+    await insertWebhookDeliveries(
+      trx,
+      sources.map((source, index) => ({ ...source, sequence: ids[index] })),
+      appended.endpoints
+    )
   }
-  return inserted.map(({ id }) => Number(id))
+  return ids
 }
 
-export const appendNotification = async (trx: Knex.Transaction, notification: NewNotification) => (await appendNotifications(trx, [notification]))[0]
+export const appendNotification = async (trx: Knex.Transaction, notification: NewNotification, alongside: AlongsideWrite[] = []) =>
+  (await appendNotifications(trx, [notification], alongside))[0]

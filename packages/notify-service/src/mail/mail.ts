@@ -1,10 +1,13 @@
 import { isAbsolute, join } from 'node:path'
 import type { HookContext, NextFunction } from '@feathersjs/feathers'
+import { queryPooled } from '@marketmesh/events'
 import { packageRoot, printableLine, type ServiceApplication } from '@marketmesh/shared'
 import { loadMailTemplates, type MailTemplate } from './templates'
 import { createMailTransport } from './transport'
 
 export const MAIL_EFFECT = 'mail'
+
+const RECIPIENT = 'SELECT email, name FROM users WHERE id = $1'
 
 /** What a handler schedules: which mail, to which user, with what the template shows. */
 export interface MailPayload {
@@ -30,7 +33,7 @@ export const mail = (app: ServiceApplication) => {
   const db = app.get('postgresqlClient')
 
   app.get('events').effects.perform<MailPayload>(MAIL_EFFECT, async ({ id, payload }) => {
-    const user = await db('users').first('email', 'name').where({ id: payload.to })
+    const [user] = await queryPooled<{ email: string; name: string }>(db, RECIPIENT, [payload.to])
     if (!user) throw new Error(`No address yet for user ${payload.to}`)
     const address = payload.address ?? user.email
     const { subject, html, text } = render(payload.template, { ...payload.context, name: user.name, email: address })

@@ -3,7 +3,7 @@ import { Conflict, NotFound } from '@feathersjs/errors'
 import { placeTombstone, tombstoneOf } from '@marketmesh/events'
 import { durationMs, invalidField, type Knex, type ServiceApplication } from '@marketmesh/shared'
 import { type PrintJobMessage, type Receipt } from '@marketmesh/receipts'
-import { appendNotification, lockLog } from '../log/append'
+import { appendNotification, appendNotifications, lockLog, type AlongsideWrite, type NewNotification } from '../log/append'
 import { PRINT_JOB, PRINT_JOB_UPDATED } from './message-types'
 
 /**
@@ -138,21 +138,44 @@ export const jobFromRow = (row: Record<string, unknown>): PrintJobRow => {
   return { ...(row as unknown as PrintJobRow), createdAt: time(row.createdAt)!, claimedAt: time(row.claimedAt), finishedAt: time(row.finishedAt) }
 }
 
+// Read under the log's lock: the order's cancellation, if handled (its tombstone), and whether it has its original.
+const ORDER_PRINT_STATE = `
+  SELECT (SELECT reason FROM tombstones WHERE aggregate = 'order' AND aggregate_id = ?) AS "endedBy",
+         EXISTS (SELECT FROM print_jobs WHERE "orderId" = ? AND NOT copy) AS "hasOriginal"`
+
+// Alongside its `print.job`, the last notification appended.
+const INSERT_JOB = `
+  INSERT INTO print_jobs (id, "sellerId", "orderId", copy, status, receipt, "createdAt", "notificationId")
+  SELECT ?::uuid, ?::uuid, ?::uuid, ?::boolean, ?::text, ?::jsonb, ?::timestamptz, max(id) FROM appended`
+
+/** What queueing did: the job made, if any; `endedBy` when the order's cancellation was handled first. */
+export interface Queued {
+  job?: PrintJobRow
+  endedBy?: string
+}
+
 /**
  * Queues a job in `trx` and puts its `print.job` in the log for the shop's devices. An original
  * is made once per order: the check runs under the log's lock, which every transaction that makes
  * a job holds to commit, so two deliveries of one `order.paid` (or two of its events) cannot both
- * pass it; the unique index stands behind. Returns the job, or nothing when the order had one or
- * was cancelled.
+ * pass it; the unique index stands behind. No job when the order had its original or was
+ * cancelled. `alongside`: notifications of the same cause, and writes of it, in the job's statement
+ * (or their own when no job is made).
  */
 const queueJob = async (
   trx: Knex.Transaction,
-  { sellerId, orderId, copy, receipt, eventId }: { sellerId: string; orderId: string; copy: boolean; receipt: Receipt; eventId?: string }
-) => {
+  { sellerId, orderId, copy, receipt, eventId }: { sellerId: string; orderId: string; copy: boolean; receipt: Receipt; eventId?: string },
+  alongside: { notifications: NewNotification[]; writes: AlongsideWrite[] } = { notifications: [], writes: [] }
+): Promise<Queued> => {
   await lockLog(trx)
   // A cancellation handled first (events of one order arrive in any order) leaves nothing to print.
-  if (await tombstoneOf(trx, 'order', orderId)) return undefined
-  if (!copy && (await trx('print_jobs').first('id').where({ orderId, copy: false }))) return undefined
+  const {
+    rows: [{ endedBy, hasOriginal }]
+  } = await trx.raw<{ rows: Array<{ endedBy: string | null; hasOriginal: boolean }> }>(ORDER_PRINT_STATE, [orderId, orderId])
+  if (endedBy || (!copy && hasOriginal)) {
+    await appendNotifications(trx, alongside.notifications, alongside.writes)
+    return endedBy ? { endedBy } : {}
+  }
   const job: PrintJob = {
     id: randomUUID(),
     sellerId,
@@ -167,28 +190,33 @@ const queueJob = async (
     claimedAt: null,
     finishedAt: null
   }
-  const notificationId = await appendNotification(trx, {
-    type: PRINT_JOB,
-    data: printJobMessage(job),
-    audience: { sellerId, devices: true },
-    eventId
-  })
-  await trx('print_jobs').insert({ ...job, receipt: JSON.stringify(receipt), notificationId })
-  return { ...job, notificationId: String(notificationId) }
+  const ids = await appendNotifications(
+    trx,
+    [...alongside.notifications, { type: PRINT_JOB, data: printJobMessage(job), audience: { sellerId, devices: true }, eventId }],
+    [...alongside.writes, { sql: INSERT_JOB, bindings: [job.id, sellerId, orderId, copy, job.status, JSON.stringify(receipt), job.createdAt] }]
+  )
+  const notificationId = ids[ids.length - 1]
+  return { job: { ...job, notificationId: String(notificationId) } }
 }
 
-/** queue: a paid order's original receipt (see queueJob), made once; nothing when it had one or was cancelled. */
-export const queueOriginal = (trx: Knex.Transaction, order: { sellerId: string; orderId: string; receipt: Receipt; eventId: string }) =>
-  queueJob(trx, { ...order, copy: false })
+/**
+ * queue: a paid order's original receipt (see queueJob), made once; none when it had one or was
+ * cancelled. `alongside` is appended to the log whatever happens.
+ */
+export const queueOriginal = (
+  trx: Knex.Transaction,
+  order: { sellerId: string; orderId: string; receipt: Receipt; eventId: string },
+  alongside?: { notifications: NewNotification[]; writes: AlongsideWrite[] }
+) => queueJob(trx, { ...order, copy: false }, alongside)
 
 /** reprint: a copy of the original receipt of one of the seller's orders. */
 export const reprint = async (trx: Knex.Transaction, sellerId: string, orderId: string) => {
   const original = await trx('print_jobs').first('receipt').where({ orderId, sellerId, copy: false })
   if (!original) throw new NotFound(`No paid order '${orderId}' of yours to reprint`)
   // A copy is always made: only originals are one per order.
-  const copy = await queueJob(trx, { sellerId, orderId, copy: true, receipt: original.receipt })
-  if (!copy) throw new Conflict(`Order '${orderId}' is cancelled: its receipt is not printed again`)
-  return copy
+  const { job } = await queueJob(trx, { sellerId, orderId, copy: true, receipt: original.receipt })
+  if (!job) throw new Conflict(`Order '${orderId}' is cancelled: its receipt is not printed again`)
+  return job
 }
 
 /** Tells the seller's streams about a job's new state (after its row was changed and locked). */

@@ -44,27 +44,47 @@ const insertDeliveries = async (trx: Knex.Transaction, rows: Array<{ endpointId:
   return inserted.map(({ id }) => id)
 }
 
+/** An enabled endpoint, as scheduling needs it. */
+export interface WebhookEndpointRow {
+  id: string
+  sellerId: string | null
+  events: string[]
+}
+
+/** The enabled endpoints that may get the events of the shops `?` (a uuid[]): theirs and every admin's. */
+export const ENABLED_ENDPOINTS = `SELECT id, "sellerId", events FROM webhook_endpoints WHERE status = 'enabled' AND ("sellerId" IS NULL OR "sellerId" = ANY(?::uuid[]))`
+
+/** Whether any endpoint could get one of `sources` (`wanted`), and the shops to look up endpoints of. */
+export const endpointLookup = (sources: WebhookSource[]) => {
+  const relevant = sources.filter((source) => source.type !== PING && isWebhookType(source.type))
+  const sellerIds = [...new Set(relevant.map((source) => source.sellerId).filter((id): id is string => Boolean(id)))]
+  return { wanted: relevant.length > 0, sellerIds }
+}
+
+/** Writes a delivery, in `trx`, to each of `endpoints` (ENABLED_ENDPOINTS of the sources' shops) subscribed to each source. */
+export const insertWebhookDeliveries = async (trx: Knex.Transaction, sources: WebhookSource[], endpoints: WebhookEndpointRow[]) => {
+  const rows = sources
+    .filter((source) => source.type !== PING && isWebhookType(source.type))
+    .flatMap((source) => {
+      const body = webhookBody(source)
+      return endpoints
+        .filter((endpoint) => (endpoint.sellerId === null || endpoint.sellerId === source.sellerId) && subscribes(endpoint.events, source.type))
+        .map((endpoint) => ({ endpointId: endpoint.id, eventType: source.type, body }))
+    })
+  await insertDeliveries(trx, rows)
+}
+
 /**
  * Writes a delivery, in `trx`, for every enabled endpoint subscribed to each source: its shop's
  * seller's endpoints and every admin's. Written in the transaction that records what happened,
- * so a delivery exists if and only if that committed; the sender sends it after commit.
+ * so a delivery exists if and only if that committed; the sender sends it after commit. (The
+ * log's appends look the endpoints up in their own statement: log/append.ts.)
  */
 export const scheduleWebhookDeliveries = async (trx: Knex.Transaction, sources: WebhookSource[]) => {
-  const relevant = sources.filter((source) => source.type !== PING && isWebhookType(source.type))
-  if (relevant.length === 0) return
-  const sellerIds = [...new Set(relevant.map((source) => source.sellerId).filter((id): id is string => Boolean(id)))]
-  const endpoints: Array<{ id: string; sellerId: string | null; events: string[] }> = await trx('webhook_endpoints')
-    .select('id', 'sellerId', 'events')
-    .where({ status: 'enabled' })
-    .andWhere((query) => query.whereNull('sellerId').orWhereIn('sellerId', sellerIds))
-  if (endpoints.length === 0) return
-  const rows = relevant.flatMap((source) => {
-    const body = webhookBody(source)
-    return endpoints
-      .filter((endpoint) => (endpoint.sellerId === null || endpoint.sellerId === source.sellerId) && subscribes(endpoint.events, source.type))
-      .map((endpoint) => ({ endpointId: endpoint.id, eventType: source.type, body }))
-  })
-  await insertDeliveries(trx, rows)
+  const { wanted, sellerIds } = endpointLookup(sources)
+  if (!wanted) return
+  const { rows: endpoints } = await trx.raw<{ rows: WebhookEndpointRow[] }>(ENABLED_ENDPOINTS, [sellerIds])
+  if (endpoints.length > 0) await insertWebhookDeliveries(trx, sources, endpoints)
 }
 
 /** Pings not yet answered, per endpoint: more are refused, so the test route sends no flood anywhere. */
