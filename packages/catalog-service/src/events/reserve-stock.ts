@@ -1,4 +1,4 @@
-import { lockAggregate, type EventData, type EventHandler } from '@marketmesh/events'
+import type { EventData, EventHandler } from '@marketmesh/events'
 
 type Line = EventData<'order.created'>['lines'][number]
 type Rejection = EventData<'stock.rejected'>['reasons'][number]
@@ -58,12 +58,12 @@ const quotedOtherwise = (lines: Line[], productId: string, price: number) =>
  * its products (declared in events/index.ts), and the product rows are locked in id order, so
  * concurrent orders wait for each other instead of overselling, and batches do not deadlock. An
  * order that already ended (its cancellation, rejection or refund was handled first) reserves
- * nothing. Its state and its products are read in one statement, under the order's lock (taken in
- * one before: a statement reads what committed before it began).
+ * nothing. Its state and its products are read in one statement, under the order's lock (taken by
+ * the batch in one before: a statement reads what committed before it began).
  */
 export const reserveStock: EventHandler<'order.created'> = async (event, { trx, emit, logger }) => {
   const { orderId, sellerId, currency } = event.data
-  await lockAggregate(trx, 'order', orderId)
+  // The order's lock is its batch's, taken in a statement before this one's (events/index.ts declares it).
   const wanted = byProduct(event.data.lines)
   const {
     rows: [state]
