@@ -51,6 +51,8 @@ describe('e-mail', () => {
       ].sort()
     )
     expect(new Set(mails.map(({ messageId }) => messageId)).size).toBe(5)
+    // Pooled: the five mails did not each open a connection.
+    expect(smtp.state.connections).toBeLessThan(5)
     for (const { messageId } of mails) expect(messageId).toMatch(/^<[0-9a-f-]{36}@notify\.marketmesh>$/)
     const welcome = mails.find(({ to, subject }) => to === adaUser.email && subject.startsWith('Welcome'))!
     expect(welcome.html).toContain('Hello &lt;b&gt;Ada&lt;/b&gt; &amp; Co,')

@@ -12,14 +12,18 @@ export interface ReceivedMail {
   html: string
 }
 
-/** A real SMTP server on loopback that keeps what it receives; `failing` answers every message with a temporary error. */
+/** A real SMTP server on loopback that keeps what it receives and counts its connections; `failing` answers every message with a temporary error. */
 export const startSmtpServer = async (port = 0) => {
   const received: ReceivedMail[] = []
-  const state = { failing: false, attempts: 0 }
+  const state = { failing: false, attempts: 0, connections: 0 }
   const server = new SMTPServer({
     authOptional: true,
     disabledCommands: ['STARTTLS'],
     logger: false,
+    onConnect(_session, callback) {
+      state.connections++
+      callback()
+    },
     onData(stream, session, callback) {
       const chunks: Buffer[] = []
       stream.on('data', (chunk: Buffer) => chunks.push(chunk))

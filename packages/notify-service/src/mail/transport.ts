@@ -10,9 +10,12 @@ export interface MailTransport {
   close(): void
 }
 
-/** Over SMTP (`SMTP_URL`, e.g. `smtp://user:pass@mail.example.com:587`). */
+/**
+ * Over SMTP (`SMTP_URL`, e.g. `smtp://user:pass@mail.example.com:587`), on pooled connections:
+ * without the pool every mail opens (and, with TLS, negotiates) a connection of its own.
+ */
 const smtpTransport = (url: string): MailTransport => {
-  const transport = nodemailer.createTransport(url)
+  const transport = nodemailer.createTransport({ url, pool: true })
   return {
     send: async (message) => void (await transport.sendMail(message)),
     close: () => transport.close()
