@@ -1,15 +1,17 @@
 // The broker baseline of bench/checkout: RabbitMQ alone, nothing else running. Persistent
-// order.created envelopes (~550 bytes) through a durable topic exchange into one quorum queue, as
-// the services' topology declares them, from 32 publishers on a confirm channel, each awaiting its
-// confirm before the next; one consumer with the services' prefetch acks each delivery. What a
-// delivery costs the machine when the broker is all there is (the client's CPU counted with it, as
-// a service's amqplib is in the mesh).
+// order.created envelopes (~550 bytes) through a durable topic exchange into one durable queue of
+// the type a consumer's queue has (quorum, or classic v2 with `amqp.queueType: classic`), declared
+// with the arguments the services' topology gives it, from 32 publishers on a confirm channel, each
+// awaiting its confirm before the next; one consumer with the services' prefetch acks each
+// delivery. What a delivery costs the machine when the broker is all there is (the client's CPU
+// counted with it, as a service's amqplib is in the mesh).
 import { createRequire } from 'node:module'
 import { orderCreatedEnvelope } from './order-created.mjs'
 import { machineCpuSeconds } from './processes.mjs'
 
 const require = createRequire(import.meta.url)
 const amqplib = require('amqplib')
+const { declareConsumerQueues, declareExchanges, consumerQueueNames, exchangeNames } = require('@marketmesh/events')
 
 export const PUBLISHERS = 32
 const PREFETCH = 200
@@ -30,27 +32,31 @@ const message = () => {
   }
 }
 
+/** The consumer whose queue the baseline declares at its prefix (in the services' topology, retry and dead-letter queues with it). */
+export const BASELINE_CONSUMER = 'baseline'
+
 /**
- * Publishes `count` messages on objects named after `prefix` and waits until each is confirmed,
- * delivered and acked; returns how many, how long, and the machine's busy CPU seconds meanwhile.
- * Removes the exchange and the queue, also when it fails.
+ * Publishes `count` messages at `prefix` into the queue of BASELINE_CONSUMER, of `queueType`, and
+ * waits until each is confirmed, delivered and acked; returns how many, how long, and the machine's
+ * busy CPU seconds meanwhile. Removes what it declared, also when it fails.
  */
-export const quorumDeliveries = async (url, prefix, count) => {
-  const exchange = `${prefix}.events`
-  const queue = `${prefix}.queue`
+export const brokerDeliveries = async (url, prefix, count, queueType) => {
+  const { events } = exchangeNames(prefix)
+  const names = consumerQueueNames(prefix, BASELINE_CONSUMER)
   const messages = Array.from({ length: count }, message)
   const connection = await amqplib.connect(url)
   try {
     const publisher = await connection.createConfirmChannel()
-    await publisher.assertExchange(exchange, 'topic', { durable: true })
-    await publisher.assertQueue(queue, { durable: true, arguments: { 'x-queue-type': 'quorum' } })
-    await publisher.bindQueue(queue, exchange, 'order.created')
+    await declareExchanges(publisher, prefix)
+    await declareConsumerQueues(publisher, { prefix, retryDelaysMs: [], queueType }, BASELINE_CONSUMER, ['order.created'])
     const consumer = await connection.createChannel()
     await consumer.prefetch(PREFETCH)
     let delivered = 0
     let allDelivered
     const done = new Promise((resolve) => (allDelivered = resolve))
-    await consumer.consume(queue, (message) => {
+    await consumer.consume(names.queue, (message) => {
+      // null: the consumer is cancelled (the queue deleted at the end).
+      if (!message) return
       consumer.ack(message)
       if (++delivered === count) allDelivered()
     })
@@ -62,7 +68,7 @@ export const quorumDeliveries = async (url, prefix, count) => {
         for (let i = p; i < count; i += PUBLISHERS) {
           const { body, options } = messages[i]
           await new Promise((resolve, reject) =>
-            publisher.publish(exchange, 'order.created', body, options, (error) => (error ? reject(error) : resolve()))
+            publisher.publish(events, 'order.created', body, options, (error) => (error ? reject(error) : resolve()))
           )
         }
       })
@@ -73,8 +79,8 @@ export const quorumDeliveries = async (url, prefix, count) => {
   } finally {
     // A channel of its own: a failed operation closes the channel it ran on.
     const channel = await connection.createChannel()
-    await channel.deleteQueue(queue)
-    await channel.deleteExchange(exchange)
+    for (const queue of [names.queue, names.deadLetterQueue]) await channel.deleteQueue(queue)
+    for (const exchange of Object.values(exchangeNames(prefix))) await channel.deleteExchange(exchange)
     await connection.close()
   }
 }
