@@ -6,12 +6,13 @@
 // delivery. What a delivery costs the machine when the broker is all there is (the client's CPU
 // counted with it, as a service's amqplib is in the mesh).
 import { createRequire } from 'node:module'
+import { pathToFileURL } from 'node:url'
 import { orderCreatedEnvelope } from './order-created.mjs'
 import { machineCpuSeconds } from './processes.mjs'
 
 const require = createRequire(import.meta.url)
 const amqplib = require('amqplib')
-const { declareConsumerQueues, declareExchanges, consumerQueueNames, exchangeNames } = require('@marketmesh/events')
+const { declareConsumerQueues, declareExchanges, consumerQueueNames, exchangeNames, QUEUE_TYPES } = require('@marketmesh/events')
 
 export const PUBLISHERS = 32
 const PREFETCH = 200
@@ -82,5 +83,35 @@ export const brokerDeliveries = async (url, prefix, count, queueType) => {
     for (const queue of [names.queue, names.deadLetterQueue]) await channel.deleteQueue(queue)
     for (const exchange of Object.values(exchangeNames(prefix))) await channel.deleteExchange(exchange)
     await connection.close()
+  }
+}
+
+// `node bench/support/broker-baseline.mjs [count=20000] [rounds=3]`: the two queue types alone,
+// alternately (a shared machine's load drifts), each round's figures and the means.
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  const { benchRun } = await import('./bench-run.mjs')
+  const count = Number(process.argv[2] ?? 20_000)
+  const rounds = Number(process.argv[3] ?? 3)
+  const run = benchRun('broker', { consumers: [BASELINE_CONSUMER] })
+  const url = process.env.AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672'
+  const figures = { quorum: [], classic: [] }
+  try {
+    for (let round = 1; round <= rounds; round++) {
+      for (const type of QUEUE_TYPES) {
+        const { deliveries, seconds, busy } = await brokerDeliveries(url, run.subPrefix(`${type}${round}`), count, type)
+        figures[type].push({ rate: deliveries / seconds, cpuMs: (busy * 1000) / deliveries })
+        console.log(
+          `round ${round} ${type.padEnd(7)} ${Math.round(deliveries / seconds)} deliveries/s, ${((busy * 1000) / deliveries).toFixed(3)} ms CPU per delivery`
+        )
+      }
+    }
+    const mean = (type, key) => figures[type].reduce((sum, f) => sum + f[key], 0) / rounds
+    for (const type of QUEUE_TYPES)
+      console.log(`mean    ${type.padEnd(7)} ${Math.round(mean(type, 'rate'))} deliveries/s, ${mean(type, 'cpuMs').toFixed(3)} ms CPU per delivery`)
+    console.log(
+      `classic/quorum: ${(mean('classic', 'rate') / mean('quorum', 'rate')).toFixed(2)}× the deliveries/s, ${(mean('classic', 'cpuMs') / mean('quorum', 'cpuMs')).toFixed(2)}× the CPU per delivery`
+    )
+  } finally {
+    await run.remove()
   }
 }

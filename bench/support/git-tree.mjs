@@ -1,16 +1,17 @@
 // An older commit of this repository, built in a temporary git worktree: what bench/checkout
 // --against compares the current code with.
 import { execFileSync, spawn } from 'node:child_process'
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync } from 'node:fs'
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { join, relative } from 'node:path'
 
 /**
  * Checks `rev` out in a new worktree under the system's temporary folder and builds it (`tsc -b`)
- * with this tree's dependencies: each entry of node_modules (and of a package's own node_modules)
- * is linked, except the workspace's own packages (`@marketmesh/*`), whose relative links are
- * copied so that they name the worktree's packages. Fails when the rev does not build so. Returns
- * the worktree's folder and its removal, which `run.remove()` also does.
+ * with this tree's dependencies: node_modules (and a package's own) copied as hard links (`cp -al`,
+ * the same file system), so that the workspace's relative links name the worktree's packages and
+ * the compiler sees every dependency inside the tree (a symbolic link out of it makes declarations
+ * it cannot name). Fails when the rev does not build so. Returns the worktree's folder and its
+ * removal, which `run.remove()` also does.
  */
 export const builtTree = async (root, rev, run) => {
   const commit = execFileSync('git', ['rev-parse', '--verify', `${rev}^{commit}`], { cwd: root })
@@ -26,21 +27,18 @@ export const builtTree = async (root, rev, run) => {
   }
   run.atRemoval(`worktree ${folder}`, async () => remove())
   execFileSync('git', ['worktree', 'add', '--detach', folder, commit], { cwd: root, stdio: 'ignore' })
-  const link = (from, to) => {
-    mkdirSync(to, { recursive: true })
-    for (const entry of readdirSync(from)) {
-      if (entry === '@marketmesh') cpSync(join(from, entry), join(to, entry), { recursive: true, verbatimSymlinks: true })
-      else if (!existsSync(join(to, entry))) symlinkSync(join(from, entry), join(to, entry))
-    }
-  }
-  link(join(root, 'node_modules'), join(folder, 'node_modules'))
-  for (const pkg of readdirSync(join(folder, 'packages'))) {
-    const own = join(root, 'packages', pkg, 'node_modules')
-    if (existsSync(own)) link(own, join(folder, 'packages', pkg, 'node_modules'))
-  }
   // Not in a synchronous call: an interruption meanwhile is handled at once (run.remove()).
-  const tsc = run.spawned(spawn(process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-b'], { cwd: folder, stdio: 'inherit' }))
-  const code = await new Promise((resolve) => tsc.once('exit', resolve))
-  if (code !== 0) throw new Error(`${rev} does not build with this tree's dependencies (tsc -b exited with ${code})`)
+  const finished = async (child, what) => {
+    const code = await new Promise((resolve) => run.spawned(child).once('exit', resolve))
+    if (code !== 0) throw new Error(`${what} exited with ${code}`)
+  }
+  const modules = [join(root, 'node_modules'), ...readdirSync(join(folder, 'packages')).map((pkg) => join(root, 'packages', pkg, 'node_modules'))]
+  for (const from of modules.filter((folder) => existsSync(folder))) {
+    await finished(spawn('cp', ['-al', from, join(folder, relative(root, from))], { stdio: 'inherit' }), `cp -al ${from}`)
+  }
+  await finished(
+    spawn(process.execPath, [join(folder, 'node_modules', 'typescript', 'bin', 'tsc'), '-b'], { cwd: folder, stdio: 'inherit' }),
+    `${rev} does not build with this tree's dependencies: tsc -b`
+  )
   return { folder, commit, remove }
 }
