@@ -38,9 +38,14 @@ const here = dirname(fileURLToPath(import.meta.url))
 const root = join(here, '..')
 const run = benchRun('get')
 const { connection, prefix } = run
+run.atRemoval('Redis keys', async () => {
+  const redis = new Redis(REDIS_URL)
+  for await (const keys of redis.scanStream({ match: `${prefix}:*`, count: 1_000 })) if (keys.length > 0) await redis.del(...keys)
+  await redis.quit()
+})
 
 const startProcess = (args, env, readyUrl) => {
-  const child = spawn(process.execPath, args, { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'inherit'] })
+  const child = run.spawned(spawn(process.execPath, args, { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'inherit'] }))
   return waitUntil(async () => (await fetch(readyUrl)).status < 500, readyUrl).then(() => child)
 }
 
@@ -97,7 +102,6 @@ const measure = async ({ name, url, pid }, ids) => {
 const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]
 
 let draws = []
-const children = []
 try {
   const servicePort = await freePort()
   const opsPort = await freePort()
@@ -117,7 +121,6 @@ try {
     },
     `http://127.0.0.1:${servicePort}/ready`
   )
-  children.push(service)
 
   const db = createKnex({ client: 'pg', connection, pool: { min: 0, max: 2 } })
   await seedCatalog(db, PRODUCTS)
@@ -136,7 +139,6 @@ try {
     {},
     `http://127.0.0.1:${baselinePort}/products/${ids[0]}`
   )
-  children.push(baseline)
 
   console.log(
     `bench/catalog-get: GET /products/:id, ${CONNECTIONS} connections, ${ROUNDS} alternating rounds of ${SECONDS} s, ${PRODUCTS} products, ids drawn Zipf-distributed from the ${ids.length} listed`
@@ -187,10 +189,6 @@ try {
 
   await mixedRun(`http://127.0.0.1:${servicePort}`, listed)
 } finally {
-  for (const child of children) child.kill('SIGKILL')
-  const redis = new Redis(REDIS_URL)
-  for await (const keys of redis.scanStream({ match: `${prefix}:*`, count: 1_000 })) if (keys.length > 0) await redis.del(...keys)
-  await redis.quit()
   await run.remove()
 }
 

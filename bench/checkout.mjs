@@ -9,18 +9,24 @@
 // (the services' events_consumed_total over the run), each at the machine CPU it costs in its own
 // baseline (the one-row transactions above; RabbitMQ alone: confirmed publishes to a quorum queue,
 // consumed with acks), against the cores there are.
-// Usage: node bench/checkout.mjs [seconds=20] [buyers=32]   (after `npm run build`)
+// Usage: node bench/checkout.mjs [seconds=20] [buyers=32] [--against [rev]]   (after `npm run build`)
+// --against: the verdict of #28 instead. The rev (default BEFORE_ISSUE_28) is built in a temporary
+// git worktree; runs alternate, this tree's services and the rev's (fresh databases each), two of
+// each; prints each run and the ratio of orders/s (target >= 2 with p99 < 500 ms) and the CPU per order.
 // CHECKOUT_BENCH_CPU_PROF=<dir> runs each service with --cpu-prof, its profile written there at the end.
 // CHECKOUT_BENCH_TRACING=1 then runs the same checkouts again, as long, with the services restarted with
 // tracing on (OTLP/HTTP to a receiver the bench starts), and prints what tracing costs against the run without.
 import { spawn } from 'node:child_process'
-import { randomBytes, randomUUID } from 'node:crypto'
+import { randomUUID } from 'node:crypto'
 import { createRequire } from 'node:module'
 import { availableParallelism } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { quorumDeliveries } from './support/broker-baseline.mjs'
+import { parseArgs } from 'node:util'
+import { BASELINE_CONSUMER, brokerDeliveries } from './support/broker-baseline.mjs'
+import { benchRun } from './support/bench-run.mjs'
 import { oneRowTransactions } from './support/database-baseline.mjs'
+import { builtTree } from './support/git-tree.mjs'
 import { scrapedMetric } from '@marketmesh/test-support/metrics'
 import { startOtlpReceiver } from '@marketmesh/test-support/otlp-receiver'
 import { cpuSecondsOf, freePort, machineCpuSeconds, waitUntil } from './support/processes.mjs'
@@ -28,26 +34,37 @@ import { cpuSecondsOf, freePort, machineCpuSeconds, waitUntil } from './support/
 const require = createRequire(import.meta.url)
 const pg = require('pg')
 const amqplib = require('amqplib')
-const { exchangeNames, consumerQueueNames, CONSUMERS } = require('@marketmesh/events')
-const { dropDatabase } = require('@marketmesh/shared')
+const { exchangeNames } = require('@marketmesh/events')
+const { ensureDatabase } = require('@marketmesh/shared')
 
-const SECONDS = Number(process.argv[2] ?? 20)
-const BUYERS = Number(process.argv[3] ?? 32)
+/** main's head when the work on #28 (checkout at half the cost) began: the code its verdict compares with. */
+const BEFORE_ISSUE_28 = '5dcdc7c'
+const { values: flags, positionals } = parseArgs({ allowPositionals: true, options: { against: { type: 'boolean' } } })
+// `--against <rev>`: a positional after --against that is no number is the rev.
+const against = flags.against ? (positionals.find((arg) => !/^\d+$/.test(arg)) ?? BEFORE_ISSUE_28) : undefined
+const [SECONDS = 20, BUYERS = 32] = positionals.filter((arg) => /^\d+$/.test(arg)).map(Number)
 const TRACING = process.env.CHECKOUT_BENCH_TRACING === '1'
 const SELLERS = 4
 const PRODUCTS_PER_SELLER = 5
 const here = dirname(fileURLToPath(import.meta.url))
 const root = join(here, '..')
-const postgres = process.env.BENCH_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432'
 const amqpUrl = process.env.AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672'
-const run = `mmbench_${Date.now().toString(36)}${randomBytes(2).toString('hex')}`
-const prefix = run.replace(/_/g, '.')
-const services = ['user', 'catalog', 'order', 'notify'].map((name) => ({ name, database: `${postgres}/${run}_${name}` }))
+const run = benchRun('checkout', { consumers: [BASELINE_CONSUMER] })
+const SERVICES = ['user', 'catalog', 'order', 'notify']
 
 const percentile = (sorted, p) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]
+const mean = (values) => values.reduce((sum, v) => sum + v, 0) / values.length
+
+/** One measured mesh: the code of the tree at `tree`, databases `<run>_<tag>_<service>`, broker prefix `<prefix>.<tag>`. */
+const meshOf = (tree, tag) => ({
+  tree,
+  tag,
+  prefix: run.subPrefix(tag),
+  services: SERVICES.map((name) => ({ name, database: run.database(`${tag}_${name}`) }))
+})
 
 /** Starts the service; `extraEnv` over the bench's environment (tracing's OTEL_* variables). */
-const startService = async (service, extraEnv = {}) => {
+const startService = async (mesh, service, extraEnv = {}) => {
   const port = await freePort()
   const opsPort = await freePort()
   const env = {
@@ -56,7 +73,7 @@ const startService = async (service, extraEnv = {}) => {
     // Where its /metrics is: the bench counts the events consumed there.
     OPS_PORT: String(opsPort),
     DATABASE_URL: service.database,
-    AMQP_PREFIX: prefix,
+    AMQP_PREFIX: mesh.prefix,
     LOG_LEVEL: 'warn',
     LOG_PRETTY: '0',
     // The bench registers its buyers from one address.
@@ -65,11 +82,10 @@ const startService = async (service, extraEnv = {}) => {
   }
   const profiling = process.env.CHECKOUT_BENCH_CPU_PROF
   const flags = profiling ? ['--cpu-prof', '--cpu-prof-dir', resolve(profiling), '--cpu-prof-name', `${service.name}-service.cpuprofile`] : []
-  const child = spawn(process.execPath, [...flags, join(root, 'packages', `${service.name}-service`, 'lib', 'src', 'index.js')], {
-    cwd: join(root, 'packages', `${service.name}-service`),
-    env,
-    stdio: ['ignore', 'ignore', 'inherit']
-  })
+  const folder = join(mesh.tree, 'packages', `${service.name}-service`)
+  const child = run.spawned(
+    spawn(process.execPath, [...flags, join(folder, 'lib', 'src', 'index.js')], { cwd: folder, env, stdio: ['ignore', 'ignore', 'inherit'] })
+  )
   const url = `http://127.0.0.1:${port}`
   await waitUntil(async () => (await fetch(`${url}/ready`)).status === 200, `${service.name}-service ready`)
   return { ...service, child, url, opsUrl: `http://127.0.0.1:${opsPort}` }
@@ -83,27 +99,63 @@ const json = async (url, method, body, headers = {}) => {
 }
 
 const accountOf = async (users, role, index) => {
-  const email = `${role}${index}-${run}@bench.example`
+  const email = `${role}${index}-${run.name}@bench.example`
   const password = 'bench-password-1'
   await json(`${users.url}/users`, 'POST', {
     email,
     password,
     name: `${role} ${index}`,
     role,
-    ...(role === 'seller' ? { shopName: `Shop ${index} ${run}` } : {})
+    ...(role === 'seller' ? { shopName: `Shop ${index} ${run.name}` } : {})
   })
   const { accessToken } = await json(`${users.url}/authentication`, 'POST', { strategy: 'local', email, password })
   return { Authorization: `Bearer ${accessToken}` }
 }
 
+const databaseNames = (mesh) => mesh.services.map((service) => new URL(service.database).pathname.slice(1))
+
 /** Commits so far in each service's database, by service name. */
-const commitsOf = async () => {
-  const client = new pg.Client({ connectionString: `${postgres}/postgres` })
+const commitsOf = async (mesh) => {
+  const client = new pg.Client({ connectionString: run.database('stats') })
   await client.connect()
-  const names = services.map((service) => new URL(service.database).pathname.slice(1))
+  const names = databaseNames(mesh)
   const { rows } = await client.query('SELECT datname, xact_commit::bigint AS commits FROM pg_stat_database WHERE datname = ANY($1)', [names])
   await client.end()
-  return Object.fromEntries(services.map(({ name }, i) => [name, Number(rows.find((row) => row.datname === names[i])?.commits ?? 0)]))
+  return Object.fromEntries(mesh.services.map(({ name }, i) => [name, Number(rows.find((row) => row.datname === names[i])?.commits ?? 0)]))
+}
+
+/**
+ * pg_stat_statements, read from a database of the run that has the extension, when PostgreSQL
+ * loads it (shared_preload_libraries); else statements are not counted (no other view counts them).
+ */
+const statementStats = await (async () => {
+  const url = run.database('stats')
+  await ensureDatabase(url)
+  const client = new pg.Client({ connectionString: url })
+  // An interrupted run drops the database under it.
+  client.on('error', () => undefined)
+  await client.connect()
+  try {
+    await client.query('CREATE EXTENSION IF NOT EXISTS pg_stat_statements')
+    await client.query('SELECT 1 FROM pg_stat_statements LIMIT 1')
+    return client
+  } catch (error) {
+    console.log(`statements not counted: ${error.message}`)
+    await client.end()
+    return undefined
+  }
+})()
+
+/** Statements run so far in the mesh's databases (top-level and nested): all, and without transaction control. */
+const statementsOf = async (mesh) => {
+  if (!statementStats) return undefined
+  const { rows } = await statementStats.query(
+    `SELECT coalesce(sum(calls), 0)::bigint AS all,
+            coalesce(sum(calls) FILTER (WHERE query !~* '^\\s*(begin|commit|rollback|savepoint|release)'), 0)::bigint AS work
+       FROM pg_stat_statements s JOIN pg_database d ON d.oid = s.dbid WHERE d.datname = ANY($1)`,
+    [databaseNames(mesh)]
+  )
+  return { all: Number(rows[0].all), work: Number(rows[0].work) }
 }
 
 // Only the services' consumers: the bench's own queue is the measuring instrument, not part of an
@@ -117,26 +169,21 @@ const stopServices = (running) =>
     running.map(({ child }) => new Promise((done) => (child.exitCode !== null ? done() : (child.once('exit', done), child.kill('SIGTERM')))))
   )
 
-const removeTopology = async () => {
-  const connection = await amqplib.connect(amqpUrl)
-  const channel = await connection.createChannel()
-  for (const consumer of CONSUMERS) {
-    const names = consumerQueueNames(prefix, consumer)
-    for (const queue of [names.queue, names.deadLetterQueue, ...[1_000, 10_000, 60_000].map(names.retryQueue)]) await channel.deleteQueue(queue)
-  }
-  await channel.deleteExchange(exchangeNames(prefix).events)
-  await channel.deleteExchange(exchangeNames(prefix).deadLetters)
-  await connection.close()
-}
+const body = (products) => ({
+  items: [{ productId: products[Math.floor(Math.random() * products.length)].id, quantity: 1 }],
+  shippingAddress: { name: 'Bench Buyer', line1: 'Main Street 1', city: 'Berlin', postalCode: '10115', country: 'DE' },
+  payment: { provider: 'test', token: 'tok_ok' }
+})
 
-const started = []
-try {
-  for (const service of services) started.push(await startService(service))
+/**
+ * Starts the mesh's services, with sellers, products and buyers, and listens for every order's
+ * outcome. `measure(running)` checks out for SECONDS against `running` (the services started, or
+ * restarted with `start`); `close()` stops them.
+ */
+const openMesh = async (mesh) => {
+  const started = []
+  for (const service of mesh.services) started.push(await startService(mesh, service))
   const [users, catalog, order] = started
-  console.log(
-    `bench/checkout: ${BUYERS} buyers for ${SECONDS} s, ${SELLERS} sellers × ${PRODUCTS_PER_SELLER} products, the four services as processes`
-  )
-
   const products = []
   for (let s = 0; s < SELLERS; s++) {
     const seller = await accountOf(users, 'seller', s)
@@ -163,9 +210,11 @@ try {
 
   // Every order's outcome as the broker carries it.
   const connection = await amqplib.connect(amqpUrl)
+  // Its loss fails the run where it is awaited; an interrupted run's removal closes it.
+  connection.on('error', () => undefined)
   const channel = await connection.createChannel()
   const { queue } = await channel.assertQueue('', { exclusive: true })
-  for (const type of ['order.paid', 'order.cancelled', 'order.rejected']) await channel.bindQueue(queue, exchangeNames(prefix).events, type)
+  for (const type of ['order.paid', 'order.cancelled', 'order.rejected']) await channel.bindQueue(queue, exchangeNames(mesh.prefix).events, type)
   // An outcome may come before the checkout's answer (the saga can be quicker than the answer's
   // way back): kept until asked for, or it would be waited for forever.
   const waiting = new Map()
@@ -183,11 +232,6 @@ try {
     { noAck: true }
   )
 
-  const body = () => ({
-    items: [{ productId: products[Math.floor(Math.random() * products.length)].id, quantity: 1 }],
-    shippingAddress: { name: 'Bench Buyer', line1: 'Main Street 1', city: 'Berlin', postalCode: '10115', country: 'DE' },
-    payment: { provider: 'test', token: 'tok_ok' }
-  })
   /** Every buyer checking out for SECONDS against `running` (after a warm-up round: JIT, pools, prepared paths), with what it cost. */
   const measure = async (running) => {
     const order = running.find(({ name }) => name === 'order')
@@ -195,7 +239,7 @@ try {
     const outcomes = {}
     const checkoutOnce = async (headers) => {
       const begun = performance.now()
-      const placed = await json(`${order.url}/checkouts`, 'POST', body(), { ...headers, 'Idempotency-Key': randomUUID() })
+      const placed = await json(`${order.url}/checkouts`, 'POST', body(products), { ...headers, 'Idempotency-Key': randomUUID() })
       const orderId = placed.orders[0].id
       const outcome = arrived.get(orderId) ?? (await new Promise((resolve) => waiting.set(orderId, resolve)))
       arrived.delete(orderId)
@@ -204,7 +248,8 @@ try {
     }
     await Promise.all(buyers.map((headers) => checkoutOnce(headers)))
 
-    const commitsBefore = await commitsOf()
+    const commitsBefore = await commitsOf(mesh)
+    const statementsBefore = await statementsOf(mesh)
     const consumedBefore = await consumedOf(running)
     const cpuBefore = { machine: machineCpuSeconds(), bench: process.cpuUsage(), services: running.map(({ child }) => cpuSecondsOf(child.pid)) }
     const deadline = Date.now() + SECONDS * 1000
@@ -217,44 +262,121 @@ try {
     const elapsed = (Date.now() - begun) / 1000
     const machine = machineCpuSeconds()
     const { user, system } = process.cpuUsage(cpuBefore.bench)
+    const servicesCpu = running.map(({ child }, i) => cpuSecondsOf(child.pid) - cpuBefore.services[i])
+    const statementsAfter = await statementsOf(mesh)
+    const serviceCommitsPerOrder = await commitsOf(mesh).then((after) =>
+      mesh.services.map(({ name }) => [name, (after[name] - commitsBefore[name]) / latencies.length])
+    )
+    const benchCpu = (user + system) / 1e6
+    const busy = machine.busy - cpuBefore.machine.busy
     return {
       latencies,
       sorted: [...latencies].sort((a, b) => a - b),
       elapsed,
       rate: latencies.length / elapsed,
       outcomes,
-      serviceCommitsPerOrder: await commitsOf().then((after) =>
-        services.map(({ name }) => [name, (after[name] - commitsBefore[name]) / latencies.length])
-      ),
+      serviceCommitsPerOrder,
+      commitsPerOrder: serviceCommitsPerOrder.reduce((sum, [, commits]) => sum + commits, 0),
+      statementsPerOrder: statementsBefore && {
+        all: (statementsAfter.all - statementsBefore.all) / latencies.length,
+        work: (statementsAfter.work - statementsBefore.work) / latencies.length
+      },
       deliveriesPerOrder: ((await consumedOf(running)) - consumedBefore) / latencies.length,
-      servicesCpu: running.map(({ child }, i) => cpuSecondsOf(child.pid) - cpuBefore.services[i]),
-      benchCpu: (user + system) / 1e6,
-      busy: machine.busy - cpuBefore.machine.busy,
+      servicesCpu,
+      benchCpu,
+      restCpu: busy - benchCpu - servicesCpu.reduce((sum, s) => sum + s, 0),
+      busy,
       idle: machine.idle - cpuBefore.machine.idle
     }
   }
 
-  const { latencies, sorted, elapsed, rate, outcomes, serviceCommitsPerOrder, deliveriesPerOrder, servicesCpu, benchCpu, busy, idle } =
-    await measure(started)
-  const commitsPerOrder = serviceCommitsPerOrder.reduce((sum, [, commits]) => sum + commits, 0)
-  const cpuMsPerOrder = (seconds, orders = latencies.length) => ((seconds * 1000) / orders).toFixed(1)
-  const restCpu = busy - benchCpu - servicesCpu.reduce((sum, s) => sum + s, 0)
-  const cpuLine =
-    `CPU per order: ${started.map(({ name }, i) => `${name} ${cpuMsPerOrder(servicesCpu[i])} ms`).join(', ')}, bench ${cpuMsPerOrder(benchCpu)} ms, ` +
-    `the rest (PostgreSQL, RabbitMQ, anything else running) ${cpuMsPerOrder(restCpu)} ms; ` +
-    `the machine was busy ${Math.round((busy / (busy + idle)) * 100)}% of the run`
+  return {
+    started,
+    measure,
+    start: async (extraEnv) => {
+      const restarted = []
+      for (const service of mesh.services) restarted.push(await startService(mesh, service, extraEnv))
+      return restarted
+    },
+    stop: stopServices,
+    close: async () => {
+      await stopServices(started)
+      await connection.close()
+    }
+  }
+}
+
+const cpuMsPerOrder = (seconds, orders) => ((seconds * 1000) / orders).toFixed(1)
+const perOrderLine = (figures) =>
+  `per order: ${figures.commitsPerOrder.toFixed(1)} commits (${figures.serviceCommitsPerOrder.map(([name, commits]) => `${name} ${commits.toFixed(1)}`).join(', ')}), ` +
+  (figures.statementsPerOrder
+    ? `${figures.statementsPerOrder.all.toFixed(1)} statements (${figures.statementsPerOrder.work.toFixed(1)} without BEGIN/COMMIT/SAVEPOINT; pg_stat_statements), `
+    : 'statements not counted, ') +
+  `${figures.deliveriesPerOrder.toFixed(1)} broker deliveries`
+const cpuLine = (figures) => {
+  const orders = figures.latencies.length
+  return (
+    `CPU per order: ${SERVICES.map((name, i) => `${name} ${cpuMsPerOrder(figures.servicesCpu[i], orders)} ms`).join(', ')}, ` +
+    `bench ${cpuMsPerOrder(figures.benchCpu, orders)} ms, the rest (PostgreSQL, RabbitMQ, anything else running) ${cpuMsPerOrder(figures.restCpu, orders)} ms; ` +
+    `machine ${cpuMsPerOrder(figures.busy, orders)} ms, busy ${Math.round((figures.busy / (figures.busy + figures.idle)) * 100)}% of the run`
+  )
+}
+const rateLine = (figures) =>
+  `${Math.round(figures.rate)} orders/s (${figures.latencies.length} orders in ${figures.elapsed.toFixed(1)} s; outcomes ${JSON.stringify(figures.outcomes)}), ` +
+  `p50 ${percentile(figures.sorted, 50).toFixed(1)} ms, p99 ${percentile(figures.sorted, 99).toFixed(1)} ms`
+
+/** A mesh of `tree`'s code, measured once, then stopped. */
+const measuredOnce = async (tree, tag) => {
+  const session = await openMesh(meshOf(tree, tag))
+  try {
+    return await session.measure(session.started)
+  } finally {
+    await session.close()
+  }
+}
+
+/** #28's verdict: this tree against `rev`, alternately, two runs each. */
+const verdictAgainst = async (rev) => {
+  console.log(`bench/checkout --against ${rev}: ${BUYERS} buyers for ${SECONDS} s per run; building ${rev} in a temporary worktree`)
+  const baseline = await builtTree(root, rev, run)
+  const runs = { current: [], baseline: [] }
+  for (let i = 1; i <= 4; i++) {
+    const which = i % 2 === 1 ? 'current' : 'baseline'
+    const figures = await measuredOnce(which === 'current' ? root : baseline.folder, `r${i}`)
+    runs[which].push(figures)
+    console.log(
+      `run ${i} ${which === 'current' ? 'current ' : `${baseline.commit.slice(0, 7)}`}: ${rateLine(figures)}\n  ${perOrderLine(figures)}\n  ${cpuLine(figures)}`
+    )
+  }
+  baseline.remove()
+  const ratio = mean(runs.current.map((f) => f.rate)) / mean(runs.baseline.map((f) => f.rate))
+  const p99 = Math.max(...runs.current.map((f) => percentile(f.sorted, 99)))
+  const cpu = mean(runs.current.map((f) => (f.busy * 1000) / f.latencies.length))
+  console.log(
+    `verdict orders/s current/${baseline.commit.slice(0, 7)}: ${ratio.toFixed(2)} (means of two runs each), current p99 up to ${p99.toFixed(1)} ms; ` +
+      `target >= 2 with p99 < 500 ms: ${ratio >= 2 && p99 < 500 ? 'met' : 'NOT met'}\n` +
+      `verdict CPU per order (the machine's, current runs; anything else running counts too): ${cpu.toFixed(1)} ms; target <= 9 ms: ${cpu <= 9 ? 'met' : 'NOT met'}`
+  )
+}
+
+/** The single run: this tree measured, with its bounds (and what tracing costs, with CHECKOUT_BENCH_TRACING=1). */
+const singleRun = async () => {
+  const session = await openMesh(meshOf(root, 'r1'))
+  console.log(
+    `bench/checkout: ${BUYERS} buyers for ${SECONDS} s, ${SELLERS} sellers × ${PRODUCTS_PER_SELLER} products, the four services as processes`
+  )
+  const figures = await session.measure(session.started)
+  const { latencies, sorted, rate, commitsPerOrder, deliveriesPerOrder, servicesCpu, restCpu } = figures
   // The baseline runs with nothing else on the machine (and the CPU profiles get written).
-  await stopServices(started)
+  await session.stop(session.started)
 
   // The same checkouts, as long, with the services restarted with tracing on: its cost in this run.
   if (TRACING) {
     const receiver = await startOtlpReceiver({ keepSpans: false })
     try {
-      const traced = []
-      for (const service of services) traced.push(await startService(service, { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url }))
-      started.push(...traced)
-      const on = await measure(traced)
-      await stopServices(traced)
+      const traced = await session.start({ OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url })
+      const on = await session.measure(traced)
+      await session.stop(traced)
       const cpuOff = servicesCpu.reduce((sum, s) => sum + s, 0)
       const cpuOn = on.servicesCpu.reduce((sum, s) => sum + s, 0)
       const percent = (after, before) => `${after >= before ? '+' : ''}${(((after - before) / before) * 100).toFixed(1)}%`
@@ -271,11 +393,14 @@ try {
       await receiver.close()
     }
   }
-  await connection.close()
-  const database = await oneRowTransactions(`${postgres}/${run}_baseline`, 400, JSON.stringify({ id: randomUUID() }))
+  await session.close()
+  const database = await oneRowTransactions(run.database('baseline'), 400, JSON.stringify({ id: randomUUID() }))
   const { transactions, seconds } = database
   const baseline = transactions / seconds
-  const broker = await quorumDeliveries(amqpUrl, `${prefix}.baseline`, 20_000)
+  const brokers = {}
+  for (const type of ['quorum', 'classic']) brokers[type] = await brokerDeliveries(amqpUrl, run.subPrefix(`baseline-${type}`), 20_000, type)
+  // The services' queues are of the type they are told (quorum unless AMQP_QUEUE_TYPE says otherwise).
+  const broker = brokers[process.env.AMQP_QUEUE_TYPE ?? 'quorum']
   const cpuPerCommit = database.busy / transactions
   // A baseline delivery carries its own publish; in the mesh an event two consumers get is
   // published once, so for those the publish is charged twice: that part errs low.
@@ -284,28 +409,32 @@ try {
   const machineBound = cores / (commitsPerOrder * cpuPerCommit + deliveriesPerOrder * cpuPerDelivery)
   const bound = baseline / commitsPerOrder
   const restRate = (cores * latencies.length) / restCpu
+  const brokerFigures = ({ deliveries, seconds, busy }) =>
+    `${Math.round(deliveries / seconds)} deliveries/s, ${((busy / deliveries) * 1000).toFixed(3)} ms CPU per delivery`
   console.log(
-    `marketmesh checkout -> paid: ${Math.round(rate)} orders/s (${latencies.length} orders in ${elapsed.toFixed(1)} s; outcomes ${JSON.stringify(outcomes)})\n` +
-      `  latency p50 ${percentile(sorted, 50).toFixed(1)} ms, p95 ${percentile(sorted, 95).toFixed(1)} ms, p99 ${percentile(sorted, 99).toFixed(1)} ms\n` +
-      `baseline database  one-row transactions (node-postgres, 32 writers), nothing else running: ${Math.round(baseline)} transactions/s\n` +
-      `  commits per order across the four databases, measured in this run: ${commitsPerOrder.toFixed(1)} ` +
-      `(${serviceCommitsPerOrder.map(([name, commits]) => `${name} ${commits.toFixed(1)}`).join(', ')})\n` +
-      `  ${cpuLine}\n` +
+    `marketmesh checkout -> paid: ${rateLine(figures)}, p95 ${percentile(sorted, 95).toFixed(1)} ms\n` +
+      `  ${perOrderLine(figures)}\n` +
+      `  ${cpuLine(figures)}\n` +
+      `baseline database  one-row transactions (node-postgres, 32 writers), nothing else running: ${Math.round(baseline)} transactions/s, ` +
+      `${(cpuPerCommit * 1000).toFixed(3)} ms CPU per commit\n` +
       `  bound ${Math.round(bound)} orders/s (reached ${(rate / bound).toFixed(2)}); ` +
       `target >= 500 orders/s with p99 < 500 ms, or >= 0.5 of the bound: ${
         (rate >= 500 && percentile(sorted, 99) < 500) || rate / bound >= 0.5 ? 'met' : 'NOT met'
       }\n` +
-      `  broker deliveries per order, measured in this run: ${deliveriesPerOrder.toFixed(1)}; ` +
-      `baseline broker alone (quorum queue, confirms, acks): ${Math.round(broker.deliveries / broker.seconds)} deliveries/s, ` +
-      `${(cpuPerDelivery * 1000).toFixed(3)} ms CPU per delivery; baseline database alone: ${(cpuPerCommit * 1000).toFixed(3)} ms CPU per commit\n` +
-      `  machine bound (the commits and deliveries an order takes, at the CPU each costs alone, on ${cores} cores): ` +
-      `${Math.round(machineBound)} orders/s (reached ${(rate / machineBound).toFixed(2)})\n` +
+      `baseline broker alone (confirms, persistent messages, acks), quorum queue: ${brokerFigures(brokers.quorum)}; ` +
+      `classic v2 queue: ${brokerFigures(brokers.classic)}\n` +
+      `  machine bound (the commits and deliveries an order takes, at the CPU each costs alone, on ${cores} cores, ` +
+      `${process.env.AMQP_QUEUE_TYPE ?? 'quorum'} queues): ${Math.round(machineBound)} orders/s (reached ${(rate / machineBound).toFixed(2)})\n` +
       // What PostgreSQL and RabbitMQ spent per order in this run, as the services drive them: the
       // most the machine would do if the services and the bench took no CPU at all.
       `  with services free: the rest's CPU per order alone allows ${Math.round(restRate)} orders/s (${(restRate / bound).toFixed(2)} of the bound)`
   )
+}
+
+try {
+  if (against) await verdictAgainst(against)
+  else await singleRun()
 } finally {
-  for (const service of started) service.child.kill('SIGKILL')
-  await removeTopology().catch(() => undefined)
-  for (const service of services) await dropDatabase(service.database).catch(() => undefined)
+  await statementStats?.end()
+  await run.remove()
 }

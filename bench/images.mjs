@@ -31,34 +31,33 @@ const run = benchRun('images')
 const { connection, prefix } = run
 
 const startProcess = (args, env, readyUrl) => {
-  const child = spawn(process.execPath, args, { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'inherit'] })
+  const child = run.spawned(spawn(process.execPath, args, { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'inherit'] }))
   return waitUntil(async () => (await fetch(readyUrl)).status < 500, readyUrl).then(() => child)
 }
 
 const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]
 
-const children = []
 const folder = await mkdtemp(join(tmpdir(), 'mmbench-media-'))
+run.atRemoval(`media folder ${folder}`, () => rm(folder, { recursive: true, force: true }))
 try {
   const port = await freePort()
   const url = `http://127.0.0.1:${port}`
-  children.push(
-    await startProcess(
-      [join(root, 'packages/catalog-service/lib/src/index.js')],
-      {
-        DATABASE_URL: connection,
-        AMQP_PREFIX: prefix,
-        PORT: String(port),
-        OPS_PORT: '0',
-        HOST: '127.0.0.1',
-        LOG_LEVEL: 'warn',
-        MEDIA_DIRECTORY: folder,
-        MEDIA_UPLOAD_RATE_LIMIT_PER_MINUTE: '1000000',
-        MEDIA_MAX_IMAGES_PER_PRODUCT: '1000000'
-      },
-      `${url}/ready`
-    )
+  await startProcess(
+    [join(root, 'packages/catalog-service/lib/src/index.js')],
+    {
+      DATABASE_URL: connection,
+      AMQP_PREFIX: prefix,
+      PORT: String(port),
+      OPS_PORT: '0',
+      HOST: '127.0.0.1',
+      LOG_LEVEL: 'warn',
+      MEDIA_DIRECTORY: folder,
+      MEDIA_UPLOAD_RATE_LIMIT_PER_MINUTE: '1000000',
+      MEDIA_MAX_IMAGES_PER_PRODUCT: '1000000'
+    },
+    `${url}/ready`
   )
+
   const sellerId = randomUUID()
   const headers = {
     'Content-Type': 'application/json',
@@ -104,7 +103,7 @@ try {
   console.log(`  uploads: ${UPLOADS} processed in ${seconds.toFixed(1)} s: ${(UPLOADS / seconds).toFixed(1)} uploads/s`)
 
   const staticPort = await freePort()
-  children.push(await startProcess([join(here, 'support', 'static-files.mjs'), String(staticPort), folder], {}, `http://127.0.0.1:${staticPort}/`))
+  await startProcess([join(here, 'support', 'static-files.mjs'), String(staticPort), folder], {}, `http://127.0.0.1:${staticPort}/`)
   const paths = images.flatMap((image) => [image.urls.thumb, image.urls.medium])
   const load = (base) =>
     new Promise((resolve, reject) => {
@@ -140,7 +139,5 @@ try {
   }
   console.log(`ratio catalog/static: ${(catalog.rps / baseline.rps).toFixed(2)}`)
 } finally {
-  for (const child of children) child.kill('SIGKILL')
   await run.remove()
-  await rm(folder, { recursive: true, force: true })
 }

@@ -5,10 +5,11 @@
 // flight), what this broker takes at most when it confirms every message.
 // Usage: node bench/redrive.mjs [N]   (after `npm run build`; default 20000)
 import { spawn } from 'node:child_process'
-import { randomBytes, randomUUID } from 'node:crypto'
+import { randomUUID } from 'node:crypto'
 import { createRequire } from 'node:module'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { benchRun } from './support/bench-run.mjs'
 import { orderCreatedEnvelope } from './support/order-created.mjs'
 
 const require = createRequire(import.meta.url)
@@ -20,7 +21,8 @@ const N = Number(process.argv[2] ?? 20_000)
 const TARGET = 5_000
 const CONSUMER = 'catalog-service'
 const url = process.env.AMQP_URL ?? baseDefaults.amqp.url
-const prefix = `mmbench.redrive.${Date.now().toString(36)}${randomBytes(2).toString('hex')}`
+const run = benchRun('redrive')
+const { prefix } = run
 const here = dirname(fileURLToPath(import.meta.url))
 const cli = join(here, '..', 'packages', 'cli', 'lib', 'index.js')
 const names = consumerQueueNames(prefix, CONSUMER)
@@ -46,10 +48,12 @@ const publishAll = async (channel, exchange, routingKey, messages) => {
 
 const runCli = (...args) =>
   new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [cli, ...args], {
-      env: { ...process.env, AMQP_URL: url, AMQP_PREFIX: prefix },
-      stdio: ['ignore', 'pipe', 'pipe']
-    })
+    const child = run.spawned(
+      spawn(process.execPath, [cli, ...args], {
+        env: { ...process.env, AMQP_URL: url, AMQP_PREFIX: prefix },
+        stdio: ['ignore', 'pipe', 'pipe']
+      })
+    )
     let output = ''
     child.stdout.on('data', (chunk) => (output += chunk))
     child.stderr.on('data', (chunk) => (output += chunk))
@@ -63,6 +67,7 @@ const messages = Array.from({ length: N }, () => {
   return { id, body: Buffer.from(JSON.stringify(orderCreatedEnvelope(id))), headers: letterHeaders() }
 })
 const boundQueue = `${prefix}.bound`
+run.declared({ queues: [boundQueue] })
 try {
   await declareTopology(channel, { prefix, retryDelaysMs: [] }, { [CONSUMER]: EVENT_CONSUMERS[CONSUMER] })
   await channel.assertQueue(boundQueue, { durable: true, arguments: { 'x-queue-type': 'quorum' } })
@@ -101,8 +106,6 @@ try {
   )
   if (arrived !== moved || moved !== N || left !== 0) process.exitCode = 1
 } finally {
-  for (const queue of [names.queue, names.deadLetterQueue, boundQueue]) await channel.deleteQueue(queue)
-  await channel.deleteExchange(exchangeNames(prefix).events)
-  await channel.deleteExchange(exchangeNames(prefix).deadLetters)
   await connection.close()
+  await run.remove()
 }

@@ -2,7 +2,7 @@ import amqp, { type AmqpConnectionManager, type ChannelWrapper } from 'amqp-conn
 import type { ConfirmChannel, Options } from 'amqplib'
 import type { Logger } from 'pino'
 import { redactUrl } from './redact'
-import { declareTopology, exchangeNames, type ConsumerTable } from './topology'
+import { declareTopology, exchangeNames, type ConsumerTable, type QueueType } from './topology'
 
 export interface BrokerOptions {
   url: string
@@ -14,6 +14,7 @@ export interface BrokerOptions {
   /** Every consumer's queue is declared by every service (see EVENT_CONSUMERS). */
   consumers: ConsumerTable
   retryDelaysMs: number[]
+  queueType: QueueType
 }
 
 /**
@@ -66,8 +67,8 @@ export class Broker {
   }
 
   declareTopology(channel: ConfirmChannel) {
-    const { prefix, retryDelaysMs, consumers } = this.options
-    return declareTopology(channel, { prefix, retryDelaysMs }, consumers)
+    const { prefix, retryDelaysMs, queueType, consumers } = this.options
+    return declareTopology(channel, { prefix, retryDelaysMs, queueType }, consumers)
   }
 
   /** Connected, with every consumer's queue declared and bound. */

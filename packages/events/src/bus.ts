@@ -50,7 +50,8 @@ export class EventBus {
       logger,
       connectionName: service,
       consumers,
-      retryDelaysMs: settings.amqp.retryDelaysMs
+      retryDelaysMs: settings.amqp.retryDelaysMs,
+      queueType: settings.amqp.queueType
     })
     this.relay = new OutboxRelay({
       db,
@@ -73,6 +74,7 @@ export class EventBus {
       concurrency: settings.amqp.concurrency,
       batchSize: settings.amqp.batchSize,
       retryDelaysMs: settings.amqp.retryDelaysMs,
+      queueType: settings.amqp.queueType,
       crashLimit: settings.amqp.crashLimit,
       dedupeRetentionHours: settings.amqp.dedupeRetentionHours,
       logger,

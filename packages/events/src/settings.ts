@@ -1,4 +1,5 @@
 import { Type, type Static } from '@feathersjs/typebox'
+import { QUEUE_TYPES } from './topology'
 
 /**
  * The backbone's settings, declared once here: @marketmesh/shared's settings schema spreads them into
@@ -9,6 +10,8 @@ export const eventBackboneSettingsProperties = {
     url: Type.String({ pattern: '^amqps?://' }),
     /** Exchanges and queues are named `<prefix>.events`, `<prefix>.dlx`, `<prefix>.<consumer>...` */
     prefix: Type.String({ pattern: '^[a-z0-9_.-]+$' }),
+    /** The consumers' queues' type (see QUEUE_TYPES): quorum, or classic on a broker of one node. */
+    queueType: Type.Union(QUEUE_TYPES.map((type) => Type.Literal(type))),
     prefetch: Type.Integer({ minimum: 1, maximum: 65535 }),
     concurrency: Type.Integer({ minimum: 1 }),
     batchSize: Type.Integer({ minimum: 1 }),

@@ -6,7 +6,7 @@ import type { EventType } from './event-types'
  *
  *   <prefix>.events              topic exchange, routing key = event type
  *   <prefix>.dlx                 direct exchange for dead letters, routing key = consumer
- *   <prefix>.<consumer>          the consumer's quorum queue, bound to the types it handles
+ *   <prefix>.<consumer>          the consumer's queue (quorum, or classic: `queueType`), bound to the types it handles
  *   <prefix>.<consumer>.retry.<ms>  delay queue: after <ms> a message goes back to the consumer's queue
  *   <prefix>.<consumer>.dlq      the consumer's dead letters
  */
@@ -120,10 +120,23 @@ export const REDRIVE_HEADER = 'x-redrives'
  */
 export const QUEUE_DELIVERY_LIMIT = 100
 
+/**
+ * The type of the consumers' own queues, which carry every event. `quorum` (the default) is
+ * replicated and needed wherever the broker has more than one node. `classic` (version 2) keeps
+ * one copy on one node at a lower cost per delivery, and takes no `x-delivery-limit`: the crash
+ * limit (`amqp.crashLimit`, counted in the consumer's database) is then the only one. Retry and
+ * dead-letter queues stay quorum queues either way: they carry only failures, and a retry queue
+ * dead-letters into the consumer's queue at least once only as a quorum queue.
+ */
+export const QUEUE_TYPES = ['quorum', 'classic'] as const
+export type QueueType = (typeof QUEUE_TYPES)[number]
+
 export interface TopologyOptions {
   prefix: string
   /** The delays of the consumers' retry queues. */
   retryDelaysMs: number[]
+  /** The consumers' own queues' type; quorum unless given. */
+  queueType?: QueueType
 }
 
 /** Idempotent: every process that needs an exchange declares it, with the same arguments. */
@@ -160,13 +173,17 @@ export const declareConsumerQueues = async (channel: ConfirmChannel, options: To
   await channel.bindQueue(deadLetterQueue, deadLetters, consumer)
   await channel.assertQueue(queue, {
     durable: true,
-    arguments: {
-      'x-queue-type': 'quorum',
-      'x-delivery-limit': QUEUE_DELIVERY_LIMIT,
-      'x-dead-letter-exchange': deadLetters,
-      'x-dead-letter-routing-key': consumer,
-      ...atLeastOnceDeadLettering
-    }
+    arguments:
+      options.queueType === 'classic'
+        ? // Nothing dead-letters from it: the consumer forwards its failures itself, and requeues the rest.
+          { 'x-queue-type': 'classic', 'x-queue-version': 2 }
+        : {
+            'x-queue-type': 'quorum',
+            'x-delivery-limit': QUEUE_DELIVERY_LIMIT,
+            'x-dead-letter-exchange': deadLetters,
+            'x-dead-letter-routing-key': consumer,
+            ...atLeastOnceDeadLettering
+          }
   })
   for (const type of types) await channel.bindQueue(queue, events, type)
   for (const delay of new Set(retryDelaysMs)) {

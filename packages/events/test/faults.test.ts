@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process'
 import { join } from 'node:path'
 import amqplib from 'amqplib'
 import { describe, expect, it } from 'vitest'
-import { consumerQueueNames, DEAD_LETTER_HEADERS, EVENT_CONSUMERS, type EventType } from '../src'
+import { consumerQueueNames, DEAD_LETTER_HEADERS, EVENT_CONSUMERS, QUEUE_TYPES, type EventType } from '../src'
 import {
   AMQP,
   cleanUp,
@@ -121,12 +121,19 @@ describe('infrastructure failures', () => {
   })
 })
 
-describe('a consumer in a crash loop', () => {
+// On classic queues, which take no delivery limit, the crash limit counted in the database is the only one.
+describe.each(QUEUE_TYPES)('a consumer in a crash loop, on %s queues', (queueType) => {
   it('dead-letters the event that crashes it, with the reason, and handles every healthy event once', async () => {
-    const { prefix, publisher, consumer, databases } = await twoServices()
+    const { prefix, publisher, consumer, databases } = await twoServices({ queueType })
     await publisher.bus.start()
     const [poison, ...healthy] = await emitInTransaction(publisher.bus, publisher.db, 16)
-    const env = { DATABASE_URL: databases[1], AMQP_PREFIX: prefix, POISON_ORDER_ID: poison.data.orderId, EVENT_CRASH_LIMIT: '2' }
+    const env = {
+      DATABASE_URL: databases[1],
+      AMQP_PREFIX: prefix,
+      AMQP_QUEUE_TYPE: queueType,
+      POISON_ORDER_ID: poison.data.orderId,
+      EVENT_CRASH_LIMIT: '2'
+    }
     const fixture = join(__dirname, 'fixtures', 'consumer-process.cjs')
 
     // The poison is first in the queue, in one batch with 15 healthy events; each start crashes on it until it is dead-lettered.

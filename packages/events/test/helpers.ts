@@ -1,7 +1,7 @@
 import amqplib from 'amqplib'
 import { afterEach } from 'vitest'
-import type { Knex } from '@marketmesh/shared'
-import type { EventBus } from '@marketmesh/events'
+import { deepMerge, type Knex } from '@marketmesh/shared'
+import type { EventBus, QueueType } from '@marketmesh/events'
 import { EVENT_CONSUMERS, exchangeNames } from '../src'
 import { AMQP, cleanUp, createTestBus, POSTGRES, uniqueName } from '@marketmesh/test-support'
 import { effectsMigrations, orderCreated } from './fixtures/effects.cjs'
@@ -25,8 +25,11 @@ export const twoServices = async (
     consumerConnection?: (database: string) => string
     consumerSettings?: Record<string, unknown>
     consumerService?: string
+    /** The consumers' queues' type, for both services (they must agree); quorum unless given. */
+    queueType?: QueueType
   } = {}
 ) => {
+  const queueTypeSettings = { amqp: { queueType: options.queueType ?? 'quorum' } }
   const prefix = uniqueName('events').replace(/_/g, '.')
   const names = [uniqueName('publisher'), uniqueName('consumer')]
   const databases = names.map((name) => `${POSTGRES}/${name}`)
@@ -36,6 +39,7 @@ export const twoServices = async (
     prefix,
     amqpUrl: options.publisherAmqpUrl,
     afterPublish: options.afterPublish,
+    settings: queueTypeSettings,
     // The test consumer's queue exists from the publisher's start, as a real consumer's would.
     consumers: { ...EVENT_CONSUMERS, [CONSUMER]: ['order.created'] }
   })
@@ -44,7 +48,7 @@ export const twoServices = async (
     connection: options.consumerConnection?.(names[1]) ?? databases[1],
     prefix,
     migrations: effectsMigrations,
-    settings: options.consumerSettings
+    settings: deepMerge(queueTypeSettings, options.consumerSettings)
   })
   afterThisTest(async () => {
     await publisher.bus.stop()

@@ -73,6 +73,7 @@ export const baseDefaults: Omit<BaseSettings, 'name' | 'port' | 'postgresql'> & 
   amqp: {
     url: 'amqp://guest:guest@127.0.0.1:5672',
     prefix: 'marketmesh',
+    queueType: 'quorum',
     prefetch: 200,
     concurrency: 4,
     batchSize: 50,
@@ -112,6 +113,7 @@ export const baseEnvironment: SettingsEnvironment = {
   DATABASE_PREPARED_STATEMENTS: 'postgresql.preparedStatements',
   AMQP_URL: 'amqp.url',
   AMQP_PREFIX: 'amqp.prefix',
+  AMQP_QUEUE_TYPE: 'amqp.queueType',
   AMQP_PREFETCH: 'amqp.prefetch',
   AMQP_CONCURRENCY: 'amqp.concurrency',
   AMQP_PUBLISH_TIMEOUT_MS: 'amqp.publishTimeoutMs',

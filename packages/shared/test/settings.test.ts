@@ -57,6 +57,14 @@ describe('settings', () => {
     )
   })
 
+  it("takes the consumers' queue type from AMQP_QUEUE_TYPE, quorum unless set, and refuses another type", () => {
+    expect(validateSettings(baseSettingsSchema, complete()).amqp.queueType).toBe('quorum')
+    const classic = settingsFromEnvironment(baseSettingsSchema, baseEnvironment, { AMQP_QUEUE_TYPE: 'classic' })
+    expect(validateSettings(baseSettingsSchema, complete(classic)).amqp.queueType).toBe('classic')
+    const stream = settingsFromEnvironment(baseSettingsSchema, baseEnvironment, { AMQP_QUEUE_TYPE: 'stream' })
+    expect(() => validateSettings(baseSettingsSchema, complete(stream))).toThrow(/setting "amqp.queueType" \(env AMQP_QUEUE_TYPE\)/)
+  })
+
   it('names a missing setting', () => {
     const { postgresql, ...withoutDatabase } = complete()
     expect(postgresql).toBeDefined()

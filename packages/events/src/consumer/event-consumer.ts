@@ -8,7 +8,7 @@ import type { SideEffects } from '../effects'
 import type { EventEnvelope, EventType } from '../event-types'
 import type { EventMetrics } from '../metrics'
 import { purgeInBatches } from '../purge'
-import { consumerQueueNames, declareConsumerQueues, declareExchanges, type ConsumerTable } from '../topology'
+import { consumerQueueNames, declareConsumerQueues, declareExchanges, type ConsumerTable, type QueueType } from '../topology'
 import { InvalidEventError, parseEvent } from '../validation'
 import { BatchHandler } from './batch-handler'
 import { BatchScheduler } from './batch-scheduler'
@@ -28,6 +28,7 @@ export interface EventConsumerOptions {
   concurrency: number
   batchSize: number
   retryDelaysMs: number[]
+  queueType: QueueType
   /** A redelivered event whose handling was started this many times without being settled is dead-lettered. */
   crashLimit: number
   dedupeRetentionHours: number
@@ -142,9 +143,9 @@ export class EventConsumer {
   /** Runs on every (re)connect: declares the topology, then consumes. */
   private async setup(channel: ConfirmChannel, types: readonly EventType[]) {
     if (this.stopping) return
-    const { prefix, retryDelaysMs, prefetch, consumer, batchSize } = this.options
+    const { prefix, retryDelaysMs, queueType, prefetch, consumer, batchSize } = this.options
     await declareExchanges(channel, prefix)
-    await declareConsumerQueues(channel, { prefix, retryDelaysMs }, consumer, types)
+    await declareConsumerQueues(channel, { prefix, retryDelaysMs, queueType }, consumer, types)
     await channel.prefetch(prefetch)
     // Room for one more batch of deliveries even while the earliest is slow.
     const acks = new AckWindow(channel, Math.max(1, prefetch - batchSize))
