@@ -12,10 +12,11 @@ import http from 'node:http'
 import { createRequire } from 'node:module'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { benchRun } from './support/bench-run.mjs'
 
 const require = createRequire(import.meta.url)
 const { listen } = require('@marketmesh/shared')
-const { cleanUp, isolatedSettings, waitFor } = require('@marketmesh/test-support')
+const { waitFor } = require('@marketmesh/test-support')
 const { bearer } = require('@marketmesh/test-support/tokens')
 const { createApp } = require('@marketmesh/notify-service')
 
@@ -26,7 +27,8 @@ const PORT = 20_000 + Math.floor(Math.random() * 20_000)
 const here = dirname(fileURLToPath(import.meta.url))
 const target = `http://127.0.0.1:${PORT}/hook`
 
-const receiver = spawn(process.execPath, [join(here, 'support', 'webhook-receiver.mjs'), String(PORT)], { stdio: 'inherit' })
+const run = benchRun('webhooks')
+run.spawned(spawn(process.execPath, [join(here, 'support', 'webhook-receiver.mjs'), String(PORT)], { stdio: 'inherit' }))
 const receivedSoFar = async () => (await (await fetch(`http://127.0.0.1:${PORT}/count`)).json()).received
 
 // What a delivery carries: an order.shipped body and the three Standard Webhooks headers.
@@ -74,10 +76,12 @@ const cpuMicroseconds = (since) => {
   return user + system
 }
 
-const settings = isolatedSettings('bench_webhooks', {
+const settings = {
+  postgresql: { connection: run.connection },
+  amqp: { prefix: run.prefix },
   logLevel: 'warn',
   webhooks: { concurrency: CONCURRENCY, perEndpointConcurrency: CONCURRENCY, pollInterval: '1s', allowPrivate: true, allowHttp: true }
-})
+}
 let app
 let server
 try {
@@ -138,6 +142,5 @@ try {
 } finally {
   await app?.teardown()
   server?.close()
-  receiver.kill()
-  await cleanUp({ prefix: settings.amqp.prefix, databases: [settings.postgresql.connection] })
+  await run.remove()
 }
