@@ -56,6 +56,8 @@ const DELIVERY_TIMEOUT_MS = 30_000
 const PAUSE_MS = 300
 // An announcement of a realistic size: some 250 bytes on the wire.
 const PADDING = 'Scheduled maintenance tonight from 22:00 UTC, checkout stays open.'
+// Streams end when their access token expires (15 min by default): the connect of a big run takes longer.
+const TOKEN_LIFETIME = '2h'
 // Each instance's pool: six of them with the default 10 would take most of PostgreSQL's 100 connections.
 const POOL_PER_INSTANCE = 5
 
@@ -147,6 +149,7 @@ try {
         OPS_PORT: '0',
         HOST: '127.0.0.1',
         LOG_LEVEL: 'warn',
+        JWT_EXPIRES_IN: TOKEN_LIFETIME,
         // The bench's streams come from a few addresses.
         STREAM_LIMIT_PER_ADDRESS: String(CONNECTIONS)
       }),
@@ -172,7 +175,11 @@ try {
     clients.push(client)
   }
 
-  const admin = await signAccessToken(await importSigningKey(DEVELOPMENT_SIGNING_KEY), { sub: randomUUID(), role: 'admin' }, baseDefaults.jwt)
+  const admin = await signAccessToken(
+    await importSigningKey(DEVELOPMENT_SIGNING_KEY),
+    { sub: randomUUID(), role: 'admin' },
+    { ...baseDefaults.jwt, accessTokenExpiresIn: TOKEN_LIFETIME }
+  )
   const postTo = (server, path, body, headers = {}) =>
     fetch(`${server.url}${path}`, { method: 'POST', headers: { 'Content-Type': 'application/json', ...headers }, body: JSON.stringify(body) })
   const announcement = (message) => ({ id: randomUUID(), message, level: 'info', endsAt: null, createdAt: new Date().toISOString() })
@@ -225,7 +232,8 @@ try {
         rounds: WARM_UP_ROUNDS + ROUNDS,
         concurrency: CONNECT_CONCURRENCY,
         localAddresses: Array.from({ length: Math.ceil(perClient / CONNECTIONS_PER_SOURCE_ADDRESS) }, (_, j) => `127.0.${1 + i}.${1 + j}`),
-        token: target.token
+        token: target.token,
+        tokenLifetime: TOKEN_LIFETIME
       })
       first += count
     })

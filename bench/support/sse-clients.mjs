@@ -3,7 +3,7 @@
 // per connection would cost this process more than the server being measured), from loopback
 // source addresses of its own, taken in turn, and records when each broadcast reached each
 // connection, and how many times. Driven by its parent over IPC:
-//   {cmd: 'connect', target, urls, first, count, rounds, concurrency, localAddresses, token?: 'buyer'}
+//   {cmd: 'connect', target, urls, first, count, rounds, concurrency, localAddresses, token?: 'buyer', tokenLifetime?}
 //                                                                       -> {type: 'connected', ...}
 //   a broadcast whose message is `bench:<round>:<sentAt ms> ...`        -> {type: 'delivered', target, round}
 //                                                                          once every connection has it
@@ -130,7 +130,8 @@ const connectOne = (target, url, localAddress, rounds, headers) =>
     socket.on('data', onHead)
   })
 
-const connect = async ({ target: name, urls, first, count, rounds, concurrency, localAddresses, token }) => {
+const connect = async ({ target: name, urls, first, count, rounds, concurrency, localAddresses, token, tokenLifetime }) => {
+  const jwt = { ...baseDefaults.jwt, accessTokenExpiresIn: tokenLifetime ?? baseDefaults.jwt.accessTokenExpiresIn }
   const target = targetOf(name)
   signingKey ??= await importSigningKey(DEVELOPMENT_SIGNING_KEY)
   const failures = new Map()
@@ -142,9 +143,7 @@ const connect = async ({ target: name, urls, first, count, rounds, concurrency, 
         // Connections go to the target's servers in turn, this process's first to `urls[first]`.
         const url = urls[(first + next) % urls.length]
         const localAddress = localAddresses[next++ % localAddresses.length]
-        const headers = token
-          ? { Authorization: `Bearer ${await signAccessToken(signingKey, { sub: randomUUID(), role: token }, baseDefaults.jwt)}` }
-          : {}
+        const headers = token ? { Authorization: `Bearer ${await signAccessToken(signingKey, { sub: randomUUID(), role: token }, jwt)}` } : {}
         const failure = await connectOne(target, url, localAddress, rounds, headers)
         if (failure) failures.set(failure, (failures.get(failure) ?? 0) + 1)
       }
