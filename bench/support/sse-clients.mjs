@@ -1,11 +1,14 @@
-// One client process of bench/sse: holds its share of the SSE connections to each server, over
-// bare TCP sockets (an EventSource, or even node:http, per connection would cost this process more
-// than the server being measured), and records when each broadcast reached each connection. Driven by its parent
-// over IPC:
-//   {cmd: 'connect', target, url, count, concurrency, token?: 'buyer'}  -> {type: 'connected', ...}
+// One client process of bench/sse: holds its share of the SSE connections to each target (one or
+// more server processes, taken in turn), over bare TCP sockets (an EventSource, or even node:http,
+// per connection would cost this process more than the server being measured), from loopback
+// source addresses of its own, taken in turn, and records when each broadcast reached each
+// connection, and how many times. Driven by its parent over IPC:
+//   {cmd: 'connect', target, urls, first, count, rounds, concurrency, localAddresses, token?: 'buyer', tokenLifetime?}
+//                                                                       -> {type: 'connected', ...}
 //   a broadcast whose message is `bench:<round>:<sentAt ms> ...`        -> {type: 'delivered', target, round}
 //                                                                          once every connection has it
-//   {cmd: 'report'}  -> {type: 'report', latencies: {target: {round: [ms, ...]}}, closed: {target: n}}
+//   {cmd: 'report'}  -> {type: 'report', latencies: {target: {round: [ms, ...]}}, closed: {target: n},
+//                        received: {target: {min, max, missing, duplicate}}} (broadcasts per connection)
 //   {cmd: 'close'}   -> ends every connection and exits
 import net from 'node:net'
 import { randomUUID } from 'node:crypto'
@@ -21,7 +24,7 @@ const sockets = new Set()
 let signingKey
 
 const targetOf = (name) => {
-  if (!targets.has(name)) targets.set(name, { name, open: 0, closed: 0, rounds: new Map() })
+  if (!targets.has(name)) targets.set(name, { name, open: 0, closed: 0, rounds: new Map(), counts: [] })
   return targets.get(name)
 }
 
@@ -36,11 +39,29 @@ const numberAt = (buffer, from) => {
   return undefined
 }
 
-const received = (target, round, sentAt, at) => {
-  let entry = target.rounds.get(round)
-  if (!entry) target.rounds.set(round, (entry = []))
-  entry.push(at - sentAt)
-  if (entry.length === target.open) process.send({ type: 'delivered', target: target.name, round })
+/** A broadcast arrived on a connection: its latency the first time, and every time its count. */
+const received = (target, counts, round, sentAt, at) => {
+  if (round >= counts.length || counts[round]++ > 0) return
+  let latencies = target.rounds.get(round)
+  if (!latencies) target.rounds.set(round, (latencies = []))
+  latencies.push(at - sentAt)
+  if (latencies.length === target.open) process.send({ type: 'delivered', target: target.name, round })
+}
+
+/** Over this process's connections to `target`: the fewest and most broadcasts one got, and how many missed one or got one twice. */
+const receivedOf = (target) => {
+  let min = Infinity
+  let max = 0
+  let missing = 0
+  let duplicate = 0
+  for (const counts of target.counts) {
+    const total = counts.reduce((sum, count) => sum + count, 0)
+    min = Math.min(min, total)
+    max = Math.max(max, total)
+    if (counts.includes(0)) missing++
+    if (counts.some((count) => count > 1)) duplicate++
+  }
+  return { min, max, missing, duplicate }
 }
 
 const onChunk = (target, state) => (chunk) => {
@@ -55,7 +76,7 @@ const onChunk = (target, state) => (chunk) => {
       state.carry = buffer.subarray(from)
       return
     }
-    received(target, round.value, sentAt.value, at)
+    received(target, state.counts, round.value, sentAt.value, at)
   }
 }
 
@@ -68,10 +89,10 @@ const HEADERS_END = Buffer.from('\r\n\r\n')
  * the marker, so no HTTP parser or stream is needed per message: what is left per message is
  * this process's floor, not the server's.
  */
-const connectOne = (target, url, headers) =>
+const connectOne = (target, url, localAddress, rounds, headers) =>
   new Promise((resolve) => {
     const { hostname, port, pathname } = new URL(url)
-    const socket = net.connect({ host: hostname, port: Number(port) })
+    const socket = net.connect({ host: hostname, port: Number(port), localAddress })
     const request = [
       `GET ${pathname} HTTP/1.1`,
       `Host: ${hostname}:${port}`,
@@ -93,7 +114,10 @@ const connectOne = (target, url, headers) =>
       }
       target.open++
       sockets.add(socket)
-      const scan = onChunk(target, {})
+      // Per broadcast round, how many times it came (saturating at 255: still a duplicate).
+      const counts = new Uint8Array(rounds)
+      target.counts.push(counts)
+      const scan = onChunk(target, { counts })
       socket.on('data', scan)
       socket.once('close', () => {
         target.closed++
@@ -106,7 +130,8 @@ const connectOne = (target, url, headers) =>
     socket.on('data', onHead)
   })
 
-const connect = async ({ target: name, url, count, concurrency, token }) => {
+const connect = async ({ target: name, urls, first, count, rounds, concurrency, localAddresses, token, tokenLifetime }) => {
+  const jwt = { ...baseDefaults.jwt, accessTokenExpiresIn: tokenLifetime ?? baseDefaults.jwt.accessTokenExpiresIn }
   const target = targetOf(name)
   signingKey ??= await importSigningKey(DEVELOPMENT_SIGNING_KEY)
   const failures = new Map()
@@ -115,11 +140,11 @@ const connect = async ({ target: name, url, count, concurrency, token }) => {
   await Promise.all(
     Array.from({ length: concurrency }, async () => {
       while (next < count) {
-        next++
-        const headers = token
-          ? { Authorization: `Bearer ${await signAccessToken(signingKey, { sub: randomUUID(), role: token }, baseDefaults.jwt)}` }
-          : {}
-        const failure = await connectOne(target, url, headers)
+        // Connections go to the target's servers in turn, this process's first to `urls[first]`.
+        const url = urls[(first + next) % urls.length]
+        const localAddress = localAddresses[next++ % localAddresses.length]
+        const headers = token ? { Authorization: `Bearer ${await signAccessToken(signingKey, { sub: randomUUID(), role: token }, jwt)}` } : {}
+        const failure = await connectOne(target, url, localAddress, rounds, headers)
         if (failure) failures.set(failure, (failures.get(failure) ?? 0) + 1)
       }
     })
@@ -132,11 +157,13 @@ process.on('message', async (message) => {
   if (message.cmd === 'report') {
     const latencies = {}
     const closed = {}
+    const perConnection = {}
     for (const [name, target] of targets) {
       latencies[name] = Object.fromEntries(target.rounds)
       closed[name] = target.closed
+      perConnection[name] = receivedOf(target)
     }
-    process.send({ type: 'report', latencies, closed })
+    process.send({ type: 'report', latencies, closed, received: perConnection })
   }
   if (message.cmd === 'close') {
     for (const socket of sockets) socket.destroy()
