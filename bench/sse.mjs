@@ -93,11 +93,13 @@ const share = (total, parts, i) => Math.floor(total / parts) + (i < total % part
 const servers = []
 const startServer = async (name, args, env, execArgv = []) => {
   const port = await freePort()
-  const child = spawn(process.execPath, [...execArgv, ...args(port)], {
-    cwd: root,
-    env: { ...process.env, ...env(port) },
-    stdio: ['ignore', 'ignore', 'inherit']
-  })
+  const child = run.spawned(
+    spawn(process.execPath, [...execArgv, ...args(port)], {
+      cwd: root,
+      env: { ...process.env, ...env(port) },
+      stdio: ['ignore', 'ignore', 'inherit']
+    })
+  )
   const server = { name, child, url: `http://127.0.0.1:${port}` }
   servers.push(server)
   await waitUntil(async () => (await fetch(`${server.url}/ready`)).status === 200, `${name} ready`)
@@ -166,7 +168,7 @@ try {
     )
   const floor = await Promise.all(Array.from({ length: INSTANCES }, (_, i) => startFloor(i)))
   for (let i = 0; i < CLIENT_PROCESSES; i++) {
-    const client = fork(join(here, 'support', 'sse-clients.mjs'), [], { execArgv: [], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
+    const client = run.spawned(fork(join(here, 'support', 'sse-clients.mjs'), [], { execArgv: [], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }))
     client.on('message', (message) => {
       if (message.type === 'delivered') replied(`delivered ${message.target} ${message.round}`, message)
       else if (message.type === 'connected') replied(`connected ${message.target}`, message)
