@@ -13,175 +13,55 @@
 // CHECKOUT_BENCH_CPU_PROF=<dir> runs each service with --cpu-prof, its profile written there at the end.
 // CHECKOUT_BENCH_TRACING=1 then runs the same checkouts again, as long, with the services restarted with
 // tracing on (OTLP/HTTP to a receiver the bench starts), and prints what tracing costs against the run without.
-import { spawn } from 'node:child_process'
-import { randomBytes, randomUUID } from 'node:crypto'
-import { createRequire } from 'node:module'
+import { randomUUID } from 'node:crypto'
 import { availableParallelism } from 'node:os'
-import { dirname, join, resolve } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { quorumDeliveries } from './support/broker-baseline.mjs'
 import { oneRowTransactions } from './support/database-baseline.mjs'
 import { scrapedMetric } from '@marketmesh/test-support/metrics'
 import { startOtlpReceiver } from '@marketmesh/test-support/otlp-receiver'
-import { cpuSecondsOf, freePort, machineCpuSeconds, waitUntil } from './support/processes.mjs'
-
-const require = createRequire(import.meta.url)
-const pg = require('pg')
-const amqplib = require('amqplib')
-const { exchangeNames, consumerQueueNames, CONSUMERS } = require('@marketmesh/events')
-const { dropDatabase } = require('@marketmesh/shared')
+import { benchMesh, json, listenForOutcomes, openMarket, stopServices } from './support/mesh.mjs'
+import { cpuSecondsOf, machineCpuSeconds } from './support/processes.mjs'
 
 const SECONDS = Number(process.argv[2] ?? 20)
 const BUYERS = Number(process.argv[3] ?? 32)
 const TRACING = process.env.CHECKOUT_BENCH_TRACING === '1'
 const SELLERS = 4
 const PRODUCTS_PER_SELLER = 5
-const here = dirname(fileURLToPath(import.meta.url))
-const root = join(here, '..')
 const postgres = process.env.BENCH_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432'
 const amqpUrl = process.env.AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672'
-const run = `mmbench_${Date.now().toString(36)}${randomBytes(2).toString('hex')}`
-const prefix = run.replace(/_/g, '.')
-const services = ['user', 'catalog', 'order', 'notify'].map((name) => ({ name, database: `${postgres}/${run}_${name}` }))
+const mesh = benchMesh('checkout', { cpuProfileDir: process.env.CHECKOUT_BENCH_CPU_PROF })
+const { prefix, services } = mesh
+const run = mesh.name
 
 const percentile = (sorted, p) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]
-
-/** Starts the service; `extraEnv` over the bench's environment (tracing's OTEL_* variables). */
-const startService = async (service, extraEnv = {}) => {
-  const port = await freePort()
-  const opsPort = await freePort()
-  const env = {
-    ...process.env,
-    PORT: String(port),
-    // Where its /metrics is: the bench counts the events consumed there.
-    OPS_PORT: String(opsPort),
-    DATABASE_URL: service.database,
-    AMQP_PREFIX: prefix,
-    LOG_LEVEL: 'warn',
-    LOG_PRETTY: '0',
-    // The bench registers its buyers from one address.
-    REGISTRATION_RATE_LIMIT_PER_IP: '100000',
-    ...extraEnv
-  }
-  const profiling = process.env.CHECKOUT_BENCH_CPU_PROF
-  const flags = profiling ? ['--cpu-prof', '--cpu-prof-dir', resolve(profiling), '--cpu-prof-name', `${service.name}-service.cpuprofile`] : []
-  const child = spawn(process.execPath, [...flags, join(root, 'packages', `${service.name}-service`, 'lib', 'src', 'index.js')], {
-    cwd: join(root, 'packages', `${service.name}-service`),
-    env,
-    stdio: ['ignore', 'ignore', 'inherit']
-  })
-  const url = `http://127.0.0.1:${port}`
-  await waitUntil(async () => (await fetch(`${url}/ready`)).status === 200, `${service.name}-service ready`)
-  return { ...service, child, url, opsUrl: `http://127.0.0.1:${opsPort}` }
-}
-
-const json = async (url, method, body, headers = {}) => {
-  const response = await fetch(url, { method, headers: { 'Content-Type': 'application/json', ...headers }, body: body && JSON.stringify(body) })
-  const answer = await response.json()
-  if (response.status >= 400) throw new Error(`${method} ${url}: ${response.status} ${answer.message}`)
-  return answer
-}
-
-const accountOf = async (users, role, index) => {
-  const email = `${role}${index}-${run}@bench.example`
-  const password = 'bench-password-1'
-  await json(`${users.url}/users`, 'POST', {
-    email,
-    password,
-    name: `${role} ${index}`,
-    role,
-    ...(role === 'seller' ? { shopName: `Shop ${index} ${run}` } : {})
-  })
-  const { accessToken } = await json(`${users.url}/authentication`, 'POST', { strategy: 'local', email, password })
-  return { Authorization: `Bearer ${accessToken}` }
-}
-
-/** Commits so far in each service's database, by service name. */
-const commitsOf = async () => {
-  const client = new pg.Client({ connectionString: `${postgres}/postgres` })
-  await client.connect()
-  const names = services.map((service) => new URL(service.database).pathname.slice(1))
-  const { rows } = await client.query('SELECT datname, xact_commit::bigint AS commits FROM pg_stat_database WHERE datname = ANY($1)', [names])
-  await client.end()
-  return Object.fromEntries(services.map(({ name }, i) => [name, Number(rows.find((row) => row.datname === names[i])?.commits ?? 0)]))
-}
 
 // Only the services' consumers: the bench's own queue is the measuring instrument, not part of an
 // order's path (it would add one delivery per order).
 const consumedOf = async (running) =>
   (await Promise.all(running.map(({ opsUrl }) => scrapedMetric(opsUrl, 'events_consumed_total')))).reduce((sum, n) => sum + n, 0)
 
-/** Stops the services (SIGTERM: a traced one exports its last spans) and waits until they are gone. */
-const stopServices = (running) =>
-  Promise.all(
-    running.map(({ child }) => new Promise((done) => (child.exitCode !== null ? done() : (child.once('exit', done), child.kill('SIGTERM')))))
-  )
-
-const removeTopology = async () => {
-  const connection = await amqplib.connect(amqpUrl)
-  const channel = await connection.createChannel()
-  for (const consumer of CONSUMERS) {
-    const names = consumerQueueNames(prefix, consumer)
-    for (const queue of [names.queue, names.deadLetterQueue, ...[1_000, 10_000, 60_000].map(names.retryQueue)]) await channel.deleteQueue(queue)
-  }
-  await channel.deleteExchange(exchangeNames(prefix).events)
-  await channel.deleteExchange(exchangeNames(prefix).deadLetters)
-  await connection.close()
-}
-
 const started = []
 try {
-  for (const service of services) started.push(await startService(service))
-  const [users, catalog, order] = started
+  for (const service of services) started.push(await mesh.start(service))
   console.log(
     `bench/checkout: ${BUYERS} buyers for ${SECONDS} s, ${SELLERS} sellers × ${PRODUCTS_PER_SELLER} products, the four services as processes`
   )
 
-  const products = []
-  for (let s = 0; s < SELLERS; s++) {
-    const seller = await accountOf(users, 'seller', s)
-    for (let p = 0; p < PRODUCTS_PER_SELLER; p++) {
-      products.push(
-        await json(
-          `${catalog.url}/products`,
-          'POST',
-          { title: `Bench product ${s}-${p}`, price: 1_000 + p, currency: 'EUR', stock: 10_000_000 },
-          seller
-        )
-      )
-    }
-  }
-  const buyers = []
-  for (let b = 0; b < BUYERS; b++) buyers.push(await accountOf(users, 'buyer', b))
-  const orderDb = new pg.Client({ connectionString: order.database })
-  await orderDb.connect()
-  await waitUntil(
-    async () => Number((await orderDb.query('SELECT count(*) FROM products')).rows[0].count) === products.length,
-    'the products at order-service'
-  )
-  await orderDb.end()
+  const market = await openMarket(started, run, { sellers: SELLERS, productsPerSeller: PRODUCTS_PER_SELLER, buyers: BUYERS })
+  const { products } = market
+  const buyers = market.buyers.map((buyer) => buyer.headers)
 
-  // Every order's outcome as the broker carries it.
-  const connection = await amqplib.connect(amqpUrl)
-  const channel = await connection.createChannel()
-  const { queue } = await channel.assertQueue('', { exclusive: true })
-  for (const type of ['order.paid', 'order.cancelled', 'order.rejected']) await channel.bindQueue(queue, exchangeNames(prefix).events, type)
   // An outcome may come before the checkout's answer (the saga can be quicker than the answer's
   // way back): kept until asked for, or it would be waited for forever.
   const waiting = new Map()
   const arrived = new Map()
-  await channel.consume(
-    queue,
-    (message) => {
-      const event = JSON.parse(message.content.toString())
-      const resolve = waiting.get(event.data.orderId)
-      if (resolve) {
-        waiting.delete(event.data.orderId)
-        resolve(event.type)
-      } else arrived.set(event.data.orderId, event.type)
-    },
-    { noAck: true }
-  )
+  const connection = await listenForOutcomes(amqpUrl, prefix, (orderId, type) => {
+    const resolve = waiting.get(orderId)
+    if (resolve) {
+      waiting.delete(orderId)
+      resolve(type)
+    } else arrived.set(orderId, type)
+  })
 
   const body = () => ({
     items: [{ productId: products[Math.floor(Math.random() * products.length)].id, quantity: 1 }],
@@ -204,7 +84,7 @@ try {
     }
     await Promise.all(buyers.map((headers) => checkoutOnce(headers)))
 
-    const commitsBefore = await commitsOf()
+    const commitsBefore = await mesh.commits()
     const consumedBefore = await consumedOf(running)
     const cpuBefore = { machine: machineCpuSeconds(), bench: process.cpuUsage(), services: running.map(({ child }) => cpuSecondsOf(child.pid)) }
     const deadline = Date.now() + SECONDS * 1000
@@ -223,9 +103,9 @@ try {
       elapsed,
       rate: latencies.length / elapsed,
       outcomes,
-      serviceCommitsPerOrder: await commitsOf().then((after) =>
-        services.map(({ name }) => [name, (after[name] - commitsBefore[name]) / latencies.length])
-      ),
+      serviceCommitsPerOrder: await mesh
+        .commits()
+        .then((after) => services.map(({ name }) => [name, (after[name] - commitsBefore[name]) / latencies.length])),
       deliveriesPerOrder: ((await consumedOf(running)) - consumedBefore) / latencies.length,
       servicesCpu: running.map(({ child }, i) => cpuSecondsOf(child.pid) - cpuBefore.services[i]),
       benchCpu: (user + system) / 1e6,
@@ -251,7 +131,7 @@ try {
     const receiver = await startOtlpReceiver({ keepSpans: false })
     try {
       const traced = []
-      for (const service of services) traced.push(await startService(service, { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url }))
+      for (const service of services) traced.push(await mesh.start(service, { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url }))
       started.push(...traced)
       const on = await measure(traced)
       await stopServices(traced)
@@ -306,6 +186,5 @@ try {
   )
 } finally {
   for (const service of started) service.child.kill('SIGKILL')
-  await removeTopology().catch(() => undefined)
-  for (const service of services) await dropDatabase(service.database).catch(() => undefined)
+  await mesh.remove().catch(() => undefined)
 }
