@@ -69,6 +69,8 @@ const perOrder = (seconds, orders) => (orders > 0 ? ((seconds * 1000) / orders).
 const connected = async (url) => {
   for (let attempt = 1; ; attempt++) {
     const client = new pg.Client({ connectionString: url })
+    // A connection the server ends (an administrator's command, a restart) fails its next query, not the run.
+    client.on('error', () => undefined)
     try {
       await client.connect()
       return client
@@ -198,6 +200,10 @@ const cleanUp = () =>
 // Whatever ends this process, the services end with it.
 process.once('exit', () => {
   for (const child of [...started.map((service) => service.child), ...children]) child.kill('SIGKILL')
+})
+process.once('uncaughtException', (error) => {
+  console.error(error)
+  void cleanUp().then(() => process.exit(1))
 })
 process.once('SIGINT', () => {
   console.log('\ninterrupted: removing the run')
@@ -376,11 +382,18 @@ try {
   })()
 
   // Per minute.
-  const adminDb = await connected(databaseUrl('postgres'))
+  let adminDb = await connected(databaseUrl('postgres'))
+  const pidsOfRun = async () => {
+    try {
+      return (await adminDb.query('SELECT pid FROM pg_stat_activity WHERE datname = ANY($1)', [mesh.databaseNames])).rows.map((row) => row.pid)
+    } catch (error) {
+      // Ended by the server: the next sample asks a new connection.
+      adminDb = await connected(databaseUrl('postgres'))
+      throw error
+    }
+  }
   // The backends and autovacuum workers of the run's databases; every PostgreSQL process; RabbitMQ.
-  const dbCpu = cpuTracker(async () =>
-    (await adminDb.query('SELECT pid FROM pg_stat_activity WHERE datname = ANY($1)', [mesh.databaseNames])).rows.map((row) => row.pid)
-  )
+  const dbCpu = cpuTracker(pidsOfRun)
   const postgresCpu = cpuTracker(pidsOfCommand('postgres'))
   const rabbitCpu = cpuTracker(pidsOfCommand('beam.smp'))
   const broker = await amqplib.connect(amqpUrl)
