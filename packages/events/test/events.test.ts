@@ -2,8 +2,8 @@ import { spawn } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
 import { join } from 'node:path'
 import amqplib from 'amqplib'
-import { describe, expect, it } from 'vitest'
-import { aggregateKey, consumerQueueNames, DEAD_LETTER_HEADERS, exchangeNames } from '../src'
+import { describe, expect, it, vi } from 'vitest'
+import { aggregateKey, consumerQueueNames, DEAD_LETTER_HEADERS, exchangeNames, VACUUM_AFTER_DEAD_ROWS } from '../src'
 import { AMQP, cleanUp, createTcpProxy, createTestBus, metricValue, POSTGRES, uniqueName, waitFor } from '@marketmesh/test-support'
 import { applyEffect, orderCreated } from './fixtures/effects.cjs'
 import { afterThisTest, CONSUMER, effectsOf, emitInTransaction, twoServices, unsent, watchEverything } from './helpers'
@@ -194,6 +194,43 @@ describe('retention', () => {
 
     expect((await publisher.db('outbox').pluck('event_id')).sort()).toEqual([fresh.id, unsentRow.id].sort())
     expect(await publisher.db('processed_events').pluck('event_id')).toEqual([fresh.id])
+  })
+
+  it('vacuums the outbox and side effects on the purge timer, every minute, once their dead rows pile up', async () => {
+    vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval'] })
+    afterThisTest(() => void vi.useRealTimers())
+    const { publisher } = await twoServices()
+    const { db } = publisher
+    // Rows as the relay and the runners leave them: written, then updated (a dead row each).
+    await db.raw(
+      "INSERT INTO outbox (event_id, type, envelope, sent_at) SELECT gen_random_uuid(), 'order.created', '{}', now() FROM generate_series(1, ?)",
+      [VACUUM_AFTER_DEAD_ROWS]
+    )
+    await db.raw(
+      "INSERT INTO side_effects (id, kind, key, payload, status, finished_at) SELECT gen_random_uuid(), 'mail', i::text, '{}', 'done', now() FROM generate_series(1, ?) AS i",
+      [VACUUM_AFTER_DEAD_ROWS]
+    )
+    await db.raw("UPDATE outbox SET sent_at = sent_at - interval '1 second'")
+    await db.raw("UPDATE side_effects SET finished_at = finished_at - interval '1 second'")
+    const tables = async () =>
+      (
+        await db.raw(
+          "SELECT relname, n_dead_tup::int AS dead, last_vacuum IS NOT NULL AS vacuumed FROM pg_stat_user_tables WHERE relname IN ('outbox', 'side_effects') ORDER BY relname"
+        )
+      ).rows
+    await waitFor(async () => (await tables()).every((table: { dead: number }) => table.dead >= VACUUM_AFTER_DEAD_ROWS), {
+      what: 'the dead rows counted'
+    })
+    // Side effects run (and are purged) where a kind has a performer.
+    publisher.bus.effects.perform('mail', async () => undefined)
+    await publisher.bus.start()
+
+    vi.advanceTimersByTime(59_000)
+    await new Promise((resolve) => setTimeout(resolve, 1_000))
+    expect((await tables()).map((table: { vacuumed: boolean }) => table.vacuumed)).toEqual([false, false])
+    vi.advanceTimersByTime(1_000)
+    await waitFor(async () => (await tables()).every((table: { vacuumed: boolean }) => table.vacuumed), { what: 'both tables vacuumed' })
+    expect((await tables()).map((table: { dead: number }) => table.dead)).toEqual([0, 0])
   })
 })
 

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { afterCommit, beforeAnswering, purgeInBatches, queryPooled, runInTransaction } from '../src'
+import { afterCommit, beforeAnswering, purgeInBatches, queryPooled, runInTransaction, VACUUM_AFTER_DEAD_ROWS, vacuumWhenDead } from '../src'
 import { createKnex, dropDatabase, ensureDatabase, type Knex } from '@marketmesh/shared'
-import { POSTGRES, uniqueName } from '@marketmesh/test-support'
+import { POSTGRES, uniqueName, waitFor } from '@marketmesh/test-support'
 
 // What the kit takes from knex beyond its documented query API (src/knex-internals.ts): if an upgrade changes it, this fails.
 const url = `${POSTGRES}/${uniqueName('knex')}`
@@ -107,5 +107,37 @@ describe('purgeInBatches', () => {
     expect(purged).toBe(12_000)
     expect(await db('rows').where({ old: true }).count({ n: '*' })).toEqual([{ n: 0 }])
     expect(await db('rows').where({ old: false }).count({ n: '*' })).toEqual([{ n: 4_001 }])
+  })
+})
+
+describe('vacuumWhenDead', () => {
+  // A queue-like table: a partial index on what is waiting, which every row is updated out of.
+  const deadRowsOf = async () =>
+    (await db.raw("SELECT n_dead_tup::int AS dead, last_vacuum IS NOT NULL AS vacuumed FROM pg_stat_user_tables WHERE relname = 'queue'")).rows[0]
+  /** The shared buffers a read of the waiting rows touches. */
+  const pagesOfRead = async () => {
+    const { rows } = await db.raw('EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) SELECT id FROM queue WHERE sent_at IS NULL ORDER BY id LIMIT 10')
+    const plan = rows[0]['QUERY PLAN'][0].Plan
+    return plan['Shared Hit Blocks'] + plan['Shared Read Blocks']
+  }
+
+  it('vacuums a table once it holds the bound of dead rows, not before, and its reads get cheap again', async () => {
+    await db.raw('CREATE TABLE queue (id bigserial PRIMARY KEY, sent_at timestamptz)')
+    await db.raw('CREATE INDEX queue_unsent ON queue (id) WHERE sent_at IS NULL')
+    await db.raw('ALTER TABLE queue SET (autovacuum_enabled = false)')
+    await db.raw('INSERT INTO queue (sent_at) SELECT NULL FROM generate_series(1, ?)', [VACUUM_AFTER_DEAD_ROWS * 10])
+    await db.raw('UPDATE queue SET sent_at = now() WHERE id <= ?', [VACUUM_AFTER_DEAD_ROWS - 1])
+    await waitFor(async () => (await deadRowsOf()).dead === VACUUM_AFTER_DEAD_ROWS - 1, { what: 'the dead rows counted' })
+    expect(await vacuumWhenDead(db, 'queue')).toBe(false)
+    expect(await deadRowsOf()).toEqual({ dead: VACUUM_AFTER_DEAD_ROWS - 1, vacuumed: false })
+
+    await db.raw('UPDATE queue SET sent_at = now() WHERE id <= ? AND sent_at IS NULL', [VACUUM_AFTER_DEAD_ROWS * 9])
+    await waitFor(async () => (await deadRowsOf()).dead === VACUUM_AFTER_DEAD_ROWS * 9, { what: 'the dead rows counted' })
+    const pagesBefore = await pagesOfRead()
+    expect(await vacuumWhenDead(db, 'queue')).toBe(true)
+    await waitFor(async () => (await deadRowsOf()).vacuumed, { what: 'the vacuum counted' })
+    expect((await deadRowsOf()).dead).toBe(0)
+    // The read walked the index entries of every row sent; now only those of the 1,000 waiting.
+    expect(await pagesOfRead()).toBeLessThan(pagesBefore / 2)
   })
 })
