@@ -275,10 +275,8 @@ export const lockCheckout = async (trx: Knex.Transaction, checkoutId: string) =>
 export type LockedCheckout = { orders: OrderRow[]; payment: PaymentRow }
 
 /** The amount a capture takes: the totals of the checkout's orders waiting for their payment (reserved, not rejected or expired). */
-export const amountToCapture = async (db: Knex, checkoutId: string) => {
-  const orders: OrderRow[] = await db('orders').where({ checkoutId })
-  return orders.filter(awaitsPayment).reduce((sum, order) => sum + order.total, 0)
-}
+export const amountToCapture = (orders: Array<Pick<OrderRow, 'status' | 'paymentStartedAt' | 'total'>>) =>
+  orders.filter(awaitsPayment).reduce((sum, order) => sum + order.total, 0)
 
 /** paymentAuthorized: the provider holds the total (its answer, a webhook or a lookup); captured once every reservation has its outcome. */
 export const paymentAuthorized = async (
