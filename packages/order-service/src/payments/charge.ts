@@ -103,7 +103,7 @@ export const chargeCheckouts = (app: ServiceApplication) => {
       authorization.status === 'authorized'
         ? paymentAuthorized(app, trx, checkout, authorization.paymentId, cause)
         : authorization.status === 'requires_action'
-          ? paymentRequiresAction(trx, checkout, authorization.paymentId, authorization.clientSecret)
+          ? paymentRequiresAction(app, trx, checkout, authorization.paymentId, authorization.clientSecret)
           : paymentFailed(app, trx, checkout, authorization.reason)
     )
 
@@ -158,7 +158,7 @@ export const chargeCheckouts = (app: ServiceApplication) => {
         if (payload.phase === 'authorize') return on((trx, checkout) => paymentAuthorized(app, trx, checkout, state.paymentId, payload))
         return voidAndConclude(effect, payment, state.paymentId, payload)
       case 'requires_action':
-        return on((trx, checkout) => paymentRequiresAction(trx, checkout, state.paymentId, null))
+        return on((trx, checkout) => paymentRequiresAction(app, trx, checkout, state.paymentId, null))
       case 'voided':
         return on((trx, checkout) => paymentVoided(app, trx, checkout))
       case 'failed':
