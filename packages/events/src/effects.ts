@@ -70,6 +70,13 @@ const markDone = (ids: string) => `UPDATE side_effects SET status = 'done', fini
 
 const MARK_DONE = markDone('$1')
 
+// Written on every step that schedules: one statement, not built per call. Scheduling the same kind and key again keeps the first.
+const SCHEDULE = `
+  INSERT INTO side_effects (id, kind, key, payload, traceparent, run_after)
+  VALUES (?, ?, ?, ?, ?, now() + make_interval(secs => ?::float / 1000))
+  ON CONFLICT (kind, key) DO NOTHING
+  RETURNING id`
+
 const STOP_GRACE_MS = 5_000
 
 /** A performer's last step, waiting for the transaction it is concluded in. */
@@ -146,20 +153,9 @@ export class SideEffects {
    * durable timer: it survives restarts and fires on one instance). Returns its id.
    */
   async schedule(trx: Knex.Transaction, kind: string, key: string, payload: unknown, { delayMs = 0 } = {}): Promise<string> {
-    const [inserted] = await trx('side_effects')
-      .insert({
-        id: randomUUID(),
-        kind,
-        key,
-        payload: JSON.stringify(payload),
-        traceparent: currentTraceparent(),
-        ...(delayMs > 0 && { run_after: trx.raw('now() + make_interval(secs => ?::float / 1000)', [delayMs]) })
-      })
-      .onConflict(['kind', 'key'])
-      .ignore()
-      .returning('id')
+    const { rows } = await trx.raw(SCHEDULE, [randomUUID(), kind, key, JSON.stringify(payload), currentTraceparent(), delayMs])
     afterCommit(trx, () => this.wake())
-    if (inserted) return inserted.id
+    if (rows.length > 0) return rows[0].id
     const existing = await trx('side_effects').where({ kind, key }).first('id')
     return existing.id
   }

@@ -5,16 +5,16 @@ import type { PaymentRow } from '../../../orders/payment'
 import { paymentAnswers } from '../../../payments/answers'
 import { paymentView, type Checkout } from '../checkouts.class'
 
-/** How often the payment is read while no answer comes in this process (another instance may conclude it). */
-const READ_EVERY_MS = 250
+/** The wait before the payment is read again while no answer comes in this process (another instance may conclude it); doubled after each read. */
+const FIRST_READ_AFTER_MS = 250
 
 /**
  * Around hook, outside the checkout's transaction: once it has committed, the `payment-authorize`
  * side effect it scheduled asks the provider at once (the runner is woken by the commit); the
  * answer waits for that first attempt's outcome, at most `checkoutPaymentWait`, so a buyer whose
  * payment needs confirming gets its `clientSecret` in this answer. The payment is read once; then
- * its conclusion in this process hands it over (payments/answers.ts), and it is read again only
- * every 250 ms meanwhile. Past the wait it answers `authorizing` (GET /checkouts/:id shows the
+ * its conclusion in this process hands it over (payments/answers.ts); meanwhile it is read again
+ * after 250 ms, 500 ms, 1 s, … (one concluded by another instance is seen so). Past the wait it answers `authorizing` (GET /checkouts/:id shows the
  * rest): the side effect goes on retrying, so a slow provider or a crash neither loses the
  * authorization nor makes it twice. The answer is stored for the request's Idempotency-Key: its
  * replays get it again.
@@ -27,9 +27,9 @@ export const awaitPaymentAnswer = async (context: ServiceHookContext, next: Next
   const answers = paymentAnswers(context.app)
   const deadline = Date.now() + durationMs(context.app.get('checkoutPaymentWait'))
   try {
-    for (;;) {
+    for (let readAfterMs = FIRST_READ_AFTER_MS; ; readAfterMs *= 2) {
       // Waiting before the read: an answer committed while it runs is not missed.
-      const answer = answers.wait(checkout.payment.id, Math.max(0, Math.min(READ_EVERY_MS, deadline - Date.now())))
+      const answer = answers.wait(checkout.payment.id, Math.max(0, Math.min(readAfterMs, deadline - Date.now())))
       let payment: PaymentRow = await db('payments').where({ id: checkout.payment.id }).first()
       if (payment.status === 'authorizing' && Date.now() < deadline) payment = (await answer) ?? payment
       if (payment.status !== 'authorizing' || Date.now() >= deadline) {
