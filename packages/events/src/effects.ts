@@ -1,8 +1,9 @@
+import { AsyncResource } from 'node:async_hooks'
 import { randomUUID } from 'node:crypto'
 import type { Knex } from 'knex'
 import type { Logger } from 'pino'
 import { Gauge, type Registry } from 'prom-client'
-import { afterCommit, queryPooled } from './knex-internals'
+import { afterCommit, queryPooled, runInTransaction } from './knex-internals'
 import { CoalescingRunner } from './coalescing-runner'
 import type { EventMetrics } from './metrics'
 import { purgeInBatches, vacuumWhenDead } from './purge'
@@ -65,9 +66,27 @@ const CLAIM = `
             FOR UPDATE SKIP LOCKED)
   RETURNING id, kind, key, payload, attempts, traceparent`
 
-const MARK_DONE = `UPDATE side_effects SET status = 'done', finished_at = now(), last_error = NULL WHERE id = ANY($1::uuid[])`
+/** Marks the effects `ids` (a placeholder: `$1` on a pooled connection, `?` in knex) done. */
+const markDone = (ids: string) => `UPDATE side_effects SET status = 'done', finished_at = now(), last_error = NULL WHERE id = ANY(${ids}::uuid[])`
+
+const MARK_DONE = markDone('$1')
+
+// Written on every step that schedules: one statement, not built per call. Scheduling the same kind and key again keeps the first.
+const SCHEDULE = `
+  INSERT INTO side_effects (id, kind, key, payload, traceparent, run_after)
+  VALUES (?, ?, ?, ?, ?, now() + make_interval(secs => ?::float / 1000))
+  ON CONFLICT (kind, key) DO NOTHING
+  RETURNING id`
 
 const STOP_GRACE_MS = 5_000
+
+/** A performer's last step, waiting for the transaction it is concluded in. */
+interface Conclusion {
+  effect: SideEffect
+  work: (trx: Knex.Transaction) => Promise<unknown>
+  resolve: () => void
+  reject: (error: unknown) => void
+}
 
 const effectAttributes = ({ kind, key, attempt, payload }: SideEffect) => ({
   ...subjectAttributes(payload),
@@ -93,6 +112,10 @@ export class SideEffects {
   )
   private readonly marker = new CoalescingRunner(() => this.markDone())
   private finished: ClaimedRow[] = []
+  private concluding: Conclusion[] = []
+  private concluderRunning = false
+  /** Effects marked done with their conclusion: the runner does not mark them again. */
+  private readonly concluded = new Set<string>()
   private timers: NodeJS.Timeout[] = []
 
   constructor(private readonly options: SideEffectsOptions) {
@@ -131,20 +154,9 @@ export class SideEffects {
    * durable timer: it survives restarts and fires on one instance). Returns its id.
    */
   async schedule(trx: Knex.Transaction, kind: string, key: string, payload: unknown, { delayMs = 0 } = {}): Promise<string> {
-    const [inserted] = await trx('side_effects')
-      .insert({
-        id: randomUUID(),
-        kind,
-        key,
-        payload: JSON.stringify(payload),
-        traceparent: currentTraceparent(),
-        ...(delayMs > 0 && { run_after: trx.raw('now() + make_interval(secs => ?::float / 1000)', [delayMs]) })
-      })
-      .onConflict(['kind', 'key'])
-      .ignore()
-      .returning('id')
+    const { rows } = await trx.raw(SCHEDULE, [randomUUID(), kind, key, JSON.stringify(payload), currentTraceparent(), delayMs])
     afterCommit(trx, () => this.wake())
-    if (inserted) return inserted.id
+    if (rows.length > 0) return rows[0].id
     const existing = await trx('side_effects').where({ kind, key }).first('id')
     return existing.id
   }
@@ -156,6 +168,53 @@ export class SideEffects {
    */
   unschedule(trx: Knex.Transaction, kinds: string[], key: string) {
     return trx('side_effects').whereIn('kind', kinds).andWhere({ key, status: 'pending', attempts: 0 }).delete()
+  }
+
+  /**
+   * A performer's last step, for one that ends in a transaction of its own (writing what the effect
+   * did): `work` runs in a transaction with the effect's done mark (one commit, not two) and with
+   * the conclusions of the other effects that arrive meanwhile (group commit). Under no load it
+   * starts at once; under load what arrives while a transaction is being committed goes in the
+   * next one, in the order of the effects' keys, so two such transactions lock what they share in
+   * one order. When one work fails, the transaction rolls back and each is concluded again alone:
+   * `work` may run more than once, and only its database writes count. Resolves once committed.
+   */
+  conclude(effect: SideEffect, work: (trx: Knex.Transaction) => Promise<unknown>): Promise<void> {
+    const concluded = new Promise<void>((resolve, reject) =>
+      // Run in the performer's context: the events it writes carry its cause and its span.
+      this.concluding.push({ effect, work: AsyncResource.bind(work), resolve, reject })
+    )
+    if (!this.concluderRunning) void this.concludeArrived()
+    return concluded
+  }
+
+  private async concludeArrived() {
+    this.concluderRunning = true
+    while (this.concluding.length > 0) {
+      const group = this.concluding.splice(0).sort((a, b) => (a.effect.key < b.effect.key ? -1 : a.effect.key > b.effect.key ? 1 : 0))
+      if (
+        group.length > 1 &&
+        (await this.concludeTogether(group).then(
+          () => true,
+          () => false
+        ))
+      )
+        continue
+      for (const conclusion of group) await this.concludeTogether([conclusion]).catch(conclusion.reject)
+    }
+    this.concluderRunning = false
+  }
+
+  private async concludeTogether(group: Conclusion[]) {
+    const ids = group.map(({ effect }) => effect.id)
+    await runInTransaction(this.options.db, async (trx) => {
+      for (const { work } of group) await work(trx)
+      await trx.raw(markDone('?'), [ids])
+    })
+    for (const { effect, resolve } of group) {
+      this.concluded.add(effect.id)
+      resolve()
+    }
   }
 
   start() {
@@ -222,9 +281,14 @@ export class SideEffects {
       if (row.traceparent)
         await inSpan(`effect ${row.kind}`, { parent: row.traceparent, attributes: effectAttributes(effect) }, () => perform(effect))
       else await perform(effect)
-      this.finished.push(row)
-      this.marker.wake()
+      if (this.concluded.delete(row.id)) {
+        metrics.sideEffectsDone.inc({ kind: row.kind })
+      } else {
+        this.finished.push(row)
+        this.marker.wake()
+      }
     } catch (error) {
+      this.concluded.delete(row.id)
       const message = (error as Error).message ?? String(error)
       const delay = retryDelaysMs[row.attempts - 1]
       if (delay === undefined) {

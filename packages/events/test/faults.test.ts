@@ -1,7 +1,9 @@
 import { spawn } from 'node:child_process'
+import { randomUUID } from 'node:crypto'
 import { join } from 'node:path'
 import amqplib from 'amqplib'
 import { describe, expect, it } from 'vitest'
+import type { Knex } from '@marketmesh/shared'
 import { consumerQueueNames, DEAD_LETTER_HEADERS, EVENT_CONSUMERS, QUEUE_TYPES, type EventType } from '../src'
 import {
   AMQP,
@@ -281,6 +283,105 @@ describe('side effects', () => {
     expect(new Set(calls)).toEqual(new Set(ids))
     const repeated = calls.filter((id, index) => calls.indexOf(id) !== index)
     expect(repeated).toHaveLength(1)
+  })
+
+  it('are concluded in the transaction that marks them done; those arriving while one commits together in the next, a failing one alone', async () => {
+    const { consumer } = await twoServices()
+    const { effects, db } = { effects: consumer.bus.effects, db: consumer.db }
+    const keys = ['gate', 'a', 'b', 'c', 'd', 'e', 'failing']
+    const scheduled = await db.transaction(async (trx) =>
+      Promise.all(
+        keys.map(async (key) => {
+          const payload = { orderId: randomUUID() }
+          return { id: await effects.schedule(trx, 'capture', key, payload, { delayMs: 60_000 }), kind: 'capture', key, payload, attempt: 1 }
+        })
+      )
+    )
+    const [gate, ...rest] = scheduled
+    const apply = (effect: (typeof scheduled)[number]) => (trx: Knex.Transaction) => applyEffect({ data: effect.payload }, { trx })
+    /** Concludes `effect` in a transaction held open until the returned `open` is called. */
+    const holdOpen = async (effect: (typeof scheduled)[number]) => {
+      let open: () => void = () => undefined
+      let holding: () => void = () => undefined
+      const held = new Promise<void>((resolve) => (holding = resolve))
+      const concluded = effects.conclude(effect, async (trx) => {
+        await apply(effect)(trx)
+        holding()
+        await new Promise<void>((resolve) => (open = resolve))
+      })
+      await held
+      return { open: () => open(), concluded }
+    }
+    const first = await holdOpen(gate)
+    // Arriving while the gate's transaction is open: concluded together once it has committed.
+    const together = rest.slice(0, 5).map((effect) => effects.conclude(effect, apply(effect)))
+    first.open()
+    await Promise.all([first.concluded, ...together])
+    const txOf = async (table: string, column: string, value: string) =>
+      (
+        await db(table)
+          .where({ [column]: value })
+          .first(db.raw('xmin::text AS tx'))
+      ).tx as string
+    const applied = await Promise.all(scheduled.slice(0, 6).map(({ payload }) => txOf('effects', 'order_id', payload.orderId)))
+    const marked = await Promise.all(scheduled.slice(0, 6).map(({ id }) => txOf('side_effects', 'id', id)))
+    expect(marked).toEqual(applied)
+    expect(new Set(applied).size).toBe(2)
+    expect(
+      await db('side_effects')
+        .whereIn(
+          'id',
+          scheduled.slice(0, 6).map(({ id }) => id)
+        )
+        .distinct()
+        .pluck('status')
+    ).toEqual(['done'])
+
+    // A failing conclusion among them: it alone fails, the others are concluded each in a transaction of its own.
+    const later = await db.transaction(async (trx) =>
+      Promise.all(
+        ['f', 'g', 'failing 2'].map(async (key) => {
+          const payload = { orderId: randomUUID() }
+          return { id: await effects.schedule(trx, 'capture', key, payload, { delayMs: 60_000 }), kind: 'capture', key, payload, attempt: 1 }
+        })
+      )
+    )
+    const gated = await holdOpen(rest[5])
+    const outcomes = Promise.allSettled(
+      later.map((effect) =>
+        effects.conclude(effect, async (trx) => {
+          await apply(effect)(trx)
+          if (effect.key === 'failing 2') throw new Error('the provider answer does not fit the order')
+        })
+      )
+    )
+    gated.open()
+    await gated.concluded
+    expect((await outcomes).map(({ status }) => status)).toEqual(['fulfilled', 'fulfilled', 'rejected'])
+    expect(
+      await db('effects')
+        .whereIn(
+          'order_id',
+          later.map(({ payload }) => payload.orderId)
+        )
+        .orderBy('order_id')
+        .pluck('applications')
+    ).toHaveLength(2)
+    expect(
+      await db('side_effects')
+        .whereIn(
+          'id',
+          later.map(({ id }) => id)
+        )
+        .orderBy('key')
+        .select('key', 'status')
+    ).toEqual([
+      { key: 'f', status: 'done' },
+      { key: 'failing 2', status: 'pending' },
+      { key: 'g', status: 'done' }
+    ])
+    const [f, g] = await Promise.all(later.slice(0, 2).map(({ id }) => txOf('side_effects', 'id', id)))
+    expect(f).not.toBe(g)
   })
 
   it('are dropped by unschedule while not begun; one begun is left to finish', async () => {

@@ -22,7 +22,7 @@ import { durationMs, invalidField, type Knex, type ServiceApplication } from '@m
 import { holdPayment, refundToBuyer, releaseEscrow } from '../ledger/ledger'
 import { openPayout, reverseForRefund } from '../payouts/payout'
 import { AUTHORIZE, CAPTURE, EXPIRE, movePayment, type PaymentRow } from './payment'
-import { SYSTEM, TRANSITIONS, type OrderStatus, type RefundStatus, type Role, type Stage, type Step } from './status'
+import { SYSTEM, TRANSITIONS, type OrderStatus, type PaymentStep, type RefundStatus, type Role, type Stage, type Step } from './status'
 
 export interface OrderRow {
   id: string
@@ -152,8 +152,7 @@ export interface NewOrder {
 /**
  * place: the checkout and one `pending` order per seller, with their lines, first timeline steps
  * and `order.created` events, and a pending timeout timer each; and the checkout's one payment of
- * their sum, `authorizing`: the `payment-authorize` side effect asks the provider after commit;
- * a `payment-expire` timer voids it if its buyer has not confirmed it by the pending timeout.
+ * their sum, `authorizing`: the `payment-authorize` side effect asks the provider after commit.
  */
 export const place = async (
   app: ServiceApplication,
@@ -224,7 +223,6 @@ export const place = async (
     .returning('*')
   await app.get('events').effects.schedule(trx, AUTHORIZE, checkoutId, { checkoutId })
   const timeout = durationMs(app.get('orderPendingTimeout'))
-  await app.get('events').effects.schedule(trx, EXPIRE, checkoutId, { checkoutId }, { delayMs: timeout })
   for (const order of orders) await app.get('events').effects.schedule(trx, PENDING_TIMEOUT, order.id, { orderId: order.id }, { delayMs: timeout })
   return payment as PaymentRow
 }
@@ -275,9 +273,33 @@ export const lockCheckout = async (trx: Knex.Transaction, checkoutId: string) =>
 export type LockedCheckout = { orders: OrderRow[]; payment: PaymentRow }
 
 /** The amount a capture takes: the totals of the checkout's orders waiting for their payment (reserved, not rejected or expired). */
-export const amountToCapture = async (db: Knex, checkoutId: string) => {
-  const orders: OrderRow[] = await db('orders').where({ checkoutId })
-  return orders.filter(awaitsPayment).reduce((sum, order) => sum + order.total, 0)
+export const amountToCapture = (orders: Array<Pick<OrderRow, 'status' | 'paymentStartedAt' | 'total'>>) =>
+  orders.filter(awaitsPayment).reduce((sum, order) => sum + order.total, 0)
+
+/**
+ * Moves the checkout's payment by `step` (orders/payment.ts), with its `payment-expire` timer: set
+ * when the payment comes to need its buyer's confirmation, at the pending timeout from placing (it
+ * then voids a payment never confirmed), and dropped, unless begun, by any step out of that. Only
+ * such payments have one: the others schedule and drop nothing. Whether it moved.
+ */
+const stepPayment = async (
+  app: ServiceApplication,
+  trx: Knex.Transaction,
+  payment: PaymentRow,
+  step: PaymentStep,
+  changes: Partial<PaymentRow> = {}
+) => {
+  const from = payment.status
+  if (!(await movePayment(trx, payment, step, changes))) return false
+  const { effects } = app.get('events')
+  if (payment.status === 'requires_action') {
+    const placedAgoMs = Date.now() - new Date(payment.createdAt).getTime()
+    const delayMs = Math.max(0, durationMs(app.get('orderPendingTimeout')) - placedAgoMs)
+    await effects.schedule(trx, EXPIRE, payment.checkoutId, { checkoutId: payment.checkoutId }, { delayMs })
+  } else if (from === 'requires_action') {
+    await effects.unschedule(trx, [EXPIRE], payment.checkoutId)
+  }
+  return true
 }
 
 /** paymentAuthorized: the provider holds the total (its answer, a webhook or a lookup); captured once every reservation has its outcome. */
@@ -288,15 +310,21 @@ export const paymentAuthorized = async (
   paymentId: string,
   cause: Cause
 ) => {
-  if (await movePayment(trx, checkout.payment, 'authorize', { paymentId, clientSecret: null })) {
+  if (await stepPayment(app, trx, checkout.payment, 'authorize', { paymentId, clientSecret: null })) {
     await captureWhenReady(app, trx, checkout.payment, checkout.orders, cause)
   }
   return []
 }
 
 /** paymentRequiresAction: the buyer confirms the payment with the provider (`clientSecret`); its webhook tells the outcome. */
-export const paymentRequiresAction = async (trx: Knex.Transaction, checkout: LockedCheckout, paymentId: string, clientSecret: string | null) => {
-  await movePayment(trx, checkout.payment, 'requireAction', { paymentId, clientSecret })
+export const paymentRequiresAction = async (
+  app: ServiceApplication,
+  trx: Knex.Transaction,
+  checkout: LockedCheckout,
+  paymentId: string,
+  clientSecret: string | null
+) => {
+  await stepPayment(app, trx, checkout.payment, 'requireAction', { paymentId, clientSecret })
   return []
 }
 
@@ -307,22 +335,15 @@ const declineAll = async (app: ServiceApplication, trx: Knex.Transaction, checko
   return moved
 }
 
-/** A payment that ended (captured, voided or failed) has nothing left to expire: its timer is dropped unless it has begun. */
-const paymentEnded = async (app: ServiceApplication, trx: Knex.Transaction, payment: PaymentRow) => {
-  await app.get('events').effects.unschedule(trx, [EXPIRE], payment.checkoutId)
-}
-
 /** paymentFailed: declined (or nothing was authorized): the orders waiting for it are declined, and those reserved later. */
 export const paymentFailed = async (app: ServiceApplication, trx: Knex.Transaction, checkout: LockedCheckout, reason: string) => {
-  if (!(await movePayment(trx, checkout.payment, 'fail', { failureReason: reason, clientSecret: null }))) return []
-  await paymentEnded(app, trx, checkout.payment)
+  if (!(await stepPayment(app, trx, checkout.payment, 'fail', { failureReason: reason, clientSecret: null }))) return []
   return declineAll(app, trx, checkout)
 }
 
 /** paymentVoided: the hold was released, nothing captured (no order reserved, or the capture could not be made): the orders waiting for it are declined. */
 export const paymentVoided = async (app: ServiceApplication, trx: Knex.Transaction, checkout: LockedCheckout) => {
-  if (!(await movePayment(trx, checkout.payment, 'void', { clientSecret: null }))) return []
-  await paymentEnded(app, trx, checkout.payment)
+  if (!(await stepPayment(app, trx, checkout.payment, 'void', { clientSecret: null }))) return []
   return declineAll(app, trx, checkout)
 }
 
@@ -339,8 +360,7 @@ export const paymentCaptured = async (
 ) => {
   const paying = checkout.orders.filter(awaitsPayment)
   const captured = paying.reduce((sum, order) => sum + order.total, 0)
-  if (!(await movePayment(trx, checkout.payment, 'capture', { paymentId, captureId, captured, clientSecret: null }))) return []
-  await paymentEnded(app, trx, checkout.payment)
+  if (!(await stepPayment(app, trx, checkout.payment, 'capture', { paymentId, captureId, captured, clientSecret: null }))) return []
   const receipts = await receiptsOf(trx, checkout.payment.checkoutId)
   for (const order of paying) await pay(app, trx, order, paymentId, receipts(order.id))
   return paying

@@ -1,4 +1,4 @@
-import { runInTransaction, withEventCause, type SideEffect } from '@marketmesh/events'
+import { afterCommit, queryPooled, runInTransaction, withEventCause, type SideEffect } from '@marketmesh/events'
 import { type Knex, type ServiceApplication } from '@marketmesh/shared'
 import {
   amountToCapture,
@@ -13,6 +13,17 @@ import {
 } from '../orders/order'
 import { AUTHORIZE, awaitsOutcome, CAPTURE, EXPIRE, paymentKeys, SETTLE, type PaymentRow } from '../orders/payment'
 import { paymentProviders, type Authorization } from '.'
+import { paymentAnswers } from './answers'
+
+/** The checkout's payment with what its calls need: the payment token, and the orders the capture's amount is the sum of. */
+const PAYMENT_OF = `
+  SELECT payments.*, checkouts."paymentToken",
+         (SELECT json_agg(json_build_object('status', status, 'paymentStartedAt', "paymentStartedAt", 'total', total))
+            FROM orders WHERE "checkoutId" = payments."checkoutId") AS orders
+    FROM payments JOIN checkouts ON checkouts.id = payments."checkoutId"
+   WHERE payments."checkoutId" = $1`
+
+type PaymentToCall = PaymentRow & { paymentToken: string; orders: Parameters<typeof amountToCapture>[0] }
 
 interface Cause {
   /** The saga's correlation, carried on to the events the payment's outcome emits. */
@@ -32,7 +43,7 @@ interface SettlePayload extends CapturePayload {
 /**
  * Concludes a checkout's payment: with its orders and payment locked, takes the payment's step
  * (orders/order.ts), which pays or declines its orders; the saga's step durations of the orders it
- * moved are observed.
+ * moved are observed. Once committed, a checkout request waiting for the payment's answer here gets it.
  */
 export const concludePayment = (
   app: ServiceApplication,
@@ -45,6 +56,8 @@ export const concludePayment = (
     for (const order of await step({ orders, payment })) {
       app.get('orderMetrics').sagaStep.observe({ step: order.status }, (Date.now() - new Date(order.createdAt).getTime()) / 1000)
     }
+    const answered = { ...payment }
+    afterCommit(trx, () => paymentAnswers(app).answered(answered))
   })
 
 /**
@@ -72,25 +85,30 @@ export const chargeCheckouts = (app: ServiceApplication) => {
   const { retryDelaysMs, pollIntervalMs } = app.get('sideEffects')
   const settleRoundEvery = Math.max(pollIntervalMs, ...retryDelaysMs)
 
-  const conclude = (checkoutId: string, cause: Cause, step: (trx: Knex.Transaction, checkout: LockedCheckout) => Promise<OrderRow[]>) =>
-    runInTransaction(db, (trx) => withEventCause(cause, () => concludePayment(app, trx, checkoutId, (checkout) => step(trx, checkout))))
+  // The payment's step in the transaction that marks the effect done, grouped with the others concluding meanwhile.
+  const conclude = (
+    effect: SideEffect,
+    checkoutId: string,
+    cause: Cause,
+    step: (trx: Knex.Transaction, checkout: LockedCheckout) => Promise<OrderRow[]>
+  ) => events.effects.conclude(effect, (trx) => withEventCause(cause, () => concludePayment(app, trx, checkoutId, (checkout) => step(trx, checkout))))
 
-  const paymentOf = (checkoutId: string): Promise<(PaymentRow & { paymentToken: string }) | undefined> =>
-    db('payments')
-      .join('checkouts', 'checkouts.id', 'payments.checkoutId')
-      .where('payments.checkoutId', checkoutId)
-      .first('payments.*', 'checkouts.paymentToken')
+  const paymentOf = async (checkoutId: string): Promise<PaymentToCall | undefined> => {
+    const [payment] = await queryPooled<PaymentToCall>(db, PAYMENT_OF, [checkoutId])
+    return payment && { ...payment, orders: payment.orders ?? [] }
+  }
 
-  const concludeAuthorization = (checkoutId: string, cause: Cause, authorization: Authorization) =>
-    conclude(checkoutId, cause, (trx, checkout) =>
+  const concludeAuthorization = (effect: SideEffect, checkoutId: string, cause: Cause, authorization: Authorization) =>
+    conclude(effect, checkoutId, cause, (trx, checkout) =>
       authorization.status === 'authorized'
         ? paymentAuthorized(app, trx, checkout, authorization.paymentId, cause)
         : authorization.status === 'requires_action'
-          ? paymentRequiresAction(trx, checkout, authorization.paymentId, authorization.clientSecret)
+          ? paymentRequiresAction(app, trx, checkout, authorization.paymentId, authorization.clientSecret)
           : paymentFailed(app, trx, checkout, authorization.reason)
     )
 
-  const authorize = async ({ id, payload }: SideEffect<{ checkoutId: string }>) => {
+  const authorize = async (effect: SideEffect<{ checkoutId: string }>) => {
+    const { id, payload } = effect
     const payment = await paymentOf(payload.checkoutId)
     if (payment?.status !== 'authorizing') return
     const authorization = await providers[payment.provider].authorize({
@@ -100,45 +118,47 @@ export const chargeCheckouts = (app: ServiceApplication) => {
       currency: payment.currency,
       transferGroup: payment.checkoutId
     })
-    await concludeAuthorization(payment.checkoutId, { correlationId: id, causationId: null }, authorization)
+    await concludeAuthorization(effect, payment.checkoutId, { correlationId: id, causationId: null }, authorization)
   }
 
-  const voidAndConclude = async (payment: PaymentRow, paymentId: string, cause: Cause) => {
+  const voidAndConclude = async (effect: SideEffect, payment: PaymentRow, paymentId: string, cause: Cause) => {
     await providers[payment.provider].void({ idempotencyKey: paymentKeys(payment.checkoutId).void, paymentId })
-    await conclude(payment.checkoutId, cause, (trx, checkout) => paymentVoided(app, trx, checkout))
+    await conclude(effect, payment.checkoutId, cause, (trx, checkout) => paymentVoided(app, trx, checkout))
   }
 
-  const capture = async ({ payload }: SideEffect<CapturePayload>) => {
+  const capture = async (effect: SideEffect<CapturePayload>) => {
+    const { payload } = effect
     const payment = await paymentOf(payload.checkoutId)
     const paymentId = payment?.status === 'authorized' ? payment.paymentId : null
     if (!payment || !paymentId) return
-    const amount = await amountToCapture(db, payment.checkoutId)
-    if (amount === 0) return voidAndConclude(payment, paymentId, payload)
+    const amount = amountToCapture(payment.orders)
+    if (amount === 0) return voidAndConclude(effect, payment, paymentId, payload)
     const { captureId } = await providers[payment.provider].capture({
       idempotencyKey: paymentKeys(payment.checkoutId).capture,
       paymentId,
       amount,
       currency: payment.currency
     })
-    await conclude(payment.checkoutId, payload, (trx, checkout) => paymentCaptured(app, trx, checkout, { paymentId, captureId }))
+    await conclude(effect, payment.checkoutId, payload, (trx, checkout) => paymentCaptured(app, trx, checkout, { paymentId, captureId }))
   }
 
-  const settle = async ({ payload }: SideEffect<SettlePayload>) => {
+  const settle = async (effect: SideEffect<SettlePayload>) => {
+    const { payload } = effect
     const payment = await paymentOf(payload.checkoutId)
     if (!payment || !awaitsOutcome(payment)) return
     const state = await providers[payment.provider].lookup({
       paymentId: payment.paymentId ?? undefined,
       idempotencyKey: paymentKeys(payment.checkoutId).authorize
     })
-    const on = (step: (trx: Knex.Transaction, checkout: LockedCheckout) => Promise<OrderRow[]>) => conclude(payment.checkoutId, payload, step)
+    const on = (step: (trx: Knex.Transaction, checkout: LockedCheckout) => Promise<OrderRow[]>) => conclude(effect, payment.checkoutId, payload, step)
     switch (state.status) {
       case 'captured':
         return on((trx, checkout) => paymentCaptured(app, trx, checkout, { paymentId: state.paymentId, captureId: state.captureId }))
       case 'authorized':
         if (payload.phase === 'authorize') return on((trx, checkout) => paymentAuthorized(app, trx, checkout, state.paymentId, payload))
-        return voidAndConclude(payment, state.paymentId, payload)
+        return voidAndConclude(effect, payment, state.paymentId, payload)
       case 'requires_action':
-        return on((trx, checkout) => paymentRequiresAction(trx, checkout, state.paymentId, null))
+        return on((trx, checkout) => paymentRequiresAction(app, trx, checkout, state.paymentId, null))
       case 'voided':
         return on((trx, checkout) => paymentVoided(app, trx, checkout))
       case 'failed':
@@ -150,10 +170,11 @@ export const chargeCheckouts = (app: ServiceApplication) => {
 
   // The buyer never confirmed the payment: the hold is released (a confirmation arriving meanwhile
   // is voided with it), the orders declined.
-  const expire = async ({ id, payload }: SideEffect<{ checkoutId: string }>) => {
+  const expire = async (effect: SideEffect<{ checkoutId: string }>) => {
+    const { id, payload } = effect
     const payment = await paymentOf(payload.checkoutId)
     if (payment?.status !== 'requires_action' || !payment.paymentId) return
-    await voidAndConclude(payment, payment.paymentId, { correlationId: id, causationId: null })
+    await voidAndConclude(effect, payment, payment.paymentId, { correlationId: id, causationId: null })
   }
 
   const scheduleSettle = (payload: CapturePayload, phase: SettlePayload['phase'], round: number, delayMs: number) =>

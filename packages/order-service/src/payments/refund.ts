@@ -1,4 +1,4 @@
-import { runInTransaction, type SideEffect } from '@marketmesh/events'
+import { type SideEffect } from '@marketmesh/events'
 import { type Knex, type ServiceApplication } from '@marketmesh/shared'
 import { lockOrder, payBack, REFUND, type OrderRow, type RefundRow } from '../orders/order'
 import { paymentProviders } from '.'
@@ -14,7 +14,8 @@ export const refundOrders = (app: ServiceApplication) => {
   const events = app.get('events')
   const providers = paymentProviders(app)
 
-  const refund = async ({ payload }: SideEffect<{ refundId: string }>) => {
+  const refund = async (effect: SideEffect<{ refundId: string }>) => {
+    const { payload } = effect
     const pending: RefundRow | undefined = await db('refunds').where({ id: payload.refundId, status: 'pending' }).first()
     if (!pending) return
     const payment = await db('payments')
@@ -27,7 +28,7 @@ export const refundOrders = (app: ServiceApplication) => {
       amount: pending.amount,
       currency: pending.currency
     })
-    await runInTransaction(db, async (trx) => {
+    await events.effects.conclude(effect, async (trx) => {
       const current = (await lockOrder(trx, pending.orderId)) as OrderRow
       await payBack(app, trx, current, pending, refundId)
     })

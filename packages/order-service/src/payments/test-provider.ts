@@ -10,32 +10,63 @@ import {
   type ProviderEvent
 } from './provider'
 
-type Outcome = { result: string; reference: string }
+type Outcome = {
+  result: string
+  reference: string
+  /** Whether the payment `reference` names has been confirmed by its buyer (3-D Secure). */
+  confirmed: boolean
+  /** The token of the authorization of the call's `paymentId`, when it names one. */
+  authorizationToken: string | null
+}
 
-interface StoredOutcome extends Outcome {
+interface StoredOutcome {
+  result: string
+  reference: string
   operation: string
   amount: number
   currency: string
   token: string | null
 }
 
+/** The authorization of the payment the call names (`:paymentId`): what a capture may take, and its token. */
+const AUTHORIZATION_OF_CALL = `authorized AS (
+  SELECT amount, token FROM test_provider_outcomes WHERE reference = CAST(:paymentId AS text) AND operation = 'authorize')`
+
+/** An outcome (`from` gives its result and reference) with what the caller reads of the payment beside it. */
+const outcomeOf = (from: string) => `
+  SELECT outcome.result, outcome.reference,
+         EXISTS (SELECT FROM test_provider_outcomes WHERE "paymentId" = outcome.reference AND operation = 'confirm') AS confirmed,
+         (SELECT token FROM authorized) AS "authorizationToken"
+    FROM (${from}) AS outcome`
+
 /**
  * One statement, one commit per call: the stored outcome of the key, or the new one (kept unless
  * the call is unavailable, or another call with the key stored one first), and the call itself,
- * `replayed` when an outcome was stored before.
+ * `replayed` when an outcome was stored before. A capture of more than its payment's authorization
+ * (or of none) is `refused`, and neither stored nor recorded as a call.
  */
 const CALL = `
-  WITH stored AS (SELECT result, reference FROM test_provider_outcomes WHERE "idempotencyKey" = :key),
+  WITH ${AUTHORIZATION_OF_CALL},
+       refused AS (
+         SELECT WHERE :operation = 'capture' AND NOT EXISTS (SELECT FROM authorized WHERE amount >= CAST(:amount AS integer))),
+       stored AS (
+         SELECT result, reference FROM test_provider_outcomes WHERE "idempotencyKey" = :key AND NOT EXISTS (SELECT FROM refused)),
        fresh AS (
          INSERT INTO test_provider_outcomes ("idempotencyKey", operation, result, reference, amount, currency, token, "paymentId")
          SELECT :key, :operation, :result, :reference, CAST(:amount AS integer), :currency, CAST(:token AS text), CAST(:paymentId AS text)
-          WHERE :result <> 'unavailable' AND NOT EXISTS (SELECT FROM stored)
+          WHERE :result <> 'unavailable' AND NOT EXISTS (SELECT FROM stored) AND NOT EXISTS (SELECT FROM refused)
              ON CONFLICT ("idempotencyKey") DO NOTHING
          RETURNING result, reference),
        called AS (
          INSERT INTO test_provider_calls (operation, "idempotencyKey", result)
-         SELECT :operation, :key, CASE WHEN EXISTS (SELECT FROM stored) THEN 'replayed' ELSE :result END)
-  SELECT result, reference FROM stored UNION ALL SELECT result, reference FROM fresh`
+         SELECT :operation, :key, CASE WHEN EXISTS (SELECT FROM stored) THEN 'replayed' ELSE :result END
+          WHERE NOT EXISTS (SELECT FROM refused))
+  ${outcomeOf(`SELECT result, reference FROM stored UNION ALL SELECT result, reference FROM fresh UNION ALL SELECT 'refused', NULL FROM refused`)}`
+
+/** The outcome another call with the key stored while this one ran. */
+const STORED = `
+  WITH ${AUTHORIZATION_OF_CALL}
+  ${outcomeOf(`SELECT result, reference FROM test_provider_outcomes WHERE "idempotencyKey" = :key`)}`
 
 /** Tokens whose authorization is made at the provider, and which differ from `tok_ok` only later. */
 const AUTHORIZED = new Set(['tok_ok', 'tok_authorize_timeout', 'tok_capture_timeout', 'tok_lookup_outage'])
@@ -98,17 +129,15 @@ export class TestPaymentProvider implements PaymentProvider {
     const outcome = await this.call('authorize', idempotencyKey, amount, currency, result, { token })
     if (token === 'tok_authorize_timeout') throw new PaymentUnavailableError('test provider: the answer to authorize timed out')
     if (outcome.result === 'declined') return { status: 'declined', reason: 'card_declined' }
-    const state = await this.stateOf(await this.authorization(outcome.reference))
-    return state.status === 'requires_action'
+    return outcome.result === 'requires_action' && !outcome.confirmed
       ? { status: 'requires_action', paymentId: outcome.reference, clientSecret: `${outcome.reference}_secret` }
       : { status: 'authorized', paymentId: outcome.reference }
   }
 
   async capture({ idempotencyKey, paymentId, amount, currency }: Parameters<PaymentProvider['capture']>[0]) {
-    const authorization = await this.authorization(paymentId)
-    if (!authorization || amount > authorization.amount) throw new Error(`test provider: cannot capture ${amount} of payment ${paymentId}`)
-    const { reference } = await this.call('capture', idempotencyKey, amount, currency, 'succeeded', { paymentId })
-    if (CAPTURE_TIMES_OUT.has(authorization.token ?? '')) throw new PaymentUnavailableError('test provider: the answer to capture timed out')
+    const { result, reference, authorizationToken } = await this.call('capture', idempotencyKey, amount, currency, 'succeeded', { paymentId })
+    if (result === 'refused') throw new Error(`test provider: cannot capture ${amount} of payment ${paymentId}`)
+    if (CAPTURE_TIMES_OUT.has(authorizationToken ?? '')) throw new PaymentUnavailableError('test provider: the answer to capture timed out')
     return { captureId: reference }
   }
 
@@ -247,10 +276,11 @@ export class TestPaymentProvider implements PaymentProvider {
     const reference = `test_${operation}_${randomUUID()}`
     const { rows } = await this.db
       .raw(CALL, { key, operation, result, reference, amount, currency, token, paymentId })
-      .options({ name: 'marketmesh_test_provider_call_v2' })
+      .options({ name: 'marketmesh_test_provider_call_v3' })
     if (rows.length > 0) return rows[0]
     if (result === 'unavailable') throw new PaymentUnavailableError(`test provider unavailable for ${operation}`)
     // Another call with the key stored its outcome while this one ran: the first outcome stays, as at a real provider.
-    return (await this.db('test_provider_outcomes').where({ idempotencyKey: key }).first('result', 'reference')) as Outcome
+    const { rows: stored } = await this.db.raw(STORED, { key, paymentId })
+    return stored[0]
   }
 }

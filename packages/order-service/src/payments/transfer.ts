@@ -33,7 +33,8 @@ export const payoutTransfers = (app: ServiceApplication) => {
   const { retryDelaysMs, pollIntervalMs } = app.get('sideEffects')
   const againAfter = Math.max(pollIntervalMs, ...retryDelaysMs)
 
-  const transfer = async ({ payload }: SideEffect<{ payoutId: string }>) => {
+  const transfer = async (effect: SideEffect<{ payoutId: string }>) => {
+    const { payload } = effect
     const payout: (PayoutRow & { paymentId: string; checkoutId: string }) | undefined = await db('payouts')
       .join('orders', 'orders.id', 'payouts.orderId')
       .where({ 'payouts.id': payload.payoutId, 'payouts.status': 'pending' })
@@ -51,12 +52,13 @@ export const payoutTransfers = (app: ServiceApplication) => {
       }))
     } catch (error) {
       if (error instanceof PaymentUnavailableError) throw error
-      return runInTransaction(db, (trx) => transferRefused(app, trx, payout.id, (error as Error).message))
+      return events.effects.conclude(effect, (trx) => transferRefused(app, trx, payout.id, (error as Error).message))
     }
-    await runInTransaction(db, (trx) => payoutPaid(app, trx, payout.id, transferId))
+    await events.effects.conclude(effect, (trx) => payoutPaid(app, trx, payout.id, transferId))
   }
 
-  const reverse = async ({ payload }: SideEffect<ReversalPayload>) => {
+  const reverse = async (effect: SideEffect<ReversalPayload>) => {
+    const { payload } = effect
     const payout: PayoutRow | undefined = await db('payouts').where({ id: payload.payoutId }).first()
     // A failed transfer gave everything back already.
     if (!payout || payout.status === 'failed') return
@@ -67,7 +69,7 @@ export const payoutTransfers = (app: ServiceApplication) => {
       transferId: payout.reference,
       amount: payload.amount
     })
-    await runInTransaction(db, (trx) => transferReversed(app, trx, payload))
+    await events.effects.conclude(effect, (trx) => transferReversed(app, trx, payload))
   }
 
   events.effects

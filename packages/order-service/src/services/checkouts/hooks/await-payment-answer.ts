@@ -2,33 +2,40 @@ import type { NextFunction } from '@feathersjs/feathers'
 import { durationMs, type Knex, type ServiceHookContext } from '@marketmesh/shared'
 import { REPLAYED_HEADER, storeCompletedAnswer } from '../../../hooks/idempotent'
 import type { PaymentRow } from '../../../orders/payment'
+import { paymentAnswers } from '../../../payments/answers'
 import { paymentView, type Checkout } from '../checkouts.class'
 
-const POLL_EVERY_MS = 50
+/** The wait before the payment is read again while no answer comes in this process (another instance may conclude it); doubled after each read. */
+const FIRST_READ_AFTER_MS = 250
 
 /**
  * Around hook, outside the checkout's transaction: once it has committed, the `payment-authorize`
  * side effect it scheduled asks the provider at once (the runner is woken by the commit); the
  * answer waits for that first attempt's outcome, at most `checkoutPaymentWait`, so a buyer whose
- * payment needs confirming gets its `clientSecret` in this answer. Past the wait it answers
- * `authorizing` (GET /checkouts/:id shows the rest): the side effect goes on retrying, so a slow
- * provider or a crash neither loses the authorization nor makes it twice. The answer is stored
- * for the request's Idempotency-Key: its replays get it again.
+ * payment needs confirming gets its `clientSecret` in this answer. The payment is read once; then
+ * its conclusion in this process hands it over (payments/answers.ts); meanwhile it is read again
+ * after 250 ms, 500 ms, 1 s, … (one concluded by another instance is seen so). Past the wait it answers `authorizing` (GET /checkouts/:id shows the
+ * rest): the side effect goes on retrying, so a slow provider or a crash neither loses the
+ * authorization nor makes it twice. The answer is stored for the request's Idempotency-Key: its
+ * replays get it again.
  */
 export const awaitPaymentAnswer = async (context: ServiceHookContext, next: NextFunction) => {
   await next()
   const checkout = context.result as Checkout | undefined
   if (!checkout?.payment || context.http?.headers?.[REPLAYED_HEADER]) return
   const db: Knex = context.app.get('postgresqlClient')
+  const answers = paymentAnswers(context.app)
   const deadline = Date.now() + durationMs(context.app.get('checkoutPaymentWait'))
   try {
-    for (;;) {
-      const payment: PaymentRow = await db('payments').where({ id: checkout.payment.id }).first()
+    for (let readAfterMs = FIRST_READ_AFTER_MS; ; readAfterMs *= 2) {
+      // Waiting before the read: an answer committed while it runs is not missed.
+      const answer = answers.wait(checkout.payment.id, Math.max(0, Math.min(readAfterMs, deadline - Date.now())))
+      let payment: PaymentRow = await db('payments').where({ id: checkout.payment.id }).first()
+      if (payment.status === 'authorizing' && Date.now() < deadline) payment = (await answer) ?? payment
       if (payment.status !== 'authorizing' || Date.now() >= deadline) {
         context.result = { ...checkout, payment: paymentView(payment) }
         return await storeCompletedAnswer(context)
       }
-      await new Promise((resolve) => setTimeout(resolve, POLL_EVERY_MS))
     }
   } catch (error) {
     // The checkout has committed: it is answered as committed (`authorizing`), never with a 500 a retry would take for a failure.
