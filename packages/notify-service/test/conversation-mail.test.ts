@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto'
 import { afterEach, describe, expect, it } from 'vitest'
 import { waitFor } from '@marketmesh/test-support'
 import { streamOpener } from '@marketmesh/test-support/sse'
@@ -65,6 +66,19 @@ describe('conversation mail', () => {
     expect(second.text).not.toContain('First')
     // The sender is not mailed their own messages.
     expect(smtp.received.map(({ to }) => to)).not.toContain(`${ada.id}@example.test`)
+  })
+
+  it('keeps confirming the presence of the users streaming here, and only theirs', async () => {
+    const { notify, ada, shop } = await start('notify_presence_refresh', '8s')
+    await open(notify.url, { as: shop })
+    const presence = () => notify.db('user_presence').where({ userId: shop.id }).first('lastSeenAt')
+    await waitFor(presence, { what: 'the shop present' })
+    const longAgo = new Date(Date.now() - 60_000)
+    await notify.db('user_presence').update({ lastSeenAt: longAgo })
+    await notify.db('user_presence').insert({ userId: ada.id, instance: randomUUID(), streaming: true, lastSeenAt: longAgo })
+    await notify.app.get('userPresence').refresh()
+    expect(new Date((await presence()).lastSeenAt).getTime()).toBeGreaterThan(Date.now() - 10_000)
+    expect((await notify.db('user_presence').where({ userId: ada.id }).first('lastSeenAt')).lastSeenAt).toEqual(longAgo)
   })
 
   it('mails nothing when the message was read before the mail was due, nor to a party with a stream open', async () => {

@@ -44,7 +44,8 @@ export class UserPresence {
     if (this.streams.size === 0) return
     await this.db('user_presence')
       .where({ instance: this.instance })
-      .whereIn('userId', [...this.streams.keys()])
+      // One array parameter, not one per user: an instance may hold tens of thousands of streams.
+      .whereRaw('"userId" = ANY(?::uuid[])', [[...this.streams.keys()]])
       .update({ lastSeenAt: this.db.fn.now() })
   }
 
