@@ -16,20 +16,20 @@
 // CHECKOUT_BENCH_CPU_PROF=<dir> runs each service with --cpu-prof, its profile written there at the end.
 // CHECKOUT_BENCH_TRACING=1 then runs the same checkouts again, as long, with the services restarted with
 // tracing on (OTLP/HTTP to a receiver the bench starts), and prints what tracing costs against the run without.
-import { spawn } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
 import { createRequire } from 'node:module'
 import { availableParallelism } from 'node:os'
-import { dirname, join, resolve } from 'node:path'
+import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { BASELINE_CONSUMER, brokerDeliveries } from './support/broker-baseline.mjs'
 import { benchRun } from './support/bench-run.mjs'
 import { oneRowTransactions } from './support/database-baseline.mjs'
 import { builtTree } from './support/git-tree.mjs'
+import { startServiceProcess } from './support/mesh.mjs'
 import { scrapedMetric } from '@marketmesh/test-support/metrics'
 import { startOtlpReceiver } from '@marketmesh/test-support/otlp-receiver'
-import { cpuSecondsOf, freePort, machineCpuSeconds, waitUntil } from './support/processes.mjs'
+import { cpuSecondsOf, machineCpuSeconds, waitUntil } from './support/processes.mjs'
 
 const require = createRequire(import.meta.url)
 const pg = require('pg')
@@ -63,33 +63,9 @@ const meshOf = (tree, tag) => ({
   services: SERVICES.map((name) => ({ name, database: run.database(`${tag}_${name}`) }))
 })
 
-/** Starts the service; `extraEnv` over the bench's environment (tracing's OTEL_* variables). */
-const startService = async (mesh, service, extraEnv = {}) => {
-  const port = await freePort()
-  const opsPort = await freePort()
-  const env = {
-    ...process.env,
-    PORT: String(port),
-    // Where its /metrics is: the bench counts the events consumed there.
-    OPS_PORT: String(opsPort),
-    DATABASE_URL: service.database,
-    AMQP_PREFIX: mesh.prefix,
-    LOG_LEVEL: 'warn',
-    LOG_PRETTY: '0',
-    // The bench registers its buyers from one address.
-    REGISTRATION_RATE_LIMIT_PER_IP: '100000',
-    ...extraEnv
-  }
-  const profiling = process.env.CHECKOUT_BENCH_CPU_PROF
-  const flags = profiling ? ['--cpu-prof', '--cpu-prof-dir', resolve(profiling), '--cpu-prof-name', `${service.name}-service.cpuprofile`] : []
-  const folder = join(mesh.tree, 'packages', `${service.name}-service`)
-  const child = run.spawned(
-    spawn(process.execPath, [...flags, join(folder, 'lib', 'src', 'index.js')], { cwd: folder, env, stdio: ['ignore', 'ignore', 'inherit'] })
-  )
-  const url = `http://127.0.0.1:${port}`
-  await waitUntil(async () => (await fetch(`${url}/ready`)).status === 200, `${service.name}-service ready`)
-  return { ...service, child, url, opsUrl: `http://127.0.0.1:${opsPort}` }
-}
+/** Starts the service from the mesh's tree; `extraEnv` over the bench's environment (tracing's OTEL_* variables). */
+const startService = (mesh, service, extraEnv = {}) =>
+  startServiceProcess(run, { service, prefix: mesh.prefix, tree: mesh.tree, cpuProfileDir: process.env.CHECKOUT_BENCH_CPU_PROF, extraEnv })
 
 const json = async (url, method, body, headers = {}) => {
   const response = await fetch(url, { method, headers: { 'Content-Type': 'application/json', ...headers }, body: body && JSON.stringify(body) })

@@ -17,6 +17,37 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..')
 export const SERVICE_NAMES = ['user', 'catalog', 'order', 'notify']
 
 /**
+ * Starts `service` ({ name, database }) of the build in `tree` (this repository by default) as a
+ * process of `run`, on broker prefix `prefix`, and waits until it is ready. `extraEnv` goes over the
+ * bench's environment; with `cpuProfileDir` it runs with --cpu-prof, its profile written there when it exits.
+ */
+export const startServiceProcess = async (run, { service, prefix, tree = root, cpuProfileDir, extraEnv = {} }) => {
+  const port = await freePort()
+  const opsPort = await freePort()
+  const env = {
+    ...process.env,
+    PORT: String(port),
+    // Where its /metrics is.
+    OPS_PORT: String(opsPort),
+    DATABASE_URL: service.database,
+    AMQP_PREFIX: prefix,
+    LOG_LEVEL: 'warn',
+    LOG_PRETTY: '0',
+    // The bench registers its buyers from one address.
+    REGISTRATION_RATE_LIMIT_PER_IP: '100000',
+    ...extraEnv
+  }
+  const flags = cpuProfileDir ? ['--cpu-prof', '--cpu-prof-dir', resolve(cpuProfileDir), '--cpu-prof-name', `${service.name}-service.cpuprofile`] : []
+  const folder = join(tree, 'packages', `${service.name}-service`)
+  const child = run.spawned(
+    spawn(process.execPath, [...flags, join(folder, 'lib', 'src', 'index.js')], { cwd: folder, env, stdio: ['ignore', 'ignore', 'inherit'] })
+  )
+  const url = `http://127.0.0.1:${port}`
+  await waitUntil(async () => (await fetch(`${url}/ready`)).status === 200, `${service.name}-service ready`)
+  return { ...service, child, url, opsUrl: `http://127.0.0.1:${opsPort}` }
+}
+
+/**
  * A mesh run named after `label`: its services (name and database URL), how to start one, and
  * `remove()`, which drops its databases and the queues and exchanges of its prefix.
  * `cpuProfileDir`: each service runs with --cpu-prof, its profile written there when it exits.
@@ -32,36 +63,7 @@ export const benchMesh = (label, { cpuProfileDir } = {}) => {
     databaseNames,
 
     /** Starts the service and waits until it is ready; `extraEnv` over the bench's environment. */
-    async start(service, extraEnv = {}) {
-      const port = await freePort()
-      const opsPort = await freePort()
-      const env = {
-        ...process.env,
-        PORT: String(port),
-        // Where its /metrics is.
-        OPS_PORT: String(opsPort),
-        DATABASE_URL: service.database,
-        AMQP_PREFIX: run.prefix,
-        LOG_LEVEL: 'warn',
-        LOG_PRETTY: '0',
-        // The bench registers its buyers from one address.
-        REGISTRATION_RATE_LIMIT_PER_IP: '100000',
-        ...extraEnv
-      }
-      const flags = cpuProfileDir
-        ? ['--cpu-prof', '--cpu-prof-dir', resolve(cpuProfileDir), '--cpu-prof-name', `${service.name}-service.cpuprofile`]
-        : []
-      const child = run.spawned(
-        spawn(process.execPath, [...flags, join(root, 'packages', `${service.name}-service`, 'lib', 'src', 'index.js')], {
-          cwd: join(root, 'packages', `${service.name}-service`),
-          env,
-          stdio: ['ignore', 'ignore', 'inherit']
-        })
-      )
-      const url = `http://127.0.0.1:${port}`
-      await waitUntil(async () => (await fetch(`${url}/ready`)).status === 200, `${service.name}-service ready`)
-      return { ...service, child, url, opsUrl: `http://127.0.0.1:${opsPort}` }
-    },
+    start: (service, extraEnv = {}) => startServiceProcess(run, { service, prefix: run.prefix, cpuProfileDir, extraEnv }),
 
     /** Commits so far in each service's database, by service name. */
     async commits() {
