@@ -115,7 +115,6 @@ export class OutboxRelay {
   private retryTimer?: NodeJS.Timeout
   private connection?: Promise<pg.Client>
   private leading?: Promise<pg.Client>
-  private waitingForLock = false
   private failures = 0
   private readonly notifying = new WeakSet<Knex.Transaction>()
   /** This instance holds the lock: it publishes what its own transactions commit when they wake it. */
@@ -162,8 +161,9 @@ export class OutboxRelay {
     this.timers.forEach(clearInterval)
     this.timers = []
     clearTimeout(this.retryTimer)
-    // A wait for the other instance's lock would outlast the shutdown: end it with the connection.
-    if (this.waitingForLock) await this.disconnect()
+    // A standby's run can only be connecting or waiting for the other instance's lock, which would
+    // outlast the shutdown: end it with the connection. The leader finishes the batch it publishes.
+    if (!this.isLeader) await this.disconnect()
     await running
     await this.disconnect()
   }
@@ -206,12 +206,7 @@ export class OutboxRelay {
   private lead() {
     this.leading ??= (async () => {
       const connection = await this.connect()
-      this.waitingForLock = true
-      try {
-        await connection.query('SELECT pg_advisory_lock($1)', [RELAY_LOCK])
-      } finally {
-        this.waitingForLock = false
-      }
+      await connection.query('SELECT pg_advisory_lock($1)', [RELAY_LOCK])
       connection.on('notification', () => this.wake())
       await connection.query(`LISTEN ${WAKE_CHANNEL}`)
       this.isLeader = true

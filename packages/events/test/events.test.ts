@@ -122,6 +122,34 @@ describe('transactional outbox', () => {
     expect(received).toEqual([fromStandby.id, afterHandover.id])
   })
 
+  it('stops a standby at once, even while its relay is still connecting to wait for the lock', async () => {
+    const prefix = uniqueName('events').replace(/_/g, '.')
+    const database = `${POSTGRES}/${uniqueName('publisher')}`
+    const leader = await createTestBus({ service: 'order-service', connection: database, prefix })
+    const standby = await createTestBus({ service: 'order-service', connection: database, prefix })
+    afterThisTest(async () => {
+      await leader.bus.stop()
+      await leader.db.destroy()
+      await standby.db.destroy()
+      await cleanUp({ prefix, databases: [database] })
+    })
+    await leader.bus.start()
+    await waitFor(() => leader.bus.relay.isLeader, { what: 'the first instance to take the lock' })
+    // The relay starts connecting when the broker connects (the start only begins that); this stop
+    // comes right after, before the relay's connection is up.
+    await standby.bus.start()
+    const stopped = new Promise<void>((resolve) => standby.bus.broker.onConnect(() => void standby.bus.relay.stop().then(resolve)))
+    let timer: NodeJS.Timeout | undefined
+    const outcome = await Promise.race([
+      stopped.then(() => 'stopped'),
+      new Promise((resolve) => (timer = setTimeout(() => resolve('still waiting for the lock'), 10_000)))
+    ])
+    clearTimeout(timer)
+    expect(outcome).toBe('stopped')
+    expect(standby.bus.relay.isLeader).toBe(false)
+    await standby.bus.stop()
+  })
+
   it('keeps relaying after PostgreSQL drops its connections', async () => {
     const { publisher, consumer, databases } = await twoServices()
     consumer.bus.on('order.created', applyEffect)

@@ -97,9 +97,10 @@ export class EventConsumer {
       confirm: true,
       setup: (channel: ConfirmChannel) => this.setup(channel, types)
     })
-    this.channel.on('error', (error: Error) =>
-      this.options.logger.error({ err: error.message, consumer: this.options.consumer }, 'consumer channel setup failed')
-    )
+    this.channel.on('error', (error: Error) => {
+      // A setup cut short by stop() is no error.
+      if (!this.stopping) this.options.logger.error({ err: error.message, consumer: this.options.consumer }, 'consumer channel setup failed')
+    })
     this.purgeTimer = setInterval(() => void this.forgetOldEvents(), PURGE_INTERVAL_MS)
   }
 
