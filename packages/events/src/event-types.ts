@@ -75,9 +75,11 @@ export const eventSchemas = {
   'product.created': Type.Object(productFields),
   'product.updated': Type.Object(productFields),
   'product.deleted': Type.Object({ productId: Id, sellerId: Id, version: Revision }),
-  'stock.reserved': Type.Object({ orderId: Id, lines: Type.Array(orderLine, { minItems: 1 }), currency: Money.currency }),
+  // Both name the order's checkout: order-service's handlers lock it (see its events/index.ts).
+  'stock.reserved': Type.Object({ orderId: Id, checkoutId: Id, lines: Type.Array(orderLine, { minItems: 1 }), currency: Money.currency }),
   'stock.rejected': Type.Object({
     orderId: Id,
+    checkoutId: Id,
     reasons: Type.Array(Type.Object({ productId: Id, reason: Type.String() }), { minItems: 1 })
   }),
   'stock.released': Type.Object({ orderId: Id, lines: Type.Array(stockLine) }),

@@ -23,7 +23,7 @@ const paidOrder = async (target: Orders, price = 10_000, customer = buyer(), own
     headers: { 'Idempotency-Key': randomUUID() }
   })
   const orderId: string = placed.body.orders[0].id
-  await target.emit('stock.reserved', { orderId, currency: 'EUR', lines: [{ productId: product.productId, quantity: 1, unitPrice: price }] })
+  await target.emit('stock.reserved', { orderId, checkoutId: placed.body.id, currency: 'EUR', lines: [{ productId: product.productId, quantity: 1, unitPrice: price }] })
   await waitFor(async () => (await statusOf(target, orderId)) === 'paid', { what: 'the order paid' })
   return { orderId, customer, owner, product }
 }
@@ -50,13 +50,47 @@ describe('the order lifecycle', () => {
       headers: { 'Idempotency-Key': randomUUID() }
     })
     const orderId: string = placed.body.orders[0].id
-    await orders.emit('stock.reserved', { orderId, currency: 'EUR', lines: [{ productId: product.productId, quantity: 3, unitPrice: 2_500 }] })
+    await orders.emit('stock.reserved', { orderId, checkoutId: placed.body.id, currency: 'EUR', lines: [{ productId: product.productId, quantity: 3, unitPrice: 2_500 }] })
     await waitFor(async () => (await statusOf(orders, orderId)) === 'paid', { what: 'the order paid' })
     const order = (await orders.call('GET', `/orders/${orderId}`, { as: customer })).body
     expect(order).toMatchObject({ total: 6_000, lines: [{ productId: product.productId, quantity: 3, unitPrice: 2_000 }] })
     expect(
       await orders.db('test_provider_outcomes').where('idempotencyKey', 'like', `${placed.body.id}:%`).orderBy('operation').pluck('amount')
     ).toEqual([6_000, 6_000])
+  })
+
+  it('handles reservations arriving together in shared transactions, and captures each checkout of two shops once', async () => {
+    const [lamp, chair] = await knownProducts(orders, [productCreated(seller(), { price: 1_000 }), productCreated(seller(), { price: 2_000 })])
+    const placed: Array<{ id: string; orders: Array<{ id: string }> }> = []
+    for (let i = 0; i < 10; i++) {
+      const answer = await orders.call('POST', '/checkouts', {
+        as: buyer(),
+        body: checkoutBody([
+          { productId: lamp.productId, quantity: 1 },
+          { productId: chair.productId, quantity: 1 }
+        ]),
+        headers: { 'Idempotency-Key': randomUUID() }
+      })
+      placed.push(answer.body)
+    }
+    const line = { productId: lamp.productId, quantity: 1, unitPrice: 1_000 }
+    const reserved = await orders.emitAll(
+      'stock.reserved',
+      placed.flatMap((checkout) => checkout.orders.map((order) => ({ orderId: order.id, checkoutId: checkout.id, currency: 'EUR', lines: [line] })))
+    )
+    const orderIds = placed.flatMap((checkout) => checkout.orders.map((order) => order.id))
+    await waitFor(async () => (await orders.db('orders').whereIn('id', orderIds).where({ status: 'paid' })).length === 20, { what: '20 orders paid' })
+    for (const checkout of placed) {
+      const captures = await orders.db('test_provider_outcomes').where('idempotencyKey', 'like', `${checkout.id}:%`).where({ operation: 'capture' })
+      expect(captures.map(({ amount }) => amount)).toEqual([3_000])
+    }
+    // A batch's dedupe rows share its transaction: 20 events in fewer than 20 transactions (one each before).
+    const [{ transactions }] = (
+      await orders.db.raw('SELECT count(DISTINCT xmin::text)::int AS transactions FROM processed_events WHERE event_id = ANY(?::uuid[])', [
+        reserved.map((event) => event.id)
+      ])
+    ).rows
+    expect(transactions).toBeLessThan(20)
   })
 
   it('goes paid → shipped → delivered → completed: the escrow released to the seller less the commission, the books balanced', async () => {

@@ -44,10 +44,10 @@ const placeCheckout = async (customer: Principal, owners: Principal[], token: st
 }
 
 /** The catalog's reservation of every order of the checkout, played by the test bus. */
-const reserveAll = async (checkout: { orders: Array<{ id: string }> }, products: Array<{ productId: string }>) => {
+const reserveAll = async (checkout: { id: string; orders: Array<{ id: string }> }, products: Array<{ productId: string }>) => {
   for (const [index, order] of checkout.orders.entries()) {
     const { productId } = products[index]
-    await orders.emit('stock.reserved', { orderId: order.id, currency: 'EUR', lines: [{ productId, quantity: 1, unitPrice: 2_500 }] })
+    await orders.emit('stock.reserved', { orderId: order.id, checkoutId: checkout.id, currency: 'EUR', lines: [{ productId, quantity: 1, unitPrice: 2_500 }] })
   }
 }
 

@@ -177,10 +177,10 @@ describe('the order saga', () => {
     const placed = await checkout(customer, [{ productId: lamp.id, quantity: 1 }])
     const order = await settled(customer, placed.orders[0].id)
     expect(order.status).toBe('paid')
-    const ref = { orderId: order.id, currency: 'EUR', lines: [{ productId: lamp.id, quantity: 1, unitPrice: 1 }] }
+    const ref = { orderId: order.id, checkoutId: placed.id, currency: 'EUR', lines: [{ productId: lamp.id, quantity: 1, unitPrice: 1 }] }
     const late = [
       envelope('stock.reserved', ref),
-      envelope('stock.rejected', { orderId: order.id, reasons: [{ productId: lamp.id, reason: 'not_found' }] })
+      envelope('stock.rejected', { orderId: order.id, checkoutId: placed.id, reasons: [{ productId: lamp.id, reason: 'not_found' }] })
     ]
     for (const event of late) await orders.publishRaw(event)
     await waitFor(

@@ -78,6 +78,8 @@ export const startServiceUnderTest = async (options: {
     answerCount: () => answers.length,
     /** Emits an event as the service that owns it would, through the test bus's outbox. */
     emit: <T extends EventType>(type: T, data: EventData<T>) => db.transaction((trx) => bus.emit(trx, type, data)),
+    /** Emits several events of one type in one transaction: they reach the service together, as a burst does. */
+    emitAll: <T extends EventType>(type: T, dataList: EventData<T>[]) => db.transaction((trx) => bus.emitAll(trx, type, dataList)),
     /** Waits for `count` events of `type` (that `match`) from the service. */
     eventsOf: async <T extends EventType>(type: T, count = 1, match: (event: EventEnvelope<T>) => boolean = () => true) => {
       const matching = () => received.filter((event): event is EventEnvelope<T> => event.type === type && match(event as EventEnvelope<T>))

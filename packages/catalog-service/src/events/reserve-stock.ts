@@ -62,7 +62,7 @@ const quotedOtherwise = (lines: Line[], productId: string, price: number) =>
  * the batch in one before: a statement reads what committed before it began).
  */
 export const reserveStock: EventHandler<'order.created'> = async (event, { trx, emit, logger }) => {
-  const { orderId, sellerId, currency } = event.data
+  const { orderId, checkoutId, sellerId, currency } = event.data
   // The order's lock is its batch's, taken in a statement before this one's (events/index.ts declares it).
   const wanted = byProduct(event.data.lines)
   const {
@@ -101,7 +101,7 @@ export const reserveStock: EventHandler<'order.created'> = async (event, { trx, 
     if (reason) reasons.push({ productId, reason })
   }
   if (reasons.length > 0) {
-    await emit('stock.rejected', { orderId, reasons })
+    await emit('stock.rejected', { orderId, checkoutId, reasons })
     return
   }
 
@@ -109,6 +109,7 @@ export const reserveStock: EventHandler<'order.created'> = async (event, { trx, 
   await trx.raw(RESERVE, [wanted.map(([productId]) => productId), wanted.map(([, quantity]) => quantity), orderId])
   await emit('stock.reserved', {
     orderId,
+    checkoutId,
     currency,
     lines: wanted.map(([productId, quantity]) => ({ productId, quantity, unitPrice: products.get(productId)!.price }))
   })

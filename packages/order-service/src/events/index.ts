@@ -1,3 +1,4 @@
+import { aggregateKey } from '@marketmesh/events'
 import type { ServiceApplication } from '@marketmesh/shared'
 import { chargeCheckouts } from '../payments/charge'
 import { refundOrders } from '../payments/refund'
@@ -8,18 +9,23 @@ import { orderTimers } from './timers'
 import { deleteProduct, updateProduct } from './update-product'
 import { updateUser } from './update-user'
 
-// They lock their order (advisory lock per order): each event in a transaction of its own.
-const locking = { ownTransaction: true }
+// The aggregates each handler locks, declared: a batch takes all their locks at its start, so under
+// load such events share one transaction and two batches never wait on each other. A reservation's
+// outcome locks its checkout's orders, then its payment. (A deadlock with a step outside the
+// consumer that locks two checkouts at once, such as grouped timer conclusions, is detected and
+// the batch retried one event at a time.)
+const checkoutLock = { locks: (event: { data: { checkoutId: string } }) => [aggregateKey('checkout', event.data.checkoutId)] }
+const productLock = { locks: (event: { data: { productId: string } }) => [aggregateKey('product', event.data.productId)] }
 
 /** The handlers of the events this service consumes (its line of EVENT_CONSUMERS), and its side effects and timers. */
 export const events = (app: ServiceApplication) => {
   app
     .get('events')
-    .on('stock.reserved', startPayment(app), locking)
-    .on('stock.rejected', rejectOrder(app), locking)
-    .on('product.created', updateProduct, locking)
-    .on('product.updated', updateProduct, locking)
-    .on('product.deleted', deleteProduct, locking)
+    .on('stock.reserved', startPayment(app), checkoutLock)
+    .on('stock.rejected', rejectOrder(app), checkoutLock)
+    .on('product.created', updateProduct, productLock)
+    .on('product.updated', updateProduct, productLock)
+    .on('product.deleted', deleteProduct, productLock)
     .on('user.registered', updateUser)
     .on('user.updated', updateUser)
   app.configure(chargeCheckouts)

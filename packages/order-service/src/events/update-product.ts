@@ -1,4 +1,4 @@
-import { lockAggregate, placeTombstone, tombstoneOf, type EventHandler } from '@marketmesh/events'
+import { placeTombstone, tombstoneOf, type EventHandler } from '@marketmesh/events'
 
 /**
  * What a checkout needs of a product: its seller, title, price, currency and whether it can be
@@ -6,7 +6,6 @@ import { lockAggregate, placeTombstone, tombstoneOf, type EventHandler } from '@
  */
 export const updateProduct: EventHandler<'product.created' | 'product.updated'> = async (event, { trx }) => {
   const { productId, sellerId, title, price, currency, status, version } = event.data
-  await lockAggregate(trx, 'product', productId)
   if (await tombstoneOf(trx, 'product', productId)) return
   await trx('products')
     .insert({ id: productId, sellerId, title, price, currency, status, version })
@@ -18,7 +17,6 @@ export const updateProduct: EventHandler<'product.created' | 'product.updated'> 
 /** A deleted product can no longer be bought, whatever arrives about it later. */
 export const deleteProduct: EventHandler<'product.deleted'> = async (event, { trx }) => {
   const { productId } = event.data
-  await lockAggregate(trx, 'product', productId)
   await placeTombstone(trx, 'product', productId, event)
   await trx('products').where({ id: productId }).update({ deleted: true })
 }

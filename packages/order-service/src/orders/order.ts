@@ -264,9 +264,13 @@ const reservationSettled = async (app: ServiceApplication, trx: Knex.Transaction
   await captureWhenReady(app, trx, payment, orders, cause)
 }
 
+/** A checkout's orders, locked by id: lockCheckout's first half, for a step on one of them that locks the payment after. */
+export const lockCheckoutOrders = (trx: Knex.Transaction, checkoutId: string): Promise<OrderRow[]> =>
+  trx('orders').where({ checkoutId }).orderBy('id').forNoKeyUpdate()
+
 /** A checkout's orders (by id) and then its payment, locked in that order: the order every path locks them in. */
 export const lockCheckout = async (trx: Knex.Transaction, checkoutId: string) => {
-  const orders: OrderRow[] = await trx('orders').where({ checkoutId }).orderBy('id').forNoKeyUpdate()
+  const orders = await lockCheckoutOrders(trx, checkoutId)
   const payment: PaymentRow | undefined = await trx('payments').where({ checkoutId }).forNoKeyUpdate().first()
   return { orders, payment }
 }
