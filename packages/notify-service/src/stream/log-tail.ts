@@ -70,10 +70,12 @@ export class LogTail {
     const retry = (error: Error) => {
       if (lost) return
       lost = true
-      logger.warn({ err: error.message }, 'notification listener lost; reconnecting')
       client.removeAllListeners()
       client.end().catch(() => undefined)
-      if (!this.stopped) this.reconnect = setTimeout(() => void this.listen(), RECONNECT_DELAY_MS)
+      // The end of a stop is no loss.
+      if (this.stopped) return
+      logger.warn({ err: error.message }, 'notification listener lost; reconnecting')
+      this.reconnect = setTimeout(() => void this.listen(), RECONNECT_DELAY_MS)
     }
     client.on('error', retry)
     client.on('end', () => retry(new Error('connection ended')))
