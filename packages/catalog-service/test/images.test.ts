@@ -142,6 +142,36 @@ describe.each(drivers)('product images on $name', ({ start }) => {
     expect(await images.find(productId)).toEqual([])
   })
 
+  it('gives an upload URL for exactly the type and length asked for, for 15 minutes', async () => {
+    const { owner, productId } = await newProduct(catalog)
+    const png = await smallPng(14)
+    const asked = Date.now()
+    const ticket = await askUpload(catalog, owner, productId, png)
+    const lifetime = new Date(ticket.expiresAt).getTime() - asked
+    expect(lifetime).toBeGreaterThanOrEqual(15 * 60_000 - 1_000)
+    expect(lifetime).toBeLessThanOrEqual(15 * 60_000 + 5_000)
+    const url = new URL(ticket.uploadUrl, catalog.url)
+    const put = (headers: Record<string, string>, body: Buffer, to = url) => fetch(to, { method: 'PUT', headers, body }).then(({ status }) => status)
+    if (store.settings.s3) {
+      // The bucket refuses what its signature does not cover (s3rver, the one here, checks only the expiry).
+      expect(url.searchParams.get('X-Amz-SignedHeaders')!.split(';')).toEqual(expect.arrayContaining(['content-type', 'content-length']))
+      expect(Number(url.searchParams.get('X-Amz-Expires'))).toBeGreaterThanOrEqual(15 * 60 - 1)
+      expect(Number(url.searchParams.get('X-Amz-Expires'))).toBeLessThanOrEqual(15 * 60)
+      // Nor a checksum of the body the URL was signed without (zero bytes): stores that check it would refuse every upload.
+      expect([...url.searchParams.keys()].filter((name) => /checksum/i.test(name))).toEqual([])
+    } else {
+      expect(await put({ 'Content-Type': 'image/jpeg' }, png)).toBe(403)
+      expect(await put(ticket.headers, Buffer.concat([png, png]))).toBe(403)
+    }
+    // The same upload, signed to expire in a second, is refused once it has.
+    const shortLived = await catalog.app
+      .get('mediaStorage')
+      .presignUpload(`uploads/${ticket.imageId}`, 'image/png', png.length, new Date(Date.now() + 1_000))
+    await new Promise((resolve) => setTimeout(resolve, 2_100))
+    expect(await put(shortLived.headers, png, new URL(shortLived.url, catalog.url))).toBe(403)
+    expect(await put(ticket.headers, png)).toBe(200)
+  })
+
   it('rejects a text file with a PNG header, says why, and deletes its bytes', async () => {
     const { owner, productId } = await newProduct(catalog)
     const fake = Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), Buffer.from('just some text, not an image at all')])
@@ -287,15 +317,9 @@ describe('product images: who may, and the limits', () => {
     expect(await catalog.db('product_images').where({ productId }).count({ n: '*' })).toEqual([{ n: 0 }])
   })
 
-  it('refuses an upload of another type or length than signed, and an 11th image', async () => {
+  it('refuses an 11th image', async () => {
     const { owner, productId } = await newProduct(catalog)
-    const png = await smallPng()
-    const { body: ticket } = await ask(owner, productId, { contentType: 'image/png', size: png.length })
-    const url = new URL(ticket.uploadUrl, catalog.url)
-    expect((await fetch(url, { method: 'PUT', headers: { 'Content-Type': 'image/jpeg' }, body: png })).status).toBe(403)
-    expect((await fetch(url, { method: 'PUT', headers: ticket.headers, body: Buffer.concat([png, png]) })).status).toBe(403)
-    expect((await fetch(url, { method: 'PUT', headers: ticket.headers, body: png })).status).toBe(200)
-    for (let i = 1; i < 10; i++) expect((await ask(owner, productId)).status).toBe(201)
+    for (let i = 0; i < 10; i++) expect((await ask(owner, productId)).status).toBe(201)
     const eleventh = await ask(owner, productId)
     expect(eleventh.status).toBe(400)
     expect(eleventh.body.message).toMatch(/at most 10 images/)
