@@ -26,8 +26,6 @@ export interface FuzzRequest {
 
 const HUGE = 'x'.repeat(1_100_000)
 
-/** Whose ids a route parameter takes: the records of this path. */
-
 /** Text a careless client or an attacker sends: wrong types spelled as text, edge numbers, NUL bytes, control characters, injections. */
 const awkwardText = fc.oneof(
   fc.constantFrom(
@@ -175,6 +173,7 @@ const COMMON_FIELDS = [
 
 export const requestArbitrary = (target: Target): fc.Arbitrary<FuzzRequest> => {
   const knownIds = Object.values(target.ids).flat()
+  /** An id of `path`'s records, as `path/:id` and a parameter after `path` take (`products` in `products/:productId/images`). */
   const idOf = (path: string) =>
     fc.oneof(
       { weight: 4, arbitrary: target.ids[path]?.length ? fc.constantFrom(...target.ids[path]) : fc.uuid() },

@@ -21,6 +21,10 @@ export class S3Storage implements MediaStorage {
       region: settings.region,
       endpoint: settings.endpoint || undefined,
       forcePathStyle: settings.forcePathStyle,
+      // The SDK's default (WHEN_SUPPORTED) signs the CRC32 of the PutObject's body into a presigned
+      // URL, and at signing time there is none: the URL carries the checksum of zero bytes, and stores
+      // that check it (R2, Garage, SeaweedFS) refuse every upload to it. Only operations that require one get one.
+      requestChecksumCalculation: 'WHEN_REQUIRED',
       credentials: settings.accessKeyId ? { accessKeyId: settings.accessKeyId, secretAccessKey: settings.secretAccessKey } : undefined
     })
   }
