@@ -150,6 +150,26 @@ describe('docker-compose.yml', () => {
     expect(catalog.depends_on?.redis?.condition).toBe('service_healthy')
   })
 
+  it("keeps the catalog's product images in MinIO: the bucket its job makes once MinIO is healthy, reached on host minio with MinIO's own credentials", () => {
+    const minio = service('minio')
+    expect(minio.image).toMatch(/^minio\/minio:RELEASE\./)
+    expect(healthcheckCommand(minio)).toMatch(/\bmc ready local\b/)
+    expect((minio.ports as string[]).every((port) => port.startsWith('127.0.0.1:'))).toBe(true)
+    const root = asMap(minio.environment)
+    const catalog = asMap(service('catalog-service').environment)
+    const bucketJob = service('minio-bucket')
+    expect(bucketJob.depends_on?.minio?.condition).toBe('service_healthy')
+    expect((bucketJob.entrypoint as string[]).join(' ')).toContain(`mc mb --ignore-existing local/${catalog.MEDIA_S3_BUCKET}`)
+    expect(asMap(bucketJob.environment).MINIO_ROOT_PASSWORD).toBe(root.MINIO_ROOT_PASSWORD)
+    expect(new URL(catalog.MEDIA_S3_ENDPOINT).host).toBe('minio:9000')
+    expect(catalog).toMatchObject({
+      MEDIA_S3_FORCE_PATH_STYLE: 'true',
+      MEDIA_S3_ACCESS_KEY_ID: root.MINIO_ROOT_USER,
+      MEDIA_S3_SECRET_ACCESS_KEY: root.MINIO_ROOT_PASSWORD
+    })
+    expect(service('catalog-service').depends_on?.['minio-bucket']?.condition).toBe('service_completed_successfully')
+  })
+
   it('runs Jaeger (all-in-one, a pinned tag, OTLP on) and every service sends it its traces over OTLP/HTTP', () => {
     const jaeger = service('jaeger')
     expect(jaeger.image).toMatch(/^jaegertracing\/all-in-one:\d+\.\d+\.\d+$/)

@@ -174,12 +174,14 @@ describe('deploy/k8s', () => {
     }
   })
 
-  it('has the alert rules of deploy/observability in its PrometheusRule, and scrapes every ops port as job "marketmesh"', () => {
+  it('has the alert rules of deploy/observability in its PrometheusRule, and scrapes every ops port as job "marketmesh", the series\' labels kept', () => {
     const monitoring = join(K8S, 'monitoring')
     const [rule] = readDocuments(join(monitoring, 'prometheus-rule.yaml'))
     const alerts = parse(readFileSync(join(ROOT, 'deploy', 'observability', 'prometheus', 'alerts.yml'), 'utf8')) as Entry
     expect(rule.spec.groups).toEqual(alerts.groups)
     const [monitor] = readDocuments(join(monitoring, 'service-monitor.yaml'))
+    // The series' `service` label (the rules group by it), not the operator's target label of the same name (the metrics Service's name).
+    expect(monitor.spec.endpoints).toEqual([expect.objectContaining({ port: 'ops', path: METRICS_PATH, honorLabels: true })])
     const metricsServices = readDocuments(join(monitoring, 'metrics-services.yaml'))
     for (const name of SERVICES) {
       const service = metricsServices.find((candidate) => candidate.metadata.name === `${name}-metrics`)

@@ -13,9 +13,10 @@ const SHIPPING_ADDRESS = { name: 'Bea Buyer', line1: 'Main Street 1', city: 'Utr
  * Distributed tracing across the four services as processes, exporting OTLP/HTTP to a receiver of
  * the test's own: one checkout is one trace, from its HTTP request through the outbox, the broker,
  * each consumer, each side effect, the webhook and the SSE delivery, each span the child of the
- * one that caused it.
+ * one that caused it. Its delivery is another, with the escrow's release and the payout; a sign-up
+ * another, from user-service (which has no part in a checkout).
  */
-describe('a checkout, traced across the four services', () => {
+describe('traces across the four services: a checkout, its delivery and payout, a sign-up', () => {
   let otlp: OtlpReceiver
   let webhooks: WebhookReceiver
   let mesh: Mesh
@@ -23,6 +24,8 @@ describe('a checkout, traced across the four services', () => {
   let buyer: MarketmeshClient
   let printer: MarketmeshClient
   let productId: string
+  /** The order the checkout test paid, which the payout test delivers. */
+  let paidOrderId: string | undefined
   const run = randomUUID().slice(0, 8)
   const emailOf = (name: string) => `${name}-${run}@example.com`
   const client = (options: { token?: string } = {}) => createMarketmeshClient({ urls: mesh.urls, ...options })
@@ -46,6 +49,8 @@ describe('a checkout, traced across the four services', () => {
     seller = await signedIn('olga')
     buyer = await signedIn('bea')
     const device = await seller.devices.create({ name: 'Packing desk' })
+    // Where the shop is paid out: the test provider's account is enabled at once.
+    await seller.payoutAccounts.create({ provider: 'test', returnUrl: 'https://shop.example/payouts' })
     productId = (await seller.products.create({ title: 'Oak side table', price: 12_500, currency: 'EUR', stock: 5 })).id
     const endpoint = await fetch(`${mesh.urls.notify}/webhook-endpoints`, {
       method: 'POST',
@@ -74,6 +79,7 @@ describe('a checkout, traced across the four services', () => {
   }
   const expectChild = (child: ReceivedSpan, parent: ReceivedSpan) =>
     expect(child.parentSpanId, `${child.name} [${child.service}] under ${parent.name} [${parent.service}]`).toBe(parent.spanId)
+  const isQuery = (span: ReceivedSpan) => (span.attributes['db.system.name'] ?? span.attributes['db.system']) === 'postgresql'
 
   it('is one trace: request, outbox publish, each consumer, each side effect, the webhook and the SSE delivery', async () => {
     let opened = false
@@ -94,6 +100,7 @@ describe('a checkout, traced across the four services', () => {
       what: 'the order paid',
       timeoutMs: 30_000
     })
+    paidOrderId = order.id
     const request = await waitFor(() => otlp.spans.find((span) => span.name === 'POST /checkouts'), { what: 'the checkout request span' })
     // Every span asserted below. Each service exports in batches of its own, so one service's last
     // span says nothing about another's: wait for each of them.
@@ -124,7 +131,6 @@ describe('a checkout, traced across the four services', () => {
       },
       { what: 'the whole trace exported', timeoutMs: 30_000 }
     )
-    const isQuery = (span: ReceivedSpan) => (span.attributes['db.system.name'] ?? span.attributes['db.system']) === 'postgresql'
     const chain = trace.filter((span) => !isQuery(span))
     console.log(
       `one checkout's trace (${trace.length} spans, ${trace.length - chain.length} of them PostgreSQL queries, not shown):\n${traceTree(chain)}`
@@ -207,6 +213,70 @@ describe('a checkout, traced across the four services', () => {
       .filter((line) => line.includes('"msg":"request"') && line.includes('"url":"/checkouts"'))
     expect(logLines.map((line) => JSON.parse(line))).toContainEqual(expect.objectContaining({ trace_id: request.traceId, span_id: request.spanId }))
   }, 120_000)
+
+  it('traces the payout in the delivery’s trace: the request, the escrow released, the transfer to the seller', async () => {
+    expect(paidOrderId, 'the checkout test’s order').toBeDefined()
+    await seller.orders.patch(paidOrderId!, { status: 'shipped', trackingNumber: `TRACK-${run}` })
+    await buyer.orders.patch(paidOrderId!, { status: 'delivered' })
+    await waitFor(async () => (await seller.payouts.find({ query: { orderId: paidOrderId!, status: 'paid' } })).data[0], {
+      what: 'the payout paid',
+      timeoutMs: 30_000
+    })
+    const transfer = await waitFor(() => otlp.spans.find((span) => span.name === 'effect payout-transfer'), { what: 'the transfer span' })
+    const trace = await waitFor(
+      () => {
+        const spans = otlp.trace(transfer.traceId)
+        const names = new Set(spans.map((span) => `${span.name} [${span.service}]`))
+        const expected = [
+          'PATCH /orders/:id [order-service]',
+          'process order.delivered [catalog-service]',
+          'effect order-release-escrow [order-service]',
+          'process payout.paid [notify-service]'
+        ]
+        return expected.every((name) => names.has(name)) && spans
+      },
+      { what: 'the delivery’s trace exported', timeoutMs: 30_000 }
+    )
+    const delivered = only(trace, 'PATCH /orders/:id', 'order-service')
+    expect(delivered).toMatchObject({ parentSpanId: '', kind: 2 })
+    const release = only(trace, 'effect order-release-escrow', 'order-service')
+    expectChild(release, delivered)
+    expect(release.attributes).toMatchObject({ 'marketmesh.side_effect': 'order-release-escrow', 'marketmesh.order_id': paidOrderId })
+    expectChild(transfer, release)
+    expect(transfer).toMatchObject({ service: 'order-service' })
+    expect(transfer.attributes['marketmesh.side_effect']).toBe('payout-transfer')
+    // The seller is told by notify-service, in the same trace.
+    const publishPaidOut = only(trace, 'publish payout.paid', 'order-service')
+    expectChild(publishPaidOut, transfer)
+    expectChild(only(trace, 'process payout.paid', 'notify-service'), publishPaidOut)
+    const publishDelivered = only(trace, 'publish order.delivered', 'order-service')
+    expectChild(publishDelivered, delivered)
+    expectChild(only(trace, 'process order.delivered', 'catalog-service'), publishDelivered)
+    console.log(`the delivery's trace, with the payout (PostgreSQL queries not shown):\n${traceTree(trace.filter((span) => !isQuery(span)))}`)
+  }, 120_000)
+
+  it('traces user-service too: a sign-up is one trace, from its request to the three services that consume user.registered', async () => {
+    // The checkout has no part in user-service; the sign-ups of beforeAll do, each a trace of its own.
+    const signUp = await waitFor(() => otlp.spans.find((span) => span.name === 'POST /users' && span.service === 'user-service'), {
+      what: 'a sign-up request span'
+    })
+    const consumers = ['catalog-service', 'order-service', 'notify-service']
+    const trace = await waitFor(
+      () => {
+        const spans = otlp.trace(signUp.traceId)
+        return consumers.every((service) => spans.some((span) => span.name === 'process user.registered' && span.service === service)) && spans
+      },
+      { what: 'the sign-up’s trace exported', timeoutMs: 30_000 }
+    )
+    expect(signUp).toMatchObject({ parentSpanId: '', kind: 2 })
+    const publish = only(trace, 'publish user.registered', 'user-service')
+    expectChild(publish, signUp)
+    for (const service of consumers) {
+      const handled = only(trace, 'process user.registered', service)
+      expectChild(handled, publish)
+      expect(handled.attributes).toMatchObject({ 'marketmesh.consumer': service, 'marketmesh.event_type': 'user.registered' })
+    }
+  })
 
   it('refuses to start with a sampler it does not know, naming the variable', async () => {
     const { env } = meshEnvironment('tracing_sampler', { env: { OTEL_EXPORTER_OTLP_ENDPOINT: otlp.url, OTEL_TRACES_SAMPLER: 'sometimes' } })

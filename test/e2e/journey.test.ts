@@ -533,10 +533,16 @@ const journey = (instances: number) => {
     expect(handled('order.created')).toEqual(expect.arrayContaining(['catalog-service', 'notify-service']))
     expect(handled('stock.reserved')).toEqual(['order-service'])
     expect(handled('order.paid')).toEqual(expect.arrayContaining(['notify-service']))
+    // The events of the four outboxes as one timeline, in the order they were written.
+    const written = life.events.map(({ createdAt }: { createdAt: string }) => Date.parse(createdAt))
+    expect(written).toEqual([...written].sort((a, b) => a - b))
+    // The effects keyed by the checkout (the payment) and by the order's payout (its transfer) too, not only those naming the order.
     expect(life.sideEffects).toEqual(
       expect.arrayContaining([
         expect.objectContaining({ service: 'order-service', kind: 'payment-authorize', status: 'done' }),
-        expect.objectContaining({ service: 'order-service', kind: 'payment-capture', status: 'done' })
+        expect.objectContaining({ service: 'order-service', kind: 'payment-capture', status: 'done' }),
+        expect.objectContaining({ service: 'order-service', kind: 'order-release-escrow', status: 'done' }),
+        expect.objectContaining({ service: 'order-service', kind: 'payout-transfer', key: life.payouts[0].id, status: 'done' })
       ])
     )
     expect(life.payment).toMatchObject({ checkoutId: checkout.id, status: 'captured', captured: checkout.payment.amount })
@@ -550,7 +556,7 @@ const journey = (instances: number) => {
 
     const human = await operatorCommand(mesh, ['order', shop.order.id])
     expect(human.stdout).toMatch(new RegExp(`^order ${shop.order.id}: completed`))
-    for (const section of ['timeline', 'events', 'side effects', 'payment', 'payouts', 'print jobs', 'mails', 'dead letters'])
+    for (const section of ['timeline', 'events', 'side effects', 'payment', 'refunds', 'payouts', 'print jobs', 'mails', 'dead letters'])
       expect(human.stdout).toMatch(new RegExp(`^${section}$`, 'm'))
     expect(await operatorCommand(mesh, ['order', randomUUID()])).toMatchObject({ code: 1, stdout: expect.stringContaining('knows no order') })
   })

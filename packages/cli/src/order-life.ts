@@ -10,7 +10,7 @@ export interface OrderLife {
   order: Record<string, unknown>
   lines: Array<Record<string, unknown>>
   timeline: Array<{ at: string; from: string | null; to: string; by: string; reason: string | null }>
-  /** Every event about the order in any service's outbox, and which consumers handled it (their dedupe rows). */
+  /** Every event about the order in any service's outbox, in the order written, and which consumers handled it (their dedupe rows). */
   events: Array<{
     service: string
     id: string
@@ -56,14 +56,17 @@ const readOnly = async <T>(url: string, read: (client: pg.Client) => Promise<T>)
 const rowsOf = async <T>(client: pg.Client, sql: string, parameters: unknown[]) => (await client.query(sql, parameters)).rows as T[]
 
 // The order's id is a uuid: a text match on the event or payload finds every row that names it.
-const EVENTS = `SELECT event_id AS id, type, created_at AS "createdAt", sent_at AS "sentAt" FROM outbox WHERE envelope::text LIKE '%' || $1 || '%' ORDER BY id`
-// Its checkout's payment is one side effect for all the checkout's orders, keyed by the checkout's id
-// (other effects carry that id in their payload too, e.g. the mails of the checkout's other orders: not matched by it).
+// In the order written (`outbox.id`: `id` alone would be the event's uuid).
+const EVENTS = `SELECT event_id AS id, type, created_at AS "createdAt", sent_at AS "sentAt" FROM outbox WHERE envelope::text LIKE '%' || $1 || '%' ORDER BY outbox.id`
 const HANDLED = `SELECT event_id AS "eventId", consumer, processed_at AS at FROM processed_events WHERE event_id = ANY($1::uuid[])`
+// A side effect names the order in its key or payload, or is keyed by what it acts on ($2), alone or
+// before a colon: the checkout's payment (one for all the checkout's orders; other effects carry the
+// checkout's id in their payload too, e.g. the mails of the checkout's other orders: not matched by
+// it), the order's refunds, its payouts' transfers and reversals, its print jobs' confirmation timers.
 const SIDE_EFFECTS = `
   SELECT id, kind, key, status, attempts, last_error AS "lastError", finished_at AS "finishedAt", payload
     FROM side_effects
-   WHERE key LIKE $1 || '%' OR payload::text LIKE '%' || $1 || '%' OR key = $2 OR key LIKE $2 || ':%'
+   WHERE key LIKE $1 || '%' OR payload::text LIKE '%' || $1 || '%' OR split_part(key, ':', 1) = ANY($2::text[])
    ORDER BY created_at`
 
 /**
@@ -99,6 +102,15 @@ export const readOrderLife = async (
   })
   if (!order) return undefined
 
+  const printJobs = await readOnly(databaseUrl(byName['notify-service']), (client) =>
+    rowsOf<Record<string, unknown>>(
+      client,
+      'SELECT id, copy, status, "deviceId", transport, error, "createdAt", "claimedAt", "finishedAt" FROM print_jobs WHERE "orderId" = $1 ORDER BY "createdAt"',
+      [orderId]
+    )
+  )
+  const effectSubjects = [order.order.checkoutId, ...[...order.refunds, ...order.payouts, ...printJobs].map(({ id }) => id)]
+
   const perService = await Promise.all(
     SERVICES.map((service) =>
       readOnly(databaseUrl(service), async (client) => ({
@@ -106,7 +118,7 @@ export const readOrderLife = async (
         events: await rowsOf<{ id: string; type: string; createdAt: string; sentAt: string | null }>(client, EVENTS, [orderId]),
         sideEffects: await rowsOf<OrderLife['sideEffects'][number] & { id: string; payload: { template?: string } }>(client, SIDE_EFFECTS, [
           orderId,
-          order.order.checkoutId
+          effectSubjects
         ])
       }))
     )
@@ -120,13 +132,6 @@ export const readOrderLife = async (
       )
     )
   ).flat()
-  const notify = await readOnly(databaseUrl(byName['notify-service']), (client) =>
-    rowsOf<Record<string, unknown>>(
-      client,
-      'SELECT id, copy, status, "deviceId", transport, error, "createdAt", "claimedAt", "finishedAt" FROM print_jobs WHERE "orderId" = $1 ORDER BY "createdAt"',
-      [orderId]
-    )
-  )
 
   const deadLetters: OrderLife['deadLetters'] = []
   for (const service of SERVICES) {
@@ -145,17 +150,20 @@ export const readOrderLife = async (
   const notifyEffects = perService.find(({ service }) => service === 'notify-service')!.sideEffects
   return {
     ...order,
-    events: perService.flatMap(({ service, events }) =>
-      events.map((event) => ({
-        service,
-        ...event,
-        handledBy: handled.filter(({ eventId }) => eventId === event.id).map(({ consumer, at }) => ({ consumer, at }))
-      }))
-    ),
+    events: perService
+      .flatMap(({ service, events }) =>
+        events.map((event) => ({
+          service,
+          ...event,
+          handledBy: handled.filter(({ eventId }) => eventId === event.id).map(({ consumer, at }) => ({ consumer, at }))
+        }))
+      )
+      // One timeline across the services' outboxes (each in its own order already: ties keep it).
+      .sort((a, b) => new Date(a.createdAt).getTime() - new Date(b.createdAt).getTime()),
     sideEffects: perService.flatMap(({ service, sideEffects }) =>
       sideEffects.map(({ kind, key, status, attempts, lastError, finishedAt }) => ({ service, kind, key, status, attempts, lastError, finishedAt }))
     ),
-    printJobs: notify,
+    printJobs,
     mails: notifyEffects
       .filter(({ kind }) => kind === 'mail')
       .map(({ id, payload, status, finishedAt }) => ({
