@@ -260,6 +260,8 @@ describe('print jobs', () => {
     expect(printed.status).toBe(200)
     expect(printed.body).toMatchObject({ status: 'printed', error: null })
     expect(printed.body.finishedAt).toEqual(expect.any(String))
+    // The claim's confirmation timer is moot once printed: gone, not left to fire.
+    expect(await notify.db('side_effects').where({ kind: 'print-confirm-timeout', key: job.id }).pluck('id')).toEqual([])
     const failedAfter = await notify.call('PATCH', `/print-jobs/${job.id}`, { ...asDevice(winner), body: { status: 'failed', error: 'paper out' } })
     expect(failedAfter.status).toBe(409)
     expect(failedAfter.body.message).toBe(`Print job ${job.id} is printed: it cannot become failed`)
@@ -298,6 +300,7 @@ describe('print jobs', () => {
     const failed = await patch({ status: 'failed', error: 'Cover open' })
     expect(failed.status).toBe(200)
     expect(failed.body).toMatchObject({ status: 'failed', error: 'Cover open' })
+    expect(await notify.db('side_effects').where({ kind: 'print-confirm-timeout', key: job.id }).pluck('id')).toEqual([])
     const { body } = await notify.call('GET', '/print-jobs?status=failed', { as: shop })
     expect(body.data.map(({ id }: { id: string }) => id)).toEqual([job.id])
   })

@@ -281,6 +281,8 @@ export const takeDeviceStep = async (
     const why = job.status === 'queued' ? ': claim it first (status printing)' : `${holder}: it cannot become ${change.status}`
     throw new Conflict(`Print job ${id} is ${job.status}${why}`)
   }
+  // Printed or failed, the claim's timer is moot: dropped, not left to fire and find nothing to do.
+  await app.get('events').effects.unschedule(trx, [CONFIRM_TIMEOUT], job.id)
   return update(trx, job, { status: step.to, error: step === printJobSteps.fail ? (change.error ?? null) : null, finishedAt: trx.fn.now() })
 }
 
