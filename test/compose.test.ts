@@ -150,7 +150,7 @@ describe('docker-compose.yml', () => {
     expect(catalog.depends_on?.redis?.condition).toBe('service_healthy')
   })
 
-  it("keeps the catalog's product images in MinIO: the bucket its job makes once MinIO is healthy, reached on host minio with MinIO's own credentials", () => {
+  it("keeps the catalog's product images in MinIO: the bucket its job makes once MinIO is healthy, reached on host minio with MinIO's own credentials, and by uploads on its port published on loopback", () => {
     const minio = service('minio')
     expect(minio.image).toMatch(/^minio\/minio:RELEASE\./)
     expect(healthcheckCommand(minio)).toMatch(/\bmc ready local\b/)
@@ -162,6 +162,10 @@ describe('docker-compose.yml', () => {
     expect((bucketJob.entrypoint as string[]).join(' ')).toContain(`mc mb --ignore-existing local/${catalog.MEDIA_S3_BUCKET}`)
     expect(asMap(bucketJob.environment).MINIO_ROOT_PASSWORD).toBe(root.MINIO_ROOT_PASSWORD)
     expect(new URL(catalog.MEDIA_S3_ENDPOINT).host).toBe('minio:9000')
+    // A browser on the host cannot resolve minio: its upload URLs name the port MinIO publishes there.
+    const publicEndpoint = new URL(catalog.MEDIA_S3_PUBLIC_ENDPOINT)
+    expect(['127.0.0.1', 'localhost']).toContain(publicEndpoint.hostname)
+    expect(publishedPorts(minio.ports)).toContainEqual({ published: Number(publicEndpoint.port), target: 9000 })
     expect(catalog).toMatchObject({
       MEDIA_S3_FORCE_PATH_STYLE: 'true',
       MEDIA_S3_ACCESS_KEY_ID: root.MINIO_ROOT_USER,

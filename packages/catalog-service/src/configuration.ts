@@ -19,8 +19,13 @@ export const settingsSchema = serviceSettingsSchema({
     s3: Type.Object({
       bucket: Type.String(),
       region: Type.String({ minLength: 1 }),
-      /** For a store other than AWS (MinIO, s3rver, R2): its URL. */
+      /** For a store other than AWS (MinIO, s3rver, R2): its URL, as this service reaches it. */
       endpoint: Type.String({ pattern: '^(https?://.+)?$' }),
+      /**
+       * The store's URL as the sellers' browsers and apps reach it, which upload URLs are signed
+       * for (the signature covers the host); empty: `endpoint`.
+       */
+      publicEndpoint: Type.String({ pattern: '^(https?://.+)?$' }),
       accessKeyId: Type.String(),
       secretAccessKey: Type.String(),
       forcePathStyle: Type.Boolean()
@@ -61,6 +66,7 @@ export const environment: typeof baseEnvironment = {
   MEDIA_S3_BUCKET: 'media.s3.bucket',
   MEDIA_S3_REGION: 'media.s3.region',
   MEDIA_S3_ENDPOINT: 'media.s3.endpoint',
+  MEDIA_S3_PUBLIC_ENDPOINT: 'media.s3.publicEndpoint',
   MEDIA_S3_ACCESS_KEY_ID: 'media.s3.accessKeyId',
   MEDIA_S3_SECRET_ACCESS_KEY: 'media.s3.secretAccessKey',
   MEDIA_S3_FORCE_PATH_STYLE: 'media.s3.forcePathStyle',

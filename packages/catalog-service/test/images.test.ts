@@ -5,11 +5,11 @@ import exifReader from 'exif-reader'
 import sharp from 'sharp'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { listen, type ServiceApplication } from '@marketmesh/shared'
-import { waitFor } from '@marketmesh/test-support'
+import { createTcpProxy, waitFor } from '@marketmesh/test-support'
 import * as imageCleanup from '../migrations/0011_image_cleanup'
 import { createApp } from '../src/app'
 import { admin, buyer, productData, seller, startCatalog, type Catalog } from './helpers'
-import { bombPng, photoWithGps, settled, smallPng, startClamd, startS3, upload } from './images-support'
+import { bombPng, photoWithGps, settled, signedForItsHost, smallPng, startClamd, startS3, upload } from './images-support'
 
 const newProduct = async (catalog: Catalog, owner = seller()) => {
   const { body } = await catalog.call('POST', '/products', { as: owner, body: productData() })
@@ -276,6 +276,48 @@ describe.each(drivers)('product images on $name', ({ start }) => {
       await second.teardown()
       server.close()
     }
+  })
+})
+
+describe('product images on S3 that sellers reach at another endpoint than the service does (docker compose: the host’s port, not minio)', () => {
+  let catalog: Catalog
+  let s3: Awaited<ReturnType<typeof startS3>>
+  let proxy: Awaited<ReturnType<typeof createTcpProxy>>
+  let publicEndpoint: string
+  beforeAll(async () => {
+    s3 = await startS3()
+    // The same s3rver on another port, as the sellers reach it: cut, it shows that the service needs it for nothing.
+    proxy = await createTcpProxy({ host: '127.0.0.1', port: Number(new URL(s3.settings.endpoint).port) })
+    publicEndpoint = `http://127.0.0.1:${proxy.port}`
+    catalog = await startCatalog('images_public', { media: { s3: { ...s3.settings, publicEndpoint } } })
+  })
+  afterAll(async () => {
+    await catalog?.close()
+    await proxy?.close()
+    await s3?.close()
+  })
+
+  it('signs the upload URL for the public endpoint and takes the PUT there, and reads, writes and deletes at its own', async () => {
+    const { owner, productId } = await newProduct(catalog)
+    const png = await smallPng(21)
+    const ticket = await askUpload(catalog, owner, productId, png)
+    const url = new URL(ticket.uploadUrl)
+    expect(url.origin).toBe(publicEndpoint)
+    // The signature covers the host: right for the public one, and so wrong for the service's own.
+    const sent = { ...ticket.headers, 'Content-Length': String(png.length) }
+    expect(signedForItsHost(url, sent, s3.settings.secretAccessKey)).toBe(true)
+    const atInternal = new URL(url)
+    atInternal.host = new URL(s3.settings.endpoint).host
+    expect(signedForItsHost(atInternal, sent, s3.settings.secretAccessKey)).toBe(false)
+    expect((await fetch(url, { method: 'PUT', headers: ticket.headers, body: png })).status).toBe(200)
+
+    await proxy.cut()
+    const completed = await catalog.call('POST', `/products/${productId}/images/${ticket.imageId}/complete`, { as: owner, body: {} })
+    expect(completed.status).toBe(201)
+    const image = await settled(catalog, owner, productId, ticket.imageId)
+    expect(image).toMatchObject({ status: 'ready', width: 300, height: 200 })
+    for (const { url: fileUrl, response } of await filesOf(catalog, image)) expect(response.status, fileUrl).toBe(200)
+    await uploadGone(catalog, ticket.imageId)
   })
 })
 
