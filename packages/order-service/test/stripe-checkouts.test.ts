@@ -16,6 +16,7 @@ beforeAll(async () => {
   orders = await startOrders('stripe_checkouts', {
     stripe: { secretKey: 'sk_test_marketmesh', webhookSecret: stripe.webhookSecret, apiUrl: stripe.url },
     checkoutPaymentWait: '1s',
+    paymentLookupLag: '2s',
     escrowReleaseAfter: '0',
     commissionPercent: 10,
     sideEffects: { retryDelaysMs: [300, 600], pollIntervalMs: 100 }
@@ -56,6 +57,7 @@ const reserveAll = async (placed: Placed, products: Product[]) => {
   }
 }
 
+const paymentOf = (checkoutId: string) => orders.db('payments').where({ checkoutId }).first()
 const ordersOf = (checkoutId: string) => orders.db('orders').where({ checkoutId }).orderBy('id').select('id', 'status', 'reason')
 const allOrders = (checkoutId: string, status: string) =>
   waitFor(async () => (await ordersOf(checkoutId)).every((order) => order.status === status), { what: `the orders ${status}` })
@@ -154,6 +156,74 @@ describe('a checkout paid through Stripe', () => {
       })
     }
     expect(stripe.transfers.size).toBe(2)
+    expect(stripe.violations).toEqual([])
+  })
+})
+
+describe('a hold Stripe makes for a payment order-service has failed is released', () => {
+  it('when the buyer confirms again after a failed attempt: the hold voided, the orders stay cancelled, nothing captured', async () => {
+    const products = await knownProducts(orders, [productCreated(seller(), { price: 3_000 })])
+    const placed = await checkout(buyer(), products, pm.authenticationRequired)
+    const intent = intentOf(placed.id)
+    await reserveAll(placed, products)
+    await waitFor(async () => (await orders.db('orders').where({ checkoutId: placed.id }).whereNotNull('paymentStartedAt')).length === 1, {
+      what: 'the order reserved'
+    })
+    stripe.confirmByBuyer(intent.id, pm.declined)
+    await allOrders(placed.id, 'cancelled')
+    expect(await paymentOf(placed.id)).toMatchObject({ status: 'failed', failureReason: 'generic_decline' })
+
+    // The app lets the buyer try another card on the same payment, and Stripe holds the money.
+    stripe.confirmByBuyer(intent.id, pm.pays)
+    await waitFor(() => intent.status === 'canceled', { what: 'the stray hold voided' })
+    await waitFor(async () => (await paymentOf(placed.id)).status === 'voided', { what: 'the payment released' })
+    expect(await ordersOf(placed.id)).toEqual([expect.objectContaining({ status: 'cancelled', reason: 'payment_failed' })])
+    expect(intent.amount_received).toBe(0)
+    expect(requestsTo('POST', `/v1/payment_intents/${intent.id}/capture`)).toEqual([])
+    expect(requestsTo('POST', `/v1/payment_intents/${intent.id}/cancel`).map(({ idempotencyKey }) => idempotencyKey)).toEqual([`${placed.id}:void`])
+    expect(stripe.violations).toEqual([])
+  })
+
+  it('when every answer to the authorization was lost and Stripe’s search found it only later: the checkout declined at once, its hold voided after the lag', async () => {
+    const products = await knownProducts(orders, [productCreated(seller(), { price: 4_000 })])
+    stripe.faults.authorizationsLost = 1
+    // Stripe's search lags behind: the lookup after the lost answers finds nothing.
+    stripe.faults.searchLagMs = 3_600_000
+    let placed: Placed
+    try {
+      placed = await checkout(buyer(), products, pm.pays)
+      expect(placed.payment.status).toBe('authorizing')
+      await reserveAll(placed, products)
+      await allOrders(placed.id, 'cancelled')
+      expect(await paymentOf(placed.id)).toMatchObject({ status: 'failed', failureReason: 'not_authorized', paymentId: null })
+    } finally {
+      stripe.faults.searchLagMs = 0
+    }
+    // Stripe made the intent and holds the money; its webhook is held back too.
+    const intent = intentOf(placed.id)
+    expect(stripe.answerlessAuthorizations.has(intent.id)).toBe(true)
+    expect(requestsTo('GET', '/v1/payment_intents/search').length).toBeGreaterThanOrEqual(1)
+
+    // PAYMENT_LOOKUP_LAG later the lookup finds it: voided with the checkout's void key.
+    await waitFor(() => intent.status === 'canceled', { what: 'the hold voided after the lag' })
+    await waitFor(async () => (await paymentOf(placed.id)).status === 'voided', { what: 'the payment released' })
+    expect(await paymentOf(placed.id)).toMatchObject({ paymentId: intent.id, captured: 0 })
+    expect(intent.amount_received).toBe(0)
+    const cancels = () => requestsTo('POST', `/v1/payment_intents/${intent.id}/cancel`)
+    expect(cancels().map(({ idempotencyKey, replayed }) => ({ idempotencyKey, replayed }))).toEqual([
+      { idempotencyKey: `${placed.id}:void`, replayed: false }
+    ])
+
+    // The authorization's webhook arrives late, after all that: it changes nothing.
+    expect(stripe.releaseWithheldWebhooks()).toBe(1)
+    await waitFor(() => stripe.webhookBacklog() === 0, { what: 'the late webhook taken' })
+    await new Promise((resolve) => setTimeout(resolve, 500))
+    expect(cancels()).toHaveLength(1)
+    expect(await paymentOf(placed.id)).toMatchObject({ status: 'voided' })
+    expect(await ordersOf(placed.id)).toEqual([expect.objectContaining({ status: 'cancelled', reason: 'payment_failed' })])
+    expect(await orders.db('side_effects').where({ kind: 'payment-release' }).where('key', 'like', `${placed.id}:%`).pluck('status')).toEqual([
+      'done'
+    ])
     expect(stripe.violations).toEqual([])
   })
 })
