@@ -4,7 +4,7 @@ import type { EventData } from '@marketmesh/events'
 import type { Principal } from '@marketmesh/shared'
 import { waitFor } from '@marketmesh/test-support'
 import { startStripeServer, STRIPE_TEST_PAYMENT_METHODS as pm, type StripeServer } from '@marketmesh/test-support/stripe'
-import { buyer, checkoutBody, knownProducts, productCreated, seller, startOrders, type Orders } from './helpers'
+import { admin, buyer, checkoutBody, knownProducts, productCreated, seller, startOrders, type Orders } from './helpers'
 
 // order-service paying through Stripe, whose API is the local Stripe-compatible server (each
 // request, answer and event checked against Stripe's OpenAPI description); Stripe posts its events
@@ -224,6 +224,46 @@ describe('a hold Stripe makes for a payment order-service has failed is released
     expect(await orders.db('side_effects').where({ kind: 'payment-release' }).where('key', 'like', `${placed.id}:%`).pluck('status')).toEqual([
       'done'
     ])
+    expect(stripe.violations).toEqual([])
+  })
+})
+
+describe('a refund whose every answer Stripe lost', () => {
+  it('stays pending past its retries and is asked again with its key: paid back once, never failed', async () => {
+    const products = await knownProducts(orders, [productCreated(seller(), { price: 6_000 })])
+    const placed = await checkout(buyer(), products, pm.pays)
+    await reserveAll(placed, products)
+    await allOrders(placed.id, 'paid')
+    const [{ id: orderId }] = placed.orders
+    // The refund's first three attempts, each asked three times by Stripe's client.
+    stripe.faults.lostAnswers = 9
+    const asked = await orders.call('POST', '/refunds', {
+      as: admin(),
+      body: { orderId, amount: 1_500, reason: 'scratched' },
+      headers: { 'Idempotency-Key': randomUUID() }
+    })
+    expect(asked.status).toBe(201)
+    const refundId: string = asked.body.id
+    await waitFor(async () => (await orders.db('refunds').where({ id: refundId }).first('status')).status !== 'pending', {
+      what: 'the refund paid back',
+      timeoutMs: 30_000
+    })
+    expect(await orders.db('refunds').where({ id: refundId }).first('status')).toEqual({ status: 'succeeded' })
+    expect(stripe.faults.lostAnswers).toBe(0)
+    // The first round gave up on an unavailable Stripe, the next one was answered.
+    const rounds = await orders
+      .db('side_effects')
+      .where({ kind: 'refund' })
+      .where('key', 'like', `${refundId}%`)
+      .orderBy('created_at')
+      .pluck('status')
+    expect(rounds[0]).toBe('failed')
+    expect(rounds.at(-1)).toBe('done')
+    const intent = intentOf(placed.id)
+    expect([...stripe.refunds.values()].filter((refund) => refund.payment_intent === intent.id).map((refund) => refund.amount)).toEqual([1_500])
+    const made = requestsTo('POST', '/v1/refunds')
+    expect(new Set(made.map(({ idempotencyKey }) => idempotencyKey))).toEqual(new Set([`${orderId}:refund:${refundId}`]))
+    expect(made.filter(({ replayed }) => !replayed)).toHaveLength(1)
     expect(stripe.violations).toEqual([])
   })
 })
