@@ -182,7 +182,8 @@ export const startStripeServer = async ({ webhookSecret = `whsec_${randomBytes(1
   const accounts = new Map<string, StripeObject>()
   const idempotent = new Map<string, { fingerprint: string; answer: Answer }>()
   /**
-   * What tests make go wrong: `lostAnswers` (the next N requests are done and their answers lost),
+   * What tests make go wrong: `lostAnswers` (the next N requests are done and their answers lost;
+   * only those to paths starting with `lostAnswersTo` when it is set),
    * `unavailable` (the next N are answered 503), `capturesLost` (the next N payment intents captured
    * are captured and every answer to their capture, repeats with its key included, is lost; their
    * `payment_intent.succeeded` is withheld until `releaseWithheldWebhooks`), `authorizationsLost`
@@ -192,7 +193,15 @@ export const startStripeServer = async ({ webhookSecret = `whsec_${randomBytes(1
    * `webhooksBeforeAnswers` (the events a request causes are posted to the webhook endpoint, and
    * answered, before the request's own answer goes out).
    */
-  const faults = { lostAnswers: 0, unavailable: 0, capturesLost: 0, authorizationsLost: 0, searchLagMs: 0, webhooksBeforeAnswers: false }
+  const faults = {
+    lostAnswers: 0,
+    lostAnswersTo: '',
+    unavailable: 0,
+    capturesLost: 0,
+    authorizationsLost: 0,
+    searchLagMs: 0,
+    webhooksBeforeAnswers: false
+  }
   /** The payment intents whose capture answers are lost for good (`faults.capturesLost`). */
   const answerlessCaptures = new Set<string>()
   /** The payment intents whose creation's answers are lost for good (`faults.authorizationsLost`), and the keys of their creation. */
@@ -624,7 +633,7 @@ export const startStripeServer = async ({ webhookSecret = `whsec_${randomBytes(1
     for (const event of early) if (!(await post(event, true))) void deliverUntilTaken(event)
     if (capturing !== undefined && answerlessCaptures.has(capturing)) return request.socket.destroy()
     if (idempotencyKey !== undefined && answerlessCreationKeys.has(idempotencyKey)) return request.socket.destroy()
-    if (faults.lostAnswers > 0) {
+    if (faults.lostAnswers > 0 && pathname.startsWith(faults.lostAnswersTo)) {
       faults.lostAnswers--
       // Done, and its answer lost on the way back.
       return request.socket.destroy()
