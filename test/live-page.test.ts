@@ -6,7 +6,7 @@ import { crc32, deflateSync } from 'node:zlib'
 import { chromium, type Browser, type Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createApp as createNotifyApp } from '../packages/notify-service/src/app'
-import { orderPaid, registeredDevice } from '@marketmesh/test-support/events'
+import { checkoutBody, orderPaid, registeredDevice } from '@marketmesh/test-support/events'
 import { openStream } from '@marketmesh/test-support/sse'
 import { httpClient } from '@marketmesh/test-support/http'
 import { cleanUp, isolatedEnvironment, ROOT, startServiceProcess, waitFor, type ServiceProcess } from '@marketmesh/test-support'
@@ -191,6 +191,27 @@ describe('the live orders page (GET /live) in headless Chromium', () => {
     await expect.poll(() => page.locator('#no-earnings').isVisible(), { timeout: 15_000 }).toBe(true)
     expect(await page.locator('#earnings').isHidden()).toBe(true)
 
+    // A buyer's order of the table, paid at order-service: its total is in the shop's escrow.
+    const signIn = async ({ email, password }: { email: string; password: string }) =>
+      (await httpClient(users.url)('POST', '/authentication', { body: { strategy: 'local', email, password } })).body.accessToken as string
+    const buyerToken = await signIn(await signUp('buyer'))
+    const placed = await waitFor(
+      async () => {
+        const answer = await fetch(`${orders.url}/checkouts`, {
+          method: 'POST',
+          headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${buyerToken}`, 'Idempotency-Key': randomUUID() },
+          body: JSON.stringify(checkoutBody([{ productId: table.productId, quantity: 1 }]))
+        })
+        // order-service learns the product from product.created: until then it is a 400.
+        return answer.status === 201 && ((await answer.json()) as { id: string })
+      },
+      { what: 'order-service to sell the table' }
+    )
+    const shopToken = await signIn(shop)
+    await waitFor(async () => (await httpClient(orders.url)('GET', '/ledger', { token: shopToken })).body.balances?.[0]?.held === 12_500, {
+      what: `the order of checkout ${placed.id} paid into escrow`
+    })
+
     // One line of a product with an image, one of a product catalog-service does not know.
     const order = orderPaid(buyer(), seller, {
       buyerName: 'Grace Hopper',
@@ -203,6 +224,14 @@ describe('the live orders page (GET /live) in headless Chromium', () => {
 
     const card = page.locator(`#order-${order.orderId}`)
     await expect.poll(() => card.locator('.order-status').textContent(), { timeout: 15_000 }).toBe('paid')
+    // order.paid on the stream has the Earnings panel read GET /ledger again: the escrow shows.
+    const euros = (cents: number) =>
+      page.evaluate((amount) => new Intl.NumberFormat(undefined, { style: 'currency', currency: 'EUR' }).format(amount / 100), cents)
+    await expect.poll(() => page.locator('#earnings').isVisible(), { timeout: 15_000 }).toBe(true)
+    expect(await page.locator('#no-earnings').isHidden()).toBe(true)
+    expect(await page.locator('#earnings tbody tr').allInnerTexts()).toEqual([
+      ['EUR', await euros(12_500), await euros(0), await euros(0)].join('\t')
+    ])
     expect(await card.textContent()).toContain('Grace Hopper')
     expect(await card.textContent()).toContain('2 × Oak side table')
     // The product's first image beside its line, loaded from catalog-service's /media (the policy lets it);

@@ -36,7 +36,7 @@ const typesFor = async (who: Principal) => {
 }
 
 describe('payout notifications', () => {
-  it('tells the seller alone of their payouts on their stream, and mails a failed one once', async () => {
+  it('tells the seller alone of their payouts on their stream, and mails a failed one and one the provider took back once', async () => {
     const shop = seller()
     const registered = userRegistered(shop)
     await notify.emit('user.registered', registered)
@@ -45,17 +45,26 @@ describe('payout notifications', () => {
     const failedEvent = envelope('payout.failed', failed)
     await notify.publishRaw(failedEvent)
     await notify.emit('payout.paid', { ...payoutOf(shop), reference: 'tr_1' })
+    // Taken back for a refund: the refund's news, no mail. Taken back by the provider: the money is back in their balance, mailed.
     await notify.emit('payout.reversed', { ...payoutOf(shop), reason: 'refund' })
-    await logHolds(notify, 4)
-    await waitFor(() => smtp.received.some(({ to }) => to === registered.email), { what: 'the payout-failed mail' })
+    const takenBack: EventData<'payout.reversed'> = { ...payoutOf(shop), amount: 4_500, version: 4, reason: 'provider' }
+    const takenBackEvent = envelope('payout.reversed', takenBack)
+    await notify.publishRaw(takenBackEvent)
+    await logHolds(notify, 5)
+    const mailsTo = () => smtp.received.filter(({ to }) => to === registered.email)
+    await waitFor(() => mailsTo().length >= 2, { what: 'the payout-failed and payout-reversed mails' })
     // A redelivery mails nothing more.
     await notify.publishRaw(failedEvent)
+    await notify.publishRaw(takenBackEvent)
     await new Promise((resolve) => setTimeout(resolve, 1_000))
 
-    const mails = smtp.received.filter(({ to }) => to === registered.email)
-    expect(mails.map(({ subject }) => subject)).toEqual(['Your payout of €180.00 failed'])
-    expect(mails[0].text).toContain(`for order ${failed.orderId}: account closed`)
-    expect(await typesFor(shop)).toEqual(['payout.failed', 'payout.paid', 'payout.reversed', 'user.registered'])
+    const mails = mailsTo()
+    expect(mails.map(({ subject }) => subject).sort()).toEqual(['Your payout of €180.00 failed', '€45.00 of your payout was taken back'])
+    expect(mails.find(({ subject }) => subject.includes('failed'))!.text).toContain(`for order ${failed.orderId}: account closed`)
+    expect(mails.find(({ subject }) => subject.includes('taken back'))!.text).toContain(
+      `took back €45.00 of what we paid you for order ${takenBack.orderId}`
+    )
+    expect(await typesFor(shop)).toEqual(['payout.failed', 'payout.paid', 'payout.reversed', 'payout.reversed', 'user.registered'])
     expect(await typesFor(seller())).toEqual([])
     expect(await typesFor(buyer())).toEqual([])
   })

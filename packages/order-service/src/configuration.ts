@@ -37,6 +37,11 @@ export const settingsSchema = serviceSettingsSchema({
   }),
   /** How long POST /checkouts waits for the provider's answer to the authorization before answering `authorizing`, e.g. `5s`. */
   checkoutPaymentWait: durationSetting,
+  /**
+   * How far a provider's lookup of a payment by its key may lag behind the payment (Stripe's search:
+   * about a minute): a lost authorization not found is looked up again this much later, and a hold found then released.
+   */
+  paymentLookupLag: durationSetting,
   /** The Stripe provider, registered as `stripe` when a secret key is set (docs/stripe.md). */
   stripe: Type.Optional(
     Type.Object({
@@ -65,6 +70,7 @@ export const environment: typeof baseEnvironment = {
   PAYMENT_TEST_PROVIDER: 'paymentTestProvider',
   PAYMENT_TEST_WEBHOOK_SECRET: 'paymentTestWebhookSecret',
   CHECKOUT_PAYMENT_WAIT: 'checkoutPaymentWait',
+  PAYMENT_LOOKUP_LAG: 'paymentLookupLag',
   PAYOUT_ACCOUNT_RATE_LIMIT_WINDOW: 'payoutAccountRateLimit.window',
   PAYOUT_ACCOUNT_RATE_LIMIT_PER_SELLER: 'payoutAccountRateLimit.maxPerSeller',
   PAYMENT_WEBHOOK_RATE_LIMIT_WINDOW: 'paymentWebhookRateLimit.window',

@@ -182,16 +182,35 @@ export const startStripeServer = async ({ webhookSecret = `whsec_${randomBytes(1
   const accounts = new Map<string, StripeObject>()
   const idempotent = new Map<string, { fingerprint: string; answer: Answer }>()
   /**
-   * What tests make go wrong: `lostAnswers` (the next N requests are done and their answers lost),
+   * What tests make go wrong: `lostAnswers` (the next N requests are done and their answers lost;
+   * only those to paths starting with `lostAnswersTo` when it is set),
    * `unavailable` (the next N are answered 503), `capturesLost` (the next N payment intents captured
    * are captured and every answer to their capture, repeats with its key included, is lost; their
-   * `payment_intent.succeeded` is withheld until `releaseWithheldWebhooks`), `webhooksBeforeAnswers`
-   * (the events a request causes are posted to the webhook endpoint, and answered, before the
-   * request's own answer goes out).
+   * `payment_intent.succeeded` is withheld until `releaseWithheldWebhooks`), `authorizationsLost`
+   * (likewise for the next N payment intents created: every answer to their creation is lost, their
+   * `payment_intent.amount_capturable_updated` withheld), `searchLagMs` (search finds a payment
+   * intent only this long after its creation: Stripe's search is eventually consistent),
+   * `webhooksBeforeAnswers` (the events a request causes are posted to the webhook endpoint, and
+   * answered, before the request's own answer goes out).
    */
-  const faults = { lostAnswers: 0, unavailable: 0, capturesLost: 0, webhooksBeforeAnswers: false }
+  const faults = {
+    lostAnswers: 0,
+    lostAnswersTo: '',
+    unavailable: 0,
+    capturesLost: 0,
+    authorizationsLost: 0,
+    searchLagMs: 0,
+    webhooksBeforeAnswers: false
+  }
   /** The payment intents whose capture answers are lost for good (`faults.capturesLost`). */
   const answerlessCaptures = new Set<string>()
+  /** The payment intents whose creation's answers are lost for good (`faults.authorizationsLost`), and the keys of their creation. */
+  const answerlessAuthorizations = new Set<string>()
+  const answerlessCreationKeys = new Set<string>()
+  /** Set while a creation whose answers are lost runs: the authorization it makes is not told by webhook. */
+  let losingCreation = false
+  /** When each payment intent was created (ms): what search finds depends on it (`faults.searchLagMs`). */
+  const createdAtMs = new Map<string, number>()
   const webhooks = {
     endpoint: undefined as string | undefined,
     deliveries: [] as StripeWebhookDelivery[],
@@ -218,7 +237,10 @@ export const startStripeServer = async ({ webhookSecret = `whsec_${randomBytes(1
     if (!validateEvent(event)) violations.push({ operation: type, part: 'event', errors: errorsOf(validateEvent) })
     events.push(event)
     if (webhooks.endpoint) {
-      if (type === 'payment_intent.succeeded' && answerlessCaptures.has(object.id)) webhooks.withheld.push(event)
+      const answerless =
+        (type === 'payment_intent.succeeded' && answerlessCaptures.has(object.id)) ||
+        (type === 'payment_intent.amount_capturable_updated' && (losingCreation || answerlessAuthorizations.has(object.id)))
+      if (answerless) webhooks.withheld.push(event)
       else if (webhooks.early) webhooks.early.push(event)
       else void deliverUntilTaken(event)
     }
@@ -354,6 +376,7 @@ export const startStripeServer = async ({ webhookSecret = `whsec_${randomBytes(1
       const intent = paymentIntent(params)
       intent.client_secret = `${intent.id}_secret_${randomBytes(8).toString('hex')}`
       intents.set(intent.id, intent)
+      createdAtMs.set(intent.id, Date.now())
       return params.confirm === true && params.payment_method ? confirm(intent) : { status: 200, body: intent }
     },
     'GET /v1/payment_intents/{intent}': (_, [id]) => {
@@ -365,7 +388,10 @@ export const startStripeServer = async ({ webhookSecret = `whsec_${randomBytes(1
       const query = /^metadata\['([^']+)'\]:'((?:[^'\\]|\\.)*)'$/.exec(String(params.query))
       if (!query) return stripeError(400, 'invalid_request_error', `This server only searches metadata['key']:'value', not ${String(params.query)}`)
       const value = query[2].replace(/\\(.)/g, '$1')
-      const found = [...intents.values()].filter((intent) => (intent.metadata as Record<string, string>)[query[1]] === value)
+      const searchable = Date.now() - faults.searchLagMs
+      const found = [...intents.values()].filter(
+        (intent) => (intent.metadata as Record<string, string>)[query[1]] === value && (createdAtMs.get(intent.id) ?? 0) <= searchable
+      )
       return {
         status: 200,
         body: {
@@ -574,6 +600,9 @@ export const startStripeServer = async ({ webhookSecret = `whsec_${randomBytes(1
     // Marked before the capture is made, so that its payment_intent.succeeded is withheld too.
     const losesCapture = capturing !== undefined && !stored && faults.capturesLost > 0 && !answerlessCaptures.has(capturing)
     if (losesCapture) answerlessCaptures.add(capturing)
+    losingCreation =
+      method === 'POST' && pathname === '/v1/payment_intents' && !stored && idempotencyKey !== undefined && faults.authorizationsLost > 0
+    const losesCreation = losingCreation
     if (faults.webhooksBeforeAnswers && webhooks.endpoint) webhooks.early = []
     let result: Answer
     if (stored) {
@@ -591,13 +620,20 @@ export const startStripeServer = async ({ webhookSecret = `whsec_${randomBytes(1
     // Handlers run synchronously: the events collected are this request's own.
     const early = webhooks.early ?? []
     webhooks.early = undefined
+    losingCreation = false
     if (losesCapture && result.status === 200) faults.capturesLost--
     else if (losesCapture) answerlessCaptures.delete(capturing)
+    if (losesCreation && result.status === 200) {
+      faults.authorizationsLost--
+      answerlessCreationKeys.add(idempotencyKey as string)
+      answerlessAuthorizations.add((result.body as StripeObject).id)
+    }
     record(result.status, stored !== undefined)
     // The endpoint hears of what the request did before the caller does; one that does not take it now gets it again later.
     for (const event of early) if (!(await post(event, true))) void deliverUntilTaken(event)
     if (capturing !== undefined && answerlessCaptures.has(capturing)) return request.socket.destroy()
-    if (faults.lostAnswers > 0) {
+    if (idempotencyKey !== undefined && answerlessCreationKeys.has(idempotencyKey)) return request.socket.destroy()
+    if (faults.lostAnswers > 0 && pathname.startsWith(faults.lostAnswersTo)) {
       faults.lostAnswers--
       // Done, and its answer lost on the way back.
       return request.socket.destroy()
@@ -608,6 +644,7 @@ export const startStripeServer = async ({ webhookSecret = `whsec_${randomBytes(1
   const server = createServer((request, response) => {
     handle(request, response).catch((error: Error) => {
       webhooks.early = undefined
+      losingCreation = false
       violations.push({ operation: `${request.method} ${request.url}`, part: 'operation', errors: [`server error: ${error.message}`] })
       answer(response, stripeError(500, 'api_error', error.message))
     })
@@ -677,6 +714,8 @@ export const startStripeServer = async ({ webhookSecret = `whsec_${randomBytes(1
     webhookBacklog: () => webhooks.outstanding,
     /** The payment intents whose every capture answer was lost (`faults.capturesLost`). */
     answerlessCaptures,
+    /** The payment intents whose every creation answer was lost (`faults.authorizationsLost`). */
+    answerlessAuthorizations,
     /** Posts the withheld events now, late (as Stripe may, after its own outage): how many. */
     releaseWithheldWebhooks: () => {
       const late = webhooks.withheld.splice(0)

@@ -16,6 +16,8 @@ const ORDER_EVENTS = [
 ]
 const PRINT_EVENTS = ['print.job', 'print.job.updated']
 const PAYOUT_EVENTS = ['payout.paid', 'payout.failed', 'payout.reversed']
+// What moves the shop's money: paid into escrow, released, refunded, paid out (or back).
+const EARNINGS_EVENTS = ['order.paid', 'order.completed', 'order.refunded', ...PAYOUT_EVENTS]
 // Events of one order may arrive in any order: a status only ever moves forward on this scale.
 const STATUS_RANK = { pending: 0, paid: 1, shipped: 2, delivered: 3, completed: 4, rejected: 5, cancelled: 5 }
 const STATUS_OF_EVENT = {
@@ -387,7 +389,7 @@ const handle = (type, data, { isNew }) => {
   if (type === 'announcement') return showAnnouncement(data)
   if (type === 'message') return applyMessage(data, { isNew })
   // The log replayed at start does not ask for them each: loadAll reads them once.
-  if (isNew && (PAYOUT_EVENTS.includes(type) || type === 'order.completed' || type === 'order.refunded')) loadEarnings()
+  if (isNew && EARNINGS_EVENTS.includes(type)) loadEarnings()
   if (PRINT_EVENTS.includes(type)) return renderOrder(applyPrintEvent(data))
   if (ORDER_EVENTS.includes(type)) {
     const known = orders.has(data.orderId)

@@ -7,7 +7,7 @@ import { endRevokedDeviceStreams } from './end-revoked-device-streams'
 import { mailAccountLink } from './mail-account-link'
 import { notifyOrderShipped } from './mail-order'
 import { notifyOrder } from './notify-order'
-import { notifyPayout, notifyPayoutFailed } from './notify-payout'
+import { notifyPayout, notifyPayoutFailed, notifyPayoutReversed } from './notify-payout'
 import { notifyUser } from './notify-user'
 import { deleteProduct, keepProduct } from './products'
 import { notifyAndWithdrawCancelledOrder, notifyMailAndPrintPaidOrder } from './order-receipts'
@@ -24,7 +24,7 @@ export const events = (app: ServiceApplication) => {
     bus.on(type, notifyOrder)
   }
   bus.on('product.created', keepProduct).on('product.updated', keepProduct).on('product.deleted', deleteProduct)
-  bus.on('payout.paid', notifyPayout).on('payout.reversed', notifyPayout).on('payout.failed', notifyPayoutFailed)
+  bus.on('payout.paid', notifyPayout).on('payout.reversed', notifyPayoutReversed).on('payout.failed', notifyPayoutFailed)
   app.configure(mail)
   app.configure(conversationMail)
   app.configure(printConfirmTimeout)

@@ -12,6 +12,7 @@ export const MAIL_TEMPLATES = [
   'order-shipped',
   'webhook-endpoint-disabled',
   'payout-failed',
+  'payout-reversed',
   'conversation-message'
 ] as const
 export type MailTemplate = (typeof MAIL_TEMPLATES)[number]

@@ -6,8 +6,8 @@
  * - place: POST /checkouts (services/checkouts/checkouts.class.ts), with a pending timeout timer
  * - reserve, reject: `stock.reserved` and `stock.rejected` (events/start-payment.ts, events/reject-order.ts)
  * - the checkout's payment (paymentAuthorized, paymentRequiresAction, paymentCaptured,
- *   paymentVoided, paymentFailed), which pay or decline its orders: the payment side effects
- *   (payments/charge.ts) and the provider's webhooks (services/payment-webhooks)
+ *   paymentVoided, paymentFailed, paymentNotFound, paymentReleased), which pay or decline its
+ *   orders: the payment side effects (payments/charge.ts) and the provider's webhooks (services/payment-webhooks)
  * - expire, deliver, complete: the timers (events/timers.ts)
  * - ship, deliver, cancel: PATCH /orders/:id (services/orders/orders.class.ts)
  * - refund: POST /refunds (services/refunds/refunds.class.ts) and the cancel of a paid order;
@@ -21,7 +21,7 @@ import { type EventData } from '@marketmesh/events'
 import { durationMs, invalidField, type Knex, type ServiceApplication } from '@marketmesh/shared'
 import { holdPayment, refundToBuyer, releaseEscrow } from '../ledger/ledger'
 import { openPayout, reverseForRefund } from '../payouts/payout'
-import { AUTHORIZE, CAPTURE, EXPIRE, movePayment, type PaymentRow } from './payment'
+import { AUTHORIZE, CAPTURE, EXPIRE, mayRelease, movePayment, RELEASE, releaseKey, type PaymentRow, type ReleasePayload } from './payment'
 import { SYSTEM, TRANSITIONS, type OrderStatus, type PaymentStep, type RefundStatus, type Role, type Stage, type Step } from './status'
 
 export interface OrderRow {
@@ -306,7 +306,23 @@ const stepPayment = async (
   return true
 }
 
-/** paymentAuthorized: the provider holds the total (its answer, a webhook or a lookup); captured once every reservation has its outcome. */
+/** The `payment-release` of a failed payment, `delayMs` from now: looks the provider's hold up and voids it. */
+const releaseLater = async (
+  app: ServiceApplication,
+  trx: Knex.Transaction,
+  payment: PaymentRow,
+  release: Pick<ReleasePayload, 'paymentId' | 'cause'> & Cause,
+  delayMs = 0
+) => {
+  const payload: ReleasePayload = { checkoutId: payment.checkoutId, round: 1, ...release }
+  await app.get('events').effects.schedule(trx, RELEASE, releaseKey(payload), payload, { delayMs })
+}
+
+/**
+ * paymentAuthorized: the provider holds the total (its answer, a webhook or a lookup); captured
+ * once every reservation has its outcome. Reported for a payment that failed meanwhile (its orders
+ * declined), the hold is a stray one: released.
+ */
 export const paymentAuthorized = async (
   app: ServiceApplication,
   trx: Knex.Transaction,
@@ -316,6 +332,8 @@ export const paymentAuthorized = async (
 ) => {
   if (await stepPayment(app, trx, checkout.payment, 'authorize', { paymentId, clientSecret: null })) {
     await captureWhenReady(app, trx, checkout.payment, checkout.orders, cause)
+  } else if (mayRelease(checkout.payment)) {
+    await releaseLater(app, trx, checkout.payment, { paymentId, cause: 'reported', ...cause })
   }
   return []
 }
@@ -343,6 +361,24 @@ const declineAll = async (app: ServiceApplication, trx: Knex.Transaction, checko
 export const paymentFailed = async (app: ServiceApplication, trx: Knex.Transaction, checkout: LockedCheckout, reason: string) => {
   if (!(await stepPayment(app, trx, checkout.payment, 'fail', { failureReason: reason, clientSecret: null }))) return []
   return declineAll(app, trx, checkout)
+}
+
+/**
+ * paymentNotFound: the provider has no trace of an authorization whose every answer was lost
+ * (nothing reached it, or its lookup lags behind: Stripe's search does, by up to a minute or more):
+ * failed, its orders declined; and looked up again `paymentLookupLag` later, to release a hold
+ * the provider made after all.
+ */
+export const paymentNotFound = async (app: ServiceApplication, trx: Knex.Transaction, checkout: LockedCheckout, cause: Cause) => {
+  if (!(await stepPayment(app, trx, checkout.payment, 'fail', { failureReason: 'not_authorized', clientSecret: null }))) return []
+  await releaseLater(app, trx, checkout.payment, { paymentId: null, cause: 'lookup', ...cause }, durationMs(app.get('paymentLookupLag')))
+  return declineAll(app, trx, checkout)
+}
+
+/** paymentReleased: the stray hold `paymentId` of a failed payment was voided at the provider. */
+export const paymentReleased = async (app: ServiceApplication, trx: Knex.Transaction, checkout: LockedCheckout, paymentId: string) => {
+  await stepPayment(app, trx, checkout.payment, 'release', { paymentId })
+  return []
 }
 
 /** paymentVoided: the hold was released, nothing captured (no order reserved, or the capture could not be made): the orders waiting for it are declined. */

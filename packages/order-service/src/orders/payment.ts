@@ -27,6 +27,27 @@ export const CAPTURE = 'payment-capture'
 export const SETTLE = 'payment-settle'
 /** At ORDER_PENDING_TIMEOUT: a payment its buyer never confirmed is voided, and its orders declined (their stock given back). */
 export const EXPIRE = 'payment-expire'
+/**
+ * Looks up a failed payment the provider may hold money for after all and voids that hold: at once
+ * when the provider reports an authorization of it, and, when a lookup found nothing (its lag), again later.
+ */
+export const RELEASE = 'payment-release'
+
+export interface ReleasePayload {
+  checkoutId: string
+  /** The provider's id of the hold when it reported one; else the payment is looked up by its authorization's key. */
+  paymentId: string | null
+  /** What made it look: the provider reported an authorization, or a lookup found nothing and may have lagged. */
+  cause: 'reported' | 'lookup'
+  /** 1 for the first round; each round that gives up (the provider unavailable) schedules the next. */
+  round: number
+  /** The saga's correlation, carried on. */
+  correlationId: string
+  causationId: string | null
+}
+
+/** One `payment-release` per checkout, cause and round. */
+export const releaseKey = ({ checkoutId, cause, round }: Pick<ReleasePayload, 'checkoutId' | 'cause' | 'round'>) => `${checkoutId}:${cause}:${round}`
 
 /** The idempotency keys of a checkout's payment calls: one per checkout and step. */
 export const paymentKeys = (checkoutId: string) => ({
@@ -37,6 +58,9 @@ export const paymentKeys = (checkoutId: string) => ({
 
 /** Whether the payment still waits for its outcome (captured, voided or failed): the provider is asked only then. */
 export const awaitsOutcome = (payment: Pick<PaymentRow, 'status'>) => PAYMENT_TRANSITIONS.capture.from.includes(payment.status)
+
+/** Whether a hold the provider has for the payment is a stray one, to be released: the payment failed, its orders declined. */
+export const mayRelease = (payment: Pick<PaymentRow, 'status'>) => PAYMENT_TRANSITIONS.release.from.includes(payment.status)
 
 /** Moves the payment by `step` when PAYMENT_TRANSITIONS allow it: whether it moved. */
 export const movePayment = async (trx: Knex.Transaction, payment: PaymentRow, step: PaymentStep, changes: Partial<PaymentRow> = {}) => {

@@ -49,23 +49,28 @@ export const requestedStatuses = ['shipped', 'delivered', 'cancelled'] as const
 /**
  * A checkout's payment, as stored and as the API shows it: `authorizing` until the provider has
  * answered the authorization, `requires_action` while the buyer confirms it (3-D Secure), then
- * `authorized` (held), and at the end `captured`, `voided` (released, nothing captured) or `failed`.
+ * `authorized` (held), and at the end `captured`, `voided` (released, nothing captured) or `failed`
+ * (and `voided` after all when the provider turns out to hold money for it: see `release`).
  */
 export const paymentStatuses = ['authorizing', 'requires_action', 'authorized', 'captured', 'voided', 'failed'] as const
 export type PaymentStatus = (typeof paymentStatuses)[number]
 
-export type PaymentStep = 'requireAction' | 'authorize' | 'capture' | 'void' | 'fail'
+export type PaymentStep = 'requireAction' | 'authorize' | 'capture' | 'void' | 'fail' | 'release'
 
 /**
  * Every transition of a checkout's payment, whoever reports it (the provider's answer, its
  * webhook, or a lookup): the payment only moves forward, so a late or repeated report changes
  * nothing. A failure counts only before the payment was authorized (a failed attempt the buyer
- * then retried successfully may be reported after the success).
+ * then retried successfully may be reported after the success). A failed payment's orders are
+ * declined for good, so a hold the provider makes for it after all (the authorization's answers
+ * lost and a lookup that found nothing yet, or the buyer confirming again after a failed attempt)
+ * is a stray one: it is voided at the provider and the payment `release`d.
  */
 export const PAYMENT_TRANSITIONS: Record<PaymentStep, { from: PaymentStatus[]; to: PaymentStatus }> = {
   requireAction: { from: ['authorizing'], to: 'requires_action' },
   authorize: { from: ['authorizing', 'requires_action'], to: 'authorized' },
   capture: { from: ['authorizing', 'requires_action', 'authorized'], to: 'captured' },
   void: { from: ['authorizing', 'requires_action', 'authorized'], to: 'voided' },
-  fail: { from: ['authorizing', 'requires_action'], to: 'failed' }
+  fail: { from: ['authorizing', 'requires_action'], to: 'failed' },
+  release: { from: ['failed'], to: 'voided' }
 }

@@ -6,12 +6,26 @@ import {
   paymentAuthorized,
   paymentCaptured,
   paymentFailed,
+  paymentNotFound,
+  paymentReleased,
   paymentRequiresAction,
   paymentVoided,
   type LockedCheckout,
   type OrderRow
 } from '../orders/order'
-import { AUTHORIZE, awaitsOutcome, CAPTURE, EXPIRE, paymentKeys, SETTLE, type PaymentRow } from '../orders/payment'
+import {
+  AUTHORIZE,
+  awaitsOutcome,
+  CAPTURE,
+  EXPIRE,
+  mayRelease,
+  paymentKeys,
+  RELEASE,
+  releaseKey,
+  SETTLE,
+  type PaymentRow,
+  type ReleasePayload
+} from '../orders/payment'
 import { paymentProviders, type Authorization } from '.'
 import { paymentAnswers } from './answers'
 
@@ -77,6 +91,10 @@ export const concludePayment = (
  * is voided and the orders cancelled. Nothing, failed or voided: cancelled. While the provider
  * cannot answer that either, the orders stay pending with their payment in progress: each round
  * that gives up schedules another, the longest retry delay later, until the provider answers.
+ *
+ * `payment-release` voids a stray hold of a failed payment (orders/order.ts paymentNotFound,
+ * paymentAuthorized): a lookup that found nothing may have lagged behind the authorization, and a
+ * buyer may confirm again after a failed attempt. Its rounds go on like the lookup's.
  */
 export const chargeCheckouts = (app: ServiceApplication) => {
   const db: Knex = app.get('postgresqlClient')
@@ -164,8 +182,23 @@ export const chargeCheckouts = (app: ServiceApplication) => {
       case 'failed':
         return on((trx, checkout) => paymentFailed(app, trx, checkout, state.reason))
       default:
-        return on((trx, checkout) => paymentFailed(app, trx, checkout, 'not_authorized'))
+        return on((trx, checkout) => paymentNotFound(app, trx, checkout, payload))
     }
+  }
+
+  // A hold the provider has for a failed payment (found by id, or by the authorization's key) is
+  // voided; nothing held (not found, never confirmed, voided already): nothing to do.
+  const release = async (effect: SideEffect<ReleasePayload>) => {
+    const { payload } = effect
+    const payment = await paymentOf(payload.checkoutId)
+    if (!payment || !mayRelease(payment)) return
+    const state = await providers[payment.provider].lookup({
+      paymentId: payload.paymentId ?? payment.paymentId ?? undefined,
+      idempotencyKey: paymentKeys(payment.checkoutId).authorize
+    })
+    if (state.status !== 'authorized') return
+    await providers[payment.provider].void({ idempotencyKey: paymentKeys(payment.checkoutId).void, paymentId: state.paymentId })
+    await conclude(effect, payment.checkoutId, payload, (trx, checkout) => paymentReleased(app, trx, checkout, state.paymentId))
   }
 
   // The buyer never confirmed the payment: the hold is released (a confirmation arriving meanwhile
@@ -192,5 +225,12 @@ export const chargeCheckouts = (app: ServiceApplication) => {
     .perform<{ checkoutId: string }>(EXPIRE, expire)
     .perform<SettlePayload>(SETTLE, settle, {
       onGiveUp: ({ payload }) => scheduleSettle(payload, payload.phase, payload.round + 1, settleRoundEvery)
+    })
+    .perform<ReleasePayload>(RELEASE, release, {
+      onGiveUp: ({ payload }) =>
+        runInTransaction(db, async (trx) => {
+          const next = { ...payload, round: payload.round + 1 }
+          await events.effects.schedule(trx, RELEASE, releaseKey(next), next, { delayMs: settleRoundEvery })
+        })
     })
 }

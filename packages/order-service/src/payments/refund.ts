@@ -1,18 +1,23 @@
-import { type SideEffect } from '@marketmesh/events'
+import { runInTransaction, type SideEffect } from '@marketmesh/events'
 import { type Knex, type ServiceApplication } from '@marketmesh/shared'
 import { lockOrder, payBack, REFUND, type OrderRow, type RefundRow } from '../orders/order'
-import { paymentProviders } from '.'
+import { paymentProviders, PaymentUnavailableError } from '.'
 
 /**
  * Performs the `refund` side effect the order's `refund` step schedules: pays the refund back from
  * its checkout's payment (key per order and refund: a retry never pays back twice), then takes the
  * order's `payBack` step (the ledger's journal, `order.refunded`, `refunded` once all that was
- * paid is back).
+ * paid is back). A provider that could not answer may have paid it back with only its answer
+ * lost: past the last retry it is asked again later with the same key, never given up as failed
+ * (a failed refund may be asked for again, which would pay back twice). One the provider refused
+ * fails: an operator sees it in GET /refunds and the side_effects table, and may refund again.
  */
 export const refundOrders = (app: ServiceApplication) => {
   const db: Knex = app.get('postgresqlClient')
   const events = app.get('events')
   const providers = paymentProviders(app)
+  const { retryDelaysMs, pollIntervalMs } = app.get('sideEffects')
+  const againAfter = Math.max(pollIntervalMs, ...retryDelaysMs)
 
   const refund = async (effect: SideEffect<{ refundId: string }>) => {
     const { payload } = effect
@@ -35,7 +40,14 @@ export const refundOrders = (app: ServiceApplication) => {
   }
 
   events.effects.perform<{ refundId: string }>(REFUND, refund, {
-    // An operator sees it in GET /refunds and the side_effects table, and may refund again.
-    onGiveUp: async ({ payload }) => void (await db('refunds').where({ id: payload.refundId, status: 'pending' }).update({ status: 'failed' }))
+    onGiveUp: async ({ payload }, error) => {
+      if (error instanceof PaymentUnavailableError) {
+        await runInTransaction(db, (trx) =>
+          events.effects.schedule(trx, REFUND, `${payload.refundId}:${Date.now()}`, payload, { delayMs: againAfter })
+        )
+      } else {
+        await db('refunds').where({ id: payload.refundId, status: 'pending' }).update({ status: 'failed' })
+      }
+    }
   })
 }

@@ -24,8 +24,15 @@ interface ReversalPayload {
  * account, keyed `<payoutId>:transfer`, so a retry after a crash or a lost answer is the same
  * transfer; a provider that cannot answer is asked again later with that key (also after the last
  * retry: a transfer that may have been made is never given up as failed), one that refuses fails
- * the payout. `payout-reverse`: a refund's share back from a paid transfer, keyed `<refundId>:reverse`.
+ * the payout. `payout-reverse`: a refund's share back from a paid transfer, keyed `<refundId>:reverse`;
+ * like the transfer, one the provider could not answer (or whose transfer is not made yet) is asked
+ * again later with its key, past the last retry too: a reversal refused stays failed, for operators.
  */
+/** A reversal due before its payout's transfer was made: it waits for the transfer. */
+class TransferUnderWay extends Error {
+  override name = 'TransferUnderWay'
+}
+
 export const payoutTransfers = (app: ServiceApplication) => {
   const db: Knex = app.get('postgresqlClient')
   const events = app.get('events')
@@ -63,7 +70,7 @@ export const payoutTransfers = (app: ServiceApplication) => {
     // A failed transfer gave everything back already.
     if (!payout || payout.status === 'failed') return
     // The transfer is still under way: its reversal waits for it (a retry).
-    if (!payout.reference) throw new Error(`payout ${payout.id}: its transfer is not made yet`)
+    if (!payout.reference) throw new TransferUnderWay(`payout ${payout.id}: its transfer is not made yet`)
     await providers[payout.provider].reverseTransfer({
       idempotencyKey: reversalKey(payload.refundId),
       transferId: payout.reference,
@@ -79,5 +86,12 @@ export const payoutTransfers = (app: ServiceApplication) => {
           await events.effects.schedule(trx, TRANSFER, `${payload.payoutId}:${Date.now()}`, payload, { delayMs: againAfter })
         })
     })
-    .perform<ReversalPayload>(REVERSE_TRANSFER, reverse)
+    .perform<ReversalPayload>(REVERSE_TRANSFER, reverse, {
+      onGiveUp: async ({ payload }, error) => {
+        if (!(error instanceof PaymentUnavailableError || error instanceof TransferUnderWay)) return
+        await runInTransaction(db, (trx) =>
+          events.effects.schedule(trx, REVERSE_TRANSFER, `${payload.refundId}:${Date.now()}`, payload, { delayMs: againAfter })
+        )
+      }
+    })
 }
