@@ -384,6 +384,29 @@ describe('side effects', () => {
     expect(f).not.toBe(g)
   })
 
+  it('are scheduled several of a kind in one statement: each carried out once, one already scheduled kept as it was', async () => {
+    const { consumer } = await twoServices()
+    const { effects } = consumer.bus
+    const carried: Array<[string, unknown]> = []
+    effects.perform<{ to: string }>('mail', async ({ key, payload }) => void carried.push([key, payload.to]))
+    await consumer.db.transaction((trx) => effects.schedule(trx, 'mail', 'confirmation', { to: 'first' }))
+    await consumer.db.transaction((trx) =>
+      effects.scheduleAll(trx, 'mail', [
+        { key: 'confirmation', payload: { to: 'again' } },
+        { key: 'notice', payload: { to: 'seller' } },
+        { key: 'receipt', payload: { to: 'buyer' } }
+      ])
+    )
+    await consumer.bus.start()
+    await waitFor(() => carried.length === 3, { what: 'three mails carried out' })
+    expect(carried.sort()).toEqual([
+      ['confirmation', 'first'],
+      ['notice', 'seller'],
+      ['receipt', 'buyer']
+    ])
+    expect(await consumer.db('side_effects').where({ status: 'done' }).count({ n: '*' })).toEqual([{ n: 3 }])
+  })
+
   it('are dropped by unschedule while not begun; one begun is left to finish', async () => {
     const { consumer } = await twoServices()
     const { effects } = consumer.bus

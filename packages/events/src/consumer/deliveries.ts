@@ -15,6 +15,8 @@ export interface HandlerContext {
    * it is carried out once after commit, however often this handler runs. Returns its stable id.
    */
   schedule: (kind: string, key: string, payload: unknown, options?: { delayMs?: number }) => Promise<string>
+  /** Like `schedule` for several effects of one kind, in one statement. */
+  scheduleAll: (kind: string, effects: Array<{ key: string; payload: unknown }>, options?: { delayMs?: number }) => Promise<void>
   /** Its lines carry the event's requestId (correlation id), eventId and eventType. */
   logger: Logger
   /** 1 on first delivery, counting up through the retries. */

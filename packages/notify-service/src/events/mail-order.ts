@@ -3,11 +3,14 @@ import { MAIL_EFFECT, type MailPayload } from '../mail/mail'
 import { notifyOrder } from './notify-order'
 
 /** A paid order's mails: the buyer's confirmation and the seller's notice, each mailed once after commit. */
-export const mailPaidOrder = async (event: EventEnvelope<'order.paid'>, { schedule }: HandlerContext) => {
+export const mailPaidOrder = async (event: EventEnvelope<'order.paid'>, { scheduleAll }: HandlerContext) => {
   const { orderId, buyerId, sellerId, shopName } = event.data
   const shown = { order: event.data, shop: shopName ?? 'marketmesh' }
-  await schedule(MAIL_EFFECT, `order-confirmation:${orderId}`, { template: 'order-confirmation', to: buyerId, context: shown } satisfies MailPayload)
-  await schedule(MAIL_EFFECT, `new-order:${orderId}`, { template: 'new-order', to: sellerId, context: shown } satisfies MailPayload)
+  const mails: Array<{ key: string; payload: MailPayload }> = [
+    { key: `order-confirmation:${orderId}`, payload: { template: 'order-confirmation', to: buyerId, context: shown } },
+    { key: `new-order:${orderId}`, payload: { template: 'new-order', to: sellerId, context: shown } }
+  ]
+  await scheduleAll(MAIL_EFFECT, mails)
 }
 
 /** A shipped order: its notification and the buyer's shipping notice. */
