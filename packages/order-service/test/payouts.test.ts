@@ -5,7 +5,7 @@ import { type Principal } from '@marketmesh/shared'
 import { waitFor } from '@marketmesh/test-support'
 import { TestPaymentProvider } from '../src/payments/test-provider'
 import { applyAccountUpdate, applyTransferFailed, applyTransferReversed } from '../src/payouts/payout'
-import { admin, buyer, checkoutBody, knownProducts, productCreated, seller, startOrders, type Orders } from './helpers'
+import { admin, buyer, checkoutBody, knownProducts, productCreated, registeredSeller, seller, startOrders, type Orders } from './helpers'
 
 let orders: Orders
 beforeAll(async () => {
@@ -18,28 +18,13 @@ beforeAll(async () => {
 })
 afterAll(() => orders?.close())
 
-/** A seller order-service has heard of (their email opens the payout account). */
-const registeredSeller = async () => {
-  const owner = seller()
-  await orders.emit('user.registered', {
-    userId: owner.id,
-    version: 1,
-    email: `shop-${owner.id}@example.com`,
-    name: 'Sam Seller',
-    role: 'seller',
-    status: 'active',
-    shopName: 'Sam’s shop'
-  })
-  await waitFor(() => orders.db('users').where({ id: owner.id }).first('id'), { what: 'the seller in the read model' })
-  return owner
-}
 
 const openAccount = (owner: Principal) =>
   orders.call('POST', '/payout-accounts', { as: owner, body: { provider: 'test', returnUrl: 'https://shop.example/payouts' } })
 
 /** A seller with an enabled payout account at the test provider. */
 const payableSeller = async () => {
-  const owner = await registeredSeller()
+  const owner = await registeredSeller(orders)
   const opened = await openAccount(owner)
   expect(opened.status).toBe(201)
   expect(opened.body.status).toBe('enabled')
@@ -106,7 +91,7 @@ const sellerLedger = async (owner: Principal) => (await orders.call('GET', '/led
 
 describe('payout accounts', () => {
   it('opens one account per seller and provider, enabled at once with the test provider, with a fresh link on each POST', async () => {
-    const owner = await registeredSeller()
+    const owner = await registeredSeller(orders)
     const first = await openAccount(owner)
     expect(first.status).toBe(201)
     expect(first.body).toMatchObject({ provider: 'test', status: 'enabled', requirements: [], sellerId: owner.sellerId })
@@ -134,7 +119,7 @@ describe('payout accounts', () => {
   })
 
   it('refuses bad input naming the field, and a seller order-service has not heard of yet', async () => {
-    const owner = await registeredSeller()
+    const owner = await registeredSeller(orders)
     const unknown = await orders.call('POST', '/payout-accounts', { as: owner, body: { provider: 'acme', returnUrl: 'https://a.example' } })
     expect(unknown.status).toBe(400)
     expect(JSON.stringify(unknown.body)).toMatch(/provider/)
@@ -146,7 +131,7 @@ describe('payout accounts', () => {
   })
 
   it('answers 429 with Retry-After to a seller past their limit of account requests, and serves other sellers', async () => {
-    const owner = await registeredSeller()
+    const owner = await registeredSeller(orders)
     for (let request = 0; request < 3; request++) expect((await openAccount(owner)).status).toBe(201)
     const refused = await openAccount(owner)
     expect(refused.status).toBe(429)
@@ -156,11 +141,11 @@ describe('payout accounts', () => {
     expect(refused.body.message).toMatch(/Too many payout account requests/)
     // A bad request counts too, and is refused before it is looked at.
     expect((await orders.call('POST', '/payout-accounts', { as: owner, body: { provider: 'acme' } })).status).toBe(429)
-    expect((await openAccount(await registeredSeller())).status).toBe(201)
+    expect((await openAccount(await registeredSeller(orders))).status).toBe(201)
   })
 
   it('with REQUIRE_PAYOUT_ACCOUNT, refuses a checkout from a seller without an enabled account: 409 naming the product', async () => {
-    const [unpaid, payable] = [await registeredSeller(), await payableSeller()]
+    const [unpaid, payable] = [await registeredSeller(orders), await payableSeller()]
     const [lamp] = await knownProducts(orders, [productCreated(unpaid)])
     const [rug] = await knownProducts(orders, [productCreated(payable)])
     orders.app.set('requirePayoutAccount', true)
@@ -222,7 +207,7 @@ describe('payouts', () => {
   })
 
   it('keeps a payout pending until the seller’s account is enabled, then pays what is owed then', async () => {
-    const owner = await registeredSeller()
+    const owner = await registeredSeller(orders)
     const { orderId } = await completedOrder(owner, 5_000)
     const [waiting] = await payoutSettled(orderId, 'pending')
     expect(waiting).toMatchObject({ amount: 4_500, transferStartedAt: null })
@@ -246,7 +231,7 @@ describe('payouts', () => {
   })
 
   it('pays once when the answer to a transfer was lost: the retry with its key is answered, not paid again', async () => {
-    const owner = await registeredSeller()
+    const owner = await registeredSeller(orders)
     const { orderId, checkoutId } = await completedOrder(owner, 5_000)
     const [waiting] = await payoutSettled(orderId, 'pending')
     // A first attempt reached the provider and its answer was lost (played here before the account is enabled here).

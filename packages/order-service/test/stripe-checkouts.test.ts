@@ -4,7 +4,7 @@ import type { EventData } from '@marketmesh/events'
 import type { Principal } from '@marketmesh/shared'
 import { waitFor } from '@marketmesh/test-support'
 import { startStripeServer, STRIPE_TEST_PAYMENT_METHODS as pm, type StripeServer } from '@marketmesh/test-support/stripe'
-import { admin, buyer, checkoutBody, knownProducts, productCreated, seller, startOrders, type Orders } from './helpers'
+import { admin, buyer, checkoutBody, knownProducts, productCreated, registeredSeller, seller, startOrders, type Orders } from './helpers'
 
 // order-service paying through Stripe, whose API is the local Stripe-compatible server (each
 // request, answer and event checked against Stripe's OpenAPI description); Stripe posts its events
@@ -51,6 +51,7 @@ const reserveAll = async (placed: Placed, products: Product[]) => {
     const order = placed.orders.find((placedOrder) => placedOrder.sellerId === product.sellerId)!
     await orders.emit('stock.reserved', {
       orderId: order.id,
+      checkoutId: placed.id,
       currency: 'EUR',
       lines: [{ productId: product.productId, quantity: 1, unitPrice: product.price }]
     })
@@ -70,17 +71,7 @@ const intentOf = (checkoutId: string) => {
 
 /** A seller order-service has heard of, with a Stripe Express account they have finished onboarding. */
 const onboardedSeller = async () => {
-  const owner = seller()
-  await orders.emit('user.registered', {
-    userId: owner.id,
-    version: 1,
-    email: `shop-${owner.id}@example.com`,
-    name: 'Sam Seller',
-    role: 'seller',
-    status: 'active',
-    shopName: 'Sam’s shop'
-  })
-  await waitFor(() => orders.db('users').where({ id: owner.id }).first('id'), { what: 'the seller in the read model' })
+  const owner = await registeredSeller(orders)
   const opened = await orders.call('POST', '/payout-accounts', { as: owner, body: { provider: 'stripe', returnUrl: 'https://shop.example/payouts' } })
   expect(opened.status).toBe(201)
   expect(opened.body).toMatchObject({ provider: 'stripe', status: 'pending', requirements: expect.arrayContaining(['external_account']) })
