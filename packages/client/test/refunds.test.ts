@@ -28,7 +28,12 @@ describe('mm.refunds on order-service', () => {
       { idempotencyKey: randomUUID() }
     )
     const orderId = checkout.orders[0].id
-    await orders.emit('stock.reserved', { orderId, checkoutId: checkout.id, currency: 'EUR', lines: [{ productId: product.productId, quantity: 1, unitPrice: 3_000 }] })
+    await orders.emit('stock.reserved', {
+      orderId,
+      checkoutId: checkout.id,
+      currency: 'EUR',
+      lines: [{ productId: product.productId, quantity: 1, unitPrice: 3_000 }]
+    })
     await waitFor(async () => (await mm.orders.get(orderId)).status === 'paid', { what: 'the order paid' })
 
     const operator = createMarketmeshClient({ baseUrl: orders.url, token: accessToken(admin()) })

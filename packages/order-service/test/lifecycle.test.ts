@@ -23,7 +23,12 @@ const paidOrder = async (target: Orders, price = 10_000, customer = buyer(), own
     headers: { 'Idempotency-Key': randomUUID() }
   })
   const orderId: string = placed.body.orders[0].id
-  await target.emit('stock.reserved', { orderId, checkoutId: placed.body.id, currency: 'EUR', lines: [{ productId: product.productId, quantity: 1, unitPrice: price }] })
+  await target.emit('stock.reserved', {
+    orderId,
+    checkoutId: placed.body.id,
+    currency: 'EUR',
+    lines: [{ productId: product.productId, quantity: 1, unitPrice: price }]
+  })
   await waitFor(async () => (await statusOf(target, orderId)) === 'paid', { what: 'the order paid' })
   return { orderId, customer, owner, product }
 }
@@ -50,7 +55,12 @@ describe('the order lifecycle', () => {
       headers: { 'Idempotency-Key': randomUUID() }
     })
     const orderId: string = placed.body.orders[0].id
-    await orders.emit('stock.reserved', { orderId, checkoutId: placed.body.id, currency: 'EUR', lines: [{ productId: product.productId, quantity: 3, unitPrice: 2_500 }] })
+    await orders.emit('stock.reserved', {
+      orderId,
+      checkoutId: placed.body.id,
+      currency: 'EUR',
+      lines: [{ productId: product.productId, quantity: 3, unitPrice: 2_500 }]
+    })
     await waitFor(async () => (await statusOf(orders, orderId)) === 'paid', { what: 'the order paid' })
     const order = (await orders.call('GET', `/orders/${orderId}`, { as: customer })).body
     expect(order).toMatchObject({ total: 6_000, lines: [{ productId: product.productId, quantity: 3, unitPrice: 2_000 }] })

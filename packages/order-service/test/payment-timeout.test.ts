@@ -19,7 +19,12 @@ it('voids a payment its buyer never confirmed at ORDER_PENDING_TIMEOUT, once, an
   })
   expect(placed.body.payment.status).toBe('requires_action')
   const orderId: string = placed.body.orders[0].id
-  await orders.emit('stock.reserved', { orderId, checkoutId: placed.body.id, currency: 'EUR', lines: [{ productId: product.productId, quantity: 1, unitPrice: 3_000 }] })
+  await orders.emit('stock.reserved', {
+    orderId,
+    checkoutId: placed.body.id,
+    currency: 'EUR',
+    lines: [{ productId: product.productId, quantity: 1, unitPrice: 3_000 }]
+  })
   await waitFor(async () => (await orders.db('orders').where({ id: orderId }).first('status')).status === 'cancelled', {
     what: 'the unconfirmed checkout cancelled',
     timeoutMs: 15_000

@@ -47,7 +47,12 @@ const placeCheckout = async (customer: Principal, owners: Principal[], token: st
 const reserveAll = async (checkout: { id: string; orders: Array<{ id: string }> }, products: Array<{ productId: string }>) => {
   for (const [index, order] of checkout.orders.entries()) {
     const { productId } = products[index]
-    await orders.emit('stock.reserved', { orderId: order.id, checkoutId: checkout.id, currency: 'EUR', lines: [{ productId, quantity: 1, unitPrice: 2_500 }] })
+    await orders.emit('stock.reserved', {
+      orderId: order.id,
+      checkoutId: checkout.id,
+      currency: 'EUR',
+      lines: [{ productId, quantity: 1, unitPrice: 2_500 }]
+    })
   }
 }
 

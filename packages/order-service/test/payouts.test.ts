@@ -18,7 +18,6 @@ beforeAll(async () => {
 })
 afterAll(() => orders?.close())
 
-
 const openAccount = (owner: Principal) =>
   orders.call('POST', '/payout-accounts', { as: owner, body: { provider: 'test', returnUrl: 'https://shop.example/payouts' } })
 
@@ -43,7 +42,12 @@ const paidOrder = async (owner: Principal, price = 10_000, customer = buyer()) =
   })
   expect(placed.status).toBe(201)
   const orderId: string = placed.body.orders[0].id
-  await orders.emit('stock.reserved', { orderId, checkoutId: placed.body.id, currency: 'EUR', lines: [{ productId: product.productId, quantity: 1, unitPrice: price }] })
+  await orders.emit('stock.reserved', {
+    orderId,
+    checkoutId: placed.body.id,
+    currency: 'EUR',
+    lines: [{ productId: product.productId, quantity: 1, unitPrice: price }]
+  })
   await waitFor(async () => (await statusOf(orderId)) === 'paid', { what: 'the order paid' })
   return { orderId, customer, checkoutId: placed.body.id as string }
 }
