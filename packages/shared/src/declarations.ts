@@ -30,6 +30,8 @@ export interface ServiceConfiguration extends BaseSettings {
   opsServer?: Server
   /** The paths answered by Koa middleware rather than a Feathers service (see `answersPath`). */
   httpPaths?: string[]
+  /** The paths whose GET responses stay open, served without holding Koa's context (see `keepsResponsesOpen`). */
+  openResponsePaths?: string[]
   /** Feathers' authentication settings, without its HMAC `secret`: access tokens are signed and verified with keys. */
   authentication?: Omit<AuthenticationConfiguration, 'secret'>
 }

@@ -48,6 +48,7 @@ export {
 } from './hooks'
 export { answerUnparsableRequests, errorHandler, requestId } from './http'
 export { answersPath } from './http-paths'
+export { keepsResponsesOpen } from './open-responses'
 export {
   type Access,
   type ApiDescription,

@@ -4,6 +4,7 @@ import { prepareDatabase } from './app'
 import type { ServiceApplication } from './declarations'
 import { answerUnparsableRequests } from './http'
 import { createOpsServer, opsPortOf } from './ops-server'
+import { requestListener } from './open-responses'
 import { redactUrl } from '@marketmesh/events'
 import { SettingsError } from './settings'
 import { stopTracing } from './tracing'
@@ -17,9 +18,10 @@ const listenOn = (server: Server, port: number, host: string) =>
 /**
  * Sets the app up (database, migrations, event bus), then opens its HTTP port and its ops port
  * (`opsPortOf`; the ops server is `app.get('opsServer')`, and closes when the HTTP server has).
+ * Requests go to the app's Koa middleware (`requestListener`).
  */
 export const listen = async (app: ServiceApplication, port: number = app.get('port'), host: string = app.get('host')) => {
-  const server = createServer(app.callback())
+  const server = createServer(requestListener(app))
   answerUnparsableRequests(server)
   const ops = createOpsServer(app)
   await app.setup(server)

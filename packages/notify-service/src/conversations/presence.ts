@@ -21,19 +21,23 @@ export class UserPresence {
     private readonly logger: Logger
   ) {}
 
-  /** A stream opened here; returns what to call when it ends. Devices are not users. */
+  /** A stream opened here. Devices are not users. */
   streamOpened(principal: Principal) {
-    if (principal.role === 'device') return () => undefined
+    if (principal.role === 'device') return
     const { id } = principal
     const open = this.streams.get(id) ?? 0
     this.streams.set(id, open + 1)
     if (open === 0) this.record(id, true)
-    return () => {
-      const left = (this.streams.get(id) ?? 1) - 1
-      if (left > 0) return void this.streams.set(id, left)
-      this.streams.delete(id)
-      this.record(id, false)
-    }
+  }
+
+  /** A stream `streamOpened` counted has ended. */
+  streamClosed(principal: Principal) {
+    if (principal.role === 'device') return
+    const { id } = principal
+    const left = (this.streams.get(id) ?? 1) - 1
+    if (left > 0) return void this.streams.set(id, left)
+    this.streams.delete(id)
+    this.record(id, false)
   }
 
   /** The users streaming here are still there; rows of instances long gone are deleted. */

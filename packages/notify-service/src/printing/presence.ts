@@ -16,18 +16,22 @@ export class PrinterPresence {
     readonly windowMs: number
   ) {}
 
-  /** A stream opened here; returns what to call when it ends. Only devices' streams count. */
+  /** A stream opened here. Only devices' streams count. */
   streamOpened(principal: Principal) {
-    if (principal.role !== 'device') return () => undefined
+    if (principal.role !== 'device') return
     const id = principal.id
     this.streams.set(id, (this.streams.get(id) ?? 0) + 1)
     this.record(this.seen(id, 'sse'))
-    return () => {
-      const left = (this.streams.get(id) ?? 1) - 1
-      if (left > 0) return void this.streams.set(id, left)
-      this.streams.delete(id)
-      this.record(this.db('printer_presence').where({ deviceId: id }).update({ lastSeenAt: this.db.fn.now(), streamClosedAt: this.db.fn.now() }))
-    }
+  }
+
+  /** A stream `streamOpened` counted has ended. */
+  streamClosed(principal: Principal) {
+    if (principal.role !== 'device') return
+    const id = principal.id
+    const left = (this.streams.get(id) ?? 1) - 1
+    if (left > 0) return void this.streams.set(id, left)
+    this.streams.delete(id)
+    this.record(this.db('printer_presence').where({ deviceId: id }).update({ lastSeenAt: this.db.fn.now(), streamClosedAt: this.db.fn.now() }))
   }
 
   /** A CloudPRNT poll. */

@@ -1,9 +1,10 @@
 import { Counter, Gauge } from 'prom-client'
 import { eventAttributes, SpanKind, startSpan } from '@marketmesh/events'
-import type { Principal, ServiceApplication } from '@marketmesh/shared'
+import { durationMs, type Principal, type ServiceApplication } from '@marketmesh/shared'
 import { canSee } from '../log/audience'
-import { streamOwners, type OpenStreams } from './control'
+import { streamOwner, streamOwners, type OpenStreams } from './control'
 import type { Frame } from './frame'
+import { StreamLimits } from './limits'
 import type { StreamClient } from './stream-client'
 
 export interface LogRow {
@@ -19,20 +20,42 @@ export interface LogRow {
 
 const deliveryAttributes = (row: LogRow) => ({ ...eventAttributes(row.type, row.data), 'marketmesh.notification_id': row.id })
 
+// About how often the hub looks at its streams: the heartbeat interval is cut into ticks of about this.
+const TICK_MS = 1_000
+
 /**
  * The streams open on this instance. The log tail hands it each new notification once, as one
- * frame; it goes to every stream whose caller may see it.
+ * frame; it goes to every stream whose caller may see it. It counts them (`stream.maxPerCaller`,
+ * `stream.maxPerAddress`, the callers' presence) and keeps their time: one timer for all, whose
+ * ticks cut the heartbeat interval in slices, each stream beaten on its own slice (the heartbeats
+ * of thousands of streams spread over the interval, not one burst), and each tick ends the
+ * streams whose credential has expired (a tick late at most).
  */
 export class StreamHub implements OpenStreams {
   private readonly clients = new Set<StreamClient>()
   /** Per stream being opened, the owners whose streams were ended meanwhile (see `opening`). */
   private readonly openings = new Set<Set<string>>()
+  private readonly limits: StreamLimits
+  private readonly tickMs: number
+  private readonly heartbeatSlices: number
+  private ticks = 0
+  private added = 0
+  /** Runs while any stream is open. */
+  private ticker: NodeJS.Timeout | undefined
   /** The last log id handed out (the tail's position). */
   position = 0
+  /** Bytes a stream may have waiting (ours and the socket's) before it is disconnected. */
+  readonly maxBufferedBytes: number
   readonly evictions: Counter
 
-  constructor(app: ServiceApplication) {
+  constructor(private readonly app: ServiceApplication) {
+    const settings = app.get('stream')
     const registers = [app.get('metrics')]
+    this.limits = new StreamLimits({ perCaller: settings.maxPerCaller, perAddress: settings.maxPerAddress }, app.get('metrics'))
+    this.maxBufferedBytes = settings.maxBufferedBytes
+    const heartbeatMs = durationMs(settings.heartbeat)
+    this.heartbeatSlices = Math.max(1, Math.round(heartbeatMs / TICK_MS))
+    this.tickMs = heartbeatMs / this.heartbeatSlices
     const clients = this.clients
     new Gauge({
       name: 'sse_connections',
@@ -58,12 +81,39 @@ export class StreamHub implements OpenStreams {
     this.evictions = new Counter({ name: 'sse_evictions_total', help: 'Streams cut off for falling too far behind', registers })
   }
 
-  add(client: StreamClient) {
-    this.clients.add(client)
+  /**
+   * Counts one more stream of `principal` from `address`, or says why it may not open (see
+   * StreamLimits). The count is released when the stream ends (`ended`), or by `release` if it never opens.
+   */
+  admit(principal: Principal, address: string) {
+    return this.limits.admit(streamOwner(principal), address)
   }
 
-  remove(client: StreamClient) {
-    this.clients.delete(client)
+  release(principal: Principal, address: string) {
+    this.limits.release(streamOwner(principal), address)
+  }
+
+  /** An admitted stream, open: it gets the live frames from now on. */
+  add(client: StreamClient) {
+    client.heartbeatSlice = this.added++ % this.heartbeatSlices
+    this.clients.add(client)
+    this.ticker ??= setInterval(() => this.tick(), this.tickMs)
+    this.app.get('printerPresence').streamOpened(client.principal)
+    this.app.get('userPresence').streamOpened(client.principal)
+  }
+
+  /** Its response closed, however it ended. */
+  ended(client: StreamClient) {
+    this.forget(client)
+    this.release(client.principal, client.address)
+    this.app.get('printerPresence').streamClosed(client.principal)
+    this.app.get('userPresence').streamClosed(client.principal)
+  }
+
+  /** Cut off for falling too far behind. */
+  evicted(client: StreamClient) {
+    this.forget(client)
+    this.evictions.inc()
   }
 
   /** The callers with a stream open here. */
@@ -111,7 +161,25 @@ export class StreamHub implements OpenStreams {
     for (const client of this.clients) {
       if (!matches(client.principal)) continue
       client.close()
-      this.clients.delete(client)
+      this.forget(client)
+    }
+  }
+
+  private forget(client: StreamClient) {
+    this.clients.delete(client)
+    if (this.clients.size > 0 || !this.ticker) return
+    clearInterval(this.ticker)
+    this.ticker = undefined
+  }
+
+  private tick() {
+    const now = Date.now()
+    const slice = this.ticks++ % this.heartbeatSlices
+    for (const client of this.clients) {
+      if (client.expiresAt <= now) {
+        client.close()
+        this.forget(client)
+      } else if (client.heartbeatSlice === slice) client.beat()
     }
   }
 }

@@ -33,29 +33,27 @@ export class StreamLimits {
   }
 
   /**
-   * Counts one more stream of `caller` (see `streamOwner`) from `address`, and returns what uncounts
-   * it (once, whenever called); or, when either has its most open already, the reason it may not.
+   * Counts one more stream of `caller` (see `streamOwner`) from `address`; or, when either has its
+   * most open already, returns the reason it may not (and counts nothing). `release` uncounts it.
    */
-  admit(caller: string, address: string): { release: () => void } | { refused: string } {
+  admit(caller: string, address: string): string | undefined {
     if ((this.byCaller.get(caller) ?? 0) >= this.limits.perCaller) {
       this.refusals.inc({ limit: 'caller' })
-      return { refused: `Too many open streams for this caller (${this.limits.perCaller}); close one first` }
+      return `Too many open streams for this caller (${this.limits.perCaller}); close one first`
     }
     if ((this.byAddress.get(address) ?? 0) >= this.limits.perAddress) {
       this.refusals.inc({ limit: 'address' })
-      return { refused: `Too many open streams from this address (${this.limits.perAddress}); close one first` }
+      return `Too many open streams from this address (${this.limits.perAddress}); close one first`
     }
     add(this.byCaller, caller, 1)
     add(this.byAddress, address, 1)
-    let released = false
-    return {
-      release: () => {
-        if (released) return
-        released = true
-        add(this.byCaller, caller, -1)
-        add(this.byAddress, address, -1)
-      }
-    }
+    return undefined
+  }
+
+  /** Uncounts a stream `admit` counted, once it has ended. */
+  release(caller: string, address: string) {
+    add(this.byCaller, caller, -1)
+    add(this.byAddress, address, -1)
   }
 }
 

@@ -3,17 +3,26 @@ import type { Socket } from 'node:net'
 import { Connection, EventBuffer } from 'better-sse'
 import type { Principal } from '@marketmesh/shared'
 import { wireFrame, type Frame } from './frame'
+import type { StreamHub } from './hub'
 
-export interface StreamClientOptions {
-  /** Bytes a stream may have waiting (ours and the socket's) before it is disconnected. */
-  maxBufferedBytes: number
-  heartbeatMs: number
+export interface StreamCallerDetails {
+  principal: Principal
+  /** The client's address, as its stream is counted under (`stream.maxPerAddress`). */
+  address: string
+  /** When its credential expires (ms since the epoch): the hub ends the stream then. */
+  expiresAt: number
   /** The reconnection delay the stream suggests (`retry`). */
   retryMs: number
-  onEvicted: (client: StreamClient) => void
 }
 
 const HEARTBEAT = wireFrame(new EventBuffer().comment().dispatch().read())
+
+/**
+ * node:http keeps the head it sent (`_header`, which `headersSent` reads) for the response's life,
+ * as the string it concatenated header by header: a tree of some 40 pieces, 1.3 KB. Reading a
+ * character makes V8 flatten it in place, into one string of its ~350 bytes.
+ */
+const flattenSentHead = (res: ServerResponse) => (res as ServerResponse & { _header: string | null })._header?.charCodeAt(0)
 
 /**
  * One open stream, written to directly: a better-sse `Session` per connection (an undici Request
@@ -25,38 +34,43 @@ const HEARTBEAT = wireFrame(new EventBuffer().comment().dispatch().read())
  * still be reading them); then it goes live and skips what the replay already sent. It never
  * writes while the socket wants to drain: frames queue (references to the shared frames) and
  * flush on `drain`; a client whose backlog passes the bound is cut off, to replay on reconnect.
+ * Its timers are the hub's (heartbeats, the credential's expiry), and its one listener, on the
+ * response's `close`, tells the hub it ended: thousands of streams, each a few hundred bytes
+ * beside its socket.
  */
 export class StreamClient {
+  readonly principal: Principal
+  readonly address: string
+  readonly expiresAt: number
+  /** Which of the hub's ticks in a heartbeat interval beats this stream (set by the hub). */
+  heartbeatSlice = 0
   private pending: Frame[] | undefined = []
   private pendingBytes = 0
   private queue: Frame[] = []
   private queuedBytes = 0
   private lastId = 0
   private closed = false
-  private readonly heartbeat: NodeJS.Timeout
+  /** Listens for `drain` while frames wait in the queue. */
+  private flushOnDrain: (() => void) | undefined
   private readonly socket: Socket
   private readonly chunked: boolean
 
   constructor(
-    readonly principal: Principal,
+    private readonly hub: StreamHub,
     private readonly res: ServerResponse,
-    private readonly options: StreamClientOptions
+    { principal, address, expiresAt, retryMs }: StreamCallerDetails
   ) {
+    this.principal = principal
+    this.address = address
+    this.expiresAt = expiresAt
     res.socket?.setNoDelay(true)
     // Merged with what the app's middleware set (request id, CORS).
     res.writeHead(200, Connection.constants.RESPONSE_HEADERS)
-    res.write(new EventBuffer().retry(options.retryMs).dispatch().read())
+    res.write(new EventBuffer().retry(retryMs).dispatch().read())
+    flattenSentHead(res)
     this.socket = res.socket!
     this.chunked = res.chunkedEncoding
-    this.heartbeat = setInterval(() => this.beat(), options.heartbeatMs)
-    const flush = () => this.flush()
-    this.socket.on('drain', flush)
-    res.once('close', () => {
-      this.closed = true
-      clearInterval(this.heartbeat)
-      // A kept-alive socket may serve another request.
-      this.socket.off('drain', flush)
-    })
+    res.on('close', () => this.ended())
   }
 
   /** Bytes waiting for this client: behind its replay, in our queue and in the socket's buffer. */
@@ -69,7 +83,7 @@ export class StreamClient {
     if (!this.pending) return this.send(frame)
     this.pending.push(frame)
     this.pendingBytes += frame.bytes.length
-    if (this.bufferedBytes > this.options.maxBufferedBytes) this.evict()
+    if (this.bufferedBytes > this.hub.maxBufferedBytes) this.evict()
   }
 
   /** A frame read by the replay, or sent before it (resync, current announcements). */
@@ -82,10 +96,11 @@ export class StreamClient {
     if (this.queue.length > 0 || this.socket.writableNeedDrain) {
       this.queue.push(frame)
       this.queuedBytes += frame.bytes.length
+      this.flushWhenDrained()
     } else {
       this.write(frame)
     }
-    if (this.bufferedBytes > this.options.maxBufferedBytes) this.evict()
+    if (this.bufferedBytes > this.hub.maxBufferedBytes) this.evict()
   }
 
   /** Replay done: the frames that came meanwhile, without what the replay sent. */
@@ -99,17 +114,25 @@ export class StreamClient {
   close() {
     if (this.closed) return
     this.closed = true
-    clearInterval(this.heartbeat)
     this.res.end()
   }
 
   /** A comment, so that proxies and the client see the connection alive; not behind a backlog. */
-  private beat() {
+  beat() {
     if (!this.closed && this.queue.length === 0 && !this.socket.writableNeedDrain) this.write(HEARTBEAT)
   }
 
   private write(frame: Frame) {
     this.socket.write(this.chunked ? frame.chunk : frame.bytes)
+  }
+
+  private flushWhenDrained() {
+    if (this.flushOnDrain) return
+    this.flushOnDrain = () => {
+      this.flushOnDrain = undefined
+      this.flush()
+    }
+    this.socket.once('drain', this.flushOnDrain)
   }
 
   private flush() {
@@ -118,6 +141,7 @@ export class StreamClient {
       this.queuedBytes -= frame.bytes.length
       this.write(frame)
     }
+    if (this.queue.length > 0 && !this.closed) this.flushWhenDrained()
   }
 
   private evict() {
@@ -127,6 +151,13 @@ export class StreamClient {
     this.queue = []
     this.pendingBytes = this.queuedBytes = 0
     this.res.destroy()
-    this.options.onEvicted(this)
+    this.hub.evicted(this)
+  }
+
+  private ended() {
+    this.closed = true
+    // A kept-alive socket may serve another request.
+    if (this.flushOnDrain) this.socket.off('drain', this.flushOnDrain)
+    this.hub.ended(this)
   }
 }

@@ -1,6 +1,6 @@
 import type { Server } from 'node:http'
 import type { HookContext, NextFunction } from '@feathersjs/feathers'
-import { answersPath, type ServiceApplication } from '@marketmesh/shared'
+import { answersPath, keepsResponsesOpen, type ServiceApplication } from '@marketmesh/shared'
 import { endStreamsRevokedMeanwhile, STREAM_CONTROL_CHANNEL } from './control'
 import { StreamHub } from './hub'
 import { LogTail } from './log-tail'
@@ -21,6 +21,7 @@ export const stream = (app: ServiceApplication) => {
   app.set('streams', hub)
   app.use(streamRoute(app, hub))
   answersPath(app, STREAM_PATH)
+  keepsResponsesOpen(app, STREAM_PATH)
   app.hooks({
     setup: [
       async (context: HookContext<ServiceApplication> & { server?: Server }, next: NextFunction) => {
