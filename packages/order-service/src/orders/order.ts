@@ -21,7 +21,7 @@ import { type EventData } from '@marketmesh/events'
 import { durationMs, invalidField, type Knex, type ServiceApplication } from '@marketmesh/shared'
 import { holdPayment, refundToBuyer, releaseEscrow } from '../ledger/ledger'
 import { openPayout, reverseForRefund } from '../payouts/payout'
-import { AUTHORIZE, CAPTURE, EXPIRE, mayRelease, movePayment, RELEASE, releaseKey, type PaymentRow, type ReleasePayload } from './payment'
+import { AUTHORIZE, CAPTURE, EXPIRE, mayRelease, movePayment, scheduleRelease, type PaymentRow, type ReleasePayload } from './payment'
 import { SYSTEM, TRANSITIONS, type OrderStatus, type PaymentStep, type RefundStatus, type Role, type Stage, type Step } from './status'
 
 export interface OrderRow {
@@ -314,8 +314,7 @@ const releaseLater = async (
   release: Pick<ReleasePayload, 'paymentId' | 'cause'> & Cause,
   delayMs = 0
 ) => {
-  const payload: ReleasePayload = { checkoutId: payment.checkoutId, round: 1, ...release }
-  await app.get('events').effects.schedule(trx, RELEASE, releaseKey(payload), payload, { delayMs })
+  await scheduleRelease(app.get('events').effects, trx, { checkoutId: payment.checkoutId, round: 1, ...release }, delayMs)
 }
 
 /**

@@ -1,3 +1,4 @@
+import type { SideEffects } from '@marketmesh/events'
 import type { Knex } from '@marketmesh/shared'
 import { PAYMENT_TRANSITIONS, type PaymentStatus, type PaymentStep } from './status'
 
@@ -46,8 +47,10 @@ export interface ReleasePayload {
   causationId: string | null
 }
 
-/** One `payment-release` per checkout, cause and round. */
-export const releaseKey = ({ checkoutId, cause, round }: Pick<ReleasePayload, 'checkoutId' | 'cause' | 'round'>) => `${checkoutId}:${cause}:${round}`
+/** Schedules a round of `payment-release`, `delayMs` from now: one per checkout, cause and round. */
+export const scheduleRelease = async (effects: SideEffects, trx: Knex.Transaction, payload: ReleasePayload, delayMs: number) => {
+  await effects.schedule(trx, RELEASE, `${payload.checkoutId}:${payload.cause}:${payload.round}`, payload, { delayMs })
+}
 
 /** The idempotency keys of a checkout's payment calls: one per checkout and step. */
 export const paymentKeys = (checkoutId: string) => ({

@@ -21,7 +21,7 @@ import {
   mayRelease,
   paymentKeys,
   RELEASE,
-  releaseKey,
+  scheduleRelease,
   SETTLE,
   type PaymentRow,
   type ReleasePayload
@@ -228,9 +228,6 @@ export const chargeCheckouts = (app: ServiceApplication) => {
     })
     .perform<ReleasePayload>(RELEASE, release, {
       onGiveUp: ({ payload }) =>
-        runInTransaction(db, async (trx) => {
-          const next = { ...payload, round: payload.round + 1 }
-          await events.effects.schedule(trx, RELEASE, releaseKey(next), next, { delayMs: settleRoundEvery })
-        })
+        runInTransaction(db, (trx) => scheduleRelease(events.effects, trx, { ...payload, round: payload.round + 1 }, settleRoundEvery))
     })
 }
