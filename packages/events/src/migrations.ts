@@ -96,5 +96,16 @@ export const eventBackboneMigrations: MigrationList = {
       await knex.schema.alterTable('side_effects', (table) => table.dropColumn('traceparent'))
       await knex.schema.alterTable('outbox', (table) => table.dropColumn('traceparent'))
     }
+  },
+  '0000_event_backbone_4': {
+    async up(knex) {
+      // The relay publishes the envelope as the text it was written as: stored as json (the text,
+      // checked) it is read back as is, where jsonb was converted on every insert and again on
+      // every read, the largest part of the outbox's cost in the database.
+      await knex.raw('ALTER TABLE outbox ALTER COLUMN envelope TYPE json USING envelope::json')
+    },
+    async down(knex) {
+      await knex.raw('ALTER TABLE outbox ALTER COLUMN envelope TYPE jsonb USING envelope::jsonb')
+    }
   }
 }

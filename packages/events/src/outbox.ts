@@ -68,13 +68,10 @@ export interface OutboxRelayOptions {
 
 interface UnsentRow {
   id: number
+  /** The envelope as written: what is published. */
   body: string
   type: EventType
   event_id: string
-  source: string
-  occurred_at: string
-  correlation_id: string
-  data: unknown
   traceparent: string | null
 }
 
@@ -88,9 +85,7 @@ const WAKE_CHANNEL = 'marketmesh_outbox'
 const PURGE_INTERVAL_MS = 60_000
 
 const READ_UNSENT = `
-  SELECT id, event_id, type, envelope::text AS body, envelope->>'source' AS source,
-         envelope->>'occurredAt' AS occurred_at, envelope->>'correlationId' AS correlation_id,
-         traceparent, CASE WHEN traceparent IS NOT NULL THEN envelope->'data' END AS data
+  SELECT id, event_id, type, envelope::text AS body, traceparent
     FROM outbox
    WHERE sent_at IS NULL AND id <> ALL($1::bigint[])
    ORDER BY id
@@ -240,31 +235,38 @@ export class OutboxRelay {
   }
 
   private publish(rows: UnsentRow[]) {
-    return Promise.all(rows.map((row) => (row.traceparent ? this.publishTraced(row, row.traceparent) : this.publishOne(row))))
+    return Promise.all(
+      rows.map((row) => {
+        const envelope = JSON.parse(row.body) as EventEnvelope
+        return row.traceparent ? this.publishTraced(row, envelope, row.traceparent) : this.publishOne(row, envelope)
+      })
+    )
   }
 
   /** A row written under a span: published in a child span of it, whose context the message carries. */
-  private publishTraced(row: UnsentRow, parent: string) {
+  private publishTraced(row: UnsentRow, envelope: EventEnvelope, parent: string) {
     const attributes = {
-      ...eventAttributes(row.type, row.data),
+      ...eventAttributes(row.type, envelope.data),
       'messaging.system': 'rabbitmq',
       'messaging.operation.type': 'send',
       'messaging.destination.name': this.options.broker.exchanges.events,
       'messaging.message.id': row.event_id
     }
-    return inSpan(`publish ${row.type}`, { kind: SpanKind.PRODUCER, parent, attributes }, (span) => this.publishOne(row, traceparentOf(span)))
+    return inSpan(`publish ${row.type}`, { kind: SpanKind.PRODUCER, parent, attributes }, (span) =>
+      this.publishOne(row, envelope, traceparentOf(span))
+    )
   }
 
-  private publishOne(row: UnsentRow, traceparent?: string | null) {
+  private publishOne(row: UnsentRow, envelope: EventEnvelope, traceparent?: string | null) {
     const { broker } = this.options
     return broker.publish(broker.exchanges.events, row.type, Buffer.from(row.body), {
       messageId: row.event_id,
       type: row.type,
-      appId: row.source,
+      appId: envelope.source,
       contentType: 'application/json',
-      timestamp: Math.floor(Date.parse(row.occurred_at) / 1000),
-      correlationId: row.correlation_id,
-      headers: { [REQUEST_ID_HEADER]: row.correlation_id, ...(traceparent && { [TRACEPARENT]: traceparent }) }
+      timestamp: Math.floor(Date.parse(envelope.occurredAt) / 1000),
+      correlationId: envelope.correlationId,
+      headers: { [REQUEST_ID_HEADER]: envelope.correlationId, ...(traceparent && { [TRACEPARENT]: traceparent }) }
     })
   }
 

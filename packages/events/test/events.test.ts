@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto'
 import { join } from 'node:path'
 import amqplib from 'amqplib'
 import { describe, expect, it, vi } from 'vitest'
+import { withEventCause } from '@marketmesh/events'
 import { aggregateKey, consumerQueueNames, DEAD_LETTER_HEADERS, exchangeNames, VACUUM_AFTER_DEAD_ROWS } from '../src'
 import { AMQP, cleanUp, createTcpProxy, createTestBus, metricValue, POSTGRES, uniqueName, waitFor } from '@marketmesh/test-support'
 import { applyEffect, orderCreated } from './fixtures/effects.cjs'
@@ -34,6 +35,34 @@ describe('transactional outbox', () => {
     expect(effects).toHaveLength(1)
     expect(await publisher.db('outbox').count({ n: '*' })).toEqual([{ n: 1 }])
     expect(await metricValue(publisher.registry, 'events_published_total', { type: 'order.created' })).toBe(1)
+  })
+
+  it('publishes each envelope as it was written, its source, correlation and time as message properties', async () => {
+    const { prefix, publisher } = await twoServices()
+    const { messages } = await watchEverything(prefix)
+    await publisher.bus.start()
+    // The bus is the built package's, whose cause store is not the one in ../src.
+    const envelopes = await publisher.db.transaction((trx) =>
+      withEventCause({ correlationId: 'request-7', causationId: null }, () =>
+        publisher.bus.emitAll(trx, 'order.created', [orderCreated(), orderCreated(), orderCreated()])
+      )
+    )
+
+    await waitFor(() => messages.length === 3, { what: 'the three events' })
+    const stored = await publisher.db('outbox').orderBy('id').select(publisher.db.raw('envelope::text AS text'))
+    expect(messages.map((message) => message.content.toString())).toEqual(stored.map(({ text }) => text))
+    for (const [index, message] of messages.entries()) {
+      const envelope = envelopes[index]
+      expect(JSON.parse(message.content.toString())).toEqual(envelope)
+      expect(message.properties).toMatchObject({
+        messageId: envelope.id,
+        type: 'order.created',
+        appId: 'order-service',
+        correlationId: 'request-7',
+        timestamp: Math.floor(Date.parse(envelope.occurredAt) / 1000),
+        headers: { 'x-request-id': 'request-7' }
+      })
+    }
   })
 
   it('republishes a batch whose relay died before marking it sent, and the consumer applies it once', async () => {

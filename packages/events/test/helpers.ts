@@ -80,14 +80,16 @@ export const watchEverything = async (prefix: string) => {
   await channel.bindQueue(queue, exchangeNames(prefix).events, '#')
   const received: string[] = []
   const headers: Array<Record<string, unknown>> = []
+  const messages: amqplib.ConsumeMessage[] = []
   await channel.consume(
     queue,
     (message) => {
       if (!message) return
       received.push(message.properties.messageId)
       headers.push(message.properties.headers ?? {})
+      messages.push(message)
     },
     { noAck: true }
   )
-  return { received, headers }
+  return { received, headers, messages }
 }
