@@ -18,5 +18,7 @@ export const createApp = (overrides?: Record<string, unknown>) =>
     api,
     middleware: catalogHttpCaching,
     services: (app) => app.configure(rateLimits).configure(media).configure(services),
-    events
+    events,
+    // Every reservation and its release update the product's stock.
+    churningTables: ['products']
   })

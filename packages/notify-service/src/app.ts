@@ -18,5 +18,7 @@ export const createApp = (overrides?: Record<string, unknown>) =>
     // A disabled seller's devices are refused like revoked ones.
     authentication: (app) => deviceAwareAuthentication(app, { isDisabled: (sellerId) => isDisabledUser(app.get('postgresqlClient'), sellerId) }),
     services,
-    events
+    events,
+    // Every order's webhook deliveries and print jobs are claimed and settled; every stream refreshes its user's presence.
+    churningTables: ['webhook_deliveries', 'print_jobs', 'user_presence']
   })

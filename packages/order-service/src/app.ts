@@ -17,5 +17,7 @@ export const createApp = (overrides?: Record<string, unknown>) =>
     api,
     services: (app) => app.configure(rateLimits).configure(services),
     events,
-    rawBodyPaths: [PAYMENT_WEBHOOKS_PATH]
+    rawBodyPaths: [PAYMENT_WEBHOOKS_PATH],
+    // Every checkout updates its orders, its payment and its idempotency key several times.
+    churningTables: ['orders', 'payments', 'idempotency_keys']
   })

@@ -13,6 +13,7 @@ import { createLogger } from './logger'
 import { createMetricsRegistry, httpMetrics } from './metrics'
 import { servesOpenApi, type ApiDescription } from './openapi'
 import { baseEnvironment, loadSettings, SettingsError } from './settings'
+import { vacuumWhileRunning } from './vacuum'
 
 export interface ServiceAppOptions {
   /** e.g. `catalog-service`: logs, metrics, the events' source and the queue name. */
@@ -41,6 +42,8 @@ export interface ServiceAppOptions {
   rawBodyPaths?: string[]
   /** Its API as the OpenAPI document served at `GET /openapi.json` describes it (see openapi.ts). */
   api?: ApiDescription
+  /** The tables it updates with every order: vacuumed every minute once their dead rows pile up (see vacuum.ts). */
+  churningTables?: readonly string[]
 }
 
 /** The bytes a JSON request body arrived as, on a path of `rawBodyPaths` (koa-body keeps them as `rawBody`); undefined elsewhere. */
@@ -141,5 +144,6 @@ export const createServiceApp = (options: ServiceAppOptions): ServiceApplication
   ;(options.authentication ?? statelessAuthentication)(app)
   app.configure(options.services)
   options.events?.(app)
+  if (options.churningTables) vacuumWhileRunning(app, options.churningTables)
   return app
 }
