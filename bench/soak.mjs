@@ -37,6 +37,8 @@ const { values: options, positionals } = parseArgs({
   options: { rate: { type: 'string' }, buyers: { type: 'string', default: '16' }, 'warm-up': { type: 'string' } }
 })
 const MINUTES = Number(positionals[0] ?? 30)
+/** Every service's access-token lifetime in the run, and the admin's token's: longer than the run. */
+const TOKEN_LIFETIME = `${MINUTES + 60}m`
 const CAPACITY_BUYERS = Number(options.buyers)
 const CAPACITY_SECONDS = 20
 const WARM_UP = Number(options['warm-up'] ?? (MINUTES >= 10 ? 2 : 1))
@@ -220,13 +222,15 @@ try {
         MAIL_DIRECTORY: mailDirectory,
         WEBHOOKS_ALLOW_HTTP: 'true',
         WEBHOOKS_ALLOW_PRIVATE: 'true',
-        STREAM_LIMIT_PER_ADDRESS: '10000'
+        STREAM_LIMIT_PER_ADDRESS: '10000',
+        // The buyers', sellers' and admin's tokens must outlive the run (15 minutes by default).
+        JWT_EXPIRES_IN: TOKEN_LIFETIME
       })
     )
   }
   const [users, catalog, order, notify] = started
   const market = await openMarket(started, mesh.name, { sellers: SELLERS, productsPerSeller: PRODUCTS_PER_SELLER, buyers: BUYERS })
-  const admin = `Bearer ${await signAccessToken(await importSigningKey(DEVELOPMENT_SIGNING_KEY), { sub: randomUUID(), role: 'admin' }, baseDefaults.jwt)}`
+  const admin = `Bearer ${await signAccessToken(await importSigningKey(DEVELOPMENT_SIGNING_KEY), { sub: randomUUID(), role: 'admin' }, { ...baseDefaults.jwt, accessTokenExpiresIn: TOKEN_LIFETIME })}`
 
   // A webhook endpoint of the admin's: every order event of every shop.
   await waitUntil(async () => (await fetch(`http://127.0.0.1:${webhookPort}/count`)).ok, 'the webhook receiver')
