@@ -21,7 +21,15 @@ const count = () => {
 if (mode === 'outbox') {
   const settings = deepMerge(baseDefaults, { postgresql: { connection: databaseUrl }, amqp: { prefix } })
   const db = createKnex(settings.postgresql)
-  const bus = new EventBus({ service: 'bench-consumer', settings, db, logger: pino({ level: 'warn' }), registry: new Registry() })
+  // Its queue alone, as bench/events.mjs declares it.
+  const bus = new EventBus({
+    service: 'bench-consumer',
+    settings,
+    db,
+    logger: pino({ level: 'warn' }),
+    registry: new Registry(),
+    consumers: { 'bench-consumer': ['order.created'] }
+  })
   bus.on('order.created', async () => count())
   await bus.start()
   await bus.whenConsuming()
