@@ -5,10 +5,12 @@
 // and, in the same run, the bound: the receiver alone, N POSTs of the same body from a
 // keep-alive client with as many in flight as the sender may have (its `concurrency`).
 // The receiver is a process of its own (bench/support/webhook-receiver.mjs). Target: >= 0.5 of the bound.
-// Usage: node bench/webhooks.mjs [N]   (after `npm run build`; default 5000)
+// Usage: [WEBHOOKS_BENCH_CPU_PROF=<file>] node bench/webhooks.mjs [N]   (after `npm run build`; default 5000)
 import { spawn } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
+import { writeFileSync } from 'node:fs'
 import http from 'node:http'
+import { Session } from 'node:inspector/promises'
 import { createRequire } from 'node:module'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -71,6 +73,27 @@ const receiverAlone = async () => {
   return { rate, cpuPerRequest: cpuMicroseconds(cpu) / N }
 }
 
+/**
+ * With WEBHOOKS_BENCH_CPU_PROF=<file>: a CPU profile of this process (the sender) from the first
+ * arrival to the last success recorded, the measured window only, written to <file>.cpuprofile.
+ */
+const profileWhileSending = async () => {
+  const file = process.env.WEBHOOKS_BENCH_CPU_PROF
+  if (!file) return undefined
+  const session = new Session()
+  session.connect()
+  await session.post('Profiler.enable')
+  await session.post('Profiler.start')
+  return {
+    stop: async () => {
+      const { profile } = await session.post('Profiler.stop')
+      writeFileSync(`${file}.cpuprofile`, JSON.stringify(profile))
+      session.disconnect()
+      console.log(`the sender's CPU profile over the measured window: ${file}.cpuprofile`)
+    }
+  }
+}
+
 /** This process's CPU (user + system) since `since`, in µs. */
 const cpuMicroseconds = (since) => {
   const { user, system } = process.cpuUsage(since)
@@ -116,6 +139,7 @@ try {
     }
   })
   await receivedSoFar(offset + 1)
+  const profile = await profileWhileSending()
   const senderCpu = process.cpuUsage()
   const started = performance.now()
   // Counting the recorded rows scans the table: asked only once all arrived, so the count is no
@@ -128,6 +152,7 @@ try {
   })
   const rate = Math.round(N / ((performance.now() - started) / 1000))
   const senderCpuPerDelivery = cpuMicroseconds(senderCpu) / N
+  await profile?.stop()
   const duplicates = (await receivedSoFar()) - offset - N
   console.log(
     `webhooks         signed, sent and recorded: ${rate} deliveries/s (${duplicates} sent twice; the sender's CPU: ${senderCpuPerDelivery.toFixed(0)} µs per delivery)`
