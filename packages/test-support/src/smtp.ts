@@ -12,10 +12,13 @@ export interface ReceivedMail {
   html: string
 }
 
-/** A real SMTP server on loopback that keeps what it receives and counts its connections; `failing` answers every message with a temporary error. */
+/**
+ * A real SMTP server on loopback that keeps what it receives and counts its connections (and the
+ * errors of connections that broke off); `failing` answers every message with a temporary error.
+ */
 export const startSmtpServer = async (port = 0) => {
   const received: ReceivedMail[] = []
-  const state = { failing: false, attempts: 0, connections: 0 }
+  const state = { failing: false, attempts: 0, connections: 0, connectionErrors: [] as string[] }
   const server = new SMTPServer({
     authOptional: true,
     disabledCommands: ['STARTTLS'],
@@ -42,6 +45,11 @@ export const startSmtpServer = async (port = 0) => {
         callback()
       })
     }
+  })
+  // smtp-server emits a client's connection errors on the server: a sender killed mid-session (the
+  // fault tests SIGKILL notify-service) resets its socket, which unheard would be an uncaught exception.
+  server.on('error', (error: NodeJS.ErrnoException) => {
+    state.connectionErrors.push(error.code ?? error.message)
   })
   await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve))
   const address = server.server.address() as AddressInfo
