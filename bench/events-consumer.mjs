@@ -2,6 +2,7 @@
 //   outbox: the real EventBus consumer (validation, one transaction per batch, dedupe insert)
 //   raw:    a bare amqp-connection-manager consumer that acks each message (the baseline)
 import { createRequire } from 'node:module'
+import { BENCH_CONSUMER, BENCH_CONSUMERS } from './support/bench-consumer.mjs'
 
 const require = createRequire(import.meta.url)
 const { pino } = require('pino')
@@ -21,14 +22,13 @@ const count = () => {
 if (mode === 'outbox') {
   const settings = deepMerge(baseDefaults, { postgresql: { connection: databaseUrl }, amqp: { prefix } })
   const db = createKnex(settings.postgresql)
-  // Its queue alone, as bench/events.mjs declares it.
   const bus = new EventBus({
-    service: 'bench-consumer',
+    service: BENCH_CONSUMER,
     settings,
     db,
     logger: pino({ level: 'warn' }),
     registry: new Registry(),
-    consumers: { 'bench-consumer': ['order.created'] }
+    consumers: BENCH_CONSUMERS
   })
   bus.on('order.created', async () => count())
   await bus.start()

@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto'
 import type { Knex } from 'knex'
 import type { Logger } from 'pino'
 import { Gauge, type Registry } from 'prom-client'
-import { afterCommit, queryPooled, runInTransaction } from './knex-internals'
+import { afterCommit, LEASE_CLAIM_SETTINGS, queryPooled, runInTransaction } from './knex-internals'
 import { CoalescingRunner } from './coalescing-runner'
 import type { EventMetrics } from './metrics'
 import { purgeInBatches, vacuumWhenDead } from './purge'
@@ -65,14 +65,6 @@ const CLAIM = `
           LIMIT $2
             FOR UPDATE SKIP LOCKED)
   RETURNING id, kind, key, payload, attempts, traceparent`
-
-// A claim is a lease: were its commit lost with the server, the effects would only be claimed again
-// and run with the same id, as after a runner's death; so it does not wait for the disk. Its plan
-// walks the head of `side_effects_due`: an index scan marks the entries of effects already done
-// dead as it passes them, where a bitmap scan (which the planner picks on lagging statistics, such
-// as a table never analyzed) would read them all again at every claim, and with them every row of
-// the kind through the (kind, key) index: a soak measured 231 blocks a claim, growing with the table.
-const CLAIM_SETTINGS = { synchronous_commit: 'off', enable_bitmapscan: 'off' }
 
 /** Marks the effects `ids` (a placeholder: `$1` on a pooled connection, `?` in knex) done. */
 const markDone = (ids: string) => `UPDATE side_effects SET status = 'done', finished_at = now(), last_error = NULL WHERE id = ANY(${ids}::uuid[])`
@@ -274,7 +266,7 @@ export class SideEffects {
   private async runDue() {
     const { db, leaseMs, concurrency } = this.options
     for (;;) {
-      const rows = await queryPooled<ClaimedRow>(db, CLAIM, [[...this.performers.keys()], concurrency, leaseMs], CLAIM_SETTINGS)
+      const rows = await queryPooled<ClaimedRow>(db, CLAIM, [[...this.performers.keys()], concurrency, leaseMs], LEASE_CLAIM_SETTINGS)
       if (rows.length === 0 || this.runner.isStopped) return
       await Promise.all(rows.map((row) => this.carryOut(row)))
       // Marked before more are claimed: a crash can then repeat at most one batch's effects (a

@@ -1,6 +1,16 @@
 import { createHmac } from 'node:crypto'
 import type { HookContext, NextFunction } from '@feathersjs/feathers'
-import { afterCommit, CoalescingRunner, inSpan, queryPooled, runInTransaction, type SideEffects, SpanKind, SpanStatusCode } from '@marketmesh/events'
+import {
+  afterCommit,
+  CoalescingRunner,
+  inSpan,
+  LEASE_CLAIM_SETTINGS,
+  queryPooled,
+  runInTransaction,
+  type SideEffects,
+  SpanKind,
+  SpanStatusCode
+} from '@marketmesh/events'
 import { durationMs, type Knex, type Logger, type ServiceApplication, type ServiceConfiguration } from '@marketmesh/shared'
 import { appendNotification } from '../log/append'
 import { MAIL_EFFECT, type MailPayload } from '../mail/mail'
@@ -75,12 +85,6 @@ const RELEASE = `
     FROM unnest($1::uuid[], $2::int[]) AS t(id, attempts)
    WHERE d.id = t.id AND d.attempts = t.attempts AND d.status = 'pending'`
 
-// A claim is a lease: were its commit lost with the server, the delivery would only be claimed
-// again with the same webhook-id, which a lost answer already allows. So it does not wait for the
-// disk. The due window is the head of the `runAfter` index; a bitmap scan would read and sort
-// every due row, which the planner picks when its statistics lag a burst of new deliveries.
-const CLAIM_SETTINGS = { synchronous_commit: 'off', enable_bitmapscan: 'off' }
-
 /**
  * Sends the due webhook deliveries: claims them (`FOR UPDATE SKIP LOCKED`, so instances share
  * them), signs each per Standard Webhooks, and records each attempt. A 2xx within the timeout is
@@ -151,7 +155,8 @@ export class WebhookSender {
         db,
         CLAIM,
         [room, lease, full, settings.perEndpointConcurrency, 'enabled', Math.max(room * 4, 200)],
-        CLAIM_SETTINGS
+        // A delivery claimed again is sent with the same webhook-id, which a lost answer already allows.
+        LEASE_CLAIM_SETTINGS
       )
       for (const row of rows) {
         this.claimed.set(row.endpointId, (this.claimed.get(row.endpointId) ?? 0) + 1)
