@@ -227,10 +227,14 @@ describe('traces across the four services: a checkout, its delivery and payout, 
       () => {
         const spans = otlp.trace(transfer.traceId)
         const names = new Set(spans.map((span) => `${span.name} [${span.service}]`))
+        // Each span asserted below: a publish span ends at the broker's confirm, which may come
+        // after its consumer's span was exported.
         const expected = [
           'PATCH /orders/:id [order-service]',
+          'publish order.delivered [order-service]',
           'process order.delivered [catalog-service]',
           'effect order-release-escrow [order-service]',
+          'publish payout.paid [order-service]',
           'process payout.paid [notify-service]'
         ]
         return expected.every((name) => names.has(name)) && spans
@@ -264,7 +268,12 @@ describe('traces across the four services: a checkout, its delivery and payout, 
     const trace = await waitFor(
       () => {
         const spans = otlp.trace(signUp.traceId)
-        return consumers.every((service) => spans.some((span) => span.name === 'process user.registered' && span.service === service)) && spans
+        const published = spans.some((span) => span.name === 'publish user.registered')
+        return (
+          published &&
+          consumers.every((service) => spans.some((span) => span.name === 'process user.registered' && span.service === service)) &&
+          spans
+        )
       },
       { what: 'the sign-up’s trace exported', timeoutMs: 30_000 }
     )
