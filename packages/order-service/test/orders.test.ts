@@ -56,6 +56,32 @@ describe('GET /orders', () => {
     expect(filtered.body).toMatchObject({ total: 2, limit: 1 })
     expect((await orders.call('GET', '/orders?paymentToken=tok_ok', { as: admin() })).status).toBe(400)
   })
+
+  it('pages newest first, orders written together in their id’s order: each order on exactly one page', async () => {
+    const customer = buyer()
+    const earlier = await placeOrder(customer)
+    // One checkout from five shops: five orders written in one transaction, one `createdAt`.
+    const products = await knownProducts(
+      orders,
+      Array.from({ length: 5 }, () => productCreated(seller(), { price: 1_000 }))
+    )
+    const checkout = await orders.call('POST', '/checkouts', {
+      as: customer,
+      body: checkoutBody(products.map(({ productId }) => ({ productId, quantity: 1 }))),
+      headers: { 'Idempotency-Key': randomUUID() }
+    })
+    expect(checkout.status).toBe(201)
+    const together: string[] = checkout.body.orders.map((order: { id: string }) => order.id)
+    const paged: string[] = []
+    for (let skip = 0; skip < 6; skip++) {
+      const page = await orders.call('GET', `/orders?$limit=1&$skip=${skip}`, { as: customer })
+      paged.push(...page.body.data.map((order: { id: string }) => order.id))
+    }
+    expect(paged).toEqual([...together.sort().reverse(), earlier.orderId])
+    // Sorted by a field they share, still in one order: the id's, in the sort's direction.
+    const ascending = await orders.call('GET', '/orders?$sort[createdAt]=1', { as: customer })
+    expect(ascending.body.data.map((order: { id: string }) => order.id)).toEqual([earlier.orderId, ...together.sort()])
+  })
 })
 
 describe('read models in any order of arrival', () => {

@@ -43,6 +43,7 @@ export {
   refuseUnsafeInput,
   requireRole,
   selectOnlyOnReads,
+  stableOrder,
   transactionOf,
   uuidIds
 } from './hooks'

@@ -1,5 +1,5 @@
 import { hooks as schemaHooks } from '@feathersjs/schema'
-import { authenticated, requireRole, uuidIds, type ServiceApplication } from '@marketmesh/shared'
+import { authenticated, requireRole, stableOrder, uuidIds, type ServiceApplication } from '@marketmesh/shared'
 import { CategoryService, getOptions } from './categories.class'
 import { categoryDataValidator, categoryPatchResolver, categoryPatchValidator, categoryQueryValidator } from './categories.schema'
 import { categoryMethods, categoryPath } from './categories.shared'
@@ -15,6 +15,7 @@ export const category = (app: ServiceApplication) => {
   app.service(categoryPath).hooks({
     before: {
       all: [uuidIds(), schemaHooks.validateQuery(categoryQueryValidator)],
+      find: [stableOrder({ name: 1 })],
       create: [...admins, schemaHooks.validateData(categoryDataValidator), requireKnownParent()],
       patch: [...admins, schemaHooks.validateData(categoryPatchValidator), requireKnownParent(), schemaHooks.resolveData(categoryPatchResolver)],
       remove: [...admins, refuseRemovingUsed()]

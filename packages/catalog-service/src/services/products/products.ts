@@ -1,5 +1,14 @@
 import { hooks as schemaHooks } from '@feathersjs/schema'
-import { authenticated, emitEvent, inTransaction, optionallyAuthenticated, requireRole, uuidIds, type ServiceApplication } from '@marketmesh/shared'
+import {
+  authenticated,
+  emitEvent,
+  inTransaction,
+  optionallyAuthenticated,
+  requireRole,
+  stableOrder,
+  uuidIds,
+  type ServiceApplication
+} from '@marketmesh/shared'
 import { getOptions, ProductService } from './products.class'
 import { productDataValidator, productPatchResolver, productPatchValidator, productQueryValidator } from './products.schema'
 import { productMethods, productPath } from './products.shared'
@@ -38,7 +47,7 @@ export const product = (app: ServiceApplication) => {
       remove: [...writers, inTransaction()]
     },
     before: {
-      find: [validQuery, optionallyAuthenticated(), listOnlyVisible()],
+      find: [validQuery, optionallyAuthenticated(), listOnlyVisible(), stableOrder()],
       // The hottest path checks its id and query in the class, with the same schema compiled to a synchronous check.
       get: [optionallyAuthenticated(), listOnlyVisible()],
       create: [

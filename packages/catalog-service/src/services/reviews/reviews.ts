@@ -1,5 +1,14 @@
 import { hooks as schemaHooks } from '@feathersjs/schema'
-import { authenticated, emitEvent, inTransaction, optionallyAuthenticated, requireRole, uuidIds, type ServiceApplication } from '@marketmesh/shared'
+import {
+  authenticated,
+  emitEvent,
+  inTransaction,
+  optionallyAuthenticated,
+  requireRole,
+  stableOrder,
+  uuidIds,
+  type ServiceApplication
+} from '@marketmesh/shared'
 import { getOptions, ReviewService, type Review } from './reviews.class'
 import { reviewDataResolver, reviewDataValidator, reviewExternalResolver, reviewQueryValidator } from './reviews.schema'
 import { reviewMethods, reviewPath } from './reviews.shared'
@@ -20,7 +29,7 @@ export const review = (app: ServiceApplication) => {
     },
     before: {
       all: [uuidIds(), schemaHooks.validateQuery(reviewQueryValidator)],
-      find: [purchaseFiltersOnlyForTheirBuyer()],
+      find: [purchaseFiltersOnlyForTheirBuyer(), stableOrder()],
       get: [purchaseFiltersOnlyForTheirBuyer()],
       create: [schemaHooks.validateData(reviewDataValidator), schemaHooks.resolveData(reviewDataResolver), requireDeliveredPurchase()]
     },

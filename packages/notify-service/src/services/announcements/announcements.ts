@@ -1,5 +1,5 @@
 import { hooks as schemaHooks } from '@feathersjs/schema'
-import { authenticated, authenticatedOrDevice, inTransaction, requireRole, type ServiceApplication } from '@marketmesh/shared'
+import { authenticated, authenticatedOrDevice, inTransaction, requireRole, stableOrder, type ServiceApplication } from '@marketmesh/shared'
 import { AnnouncementService, getOptions } from './announcements.class'
 import { announcementDataValidator, announcementExternalResolver, announcementQueryValidator } from './announcements.schema'
 import { announcementMethods, announcementPath } from './announcements.shared'
@@ -18,7 +18,7 @@ export const announcement = (app: ServiceApplication) => {
     },
     before: {
       all: [schemaHooks.validateQuery(announcementQueryValidator)],
-      find: [onlyCurrent()],
+      find: [onlyCurrent(), stableOrder()],
       create: [schemaHooks.validateData(announcementDataValidator)]
     }
   })

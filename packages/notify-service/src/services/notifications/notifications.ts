@@ -1,9 +1,9 @@
 import { hooks as schemaHooks } from '@feathersjs/schema'
-import { authenticatedOrDevice, type ServiceApplication } from '@marketmesh/shared'
+import { authenticatedOrDevice, stableOrder, type ServiceApplication } from '@marketmesh/shared'
 import { getOptions, NotificationService } from './notifications.class'
 import { notificationExternalResolver, notificationQueryValidator, notificationResolver } from './notifications.schema'
 import { notificationMethods, notificationPath } from './notifications.shared'
-import { limitToAudience, newestFirst } from './hooks'
+import { limitToAudience } from './hooks'
 
 export * from './notifications.class'
 export * from './notifications.schema'
@@ -15,7 +15,7 @@ export const notification = (app: ServiceApplication) => {
       find: [authenticatedOrDevice(), schemaHooks.resolveExternal(notificationExternalResolver), schemaHooks.resolveResult(notificationResolver)]
     },
     before: {
-      find: [schemaHooks.validateQuery(notificationQueryValidator), limitToAudience(), newestFirst()]
+      find: [schemaHooks.validateQuery(notificationQueryValidator), limitToAudience(), stableOrder({ id: -1 })]
     }
   })
 }

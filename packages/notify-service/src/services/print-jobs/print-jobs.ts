@@ -1,6 +1,5 @@
 import { hooks as schemaHooks } from '@feathersjs/schema'
-import { authenticatedOrDevice, inTransaction, requireRole, uuidIds, type ServiceApplication } from '@marketmesh/shared'
-import { newestFirst } from '../notifications/hooks'
+import { authenticatedOrDevice, inTransaction, requireRole, stableOrder, uuidIds, type ServiceApplication } from '@marketmesh/shared'
 import { getOptions, PrintJobService } from './print-jobs.class'
 import { printJobDataValidator, printJobExternalResolver, printJobPatchValidator, printJobQueryValidator } from './print-jobs.schema'
 import { printJobMethods, printJobPath } from './print-jobs.shared'
@@ -22,7 +21,7 @@ export const printJob = (app: ServiceApplication) => {
     },
     before: {
       all: [uuidIds(), schemaHooks.validateQuery(printJobQueryValidator)],
-      find: [limitToOwnShop(), newestFirst('createdAt')],
+      find: [limitToOwnShop(), stableOrder()],
       get: [limitToOwnShop()],
       create: [schemaHooks.validateData(printJobDataValidator)],
       patch: [schemaHooks.validateData(printJobPatchValidator)]

@@ -1,5 +1,5 @@
 import { hooks as schemaHooks } from '@feathersjs/schema'
-import { authenticated, inTransaction, uuidIds, type ServiceApplication } from '@marketmesh/shared'
+import { authenticated, inTransaction, stableOrder, uuidIds, type ServiceApplication } from '@marketmesh/shared'
 import { getOptions, OrderService } from './orders.class'
 import { orderPatchValidator, orderQueryValidator } from './orders.schema'
 import { orderMethods, orderPath } from './orders.shared'
@@ -18,7 +18,7 @@ export const order = (app: ServiceApplication) => {
     },
     before: {
       all: [uuidIds(), schemaHooks.validateQuery(orderQueryValidator)],
-      find: [...readers],
+      find: [...readers, stableOrder()],
       get: [...readers],
       patch: [schemaHooks.validateData(orderPatchValidator)]
     },

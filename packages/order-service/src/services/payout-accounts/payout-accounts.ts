@@ -1,5 +1,5 @@
 import { hooks as schemaHooks } from '@feathersjs/schema'
-import { authenticated, rateLimitedHttp, requireRole, type ServiceApplication } from '@marketmesh/shared'
+import { authenticated, rateLimitedHttp, requireRole, stableOrder, type ServiceApplication } from '@marketmesh/shared'
 import { limitToOwnShop } from '../../hooks'
 import { getOptions, PayoutAccountService } from './payout-accounts.class'
 import { limitAccountRequests } from './hooks'
@@ -21,7 +21,7 @@ export const payoutAccount = (app: ServiceApplication) => {
       create: [authenticated(), requireRole('seller'), limitAccountRequests]
     },
     before: {
-      find: [authenticated(), requireRole('seller', 'admin'), limitToOwnShop()],
+      find: [authenticated(), requireRole('seller', 'admin'), limitToOwnShop(), stableOrder()],
       create: [limitToOwnShop(), schemaHooks.validateData(payoutAccountDataValidator)]
     }
   })

@@ -1,5 +1,5 @@
 import { hooks as schemaHooks } from '@feathersjs/schema'
-import { authenticated, requireRole, type ServiceApplication } from '@marketmesh/shared'
+import { authenticated, requireRole, stableOrder, type ServiceApplication } from '@marketmesh/shared'
 import { limitToOwnShop } from '../../hooks'
 import { getOptions, PayoutService } from './payouts.class'
 import { payoutQueryValidator } from './payouts.schema'
@@ -12,7 +12,7 @@ export const payout = (app: ServiceApplication) => {
   app.use(payoutPath, new PayoutService(getOptions(app)), { methods: [...payoutMethods], events: [] })
   app.service(payoutPath).hooks({
     before: {
-      find: [schemaHooks.validateQuery(payoutQueryValidator), authenticated(), requireRole('seller', 'admin'), limitToOwnShop()]
+      find: [schemaHooks.validateQuery(payoutQueryValidator), authenticated(), requireRole('seller', 'admin'), limitToOwnShop(), stableOrder()]
     }
   })
 }

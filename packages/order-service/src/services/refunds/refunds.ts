@@ -1,5 +1,5 @@
 import { hooks as schemaHooks } from '@feathersjs/schema'
-import { authenticated, inTransaction, requireRole, uuidIds, type ServiceApplication } from '@marketmesh/shared'
+import { authenticated, inTransaction, requireRole, stableOrder, uuidIds, type ServiceApplication } from '@marketmesh/shared'
 import { idempotent } from '../../hooks'
 import { getOptions, RefundService } from './refunds.class'
 import { refundDataValidator, refundExternalResolver, refundQueryValidator } from './refunds.schema'
@@ -21,7 +21,7 @@ export const refund = (app: ServiceApplication) => {
     before: {
       all: [uuidIds()],
       // Buyers and sellers find the refunds of their own orders, admins all.
-      find: [authenticated(), requireRole('buyer', 'seller', 'admin'), limitToOwnOrders()],
+      find: [authenticated(), requireRole('buyer', 'seller', 'admin'), limitToOwnOrders(), stableOrder()],
       create: [schemaHooks.validateData(refundDataValidator)]
     }
   })

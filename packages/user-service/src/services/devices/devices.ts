@@ -1,5 +1,5 @@
 import { hooks as schemaHooks } from '@feathersjs/schema'
-import { authenticated, emitEvent, inTransaction, requireRole, uuidIds, type ServiceApplication } from '@marketmesh/shared'
+import { authenticated, emitEvent, inTransaction, requireRole, stableOrder, uuidIds, type ServiceApplication } from '@marketmesh/shared'
 import { DeviceService, getOptions, type Device } from './devices.class'
 import { deviceDataResolver, deviceDataValidator, deviceExternalResolver, deviceQueryValidator, deviceResolver } from './devices.schema'
 import { deviceMethods, devicePath } from './devices.shared'
@@ -18,7 +18,7 @@ export const devices = (app: ServiceApplication) => {
     },
     before: {
       all: [schemaHooks.validateQuery(deviceQueryValidator), uuidIds()],
-      find: [requireRole('seller', 'admin'), onlyOwnActiveDevices],
+      find: [requireRole('seller', 'admin'), onlyOwnActiveDevices, stableOrder()],
       get: [requireRole('seller', 'admin'), onlyOwnActiveDevices],
       create: [issueDeviceToken, schemaHooks.validateData(deviceDataValidator), schemaHooks.resolveData(deviceDataResolver)],
       remove: [onlyOwnActiveDevices]

@@ -6,6 +6,7 @@ import {
   inTransaction,
   optionallyAuthenticated,
   rateLimitedHttp,
+  stableOrder,
   uuidIds,
   type ServiceApplication
 } from '@marketmesh/shared'
@@ -68,7 +69,7 @@ export const users = (app: ServiceApplication) => {
     },
     before: {
       all: [schemaHooks.validateQuery(userQueryValidator), uuidIds()],
-      find: [listOnlySelfUnlessAdmin],
+      find: [listOnlySelfUnlessAdmin, stableOrder()],
       get: [onlySelfOrAdmin],
       create: [
         refuseAdminRegistration,

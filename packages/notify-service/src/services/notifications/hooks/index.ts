@@ -1,2 +1,1 @@
 export * from './limit-to-audience'
-export * from './newest-first'
