@@ -87,10 +87,6 @@ export const startTracing = (service: string): boolean => {
     instrumentations: [
       new HttpInstrumentation({
         ignoreIncomingRequestHook: (request) => UNTRACED_PATHS.has((request.url ?? '').split('?')[0]),
-        // A webhook (it carries a `webhook-id`) goes to someone else's system: no span, and no
-        // traceparent telling the receiver our trace ids. Its delivery has a span of its own.
-        ignoreOutgoingRequestHook: ({ headers }) =>
-          !Array.isArray(headers) && (headers as Record<string, unknown> | undefined)?.['webhook-id'] !== undefined,
         requireParentforOutgoingSpans: true
       }),
       // The relay's and the consumers' polling runs outside any span: only queries within one are traced.

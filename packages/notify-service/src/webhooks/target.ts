@@ -1,8 +1,7 @@
 import { lookup } from 'node:dns'
-import http from 'node:http'
-import https from 'node:https'
 import { BlockList, isIP, type LookupFunction } from 'node:net'
 import { printableLine } from '@marketmesh/shared'
+import { Agent, request } from 'undici'
 
 /** How a webhook target is checked: development's local receivers are allowed, production's are not. */
 export interface TargetPolicy {
@@ -123,24 +122,27 @@ export interface AttemptOutcome {
 
 export const SNIPPET_BYTES = 4096
 
-/** Keep-alive agents per policy: sockets connect through checkedLookup, so a reused socket is one to a checked address. */
-const agents = new Map<string, { http: http.Agent; https: https.Agent }>()
-const agentsFor = (policy: TargetPolicy) => {
+/**
+ * Keep-alive dispatchers per policy: sockets connect through checkedLookup, so a reused socket is
+ * one to a checked address. undici rather than node:http: a delivery's request costs less than
+ * half the CPU (36 µs against 90 in bench/README's comparison), and no tracing instrumentation
+ * hooks it, so no trace context goes to someone else's system.
+ */
+const dispatchers = new Map<string, Agent>()
+const dispatcherFor = (policy: TargetPolicy) => {
   const key = `${policy.allowHttp}:${policy.allowPrivate}`
-  let pair = agents.get(key)
-  if (!pair) {
-    const options = { keepAlive: true, maxSockets: 64, lookup: checkedLookup(policy) }
-    pair = { http: new http.Agent(options), https: new https.Agent(options) }
-    agents.set(key, pair)
+  let dispatcher = dispatchers.get(key)
+  if (!dispatcher) {
+    dispatcher = new Agent({ connections: 64, connect: { lookup: checkedLookup(policy) } })
+    dispatchers.set(key, dispatcher)
   }
-  return pair
+  return dispatcher
 }
 
 /**
  * POSTs `body` to `url` with `headers`: no redirect followed (a 3xx is a failed attempt), at most
  * SNIPPET_BYTES of the answer read, control characters out of the snippet, and the whole exchange
- * within `timeoutMs`. No trace context goes along (the tracing leaves requests with a `webhook-id`
- * alone): the receiver is someone else's system. Never throws: what went wrong is the outcome's `error`.
+ * within `timeoutMs`. Never throws: what went wrong is the outcome's `error`.
  */
 export const sendWebhook = async (
   target: string,
@@ -150,6 +152,9 @@ export const sendWebhook = async (
 ): Promise<AttemptOutcome> => {
   const started = performance.now()
   const elapsed = () => Math.round(performance.now() - started)
+  // The whole exchange, not only a quiet socket: one timer, cleared with the outcome.
+  const timeout = new AbortController()
+  const timer = setTimeout(() => timeout.abort(), timeoutMs)
   try {
     const url = new URL(target)
     const problem = parsedUrlProblem(url, policy)
@@ -159,49 +164,27 @@ export const sendWebhook = async (
     if (isIP(host) && !policy.allowPrivate && isPrivateAddress(host)) {
       throw new RefusedTarget(`${host} is a private, loopback, link-local or reserved address`)
     }
-    const client = url.protocol === 'https:' ? https : http
-    const pair = agentsFor(policy)
-    return await new Promise<AttemptOutcome>((resolve) => {
-      const request = client.request(url, {
-        method: 'POST',
-        agent: url.protocol === 'https:' ? pair.https : pair.http,
-        headers: {
-          'content-type': 'application/json',
-          'content-length': String(Buffer.byteLength(body)),
-          'user-agent': 'marketmesh-webhooks/1',
-          ...headers
-        }
-      })
-      // The whole exchange, not only a quiet socket: one timer, cleared with the outcome.
-      const timer = setTimeout(() => request.destroy(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs)
-      const settle = (outcome: AttemptOutcome) => {
-        clearTimeout(timer)
-        resolve(outcome)
-      }
-      request.on('error', (error: Error) => settle({ durationMs: elapsed(), error: error.message }))
-      request.on('response', (response) => {
-        const chunks: Buffer[] = []
-        let read = 0
-        const finish = () => {
-          const snippet =
-            chunks.length === 0 ? '' : printableLine(Buffer.concat(chunks).subarray(0, SNIPPET_BYTES).toString('utf8')).replace(/\uFFFD+$/, '')
-          settle({ statusCode: response.statusCode, durationMs: elapsed(), responseSnippet: snippet })
-        }
-        response.on('data', (chunk: Buffer) => {
-          chunks.push(chunk)
-          read += chunk.length
-          // Enough read: the rest is not waited for (the socket goes, not back to the pool).
-          if (read >= SNIPPET_BYTES) {
-            response.destroy()
-            finish()
-          }
-        })
-        response.on('end', finish)
-        response.on('error', finish)
-      })
-      request.end(body)
+    const response = await request(url, {
+      method: 'POST',
+      dispatcher: dispatcherFor(policy),
+      headers: { 'content-type': 'application/json', 'user-agent': 'marketmesh-webhooks/1', ...headers },
+      body,
+      signal: timeout.signal
     })
+    const chunks: Buffer[] = []
+    let read = 0
+    for await (const chunk of response.body) {
+      chunks.push(chunk)
+      read += chunk.length
+      // Enough read: the rest is not waited for (leaving the loop destroys the body, and the socket goes).
+      if (read >= SNIPPET_BYTES) break
+    }
+    const snippet =
+      chunks.length === 0 ? '' : printableLine(Buffer.concat(chunks).subarray(0, SNIPPET_BYTES).toString('utf8')).replace(/\uFFFD+$/, '')
+    return { statusCode: response.statusCode, durationMs: elapsed(), responseSnippet: snippet }
   } catch (error) {
-    return { durationMs: elapsed(), error: (error as Error).message }
+    return { durationMs: elapsed(), error: timeout.signal.aborted ? `no answer within ${timeoutMs} ms` : (error as Error).message }
+  } finally {
+    clearTimeout(timer)
   }
 }
