@@ -248,7 +248,7 @@ describe('traces across the four services: a checkout, its delivery and payout, 
     expect(release.attributes).toMatchObject({ 'marketmesh.side_effect': 'order-release-escrow', 'marketmesh.order_id': paidOrderId })
     expectChild(transfer, release)
     expect(transfer).toMatchObject({ service: 'order-service' })
-    expect(transfer.attributes['marketmesh.side_effect']).toBe('payout-transfer')
+    expect(transfer.attributes).toMatchObject({ 'marketmesh.side_effect': 'payout-transfer', 'marketmesh.order_id': paidOrderId })
     // The seller is told by notify-service, in the same trace.
     const publishPaidOut = only(trace, 'publish payout.paid', 'order-service')
     expectChild(publishPaidOut, transfer)

@@ -12,10 +12,20 @@ import {
 } from '../payouts/payout'
 import { paymentProviders, PaymentUnavailableError } from '.'
 
-interface ReversalPayload {
+/** Effects scheduled before the order was named in them have no `orderId`. */
+interface TransferPayload {
   payoutId: string
+  orderId?: string
+}
+
+interface ReversalPayload extends TransferPayload {
   refundId: string
   amount: number
+}
+
+/** A reversal due before its payout's transfer was made: it waits for the transfer. */
+class TransferUnderWay extends Error {
+  override name = 'TransferUnderWay'
 }
 
 /**
@@ -28,11 +38,6 @@ interface ReversalPayload {
  * like the transfer, one the provider could not answer (or whose transfer is not made yet) is asked
  * again later with its key, past the last retry too: a reversal refused stays failed, for operators.
  */
-/** A reversal due before its payout's transfer was made: it waits for the transfer. */
-class TransferUnderWay extends Error {
-  override name = 'TransferUnderWay'
-}
-
 export const payoutTransfers = (app: ServiceApplication) => {
   const db: Knex = app.get('postgresqlClient')
   const events = app.get('events')
@@ -40,7 +45,7 @@ export const payoutTransfers = (app: ServiceApplication) => {
   const { retryDelaysMs, pollIntervalMs } = app.get('sideEffects')
   const againAfter = Math.max(pollIntervalMs, ...retryDelaysMs)
 
-  const transfer = async (effect: SideEffect<{ payoutId: string }>) => {
+  const transfer = async (effect: SideEffect<TransferPayload>) => {
     const { payload } = effect
     const payout: (PayoutRow & { paymentId: string; checkoutId: string }) | undefined = await db('payouts')
       .join('orders', 'orders.id', 'payouts.orderId')
@@ -80,7 +85,7 @@ export const payoutTransfers = (app: ServiceApplication) => {
   }
 
   events.effects
-    .perform<{ payoutId: string }>(TRANSFER, transfer, {
+    .perform<TransferPayload>(TRANSFER, transfer, {
       onGiveUp: ({ payload }) =>
         runInTransaction(db, async (trx) => {
           await events.effects.schedule(trx, TRANSFER, `${payload.payoutId}:${Date.now()}`, payload, { delayMs: againAfter })

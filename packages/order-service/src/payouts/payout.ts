@@ -112,7 +112,8 @@ const startTransfer = async (app: ServiceApplication, trx: Knex.Transaction, pay
     return
   }
   await revise(trx, payout, { amount, accountId: account.accountId, transferStartedAt: trx.fn.now() })
-  await app.get('events').effects.schedule(trx, TRANSFER, payout.id, { payoutId: payout.id })
+  // The order named too: its id goes on the effect's span (the payout's trace is the delivery's).
+  await app.get('events').effects.schedule(trx, TRANSFER, payout.id, { payoutId: payout.id, orderId: payout.orderId })
 }
 
 /**
@@ -208,7 +209,7 @@ export const reverseForRefund = async (
   if (amount <= 0) return
   // Counted as reversed now: the provider's transfer.reversed for it, whenever it comes, is ours.
   await revise(trx, payout, { reversedAmount: payout.reversedAmount + amount })
-  await app.get('events').effects.schedule(trx, REVERSE_TRANSFER, refundId, { payoutId: payout.id, refundId, amount })
+  await app.get('events').effects.schedule(trx, REVERSE_TRANSFER, refundId, { payoutId: payout.id, orderId: order.orderId, refundId, amount })
 }
 
 /** The reversal for `refundId` made at the provider: the ledger takes it back, `reversed` once all of it is. */
