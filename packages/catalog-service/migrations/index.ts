@@ -10,6 +10,7 @@ import * as productVersion from './0008_product_version'
 import * as reviewDisplayNames from './0009_review_display_names'
 import * as productImages from './0010_product_images'
 import * as imageCleanup from './0011_image_cleanup'
+import * as hotReservations from './0012_hot_reservations'
 
 /** This service's migrations, run in name order after the event backbone's. */
 export const migrations: MigrationList = {
@@ -23,5 +24,6 @@ export const migrations: MigrationList = {
   '0008_product_version': productVersion,
   '0009_review_display_names': reviewDisplayNames,
   '0010_product_images': productImages,
-  '0011_image_cleanup': imageCleanup
+  '0011_image_cleanup': imageCleanup,
+  '0012_hot_reservations': hotReservations
 }

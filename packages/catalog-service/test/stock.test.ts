@@ -356,3 +356,43 @@ describe('a seller’s stock change and a reservation committed in between', () 
     expect(await versionOf()).toBe(3)
   })
 })
+
+describe('reservations as HOT updates', () => {
+  /** The products table's updates and HOT updates so far, once the statistics have caught up with `atLeast` updates. */
+  const productUpdates = async (atLeast = 0) =>
+    waitFor(
+      async () => {
+        const { rows } = await catalog.db.raw(`SELECT n_tup_upd AS updated, n_tup_hot_upd AS hot FROM pg_stat_user_tables WHERE relname = 'products'`)
+        const counts = { updated: Number(rows[0].updated), hot: Number(rows[0].hot) }
+        return counts.updated >= atLeast && counts
+      },
+      { what: `the statistics to count ${atLeast} updates of products`, timeoutMs: 20_000 }
+    )
+
+  it('takes stock without a new index entry while the product stays in stock: its row version is HOT', async () => {
+    const owner = seller()
+    const product = await createProduct(owner, { stock: 100 })
+    const before = await productUpdates()
+    for (let index = 0; index < 10; index++) {
+      const created = order(owner.sellerId!, [{ productId: product.id, quantity: 1 }])
+      await catalog.emit('order.created', created)
+      expect((await outcomeOf(created.orderId)).type).toBe('stock.reserved')
+    }
+    const after = await productUpdates(before.updated + 10)
+    // All but a page split's worth: none at all while stock was an indexed column.
+    expect(after.hot - before.hot).toBeGreaterThanOrEqual(8)
+    expect(await stockOf(product.id)).toBe(90)
+  })
+
+  it('finds a product in stock, and no longer once it sold out', async () => {
+    const owner = seller()
+    const product = await createProduct(owner, { stock: 1, title: `Last one ${randomUUID()}` })
+    const inStock = async () =>
+      (await catalog.call('GET', `/search?q=${encodeURIComponent(product.title)}&inStock=true`)).body.data.map((found: { id: string }) => found.id)
+    expect(await inStock()).toEqual([product.id])
+    const created = order(owner.sellerId!, [{ productId: product.id, quantity: 1 }])
+    await catalog.emit('order.created', created)
+    expect((await outcomeOf(created.orderId)).type).toBe('stock.reserved')
+    expect(await inStock()).toEqual([])
+  })
+})

@@ -84,7 +84,8 @@ const matching = (query: SearchQuery) => {
       SELECT id FROM attribute_values WHERE key = ? AND value IN (${candidates.map(() => '?::jsonb').join(', ')}))`)
     bindings.push(key, ...candidates)
   }
-  if (query.inStock) where.push('p.stock > 0')
+  // The generated column the listing index carries (migration 0012), not stock itself: stock changes with every reservation.
+  if (query.inStock) where.push('p."inStock"')
   return { text, sql: where.join('\n      AND '), bindings }
 }
 
