@@ -1,3 +1,5 @@
+import { createServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
 import pg from 'pg'
 import { Webhook } from 'standardwebhooks'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -365,6 +367,29 @@ describe('webhook targets when private addresses are not allowed', () => {
       expect(outcome.durationMs).toBeLessThan(2_000)
     } finally {
       await silent.close()
+    }
+  })
+
+  it('takes the status as the outcome when the body after it is cut short', async () => {
+    // A receiver that answers 200, writes part of its body and drops the connection.
+    const cutting = createServer((request, response) => {
+      request.resume()
+      response.writeHead(200, { 'content-type': 'text/plain', 'content-length': '100' })
+      response.write('accepted, and then', () => response.socket?.destroy())
+    })
+    await new Promise<void>((resolve) => cutting.listen(0, '127.0.0.1', resolve))
+    try {
+      const { port } = cutting.address() as AddressInfo
+      const outcome = await sendWebhook(
+        `http://127.0.0.1:${port}/cut`,
+        '{}',
+        {},
+        { policy: { allowHttp: true, allowPrivate: true }, timeoutMs: 2_000 }
+      )
+      expect(outcome).toMatchObject({ statusCode: 200, responseSnippet: 'accepted, and then' })
+      expect(outcome.error).toBeUndefined()
+    } finally {
+      await new Promise((resolve) => cutting.close(resolve))
     }
   })
 })

@@ -173,11 +173,16 @@ export const sendWebhook = async (
     })
     const chunks: Buffer[] = []
     let read = 0
-    for await (const chunk of response.body) {
-      chunks.push(chunk)
-      read += chunk.length
-      // Enough read: the rest is not waited for (leaving the loop destroys the body, and the socket goes).
-      if (read >= SNIPPET_BYTES) break
+    try {
+      for await (const chunk of response.body) {
+        chunks.push(chunk)
+        read += chunk.length
+        // Enough read: the rest is not waited for (leaving the loop destroys the body, and the socket goes).
+        if (read >= SNIPPET_BYTES) break
+      }
+    } catch {
+      // The status came within the timeout, and it is the outcome: a body cut short after it (by the
+      // receiver, or by the timeout) changes nothing.
     }
     const snippet =
       chunks.length === 0 ? '' : printableLine(Buffer.concat(chunks).subarray(0, SNIPPET_BYTES).toString('utf8')).replace(/\uFFFD+$/, '')
