@@ -1,5 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { afterCommit, beforeAnswering, purgeInBatches, queryPooled, runInTransaction, VACUUM_AFTER_DEAD_ROWS, vacuumWhenDead } from '../src'
+import {
+  afterCommit,
+  beforeAnswering,
+  purgeInBatches,
+  queryInTransaction,
+  queryPooled,
+  runInTransaction,
+  VACUUM_AFTER_DEAD_ROWS,
+  vacuumWhenDead
+} from '../src'
 import { createKnex, dropDatabase, ensureDatabase, type Knex } from '@marketmesh/shared'
 import { POSTGRES, uniqueName, waitFor } from '@marketmesh/test-support'
 
@@ -97,6 +106,35 @@ describe('knex internals the kit relies on', () => {
     } finally {
       await single.destroy()
     }
+  })
+})
+
+describe('queryInTransaction', () => {
+  it('runs on the transaction’s connection, in a savepoint too, sees what it wrote, and refuses once it ended', async () => {
+    let ended: Knex.Transaction | undefined
+    const seen = await runInTransaction(db, async (trx) => {
+      const [{ id }] = await trx('rows').insert({ old: false }).returning('id')
+      const mine = await queryInTransaction<{ id: number; old: boolean }>(trx, 'SELECT id, old FROM rows WHERE id = $1 FOR NO KEY UPDATE', [id])
+      const nested = await runInTransaction(trx, (savepoint) =>
+        queryInTransaction<{ id: number }>(savepoint, 'UPDATE rows SET old = true WHERE id = $1 RETURNING id', [id])
+      )
+      ended = trx
+      return { id, mine, nested, after: await trx('rows').where({ id }).first('old') }
+    })
+    expect(seen.mine).toEqual([{ id: seen.id, old: false }])
+    expect(seen.nested).toEqual([{ id: seen.id }])
+    expect(seen.after).toEqual({ old: true })
+    await expect(queryInTransaction(ended!, 'SELECT 1', [])).rejects.toThrow('Transaction query already complete')
+    // Rolled back with its transaction, as any statement of it.
+    const before = await db('rows').count({ n: '*' })
+    await expect(
+      runInTransaction(db, async (trx) => {
+        await queryInTransaction(trx, 'INSERT INTO rows (old) VALUES ($1)', [true])
+        throw new Error('changed my mind')
+      })
+    ).rejects.toThrow('changed my mind')
+    expect(await db('rows').count({ n: '*' })).toEqual(before)
+    await db('rows').where({ id: seen.id }).delete()
   })
 })
 

@@ -17,7 +17,7 @@
  */
 import { randomUUID } from 'node:crypto'
 import { Conflict, Forbidden } from '@feathersjs/errors'
-import { type EventData } from '@marketmesh/events'
+import { queryInTransaction, type EventData } from '@marketmesh/events'
 import { durationMs, invalidField, type Knex, type ServiceApplication } from '@marketmesh/shared'
 import { holdPayment, refundToBuyer, releaseEscrow } from '../ledger/ledger'
 import { openPayout, reverseForRefund } from '../payouts/payout'
@@ -61,6 +61,12 @@ export interface Actor {
 
 export const BY_SYSTEM: Actor = { id: SYSTEM, role: 'system' }
 
+// The saga's locks, taken on every event and request of an order: written once as SQL, not built per call.
+const LOCK_ORDER = 'SELECT * FROM orders WHERE id = $1 FOR NO KEY UPDATE'
+const LOCK_CHECKOUT_ORDERS = 'SELECT * FROM orders WHERE "checkoutId" = $1 ORDER BY id FOR NO KEY UPDATE'
+const LOCK_CHECKOUT_PAYMENT = 'SELECT * FROM payments WHERE "checkoutId" = $1 LIMIT 1 FOR NO KEY UPDATE'
+const CHECKOUT_ORDER_STAGES = 'SELECT status, "paymentStartedAt" FROM orders WHERE "checkoutId" = $1'
+
 /** The side effects and timers the steps schedule (performed by payments/ and events/timers.ts). */
 export const REFUND = 'refund'
 export const PENDING_TIMEOUT = 'order-pending-timeout'
@@ -71,10 +77,10 @@ export const RELEASE_ESCROW = 'order-release-escrow'
  * The order, with every other handler, timer and request for it waiting until `trx` ends: the
  * one way the saga, the timers and the API read an order they are about to change.
  */
-export const lockOrder = (trx: Knex.Transaction, orderId: string): Promise<OrderRow | undefined> =>
+export const lockOrder = async (trx: Knex.Transaction, orderId: string): Promise<OrderRow | undefined> =>
   // The row lock, unlike an advisory one taken before the read, gives the read the row as the
   // last holder committed it, in one round trip; NO KEY leaves the inserts referencing the order free.
-  trx('orders').where({ id: orderId }).forNoKeyUpdate().first()
+  (await queryInTransaction<OrderRow>(trx, LOCK_ORDER, [orderId]))[0]
 
 const stageOf = (order: Pick<OrderRow, 'status' | 'paymentStartedAt'>): Stage =>
   order.status === 'pending' && order.paymentStartedAt ? 'paying' : order.status
@@ -257,21 +263,25 @@ const captureWhenReady = async (
  * outcomes arriving together the later one sees the earlier.
  */
 const reservationSettled = async (app: ServiceApplication, trx: Knex.Transaction, order: OrderRow, cause: Cause) => {
-  const payment: PaymentRow | undefined = await trx('payments').where({ checkoutId: order.checkoutId }).forNoKeyUpdate().first()
+  const payment = await lockPayment(trx, order.checkoutId)
   if (!payment) return
   if (['captured', 'voided', 'failed'].includes(payment.status) && (await decline(app, trx, order))) return
-  const orders = await trx('orders').where({ checkoutId: order.checkoutId }).select('status', 'paymentStartedAt')
+  const orders = await queryInTransaction<Pick<OrderRow, 'status' | 'paymentStartedAt'>>(trx, CHECKOUT_ORDER_STAGES, [order.checkoutId])
   await captureWhenReady(app, trx, payment, orders, cause)
 }
 
 /** A checkout's orders, locked by id: lockCheckout's first half, for a step on one of them that locks the payment after. */
 export const lockCheckoutOrders = (trx: Knex.Transaction, checkoutId: string): Promise<OrderRow[]> =>
-  trx('orders').where({ checkoutId }).orderBy('id').forNoKeyUpdate()
+  queryInTransaction<OrderRow>(trx, LOCK_CHECKOUT_ORDERS, [checkoutId])
+
+/** A checkout's payment, locked: after its orders (lockCheckoutOrders), on every path. */
+const lockPayment = async (trx: Knex.Transaction, checkoutId: string): Promise<PaymentRow | undefined> =>
+  (await queryInTransaction<PaymentRow>(trx, LOCK_CHECKOUT_PAYMENT, [checkoutId]))[0]
 
 /** A checkout's orders (by id) and then its payment, locked in that order: the order every path locks them in. */
 export const lockCheckout = async (trx: Knex.Transaction, checkoutId: string) => {
   const orders = await lockCheckoutOrders(trx, checkoutId)
-  const payment: PaymentRow | undefined = await trx('payments').where({ checkoutId }).forNoKeyUpdate().first()
+  const payment = await lockPayment(trx, checkoutId)
   return { orders, payment }
 }
 export type LockedCheckout = { orders: OrderRow[]; payment: PaymentRow }

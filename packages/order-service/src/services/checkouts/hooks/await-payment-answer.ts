@@ -1,4 +1,5 @@
 import type { NextFunction } from '@feathersjs/feathers'
+import { queryPooled } from '@marketmesh/events'
 import { durationMs, type Knex, type ServiceHookContext } from '@marketmesh/shared'
 import { REPLAYED_HEADER, storeCompletedAnswer } from '../../../hooks/idempotent'
 import type { PaymentRow } from '../../../orders/payment'
@@ -7,6 +8,8 @@ import { paymentView, type Checkout } from '../checkouts.class'
 
 /** The wait before the payment is read again while no answer comes in this process (another instance may conclude it); doubled after each read. */
 const FIRST_READ_AFTER_MS = 250
+
+const PAYMENT = 'SELECT * FROM payments WHERE id = $1'
 
 /**
  * Around hook, outside the checkout's transaction: once it has committed, the `payment-authorize`
@@ -30,7 +33,7 @@ export const awaitPaymentAnswer = async (context: ServiceHookContext, next: Next
     for (let readAfterMs = FIRST_READ_AFTER_MS; ; readAfterMs *= 2) {
       // Waiting before the read: an answer committed while it runs is not missed.
       const answer = answers.wait(checkout.payment.id, Math.max(0, Math.min(readAfterMs, deadline - Date.now())))
-      let payment: PaymentRow = await db('payments').where({ id: checkout.payment.id }).first()
+      let [payment] = await queryPooled<PaymentRow>(db, PAYMENT, [checkout.payment.id])
       if (payment.status === 'authorizing' && Date.now() < deadline) payment = (await answer) ?? payment
       if (payment.status !== 'authorizing' || Date.now() >= deadline) {
         context.result = { ...checkout, payment: paymentView(payment) }
