@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto'
 import { BadRequest, Conflict, Unprocessable } from '@feathersjs/errors'
 import type { NextFunction } from '@feathersjs/feathers'
+import { queryInTransaction, queryPooled } from '@marketmesh/events'
 import { durationMs, principalOf, transactionOf, type ServiceHookContext } from '@marketmesh/shared'
 
 export const IDEMPOTENCY_KEY_HEADER = 'idempotency-key'
@@ -8,6 +9,17 @@ export const REPLAYED_HEADER = 'Idempotent-Replayed'
 
 // First key of the advisory lock held while a request with a given key runs.
 const IDEMPOTENCY_LOCK = 0x69646b79
+
+// On every checkout and refund: written once as SQL, not built per request.
+const TRY_LOCK = 'SELECT pg_try_advisory_xact_lock($1, hashtext($2)) AS locked'
+const STORED = 'SELECT "requestHash", status, body FROM idempotency_keys WHERE "buyerId" = $1 AND key = $2 AND "expiresAt" > now() LIMIT 1'
+// An expired key is used afresh.
+const STORE = `
+  INSERT INTO idempotency_keys ("buyerId", key, "requestHash", status, body, "expiresAt")
+  VALUES ($1, $2, $3, $4, $5, now() + make_interval(secs => $6))
+  ON CONFLICT ("buyerId", key) DO UPDATE
+    SET "requestHash" = EXCLUDED."requestHash", status = EXCLUDED.status, body = EXCLUDED.body, "expiresAt" = EXCLUDED."expiresAt"`
+const COMPLETE = 'UPDATE idempotency_keys SET body = $3 WHERE "buyerId" = $1 AND key = $2'
 
 /** The same JSON with its object keys sorted: the same request body, however its keys were ordered. */
 const canonical = (value: unknown): string =>
@@ -47,9 +59,9 @@ export const idempotent = () => async (context: ServiceHookContext, next: NextFu
   const buyerId = principalOf(context).id
   const requestHash = createHash('sha256').update(canonical(context.data)).digest('hex')
   const trx = transactionOf(context)
-  const { rows } = await trx.raw('SELECT pg_try_advisory_xact_lock(?, hashtext(?)) AS locked', [IDEMPOTENCY_LOCK, `${buyerId}:${key}`])
-  if (!rows[0].locked) throw new Conflict('A request with this Idempotency-Key is still in progress; retry it once that one has finished')
-  const stored = await trx('idempotency_keys').where({ buyerId, key }).where('expiresAt', '>', trx.fn.now()).first('requestHash', 'status', 'body')
+  const [{ locked }] = await queryInTransaction<{ locked: boolean }>(trx, TRY_LOCK, [IDEMPOTENCY_LOCK, `${buyerId}:${key}`])
+  if (!locked) throw new Conflict('A request with this Idempotency-Key is still in progress; retry it once that one has finished')
+  const [stored] = await queryInTransaction<{ requestHash: string; status: number; body: unknown }>(trx, STORED, [buyerId, key])
   if (stored) {
     if (stored.requestHash !== requestHash) throw new Unprocessable('This Idempotency-Key was already used with another request body')
     context.result = stored.body
@@ -57,19 +69,14 @@ export const idempotent = () => async (context: ServiceHookContext, next: NextFu
     return
   }
   await next()
-  const ttlMs = durationMs(context.app.get('idempotencyKeyTtl'))
-  await trx('idempotency_keys')
-    .insert({
-      buyerId,
-      key,
-      requestHash,
-      status: context.http?.status ?? 201,
-      body: JSON.stringify(context.result),
-      expiresAt: trx.raw('now() + make_interval(secs => ?)', [ttlMs / 1000])
-    })
-    // An expired key is used afresh.
-    .onConflict(['buyerId', 'key'])
-    .merge()
+  await queryInTransaction(trx, STORE, [
+    buyerId,
+    key,
+    requestHash,
+    context.http?.status ?? 201,
+    JSON.stringify(context.result),
+    durationMs(context.app.get('idempotencyKeyTtl')) / 1000
+  ])
 }
 
 /**
@@ -79,8 +86,5 @@ export const idempotent = () => async (context: ServiceHookContext, next: NextFu
  */
 export const storeCompletedAnswer = async (context: ServiceHookContext) => {
   if (!context.params.provider || context.http?.headers?.[REPLAYED_HEADER]) return
-  await context.app
-    .get('postgresqlClient')('idempotency_keys')
-    .where({ buyerId: principalOf(context).id, key: keyOf(context) })
-    .update({ body: JSON.stringify(context.result) })
+  await queryPooled(context.app.get('postgresqlClient'), COMPLETE, [principalOf(context).id, keyOf(context), JSON.stringify(context.result)])
 }
