@@ -6,6 +6,8 @@
 // keep-alive client with as many in flight as the sender may have (its `concurrency`), through
 // the HTTP client the sender uses (undici). Each side has a warm-up round first.
 // The receiver is a process of its own (bench/support/webhook-receiver.mjs). Target: >= 0.5 of the bound.
+// Last, the durable part alone: the same N through the sender with the POST answered 204 at once in
+// this process (claim, sign, record; no HTTP), and the bound it and the receiver set sharing the machine.
 // Usage: [WEBHOOKS_BENCH_CPU_PROF=<file>] node bench/webhooks.mjs [N]   (after `npm run build`; default 5000)
 import { spawn } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
@@ -22,6 +24,8 @@ const { waitFor } = require('@marketmesh/test-support')
 const { bearer } = require('@marketmesh/test-support/tokens')
 const { createApp } = require('@marketmesh/notify-service')
 const { Agent, request } = require('undici')
+// The module the sender posts through: the durable part's round swaps its POST for an answer at once.
+const webhookTarget = require(join(dirname(require.resolve('@marketmesh/notify-service')), 'webhooks', 'target.js'))
 
 const N = Number(process.argv[2] ?? 5_000)
 const CONCURRENCY = 32
@@ -127,9 +131,12 @@ try {
   if (registered.status !== 201) throw new Error(`registering the endpoint: ${registered.status} ${await registered.text()}`)
   const endpoint = await registered.json()
 
-  /** `count` pending deliveries written at once, then timed from the first arrival to the last success recorded. */
-  const deliverThroughSender = async (count, profiling = false) => {
-    const offset = await receivedSoFar()
+  /**
+   * `count` pending deliveries written at once, then timed from the first arrival to the last success recorded.
+   * `arrived(atLeast)`: how many arrived so far, once at least `atLeast` (at the receiver, by default).
+   */
+  const deliverThroughSender = async (count, { profiling = false, arrived = receivedSoFar } = {}) => {
+    const offset = await arrived()
     const recordedBefore = await succeeded()
     await db.transaction(async (trx) => {
       for (let index = 0; index < count; index += 1_000) {
@@ -142,13 +149,13 @@ try {
         await trx('webhook_deliveries').insert(rows)
       }
     })
-    await receivedSoFar(offset + 1)
+    await arrived(offset + 1)
     const profile = profiling ? await profileWhileSending() : undefined
     const senderCpu = process.cpuUsage()
     const started = performance.now()
     // Counting the recorded rows scans the table: asked only once all arrived, so the count is no
     // load on the database while the sender works.
-    await receivedSoFar(offset + count)
+    await arrived(offset + count)
     await waitFor(async () => (await succeeded()) === recordedBefore + count, {
       what: 'every delivery recorded',
       timeoutMs: 600_000,
@@ -157,13 +164,13 @@ try {
     const rate = Math.round(count / ((performance.now() - started) / 1000))
     const cpuPerDelivery = cpuMicroseconds(senderCpu) / count
     await profile?.stop()
-    return { rate, cpuPerDelivery, duplicates: (await receivedSoFar()) - offset - count }
+    return { rate, cpuPerDelivery, duplicates: (await arrived()) - offset - count }
   }
   const succeeded = async () => Number((await db('webhook_deliveries').where({ status: 'succeeded' }).count({ count: '*' }))[0].count)
 
   // The warm-up round, as for the bound: the sender's code compiled (JIT) and its sockets open.
   const warmUp = await deliverThroughSender(Math.min(N, 5_000))
-  const { rate, cpuPerDelivery, duplicates } = await deliverThroughSender(N, true)
+  const { rate, cpuPerDelivery, duplicates } = await deliverThroughSender(N, { profiling: true })
   console.log(
     `webhooks         signed, sent and recorded: ${rate} deliveries/s (${duplicates + warmUp.duplicates} sent twice; the sender's CPU: ${cpuPerDelivery.toFixed(0)} µs per delivery)`
   )
@@ -171,6 +178,30 @@ try {
   const after = await receiverAlone()
   console.log(`baseline receiver alone, after: ${after.rate} requests/s (the client's CPU: ${after.cpuPerRequest.toFixed(0)} µs per request)`)
   const bound = Math.round((before.rate + after.rate) / 2)
+
+  // The durable part alone: every POST answered 204 at once, after a turn of the event loop as an
+  // answer from the network would come. What the sender and PostgreSQL do per delivery beside the HTTP.
+  let answered = 0
+  const post = webhookTarget.sendWebhook
+  webhookTarget.sendWebhook = async () => {
+    answered++
+    await new Promise(setImmediate)
+    return { statusCode: 204, durationMs: 0 }
+  }
+  const answeredSoFar = async (atLeast = 0) => {
+    await waitFor(() => answered >= atLeast, { what: `${atLeast} deliveries answered`, timeoutMs: 600_000, intervalMs: 1 })
+    return answered
+  }
+  const durable = await deliverThroughSender(N, { arrived: answeredSoFar })
+  webhookTarget.sendWebhook = post
+  console.log(
+    `durable part     claimed, signed and recorded, no HTTP: ${durable.rate} deliveries/s (${durable.duplicates} answered twice; the sender's CPU: ${durable.cpuPerDelivery.toFixed(0)} µs per delivery)`
+  )
+  // Both use the whole machine alone: sharing it, each delivery costs the two's time.
+  const shared = 1 / (1 / bound + 1 / durable.rate)
+  console.log(
+    `                 bound the receiver and the durable part set sharing the machine: ${Math.round(shared)} deliveries/s (reached ${(rate / shared).toFixed(2)})`
+  )
   const ratio = rate / bound
   console.log(
     `ratio            ${ratio.toFixed(2)} of the receiver alone (${bound} requests/s); target >= ${TARGET_RATIO}: ${ratio >= TARGET_RATIO ? 'met' : 'not met'}`
