@@ -415,14 +415,20 @@ export const paymentCaptured = async (
   return paying
 }
 
+// The checkout's shipping address and its orders' lines, in one round trip at each capture.
+const CHECKOUT_RECEIPTS = `
+  SELECT c."shippingAddress",
+         COALESCE((SELECT json_agg(json_build_object('orderId', l."orderId", 'productId', l."productId", 'title', l.title,
+                                                     'quantity', l.quantity, 'unitPrice', l."unitPrice") ORDER BY l."productId")
+                     FROM order_lines l JOIN orders o ON o.id = l."orderId" WHERE o."checkoutId" = c.id), '[]') AS lines
+    FROM checkouts c WHERE c.id = $1`
+
 /** The receipt's part of `order.paid` the order row does not hold, per order of the checkout: what notify-service prints and mails. */
 const receiptsOf = async (trx: Knex.Transaction, checkoutId: string) => {
-  const { shippingAddress } = await trx('checkouts').where({ id: checkoutId }).first('shippingAddress')
-  const lines: Array<{ orderId: string; productId: string; title: string; quantity: number; unitPrice: number }> = await trx('order_lines')
-    .join('orders', 'orders.id', 'order_lines.orderId')
-    .where('orders.checkoutId', checkoutId)
-    .orderBy('order_lines.productId')
-    .select('order_lines.orderId', 'productId', 'title', 'quantity', 'unitPrice')
+  const [{ shippingAddress, lines }] = await queryInTransaction<{
+    shippingAddress: EventData<'order.paid'>['shippingAddress']
+    lines: Array<{ orderId: string; productId: string; title: string; quantity: number; unitPrice: number }>
+  }>(trx, CHECKOUT_RECEIPTS, [checkoutId])
   return (orderId: string) => ({
     shippingAddress,
     lines: lines
