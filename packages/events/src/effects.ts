@@ -21,6 +21,14 @@ export interface SideEffect<P = unknown> {
   attempt: number
 }
 
+/** One of the effects `scheduleAll` writes: as `schedule` takes them, carried out `delayMs` after commit. */
+export interface ScheduledEffect {
+  kind: string
+  key: string
+  payload: unknown
+  delayMs?: number
+}
+
 export type SideEffectPerformer<P = unknown> = (effect: SideEffect<P>) => Promise<void>
 
 export interface PerformerOptions<P = unknown> {
@@ -78,11 +86,11 @@ const SCHEDULE = `
   ON CONFLICT (kind, key) DO NOTHING
   RETURNING id`
 
-// Several of one kind, in one statement (scheduleAll).
+// Several, of any kinds and delays, in one statement (scheduleAll).
 const SCHEDULE_ALL = `
   INSERT INTO side_effects (id, kind, key, payload, traceparent, run_after)
-  SELECT id, ?, key, payload, ?, now() + make_interval(secs => ?::float / 1000)
-    FROM unnest(?::uuid[], ?::text[], ?::jsonb[]) AS scheduled (id, key, payload)
+  SELECT id, kind, key, payload, ?, now() + make_interval(secs => delay_ms / 1000)
+    FROM unnest(?::uuid[], ?::text[], ?::text[], ?::jsonb[], ?::float[]) AS scheduled (id, kind, key, payload, delay_ms)
   ON CONFLICT (kind, key) DO NOTHING`
 
 const STOP_GRACE_MS = 5_000
@@ -168,16 +176,16 @@ export class SideEffects {
     return existing.id
   }
 
-  /** Like `schedule` for several effects of one kind (an order's two mails), written with one statement. */
-  async scheduleAll(trx: Knex.Transaction, kind: string, effects: Array<{ key: string; payload: unknown }>, { delayMs = 0 } = {}) {
+  /** Like `schedule` for several effects (an order's two mails, a checkout's authorization and timers), written with one statement. */
+  async scheduleAll(trx: Knex.Transaction, effects: ScheduledEffect[]) {
     if (effects.length === 0) return
     await trx.raw(SCHEDULE_ALL, [
-      kind,
       currentTraceparent(),
-      delayMs,
       effects.map(() => randomUUID()),
+      effects.map(({ kind }) => kind),
       effects.map(({ key }) => key),
-      effects.map(({ payload }) => JSON.stringify(payload))
+      effects.map(({ payload }) => JSON.stringify(payload)),
+      effects.map(({ delayMs = 0 }) => delayMs)
     ])
     afterCommit(trx, () => this.wake())
   }

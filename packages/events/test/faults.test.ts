@@ -384,27 +384,37 @@ describe('side effects', () => {
     expect(f).not.toBe(g)
   })
 
-  it('are scheduled several of a kind in one statement: each carried out once, one already scheduled kept as it was', async () => {
+  it('are scheduled several in one statement, of any kinds and delays: each carried out once, one already scheduled kept as it was', async () => {
     const { consumer } = await twoServices()
     const { effects } = consumer.bus
     const carried: Array<[string, unknown]> = []
     effects.perform<{ to: string }>('mail', async ({ key, payload }) => void carried.push([key, payload.to]))
+    effects.perform<{ to: string }>('print', async ({ key, payload }) => void carried.push([key, payload.to]))
+    effects.perform('timer', async ({ key }) => void carried.push([key, 'fired']))
     await consumer.db.transaction((trx) => effects.schedule(trx, 'mail', 'confirmation', { to: 'first' }))
     await consumer.db.transaction((trx) =>
-      effects.scheduleAll(trx, 'mail', [
-        { key: 'confirmation', payload: { to: 'again' } },
-        { key: 'notice', payload: { to: 'seller' } },
-        { key: 'receipt', payload: { to: 'buyer' } }
+      effects.scheduleAll(trx, [
+        { kind: 'mail', key: 'confirmation', payload: { to: 'again' } },
+        { kind: 'mail', key: 'notice', payload: { to: 'seller' } },
+        { kind: 'print', key: 'notice', payload: { to: 'printer' } },
+        { kind: 'timer', key: 'expiry', payload: {}, delayMs: 60_000 }
       ])
     )
     await consumer.bus.start()
-    await waitFor(() => carried.length === 3, { what: 'three mails carried out' })
+    await waitFor(() => carried.length === 3, { what: 'three effects carried out' })
     expect(carried.sort()).toEqual([
       ['confirmation', 'first'],
-      ['notice', 'seller'],
-      ['receipt', 'buyer']
+      ['notice', 'printer'],
+      ['notice', 'seller']
     ])
     expect(await consumer.db('side_effects').where({ status: 'done' }).count({ n: '*' })).toEqual([{ n: 3 }])
+    // The timer waits for its moment: a minute from its commit.
+    const [timer] = await consumer
+      .db('side_effects')
+      .where({ kind: 'timer' })
+      .select('status', consumer.db.raw('extract(epoch FROM run_after - now()) AS "dueInSeconds"'))
+    expect(timer.status).toBe('pending')
+    expect(Number(timer.dueInSeconds)).toBeGreaterThan(50)
   })
 
   it('are dropped by unschedule while not begun; one begun is left to finish', async () => {

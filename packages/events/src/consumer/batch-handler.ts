@@ -181,7 +181,7 @@ export class BatchHandler {
           trx,
           emit: (type, data) => emit(trx, type, data) as never,
           schedule: (kind, key, payload, options) => effects.schedule(trx, kind, key, payload, options),
-          scheduleAll: (kind, scheduled, options) => effects.scheduleAll(trx, kind, scheduled, options),
+          scheduleAll: (scheduled) => effects.scheduleAll(trx, scheduled),
           logger: logger.child({ requestId: event.correlationId, eventId: event.id, eventType: event.type }),
           attempt: attemptOf(delivery)
         })

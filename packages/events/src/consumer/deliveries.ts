@@ -2,6 +2,7 @@ import type { ConsumeMessage } from 'amqplib'
 import type { Knex } from 'knex'
 import type { Logger } from 'pino'
 import type { AckWindow } from '../acks'
+import type { ScheduledEffect } from '../effects'
 import type { EventData, EventEnvelope, EventType } from '../event-types'
 import { ATTEMPT_HEADER, DEAD_LETTER_HEADERS } from '../topology'
 
@@ -15,8 +16,8 @@ export interface HandlerContext {
    * it is carried out once after commit, however often this handler runs. Returns its stable id.
    */
   schedule: (kind: string, key: string, payload: unknown, options?: { delayMs?: number }) => Promise<string>
-  /** Like `schedule` for several effects of one kind, in one statement. */
-  scheduleAll: (kind: string, effects: Array<{ key: string; payload: unknown }>, options?: { delayMs?: number }) => Promise<void>
+  /** Like `schedule` for several effects, in one statement. */
+  scheduleAll: (effects: ScheduledEffect[]) => Promise<void>
   /** Its lines carry the event's requestId (correlation id), eventId and eventType. */
   logger: Logger
   /** 1 on first delivery, counting up through the retries. */

@@ -6,11 +6,11 @@ import { notifyOrder } from './notify-order'
 export const mailPaidOrder = async (event: EventEnvelope<'order.paid'>, { scheduleAll }: HandlerContext) => {
   const { orderId, buyerId, sellerId, shopName } = event.data
   const shown = { order: event.data, shop: shopName ?? 'marketmesh' }
-  const mails: Array<{ key: string; payload: MailPayload }> = [
-    { key: `order-confirmation:${orderId}`, payload: { template: 'order-confirmation', to: buyerId, context: shown } },
-    { key: `new-order:${orderId}`, payload: { template: 'new-order', to: sellerId, context: shown } }
+  const mails: Array<{ kind: typeof MAIL_EFFECT; key: string; payload: MailPayload }> = [
+    { kind: MAIL_EFFECT, key: `order-confirmation:${orderId}`, payload: { template: 'order-confirmation', to: buyerId, context: shown } },
+    { kind: MAIL_EFFECT, key: `new-order:${orderId}`, payload: { template: 'new-order', to: sellerId, context: shown } }
   ]
-  await scheduleAll(MAIL_EFFECT, mails)
+  await scheduleAll(mails)
 }
 
 /** A shipped order: its notification and the buyer's shipping notice. */
