@@ -63,9 +63,15 @@ export const BY_SYSTEM: Actor = { id: SYSTEM, role: 'system' }
 
 // The saga's locks, taken on every event and request of an order: written once as SQL, not built per call.
 const LOCK_ORDER = 'SELECT * FROM orders WHERE id = $1 FOR NO KEY UPDATE'
-const LOCK_CHECKOUT_ORDERS = 'SELECT * FROM orders WHERE "checkoutId" = $1 ORDER BY id FOR NO KEY UPDATE'
 const LOCK_CHECKOUT_PAYMENT = 'SELECT * FROM payments WHERE "checkoutId" = $1 LIMIT 1 FOR NO KEY UPDATE'
 const CHECKOUT_ORDER_STAGES = 'SELECT status, "paymentStartedAt" FROM orders WHERE "checkoutId" = $1'
+// A checkout's orders by id, then its payment, in one round trip: the payment's scan waits for the
+// count of every order locked, so the locks are taken in the order every path takes them.
+const LOCK_CHECKOUT = `
+  WITH locked_orders AS (SELECT * FROM orders WHERE "checkoutId" = $1 ORDER BY id FOR NO KEY UPDATE),
+       locked_payment AS (SELECT * FROM payments WHERE "checkoutId" = $1 AND (SELECT count(*) FROM locked_orders) > 0 LIMIT 1 FOR NO KEY UPDATE)
+  SELECT locked_orders.*, (SELECT row_to_json(locked_payment) FROM locked_payment) AS "lockedPayment"
+    FROM locked_orders ORDER BY id`
 
 /** The side effects and timers the steps schedule (performed by payments/ and events/timers.ts). */
 export const REFUND = 'refund'
@@ -174,8 +180,8 @@ export const place = async (
   orders: NewOrder[]
 ) => {
   const { id: checkoutId, buyerId, buyerName, currency } = checkout
-  // The checkout, its orders, their lines and first timeline steps: one statement (the foreign
-  // keys are checked at its end, when all four are written).
+  // The checkout, its orders, their lines, first timeline steps and payment: one statement (the
+  // foreign keys are checked at its end, when all five are written).
   const checkoutRow = trx('checkouts').insert({
     id: checkoutId,
     buyerId,
@@ -197,12 +203,22 @@ export const place = async (
     }))
   )
   const lines = trx('order_lines').insert(orders.flatMap((order) => order.lines.map((line) => ({ orderId: order.id, ...line }))))
-  await trx
+  const timeline = trx('order_timeline').insert(orders.map((order) => ({ orderId: order.id, from: null, to: TRANSITIONS.place.to, by: buyerId })))
+  const [payment] = await trx
     .with('checkout', checkoutRow)
     .with('orders', orderRows)
     .with('lines', lines)
-    .insert(orders.map((order) => ({ orderId: order.id, from: null, to: TRANSITIONS.place.to, by: buyerId })))
-    .into('order_timeline')
+    .with('timeline', timeline)
+    .insert({
+      id: randomUUID(),
+      checkoutId,
+      provider: checkout.payment.provider,
+      status: 'authorizing',
+      amount: orders.reduce((sum, order) => sum + order.total, 0),
+      currency
+    })
+    .into('payments')
+    .returning('*')
   await app.get('events').emitAll(
     trx,
     'order.created',
@@ -217,19 +233,13 @@ export const place = async (
       currency
     }))
   )
-  const [payment] = await trx('payments')
-    .insert({
-      id: randomUUID(),
-      checkoutId,
-      provider: checkout.payment.provider,
-      status: 'authorizing',
-      amount: orders.reduce((sum, order) => sum + order.total, 0),
-      currency
-    })
-    .returning('*')
-  await app.get('events').effects.schedule(trx, AUTHORIZE, checkoutId, { checkoutId })
   const timeout = durationMs(app.get('orderPendingTimeout'))
-  for (const order of orders) await app.get('events').effects.schedule(trx, PENDING_TIMEOUT, order.id, { orderId: order.id }, { delayMs: timeout })
+  await app
+    .get('events')
+    .effects.scheduleAll(trx, [
+      { kind: AUTHORIZE, key: checkoutId, payload: { checkoutId } },
+      ...orders.map((order) => ({ kind: PENDING_TIMEOUT, key: order.id, payload: { orderId: order.id }, delayMs: timeout }))
+    ])
   return payment as PaymentRow
 }
 
@@ -255,33 +265,42 @@ const captureWhenReady = async (
   }
 }
 
+/** A checkout's payment, locked, and the stages of its orders: what the outcome of one order's reservation is weighed against. */
+type SettlingCheckout = { payment: PaymentRow | undefined; orders: Array<Pick<OrderRow, 'status' | 'paymentStartedAt'>> }
+
 /**
  * An order's reservation has its outcome (reserved, rejected, or expired): an order reserved
  * after its checkout's payment ended without capturing it (or captured without it) is declined;
  * the last outcome of an authorized payment's checkout starts the capture. The payment row is
  * locked (after the order: every path locks a checkout's orders before its payment), so of two
- * outcomes arriving together the later one sees the earlier.
+ * outcomes arriving together the later one sees the earlier. `checkout` holds the order's own
+ * step already (its row in `orders`, or read after it).
  */
-const reservationSettled = async (app: ServiceApplication, trx: Knex.Transaction, order: OrderRow, cause: Cause) => {
-  const payment = await lockPayment(trx, order.checkoutId)
+const reservationSettled = async (app: ServiceApplication, trx: Knex.Transaction, order: OrderRow, checkout: SettlingCheckout, cause: Cause) => {
+  const { payment, orders } = checkout
   if (!payment) return
   if (['captured', 'voided', 'failed'].includes(payment.status) && (await decline(app, trx, order))) return
-  const orders = await queryInTransaction<Pick<OrderRow, 'status' | 'paymentStartedAt'>>(trx, CHECKOUT_ORDER_STAGES, [order.checkoutId])
   await captureWhenReady(app, trx, payment, orders, cause)
 }
 
-/** A checkout's orders, locked by id: lockCheckout's first half, for a step on one of them that locks the payment after. */
-export const lockCheckoutOrders = (trx: Knex.Transaction, checkoutId: string): Promise<OrderRow[]> =>
-  queryInTransaction<OrderRow>(trx, LOCK_CHECKOUT_ORDERS, [checkoutId])
+/** For a step on one order locked alone (a timer): its checkout's payment, locked after it, and its orders' stages as they are now. */
+const lockPaymentAfter = async (trx: Knex.Transaction, order: OrderRow): Promise<SettlingCheckout> => {
+  const [payment] = await queryInTransaction<PaymentRow>(trx, LOCK_CHECKOUT_PAYMENT, [order.checkoutId])
+  const orders = await queryInTransaction<Pick<OrderRow, 'status' | 'paymentStartedAt'>>(trx, CHECKOUT_ORDER_STAGES, [order.checkoutId])
+  return { payment, orders }
+}
 
-/** A checkout's payment, locked: after its orders (lockCheckoutOrders), on every path. */
-const lockPayment = async (trx: Knex.Transaction, checkoutId: string): Promise<PaymentRow | undefined> =>
-  (await queryInTransaction<PaymentRow>(trx, LOCK_CHECKOUT_PAYMENT, [checkoutId]))[0]
-
-/** A checkout's orders (by id) and then its payment, locked in that order: the order every path locks them in. */
+/**
+ * A checkout's orders (by id) and then its payment, locked in that order: the order every path
+ * locks them in. The payment comes as JSON: its timestamps are parsed back.
+ */
 export const lockCheckout = async (trx: Knex.Transaction, checkoutId: string) => {
-  const orders = await lockCheckoutOrders(trx, checkoutId)
-  const payment = await lockPayment(trx, checkoutId)
+  const rows = await queryInTransaction<OrderRow & { lockedPayment: PaymentRow | null }>(trx, LOCK_CHECKOUT, [checkoutId])
+  const locked = rows[0]?.lockedPayment
+  const payment: PaymentRow | undefined = locked
+    ? { ...locked, createdAt: new Date(locked.createdAt), updatedAt: new Date(locked.updatedAt) }
+    : undefined
+  const orders: OrderRow[] = rows.map(({ lockedPayment: _payment, ...order }) => order)
   return { orders, payment }
 }
 export type LockedCheckout = { orders: OrderRow[]; payment: PaymentRow }
@@ -445,21 +464,29 @@ const receiptsOf = async (trx: Knex.Transaction, checkoutId: string) => {
 export const reserve = async (
   app: ServiceApplication,
   trx: Knex.Transaction,
+  checkout: SettlingCheckout,
   order: OrderRow,
   cause: { correlationId: string; causationId: string }
 ) => {
   if (!mayTake('reserve', order, BY_SYSTEM)) return
   await trx('orders').where({ id: order.id }).update({ paymentStartedAt: trx.fn.now(), updatedAt: trx.fn.now() })
   order.paymentStartedAt = new Date()
-  await reservationSettled(app, trx, order, cause)
+  await reservationSettled(app, trx, order, checkout, cause)
 }
 
 /** reject: the catalog could not reserve the stock; the order is rejected with its reasons. */
-export const reject = async (app: ServiceApplication, trx: Knex.Transaction, order: OrderRow, reason: string, cause: Cause) => {
+export const reject = async (
+  app: ServiceApplication,
+  trx: Knex.Transaction,
+  checkout: SettlingCheckout,
+  order: OrderRow,
+  reason: string,
+  cause: Cause
+) => {
   if (!mayTake('reject', order, BY_SYSTEM)) return
   await move(app, trx, order, 'rejected', { by: SYSTEM, reason })
   await app.get('events').emit(trx, 'order.rejected', { ...refOf(order), reason })
-  await reservationSettled(app, trx, order, cause)
+  await reservationSettled(app, trx, order, checkout, cause)
 }
 
 /** pay: captured from the checkout's payment `paymentId` (the provider's id); the total is held in escrow and `order.paid` carries the receipt. Whether it was taken. */
@@ -505,7 +532,7 @@ export const decline = async (app: ServiceApplication, trx: Knex.Transaction, or
 export const expire = async (app: ServiceApplication, trx: Knex.Transaction, order: OrderRow, cause: Cause) => {
   if (!mayTake('expire', order, BY_SYSTEM)) return
   await cancelled(app, trx, order, SYSTEM, 'timeout')
-  await reservationSettled(app, trx, order, cause)
+  await reservationSettled(app, trx, order, await lockPaymentAfter(trx, order), cause)
 }
 
 /** cancel: by a person, before shipping; a paid order is refunded in full (the catalog gives the stock back on either event). */

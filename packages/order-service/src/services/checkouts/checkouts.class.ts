@@ -27,6 +27,10 @@ interface ProductRow {
   sellerStatus: string | null
   /** Whether the seller has an enabled payout account at the checkout's provider. */
   sellerPayable: boolean
+  /** The seller's shop name from the users read model. */
+  shopName: string | null
+  /** The buyer's name from the users read model (the same on every row; null until their `user.registered` has arrived). */
+  buyerName: string | null
 }
 
 type PlannedOrder = Omit<NewOrder, 'shopName'>
@@ -63,7 +67,7 @@ export class CheckoutService {
       quantities.set(productId, (quantities.get(productId) ?? 0) + quantity)
       if (!firstIndex.has(productId)) firstIndex.set(productId, index)
     })
-    const products = await this.productsOf(trx, [...quantities.keys()], data.payment.provider)
+    const products = await this.productsOf(trx, buyerId, [...quantities.keys()], data.payment.provider)
     for (const [productId, index] of firstIndex) {
       const product = products.get(productId)
       if (!product || product.deleted) throw invalidField(`items.${index}.productId`, `no product ${productId}`)
@@ -87,17 +91,12 @@ export class CheckoutService {
     const [currency] = currencies
 
     const planned = this.splitBySeller(quantities, products)
-    const people = new Map<string, { name: string; shopName: string | null }>(
-      (
-        await trx('users')
-          .whereIn('id', [buyerId, ...planned.map((order) => order.sellerId)])
-          .select('id', 'name', 'shopName')
-      ).map((row: { id: string; name: string; shopName: string | null }) => [row.id, row])
-    )
+    const [{ buyerName: knownBuyerName }] = products.values()
     // Until the buyer's user.registered has arrived, the receipt names the addressee.
-    const buyerName = people.get(buyerId)?.name ?? data.shippingAddress.name
+    const buyerName = knownBuyerName ?? data.shippingAddress.name
     const checkoutId = randomUUID()
-    const orders = planned.map((order) => ({ ...order, shopName: people.get(order.sellerId)?.shopName ?? null }))
+    const shopNames = new Map([...products.values()].map((product) => [product.sellerId, product.shopName]))
+    const orders = planned.map((order) => ({ ...order, shopName: shopNames.get(order.sellerId) ?? null }))
     const payment = await place(
       this.app,
       trx,
@@ -128,8 +127,10 @@ export class CheckoutService {
     }
   }
 
-  private async productsOf(trx: Knex.Transaction, ids: string[], provider: string) {
+  /** The products with their sellers' and the buyer's names, in one statement. */
+  private async productsOf(trx: Knex.Transaction, buyerId: string, ids: string[], provider: string) {
     const payable = trx('payout_accounts').where({ provider, status: 'enabled' }).whereRaw('payout_accounts."sellerId" = products."sellerId"')
+    const buyerName = trx('users').where({ id: buyerId }).select('name')
     const rows: ProductRow[] = await trx('products')
       .leftJoin('users', 'users.id', 'products.sellerId')
       .whereIn('products.id', ids)
@@ -142,7 +143,9 @@ export class CheckoutService {
         'products.status',
         'deleted',
         'users.status as sellerStatus',
-        trx.raw('exists (?) AS "sellerPayable"', [payable])
+        'users.shopName',
+        trx.raw('exists (?) AS "sellerPayable"', [payable]),
+        trx.raw('(?) AS "buyerName"', [buyerName])
       )
     return new Map(rows.map((row) => [row.id, row]))
   }

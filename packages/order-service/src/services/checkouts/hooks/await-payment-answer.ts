@@ -15,9 +15,9 @@ const PAYMENT = 'SELECT * FROM payments WHERE id = $1'
  * Around hook, outside the checkout's transaction: once it has committed, the `payment-authorize`
  * side effect it scheduled asks the provider at once (the runner is woken by the commit); the
  * answer waits for that first attempt's outcome, at most `checkoutPaymentWait`, so a buyer whose
- * payment needs confirming gets its `clientSecret` in this answer. The payment is read once; then
- * its conclusion in this process hands it over (payments/answers.ts); meanwhile it is read again
- * after 250 ms, 500 ms, 1 s, … (one concluded by another instance is seen so). Past the wait it answers `authorizing` (GET /checkouts/:id shows the
+ * payment needs confirming gets its `clientSecret` in this answer. Its conclusion in this process
+ * hands the payment over (payments/answers.ts); without one it is read after 250 ms, 500 ms, 1 s, …
+ * (one concluded by another instance is seen so). Past the wait it answers `authorizing` (GET /checkouts/:id shows the
  * rest): the side effect goes on retrying, so a slow provider or a crash neither loses the
  * authorization nor makes it twice. The answer is stored for the request's Idempotency-Key: its
  * replays get it again.
@@ -31,10 +31,12 @@ export const awaitPaymentAnswer = async (context: ServiceHookContext, next: Next
   const deadline = Date.now() + durationMs(context.app.get('checkoutPaymentWait'))
   try {
     for (let readAfterMs = FIRST_READ_AFTER_MS; ; readAfterMs *= 2) {
-      // Waiting before the read: an answer committed while it runs is not missed.
-      const answer = answers.wait(checkout.payment.id, Math.max(0, Math.min(readAfterMs, deadline - Date.now())))
-      let [payment] = await queryPooled<PaymentRow>(db, PAYMENT, [checkout.payment.id])
-      if (payment.status === 'authorizing' && Date.now() < deadline) payment = (await answer) ?? payment
+      // The wait begins in the turn the checkout's commit resolved in, before the authorization's
+      // runner can have concluded it here (that takes round trips to PostgreSQL and the provider):
+      // an answer concluded here is not missed, and one concluded elsewhere is read when the wait ends.
+      const payment =
+        (await answers.wait(checkout.payment.id, Math.max(0, Math.min(readAfterMs, deadline - Date.now())))) ??
+        (await queryPooled<PaymentRow>(db, PAYMENT, [checkout.payment.id]))[0]
       if (payment.status !== 'authorizing' || Date.now() >= deadline) {
         context.result = { ...checkout, payment: paymentView(payment) }
         return await storeCompletedAnswer(context)
