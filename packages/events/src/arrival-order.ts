@@ -24,16 +24,18 @@ export const lockAggregate = async (trx: Knex.Transaction, aggregate: string, id
 }
 
 /**
- * Takes the locks of several aggregates (`aggregateKey`s) in one statement and in one order for
- * every transaction, that of their hashes: two transactions taking overlapping sets this way wait
- * for each other, and never deadlock. A lock already held is taken again at no cost.
+ * An SQL scalar subquery that takes the locks of the aggregates `keys` names (an SQL row source with
+ * a `key` column of `aggregateKey`s) in the order of their hashes, the one order every transaction
+ * takes them in: two transactions taking overlapping sets wait for each other, and never deadlock.
+ * A lock already held is taken again at no cost. For a statement that takes them alongside its work.
  */
+export const takingAggregateLocks = (keys: string) =>
+  `(SELECT count(pg_advisory_xact_lock(${AGGREGATE_LOCK}, hash)) FROM (SELECT DISTINCT hashtext(key) AS hash FROM ${keys} ORDER BY 1) AS sorted)`
+
+/** Takes the locks of several aggregates (`aggregateKey`s) in one statement, in the one order (`takingAggregateLocks`). */
 export const lockAggregates = async (trx: Knex.Transaction, keys: readonly string[]) => {
   if (keys.length === 0) return
-  await trx.raw(
-    `SELECT pg_advisory_xact_lock(?, hash) FROM (SELECT DISTINCT hashtext(key) AS hash FROM unnest(?::text[]) AS key ORDER BY 1) AS sorted`,
-    [AGGREGATE_LOCK, [...keys]]
-  )
+  await trx.raw(`SELECT ${takingAggregateLocks('unnest(?::text[]) AS key')}`, [[...keys]])
 }
 
 /** Marks the aggregate ended by `event`; false when it already was (the first reason stays). */

@@ -1,6 +1,6 @@
 import type { Knex } from 'knex'
 import type { Logger } from 'pino'
-import { lockAggregates } from '../arrival-order'
+import { takingAggregateLocks } from '../arrival-order'
 import { withEventCause } from '../cause'
 import type { SideEffects } from '../effects'
 import type { EventEnvelope, EventType } from '../event-types'
@@ -27,6 +27,20 @@ export interface BatchHandlerOptions {
   pause: DatabasePause
   isStopping: () => boolean
 }
+
+/**
+ * A batch's dedupe rows, sorted (two batches inserting some of the same ids take their index locks
+ * in one order), and, for the events new to this consumer, the locks their handlers declared:
+ * one statement. Returns the new events' ids.
+ */
+const RECORD_AND_LOCK = `
+  WITH fresh AS (
+    INSERT INTO processed_events (consumer, event_id) SELECT ?, event_id FROM unnest(?::uuid[]) AS event_id
+    ON CONFLICT (consumer, event_id) DO NOTHING
+    RETURNING event_id)
+  SELECT event_id,
+         ${takingAggregateLocks('unnest(?::uuid[], ?::text[]) AS declared (event_id, key) WHERE declared.event_id IN (SELECT event_id FROM fresh)')} AS locked
+    FROM fresh`
 
 class HandlerFailure extends Error {
   constructor(
@@ -128,21 +142,20 @@ export class BatchHandler {
     return outcomes
   }
 
-  /** One transaction: a multi-row dedupe insert, the locks the new events' handlers declared, then every new event's handler in turn. */
+  /** One transaction: a multi-row dedupe insert with the locks the new events' handlers declared (RECORD_AND_LOCK), then every new event's handler in turn. */
   private async handleInOneTransaction(accepted: Accepted[]) {
-    const { db, consumer } = this.options
+    const { db, consumer, handlers } = this.options
     const outcomes = new Map<Delivery, Outcome>()
     await runInTransaction(db, async (trx) => {
-      // Sorted, so two batches inserting some of the same ids take their index locks in one order.
       const ids = [...new Set(accepted.map(({ event }) => event.id))].sort()
-      const inserted = await trx('processed_events')
-        .insert(ids.map((id) => ({ consumer, event_id: id })))
-        .onConflict(['consumer', 'event_id'])
-        .ignore()
-        .returning('event_id')
-      const fresh = new Set(inserted.map((row: { event_id: string }) => row.event_id))
-      // Every lock the new events' handlers declared, in one order: batches wait, never deadlock.
-      await lockAggregates(trx, this.options.handlers.locksOf(accepted.filter(({ event }) => fresh.has(event.id))))
+      const declared = accepted.flatMap((delivery) => handlers.locksOf([delivery]).map((key) => [delivery.event.id, key]))
+      const { rows } = await trx.raw<{ rows: Array<{ event_id: string }> }>(RECORD_AND_LOCK, [
+        consumer,
+        ids,
+        declared.map(([id]) => id),
+        declared.map(([, key]) => key)
+      ])
+      const fresh = new Set(rows.map((row) => row.event_id))
       for (const delivery of accepted) {
         const { event } = delivery
         // The same event twice in one batch: the first one handles it.
