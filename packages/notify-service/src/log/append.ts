@@ -51,15 +51,18 @@ export interface AlongsideWrite {
   bindings: Knex.RawBinding[]
 }
 
-// The whole append in one statement: the rows, the writes alongside, and in the same statement
-// the webhook endpoints that may get the rows (none looked up when no endpoint could) and, once
-// per transaction, the NOTIFY.
+// The whole append in one statement: the log's lock (taken before the first id is drawn: the
+// insert's rows wait for it; taken again at no cost when held), the rows, the writes alongside,
+// and in the same statement the webhook endpoints that may get the rows (none looked up when no
+// endpoint could) and, once per transaction, the NOTIFY.
 const appendStatement = (alongside: AlongsideWrite[]) => `
-  WITH appended AS (
+  WITH locked AS (SELECT pg_advisory_xact_lock(${LOG_APPEND_LOCK})),
+  appended AS (
     INSERT INTO notifications (type, data, "userId", "sellerId", everyone, devices, "eventId", traceparent)
     SELECT type, data, "userId", "sellerId", everyone, devices, "eventId", ?::text
       FROM json_to_recordset(?::json)
         AS appending (type text, data jsonb, "userId" uuid, "sellerId" uuid, everyone boolean, devices boolean, "eventId" uuid)
+     WHERE (SELECT count(*) FROM locked) = 1
     RETURNING id)${alongside.map(({ sql }, index) => `,\n  alongside_${index} AS (${sql})`).join('')}
   SELECT array(SELECT id FROM appended ORDER BY id) AS ids,
          (SELECT json_agg(endpoint) FROM (${ENABLED_ENDPOINTS}) endpoint WHERE ?::boolean) AS endpoints,
@@ -80,7 +83,6 @@ const APPEND = appendStatement([])
  */
 export const appendNotifications = async (trx: Knex.Transaction, notifications: NewNotification[], alongside: AlongsideWrite[] = []) => {
   if (notifications.length === 0) return []
-  await lockLog(trx)
   const rows = notifications.map(({ type, data, audience, eventId }) => ({
     type,
     data,
@@ -110,6 +112,7 @@ export const appendNotifications = async (trx: Knex.Transaction, notifications: 
     ]
   )
   if (notify) notifying.add(trx)
+  holdingLock.add(trx)
   const ids = appended.ids.map(Number)
   if (appended.endpoints) {
     await insertWebhookDeliveries(
