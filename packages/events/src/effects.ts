@@ -178,8 +178,17 @@ export class SideEffects {
 
   /** Like `schedule` for several effects (an order's two mails, a checkout's authorization and timers), written with one statement. */
   async scheduleAll(trx: Knex.Transaction, effects: ScheduledEffect[]) {
-    if (effects.length === 0) return
-    await trx.raw(SCHEDULE_ALL, [
+    if (effects.length > 0) await this.scheduleAlongside(trx, effects)
+  }
+
+  /**
+   * Like `scheduleAll`, for a statement of the caller's that writes the effects alongside its own
+   * work, one round trip less on a hot path: the INSERT to put in it as a data-modifying CTE
+   * (`trx.with('scheduled', write)`). They are carried out once `trx` commits, if that statement ran in it.
+   */
+  scheduleAlongside(trx: Knex.Transaction, effects: ScheduledEffect[]): Knex.Raw {
+    afterCommit(trx, () => this.wake())
+    return trx.raw(SCHEDULE_ALL, [
       currentTraceparent(),
       effects.map(() => randomUUID()),
       effects.map(({ kind }) => kind),
@@ -187,7 +196,6 @@ export class SideEffects {
       effects.map(({ payload }) => JSON.stringify(payload)),
       effects.map(({ delayMs = 0 }) => delayMs)
     ])
-    afterCommit(trx, () => this.wake())
   }
 
   /**

@@ -17,18 +17,13 @@ const insertEvents = (count: number) =>
   `INSERT INTO outbox (event_id, type, envelope, traceparent) VALUES ${Array(count).fill('(?, ?, ?, ?)').join(', ')}`
 
 /**
- * Writes events to the outbox inside the caller's transaction, in one statement: they are
- * published if and only if that transaction commits, in the order given. They carry the cause of
- * the caller's `withEventCause`; without one, each event starts its own correlation. The span
- * active in the caller (a request's, a handler's) is stored with them: the relay's publish is its child.
+ * The outbox rows of events and the one statement that writes them, in the order given: validated,
+ * carrying the cause of the caller's `withEventCause` (without one, each event starts its own
+ * correlation) and the span active in the caller (a request's, a handler's), whose child the
+ * relay's publish is. Published if and only if the transaction the statement runs in commits.
  */
-export const writeToOutbox = async <T extends EventType>(
-  trx: Knex.Transaction,
-  source: string,
-  type: T,
-  dataList: EventData<T>[]
-): Promise<EventEnvelope<T>[]> => {
-  if (dataList.length === 0) return []
+export const outboxInsert = <T extends EventType>(source: string, type: T, dataList: EventData<T>[]) => {
+  if (dataList.length === 0) throw new Error('outboxInsert: no events to write')
   for (const data of dataList) assertEventData(type, data)
   const cause = currentEventCause()
   const occurredAt = new Date().toISOString()
@@ -46,8 +41,23 @@ export const writeToOutbox = async <T extends EventType>(
     }
   })
   const traceparent = currentTraceparent()
-  const values = envelopes.flatMap((envelope) => [envelope.id, type, JSON.stringify(envelope), traceparent])
-  await trx.raw(insertEvents(envelopes.length), values)
+  return {
+    envelopes,
+    sql: insertEvents(envelopes.length),
+    bindings: envelopes.flatMap((envelope) => [envelope.id, type, JSON.stringify(envelope), traceparent])
+  }
+}
+
+/** Writes events to the outbox inside the caller's transaction, in one statement (`outboxInsert`). */
+export const writeToOutbox = async <T extends EventType>(
+  trx: Knex.Transaction,
+  source: string,
+  type: T,
+  dataList: EventData<T>[]
+): Promise<EventEnvelope<T>[]> => {
+  if (dataList.length === 0) return []
+  const { envelopes, sql, bindings } = outboxInsert(source, type, dataList)
+  await trx.raw(sql, bindings)
   return envelopes
 }
 

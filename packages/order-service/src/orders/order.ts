@@ -17,7 +17,7 @@
  */
 import { randomUUID } from 'node:crypto'
 import { Conflict, Forbidden } from '@feathersjs/errors'
-import { queryInTransaction, type EventData } from '@marketmesh/events'
+import { queryInTransaction, type EventData, type EventType } from '@marketmesh/events'
 import { durationMs, invalidField, type Knex, type ServiceApplication } from '@marketmesh/shared'
 import { holdPayment, refundToBuyer, releaseEscrow } from '../ledger/ledger'
 import { openPayout, reverseForRefund } from '../payouts/payout'
@@ -117,14 +117,25 @@ const mayTake = (step: Step, order: OrderRow, actor: Actor) => {
 /** The timers leaving a status makes moot: dropped with the move, unless already begun. */
 const MOOT_TIMERS: Partial<Record<OrderStatus, string[]>> = { pending: [PENDING_TIMEOUT], shipped: [AUTO_DELIVER] }
 
-/** Moves the order to `to`, one revision on, drops its moot timers and writes the step to its timeline, in one statement. */
-const move = async (
+/** The event a move emits, made of the moved order (its new status and version). */
+interface MoveEvent<T extends EventType> {
+  type: T
+  data: (moved: OrderRow) => EventData<T>
+}
+
+/**
+ * Moves the order to `to`, one revision on, drops its moot timers, writes the step to its
+ * timeline and the move's event to the outbox: one statement.
+ */
+const move = async <T extends EventType>(
   app: ServiceApplication,
   trx: Knex.Transaction,
   order: OrderRow,
   to: OrderStatus,
-  step: { by: string; reason?: string; changes?: Record<string, unknown> }
+  step: { by: string; reason?: string; changes?: Record<string, unknown> },
+  event?: MoveEvent<T>
 ) => {
+  const from = order.status
   const moved = trx('orders')
     .where({ id: order.id })
     .update({
@@ -134,12 +145,13 @@ const move = async (
       ...(step.reason ? { reason: step.reason } : {}),
       ...step.changes
     })
-  const moot = MOOT_TIMERS[order.status]
-  const statement = trx.with('moved', moved)
-  if (moot) statement.with('moot', app.get('events').effects.unschedule(trx, moot, order.id))
-  await statement.insert({ orderId: order.id, from: order.status, to, by: step.by, reason: step.reason ?? null }).into('order_timeline')
   order.status = to
   order.version += 1
+  const moot = MOOT_TIMERS[from]
+  const statement = trx.with('moved', moved)
+  if (moot) statement.with('moot', app.get('events').effects.unschedule(trx, moot, order.id))
+  if (event) statement.with('emitted', (await app.get('events').emitAlongside(trx, event.type, [event.data(order)])).write)
+  await statement.insert({ orderId: order.id, from, to, by: step.by, reason: step.reason ?? null }).into('order_timeline')
 }
 
 /** A change that moves no status (money paid back): one revision on. */
@@ -180,8 +192,9 @@ export const place = async (
   orders: NewOrder[]
 ) => {
   const { id: checkoutId, buyerId, buyerName, currency } = checkout
-  // The checkout, its orders, their lines, first timeline steps and payment: one statement (the
-  // foreign keys are checked at its end, when all five are written).
+  // The checkout, its orders, their lines, first timeline steps, `order.created` events, payment,
+  // its authorization and the orders' pending timeouts: one statement (the foreign keys are
+  // checked at its end, when all are written).
   const checkoutRow = trx('checkouts').insert({
     id: checkoutId,
     buyerId,
@@ -204,22 +217,8 @@ export const place = async (
   )
   const lines = trx('order_lines').insert(orders.flatMap((order) => order.lines.map((line) => ({ orderId: order.id, ...line }))))
   const timeline = trx('order_timeline').insert(orders.map((order) => ({ orderId: order.id, from: null, to: TRANSITIONS.place.to, by: buyerId })))
-  const [payment] = await trx
-    .with('checkout', checkoutRow)
-    .with('orders', orderRows)
-    .with('lines', lines)
-    .with('timeline', timeline)
-    .insert({
-      id: randomUUID(),
-      checkoutId,
-      provider: checkout.payment.provider,
-      status: 'authorizing',
-      amount: orders.reduce((sum, order) => sum + order.total, 0),
-      currency
-    })
-    .into('payments')
-    .returning('*')
-  await app.get('events').emitAll(
+  const timeout = durationMs(app.get('orderPendingTimeout'))
+  const { write: emitted } = await app.get('events').emitAlongside(
     trx,
     'order.created',
     orders.map((order) => ({
@@ -233,13 +232,31 @@ export const place = async (
       currency
     }))
   )
-  const timeout = durationMs(app.get('orderPendingTimeout'))
-  await app
-    .get('events')
-    .effects.scheduleAll(trx, [
-      { kind: AUTHORIZE, key: checkoutId, payload: { checkoutId } },
-      ...orders.map((order) => ({ kind: PENDING_TIMEOUT, key: order.id, payload: { orderId: order.id }, delayMs: timeout }))
-    ])
+  const [payment] = await trx
+    .with('checkout', checkoutRow)
+    .with('orders', orderRows)
+    .with('lines', lines)
+    .with('timeline', timeline)
+    .with('emitted', emitted)
+    .with(
+      'scheduled',
+      app
+        .get('events')
+        .effects.scheduleAlongside(trx, [
+          { kind: AUTHORIZE, key: checkoutId, payload: { checkoutId } },
+          ...orders.map((order) => ({ kind: PENDING_TIMEOUT, key: order.id, payload: { orderId: order.id }, delayMs: timeout }))
+        ])
+    )
+    .insert({
+      id: randomUUID(),
+      checkoutId,
+      provider: checkout.payment.provider,
+      status: 'authorizing',
+      amount: orders.reduce((sum, order) => sum + order.total, 0),
+      currency
+    })
+    .into('payments')
+    .returning('*')
   return payment as PaymentRow
 }
 
@@ -484,8 +501,7 @@ export const reject = async (
   cause: Cause
 ) => {
   if (!mayTake('reject', order, BY_SYSTEM)) return
-  await move(app, trx, order, 'rejected', { by: SYSTEM, reason })
-  await app.get('events').emit(trx, 'order.rejected', { ...refOf(order), reason })
+  await move(app, trx, order, 'rejected', { by: SYSTEM, reason }, { type: 'order.rejected', data: (moved) => ({ ...refOf(moved), reason }) })
   await reservationSettled(app, trx, order, checkout, cause)
 }
 
@@ -498,26 +514,34 @@ export const pay = async (
   receipt: Pick<EventData<'order.paid'>, 'shippingAddress' | 'lines'>
 ) => {
   if (!mayTake('pay', order, BY_SYSTEM)) return false
-  await move(app, trx, order, 'paid', { by: SYSTEM, changes: { paymentId } })
+  await move(
+    app,
+    trx,
+    order,
+    'paid',
+    { by: SYSTEM, changes: { paymentId } },
+    {
+      type: 'order.paid',
+      data: (moved) => ({
+        ...refOf(moved),
+        checkoutId: moved.checkoutId,
+        total: moved.total,
+        currency: moved.currency,
+        paymentId,
+        placedAt: new Date(moved.createdAt).toISOString(),
+        buyerName: moved.buyerName,
+        shopName: moved.shopName,
+        ...receipt
+      })
+    }
+  )
   await holdPayment(trx, { orderId: order.id, sellerId: order.sellerId, currency: order.currency, total: order.total })
-  await app.get('events').emit(trx, 'order.paid', {
-    ...refOf(order),
-    checkoutId: order.checkoutId,
-    total: order.total,
-    currency: order.currency,
-    paymentId,
-    placedAt: new Date(order.createdAt).toISOString(),
-    buyerName: order.buyerName,
-    shopName: order.shopName,
-    ...receipt
-  })
   return true
 }
 
 const cancelled = async (app: ServiceApplication, trx: Knex.Transaction, order: OrderRow, by: string, reason: string) => {
   const wasPaid = order.status === 'paid'
-  await move(app, trx, order, 'cancelled', { by, reason })
-  await app.get('events').emit(trx, 'order.cancelled', { ...refOf(order), reason })
+  await move(app, trx, order, 'cancelled', { by, reason }, { type: 'order.cancelled', data: (moved) => ({ ...refOf(moved), reason }) })
   if (wasPaid) await refund(app, trx, order, { reason, by })
 }
 
@@ -544,17 +568,15 @@ export const cancel = async (app: ServiceApplication, trx: Knex.Transaction, ord
 export const ship = async (app: ServiceApplication, trx: Knex.Transaction, order: OrderRow, actor: Actor, trackingNumber?: string) => {
   if (!mayTake('ship', order, actor)) return
   if (order.paymentId && (await leftToRefund(trx, order)) <= 0) throw new Conflict(`Order ${order.id} is refunded in full: it cannot become shipped`)
-  await move(app, trx, order, 'shipped', { by: actor.id, changes: trackingNumber ? { trackingNumber } : {} })
-  await app.get('events').emit(trx, 'order.shipped', refOf(order))
+  await move(app, trx, order, 'shipped', { by: actor.id, changes: trackingNumber ? { trackingNumber } : {} }, { type: 'order.shipped', data: refOf })
   await app.get('events').effects.schedule(trx, AUTO_DELIVER, order.id, { orderId: order.id }, { delayMs: durationMs(app.get('autoDeliverAfter')) })
 }
 
 /** deliver: by its buyer, or by the auto-deliver timer; with an escrow release timer. */
 export const deliver = async (app: ServiceApplication, trx: Knex.Transaction, order: OrderRow, actor: Actor) => {
   if (!mayTake('deliver', order, actor)) return
-  await move(app, trx, order, 'delivered', { by: actor.id })
   const productIds: string[] = await trx('order_lines').where({ orderId: order.id }).pluck('productId')
-  await app.get('events').emit(trx, 'order.delivered', { ...refOf(order), productIds })
+  await move(app, trx, order, 'delivered', { by: actor.id }, { type: 'order.delivered', data: (moved) => ({ ...refOf(moved), productIds }) })
   await app
     .get('events')
     .effects.schedule(trx, RELEASE_ESCROW, order.id, { orderId: order.id }, { delayMs: durationMs(app.get('escrowReleaseAfter')) })
@@ -568,10 +590,16 @@ export const complete = async (app: ServiceApplication, trx: Knex.Transaction, o
     { orderId: order.id, sellerId: order.sellerId, currency: order.currency },
     app.get('commissionPercent')
   )
-  await move(app, trx, order, 'completed', { by: SYSTEM })
+  await move(
+    app,
+    trx,
+    order,
+    'completed',
+    { by: SYSTEM },
+    { type: 'order.completed', data: (moved) => ({ ...refOf(moved), payout, commission, currency: moved.currency }) }
+  )
   const { paymentProvider: provider } = await trx('checkouts').where({ id: order.checkoutId }).first('paymentProvider')
   await openPayout(app, trx, { orderId: order.id, sellerId: order.sellerId, currency: order.currency, provider })
-  await app.get('events').emit(trx, 'order.completed', { ...refOf(order), payout, commission, currency: order.currency })
 }
 
 /** The sum of the order's refunds in `statuses`. */
