@@ -80,7 +80,11 @@ export class EventBus {
       logger,
       metrics,
       effects: this.effects,
-      emit: (trx, type, data) => this.emit(trx, type, data as never)
+      emit: (trx, type, data) => this.emit(trx, type, data as never),
+      emitAlongside: async (trx, type, data) => {
+        const { envelopes, write } = await this.emitAlongside(trx, type, [data as never])
+        return { envelope: envelopes[0], write }
+      }
     })
   }
 

@@ -33,11 +33,12 @@ const ORDER_STATE = `
             FROM (SELECT id, "sellerId", price, currency, stock, status, "sellerDisabled", "deletedAt"
                     FROM products WHERE id = ANY(?::uuid[]) ORDER BY id FOR UPDATE) locked) AS products`
 
-// Every line's stock taken and its reservation written, in one statement.
+// Every line's stock taken, its reservation and `stock.reserved` written, in one statement.
 const RESERVE = `
   WITH wanted AS (SELECT * FROM unnest(?::uuid[], ?::int[]) AS wanted (id, quantity)),
        taken AS (UPDATE products SET stock = products.stock - wanted.quantity, version = products.version + 1
-                   FROM wanted WHERE products.id = wanted.id)
+                   FROM wanted WHERE products.id = wanted.id),
+       emitted AS (?)
   INSERT INTO reservations ("orderId", "productId", quantity) SELECT ?, id, quantity FROM wanted`
 
 /** The same product on two lines is one reservation of the sum. */
@@ -61,7 +62,7 @@ const quotedOtherwise = (lines: Line[], productId: string, price: number) =>
  * nothing. Its state and its products are read in one statement, under the order's lock (taken by
  * the batch in one before: a statement reads what committed before it began).
  */
-export const reserveStock: EventHandler<'order.created'> = async (event, { trx, emit, logger }) => {
+export const reserveStock: EventHandler<'order.created'> = async (event, { trx, emit, emitAlongside, logger }) => {
   const { orderId, checkoutId, sellerId, currency } = event.data
   // The order's lock is its batch's, taken in a statement before this one's (events/index.ts declares it).
   const wanted = byProduct(event.data.lines)
@@ -105,12 +106,12 @@ export const reserveStock: EventHandler<'order.created'> = async (event, { trx, 
     return
   }
 
-  // A seller's absolute stock write read before this must not apply (its version check fails).
-  await trx.raw(RESERVE, [wanted.map(([productId]) => productId), wanted.map(([, quantity]) => quantity), orderId])
-  await emit('stock.reserved', {
+  const { write: reserved } = await emitAlongside('stock.reserved', {
     orderId,
     checkoutId,
     currency,
     lines: wanted.map(([productId, quantity]) => ({ productId, quantity, unitPrice: products.get(productId)!.price }))
   })
+  // A seller's absolute stock write read before this must not apply (its version check fails).
+  await trx.raw(RESERVE, [wanted.map(([productId]) => productId), wanted.map(([, quantity]) => quantity), reserved, orderId])
 }

@@ -22,6 +22,7 @@ export interface BatchHandlerOptions {
   metrics: EventMetrics
   effects: SideEffects
   emit: (trx: Knex.Transaction, type: EventType, data: unknown) => Promise<EventEnvelope>
+  emitAlongside: (trx: Knex.Transaction, type: EventType, data: unknown) => Promise<{ envelope: EventEnvelope; write: Knex.Raw }>
   handlers: HandlerRegistry
   failures: FailedDeliveries
   pause: DatabasePause
@@ -175,7 +176,7 @@ export class BatchHandler {
   }
 
   private runHandler(trx: Knex.Transaction, delivery: Accepted) {
-    const { logger, emit, effects, handlers } = this.options
+    const { logger, emit, emitAlongside, effects, handlers } = this.options
     const { event } = delivery
     const { handler } = handlers.get(event.type)
     const parent = delivery.message.properties.headers?.[TRACEPARENT]
@@ -193,6 +194,7 @@ export class BatchHandler {
         handler(event, {
           trx,
           emit: (type, data) => emit(trx, type, data) as never,
+          emitAlongside: (type, data) => emitAlongside(trx, type, data) as never,
           schedule: (kind, key, payload, options) => effects.schedule(trx, kind, key, payload, options),
           scheduleAll: (scheduled) => effects.scheduleAll(trx, scheduled),
           logger: logger.child({ requestId: event.correlationId, eventId: event.id, eventType: event.type }),

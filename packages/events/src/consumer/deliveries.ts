@@ -11,6 +11,8 @@ export interface HandlerContext {
   trx: Knex.Transaction
   /** Emits a follow-up event through the outbox, in the same transaction. */
   emit: <U extends EventType>(type: U, data: EventData<U>) => Promise<EventEnvelope<U>>
+  /** Like `emit`, for a statement of the handler's that writes the event alongside its own work (`EventBus.emitAlongside`). */
+  emitAlongside: <U extends EventType>(type: U, data: EventData<U>) => Promise<{ envelope: EventEnvelope<U>; write: Knex.Raw }>
   /**
    * Schedules work outside the database (mail, print, a payment call) in the same transaction:
    * it is carried out once after commit, however often this handler runs. Returns its stable id.

@@ -36,6 +36,7 @@ export interface EventConsumerOptions {
   metrics: EventMetrics
   effects: SideEffects
   emit: (trx: Knex.Transaction, type: EventType, data: unknown) => Promise<EventEnvelope>
+  emitAlongside: (trx: Knex.Transaction, type: EventType, data: unknown) => Promise<{ envelope: EventEnvelope; write: Knex.Raw }>
 }
 
 const PURGE_INTERVAL_MS = 60 * 60_000
