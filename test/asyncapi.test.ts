@@ -57,7 +57,9 @@ const emittedBy = (service: string) => {
     )
   const types = new Set<string>()
   for (const file of files(join(ROOT, 'packages', service, 'src'))) {
-    for (const match of readFileSync(file, 'utf8').matchAll(/\bemit(?:All|Event)?\(\s*(?:trx\s*,\s*)?'([a-z]+(?:\.[a-z_]+)+)'/g)) types.add(match[1])
+    // emit, emitAll, emitEvent, emitAlongside, and order-service's `move(…, emitting(type, …))`.
+    for (const match of readFileSync(file, 'utf8').matchAll(/\bemit(?:All|Event|Alongside|ting)?\(\s*(?:trx\s*,\s*)?'([a-z]+(?:\.[a-z_]+)+)'/g))
+      types.add(match[1])
   }
   return [...types].sort()
 }

@@ -123,6 +123,9 @@ interface MoveEvent<T extends EventType> {
   data: (moved: OrderRow) => EventData<T>
 }
 
+/** `move`'s event: `type`, with its data made of the moved order. */
+const emitting = <T extends EventType>(type: T, data: (moved: OrderRow) => EventData<T>): MoveEvent<T> => ({ type, data })
+
 /**
  * Moves the order to `to`, one revision on, drops its moot timers, writes the step to its
  * timeline and the move's event to the outbox: one statement.
@@ -501,7 +504,14 @@ export const reject = async (
   cause: Cause
 ) => {
   if (!mayTake('reject', order, BY_SYSTEM)) return
-  await move(app, trx, order, 'rejected', { by: SYSTEM, reason }, { type: 'order.rejected', data: (moved) => ({ ...refOf(moved), reason }) })
+  await move(
+    app,
+    trx,
+    order,
+    'rejected',
+    { by: SYSTEM, reason },
+    emitting('order.rejected', (moved) => ({ ...refOf(moved), reason }))
+  )
   await reservationSettled(app, trx, order, checkout, cause)
 }
 
@@ -520,20 +530,17 @@ export const pay = async (
     order,
     'paid',
     { by: SYSTEM, changes: { paymentId } },
-    {
-      type: 'order.paid',
-      data: (moved) => ({
-        ...refOf(moved),
-        checkoutId: moved.checkoutId,
-        total: moved.total,
-        currency: moved.currency,
-        paymentId,
-        placedAt: new Date(moved.createdAt).toISOString(),
-        buyerName: moved.buyerName,
-        shopName: moved.shopName,
-        ...receipt
-      })
-    }
+    emitting('order.paid', (moved) => ({
+      ...refOf(moved),
+      checkoutId: moved.checkoutId,
+      total: moved.total,
+      currency: moved.currency,
+      paymentId,
+      placedAt: new Date(moved.createdAt).toISOString(),
+      buyerName: moved.buyerName,
+      shopName: moved.shopName,
+      ...receipt
+    }))
   )
   await holdPayment(trx, { orderId: order.id, sellerId: order.sellerId, currency: order.currency, total: order.total })
   return true
@@ -541,7 +548,14 @@ export const pay = async (
 
 const cancelled = async (app: ServiceApplication, trx: Knex.Transaction, order: OrderRow, by: string, reason: string) => {
   const wasPaid = order.status === 'paid'
-  await move(app, trx, order, 'cancelled', { by, reason }, { type: 'order.cancelled', data: (moved) => ({ ...refOf(moved), reason }) })
+  await move(
+    app,
+    trx,
+    order,
+    'cancelled',
+    { by, reason },
+    emitting('order.cancelled', (moved) => ({ ...refOf(moved), reason }))
+  )
   if (wasPaid) await refund(app, trx, order, { reason, by })
 }
 
@@ -568,7 +582,7 @@ export const cancel = async (app: ServiceApplication, trx: Knex.Transaction, ord
 export const ship = async (app: ServiceApplication, trx: Knex.Transaction, order: OrderRow, actor: Actor, trackingNumber?: string) => {
   if (!mayTake('ship', order, actor)) return
   if (order.paymentId && (await leftToRefund(trx, order)) <= 0) throw new Conflict(`Order ${order.id} is refunded in full: it cannot become shipped`)
-  await move(app, trx, order, 'shipped', { by: actor.id, changes: trackingNumber ? { trackingNumber } : {} }, { type: 'order.shipped', data: refOf })
+  await move(app, trx, order, 'shipped', { by: actor.id, changes: trackingNumber ? { trackingNumber } : {} }, emitting('order.shipped', refOf))
   await app.get('events').effects.schedule(trx, AUTO_DELIVER, order.id, { orderId: order.id }, { delayMs: durationMs(app.get('autoDeliverAfter')) })
 }
 
@@ -576,7 +590,14 @@ export const ship = async (app: ServiceApplication, trx: Knex.Transaction, order
 export const deliver = async (app: ServiceApplication, trx: Knex.Transaction, order: OrderRow, actor: Actor) => {
   if (!mayTake('deliver', order, actor)) return
   const productIds: string[] = await trx('order_lines').where({ orderId: order.id }).pluck('productId')
-  await move(app, trx, order, 'delivered', { by: actor.id }, { type: 'order.delivered', data: (moved) => ({ ...refOf(moved), productIds }) })
+  await move(
+    app,
+    trx,
+    order,
+    'delivered',
+    { by: actor.id },
+    emitting('order.delivered', (moved) => ({ ...refOf(moved), productIds }))
+  )
   await app
     .get('events')
     .effects.schedule(trx, RELEASE_ESCROW, order.id, { orderId: order.id }, { delayMs: durationMs(app.get('escrowReleaseAfter')) })
@@ -596,7 +617,7 @@ export const complete = async (app: ServiceApplication, trx: Knex.Transaction, o
     order,
     'completed',
     { by: SYSTEM },
-    { type: 'order.completed', data: (moved) => ({ ...refOf(moved), payout, commission, currency: moved.currency }) }
+    emitting('order.completed', (moved) => ({ ...refOf(moved), payout, commission, currency: moved.currency }))
   )
   const { paymentProvider: provider } = await trx('checkouts').where({ id: order.checkoutId }).first('paymentProvider')
   await openPayout(app, trx, { orderId: order.id, sellerId: order.sellerId, currency: order.currency, provider })
