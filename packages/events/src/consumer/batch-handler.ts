@@ -149,7 +149,7 @@ export class BatchHandler {
     const outcomes = new Map<Delivery, Outcome>()
     await runInTransaction(db, async (trx) => {
       const ids = [...new Set(accepted.map(({ event }) => event.id))].sort()
-      const declared = accepted.flatMap((delivery) => handlers.locksOf([delivery]).map((key) => [delivery.event.id, key]))
+      const declared = accepted.flatMap((delivery) => handlers.locksOf(delivery).map((key) => [delivery.event.id, key]))
       const { rows } = await trx.raw<{ rows: Array<{ event_id: string }> }>(RECORD_AND_LOCK, [
         consumer,
         ids,

@@ -32,9 +32,9 @@ export class HandlerRegistry {
     })
   }
 
-  /** The aggregate locks the handlers of `deliveries` declared, for their batch to take at its start. */
-  locksOf(deliveries: readonly Delivery[]) {
-    return deliveries.flatMap(({ event }) => (event && this.get(event.type).locks?.(event)) ?? [])
+  /** The aggregate locks the handler of `delivery` declared, for its batch to take at its start. */
+  locksOf({ event }: Delivery): string[] {
+    return (event && this.get(event.type).locks?.(event)) ?? []
   }
 
   get size() {
