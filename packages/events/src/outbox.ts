@@ -94,12 +94,18 @@ const WAKE_CHANNEL = 'marketmesh_outbox'
 // Every minute: the purge also vacuums the table, whose dead rows make every relay read dearer.
 const PURGE_INTERVAL_MS = 60_000
 
-const READ_UNSENT = `
+// The relay's two statements, named: PostgreSQL parses and plans each once for the relay's
+// connection, not at every batch (the services' pooled connections prepare theirs the same way).
+const READ_UNSENT = {
+  name: 'outbox-read-unsent',
+  text: `
   SELECT id, event_id, type, envelope::text AS body, traceparent
     FROM outbox
    WHERE sent_at IS NULL AND id <> ALL($1::bigint[])
    ORDER BY id
    LIMIT $2`
+}
+const MARK_SENT = { name: 'outbox-mark-sent', text: 'UPDATE outbox SET sent_at = now() WHERE id = ANY($1::bigint[])' }
 
 /**
  * Publishes unsent outbox rows in order, with publisher confirms, then marks them sent. Woken when
@@ -228,7 +234,7 @@ export class OutboxRelay {
     const { batchSize } = this.options
     let inFlight: { ids: number[]; marked: Promise<void> } | undefined
     for (;;) {
-      const { rows } = await connection.query<UnsentRow>(READ_UNSENT, [inFlight?.ids ?? [], batchSize])
+      const { rows } = await connection.query<UnsentRow>({ ...READ_UNSENT, values: [inFlight?.ids ?? [], batchSize] })
       if (rows.length === 0) break
       const ids = rows.map((row) => row.id)
       // Waits for both: a batch whose predecessor failed must still have its own rejection handled.
@@ -281,7 +287,7 @@ export class OutboxRelay {
   }
 
   private async markSent(connection: pg.Client, rows: UnsentRow[]) {
-    await connection.query('UPDATE outbox SET sent_at = now() WHERE id = ANY($1::bigint[])', [rows.map((row) => row.id)])
+    await connection.query({ ...MARK_SENT, values: [rows.map((row) => row.id)] })
     for (const row of rows) this.options.metrics.published.inc({ type: row.type })
   }
 
