@@ -19,21 +19,20 @@ export const ACCOUNTS = {
 
 type Entry = [account: string, amount: number]
 
-/**
- * Posts one journal (debits +, credits −, summing to zero: the database refuses one that does
- * not) once per order and kind, with its entries in the same statement. False when that journal
- * was already posted.
- */
-export const postJournal = async (trx: Knex.Transaction, journal: { orderId: string; kind: string; currency: string; entries: Entry[] }) => {
-  const posted = trx('ledger_journals')
-    .insert({ id: randomUUID(), orderId: journal.orderId, kind: journal.kind, currency: journal.currency })
-    .onConflict(['orderId', 'kind'])
-    .ignore()
-    .returning('id')
-  const entries = journal.entries.filter(([, amount]) => amount !== 0)
-  if (entries.length === 0) return (await posted).length > 0
-  const inserted = await trx
-    .with('journal', posted)
+interface Journal {
+  orderId: string
+  kind: string
+  currency: string
+  entries: Entry[]
+}
+
+// One journal per order and kind: posting it again inserts nothing.
+const journalInsert = (trx: Knex.Transaction, { orderId, kind, currency }: Journal) =>
+  trx('ledger_journals').insert({ id: randomUUID(), orderId, kind, currency }).onConflict(['orderId', 'kind']).ignore().returning('id')
+
+// The entries, into the journal that the CTE `journal` returns (none when it was posted before).
+const entriesInsert = (query: Knex.QueryBuilder, trx: Knex.Transaction, entries: Entry[]) =>
+  query
     .insert(
       trx
         .select('journal.id', 'entry.account', 'entry.amount')
@@ -45,8 +44,31 @@ export const postJournal = async (trx: Knex.Transaction, journal: { orderId: str
         )
     )
     .into(trx.raw('?? (??, ??, ??)', ['ledger_entries', 'journalId', 'account', 'amount']))
-    .returning('journalId')
+
+const nonZero = (entries: Entry[]) => entries.filter(([, amount]) => amount !== 0)
+
+/**
+ * Posts one journal (debits +, credits −, summing to zero: the database refuses one that does
+ * not) once per order and kind, with its entries in the same statement. False when that journal
+ * was already posted.
+ */
+export const postJournal = async (trx: Knex.Transaction, journal: Journal) => {
+  const entries = nonZero(journal.entries)
+  if (entries.length === 0) return (await journalInsert(trx, journal)).length > 0
+  const inserted = await entriesInsert(trx.with('journal', journalInsert(trx, journal)), trx, entries).returning('journalId')
   return inserted.length > 0
+}
+
+/**
+ * `postJournal` as writes for a statement of the caller's (an order's move), one round trip less
+ * on a hot path: run each as a CTE of it, in this order (`statement.with(name, write)`).
+ */
+export const journalAlongside = (trx: Knex.Transaction, journal: Journal): Array<[name: string, write: Knex.QueryBuilder]> => {
+  const entries = nonZero(journal.entries)
+  return [
+    ['journal', journalInsert(trx, journal)],
+    ...(entries.length > 0 ? [['journal_entries', entriesInsert(trx.queryBuilder(), trx, entries)] as [string, Knex.QueryBuilder]] : [])
+  ]
 }
 
 /** The commission on an amount: `percent` of it, rounded half up to the minor unit; the seller gets the rest. */
@@ -58,9 +80,9 @@ interface Movement {
   currency: string
 }
 
-/** An order paid: its total is held in escrow. */
+/** An order paid: its total is held in escrow (written alongside its move to `paid`). */
 export const holdPayment = (trx: Knex.Transaction, order: Movement & { total: number }) =>
-  postJournal(trx, {
+  journalAlongside(trx, {
     ...order,
     kind: 'payment',
     entries: [

@@ -17,12 +17,32 @@
  */
 import { randomUUID } from 'node:crypto'
 import { Conflict, Forbidden } from '@feathersjs/errors'
-import { queryInTransaction, type EventData, type EventType } from '@marketmesh/events'
+import { queryInTransaction, type EventData, type EventType, type ScheduledEffect } from '@marketmesh/events'
 import { durationMs, invalidField, type Knex, type ServiceApplication } from '@marketmesh/shared'
 import { holdPayment, refundToBuyer, releaseEscrow } from '../ledger/ledger'
 import { openPayout, reverseForRefund } from '../payouts/payout'
-import { AUTHORIZE, CAPTURE, EXPIRE, mayRelease, movePayment, scheduleRelease, type PaymentRow, type ReleasePayload } from './payment'
-import { SYSTEM, TRANSITIONS, type OrderStatus, type PaymentStep, type RefundStatus, type Role, type Stage, type Step } from './status'
+import {
+  AUTHORIZE,
+  CAPTURE,
+  EXPIRE,
+  mayRelease,
+  movePayment,
+  scheduleRelease,
+  type PaymentRow,
+  type ReleasePayload,
+  type WritesAlongside
+} from './payment'
+import {
+  PAYMENT_TRANSITIONS,
+  SYSTEM,
+  TRANSITIONS,
+  type OrderStatus,
+  type PaymentStep,
+  type RefundStatus,
+  type Role,
+  type Stage,
+  type Step
+} from './status'
 
 export interface OrderRow {
   id: string
@@ -66,11 +86,16 @@ const LOCK_ORDER = 'SELECT * FROM orders WHERE id = $1 FOR NO KEY UPDATE'
 const LOCK_CHECKOUT_PAYMENT = 'SELECT * FROM payments WHERE "checkoutId" = $1 LIMIT 1 FOR NO KEY UPDATE'
 const CHECKOUT_ORDER_STAGES = 'SELECT status, "paymentStartedAt" FROM orders WHERE "checkoutId" = $1'
 // A checkout's orders by id, then its payment, in one round trip: the payment's scan waits for the
-// count of every order locked, so the locks are taken in the order every path takes them.
+// count of every order locked, so the locks are taken in the order every path takes them. With each
+// order, its receipt (its lines and the checkout's shipping address, unchanged since placing): a
+// capture's `order.paid` carries it, and it comes with the lock rather than in a read of its own.
 const LOCK_CHECKOUT = `
   WITH locked_orders AS (SELECT * FROM orders WHERE "checkoutId" = $1 ORDER BY id FOR NO KEY UPDATE),
        locked_payment AS (SELECT * FROM payments WHERE "checkoutId" = $1 AND (SELECT count(*) FROM locked_orders) > 0 LIMIT 1 FOR NO KEY UPDATE)
-  SELECT locked_orders.*, (SELECT row_to_json(locked_payment) FROM locked_payment) AS "lockedPayment"
+  SELECT locked_orders.*, (SELECT row_to_json(locked_payment) FROM locked_payment) AS "lockedPayment",
+         (SELECT "shippingAddress" FROM checkouts WHERE id = $1) AS "receiptShippingAddress",
+         (SELECT json_agg(json_build_object('productId', "productId", 'title', title, 'quantity', quantity, 'unitPrice', "unitPrice") ORDER BY "productId")
+            FROM order_lines WHERE "orderId" = locked_orders.id) AS "receiptLines"
     FROM locked_orders ORDER BY id`
 
 /** The side effects and timers the steps schedule (performed by payments/ and events/timers.ts). */
@@ -128,7 +153,8 @@ const emitting = <T extends EventType>(type: T, data: (moved: OrderRow) => Event
 
 /**
  * Moves the order to `to`, one revision on, drops its moot timers, writes the step to its
- * timeline and the move's event to the outbox: one statement.
+ * timeline, the move's event to the outbox and the writes `alongside` (CTEs, in order, such as
+ * the ledger's journal): one statement.
  */
 const move = async <T extends EventType>(
   app: ServiceApplication,
@@ -136,7 +162,8 @@ const move = async <T extends EventType>(
   order: OrderRow,
   to: OrderStatus,
   step: { by: string; reason?: string; changes?: Record<string, unknown> },
-  event?: MoveEvent<T>
+  event?: MoveEvent<T>,
+  alongside: WritesAlongside = []
 ) => {
   const from = order.status
   const moved = trx('orders')
@@ -154,6 +181,7 @@ const move = async <T extends EventType>(
   const statement = trx.with('moved', moved)
   if (moot) statement.with('moot', app.get('events').effects.unschedule(trx, moot, order.id))
   if (event) statement.with('emitted', (await app.get('events').emitAlongside(trx, event.type, [event.data(order)])).write)
+  for (const [name, write] of alongside) statement.with(name, write)
   await statement.insert({ orderId: order.id, from, to, by: step.by, reason: step.reason ?? null }).into('order_timeline')
 }
 
@@ -272,7 +300,13 @@ interface Cause {
 /** Whether every order of the checkout has its reservation's outcome: none is pending with its payment not started. */
 const reservationsSettled = (orders: Array<Pick<OrderRow, 'status' | 'paymentStartedAt'>>) => orders.every((order) => stageOf(order) !== 'pending')
 
-/** The payment is captured (the `payment-capture` side effect) once it is authorized and every order of its checkout has its reservation's outcome. */
+/** The payment's capture (the `payment-capture` side effect), when it is due: the payment authorized, and every order of its checkout with its reservation's outcome. */
+const captureDue = (payment: PaymentRow, orders: Array<Pick<OrderRow, 'status' | 'paymentStartedAt'>>, cause: Cause): ScheduledEffect | undefined =>
+  payment.status === 'authorized' && reservationsSettled(orders)
+    ? { kind: CAPTURE, key: payment.checkoutId, payload: { checkoutId: payment.checkoutId, ...cause } }
+    : undefined
+
+/** Schedules the payment's capture once it is due (see captureDue). */
 const captureWhenReady = async (
   app: ServiceApplication,
   trx: Knex.Transaction,
@@ -280,9 +314,8 @@ const captureWhenReady = async (
   orders: Array<Pick<OrderRow, 'status' | 'paymentStartedAt'>>,
   cause: Cause
 ) => {
-  if (payment.status === 'authorized' && reservationsSettled(orders)) {
-    await app.get('events').effects.schedule(trx, CAPTURE, payment.checkoutId, { checkoutId: payment.checkoutId, ...cause })
-  }
+  const capture = captureDue(payment, orders, cause)
+  if (capture) await app.get('events').effects.scheduleAll(trx, [capture])
 }
 
 /** A checkout's payment, locked, and the stages of its orders: what the outcome of one order's reservation is weighed against. */
@@ -315,15 +348,26 @@ const lockPaymentAfter = async (trx: Knex.Transaction, order: OrderRow): Promise
  * locks them in. The payment comes as JSON: its timestamps are parsed back.
  */
 export const lockCheckout = async (trx: Knex.Transaction, checkoutId: string) => {
-  const rows = await queryInTransaction<OrderRow & { lockedPayment: PaymentRow | null }>(trx, LOCK_CHECKOUT, [checkoutId])
+  const rows = await queryInTransaction<
+    OrderRow & { lockedPayment: PaymentRow | null; receiptShippingAddress: Receipt['shippingAddress']; receiptLines: Receipt['lines'] | null }
+  >(trx, LOCK_CHECKOUT, [checkoutId])
   const locked = rows[0]?.lockedPayment
   const payment: PaymentRow | undefined = locked
     ? { ...locked, createdAt: new Date(locked.createdAt), updatedAt: new Date(locked.updatedAt) }
     : undefined
-  const orders: OrderRow[] = rows.map(({ lockedPayment: _payment, ...order }) => order)
-  return { orders, payment }
+  const receipts = new Map<string, Receipt>()
+  const orders: OrderRow[] = rows.map(({ lockedPayment: _payment, receiptShippingAddress, receiptLines, ...order }) => {
+    receipts.set(order.id, { shippingAddress: receiptShippingAddress, lines: receiptLines ?? [] })
+    return order
+  })
+  return { orders, payment, receipts }
 }
-export type LockedCheckout = { orders: OrderRow[]; payment: PaymentRow }
+
+/** The receipt's part of `order.paid` the order row does not hold: what notify-service prints and mails. */
+type Receipt = Pick<EventData<'order.paid'>, 'shippingAddress' | 'lines'>
+
+/** A checkout's orders and payment, locked, with each order's receipt by its id. */
+export type LockedCheckout = { orders: OrderRow[]; payment: PaymentRow; receipts: Map<string, Receipt> }
 
 /** The amount a capture takes: the totals of the checkout's orders waiting for their payment (reserved, not rejected or expired). */
 export const amountToCapture = (orders: Array<Pick<OrderRow, 'status' | 'paymentStartedAt' | 'total'>>) =>
@@ -340,10 +384,11 @@ const stepPayment = async (
   trx: Knex.Transaction,
   payment: PaymentRow,
   step: PaymentStep,
-  changes: Partial<PaymentRow> = {}
+  changes: Partial<PaymentRow> = {},
+  alongside: WritesAlongside = []
 ) => {
   const from = payment.status
-  if (!(await movePayment(trx, payment, step, changes))) return false
+  if (!(await movePayment(trx, payment, step, changes, alongside))) return false
   const { effects } = app.get('events')
   if (payment.status === 'requires_action') {
     const placedAgoMs = Date.now() - new Date(payment.createdAt).getTime()
@@ -378,9 +423,11 @@ export const paymentAuthorized = async (
   paymentId: string,
   cause: Cause
 ) => {
-  if (await stepPayment(app, trx, checkout.payment, 'authorize', { paymentId, clientSecret: null })) {
-    await captureWhenReady(app, trx, checkout.payment, checkout.orders, cause)
-  } else if (mayRelease(checkout.payment)) {
+  // When every reservation has its outcome, the capture is scheduled in the statement that moves the payment.
+  const capture = captureDue({ ...checkout.payment, status: PAYMENT_TRANSITIONS.authorize.to }, checkout.orders, cause)
+  const alongside: WritesAlongside = capture ? [['scheduled', app.get('events').effects.scheduleAlongside(trx, [capture])]] : []
+  if (await stepPayment(app, trx, checkout.payment, 'authorize', { paymentId, clientSecret: null }, alongside)) return []
+  if (mayRelease(checkout.payment)) {
     await releaseLater(app, trx, checkout.payment, { paymentId, cause: 'reported', ...cause })
   }
   return []
@@ -449,31 +496,8 @@ export const paymentCaptured = async (
   const paying = checkout.orders.filter(awaitsPayment)
   const captured = paying.reduce((sum, order) => sum + order.total, 0)
   if (!(await stepPayment(app, trx, checkout.payment, 'capture', { paymentId, captureId, captured, clientSecret: null }))) return []
-  const receipts = await receiptsOf(trx, checkout.payment.checkoutId)
-  for (const order of paying) await pay(app, trx, order, paymentId, receipts(order.id))
+  for (const order of paying) await pay(app, trx, order, paymentId, checkout.receipts.get(order.id)!)
   return paying
-}
-
-// The checkout's shipping address and its orders' lines, in one round trip at each capture.
-const CHECKOUT_RECEIPTS = `
-  SELECT c."shippingAddress",
-         COALESCE((SELECT json_agg(json_build_object('orderId', l."orderId", 'productId', l."productId", 'title', l.title,
-                                                     'quantity', l.quantity, 'unitPrice', l."unitPrice") ORDER BY l."productId")
-                     FROM order_lines l JOIN orders o ON o.id = l."orderId" WHERE o."checkoutId" = c.id), '[]') AS lines
-    FROM checkouts c WHERE c.id = $1`
-
-/** The receipt's part of `order.paid` the order row does not hold, per order of the checkout: what notify-service prints and mails. */
-const receiptsOf = async (trx: Knex.Transaction, checkoutId: string) => {
-  const [{ shippingAddress, lines }] = await queryInTransaction<{
-    shippingAddress: EventData<'order.paid'>['shippingAddress']
-    lines: Array<{ orderId: string; productId: string; title: string; quantity: number; unitPrice: number }>
-  }>(trx, CHECKOUT_RECEIPTS, [checkoutId])
-  return (orderId: string) => ({
-    shippingAddress,
-    lines: lines
-      .filter((line) => line.orderId === orderId)
-      .map(({ productId, title, quantity, unitPrice }) => ({ productId, title, quantity, unitPrice }))
-  })
 }
 
 /**
@@ -489,9 +513,13 @@ export const reserve = async (
   cause: { correlationId: string; causationId: string }
 ) => {
   if (!mayTake('reserve', order, BY_SYSTEM)) return
-  await trx('orders').where({ id: order.id }).update({ paymentStartedAt: trx.fn.now(), updatedAt: trx.fn.now() })
   order.paymentStartedAt = new Date()
-  await reservationSettled(app, trx, order, checkout, cause)
+  // The capture this outcome completes, if any, is scheduled in the statement that records it.
+  const capture = checkout.payment && captureDue(checkout.payment, checkout.orders, cause)
+  const started = trx('orders').where({ id: order.id })
+  if (capture) started.with('scheduled', app.get('events').effects.scheduleAlongside(trx, [capture]))
+  await started.update({ paymentStartedAt: trx.fn.now(), updatedAt: trx.fn.now() })
+  if (!capture) await reservationSettled(app, trx, order, checkout, cause)
 }
 
 /** reject: the catalog could not reserve the stock; the order is rejected with its reasons. */
@@ -516,13 +544,7 @@ export const reject = async (
 }
 
 /** pay: captured from the checkout's payment `paymentId` (the provider's id); the total is held in escrow and `order.paid` carries the receipt. Whether it was taken. */
-export const pay = async (
-  app: ServiceApplication,
-  trx: Knex.Transaction,
-  order: OrderRow,
-  paymentId: string,
-  receipt: Pick<EventData<'order.paid'>, 'shippingAddress' | 'lines'>
-) => {
+export const pay = async (app: ServiceApplication, trx: Knex.Transaction, order: OrderRow, paymentId: string, receipt: Receipt) => {
   if (!mayTake('pay', order, BY_SYSTEM)) return false
   await move(
     app,
@@ -540,9 +562,9 @@ export const pay = async (
       buyerName: moved.buyerName,
       shopName: moved.shopName,
       ...receipt
-    }))
+    })),
+    holdPayment(trx, { orderId: order.id, sellerId: order.sellerId, currency: order.currency, total: order.total })
   )
-  await holdPayment(trx, { orderId: order.id, sellerId: order.sellerId, currency: order.currency, total: order.total })
   return true
 }
 

@@ -65,13 +65,22 @@ export const awaitsOutcome = (payment: Pick<PaymentRow, 'status'>) => PAYMENT_TR
 /** Whether a hold the provider has for the payment is a stray one, to be released: the payment failed, its orders declined. */
 export const mayRelease = (payment: Pick<PaymentRow, 'status'>) => PAYMENT_TRANSITIONS.release.from.includes(payment.status)
 
-/** Moves the payment by `step` when PAYMENT_TRANSITIONS allow it: whether it moved. */
-export const movePayment = async (trx: Knex.Transaction, payment: PaymentRow, step: PaymentStep, changes: Partial<PaymentRow> = {}) => {
+/** Writes of the same step run as CTEs of the statement that moves an order or a payment, in order (`statement.with(name, write)`). */
+export type WritesAlongside = Array<[name: string, write: Knex.QueryBuilder | Knex.Raw]>
+
+/** Moves the payment by `step` when PAYMENT_TRANSITIONS allow it, with the writes `alongside` in the same statement: whether it moved. */
+export const movePayment = async (
+  trx: Knex.Transaction,
+  payment: PaymentRow,
+  step: PaymentStep,
+  changes: Partial<PaymentRow> = {},
+  alongside: WritesAlongside = []
+) => {
   const rule = PAYMENT_TRANSITIONS[step]
   if (!rule.from.includes(payment.status)) return false
-  await trx('payments')
-    .where({ id: payment.id })
-    .update({ ...changes, status: rule.to, updatedAt: trx.fn.now() })
+  const moved = trx('payments').where({ id: payment.id })
+  for (const [name, write] of alongside) moved.with(name, write)
+  await moved.update({ ...changes, status: rule.to, updatedAt: trx.fn.now() })
   Object.assign(payment, changes, { status: rule.to })
   return true
 }

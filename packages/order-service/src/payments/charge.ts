@@ -65,9 +65,9 @@ export const concludePayment = (
   checkoutId: string,
   step: (checkout: LockedCheckout) => Promise<OrderRow[]>
 ) =>
-  lockCheckout(trx, checkoutId).then(async ({ orders, payment }) => {
+  lockCheckout(trx, checkoutId).then(async ({ orders, payment, receipts }) => {
     if (!payment) return
-    for (const order of await step({ orders, payment })) {
+    for (const order of await step({ orders, payment, receipts })) {
       app.get('orderMetrics').sagaStep.observe({ step: order.status }, (Date.now() - new Date(order.createdAt).getTime()) / 1000)
     }
     const answered = { ...payment }
