@@ -11,8 +11,9 @@
 // consumed with acks), against the cores there are.
 // Usage: node bench/checkout.mjs [seconds=20] [buyers=32] [--against [rev]]   (after `npm run build`)
 // --against: the verdict of #28 instead. The rev (default BEFORE_ISSUE_28) is built in a temporary
-// git worktree; runs alternate, this tree's services and the rev's (fresh databases each), two of
-// each; prints each run and the ratio of orders/s (target >= 2 with p99 < 500 ms) and the CPU per order.
+// git worktree; this tree's services and the rev's run in turn (fresh databases each), two runs of
+// each (this tree, the rev, the rev, this tree); prints each run and the ratio of orders/s (target >= 2
+// with p99 < 500 ms) and the CPU per order, also as a share of the rev's.
 // CHECKOUT_BENCH_CPU_PROF=<dir> runs each service with --cpu-prof, its profile written there at the end.
 // CHECKOUT_BENCH_TRACING=1 then runs the same checkouts again, as long, with the services restarted with
 // tracing on (OTLP/HTTP to a receiver the bench starts), and prints what tracing costs against the run without.
@@ -29,7 +30,7 @@ import { builtTree } from './support/git-tree.mjs'
 import { startServiceProcess } from './support/mesh.mjs'
 import { scrapedMetric } from '@marketmesh/test-support/metrics'
 import { startOtlpReceiver } from '@marketmesh/test-support/otlp-receiver'
-import { cpuSecondsOf, machineCpuSeconds, waitUntil } from './support/processes.mjs'
+import { cpuSecondsByCommand, cpuSecondsOf, cpuSecondsSince, machineCpuSeconds, waitUntil } from './support/processes.mjs'
 
 const require = createRequire(import.meta.url)
 const pg = require('pg')
@@ -227,7 +228,13 @@ const openMesh = async (mesh) => {
     const commitsBefore = await commitsOf(mesh)
     const statementsBefore = await statementsOf(mesh)
     const consumedBefore = await consumedOf(running)
-    const cpuBefore = { machine: machineCpuSeconds(), bench: process.cpuUsage(), services: running.map(({ child }) => cpuSecondsOf(child.pid)) }
+    const cpuBefore = {
+      machine: machineCpuSeconds(),
+      bench: process.cpuUsage(),
+      services: running.map(({ child }) => cpuSecondsOf(child.pid)),
+      postgres: cpuSecondsByCommand([POSTGRES_COMMAND]),
+      rabbitmq: cpuSecondsByCommand([RABBITMQ_COMMAND])
+    }
     const deadline = Date.now() + SECONDS * 1000
     const begun = Date.now()
     await Promise.all(
@@ -239,6 +246,8 @@ const openMesh = async (mesh) => {
     const machine = machineCpuSeconds()
     const { user, system } = process.cpuUsage(cpuBefore.bench)
     const servicesCpu = running.map(({ child }, i) => cpuSecondsOf(child.pid) - cpuBefore.services[i])
+    const postgresCpu = cpuSecondsSince(cpuBefore.postgres, cpuSecondsByCommand([POSTGRES_COMMAND]))
+    const rabbitmqCpu = cpuSecondsSince(cpuBefore.rabbitmq, cpuSecondsByCommand([RABBITMQ_COMMAND]))
     const statementsAfter = await statementsOf(mesh)
     const serviceCommitsPerOrder = await commitsOf(mesh).then((after) =>
       mesh.services.map(({ name }) => [name, (after[name] - commitsBefore[name]) / latencies.length])
@@ -261,6 +270,8 @@ const openMesh = async (mesh) => {
       servicesCpu,
       benchCpu,
       restCpu: busy - benchCpu - servicesCpu.reduce((sum, s) => sum + s, 0),
+      postgresCpu,
+      rabbitmqCpu,
       busy,
       idle: machine.idle - cpuBefore.machine.idle
     }
@@ -282,6 +293,9 @@ const openMesh = async (mesh) => {
   }
 }
 
+// The servers' processes as /proc names them: every PostgreSQL backend and helper, and RabbitMQ's Erlang VM.
+const POSTGRES_COMMAND = 'postgres'
+const RABBITMQ_COMMAND = 'beam.smp'
 const cpuMsPerOrder = (seconds, orders) => ((seconds * 1000) / orders).toFixed(1)
 const perOrderLine = (figures) =>
   `per order: ${figures.commitsPerOrder.toFixed(1)} commits (${figures.serviceCommitsPerOrder.map(([name, commits]) => `${name} ${commits.toFixed(1)}`).join(', ')}), ` +
@@ -293,7 +307,9 @@ const cpuLine = (figures) => {
   const orders = figures.latencies.length
   return (
     `CPU per order: ${SERVICES.map((name, i) => `${name} ${cpuMsPerOrder(figures.servicesCpu[i], orders)} ms`).join(', ')}, ` +
-    `bench ${cpuMsPerOrder(figures.benchCpu, orders)} ms, the rest (PostgreSQL, RabbitMQ, anything else running) ${cpuMsPerOrder(figures.restCpu, orders)} ms; ` +
+    `bench ${cpuMsPerOrder(figures.benchCpu, orders)} ms, the rest ${cpuMsPerOrder(figures.restCpu, orders)} ms ` +
+    `(PostgreSQL ${cpuMsPerOrder(figures.postgresCpu, orders)} ms, RabbitMQ ${cpuMsPerOrder(figures.rabbitmqCpu, orders)} ms, ` +
+    `anything else ${cpuMsPerOrder(figures.restCpu - figures.postgresCpu - figures.rabbitmqCpu, orders)} ms); ` +
     `machine ${cpuMsPerOrder(figures.busy, orders)} ms, busy ${Math.round((figures.busy / (figures.busy + figures.idle)) * 100)}% of the run`
   )
 }
@@ -311,13 +327,18 @@ const measuredOnce = async (tree, tag) => {
   }
 }
 
-/** #28's verdict: this tree against `rev`, alternately, two runs each. */
+// The verdict's runs in turn: this tree, the rev, the rev, this tree. The machine's speed drifts
+// over minutes (a third between runs has been seen); a drift steady over the four runs cancels out
+// of the means in this order, where in current, rev, current, rev it would favour the rev.
+const VERDICT_RUNS = ['current', 'baseline', 'baseline', 'current']
+
+/** #28's verdict: this tree against `rev`, two runs each, in turn (VERDICT_RUNS). */
 const verdictAgainst = async (rev) => {
   console.log(`bench/checkout --against ${rev}: ${BUYERS} buyers for ${SECONDS} s per run; building ${rev} in a temporary worktree`)
   const baseline = await builtTree(root, rev, run)
   const runs = { current: [], baseline: [] }
-  for (let i = 1; i <= 4; i++) {
-    const which = i % 2 === 1 ? 'current' : 'baseline'
+  for (const [index, which] of VERDICT_RUNS.entries()) {
+    const i = index + 1
     const figures = await measuredOnce(which === 'current' ? root : baseline.folder, `r${i}`)
     runs[which].push(figures)
     console.log(
@@ -327,11 +348,13 @@ const verdictAgainst = async (rev) => {
   baseline.remove()
   const ratio = mean(runs.current.map((f) => f.rate)) / mean(runs.baseline.map((f) => f.rate))
   const p99 = Math.max(...runs.current.map((f) => percentile(f.sorted, 99)))
-  const cpu = mean(runs.current.map((f) => (f.busy * 1000) / f.latencies.length))
+  const cpuOf = (figures) => mean(figures.map((f) => (f.busy * 1000) / f.latencies.length))
+  const cpu = cpuOf(runs.current)
   console.log(
     `verdict orders/s current/${baseline.commit.slice(0, 7)}: ${ratio.toFixed(2)} (means of two runs each), current p99 up to ${p99.toFixed(1)} ms; ` +
       `target >= 2 with p99 < 500 ms: ${ratio >= 2 && p99 < 500 ? 'met' : 'NOT met'}\n` +
-      `verdict CPU per order (the machine's, current runs; anything else running counts too): ${cpu.toFixed(1)} ms; target <= 9 ms: ${cpu <= 9 ? 'met' : 'NOT met'}`
+      `verdict CPU per order (the machine's, current runs; anything else running counts too): ${cpu.toFixed(1)} ms; target <= 9 ms: ${cpu <= 9 ? 'met' : 'NOT met'}\n` +
+      `  against ${baseline.commit.slice(0, 7)} (${cpuOf(runs.baseline).toFixed(1)} ms in its runs): ${(cpu / cpuOf(runs.baseline)).toFixed(2)} of its CPU per order`
   )
 }
 

@@ -1,7 +1,7 @@
 // What the benches need to run services as processes: a free port, waiting for readiness, and
 // enough open files for thousands of connections.
 import { execFileSync, spawn } from 'node:child_process'
-import { readFileSync } from 'node:fs'
+import { readdirSync, readFileSync } from 'node:fs'
 import { createServer } from 'node:net'
 
 export const freePort = () =>
@@ -49,9 +49,34 @@ const TICKS_PER_SECOND = 100
 /** CPU seconds (user + system) a process has used so far, from /proc. */
 export const cpuSecondsOf = (pid) => {
   // Fields after the command's closing parenthesis: state is the 3rd, utime the 14th, stime the 15th.
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ')
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+  const fields = stat.slice(stat.lastIndexOf(') ') + 2).split(' ')
   return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND
 }
+
+/**
+ * CPU seconds (user + system) used so far by each running process whose command is one of
+ * `commands` (as /proc/<pid>/comm has it: `postgres`, `beam.smp`), by pid.
+ */
+export const cpuSecondsByCommand = (commands) => {
+  const seconds = new Map()
+  for (const pid of readdirSync('/proc').filter((name) => /^\d+$/.test(name))) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+      const command = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'))
+      if (commands.includes(command)) seconds.set(pid, cpuSecondsOf(pid))
+    } catch {
+      // Ended while being read.
+    }
+  }
+  return seconds
+}
+
+/**
+ * The CPU seconds the processes in `after` used since `before` (both of cpuSecondsByCommand); one
+ * started meanwhile counts whole. One that ended meanwhile is not counted: a lower bound.
+ */
+export const cpuSecondsSince = (before, after) => [...after].reduce((sum, [pid, seconds]) => sum + seconds - (before.get(pid) ?? 0), 0)
 
 /** CPU seconds the whole machine has been busy and idle so far, from /proc/stat. */
 export const machineCpuSeconds = () => {
