@@ -140,7 +140,10 @@ describe('the order lifecycle', () => {
     // payment's expiry with its capture; none is left waiting.
     expect(await orders.db('side_effects').where({ key: orderId }).orderBy('kind').pluck('kind')).toEqual(['order-release-escrow'])
     const { checkoutId } = await orders.db('orders').where({ id: orderId }).first('checkoutId')
-    expect(await orders.db('side_effects').where({ key: checkoutId }).orderBy('kind').pluck('kind')).toEqual(['payment-authorize', 'payment-capture'])
+    // The capture is the authorization's own when the reservation came first, an effect of its own when it came last.
+    expect([['payment-authorize'], ['payment-authorize', 'payment-capture']]).toContainEqual(
+      await orders.db('side_effects').where({ key: checkoutId }).orderBy('kind').pluck('kind')
+    )
   })
 
   it('refuses steps out of turn with 409 naming the status, others’ steps with 403, and others’ orders with 404', async () => {

@@ -17,7 +17,7 @@
  */
 import { randomUUID } from 'node:crypto'
 import { Conflict, Forbidden } from '@feathersjs/errors'
-import { queryInTransaction, type EventData, type EventType, type ScheduledEffect } from '@marketmesh/events'
+import { queryInTransaction, queryPooled, type EventData, type EventType, type ScheduledEffect } from '@marketmesh/events'
 import { durationMs, invalidField, type Knex, type ServiceApplication } from '@marketmesh/shared'
 import { holdPayment, refundToBuyer, releaseEscrow } from '../ledger/ledger'
 import { openPayout, reverseForRefund } from '../payouts/payout'
@@ -372,6 +372,18 @@ export type LockedCheckout = { orders: OrderRow[]; payment: PaymentRow; receipts
 /** The amount a capture takes: the totals of the checkout's orders waiting for their payment (reserved, not rejected or expired). */
 export const amountToCapture = (orders: Array<Pick<OrderRow, 'status' | 'paymentStartedAt' | 'total'>>) =>
   orders.filter(awaitsPayment).reduce((sum, order) => sum + order.total, 0)
+
+const CHECKOUT_ORDER_TOTALS = 'SELECT status, "paymentStartedAt", total FROM orders WHERE "checkoutId" = $1'
+
+/**
+ * What an authorization just made may capture at once, in its own effect: when every order of the
+ * checkout has its reservation's outcome by now, the amount to capture; otherwise 0, and the last
+ * outcome schedules the capture (a `payment-capture` of its own).
+ */
+export const amountToCaptureAtOnce = async (db: Knex, checkoutId: string) => {
+  const orders = await queryPooled<Pick<OrderRow, 'status' | 'paymentStartedAt' | 'total'>>(db, CHECKOUT_ORDER_TOTALS, [checkoutId])
+  return reservationsSettled(orders) ? amountToCapture(orders) : 0
+}
 
 /**
  * Moves the checkout's payment by `step` (orders/payment.ts), with its `payment-expire` timer: set

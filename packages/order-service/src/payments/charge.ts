@@ -2,6 +2,7 @@ import { afterCommit, queryPooled, runInTransaction, withEventCause, type SideEf
 import { type Knex, type ServiceApplication } from '@marketmesh/shared'
 import {
   amountToCapture,
+  amountToCaptureAtOnce,
   lockCheckout,
   paymentAuthorized,
   paymentCaptured,
@@ -79,10 +80,10 @@ export const concludePayment = (
  * one its buyer never confirmed), each call with a stable idempotency key
  * (`<checkoutId>:authorize`, `:capture`, `:void`): a call repeated after a crash or a timeout is
  * answered again by the provider, never charged again. `payment-authorize` (scheduled by `place`,
- * awaited by POST /checkouts) asks the provider to hold the checkout's total;
- * `payment-capture` (scheduled once the payment is authorized and every order has its
- * reservation's outcome) captures the reserved orders' totals in one capture (voids the hold when
- * none was reserved). Each answer is concluded with the checkout locked, by the payment's steps in
+ * awaited by POST /checkouts) asks the provider to hold the checkout's total, and captures at once
+ * when every order has its reservation's outcome by the answer; otherwise `payment-capture` (scheduled
+ * once the payment is authorized and every order has its reservation's outcome) captures the
+ * reserved orders' totals in one capture (voids the hold when none was reserved). Each answer is concluded with the checkout locked, by the payment's steps in
  * orders/order.ts: a webhook reporting the same outcome meanwhile finds it taken and changes nothing.
  *
  * When every retry has failed, nothing is concluded blindly (the call may have been made and only
@@ -125,18 +126,30 @@ export const chargeCheckouts = (app: ServiceApplication) => {
           : paymentFailed(app, trx, checkout, authorization.reason)
     )
 
+  // Most checkouts have every reservation's outcome by the provider's answer (read after it): their
+  // capture follows in this effect, with its own key (a retried attempt replays both calls), one
+  // conclusion and no effect of its own to wait for.
   const authorize = async (effect: SideEffect<{ checkoutId: string }>) => {
     const { id, payload } = effect
     const payment = await paymentOf(payload.checkoutId)
     if (payment?.status !== 'authorizing') return
-    const authorization = await providers[payment.provider].authorize({
-      idempotencyKey: paymentKeys(payment.checkoutId).authorize,
+    const provider = providers[payment.provider]
+    const keys = paymentKeys(payment.checkoutId)
+    const cause = { correlationId: id, causationId: null }
+    const authorization = await provider.authorize({
+      idempotencyKey: keys.authorize,
       token: payment.paymentToken,
       amount: payment.amount,
       currency: payment.currency,
       transferGroup: payment.checkoutId
     })
-    await concludeAuthorization(effect, payment.checkoutId, { correlationId: id, causationId: null }, authorization)
+    const amount = authorization.status === 'authorized' ? await amountToCaptureAtOnce(db, payment.checkoutId) : 0
+    if (authorization.status === 'authorized' && amount > 0) {
+      const { paymentId } = authorization
+      const { captureId } = await provider.capture({ idempotencyKey: keys.capture, paymentId, amount, currency: payment.currency })
+      return conclude(effect, payment.checkoutId, cause, (trx, checkout) => paymentCaptured(app, trx, checkout, { paymentId, captureId }))
+    }
+    await concludeAuthorization(effect, payment.checkoutId, cause, authorization)
   }
 
   const voidAndConclude = async (effect: SideEffect, payment: PaymentRow, paymentId: string, cause: Cause) => {
