@@ -1,5 +1,6 @@
 import { AsyncResource } from 'node:async_hooks'
 import { randomUUID } from 'node:crypto'
+import { setTimeout as sleep } from 'node:timers/promises'
 import type { Knex } from 'knex'
 import type { Logger } from 'pino'
 import { Gauge, type Registry } from 'prom-client'
@@ -94,6 +95,8 @@ const SCHEDULE_ALL = `
   ON CONFLICT (kind, key) DO NOTHING`
 
 const STOP_GRACE_MS = 5_000
+// A mark the database failed is made again this much later (see markDone).
+const MARK_RETRY_MS = 250
 
 /** A performer's last step, waiting for the transaction it is concluded in. */
 interface Conclusion {
@@ -295,8 +298,10 @@ export class SideEffects {
 
   /**
    * Marks the effects carried out since the last time done, in one statement: effects finishing
-   * while one is being marked are marked together next, not one commit each. One that is not
-   * marked (the database failed meanwhile) runs again after its lease, as if its runner had died.
+   * while one is being marked are marked together next, not one commit each. When the database
+   * fails meanwhile (a restart), they are kept and marked again MARK_RETRY_MS later, until it
+   * answers: the runner claims nothing more until then, and an effect carried out runs again only
+   * when its mark is never made (a stop, or a database away past the lease: as if its runner had died).
    */
   private async markDone() {
     const { db, logger, metrics } = this.options
@@ -306,7 +311,10 @@ export class SideEffects {
       await queryPooled(db, MARK_DONE, [rows.map((row) => row.id)])
       for (const { kind } of rows) metrics.sideEffectsDone.inc({ kind })
     } catch (error) {
-      logger.warn({ err: (error as Error).message, effects: rows.length }, 'marking side effects done failed; they run again after their lease')
+      this.finished.unshift(...rows)
+      logger.warn({ err: (error as Error).message, effects: rows.length }, 'marking side effects done failed; marking them again')
+      await sleep(MARK_RETRY_MS)
+      this.marker.wake()
     }
   }
 

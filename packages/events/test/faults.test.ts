@@ -285,6 +285,24 @@ describe('side effects', () => {
     expect(repeated).toHaveLength(1)
   })
 
+  it('are marked done again while the database refuses the mark (a restart): carried out once, not again after their lease', async () => {
+    const { consumer } = await twoServices()
+    const calls: string[] = []
+    consumer.bus.effects.perform('mail', async ({ id }) => {
+      calls.push(id)
+      // The mark cannot be made until the column is back: past the lease (1 s here), the runner must still not run the effect again.
+      if (calls.length === 1) await consumer.db.raw('ALTER TABLE side_effects RENAME COLUMN finished_at TO finished_at_away')
+    })
+    const id = await consumer.db.transaction((trx) => consumer.bus.effects.schedule(trx, 'mail', 'confirmation', {}))
+    await consumer.bus.start()
+    await waitFor(() => calls.length === 1, { what: 'the mail' })
+    await sleep(2_500)
+    await consumer.db.raw('ALTER TABLE side_effects RENAME COLUMN finished_at_away TO finished_at')
+    await waitFor(async () => (await consumer.db('side_effects').where({ id }).first('status')).status === 'done', { what: 'the mark made' })
+    await sleep(1_500)
+    expect(calls).toEqual([id])
+  })
+
   it('are concluded in the transaction that marks them done; those arriving while one commits together in the next, a failing one alone', async () => {
     const { consumer } = await twoServices()
     const { effects, db } = { effects: consumer.bus.effects, db: consumer.db }
