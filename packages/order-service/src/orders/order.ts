@@ -84,7 +84,8 @@ export const BY_SYSTEM: Actor = { id: SYSTEM, role: 'system' }
 // The saga's locks, taken on every event and request of an order: written once as SQL, not built per call.
 const LOCK_ORDER = 'SELECT * FROM orders WHERE id = $1 FOR NO KEY UPDATE'
 const LOCK_CHECKOUT_PAYMENT = 'SELECT * FROM payments WHERE "checkoutId" = $1 LIMIT 1 FOR NO KEY UPDATE'
-const CHECKOUT_ORDER_STAGES = 'SELECT status, "paymentStartedAt" FROM orders WHERE "checkoutId" = $1'
+// A checkout's orders as its payment weighs them: their stages, and their totals for a capture.
+const CHECKOUT_ORDER_STAGES = 'SELECT status, "paymentStartedAt", total FROM orders WHERE "checkoutId" = $1'
 // A checkout's orders by id, then its payment, in one round trip: the payment's scan waits for the
 // count of every order locked, so the locks are taken in the order every path takes them. With each
 // order, its receipt (its lines and the checkout's shipping address, unchanged since placing): a
@@ -373,15 +374,13 @@ export type LockedCheckout = { orders: OrderRow[]; payment: PaymentRow; receipts
 export const amountToCapture = (orders: Array<Pick<OrderRow, 'status' | 'paymentStartedAt' | 'total'>>) =>
   orders.filter(awaitsPayment).reduce((sum, order) => sum + order.total, 0)
 
-const CHECKOUT_ORDER_TOTALS = 'SELECT status, "paymentStartedAt", total FROM orders WHERE "checkoutId" = $1'
-
 /**
  * What an authorization just made may capture at once, in its own effect: when every order of the
  * checkout has its reservation's outcome by now, the amount to capture; otherwise 0, and the last
  * outcome schedules the capture (a `payment-capture` of its own).
  */
 export const amountToCaptureAtOnce = async (db: Knex, checkoutId: string) => {
-  const orders = await queryPooled<Pick<OrderRow, 'status' | 'paymentStartedAt' | 'total'>>(db, CHECKOUT_ORDER_TOTALS, [checkoutId])
+  const orders = await queryPooled<Pick<OrderRow, 'status' | 'paymentStartedAt' | 'total'>>(db, CHECKOUT_ORDER_STAGES, [checkoutId])
   return reservationsSettled(orders) ? amountToCapture(orders) : 0
 }
 
