@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import {
   afterCommit,
+  batchedLookup,
   beforeAnswering,
   purgeInBatches,
   queryInTransaction,
@@ -177,5 +178,31 @@ describe('vacuumWhenDead', () => {
     expect((await deadRowsOf()).dead).toBe(0)
     // The read walked the index entries of every row sent; now only those of the 1,000 waiting.
     expect(await pagesOfRead()).toBeLessThan(pagesBefore / 2)
+  })
+})
+
+describe('batchedLookup', () => {
+  it('reads the keys loaded in one tick in one statement, a row for each load or undefined, and caches none', async () => {
+    const ids = (
+      await db('rows')
+        .insert([{ old: false }, { old: true }])
+        .returning('id')
+    ).map(({ id }) => String(id))
+    const lookup = batchedLookup<{ id: number; old: boolean }>(db, 'SELECT id, old FROM rows WHERE id = ANY($1::int[])', ({ id }) => String(id))
+    const acquire = db.client.acquireConnection
+    let statements = 0
+    db.client.acquireConnection = function (this: unknown, ...args: unknown[]) {
+      statements += 1
+      return acquire.apply(this, args)
+    }
+    try {
+      const loaded = await Promise.all([lookup.load(ids[0]), lookup.load(ids[1]), lookup.load(ids[0]), lookup.load('0')])
+      expect(loaded.map((row) => row?.old)).toEqual([false, true, false, undefined])
+      expect(statements).toBe(1)
+    } finally {
+      db.client.acquireConnection = acquire
+    }
+    await db('rows').where({ id: ids[0] }).update({ old: true })
+    expect((await lookup.load(ids[0]))?.old).toBe(true)
   })
 })

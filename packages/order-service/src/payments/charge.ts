@@ -1,4 +1,4 @@
-import { afterCommit, queryPooled, runInTransaction, withEventCause, type SideEffect } from '@marketmesh/events'
+import { afterCommit, batchedLookup, runInTransaction, withEventCause, type SideEffect } from '@marketmesh/events'
 import { type Knex, type ServiceApplication } from '@marketmesh/shared'
 import {
   amountToCapture,
@@ -30,13 +30,13 @@ import {
 import { paymentProviders, type Authorization } from '.'
 import { paymentAnswers } from './answers'
 
-/** The checkout's payment with what its calls need: the payment token, and the orders the capture's amount is the sum of. */
-const PAYMENT_OF = `
+/** Checkouts' payments with what their calls need: the payment token, and the orders the capture's amount is the sum of. */
+const PAYMENTS_OF = `
   SELECT payments.*, checkouts."paymentToken",
          (SELECT json_agg(json_build_object('status', status, 'paymentStartedAt', "paymentStartedAt", 'total', total))
             FROM orders WHERE "checkoutId" = payments."checkoutId") AS orders
     FROM payments JOIN checkouts ON checkouts.id = payments."checkoutId"
-   WHERE payments."checkoutId" = $1`
+   WHERE payments."checkoutId" = ANY($1::uuid[])`
 
 type PaymentToCall = PaymentRow & { paymentToken: string; orders: Parameters<typeof amountToCapture>[0] }
 
@@ -112,8 +112,10 @@ export const chargeCheckouts = (app: ServiceApplication) => {
     step: (trx: Knex.Transaction, checkout: LockedCheckout) => Promise<OrderRow[]>
   ) => events.effects.conclude(effect, (trx) => withEventCause(cause, () => concludePayment(app, trx, checkoutId, (checkout) => step(trx, checkout))))
 
+  // The payments of the effects a claim hands over at once, in one read.
+  const payments = batchedLookup<PaymentToCall>(db, PAYMENTS_OF, (payment) => payment.checkoutId)
   const paymentOf = async (checkoutId: string): Promise<PaymentToCall | undefined> => {
-    const [payment] = await queryPooled<PaymentToCall>(db, PAYMENT_OF, [checkoutId])
+    const payment = await payments.load(checkoutId)
     return payment && { ...payment, orders: payment.orders ?? [] }
   }
 
