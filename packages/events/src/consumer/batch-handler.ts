@@ -196,7 +196,7 @@ export class BatchHandler {
           emit: (type, data) => emit(trx, type, data) as never,
           emitAlongside: (type, data) => emitAlongside(trx, type, data) as never,
           schedule: (kind, key, payload, options) => effects.schedule(trx, kind, key, payload, options),
-          scheduleAll: (scheduled) => effects.scheduleAll(trx, scheduled),
+          scheduleAlongside: (scheduled) => effects.scheduleAlongside(trx, scheduled),
           logger: logger.child({ requestId: event.correlationId, eventId: event.id, eventType: event.type }),
           attempt: attemptOf(delivery)
         })

@@ -18,8 +18,8 @@ export interface HandlerContext {
    * it is carried out once after commit, however often this handler runs. Returns its stable id.
    */
   schedule: (kind: string, key: string, payload: unknown, options?: { delayMs?: number }) => Promise<string>
-  /** Like `schedule` for several effects, in one statement. */
-  scheduleAll: (effects: ScheduledEffect[]) => Promise<void>
+  /** Like `schedule` for several effects, for a statement of the handler's that writes them alongside its own work (`SideEffects.scheduleAlongside`). */
+  scheduleAlongside: (effects: ScheduledEffect[]) => Knex.Raw
   /** Its lines carry the event's requestId (correlation id), eventId and eventType. */
   logger: Logger
   /** 1 on first delivery, counting up through the retries. */

@@ -1,16 +1,16 @@
-import type { EventEnvelope, EventHandler, HandlerContext } from '@marketmesh/events'
+import type { EventEnvelope, EventHandler, ScheduledEffect } from '@marketmesh/events'
 import { MAIL_EFFECT, type MailPayload } from '../mail/mail'
 import { notifyOrder } from './notify-order'
 
 /** A paid order's mails: the buyer's confirmation and the seller's notice, each mailed once after commit. */
-export const mailPaidOrder = async (event: EventEnvelope<'order.paid'>, { scheduleAll }: HandlerContext) => {
+export const paidOrderMails = (event: EventEnvelope<'order.paid'>): ScheduledEffect[] => {
   const { orderId, buyerId, sellerId, shopName } = event.data
   const shown = { order: event.data, shop: shopName ?? 'marketmesh' }
-  const mails: Array<{ kind: typeof MAIL_EFFECT; key: string; payload: MailPayload }> = [
-    { kind: MAIL_EFFECT, key: `order-confirmation:${orderId}`, payload: { template: 'order-confirmation', to: buyerId, context: shown } },
-    { kind: MAIL_EFFECT, key: `new-order:${orderId}`, payload: { template: 'new-order', to: sellerId, context: shown } }
+  const mail = (key: string, payload: MailPayload) => ({ kind: MAIL_EFFECT, key, payload })
+  return [
+    mail(`order-confirmation:${orderId}`, { template: 'order-confirmation', to: buyerId, context: shown }),
+    mail(`new-order:${orderId}`, { template: 'new-order', to: sellerId, context: shown })
   ]
-  await scheduleAll(mails)
 }
 
 /** A shipped order: its notification and the buyer's shipping notice. */

@@ -1,23 +1,27 @@
 import type { EventHandler } from '@marketmesh/events'
+import { alongsideWrite } from '../log/append'
 import { queueOriginal, WITHDRAW_SKIPPED_JOBS, withdrawOrderJobs } from '../printing/print-job'
 import { receiptOf } from '../printing/receipt'
-import { mailPaidOrder } from './mail-order'
+import { paidOrderMails } from './mail-order'
 import { keepConversationOrder, notifyOrder, orderNotification } from './notify-order'
 
 /**
  * A paid order: its notification and mails, and one original receipt queued for the shop's
  * printers. Its cancellation handled first (see withdrawOrderJobs): the buyer has the
  * cancellation, and neither a confirmation nor a receipt follows it. The notification goes into
- * the log with the receipt's `print.job`, in the statement that queues the receipt.
+ * the log with the receipt's `print.job`, and the mails are scheduled, in the statement that queues the receipt.
  */
-export const notifyMailAndPrintPaidOrder: EventHandler<'order.paid'> = async (event, context) => {
+export const notifyMailAndPrintPaidOrder: EventHandler<'order.paid'> = async (event, { trx, scheduleAlongside }) => {
   const { sellerId, orderId } = event.data
-  const { endedBy } = await queueOriginal(
-    context.trx,
+  await queueOriginal(
+    trx,
     { sellerId, orderId, receipt: receiptOf(event.data), eventId: event.id },
-    { notifications: [orderNotification(event)], writes: [keepConversationOrder(event.data)] }
+    {
+      notifications: [orderNotification(event)],
+      writes: [keepConversationOrder(event.data)],
+      unlessEnded: () => [alongsideWrite(scheduleAlongside(paidOrderMails(event)))]
+    }
   )
-  if (!endedBy) await mailPaidOrder(event, context)
 }
 
 /** A cancelled order: its notification, and its receipts withdrawn from the shop's printers. */

@@ -51,6 +51,12 @@ export interface AlongsideWrite {
   bindings: Knex.RawBinding[]
 }
 
+/** A knex statement (`trx.raw`, a query builder) as a write alongside an append. */
+export const alongsideWrite = (statement: Knex.Raw | Knex.QueryBuilder): AlongsideWrite => {
+  const { sql, bindings } = statement.toSQL()
+  return { sql, bindings: [...bindings] }
+}
+
 // The whole append in one statement: the log's lock (taken before the first id is drawn: the
 // insert's rows wait for it; taken again at no cost when held), the rows, the writes alongside,
 // and in the same statement the webhook endpoints that may get the rows (none looked up when no

@@ -148,6 +148,16 @@ const INSERT_JOB = `
   INSERT INTO print_jobs (id, "sellerId", "orderId", copy, status, receipt, "createdAt", "notificationId")
   SELECT ?::uuid, ?::uuid, ?::uuid, ?::boolean, ?::text, ?::jsonb, ?::timestamptz, max(id) FROM appended`
 
+/**
+ * What goes into a job's statement besides the job: notifications of the same cause, writes of
+ * it, and writes made only when the order was not ended (cancelled) first, whether or not a job is made.
+ */
+export interface QueuedAlongside {
+  notifications: NewNotification[]
+  writes: AlongsideWrite[]
+  unlessEnded?: () => AlongsideWrite[]
+}
+
 /** What queueing did: the job made, if any; `endedBy` when the order's cancellation was handled first. */
 export interface Queued {
   job?: PrintJobRow
@@ -159,22 +169,26 @@ export interface Queued {
  * is made once per order: the check runs under the log's lock, which every transaction that makes
  * a job holds to commit, so two deliveries of one `order.paid` (or two of its events) cannot both
  * pass it; the unique index stands behind. No job when the order had its original or was
- * cancelled. `alongside`: notifications of the same cause, and writes of it, in the job's statement
- * (or their own when no job is made).
+ * cancelled. `alongside`: in the job's statement (or their own when no job is made).
  */
 const queueJob = async (
   trx: Knex.Transaction,
   { sellerId, orderId, copy, receipt, eventId }: { sellerId: string; orderId: string; copy: boolean; receipt: Receipt; eventId?: string },
-  alongside: { notifications: NewNotification[]; writes: AlongsideWrite[] } = { notifications: [], writes: [] }
+  { notifications, writes, unlessEnded }: QueuedAlongside = { notifications: [], writes: [] }
 ): Promise<Queued> => {
   await lockLog(trx)
   // A cancellation handled first (events of one order arrive in any order) leaves nothing to print.
   const {
     rows: [{ endedBy, hasOriginal }]
   } = await trx.raw<{ rows: Array<{ endedBy: string | null; hasOriginal: boolean }> }>(ORDER_PRINT_STATE, [orderId, orderId])
-  if (endedBy || (!copy && hasOriginal)) {
-    await appendNotifications(trx, alongside.notifications, alongside.writes)
-    return endedBy ? { endedBy } : {}
+  if (endedBy) {
+    await appendNotifications(trx, notifications, writes)
+    return { endedBy }
+  }
+  const writesOpen = [...writes, ...(unlessEnded?.() ?? [])]
+  if (!copy && hasOriginal) {
+    await appendNotifications(trx, notifications, writesOpen)
+    return {}
   }
   const job: PrintJob = {
     id: randomUUID(),
@@ -192,8 +206,8 @@ const queueJob = async (
   }
   const ids = await appendNotifications(
     trx,
-    [...alongside.notifications, { type: PRINT_JOB, data: printJobMessage(job), audience: { sellerId, devices: true }, eventId }],
-    [...alongside.writes, { sql: INSERT_JOB, bindings: [job.id, sellerId, orderId, copy, job.status, JSON.stringify(receipt), job.createdAt] }]
+    [...notifications, { type: PRINT_JOB, data: printJobMessage(job), audience: { sellerId, devices: true }, eventId }],
+    [...writesOpen, { sql: INSERT_JOB, bindings: [job.id, sellerId, orderId, copy, job.status, JSON.stringify(receipt), job.createdAt] }]
   )
   const notificationId = ids[ids.length - 1]
   return { job: { ...job, notificationId: String(notificationId) } }
@@ -206,7 +220,7 @@ const queueJob = async (
 export const queueOriginal = (
   trx: Knex.Transaction,
   order: { sellerId: string; orderId: string; receipt: Receipt; eventId: string },
-  alongside?: { notifications: NewNotification[]; writes: AlongsideWrite[] }
+  alongside?: QueuedAlongside
 ) => queueJob(trx, { ...order, copy: false }, alongside)
 
 /** reprint: a copy of the original receipt of one of the seller's orders. */
