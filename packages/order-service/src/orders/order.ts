@@ -27,6 +27,7 @@ import {
   EXPIRE,
   mayRelease,
   movePayment,
+  paymentMove,
   scheduleRelease,
   type PaymentRow,
   type ReleasePayload,
@@ -385,11 +386,23 @@ export const amountToCaptureAtOnce = async (db: Knex, checkoutId: string) => {
 }
 
 /**
- * Moves the checkout's payment by `step` (orders/payment.ts), with its `payment-expire` timer: set
- * when the payment comes to need its buyer's confirmation, at the pending timeout from placing (it
- * then voids a payment never confirmed), and dropped, unless begun, by any step out of that. Only
- * such payments have one: the others schedule and drop nothing. Whether it moved.
+ * The `payment-expire` timer of a payment that moved from `from`: set when the payment comes to
+ * need its buyer's confirmation, at the pending timeout from placing (it then voids a payment never
+ * confirmed), and dropped, unless begun, by any step out of that. Only such payments have one: the
+ * others schedule and drop nothing.
  */
+const keepExpiryTimer = async (app: ServiceApplication, trx: Knex.Transaction, payment: PaymentRow, from: PaymentRow['status']) => {
+  const { effects } = app.get('events')
+  if (payment.status === 'requires_action') {
+    const placedAgoMs = Date.now() - new Date(payment.createdAt).getTime()
+    const delayMs = Math.max(0, durationMs(app.get('orderPendingTimeout')) - placedAgoMs)
+    await effects.schedule(trx, EXPIRE, payment.checkoutId, { checkoutId: payment.checkoutId }, { delayMs })
+  } else if (from === 'requires_action') {
+    await effects.unschedule(trx, [EXPIRE], payment.checkoutId)
+  }
+}
+
+/** Moves the checkout's payment by `step` (orders/payment.ts), with its `payment-expire` timer (keepExpiryTimer). Whether it moved. */
 const stepPayment = async (
   app: ServiceApplication,
   trx: Knex.Transaction,
@@ -400,14 +413,7 @@ const stepPayment = async (
 ) => {
   const from = payment.status
   if (!(await movePayment(trx, payment, step, changes, alongside))) return false
-  const { effects } = app.get('events')
-  if (payment.status === 'requires_action') {
-    const placedAgoMs = Date.now() - new Date(payment.createdAt).getTime()
-    const delayMs = Math.max(0, durationMs(app.get('orderPendingTimeout')) - placedAgoMs)
-    await effects.schedule(trx, EXPIRE, payment.checkoutId, { checkoutId: payment.checkoutId }, { delayMs })
-  } else if (from === 'requires_action') {
-    await effects.unschedule(trx, [EXPIRE], payment.checkoutId)
-  }
+  await keepExpiryTimer(app, trx, payment, from)
   return true
 }
 
@@ -504,10 +510,19 @@ export const paymentCaptured = async (
   checkout: LockedCheckout,
   { paymentId, captureId }: { paymentId: string; captureId: string | null }
 ) => {
+  const { payment } = checkout
   const paying = checkout.orders.filter(awaitsPayment)
   const captured = paying.reduce((sum, order) => sum + order.total, 0)
-  if (!(await stepPayment(app, trx, checkout.payment, 'capture', { paymentId, captureId, captured, clientSecret: null }))) return []
-  for (const order of paying) await pay(app, trx, order, paymentId, checkout.receipts.get(order.id)!)
+  const from = payment.status
+  const moved = paymentMove(trx, payment, 'capture', { paymentId, captureId, captured, clientSecret: null })
+  if (!moved) return []
+  // The payment's move is written by the statement that pays the first order (by itself when none is paid).
+  let paymentMoved: WritesAlongside = [['payment_moved', moved]]
+  for (const order of paying) {
+    if (await pay(app, trx, order, paymentId, checkout.receipts.get(order.id)!, paymentMoved)) paymentMoved = []
+  }
+  if (paymentMoved.length > 0) await moved
+  await keepExpiryTimer(app, trx, payment, from)
   return paying
 }
 
@@ -554,8 +569,19 @@ export const reject = async (
   await reservationSettled(app, trx, order, checkout, cause)
 }
 
-/** pay: captured from the checkout's payment `paymentId` (the provider's id); the total is held in escrow and `order.paid` carries the receipt. Whether it was taken. */
-export const pay = async (app: ServiceApplication, trx: Knex.Transaction, order: OrderRow, paymentId: string, receipt: Receipt) => {
+/**
+ * pay: captured from the checkout's payment `paymentId` (the provider's id); the total is held in
+ * escrow and `order.paid` carries the receipt. `alongside`: other writes of the capture, in the
+ * same statement. Whether it was taken.
+ */
+export const pay = async (
+  app: ServiceApplication,
+  trx: Knex.Transaction,
+  order: OrderRow,
+  paymentId: string,
+  receipt: Receipt,
+  alongside: WritesAlongside = []
+) => {
   if (!mayTake('pay', order, BY_SYSTEM)) return false
   await move(
     app,
@@ -574,7 +600,7 @@ export const pay = async (app: ServiceApplication, trx: Knex.Transaction, order:
       shopName: moved.shopName,
       ...receipt
     })),
-    holdPayment(trx, { orderId: order.id, sellerId: order.sellerId, currency: order.currency, total: order.total })
+    [...holdPayment(trx, { orderId: order.id, sellerId: order.sellerId, currency: order.currency, total: order.total }), ...alongside]
   )
   return true
 }

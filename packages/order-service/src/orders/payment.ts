@@ -68,6 +68,20 @@ export const mayRelease = (payment: Pick<PaymentRow, 'status'>) => PAYMENT_TRANS
 /** Writes of the same step run as CTEs of the statement that moves an order or a payment, in order (`statement.with(name, write)`). */
 export type WritesAlongside = Array<[name: string, write: Knex.QueryBuilder | Knex.Raw]>
 
+/**
+ * The payment's move by `step`, when PAYMENT_TRANSITIONS allow it: its UPDATE, not yet run (to run
+ * itself, or alongside another statement), the row taking its new state; else undefined.
+ */
+export const paymentMove = (trx: Knex.Transaction, payment: PaymentRow, step: PaymentStep, changes: Partial<PaymentRow> = {}) => {
+  const rule = PAYMENT_TRANSITIONS[step]
+  if (!rule.from.includes(payment.status)) return undefined
+  const moved = trx('payments')
+    .where({ id: payment.id })
+    .update({ ...changes, status: rule.to, updatedAt: trx.fn.now() })
+  Object.assign(payment, changes, { status: rule.to })
+  return moved
+}
+
 /** Moves the payment by `step` when PAYMENT_TRANSITIONS allow it, with the writes `alongside` in the same statement: whether it moved. */
 export const movePayment = async (
   trx: Knex.Transaction,
@@ -76,11 +90,9 @@ export const movePayment = async (
   changes: Partial<PaymentRow> = {},
   alongside: WritesAlongside = []
 ) => {
-  const rule = PAYMENT_TRANSITIONS[step]
-  if (!rule.from.includes(payment.status)) return false
-  const moved = trx('payments').where({ id: payment.id })
+  const moved = paymentMove(trx, payment, step, changes)
+  if (!moved) return false
   for (const [name, write] of alongside) moved.with(name, write)
-  await moved.update({ ...changes, status: rule.to, updatedAt: trx.fn.now() })
-  Object.assign(payment, changes, { status: rule.to })
+  await moved
   return true
 }
