@@ -9,7 +9,8 @@ import { keepConversationOrder, notifyOrder, orderNotification } from './notify-
  * A paid order: its notification and mails, and one original receipt queued for the shop's
  * printers. Its cancellation handled first (see withdrawOrderJobs): the buyer has the
  * cancellation, and neither a confirmation nor a receipt follows it. The notification goes into
- * the log with the receipt's `print.job`, and the mails are scheduled, in the statement that queues the receipt.
+ * the log with the receipt's `print.job`, and the mails are scheduled, in the statement that
+ * queues the receipt.
  */
 export const notifyMailAndPrintPaidOrder: EventHandler<'order.paid'> = async (event, { trx, scheduleAlongside }) => {
   const { sellerId, orderId } = event.data

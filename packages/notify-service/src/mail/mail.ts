@@ -28,7 +28,8 @@ export interface MailPayload {
  * Carries out the `mail` side effects after their handler's transaction committed: the recipient's
  * address and name from the users read model, one read for the mails a claim hands over at once
  * (an order may be paid before its buyer's `user.registered` arrived: then it is retried), the
- * templates, and the effect's stable id as Message-ID. A failing SMTP server fails the attempt, retried with the side effects' backoff.
+ * templates, and the effect's stable id as Message-ID. A failing SMTP server fails the attempt,
+ * retried with the side effects' backoff.
  */
 export const mail = (app: ServiceApplication) => {
   const root = packageRoot(__dirname)
