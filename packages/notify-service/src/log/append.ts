@@ -51,8 +51,8 @@ export interface AlongsideWrite {
   bindings: Knex.RawBinding[]
 }
 
-/** A knex statement (`trx.raw`, a query builder) as a write alongside an append. */
-export const alongsideWrite = (statement: Knex.Raw | Knex.QueryBuilder): AlongsideWrite => {
+/** A knex raw statement (such as `scheduleAlongside`'s) as a write alongside an append. */
+export const alongsideWrite = (statement: Knex.Raw): AlongsideWrite => {
   const { sql, bindings } = statement.toSQL()
   return { sql, bindings: [...bindings] }
 }

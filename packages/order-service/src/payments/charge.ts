@@ -33,7 +33,7 @@ import { paymentAnswers } from './answers'
 /** Checkouts' payments with what their calls need: the payment token, and the orders the capture's amount is the sum of. */
 const PAYMENTS_OF = `
   SELECT payments.*, checkouts."paymentToken",
-         (SELECT json_agg(json_build_object('status', status, 'paymentStartedAt', "paymentStartedAt", 'total', total))
+         (SELECT coalesce(json_agg(json_build_object('status', status, 'paymentStartedAt', "paymentStartedAt", 'total', total)), '[]')
             FROM orders WHERE "checkoutId" = payments."checkoutId") AS orders
     FROM payments JOIN checkouts ON checkouts.id = payments."checkoutId"
    WHERE payments."checkoutId" = ANY($1::uuid[])`
@@ -83,8 +83,9 @@ export const concludePayment = (
  * awaited by POST /checkouts) asks the provider to hold the checkout's total, and captures at once
  * when every order has its reservation's outcome by the answer; otherwise `payment-capture` (scheduled
  * once the payment is authorized and every order has its reservation's outcome) captures the
- * reserved orders' totals in one capture (voids the hold when none was reserved). Each answer is concluded with the checkout locked, by the payment's steps in
- * orders/order.ts: a webhook reporting the same outcome meanwhile finds it taken and changes nothing.
+ * reserved orders' totals in one capture (voids the hold when none was reserved). Each answer is
+ * concluded with the checkout locked, by the payment's steps in orders/order.ts: a webhook
+ * reporting the same outcome meanwhile finds it taken and changes nothing.
  *
  * When every retry has failed, nothing is concluded blindly (the call may have been made and only
  * its answer lost): a `payment-settle` side effect looks the payment up. Captured: the orders are
@@ -114,10 +115,7 @@ export const chargeCheckouts = (app: ServiceApplication) => {
 
   // The payments of the effects a claim hands over at once, in one read.
   const payments = batchedLookup<PaymentToCall>(db, PAYMENTS_OF, (payment) => payment.checkoutId)
-  const paymentOf = async (checkoutId: string): Promise<PaymentToCall | undefined> => {
-    const payment = await payments.load(checkoutId)
-    return payment && { ...payment, orders: payment.orders ?? [] }
-  }
+  const paymentOf = (checkoutId: string) => payments.load(checkoutId)
 
   const concludeAuthorization = (effect: SideEffect, checkoutId: string, cause: Cause, authorization: Authorization) =>
     conclude(effect, checkoutId, cause, (trx, checkout) =>
