@@ -4,6 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import type { Knex } from 'knex'
 import type { Logger } from 'pino'
 import { Gauge, type Registry } from 'prom-client'
+import { lockAggregates } from './arrival-order'
 import { afterCommit, LEASE_CLAIM_SETTINGS, queryPooled, runInTransaction } from './knex-internals'
 import { CoalescingRunner } from './coalescing-runner'
 import type { EventMetrics } from './metrics'
@@ -35,6 +36,11 @@ export type SideEffectPerformer<P = unknown> = (effect: SideEffect<P>) => Promis
 export interface PerformerOptions<P = unknown> {
   /** Called once when the last attempt has failed (e.g. to cancel the order a payment was for). */
   onGiveUp?: (effect: SideEffect<P>, error: Error) => Promise<void>
+  /**
+   * The aggregates (`aggregateKey`s) its conclusion locks, declared as a consumer's handlers declare
+   * theirs: a group of conclusions takes them all first (`conclude`).
+   */
+  locks?: (effect: SideEffect<P>) => string[]
 }
 
 export interface SideEffectsOptions {
@@ -216,7 +222,8 @@ export class SideEffects {
    * the conclusions of the other effects that arrive meanwhile (group commit). Under no load it
    * starts at once; under load what arrives while a transaction is being committed goes in the
    * next one, in the order of the effects' keys, so two such transactions lock what they share in
-   * one order. When one work fails, the transaction rolls back and each is concluded again alone:
+   * one order; a group first takes the locks its performers declare (`locks`), the locks a
+   * consumer's batch takes for the same aggregates before its handlers run. When one work fails, the transaction rolls back and each is concluded again alone:
    * `work` may run more than once, and only its database writes count. Resolves once committed.
    */
   conclude(effect: SideEffect, work: (trx: Knex.Transaction) => Promise<unknown>): Promise<void> {
@@ -247,7 +254,12 @@ export class SideEffects {
 
   private async concludeTogether(group: Conclusion[]) {
     const ids = group.map(({ effect }) => effect.id)
+    // A group locking several aggregates takes their declared locks first, as a consumer's batch
+    // does: it then waits for such a batch holding nothing, where locking row by row in its own
+    // order would deadlock with it (PostgreSQL breaks that after deadlock_timeout, a second late).
+    const locks = group.length > 1 ? group.flatMap(({ effect }) => this.performers.get(effect.kind)?.options.locks?.(effect) ?? []) : []
     await runInTransaction(this.options.db, async (trx) => {
+      await lockAggregates(trx, locks)
       for (const { work } of group) await work(trx)
       await trx.raw(markDone('?'), [ids])
     })

@@ -4,7 +4,7 @@ import { join } from 'node:path'
 import amqplib from 'amqplib'
 import { describe, expect, it } from 'vitest'
 import type { Knex } from '@marketmesh/shared'
-import { consumerQueueNames, DEAD_LETTER_HEADERS, EVENT_CONSUMERS, QUEUE_TYPES, type EventType } from '../src'
+import { aggregateKey, consumerQueueNames, DEAD_LETTER_HEADERS, EVENT_CONSUMERS, lockAggregates, QUEUE_TYPES, type EventType } from '../src'
 import {
   AMQP,
   cleanUp,
@@ -400,6 +400,64 @@ describe('side effects', () => {
     ])
     const [f, g] = await Promise.all(later.slice(0, 2).map(({ id }) => txOf('side_effects', 'id', id)))
     expect(f).not.toBe(g)
+  })
+
+  it('concluded as a group, first take the locks their performers declare: a batch holding them is waited for, never deadlocked with', async () => {
+    const { consumer } = await twoServices()
+    const { effects, db } = { effects: consumer.bus.effects, db: consumer.db }
+    const orders = { a: randomUUID(), b: randomUUID() }
+    await db('effects').insert(Object.values(orders).map((order_id) => ({ order_id, applications: 0 })))
+    effects.perform<{ orderId: string }>('capture', async () => undefined, { locks: ({ payload }) => [aggregateKey('order', payload.orderId)] })
+    const scheduled = await db.transaction(async (trx) =>
+      Promise.all(
+        (['gate', 'a', 'b'] as const).map(async (key) => {
+          const payload = { orderId: key === 'gate' ? randomUUID() : orders[key] }
+          return { id: await effects.schedule(trx, 'capture', key, payload, { delayMs: 60_000 }), kind: 'capture', key, payload, attempt: 1 }
+        })
+      )
+    )
+    const lockRow = (trx: Knex.Transaction, orderId: string) => trx('effects').where({ order_id: orderId }).increment('applications', 1)
+    const waitingForLocks = async () =>
+      Number((await db.raw("SELECT count(*) AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'")).rows[0].n)
+
+    // A consumer's batch for b, then a: the locks its handlers declared at its start, then their rows in its own order.
+    const batch = await db.transaction()
+    await lockAggregates(batch, [aggregateKey('order', orders.a), aggregateKey('order', orders.b)])
+    await lockRow(batch, orders.b)
+    // The group's rows in the order of its keys (a, then b): undeclared, it would hold a while the batch holds b.
+    const works: string[] = []
+    // Arriving while another conclusion's transaction is open, a and b are concluded together next.
+    let open: () => void = () => undefined
+    let held: () => void = () => undefined
+    const gateHeld = new Promise<void>((resolve) => (held = resolve))
+    const gate = effects.conclude(scheduled[0], async () => {
+      held()
+      await new Promise<void>((resolve) => (open = resolve))
+    })
+    await gateHeld
+    const group = scheduled.slice(1).map((effect) =>
+      effects.conclude(effect, async (trx) => {
+        works.push(effect.key)
+        await lockRow(trx, effect.payload.orderId)
+      })
+    )
+    open()
+    await waitFor(async () => (await waitingForLocks()) === 1, { what: 'the group waiting for the batch' })
+    await lockRow(batch, orders.a)
+    await batch.commit()
+    await Promise.all([gate, ...group])
+
+    // Each concluded once, in one transaction: the group was never rolled back for a deadlock.
+    expect(works).toEqual(['a', 'b'])
+    expect(await db('effects').whereIn('order_id', Object.values(orders)).pluck('applications')).toEqual([2, 2])
+    const marks = await db('side_effects')
+      .whereIn(
+        'id',
+        scheduled.slice(1).map(({ id }) => id)
+      )
+      .select(db.raw('xmin::text AS tx'), 'status')
+    expect(marks).toEqual([expect.objectContaining({ status: 'done' }), expect.objectContaining({ status: 'done' })])
+    expect(new Set(marks.map(({ tx }) => tx)).size).toBe(1)
   })
 
   it('are scheduled several in one statement, of any kinds and delays: each carried out once, one already scheduled kept as it was', async () => {

@@ -11,9 +11,10 @@ import { updateUser } from './update-user'
 
 // The aggregates each handler locks, declared: a batch takes all their locks at its start, so under
 // load such events share one transaction and two batches never wait on each other. A reservation's
-// outcome locks its checkout's orders, then its payment. (A deadlock with a step outside the
-// consumer that locks two checkouts at once, such as grouped timer conclusions, is detected and
-// the batch retried one event at a time.)
+// outcome locks its checkout's orders, then its payment. The payments' grouped conclusions declare
+// the same checkout locks (payments/charge.ts). (A deadlock with a step that locks two checkouts
+// at once undeclared, such as grouped timer conclusions, is detected and the batch retried one
+// event at a time.)
 const checkoutLock = { locks: (event: { data: { checkoutId: string } }) => [aggregateKey('checkout', event.data.checkoutId)] }
 const productLock = { locks: (event: { data: { productId: string } }) => [aggregateKey('product', event.data.productId)] }
 

@@ -1,4 +1,4 @@
-import { afterCommit, batchedLookup, runInTransaction, withEventCause, type SideEffect } from '@marketmesh/events'
+import { afterCommit, aggregateKey, batchedLookup, runInTransaction, withEventCause, type SideEffect } from '@marketmesh/events'
 import { type Knex, type ServiceApplication } from '@marketmesh/shared'
 import {
   amountToCapture,
@@ -54,6 +54,9 @@ interface SettlePayload extends CapturePayload {
   /** 1 for the first round of lookups; each round that gives up schedules the next. */
   round: number
 }
+
+/** A payment's conclusion locks its checkout, the aggregate the reservations' outcomes lock (events/index.ts): declared, so a group of conclusions takes those locks first. */
+const checkoutLock = { locks: ({ payload }: SideEffect<{ checkoutId: string }>) => [aggregateKey('checkout', payload.checkoutId)] }
 
 /**
  * Concludes a checkout's payment: with its orders and payment locked, takes the payment's step
@@ -232,14 +235,17 @@ export const chargeCheckouts = (app: ServiceApplication) => {
 
   events.effects
     .perform<{ checkoutId: string }>(AUTHORIZE, authorize, {
+      ...checkoutLock,
       onGiveUp: ({ id, payload }) => scheduleSettle({ checkoutId: payload.checkoutId, correlationId: id, causationId: null }, 'authorize', 1, 0)
     })
-    .perform<CapturePayload>(CAPTURE, capture, { onGiveUp: ({ payload }) => scheduleSettle(payload, 'capture', 1, 0) })
-    .perform<{ checkoutId: string }>(EXPIRE, expire)
+    .perform<CapturePayload>(CAPTURE, capture, { ...checkoutLock, onGiveUp: ({ payload }) => scheduleSettle(payload, 'capture', 1, 0) })
+    .perform<{ checkoutId: string }>(EXPIRE, expire, checkoutLock)
     .perform<SettlePayload>(SETTLE, settle, {
+      ...checkoutLock,
       onGiveUp: ({ payload }) => scheduleSettle(payload, payload.phase, payload.round + 1, settleRoundEvery)
     })
     .perform<ReleasePayload>(RELEASE, release, {
+      ...checkoutLock,
       onGiveUp: ({ payload }) =>
         runInTransaction(db, (trx) => scheduleRelease(events.effects, trx, { ...payload, round: payload.round + 1 }, settleRoundEvery))
     })
