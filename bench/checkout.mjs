@@ -91,14 +91,26 @@ const accountOf = async (users, role, index) => {
 
 const databaseNames = (mesh) => mesh.services.map((service) => new URL(service.database).pathname.slice(1))
 
-/** Commits so far in each service's database, by service name. */
-const commitsOf = async (mesh) => {
+/**
+ * Transactions so far in the services' databases: the commits of each, by service name, and the
+ * rollbacks and deadlocks of them all (a rolled back transaction is work done again; a deadlock
+ * also kept its transactions waiting for PostgreSQL's deadlock_timeout, 1 s by default).
+ */
+const transactionsOf = async (mesh) => {
   const client = new pg.Client({ connectionString: run.database('stats') })
   await client.connect()
   const names = databaseNames(mesh)
-  const { rows } = await client.query('SELECT datname, xact_commit::bigint AS commits FROM pg_stat_database WHERE datname = ANY($1)', [names])
+  const { rows } = await client.query(
+    'SELECT datname, xact_commit::bigint AS commits, xact_rollback::bigint AS rollbacks, deadlocks::bigint AS deadlocks FROM pg_stat_database WHERE datname = ANY($1)',
+    [names]
+  )
   await client.end()
-  return Object.fromEntries(mesh.services.map(({ name }, i) => [name, Number(rows.find((row) => row.datname === names[i])?.commits ?? 0)]))
+  const total = (column) => rows.reduce((sum, row) => sum + Number(row[column]), 0)
+  return {
+    commits: Object.fromEntries(mesh.services.map(({ name }, i) => [name, Number(rows.find((row) => row.datname === names[i])?.commits ?? 0)])),
+    rollbacks: total('rollbacks'),
+    deadlocks: total('deadlocks')
+  }
 }
 
 /**
@@ -225,7 +237,7 @@ const openMesh = async (mesh) => {
     }
     await Promise.all(buyers.map((headers) => checkoutOnce(headers)))
 
-    const commitsBefore = await commitsOf(mesh)
+    const transactionsBefore = await transactionsOf(mesh)
     const statementsBefore = await statementsOf(mesh)
     const consumedBefore = await consumedOf(running)
     const cpuBefore = {
@@ -249,9 +261,11 @@ const openMesh = async (mesh) => {
     const postgresCpu = cpuSecondsSince(cpuBefore.postgres, cpuSecondsByCommand([POSTGRES_COMMAND]))
     const rabbitmqCpu = cpuSecondsSince(cpuBefore.rabbitmq, cpuSecondsByCommand([RABBITMQ_COMMAND]))
     const statementsAfter = await statementsOf(mesh)
-    const serviceCommitsPerOrder = await commitsOf(mesh).then((after) =>
-      mesh.services.map(({ name }) => [name, (after[name] - commitsBefore[name]) / latencies.length])
-    )
+    const transactionsAfter = await transactionsOf(mesh)
+    const serviceCommitsPerOrder = mesh.services.map(({ name }) => [
+      name,
+      (transactionsAfter.commits[name] - transactionsBefore.commits[name]) / latencies.length
+    ])
     const benchCpu = (user + system) / 1e6
     const busy = machine.busy - cpuBefore.machine.busy
     return {
@@ -262,6 +276,8 @@ const openMesh = async (mesh) => {
       outcomes,
       serviceCommitsPerOrder,
       commitsPerOrder: serviceCommitsPerOrder.reduce((sum, [, commits]) => sum + commits, 0),
+      rollbacksPerOrder: (transactionsAfter.rollbacks - transactionsBefore.rollbacks) / latencies.length,
+      deadlocks: transactionsAfter.deadlocks - transactionsBefore.deadlocks,
       statementsPerOrder: statementsBefore && {
         all: (statementsAfter.all - statementsBefore.all) / latencies.length,
         work: (statementsAfter.work - statementsBefore.work) / latencies.length
@@ -299,6 +315,7 @@ const RABBITMQ_COMMAND = 'beam.smp'
 const cpuMsPerOrder = (seconds, orders) => ((seconds * 1000) / orders).toFixed(1)
 const perOrderLine = (figures) =>
   `per order: ${figures.commitsPerOrder.toFixed(1)} commits (${figures.serviceCommitsPerOrder.map(([name, commits]) => `${name} ${commits.toFixed(1)}`).join(', ')}), ` +
+  `${figures.rollbacksPerOrder.toFixed(2)} rollbacks (${figures.deadlocks} deadlocks in the run), ` +
   (figures.statementsPerOrder
     ? `${figures.statementsPerOrder.all.toFixed(1)} statements (${figures.statementsPerOrder.work.toFixed(1)} without BEGIN/COMMIT/SAVEPOINT; pg_stat_statements), `
     : 'statements not counted, ') +
