@@ -223,8 +223,9 @@ export class SideEffects {
    * starts at once; under load what arrives while a transaction is being committed goes in the
    * next one, in the order of the effects' keys, so two such transactions lock what they share in
    * one order; a group first takes the locks its performers declare (`locks`), the locks a
-   * consumer's batch takes for the same aggregates before its handlers run. When one work fails, the transaction rolls back and each is concluded again alone:
-   * `work` may run more than once, and only its database writes count. Resolves once committed.
+   * consumer's batch takes for the same aggregates before its handlers run. When one work fails,
+   * the transaction rolls back and each is concluded again alone: `work` may run more than once,
+   * and only its database writes count. Resolves once committed.
    */
   conclude(effect: SideEffect, work: (trx: Knex.Transaction) => Promise<unknown>): Promise<void> {
     const concluded = new Promise<void>((resolve, reject) =>
