@@ -158,10 +158,9 @@ export interface QueuedAlongside {
   unlessEnded?: () => AlongsideWrite[]
 }
 
-/** What queueing did: the job made, if any; `endedBy` when the order's cancellation was handled first. */
+/** What queueing did: the job made, if any (none when the order had its original or was cancelled first). */
 export interface Queued {
   job?: PrintJobRow
-  endedBy?: string
 }
 
 /**
@@ -183,7 +182,7 @@ const queueJob = async (
   } = await trx.raw<{ rows: Array<{ endedBy: string | null; hasOriginal: boolean }> }>(ORDER_PRINT_STATE, [orderId, orderId])
   if (endedBy) {
     await appendNotifications(trx, notifications, writes)
-    return { endedBy }
+    return {}
   }
   const writesOpen = [...writes, ...(unlessEnded?.() ?? [])]
   if (!copy && hasOriginal) {

@@ -1,5 +1,6 @@
 import { aggregateKey } from '@marketmesh/events'
 import type { ServiceApplication } from '@marketmesh/shared'
+import { checkoutAggregate } from '../orders/order'
 import { chargeCheckouts } from '../payments/charge'
 import { refundOrders } from '../payments/refund'
 import { payoutTransfers } from '../payments/transfer'
@@ -15,7 +16,7 @@ import { updateUser } from './update-user'
 // the same checkout locks (payments/charge.ts). (A deadlock with a step that locks two checkouts
 // at once undeclared, such as grouped timer conclusions, is detected and the batch retried one
 // event at a time.)
-const checkoutLock = { locks: (event: { data: { checkoutId: string } }) => [aggregateKey('checkout', event.data.checkoutId)] }
+const checkoutLock = { locks: (event: { data: { checkoutId: string } }) => [checkoutAggregate(event.data.checkoutId)] }
 const productLock = { locks: (event: { data: { productId: string } }) => [aggregateKey('product', event.data.productId)] }
 
 /** The handlers of the events this service consumes (its line of EVENT_CONSUMERS), and its side effects and timers. */

@@ -17,7 +17,7 @@
  */
 import { randomUUID } from 'node:crypto'
 import { Conflict, Forbidden } from '@feathersjs/errors'
-import { queryInTransaction, queryPooled, type EventData, type EventType, type ScheduledEffect } from '@marketmesh/events'
+import { aggregateKey, queryInTransaction, queryPooled, type EventData, type EventType, type ScheduledEffect } from '@marketmesh/events'
 import { durationMs, invalidField, type Knex, type ServiceApplication } from '@marketmesh/shared'
 import { holdPayment, refundToBuyer, releaseEscrow } from '../ledger/ledger'
 import { openPayout, reverseForRefund } from '../payouts/payout'
@@ -344,6 +344,9 @@ const lockPaymentAfter = async (trx: Knex.Transaction, order: OrderRow): Promise
   const orders = await queryInTransaction<Pick<OrderRow, 'status' | 'paymentStartedAt'>>(trx, CHECKOUT_ORDER_STAGES, [order.checkoutId])
   return { payment, orders }
 }
+
+/** The checkout's aggregate lock (`aggregateKey`), which the steps on it declare: reservation outcomes, payment conclusions. */
+export const checkoutAggregate = (checkoutId: string) => aggregateKey('checkout', checkoutId)
 
 /**
  * A checkout's orders (by id) and then its payment, locked in that order: the order every path

@@ -1,8 +1,9 @@
-import { afterCommit, aggregateKey, batchedLookup, runInTransaction, withEventCause, type SideEffect } from '@marketmesh/events'
+import { afterCommit, batchedLookup, runInTransaction, withEventCause, type SideEffect } from '@marketmesh/events'
 import { type Knex, type ServiceApplication } from '@marketmesh/shared'
 import {
   amountToCapture,
   amountToCaptureAtOnce,
+  checkoutAggregate,
   lockCheckout,
   paymentAuthorized,
   paymentCaptured,
@@ -56,7 +57,7 @@ interface SettlePayload extends CapturePayload {
 }
 
 /** A payment's conclusion locks its checkout, the aggregate the reservations' outcomes lock (events/index.ts): declared, so a group of conclusions takes those locks first. */
-const checkoutLock = { locks: ({ payload }: SideEffect<{ checkoutId: string }>) => [aggregateKey('checkout', payload.checkoutId)] }
+const checkoutLock = { locks: ({ payload }: SideEffect<{ checkoutId: string }>) => [checkoutAggregate(payload.checkoutId)] }
 
 /**
  * Concludes a checkout's payment: with its orders and payment locked, takes the payment's step
